@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+
+	chunker "github.com/ipfs/boxo/chunker"
+	"github.com/ipfs/boxo/ipld/merkledag"
+	"github.com/ipfs/boxo/ipld/unixfs/importer/balanced"
+	"github.com/ipfs/boxo/ipld/unixfs/importer/helpers"
+	cid "github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+)
+
+// ChunkSize is the size of every raw leaf but the last: kubo's default
+// fixed-size chunker.
+const ChunkSize = 262144
+
+// FileInfo describes a file imported as UnixFS.
+type FileInfo struct {
+	CID    cid.Cid
+	Size   int64    // bytes of content
+	TSize  uint64   // cumulative size of the file's DAG, as a directory link records it
+	SHA256 [32]byte // digest of the content, for manifests and signatures
+}
+
+// blockSink receives the blocks of an import in the order the importer makes
+// them: raw leaves in file order, interior nodes after their children.
+type blockSink interface {
+	leaf(c cid.Cid, size int) error
+	node(n ipld.Node) error
+}
+
+// discard keeps nothing: it serves HashFile and HashDir.
+type discard struct{}
+
+func (discard) leaf(cid.Cid, int) error { return nil }
+func (discard) node(ipld.Node) error    { return nil }
+
+// HashFile returns the CID `ipfs add --cid-version=1` gives the bytes of r,
+// storing nothing. It reads r once, in 256 KiB pieces.
+func HashFile(r io.Reader) (FileInfo, error) {
+	return importFile(r, discard{})
+}
+
+// importFile chunks r and builds kubo's balanced DAG, handing each block to
+// sink, and hashes the content with SHA-256 in the same pass.
+func importFile(r io.Reader, sink blockSink) (FileInfo, error) {
+	h := sha256.New()
+	counted := &countingReader{r: io.TeeReader(r, h)}
+	params := helpers.DagBuilderParams{
+		RawLeaves:  true,
+		CidBuilder: merkledag.V1CidPrefix(),
+		Maxlinks:   helpers.DefaultLinksPerBlock,
+		Dagserv:    &sinkDAG{sink: sink},
+	}
+	db, err := params.New(chunker.NewSizeSplitter(counted, ChunkSize))
+	if err != nil {
+		return FileInfo{}, fmt.Errorf("store: import: %w", err)
+	}
+	root, err := balanced.Layout(db)
+	if counted.err != nil {
+		// The chunker takes io.ErrUnexpectedEOF for a short last chunk, so a
+		// reader failing with it would pass for a shorter file: check here.
+		err = counted.err
+	}
+	if err != nil {
+		return FileInfo{}, fmt.Errorf("store: import: %w", err)
+	}
+	tsize, err := root.Size()
+	if err != nil {
+		return FileInfo{}, fmt.Errorf("store: import: %w", err)
+	}
+	info := FileInfo{CID: root.Cid(), Size: counted.n, TSize: tsize}
+	copy(info.SHA256[:], h.Sum(nil))
+	return info, nil
+}
+
+// countingReader counts bytes and remembers the first error other than EOF.
+type countingReader struct {
+	r   io.Reader
+	n   int64
+	err error
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if err != nil && err != io.EOF && c.err == nil {
+		c.err = err
+	}
+	return n, err
+}
+
+// sinkDAG adapts a blockSink to the ipld.DAGService the importer writes to.
+// The importer only adds; reads are never asked of it.
+type sinkDAG struct{ sink blockSink }
+
+var errWriteOnly = errors.New("store: import sink is write-only")
+
+func (d *sinkDAG) Add(_ context.Context, n ipld.Node) error {
+	if raw, ok := n.(*merkledag.RawNode); ok {
+		return d.sink.leaf(raw.Cid(), len(raw.RawData()))
+	}
+	return d.sink.node(n)
+}
+
+func (d *sinkDAG) AddMany(ctx context.Context, ns []ipld.Node) error {
+	for _, n := range ns {
+		if err := d.Add(ctx, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *sinkDAG) Get(context.Context, cid.Cid) (ipld.Node, error) { return nil, errWriteOnly }
+
+func (d *sinkDAG) GetMany(context.Context, []cid.Cid) <-chan *ipld.NodeOption {
+	ch := make(chan *ipld.NodeOption, 1)
+	ch <- &ipld.NodeOption{Err: errWriteOnly}
+	close(ch)
+	return ch
+}
+
+func (d *sinkDAG) Remove(context.Context, cid.Cid) error       { return nil }
+func (d *sinkDAG) RemoveMany(context.Context, []cid.Cid) error { return nil }
