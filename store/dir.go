@@ -174,8 +174,14 @@ func HashFileAt(p string) (FileInfo, error) {
 // WalkDir lists dir as `ipfs add -r` sees it (hidden names skipped), calling
 // importFn for every regular file. Entries come in path order.
 func WalkDir(dir string, importFn func(path string) (FileInfo, error)) ([]Entry, error) {
-	var entries []Entry
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+	entries, _, err := Walk(dir, importFn)
+	return entries, err
+}
+
+// Walk is WalkDir that also returns the hidden paths it skipped (relative,
+// slash-separated), so a signer can record them as ignored.
+func Walk(dir string, importFn func(path string) (FileInfo, error)) (entries []Entry, hidden []string, err error) {
+	err = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -188,6 +194,7 @@ func WalkDir(dir string, importFn func(path string) (FileInfo, error)) ([]Entry,
 		}
 		rel = filepath.ToSlash(rel)
 		if strings.HasPrefix(d.Name(), ".") {
+			hidden = append(hidden, rel)
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
@@ -208,7 +215,7 @@ func WalkDir(dir string, importFn func(path string) (FileInfo, error)) ([]Entry,
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: walk %s: %w", dir, err)
+		return nil, nil, fmt.Errorf("store: walk %s: %w", dir, err)
 	}
-	return entries, nil
+	return entries, hidden, nil
 }

@@ -216,3 +216,7 @@ func decodeLeaf(b []byte) (file cid.Cid, offset, size uint64, err error) {
 	file, err = cid.Cast(b[n:])
 	return file, offset, size, err
 }
+
+// Open opens the staged bytes for reading, so the caller can inspect a file
+// (parse its header, scan its values) before deciding to commit it.
+func (st *Staged) Open() (*os.File, error) { return os.Open(st.data) }

@@ -435,7 +435,9 @@ type GetInfoResponse struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Version string                 `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
 	// PEM of the public key that signs merges.
-	PublicKey     []byte `protobuf:"bytes,2,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
+	PublicKey []byte `protobuf:"bytes,2,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
+	// The member organisations and their publishing keys.
+	Members       []*Member `protobuf:"bytes,3,rep,name=members,proto3" json:"members,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -484,6 +486,67 @@ func (x *GetInfoResponse) GetPublicKey() []byte {
 	return nil
 }
 
+func (x *GetInfoResponse) GetMembers() []*Member {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+// Member is one organisation of the consortium.
+type Member struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Org   string                 `protobuf:"bytes,1,opt,name=org,proto3" json:"org,omitempty"`
+	// PEM public keys whose signatures the hub accepts from this org.
+	PublicKeys    [][]byte `protobuf:"bytes,2,rep,name=public_keys,json=publicKeys,proto3" json:"public_keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Member) Reset() {
+	*x = Member{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Member) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Member) ProtoMessage() {}
+
+func (x *Member) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Member.ProtoReflect.Descriptor instead.
+func (*Member) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Member) GetOrg() string {
+	if x != nil {
+		return x.Org
+	}
+	return ""
+}
+
+func (x *Member) GetPublicKeys() [][]byte {
+	if x != nil {
+		return x.PublicKeys
+	}
+	return nil
+}
+
 // RegisterBaseRequest is one message of a base upload.
 type RegisterBaseRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -498,7 +561,7 @@ type RegisterBaseRequest struct {
 
 func (x *RegisterBaseRequest) Reset() {
 	*x = RegisterBaseRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[6]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -510,7 +573,7 @@ func (x *RegisterBaseRequest) String() string {
 func (*RegisterBaseRequest) ProtoMessage() {}
 
 func (x *RegisterBaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[6]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -523,7 +586,7 @@ func (x *RegisterBaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterBaseRequest.ProtoReflect.Descriptor instead.
 func (*RegisterBaseRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{6}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *RegisterBaseRequest) GetMsg() isRegisterBaseRequest_Msg {
@@ -577,7 +640,7 @@ type RegisterBaseResponse struct {
 
 func (x *RegisterBaseResponse) Reset() {
 	*x = RegisterBaseResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[7]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -589,7 +652,7 @@ func (x *RegisterBaseResponse) String() string {
 func (*RegisterBaseResponse) ProtoMessage() {}
 
 func (x *RegisterBaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[7]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -602,7 +665,7 @@ func (x *RegisterBaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterBaseResponse.ProtoReflect.Descriptor instead.
 func (*RegisterBaseResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{7}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RegisterBaseResponse) GetRelease() *Release {
@@ -626,7 +689,7 @@ type PublishRequest struct {
 
 func (x *PublishRequest) Reset() {
 	*x = PublishRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[8]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -638,7 +701,7 @@ func (x *PublishRequest) String() string {
 func (*PublishRequest) ProtoMessage() {}
 
 func (x *PublishRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[8]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -651,7 +714,7 @@ func (x *PublishRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishRequest.ProtoReflect.Descriptor instead.
 func (*PublishRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{8}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PublishRequest) GetMsg() isPublishRequest_Msg {
@@ -705,7 +768,7 @@ type PublishResponse struct {
 
 func (x *PublishResponse) Reset() {
 	*x = PublishResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[9]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -717,7 +780,7 @@ func (x *PublishResponse) String() string {
 func (*PublishResponse) ProtoMessage() {}
 
 func (x *PublishResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[9]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -730,7 +793,7 @@ func (x *PublishResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishResponse.ProtoReflect.Descriptor instead.
 func (*PublishResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{9}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PublishResponse) GetRelease() *Release {
@@ -757,7 +820,7 @@ type GetRequest struct {
 
 func (x *GetRequest) Reset() {
 	*x = GetRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[10]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -769,7 +832,7 @@ func (x *GetRequest) String() string {
 func (*GetRequest) ProtoMessage() {}
 
 func (x *GetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[10]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -782,7 +845,7 @@ func (x *GetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequest.ProtoReflect.Descriptor instead.
 func (*GetRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{10}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetRequest) GetCid() string {
@@ -825,7 +888,7 @@ type GetResponse struct {
 
 func (x *GetResponse) Reset() {
 	*x = GetResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[11]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -837,7 +900,7 @@ func (x *GetResponse) String() string {
 func (*GetResponse) ProtoMessage() {}
 
 func (x *GetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[11]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -850,7 +913,7 @@ func (x *GetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResponse.ProtoReflect.Descriptor instead.
 func (*GetResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{11}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetResponse) GetOffset() uint64 {
@@ -878,7 +941,7 @@ type ListRequest struct {
 
 func (x *ListRequest) Reset() {
 	*x = ListRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[12]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -890,7 +953,7 @@ func (x *ListRequest) String() string {
 func (*ListRequest) ProtoMessage() {}
 
 func (x *ListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[12]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -903,7 +966,7 @@ func (x *ListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRequest.ProtoReflect.Descriptor instead.
 func (*ListRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{12}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListRequest) GetKind() ReleaseKind {
@@ -930,7 +993,7 @@ type ListResponse struct {
 
 func (x *ListResponse) Reset() {
 	*x = ListResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[13]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -942,7 +1005,7 @@ func (x *ListResponse) String() string {
 func (*ListResponse) ProtoMessage() {}
 
 func (x *ListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[13]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -955,7 +1018,7 @@ func (x *ListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResponse.ProtoReflect.Descriptor instead.
 func (*ListResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{13}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListResponse) GetReleases() []*Release {
@@ -977,7 +1040,7 @@ type MergeRequest struct {
 
 func (x *MergeRequest) Reset() {
 	*x = MergeRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[14]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -989,7 +1052,7 @@ func (x *MergeRequest) String() string {
 func (*MergeRequest) ProtoMessage() {}
 
 func (x *MergeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[14]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1002,7 +1065,7 @@ func (x *MergeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeRequest.ProtoReflect.Descriptor instead.
 func (*MergeRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{14}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *MergeRequest) GetRecipe() string {
@@ -1022,7 +1085,7 @@ type MergeResponse struct {
 
 func (x *MergeResponse) Reset() {
 	*x = MergeResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[15]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1034,7 +1097,7 @@ func (x *MergeResponse) String() string {
 func (*MergeResponse) ProtoMessage() {}
 
 func (x *MergeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[15]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1047,7 +1110,7 @@ func (x *MergeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeResponse.ProtoReflect.Descriptor instead.
 func (*MergeResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{15}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *MergeResponse) GetRelease() *Release {
@@ -1067,7 +1130,7 @@ type GetReleaseRequest struct {
 
 func (x *GetReleaseRequest) Reset() {
 	*x = GetReleaseRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[16]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1079,7 +1142,7 @@ func (x *GetReleaseRequest) String() string {
 func (*GetReleaseRequest) ProtoMessage() {}
 
 func (x *GetReleaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[16]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1092,7 +1155,7 @@ func (x *GetReleaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReleaseRequest.ProtoReflect.Descriptor instead.
 func (*GetReleaseRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{16}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetReleaseRequest) GetCid() string {
@@ -1112,7 +1175,7 @@ type GetReleaseResponse struct {
 
 func (x *GetReleaseResponse) Reset() {
 	*x = GetReleaseResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[17]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1124,7 +1187,7 @@ func (x *GetReleaseResponse) String() string {
 func (*GetReleaseResponse) ProtoMessage() {}
 
 func (x *GetReleaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[17]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1137,7 +1200,7 @@ func (x *GetReleaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReleaseResponse.ProtoReflect.Descriptor instead.
 func (*GetReleaseResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{17}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetReleaseResponse) GetRelease() *Release {
@@ -1175,11 +1238,16 @@ const file_potluck_hub_v1_hub_proto_rawDesc = "" +
 	"\x06bundle\x18\x06 \x01(\fR\x06bundle\x12!\n" +
 	"\fcreated_unix\x18\a \x01(\x03R\vcreatedUnix\x12\x19\n" +
 	"\bkey_hint\x18\b \x01(\tR\akeyHint\"\x10\n" +
-	"\x0eGetInfoRequest\"J\n" +
+	"\x0eGetInfoRequest\"|\n" +
 	"\x0fGetInfoResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x1d\n" +
 	"\n" +
-	"public_key\x18\x02 \x01(\fR\tpublicKey\"\x83\x01\n" +
+	"public_key\x18\x02 \x01(\fR\tpublicKey\x120\n" +
+	"\amembers\x18\x03 \x03(\v2\x16.potluck.hub.v1.MemberR\amembers\";\n" +
+	"\x06Member\x12\x10\n" +
+	"\x03org\x18\x01 \x01(\tR\x03org\x12\x1f\n" +
+	"\vpublic_keys\x18\x02 \x03(\fR\n" +
+	"publicKeys\"\x83\x01\n" +
 	"\x13RegisterBaseRequest\x126\n" +
 	"\x06header\x18\x01 \x01(\v2\x1c.potluck.hub.v1.UploadHeaderH\x00R\x06header\x12-\n" +
 	"\x05chunk\x18\x02 \x01(\v2\x15.potluck.hub.v1.ChunkH\x00R\x05chunkB\x05\n" +
@@ -1243,7 +1311,7 @@ func file_potluck_hub_v1_hub_proto_rawDescGZIP() []byte {
 }
 
 var file_potluck_hub_v1_hub_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_potluck_hub_v1_hub_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_potluck_hub_v1_hub_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_potluck_hub_v1_hub_proto_goTypes = []any{
 	(ReleaseKind)(0),             // 0: potluck.hub.v1.ReleaseKind
 	(*FileEntry)(nil),            // 1: potluck.hub.v1.FileEntry
@@ -1252,52 +1320,54 @@ var file_potluck_hub_v1_hub_proto_goTypes = []any{
 	(*Release)(nil),              // 4: potluck.hub.v1.Release
 	(*GetInfoRequest)(nil),       // 5: potluck.hub.v1.GetInfoRequest
 	(*GetInfoResponse)(nil),      // 6: potluck.hub.v1.GetInfoResponse
-	(*RegisterBaseRequest)(nil),  // 7: potluck.hub.v1.RegisterBaseRequest
-	(*RegisterBaseResponse)(nil), // 8: potluck.hub.v1.RegisterBaseResponse
-	(*PublishRequest)(nil),       // 9: potluck.hub.v1.PublishRequest
-	(*PublishResponse)(nil),      // 10: potluck.hub.v1.PublishResponse
-	(*GetRequest)(nil),           // 11: potluck.hub.v1.GetRequest
-	(*GetResponse)(nil),          // 12: potluck.hub.v1.GetResponse
-	(*ListRequest)(nil),          // 13: potluck.hub.v1.ListRequest
-	(*ListResponse)(nil),         // 14: potluck.hub.v1.ListResponse
-	(*MergeRequest)(nil),         // 15: potluck.hub.v1.MergeRequest
-	(*MergeResponse)(nil),        // 16: potluck.hub.v1.MergeResponse
-	(*GetReleaseRequest)(nil),    // 17: potluck.hub.v1.GetReleaseRequest
-	(*GetReleaseResponse)(nil),   // 18: potluck.hub.v1.GetReleaseResponse
+	(*Member)(nil),               // 7: potluck.hub.v1.Member
+	(*RegisterBaseRequest)(nil),  // 8: potluck.hub.v1.RegisterBaseRequest
+	(*RegisterBaseResponse)(nil), // 9: potluck.hub.v1.RegisterBaseResponse
+	(*PublishRequest)(nil),       // 10: potluck.hub.v1.PublishRequest
+	(*PublishResponse)(nil),      // 11: potluck.hub.v1.PublishResponse
+	(*GetRequest)(nil),           // 12: potluck.hub.v1.GetRequest
+	(*GetResponse)(nil),          // 13: potluck.hub.v1.GetResponse
+	(*ListRequest)(nil),          // 14: potluck.hub.v1.ListRequest
+	(*ListResponse)(nil),         // 15: potluck.hub.v1.ListResponse
+	(*MergeRequest)(nil),         // 16: potluck.hub.v1.MergeRequest
+	(*MergeResponse)(nil),        // 17: potluck.hub.v1.MergeResponse
+	(*GetReleaseRequest)(nil),    // 18: potluck.hub.v1.GetReleaseRequest
+	(*GetReleaseResponse)(nil),   // 19: potluck.hub.v1.GetReleaseResponse
 }
 var file_potluck_hub_v1_hub_proto_depIdxs = []int32{
 	1,  // 0: potluck.hub.v1.UploadHeader.files:type_name -> potluck.hub.v1.FileEntry
 	0,  // 1: potluck.hub.v1.Release.kind:type_name -> potluck.hub.v1.ReleaseKind
 	1,  // 2: potluck.hub.v1.Release.files:type_name -> potluck.hub.v1.FileEntry
-	2,  // 3: potluck.hub.v1.RegisterBaseRequest.header:type_name -> potluck.hub.v1.UploadHeader
-	3,  // 4: potluck.hub.v1.RegisterBaseRequest.chunk:type_name -> potluck.hub.v1.Chunk
-	4,  // 5: potluck.hub.v1.RegisterBaseResponse.release:type_name -> potluck.hub.v1.Release
-	2,  // 6: potluck.hub.v1.PublishRequest.header:type_name -> potluck.hub.v1.UploadHeader
-	3,  // 7: potluck.hub.v1.PublishRequest.chunk:type_name -> potluck.hub.v1.Chunk
-	4,  // 8: potluck.hub.v1.PublishResponse.release:type_name -> potluck.hub.v1.Release
-	0,  // 9: potluck.hub.v1.ListRequest.kind:type_name -> potluck.hub.v1.ReleaseKind
-	4,  // 10: potluck.hub.v1.ListResponse.releases:type_name -> potluck.hub.v1.Release
-	4,  // 11: potluck.hub.v1.MergeResponse.release:type_name -> potluck.hub.v1.Release
-	4,  // 12: potluck.hub.v1.GetReleaseResponse.release:type_name -> potluck.hub.v1.Release
-	5,  // 13: potluck.hub.v1.HubService.GetInfo:input_type -> potluck.hub.v1.GetInfoRequest
-	7,  // 14: potluck.hub.v1.HubService.RegisterBase:input_type -> potluck.hub.v1.RegisterBaseRequest
-	9,  // 15: potluck.hub.v1.HubService.Publish:input_type -> potluck.hub.v1.PublishRequest
-	11, // 16: potluck.hub.v1.HubService.Get:input_type -> potluck.hub.v1.GetRequest
-	13, // 17: potluck.hub.v1.HubService.List:input_type -> potluck.hub.v1.ListRequest
-	15, // 18: potluck.hub.v1.HubService.Merge:input_type -> potluck.hub.v1.MergeRequest
-	17, // 19: potluck.hub.v1.HubService.GetRelease:input_type -> potluck.hub.v1.GetReleaseRequest
-	6,  // 20: potluck.hub.v1.HubService.GetInfo:output_type -> potluck.hub.v1.GetInfoResponse
-	8,  // 21: potluck.hub.v1.HubService.RegisterBase:output_type -> potluck.hub.v1.RegisterBaseResponse
-	10, // 22: potluck.hub.v1.HubService.Publish:output_type -> potluck.hub.v1.PublishResponse
-	12, // 23: potluck.hub.v1.HubService.Get:output_type -> potluck.hub.v1.GetResponse
-	14, // 24: potluck.hub.v1.HubService.List:output_type -> potluck.hub.v1.ListResponse
-	16, // 25: potluck.hub.v1.HubService.Merge:output_type -> potluck.hub.v1.MergeResponse
-	18, // 26: potluck.hub.v1.HubService.GetRelease:output_type -> potluck.hub.v1.GetReleaseResponse
-	20, // [20:27] is the sub-list for method output_type
-	13, // [13:20] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	7,  // 3: potluck.hub.v1.GetInfoResponse.members:type_name -> potluck.hub.v1.Member
+	2,  // 4: potluck.hub.v1.RegisterBaseRequest.header:type_name -> potluck.hub.v1.UploadHeader
+	3,  // 5: potluck.hub.v1.RegisterBaseRequest.chunk:type_name -> potluck.hub.v1.Chunk
+	4,  // 6: potluck.hub.v1.RegisterBaseResponse.release:type_name -> potluck.hub.v1.Release
+	2,  // 7: potluck.hub.v1.PublishRequest.header:type_name -> potluck.hub.v1.UploadHeader
+	3,  // 8: potluck.hub.v1.PublishRequest.chunk:type_name -> potluck.hub.v1.Chunk
+	4,  // 9: potluck.hub.v1.PublishResponse.release:type_name -> potluck.hub.v1.Release
+	0,  // 10: potluck.hub.v1.ListRequest.kind:type_name -> potluck.hub.v1.ReleaseKind
+	4,  // 11: potluck.hub.v1.ListResponse.releases:type_name -> potluck.hub.v1.Release
+	4,  // 12: potluck.hub.v1.MergeResponse.release:type_name -> potluck.hub.v1.Release
+	4,  // 13: potluck.hub.v1.GetReleaseResponse.release:type_name -> potluck.hub.v1.Release
+	5,  // 14: potluck.hub.v1.HubService.GetInfo:input_type -> potluck.hub.v1.GetInfoRequest
+	8,  // 15: potluck.hub.v1.HubService.RegisterBase:input_type -> potluck.hub.v1.RegisterBaseRequest
+	10, // 16: potluck.hub.v1.HubService.Publish:input_type -> potluck.hub.v1.PublishRequest
+	12, // 17: potluck.hub.v1.HubService.Get:input_type -> potluck.hub.v1.GetRequest
+	14, // 18: potluck.hub.v1.HubService.List:input_type -> potluck.hub.v1.ListRequest
+	16, // 19: potluck.hub.v1.HubService.Merge:input_type -> potluck.hub.v1.MergeRequest
+	18, // 20: potluck.hub.v1.HubService.GetRelease:input_type -> potluck.hub.v1.GetReleaseRequest
+	6,  // 21: potluck.hub.v1.HubService.GetInfo:output_type -> potluck.hub.v1.GetInfoResponse
+	9,  // 22: potluck.hub.v1.HubService.RegisterBase:output_type -> potluck.hub.v1.RegisterBaseResponse
+	11, // 23: potluck.hub.v1.HubService.Publish:output_type -> potluck.hub.v1.PublishResponse
+	13, // 24: potluck.hub.v1.HubService.Get:output_type -> potluck.hub.v1.GetResponse
+	15, // 25: potluck.hub.v1.HubService.List:output_type -> potluck.hub.v1.ListResponse
+	17, // 26: potluck.hub.v1.HubService.Merge:output_type -> potluck.hub.v1.MergeResponse
+	19, // 27: potluck.hub.v1.HubService.GetRelease:output_type -> potluck.hub.v1.GetReleaseResponse
+	21, // [21:28] is the sub-list for method output_type
+	14, // [14:21] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_potluck_hub_v1_hub_proto_init() }
@@ -1305,11 +1375,11 @@ func file_potluck_hub_v1_hub_proto_init() {
 	if File_potluck_hub_v1_hub_proto != nil {
 		return
 	}
-	file_potluck_hub_v1_hub_proto_msgTypes[6].OneofWrappers = []any{
+	file_potluck_hub_v1_hub_proto_msgTypes[7].OneofWrappers = []any{
 		(*RegisterBaseRequest_Header)(nil),
 		(*RegisterBaseRequest_Chunk)(nil),
 	}
-	file_potluck_hub_v1_hub_proto_msgTypes[8].OneofWrappers = []any{
+	file_potluck_hub_v1_hub_proto_msgTypes[9].OneofWrappers = []any{
 		(*PublishRequest_Header)(nil),
 		(*PublishRequest_Chunk)(nil),
 	}
@@ -1319,7 +1389,7 @@ func file_potluck_hub_v1_hub_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_potluck_hub_v1_hub_proto_rawDesc), len(file_potluck_hub_v1_hub_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   18,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

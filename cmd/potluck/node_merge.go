@@ -1,0 +1,49 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/potluck-hub/potluck/node"
+)
+
+func nodeMergeCmd() *cobra.Command {
+	var hubAddr string
+	c := &cobra.Command{
+		Use:   "merge RECIPE",
+		Short: "Ask the hub to run a merge recipe over releases it holds",
+		Long: `Send a recipe (mergekit's YAML, with CIDs for base_model and each model)
+to the hub, which computes the merge, signs it with its key and stores it.
+Prints the merged release's CID; fetch it with 'potluck node pull'.`,
+		Example: `  cat > recipe.yaml <<EOF
+  merge_method: task_arithmetic
+  base_model: bafybei...base
+  models:
+    - model: bafybei...delta-a
+      parameters: {weight: 1.0}
+  EOF
+  potluck node merge recipe.yaml --hub 127.0.0.1:7420`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			recipe, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			client, err := node.Dial(hubAddr)
+			if err != nil {
+				return err
+			}
+			defer client.Close()
+			rel, err := client.Merge(cmd.Context(), recipe)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), rel.GetCid())
+			return nil
+		},
+	}
+	hubFlag(c, &hubAddr)
+	return c
+}

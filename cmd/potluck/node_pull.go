@@ -1,0 +1,52 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/potluck-hub/potluck/node"
+)
+
+func nodePullCmd() *cobra.Command {
+	var hubAddr, out string
+	var trust []string
+	var quiet bool
+	c := &cobra.Command{
+		Use:   "pull CID --out DIR",
+		Short: "Fetch a release and check every byte before it appears",
+		Long: `Fetch a release into a new directory. Every file is checked against its
+SHA-256 and CID, the root CID against the one asked for, and the signature
+against trusted keys (--trust, or else the hub's key and its members' keys),
+before the directory appears. The signature is written to DIR/model.sig.`,
+		Example: `  potluck node pull bafybei... --out ./merged --hub 127.0.0.1:7420`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			client, err := node.Dial(hubAddr)
+			if err != nil {
+				return err
+			}
+			defer client.Close()
+			keys, err := trustedKeys(cmd, trust, client)
+			if err != nil {
+				return err
+			}
+			p, err := client.Pull(cmd.Context(), args[0], out, keys, progressTo(cmd.ErrOrStderr(), "received", quiet))
+			if err != nil {
+				return err
+			}
+			if !quiet {
+				fmt.Fprintf(cmd.ErrOrStderr(), "pulled %s (%d files) signed by %s (key %s)\n",
+					p.Release.GetCid(), len(p.Release.GetFiles()), p.Release.GetPublisher(), p.Signed.Key.Hint())
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), out)
+			return nil
+		},
+	}
+	hubFlag(c, &hubAddr)
+	c.Flags().StringVar(&out, "out", "", "new directory to write (required)")
+	c.Flags().StringSliceVar(&trust, "trust", nil, "trusted public key (repeatable; default: the hub's and its members')")
+	c.Flags().BoolVar(&quiet, "quiet", false, "print only the directory")
+	c.MarkFlagRequired("out")
+	return c
+}

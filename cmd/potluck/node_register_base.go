@@ -1,0 +1,54 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/potluck-hub/potluck"
+	"github.com/potluck-hub/potluck/node"
+	"github.com/potluck-hub/potluck/signing"
+)
+
+func nodeRegisterBaseCmd() *cobra.Command {
+	var hubAddr, keyPath string
+	var quiet bool
+	c := &cobra.Command{
+		Use:   "register-base DIR",
+		Short: "Upload an open base model so members can publish deltas of it",
+		Long: `Sign a base model directory (signature kept in memory: the directory is
+not changed) and upload it. Its CID is what 'ipfs add -r --cid-version=1 DIR'
+gives, so anyone can check it with IPFS tools.`,
+		Example: `  potluck node register-base ./Llama-3-8B --hub 127.0.0.1:7420 --key lab-a.key`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			signer, err := signing.LoadSigner(keyPath)
+			if err != nil {
+				return err
+			}
+			dir, err := potluck.ScanDir(args[0])
+			if err != nil {
+				return err
+			}
+			bundle, err := dir.Bundle(signer)
+			if err != nil {
+				return err
+			}
+			client, err := node.Dial(hubAddr)
+			if err != nil {
+				return err
+			}
+			defer client.Close()
+			rel, err := client.RegisterBase(cmd.Context(), dir, bundle, progressTo(cmd.ErrOrStderr(), "sent", quiet))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), rel.GetCid())
+			return nil
+		},
+	}
+	hubFlag(c, &hubAddr)
+	c.Flags().StringVar(&keyPath, "key", "potluck.key", "your signing key")
+	c.Flags().BoolVar(&quiet, "quiet", false, "print only the CID")
+	return c
+}

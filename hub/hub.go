@@ -1,0 +1,107 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/potluck-hub/potluck"
+	"github.com/potluck-hub/potluck/signing"
+	"github.com/potluck-hub/potluck/store"
+)
+
+// Options configure a hub. Libraries take options, never flags.
+type Options struct {
+	// DataDir holds the store, the release index, the hub's key and
+	// scratch space for merges.
+	DataDir string
+	// MembersFile lists the member orgs and their keys.
+	MembersFile string
+	// Now returns the time recorded on releases (time.Now if nil).
+	Now func() time.Time
+}
+
+// Hub is the consortium's hub, transport aside.
+type Hub struct {
+	opts     Options
+	store    *store.Store
+	releases *releases
+	members  *Members
+	key      *signing.Signer
+}
+
+// Open opens (creating on first start) the hub's data folder: the store,
+// the release index and the hub's signing key, which signs merges.
+func Open(opts Options) (*Hub, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	members, err := LoadMembers(opts.MembersFile)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("hub: %w", err)
+	}
+	key, err := loadOrCreateKey(opts.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(filepath.Join(opts.DataDir, "store"))
+	if err != nil {
+		return nil, err
+	}
+	rs, err := openReleases(filepath.Join(opts.DataDir, "releases"))
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("hub: %w", err)
+	}
+	if err := os.RemoveAll(filepath.Join(opts.DataDir, "work")); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("hub: clearing scratch space: %w", err)
+	}
+	return &Hub{opts: opts, store: st, releases: rs, members: members, key: key}, nil
+}
+
+// loadOrCreateKey loads DATA/hub.key, generating it on first start.
+func loadOrCreateKey(dir string) (*signing.Signer, error) {
+	priv, pub := filepath.Join(dir, "hub.key"), filepath.Join(dir, "hub.pub")
+	if _, err := os.Stat(priv); errors.Is(err, os.ErrNotExist) {
+		if err := signing.GenerateKey(priv, pub); err != nil {
+			return nil, fmt.Errorf("hub: generating the hub key: %w", err)
+		}
+	}
+	s, err := signing.LoadSigner(priv)
+	if err != nil {
+		return nil, fmt.Errorf("hub: loading the hub key: %w", err)
+	}
+	return s, nil
+}
+
+// Close closes the store.
+func (h *Hub) Close() error { return h.store.Close() }
+
+// Info is the hub's identity.
+type Info struct {
+	Version   string
+	PublicKey *signing.PublicKey
+	Members   []Member
+}
+
+// Info returns the hub's version, its merge-signing key and its members.
+func (h *Hub) Info() Info {
+	return Info{Version: potluck.Version, PublicKey: h.key.Public(), Members: h.members.Orgs()}
+}
+
+// Release returns one release.
+func (h *Hub) Release(_ context.Context, c string) (*Release, error) {
+	return h.releases.get(c)
+}
+
+// List returns releases of a kind and base ("" for any), oldest first.
+func (h *Hub) List(_ context.Context, kind potluck.Kind, base string) ([]*Release, error) {
+	return h.releases.list(kind, base)
+}

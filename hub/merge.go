@@ -1,0 +1,125 @@
+package hub
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/potluck-hub/potluck"
+	"github.com/potluck-hub/potluck/merge"
+	"github.com/potluck-hub/potluck/signing"
+	"github.com/potluck-hub/potluck/store"
+)
+
+// HubOrg is the publisher recorded on the merges the hub signs.
+const HubOrg = "hub"
+
+// Merge runs a recipe over releases the hub holds and stores the output as a
+// merge release signed by the hub's key. The same recipe over the same
+// inputs gives the same bytes, hence the same CID: a repeated merge returns
+// the recorded release.
+func (h *Hub) Merge(ctx context.Context, recipe []byte) (*Release, error) {
+	r, err := merge.ParseRecipe(recipe)
+	if err != nil {
+		return nil, err
+	}
+	job, err := h.resolve(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	defer job.Close()
+	work, err := h.workDir()
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+	out := filepath.Join(work, "out")
+	if _, err := merge.Run(ctx, job, out); err != nil {
+		return nil, err
+	}
+	return h.ingestMerge(ctx, out, job.BaseCID)
+}
+
+// resolve opens the recipe's base and deltas from the store, checking that
+// each delta was published for that base.
+func (h *Hub) resolve(ctx context.Context, r *merge.Recipe) (*merge.Job, error) {
+	baseRel, err := h.releases.get(r.BaseModel)
+	if err != nil {
+		return nil, fmt.Errorf("merge: base_model: %w", err)
+	}
+	if baseRel.Kind != potluck.KindBase {
+		return nil, fmt.Errorf("%w: base_model %s is a %s, not a base", ErrRejected, r.BaseModel, baseRel.Kind)
+	}
+	job := &merge.Job{Recipe: r, BaseCID: baseRel.CID}
+	if job.Base, err = h.openRelease(ctx, baseRel); err != nil {
+		return nil, err
+	}
+	for i, m := range r.Models {
+		rel, err := h.releases.get(m.Model)
+		if err == nil && (rel.Kind != potluck.KindDelta || rel.Base != baseRel.CID) {
+			err = fmt.Errorf("%w: %s is a %s of base %q, not a delta of %s", ErrRejected, m.Model, rel.Kind, rel.Base, baseRel.CID)
+		}
+		var d *merge.Model
+		if err == nil {
+			d, err = h.openRelease(ctx, rel)
+		}
+		if err != nil {
+			job.Close()
+			return nil, fmt.Errorf("merge: models[%d]: %w", i, err)
+		}
+		job.Deltas = append(job.Deltas, d)
+		job.DeltaCIDs = append(job.DeltaCIDs, rel.CID)
+	}
+	return job, nil
+}
+
+func (h *Hub) workDir() (string, error) {
+	root := filepath.Join(h.opts.DataDir, "work")
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return "", err
+	}
+	return os.MkdirTemp(root, "merge-")
+}
+
+// ingestMerge signs a merge output with the hub's key and stores it.
+func (h *Hub) ingestMerge(ctx context.Context, dir, base string) (*Release, error) {
+	res, err := signing.HashDir(dir, signing.DefaultIgnorePaths())
+	if err != nil {
+		return nil, err
+	}
+	bundle, err := signing.Sign(h.key, "merge", res, nil)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := store.WalkDir(dir, func(p string) (store.FileInfo, error) { return h.addFile(ctx, p) })
+	if err != nil {
+		return nil, err
+	}
+	root, err := h.store.PutDir(ctx, entries)
+	if err != nil {
+		return nil, err
+	}
+	r := &Release{
+		CID: root.String(), Kind: potluck.KindMerge, Base: base, Publisher: HubOrg, Files: merge.DescribeAll(entries),
+		Bundle: bundle, KeyHint: h.key.Public().Hint(), Created: h.opts.Now().UTC(),
+	}
+	return h.releases.put(r)
+}
+
+// addFile imports and commits one local file.
+func (h *Hub) addFile(ctx context.Context, p string) (store.FileInfo, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return store.FileInfo{}, err
+	}
+	defer f.Close()
+	st, err := h.store.Add(f)
+	if err != nil {
+		return store.FileInfo{}, err
+	}
+	if err := st.Commit(ctx); err != nil {
+		return store.FileInfo{}, err
+	}
+	return st.Info, nil
+}

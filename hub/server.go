@@ -1,0 +1,201 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/potluck-hub/potluck"
+	"github.com/potluck-hub/potluck/merge"
+	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
+	"github.com/potluck-hub/potluck/safetensors"
+	"github.com/potluck-hub/potluck/signing"
+	"github.com/potluck-hub/potluck/store"
+)
+
+// GetChunk is the size of the data messages Get streams.
+const GetChunk = 1 << 20
+
+// MaxRecvMsgSize lets an upload chunk of MaxChunk bytes through with its
+// envelope.
+const MaxRecvMsgSize = MaxChunk + 64<<10
+
+// Server is the gRPC transport of a Hub.
+type Server struct {
+	hubv1.UnimplementedHubServiceServer
+	h *Hub
+}
+
+// NewServer returns the gRPC service for h.
+func NewServer(h *Hub) *Server { return &Server{h: h} }
+
+// NewGRPCServer returns a grpc.Server with the hub's service registered and
+// message limits fit for chunked uploads.
+func NewGRPCServer(h *Hub, opts ...grpc.ServerOption) *grpc.Server {
+	g := grpc.NewServer(append([]grpc.ServerOption{grpc.MaxRecvMsgSize(MaxRecvMsgSize)}, opts...)...)
+	hubv1.RegisterHubServiceServer(g, NewServer(h))
+	return g
+}
+
+// GetInfo returns the hub's identity and members.
+func (s *Server) GetInfo(context.Context, *hubv1.GetInfoRequest) (*hubv1.GetInfoResponse, error) {
+	info := s.h.Info()
+	resp := &hubv1.GetInfoResponse{Version: info.Version, PublicKey: info.PublicKey.PEM}
+	for _, m := range info.Members {
+		pm := &hubv1.Member{Org: m.Org}
+		for _, k := range m.Keys {
+			pm.PublicKeys = append(pm.PublicKeys, k.PEM)
+		}
+		resp.Members = append(resp.Members, pm)
+	}
+	return resp, nil
+}
+
+// uploadStream is what RegisterBase and Publish streams have in common.
+type uploadStream[Req interface {
+	GetHeader() *hubv1.UploadHeader
+	GetChunk() *hubv1.Chunk
+}] interface {
+	Recv() (Req, error)
+	Context() context.Context
+}
+
+func receive[Req interface {
+	GetHeader() *hubv1.UploadHeader
+	GetChunk() *hubv1.Chunk
+}](h *Hub, kind potluck.Kind, stream uploadStream[Req]) (*Release, error) {
+	first, err := stream.Recv()
+	if err != nil {
+		return nil, err
+	}
+	if first.GetHeader() == nil {
+		return nil, status.Error(codes.InvalidArgument, "upload: the first message must be a header")
+	}
+	src := &streamSource[Req]{recv: stream.Recv}
+	return h.Receive(stream.Context(), uploadFromProto(kind, first.GetHeader()), src)
+}
+
+// streamSource turns upload messages into chunks.
+type streamSource[Req interface{ GetChunk() *hubv1.Chunk }] struct {
+	recv func() (Req, error)
+}
+
+func (s *streamSource[Req]) Next() (Chunk, error) {
+	m, err := s.recv()
+	if err != nil {
+		return Chunk{}, err
+	}
+	c := m.GetChunk()
+	if c == nil {
+		return Chunk{}, status.Error(codes.InvalidArgument, "upload: a second header")
+	}
+	return Chunk{File: int(c.GetFileIndex()), Offset: int64(c.GetOffset()), Data: c.GetData()}, nil
+}
+
+// RegisterBase admits a base model.
+func (s *Server) RegisterBase(stream hubv1.HubService_RegisterBaseServer) error {
+	r, err := receive[*hubv1.RegisterBaseRequest](s.h, potluck.KindBase, stream)
+	if err != nil {
+		return toStatus(err)
+	}
+	return stream.SendAndClose(&hubv1.RegisterBaseResponse{Release: ReleaseToProto(r)})
+}
+
+// Publish admits a delta.
+func (s *Server) Publish(stream hubv1.HubService_PublishServer) error {
+	r, err := receive[*hubv1.PublishRequest](s.h, potluck.KindDelta, stream)
+	if err != nil {
+		return toStatus(err)
+	}
+	return stream.SendAndClose(&hubv1.PublishResponse{Release: ReleaseToProto(r)})
+}
+
+// Get streams a byte range of a stored file.
+func (s *Server) Get(req *hubv1.GetRequest, stream hubv1.HubService_GetServer) error {
+	ctx := stream.Context()
+	sec, off, err := s.h.Range(ctx, req.GetCid(), req.GetPath(), req.GetOffset(), req.GetLength())
+	if err != nil {
+		return toStatus(err)
+	}
+	defer sec.Close()
+	buf := make([]byte, GetChunk)
+	for {
+		n, err := io.ReadFull(sec, buf)
+		if n > 0 {
+			if err := stream.Send(&hubv1.GetResponse{Offset: uint64(off), Data: buf[:n]}); err != nil {
+				return err
+			}
+			off += int64(n)
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return nil
+		}
+		if err != nil {
+			return toStatus(err)
+		}
+	}
+}
+
+// List lists releases.
+func (s *Server) List(ctx context.Context, req *hubv1.ListRequest) (*hubv1.ListResponse, error) {
+	rs, err := s.h.List(ctx, KindFromProto(req.GetKind()), req.GetBaseCid())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &hubv1.ListResponse{}
+	for _, r := range rs {
+		resp.Releases = append(resp.Releases, ReleaseToProto(r))
+	}
+	return resp, nil
+}
+
+// Merge runs a recipe.
+func (s *Server) Merge(ctx context.Context, req *hubv1.MergeRequest) (*hubv1.MergeResponse, error) {
+	r, err := s.h.Merge(ctx, []byte(req.GetRecipe()))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &hubv1.MergeResponse{Release: ReleaseToProto(r)}, nil
+}
+
+// GetRelease describes a release.
+func (s *Server) GetRelease(ctx context.Context, req *hubv1.GetReleaseRequest) (*hubv1.GetReleaseResponse, error) {
+	r, err := s.h.Release(ctx, req.GetCid())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &hubv1.GetReleaseResponse{Release: ReleaseToProto(r)}, nil
+}
+
+// toStatus maps domain errors to gRPC codes, in this one place.
+func toStatus(err error) error {
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	code := codes.Internal
+	switch {
+	case errors.Is(err, context.Canceled):
+		code = codes.Canceled
+	case errors.Is(err, context.DeadlineExceeded):
+		code = codes.DeadlineExceeded
+	case errors.Is(err, ErrNotFound), errors.Is(err, store.ErrNotFound):
+		code = codes.NotFound
+	case errors.Is(err, signing.ErrUntrusted), errors.Is(err, signing.ErrBadSignature):
+		code = codes.PermissionDenied
+	case errors.Is(err, ErrRejected), errors.Is(err, signing.ErrDigestMismatch), errors.Is(err, signing.ErrMalformed),
+		errors.Is(err, merge.ErrRecipe), errors.Is(err, merge.ErrIncompatible), errors.Is(err, safetensors.ErrInvalid),
+		errors.Is(err, potluck.ErrManifest), errors.Is(err, store.ErrInvalid):
+		code = codes.InvalidArgument
+	case errors.Is(err, store.ErrCorrupt):
+		code = codes.DataLoss
+	}
+	return status.Error(code, err.Error())
+}
+
+func errorsIsNotFound(err error) bool {
+	return errors.Is(err, ErrNotFound) || errors.Is(err, store.ErrNotFound)
+}

@@ -1,0 +1,228 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/potluck-hub/potluck"
+	"github.com/potluck-hub/potluck/signing"
+	"github.com/potluck-hub/potluck/store"
+)
+
+// ErrRejected reports an upload the hub refuses: a bad header, bytes that do
+// not match what was declared and signed, a delta that does not fit its base.
+var ErrRejected = errors.New("hub: rejected")
+
+// MaxChunk is the most data one upload chunk may carry.
+const MaxChunk = 4 << 20
+
+// maxFiles bounds the files of one release.
+const maxFiles = 10000
+
+// UploadFile is one file an upload declares.
+type UploadFile struct {
+	Path   string
+	Size   int64
+	SHA256 [32]byte
+	CID    string // optional; checked when given
+}
+
+// Upload is what a client declares before sending bytes.
+type Upload struct {
+	Kind   potluck.Kind
+	Files  []UploadFile
+	Bundle []byte
+	Base   string // for a delta: its base's CID
+}
+
+// Chunk is a piece of one file of an upload.
+type Chunk struct {
+	File   int
+	Offset int64
+	Data   []byte
+}
+
+// ChunkSource yields an upload's chunks in order and io.EOF after the last.
+type ChunkSource interface {
+	Next() (Chunk, error)
+}
+
+// admission is an upload being checked: who signed it, and its staged files.
+type admission struct {
+	up     Upload
+	org    string
+	signed *signing.Verified
+	staged []*store.Staged
+}
+
+func (a *admission) discard() {
+	for _, st := range a.staged {
+		st.Discard()
+	}
+}
+
+// Receive admits an upload: it checks the header and signature before any
+// bytes arrive, stages every file while hashing it, checks the staged bytes,
+// and only then commits them and records the release. On any error nothing
+// is stored.
+func (h *Hub) Receive(ctx context.Context, up Upload, src ChunkSource) (*Release, error) {
+	a := &admission{up: up}
+	defer a.discard()
+	if err := h.checkHeader(a); err != nil {
+		return nil, err
+	}
+	if err := h.stageFiles(ctx, a, src); err != nil {
+		return nil, err
+	}
+	if err := h.admit(ctx, a); err != nil {
+		return nil, err
+	}
+	return h.commit(ctx, a)
+}
+
+// checkHeader refuses a bad header or signature before any byte is sent.
+func (h *Hub) checkHeader(a *admission) error {
+	up := a.up
+	if up.Kind != potluck.KindBase && up.Kind != potluck.KindDelta {
+		return fmt.Errorf("%w: kind %q cannot be uploaded", ErrRejected, up.Kind)
+	}
+	if len(up.Files) == 0 || len(up.Files) > maxFiles {
+		return fmt.Errorf("%w: %d files (want 1 to %d)", ErrRejected, len(up.Files), maxFiles)
+	}
+	seen := map[string]bool{}
+	res := make([]signing.Resource, len(up.Files))
+	for i, f := range up.Files {
+		if err := store.CheckPath(f.Path); err != nil {
+			return fmt.Errorf("%w: %v", ErrRejected, err)
+		}
+		if seen[f.Path] || f.Path == signing.SignatureFile || f.Size < 0 {
+			return fmt.Errorf("%w: file %q is duplicated, reserved or has a negative size", ErrRejected, f.Path)
+		}
+		seen[f.Path] = true
+		res[i] = signing.Resource{Name: f.Path, Digest: f.SHA256}
+	}
+	v, err := signing.VerifyBundle(up.Bundle, h.members.Keys())
+	if err != nil {
+		return err
+	}
+	if err := v.Match(res); err != nil {
+		return fmt.Errorf("%w: the signature does not cover the declared files: %w", ErrRejected, err)
+	}
+	a.signed = v
+	a.org, _ = h.members.OrgOf(v.Key)
+	if up.Kind == potluck.KindDelta {
+		base, err := h.releases.get(up.Base)
+		if err != nil {
+			return fmt.Errorf("%w: delta for base %q: %w", ErrRejected, up.Base, err)
+		}
+		if base.Kind != potluck.KindBase {
+			return fmt.Errorf("%w: delta for %s, which is a %s, not a base", ErrRejected, up.Base, base.Kind)
+		}
+	}
+	return nil
+}
+
+// stageFiles imports each declared file from the chunk stream into staging,
+// checking its size, SHA-256 and (when declared) CID.
+func (h *Hub) stageFiles(ctx context.Context, a *admission, src ChunkSource) error {
+	r := &chunkReader{src: src}
+	for i, f := range a.up.Files {
+		r.start(i, f.Size)
+		st, err := h.store.Add(r)
+		if err != nil {
+			return fmt.Errorf("upload: file %q: %w", f.Path, err)
+		}
+		a.staged = append(a.staged, st)
+		if err := checkStaged(f, st.Info); err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	if _, err := src.Next(); err != io.EOF {
+		if err == nil {
+			return fmt.Errorf("%w: data after the last declared file", ErrRejected)
+		}
+		return fmt.Errorf("upload: %w", err)
+	}
+	return nil
+}
+
+func checkStaged(f UploadFile, got store.FileInfo) error {
+	if got.SHA256 != f.SHA256 {
+		return fmt.Errorf("%w: file %q: sha256 %s, declared and signed %s", ErrRejected, f.Path,
+			potluck.HexDigest(got.SHA256), potluck.HexDigest(f.SHA256))
+	}
+	if f.CID != "" && f.CID != got.CID.String() {
+		return fmt.Errorf("%w: file %q: CID %s, declared %s", ErrRejected, f.Path, got.CID, f.CID)
+	}
+	return nil
+}
+
+// chunkReader reads one declared file's bytes out of the chunk stream,
+// checking that chunks come in order and never run past the declared size.
+type chunkReader struct {
+	src     ChunkSource
+	file    int
+	size    int64
+	off     int64
+	pending []byte
+}
+
+func (r *chunkReader) start(file int, size int64) {
+	r.file, r.size, r.off, r.pending = file, size, 0, nil
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	for len(r.pending) == 0 {
+		if r.off == r.size {
+			return 0, io.EOF
+		}
+		c, err := r.src.Next()
+		if err == io.EOF {
+			return 0, fmt.Errorf("%w: upload cut off: file %d has %d of its %d bytes", ErrRejected, r.file, r.off, r.size)
+		}
+		if err != nil {
+			return 0, err
+		}
+		if c.File != r.file || c.Offset != r.off || len(c.Data) > MaxChunk || r.off+int64(len(c.Data)) > r.size {
+			return 0, fmt.Errorf("%w: chunk for file %d at %d (%d bytes), expected file %d at %d of %d bytes, at most %d per chunk",
+				ErrRejected, c.File, c.Offset, len(c.Data), r.file, r.off, r.size, MaxChunk)
+		}
+		r.pending = c.Data
+	}
+	n := copy(p, r.pending)
+	r.pending = r.pending[n:]
+	r.off += int64(n)
+	return n, nil
+}
+
+// commit makes the staged files visible, builds the release directory and
+// records the release.
+func (h *Hub) commit(ctx context.Context, a *admission) (*Release, error) {
+	entries := make([]store.Entry, len(a.staged))
+	files := make([]potluck.File, len(a.staged))
+	for i, st := range a.staged {
+		if err := st.Commit(ctx); err != nil {
+			return nil, err
+		}
+		p := a.up.Files[i].Path
+		entries[i] = store.Entry{Path: p, File: st.Info}
+		files[i] = potluck.File{Path: p, Size: st.Info.Size, SHA256: potluck.HexDigest(st.Info.SHA256), CID: st.Info.CID.String()}
+	}
+	root, err := h.store.PutDir(ctx, entries)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(files, func(x, y potluck.File) int { return strings.Compare(x.Path, y.Path) })
+	r := &Release{
+		CID: root.String(), Kind: a.up.Kind, Base: a.up.Base, Publisher: a.org, Files: files,
+		Bundle: a.up.Bundle, KeyHint: a.signed.Key.Hint(), Created: h.opts.Now().UTC(),
+	}
+	return h.releases.put(r)
+}

@@ -1,0 +1,157 @@
+package merge
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/potluck-hub/potluck"
+	"github.com/potluck-hub/potluck/safetensors"
+)
+
+// DiffOptions tunes Diff.
+type DiffOptions struct {
+	// DType of the delta's tensors; empty keeps each base tensor's dtype
+	// (a bf16 model gives a bf16 delta, half the size of f32).
+	DType safetensors.DType
+}
+
+// Diff writes finetuned − base into dir (which must exist), one shard per
+// shard of finetuned, chunk by chunk, and returns the delta's tensors.
+// Every tensor of finetuned must be in the base with the same shape; float
+// tensors are subtracted in float32, non-float tensors must equal the base's
+// and are left out.
+func Diff(ctx context.Context, base, finetuned *Model, dir string, opts DiffOptions) ([]potluck.Tensor, error) {
+	e := newEngine(&Job{Recipe: &Recipe{MergeMethod: "task_arithmetic"}})
+	var all []potluck.Tensor
+	weightMap := map[string]string{}
+	for _, sh := range finetuned.Shards {
+		ts, err := e.diffShard(ctx, base, finetuned, sh, dir, opts)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range ts {
+			weightMap[t.Name] = t.File
+		}
+		all = append(all, ts...)
+	}
+	if len(finetuned.Shards) > 1 {
+		idx := &safetensors.Index{WeightMap: weightMap}
+		if err := safetensors.WriteIndex(filepath.Join(dir, "model.safetensors.index.json"), idx); err != nil {
+			return nil, err
+		}
+	}
+	return all, nil
+}
+
+// pair is one tensor of the fine-tuned model and its base counterpart.
+type pair struct{ ft, base Tensor }
+
+func (e *engine) diffShard(ctx context.Context, base, ft *Model, sh Shard, dir string, opts DiffOptions) ([]potluck.Tensor, error) {
+	var pairs []pair
+	var specs []safetensors.TensorSpec
+	for _, t := range sh.Tensors {
+		bt, ok := base.Tensor(t.Name)
+		if !ok {
+			return nil, fmt.Errorf("%w: %s: tensor %q is not in the base %s", ErrIncompatible, ft.Name, t.Name, base.Name)
+		}
+		if !sameShape(t.Shape, bt.Shape) {
+			return nil, fmt.Errorf("%w: %s: tensor %q: shape %v, base has %v", ErrIncompatible, ft.Name, t.Name, t.Shape, bt.Shape)
+		}
+		if !t.DType.IsFloat() || !bt.DType.IsFloat() {
+			if err := sameBytes(t, bt); err != nil {
+				return nil, fmt.Errorf("%w: %s: tensor %q: %v", ErrIncompatible, ft.Name, t.Name, err)
+			}
+			continue
+		}
+		dt := bt.DType
+		if opts.DType != "" {
+			dt = opts.DType
+		}
+		pairs = append(pairs, pair{ft: t, base: bt})
+		specs = append(specs, safetensors.TensorSpec{Name: t.Name, DType: dt, Shape: t.Shape})
+	}
+	path := filepath.Join(dir, filepath.FromSlash(sh.Path))
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	f, bw, err := newBufferedFile(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	hw := &hashingWriter{w: bw, tensor: newTensorHash()}
+	w, err := safetensors.NewWriter(hw, specs, map[string]string{"format": "pt", "potluck": "delta"})
+	if err != nil {
+		return nil, fmt.Errorf("merge: delta shard %s: %w", sh.Path, err)
+	}
+	infos := w.Tensors()
+	out := make([]potluck.Tensor, 0, len(pairs))
+	for i, p := range pairs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		hw.tensor.Reset()
+		if err := e.diffTensor(base, ft, p, infos[i].DType, w); err != nil {
+			return nil, err
+		}
+		var sum [32]byte
+		copy(sum[:], hw.tensor.Sum(nil))
+		out = append(out, potluck.Tensor{
+			Name: p.ft.Name, DType: string(infos[i].DType), Shape: p.ft.Shape, File: sh.Path,
+			Offset: infos[i].Start, Length: infos[i].Size(), SHA256: potluck.HexDigest(sum), Encoding: "dense",
+		})
+	}
+	if err := errors.Join(w.Close(), bw.Flush(), f.Sync()); err != nil {
+		return nil, fmt.Errorf("merge: delta shard %s: %w", sh.Path, err)
+	}
+	return out, nil
+}
+
+func (e *engine) diffTensor(base, ft *Model, p pair, outDT safetensors.DType, w io.Writer) error {
+	n := p.ft.NumElements()
+	for off := int64(0); off < n; off += ChunkElems {
+		k := int(min(ChunkElems, n-off))
+		if err := e.readChunk(base, p.base, off, e.base[:k]); err != nil {
+			return err
+		}
+		if err := e.readChunk(ft, p.ft, off, e.x[:k]); err != nil {
+			return err
+		}
+		axpy(e.x[:k], -1, e.base[:k]) // x − 1·base: exact negation, one rounding
+		if i := firstNonFinite(e.x[:k]); i >= 0 {
+			return fmt.Errorf("%w: %s: tensor %q: element %d of the delta is %v", ErrIncompatible, ft.Name, p.ft.Name, off+int64(i), e.x[i])
+		}
+		raw := e.raw[:k*outDT.Size()]
+		if err := safetensors.EncodeFloat32(raw, e.x[:k], outDT); err != nil {
+			return err
+		}
+		if _, err := w.Write(raw); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sameBytes checks that two (non-float) tensors hold identical bytes.
+func sameBytes(a, b Tensor) error {
+	if a.DType != b.DType {
+		return fmt.Errorf("dtype %s, base has %s", a.DType, b.DType)
+	}
+	ba, err := io.ReadAll(a.Section())
+	if err != nil {
+		return err
+	}
+	bb, err := io.ReadAll(b.Section())
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(ba, bb) {
+		return errors.New("a non-float tensor differs from the base; only float tensors can be deltas")
+	}
+	return nil
+}

@@ -1,0 +1,97 @@
+package node
+
+import (
+	"context"
+	"fmt"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
+	"github.com/potluck-hub/potluck/signing"
+)
+
+// Client talks to one hub.
+type Client struct {
+	conn *grpc.ClientConn
+	hub  hubv1.HubServiceClient
+}
+
+// Dial connects to a hub's gRPC address (host:port). The connection is
+// plaintext: run it on loopback or behind TLS until the hub speaks TLS.
+func Dial(addr string) (*Client, error) {
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, fmt.Errorf("node: dial %s: %w", addr, err)
+	}
+	return &Client{conn: conn, hub: hubv1.NewHubServiceClient(conn)}, nil
+}
+
+// Close closes the connection.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// HubInfo is what a hub says of itself.
+type HubInfo struct {
+	Version string
+	HubKey  *signing.PublicKey
+	Members map[string][]*signing.PublicKey
+}
+
+// TrustedKeys returns the hub's key and every member key.
+func (i *HubInfo) TrustedKeys() []*signing.PublicKey {
+	keys := []*signing.PublicKey{i.HubKey}
+	for _, ks := range i.Members {
+		keys = append(keys, ks...)
+	}
+	return keys
+}
+
+// Info asks the hub for its version, its merge-signing key and its members.
+func (c *Client) Info(ctx context.Context) (*HubInfo, error) {
+	resp, err := c.hub.GetInfo(ctx, &hubv1.GetInfoRequest{})
+	if err != nil {
+		return nil, fmt.Errorf("node: hub info: %w", err)
+	}
+	hubKey, err := signing.ParsePublicKey(resp.GetPublicKey())
+	if err != nil {
+		return nil, fmt.Errorf("node: hub key: %w", err)
+	}
+	info := &HubInfo{Version: resp.GetVersion(), HubKey: hubKey, Members: map[string][]*signing.PublicKey{}}
+	for _, m := range resp.GetMembers() {
+		for _, pem := range m.GetPublicKeys() {
+			k, err := signing.ParsePublicKey(pem)
+			if err != nil {
+				return nil, fmt.Errorf("node: key of member %q: %w", m.GetOrg(), err)
+			}
+			info.Members[m.GetOrg()] = append(info.Members[m.GetOrg()], k)
+		}
+	}
+	return info, nil
+}
+
+// Release describes a release by CID.
+func (c *Client) Release(ctx context.Context, cid string) (*hubv1.Release, error) {
+	resp, err := c.hub.GetRelease(ctx, &hubv1.GetReleaseRequest{Cid: cid})
+	if err != nil {
+		return nil, fmt.Errorf("node: release %s: %w", cid, err)
+	}
+	return resp.GetRelease(), nil
+}
+
+// List lists the hub's releases of a kind (unspecified: all).
+func (c *Client) List(ctx context.Context, kind hubv1.ReleaseKind, base string) ([]*hubv1.Release, error) {
+	resp, err := c.hub.List(ctx, &hubv1.ListRequest{Kind: kind, BaseCid: base})
+	if err != nil {
+		return nil, fmt.Errorf("node: list: %w", err)
+	}
+	return resp.GetReleases(), nil
+}
+
+// Merge asks the hub to run a recipe (YAML naming releases by CID).
+func (c *Client) Merge(ctx context.Context, recipe []byte) (*hubv1.Release, error) {
+	resp, err := c.hub.Merge(ctx, &hubv1.MergeRequest{Recipe: string(recipe)})
+	if err != nil {
+		return nil, fmt.Errorf("node: merge: %w", err)
+	}
+	return resp.GetRelease(), nil
+}

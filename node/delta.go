@@ -1,0 +1,98 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/potluck-hub/potluck"
+	"github.com/potluck-hub/potluck/merge"
+	"github.com/potluck-hub/potluck/safetensors"
+	"github.com/potluck-hub/potluck/signing"
+	"github.com/potluck-hub/potluck/store"
+)
+
+// DeltaOptions say how to make a delta.
+type DeltaOptions struct {
+	BaseDir      string // the base model directory
+	FinetunedDir string // the fine-tuned model directory
+	OutDir       string // where the delta goes; must not exist
+	// BaseCID is the base's CID on the hub; computed from BaseDir when empty
+	// (which reads the whole base once).
+	BaseCID string
+	// DType of the delta tensors; empty keeps each base tensor's dtype.
+	DType safetensors.DType
+}
+
+// MakeDelta writes finetuned − base to OutDir, tensor by tensor and chunk by
+// chunk, with a manifest naming the base by CID. OutDir appears whole or not
+// at all.
+func MakeDelta(ctx context.Context, o DeltaOptions) (*potluck.Manifest, error) {
+	base, err := merge.OpenDir(o.BaseDir)
+	if err != nil {
+		return nil, err
+	}
+	defer base.Close()
+	ft, err := merge.OpenDir(o.FinetunedDir)
+	if err != nil {
+		return nil, err
+	}
+	defer ft.Close()
+	if o.BaseCID == "" {
+		c, err := store.HashDir(o.BaseDir)
+		if err != nil {
+			return nil, err
+		}
+		o.BaseCID = c.String()
+	}
+	var man *potluck.Manifest
+	err = writeAtomically(o.OutDir, func(tmp string) error {
+		tensors, err := merge.Diff(ctx, base, ft, tmp, merge.DiffOptions{DType: o.DType})
+		if err != nil {
+			return err
+		}
+		entries, err := store.WalkDir(tmp, store.HashFileAt)
+		if err != nil {
+			return err
+		}
+		man = &potluck.Manifest{Schema: potluck.ManifestSchema, Kind: potluck.KindDelta, Base: o.BaseCID,
+			Files: merge.DescribeEntries(entries), Tensors: tensors}
+		return man.Write(tmp)
+	})
+	return man, err
+}
+
+// writeAtomically has fill write a directory beside dir, then renames it
+// into place; on error nothing is left.
+func writeAtomically(dir string, fill func(tmp string) error) error {
+	if _, err := os.Stat(dir); err == nil {
+		return fmt.Errorf("node: %s already exists", dir)
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".partial-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if err := fill(tmp); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dir)
+}
+
+// SignDir signs dir's files and writes the bundle to dir/model.sig, where
+// `potluck verify` and the OpenSSF tool look for it.
+func SignDir(dir string, s *signing.Signer) (*potluck.Dir, []byte, error) {
+	d, err := potluck.ScanDir(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	bundle, err := d.Bundle(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	return d, bundle, os.WriteFile(filepath.Join(dir, signing.SignatureFile), bundle, 0o644)
+}

@@ -1,0 +1,136 @@
+package node
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
+	"github.com/potluck-hub/potluck/signing"
+	"github.com/potluck-hub/potluck/store"
+)
+
+// ErrVerify reports bytes or a signature that do not check out.
+var ErrVerify = errors.New("node: verification failed")
+
+// Pulled is a release fetched and checked.
+type Pulled struct {
+	Release *hubv1.Release
+	Signed  *signing.Verified // who signed it
+}
+
+// Pull fetches release rootCID into outDir (which must not exist) and checks
+// everything before the directory appears: each file's size, SHA-256 and
+// CID, the root CID over them, and the signature by one of the trusted keys
+// over every file. The bundle is written to outDir/model.sig.
+func (c *Client) Pull(ctx context.Context, rootCID, outDir string, trusted []*signing.PublicKey, progress Progress) (*Pulled, error) {
+	rel, err := c.Release(ctx, rootCID)
+	if err != nil {
+		return nil, err
+	}
+	var signed *signing.Verified
+	err = writeAtomically(outDir, func(tmp string) error {
+		entries, err := c.fetchFiles(ctx, rel, tmp, progress)
+		if err != nil {
+			return err
+		}
+		if root, err := store.DirCID(entries); err != nil || root.String() != rootCID {
+			return fmt.Errorf("%w: release %s: its files make root CID %v (%v)", ErrVerify, rootCID, root, err)
+		}
+		signed, err = checkBundle(rel.GetBundle(), trusted, entries)
+		if err != nil {
+			return fmt.Errorf("release %s: %w", rootCID, err)
+		}
+		return os.WriteFile(filepath.Join(tmp, signing.SignatureFile), rel.GetBundle(), 0o644)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Pulled{Release: rel, Signed: signed}, nil
+}
+
+// checkBundle verifies a bundle against trusted keys and the files' digests.
+func checkBundle(bundle []byte, trusted []*signing.PublicKey, entries []store.Entry) (*signing.Verified, error) {
+	v, err := signing.VerifyBundle(bundle, trusted)
+	if err != nil {
+		return nil, err
+	}
+	var res []signing.Resource
+	for _, e := range entries {
+		if !e.Dir {
+			res = append(res, signing.Resource{Name: e.Path, Digest: e.File.SHA256})
+		}
+	}
+	return v, v.Match(res)
+}
+
+// fetchFiles downloads every file of rel into dir, checking each one.
+func (c *Client) fetchFiles(ctx context.Context, rel *hubv1.Release, dir string, progress Progress) ([]store.Entry, error) {
+	var total, done int64
+	for _, f := range rel.GetFiles() {
+		total += int64(f.GetSize())
+	}
+	var entries []store.Entry
+	for _, f := range rel.GetFiles() {
+		if err := store.CheckPath(f.GetPath()); err != nil {
+			return nil, fmt.Errorf("%w: the hub names a file %v", ErrVerify, err)
+		}
+		p := filepath.Join(dir, filepath.FromSlash(f.GetPath()))
+		if err := c.fetch(ctx, rel.GetCid(), f.GetPath(), p, int64(f.GetSize()), func(n int64) {
+			if progress != nil {
+				progress(done+n, total)
+			}
+		}); err != nil {
+			return nil, err
+		}
+		done += int64(f.GetSize())
+		info, err := store.HashFileAt(p)
+		if err != nil {
+			return nil, err
+		}
+		if info.CID.String() != f.GetCid() || info.Size != int64(f.GetSize()) || hex.EncodeToString(info.SHA256[:]) != hex.EncodeToString(f.GetSha256()) {
+			return nil, fmt.Errorf("%w: file %q: got %d bytes, CID %s; the release lists %d bytes, CID %s", ErrVerify, f.GetPath(), info.Size, info.CID, f.GetSize(), f.GetCid())
+		}
+		entries = append(entries, store.Entry{Path: f.GetPath(), File: info})
+	}
+	return entries, nil
+}
+
+// fetch streams one file of a release to path, refusing more bytes than the
+// release lists for it.
+func (c *Client) fetch(ctx context.Context, root, name, path string, size int64, progress func(int64)) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	stream, err := c.hub.Get(ctx, &hubv1.GetRequest{Cid: root, Path: name})
+	if err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var off int64
+	for {
+		m, err := stream.Recv()
+		if err == io.EOF {
+			return f.Sync()
+		}
+		if err != nil {
+			return fmt.Errorf("node: get %s/%s: %w", root, name, err)
+		}
+		if int64(m.GetOffset()) != off || off+int64(len(m.GetData())) > size {
+			return fmt.Errorf("%w: get %s/%s: %d bytes at %d, expected at most %d at %d", ErrVerify, root, name, len(m.GetData()), m.GetOffset(), size-off, off)
+		}
+		if _, err := f.Write(m.GetData()); err != nil {
+			return err
+		}
+		off += int64(len(m.GetData()))
+		progress(off)
+	}
+}

@@ -1,0 +1,69 @@
+package potluck
+
+import (
+	"path/filepath"
+	"slices"
+
+	cid "github.com/ipfs/go-cid"
+
+	"github.com/potluck-hub/potluck/signing"
+	"github.com/potluck-hub/potluck/store"
+)
+
+// Dir is a release directory scanned once: every file it would upload, with
+// its SHA-256 and CID, read in one pass per file. Hidden files are left out,
+// as `ipfs add -r` leaves them out, and so is the signature model.sig.
+type Dir struct {
+	Path   string
+	Files  []store.Entry // regular files only, in path order
+	Hidden []string      // hidden paths skipped, recorded as ignored when signing
+	all    []store.Entry // files and directories, for the root CID
+}
+
+// ScanDir reads every file of dir once.
+func ScanDir(dir string) (*Dir, error) {
+	entries, hidden, err := store.Walk(dir, store.HashFileAt)
+	if err != nil {
+		return nil, err
+	}
+	d := &Dir{Path: dir, Hidden: hidden}
+	for _, e := range entries {
+		if e.Path == signing.SignatureFile {
+			continue
+		}
+		d.all = append(d.all, e)
+		if !e.Dir {
+			d.Files = append(d.Files, e)
+		}
+	}
+	return d, nil
+}
+
+// CID is the root CID the hub will give the release: `ipfs add -r
+// --cid-version=1` of the directory without model.sig.
+func (d *Dir) CID() (cid.Cid, error) { return store.DirCID(d.all) }
+
+// Size is the total size of the files.
+func (d *Dir) Size() int64 {
+	var n int64
+	for _, f := range d.Files {
+		n += f.File.Size
+	}
+	return n
+}
+
+// Resources are the files as the OpenSSF model-signing format lists them.
+func (d *Dir) Resources() []signing.Resource {
+	res := make([]signing.Resource, len(d.Files))
+	for i, f := range d.Files {
+		res[i] = signing.Resource{Name: f.Path, Digest: f.File.SHA256}
+	}
+	slices.SortFunc(res, func(a, b signing.Resource) int { return signing.ComparePaths(a.Name, b.Name) })
+	return res
+}
+
+// Bundle signs the directory's files, recording its hidden paths as
+// ignored, so the OpenSSF tool verifies the same set.
+func (d *Dir) Bundle(s *signing.Signer) ([]byte, error) {
+	return signing.Sign(s, filepath.Base(d.Path), d.Resources(), d.Hidden)
+}
