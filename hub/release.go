@@ -21,14 +21,14 @@ var ErrNotFound = errors.New("hub: not found")
 
 // Release is a stored release: a directory in the store plus who signed it.
 type Release struct {
-	CID       string
-	Kind      potluck.Kind
-	Base      string // base CID, for a delta or merge
-	Publisher string // member org, or "hub" for a merge
-	Files     []potluck.File
-	Bundle    []byte // Sigstore bundle over Files
-	KeyHint   string // hex SHA-256 of the signing key's PEM
-	Created   time.Time
+	CID       string         `json:"cid"`
+	Kind      potluck.Kind   `json:"kind"`
+	Base      string         `json:"base,omitempty"` // base CID, for a delta or merge
+	Publisher string         `json:"publisher"`      // member org, or "hub" for a merge
+	Files     []potluck.File `json:"files"`
+	Bundle    []byte         `json:"bundle"`   // Sigstore bundle over Files (base64 in JSON)
+	KeyHint   string         `json:"key_hint"` // hex SHA-256 of the signing key's PEM
+	Created   time.Time      `json:"created"`
 }
 
 // File returns the release's file at path.
