@@ -1,6 +1,8 @@
 package potluck
 
 import (
+	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 
@@ -66,4 +68,25 @@ func (d *Dir) Resources() []signing.Resource {
 // ignored, so the OpenSSF tool verifies the same set.
 func (d *Dir) Bundle(s *signing.Signer) ([]byte, error) {
 	return signing.Sign(s, filepath.Base(d.Path), d.Resources(), d.Hidden)
+}
+
+// WriteDir creates the release directory dir, which must not exist, by
+// having fill write a hidden sibling directory that is then renamed into
+// place: dir appears whole or not at all, and on error nothing is left.
+func WriteDir(dir string, fill func(tmp string) error) error {
+	if _, err := os.Lstat(dir); err == nil {
+		return fmt.Errorf("%s already exists", dir)
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".partial-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if err := fill(tmp); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dir)
 }

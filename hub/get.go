@@ -30,10 +30,7 @@ func (h *Hub) Range(ctx context.Context, c, path string, offset, length uint64) 
 	}
 	n := int64(length)
 	if length == 0 {
-		n = -1
-		if offset > uint64(f.Size()) {
-			n = 0
-		}
+		n = -1 // to the end
 	}
 	if offset > 1<<62 || length > 1<<62 {
 		f.Close()

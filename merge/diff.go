@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 
 	"github.com/potluck-hub/potluck"
@@ -75,41 +74,8 @@ func (e *engine) diffShard(ctx context.Context, base, ft *Model, sh Shard, dir s
 		pairs = append(pairs, pair{ft: t, base: bt})
 		specs = append(specs, safetensors.TensorSpec{Name: t.Name, DType: dt, Shape: t.Shape})
 	}
-	path := filepath.Join(dir, filepath.FromSlash(sh.Path))
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, err
-	}
-	f, bw, err := newBufferedFile(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	hw := &hashingWriter{w: bw, tensor: newTensorHash()}
-	w, err := safetensors.NewWriter(hw, specs, map[string]string{"format": "pt", "potluck": "delta"})
-	if err != nil {
-		return nil, fmt.Errorf("merge: delta shard %s: %w", sh.Path, err)
-	}
-	infos := w.Tensors()
-	out := make([]potluck.Tensor, 0, len(pairs))
-	for i, p := range pairs {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		hw.tensor.Reset()
-		if err := e.diffTensor(base, ft, p, infos[i].DType, w); err != nil {
-			return nil, err
-		}
-		var sum [32]byte
-		copy(sum[:], hw.tensor.Sum(nil))
-		out = append(out, potluck.Tensor{
-			Name: p.ft.Name, DType: string(infos[i].DType), Shape: p.ft.Shape, File: sh.Path,
-			Offset: infos[i].Start, Length: infos[i].Size(), SHA256: potluck.HexDigest(sum), Encoding: "dense",
-		})
-	}
-	if err := errors.Join(w.Close(), bw.Flush(), f.Sync()); err != nil {
-		return nil, fmt.Errorf("merge: delta shard %s: %w", sh.Path, err)
-	}
-	return out, nil
+	return writeShard(ctx, dir, sh.Path, specs, map[string]string{"format": "pt", "potluck": "delta"},
+		func(i int, dt safetensors.DType, w io.Writer) error { return e.diffTensor(base, ft, pairs[i], dt, w) })
 }
 
 func (e *engine) diffTensor(base, ft *Model, p pair, outDT safetensors.DType, w io.Writer) error {
@@ -137,21 +103,25 @@ func (e *engine) diffTensor(base, ft *Model, p pair, outDT safetensors.DType, w 
 	return nil
 }
 
-// sameBytes checks that two (non-float) tensors hold identical bytes.
+// sameBytes checks that two (non-float) tensors hold identical bytes,
+// comparing a chunk at a time.
 func sameBytes(a, b Tensor) error {
 	if a.DType != b.DType {
 		return fmt.Errorf("dtype %s, base has %s", a.DType, b.DType)
 	}
-	ba, err := io.ReadAll(a.Section())
-	if err != nil {
-		return err
+	ra, rb := a.Section(), b.Section()
+	bufA, bufB := make([]byte, 1<<20), make([]byte, 1<<20)
+	for {
+		na, errA := io.ReadFull(ra, bufA)
+		nb, errB := io.ReadFull(rb, bufB)
+		if na != nb || !bytes.Equal(bufA[:na], bufB[:nb]) {
+			return errors.New("a non-float tensor differs from the base; only float tensors can be deltas")
+		}
+		if errA == io.EOF || errA == io.ErrUnexpectedEOF {
+			return nil
+		}
+		if err := errors.Join(errA, errB); err != nil {
+			return err
+		}
 	}
-	bb, err := io.ReadAll(b.Section())
-	if err != nil {
-		return err
-	}
-	if !bytes.Equal(ba, bb) {
-		return errors.New("a non-float tensor differs from the base; only float tensors can be deltas")
-	}
-	return nil
 }

@@ -2,11 +2,8 @@ package merge
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/safetensors"
@@ -51,41 +48,9 @@ func (e *engine) writeShard(ctx context.Context, dir string, sh Shard) ([]potluc
 	for i, t := range sh.Tensors {
 		specs[i] = safetensors.TensorSpec{Name: t.Name, DType: e.j.outDType(t.DType), Shape: t.Shape}
 	}
-	path := filepath.Join(dir, filepath.FromSlash(sh.Path))
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, err
-	}
-	f, bw, err := newBufferedFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("merge: %w", err)
-	}
-	defer f.Close()
-	hw := &hashingWriter{w: bw, tensor: newTensorHash()}
-	w, err := safetensors.NewWriter(hw, specs, sh.Header.Metadata)
-	if err != nil {
-		return nil, fmt.Errorf("merge: shard %s: %w", sh.Path, err)
-	}
-	infos := w.Tensors()
-	out := make([]potluck.Tensor, 0, len(sh.Tensors))
-	for i, t := range sh.Tensors {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		hw.tensor.Reset()
-		if err := e.mergeTensor(t, infos[i].DType, w); err != nil {
-			return nil, err
-		}
-		var sum [32]byte
-		copy(sum[:], hw.tensor.Sum(nil))
-		out = append(out, potluck.Tensor{
-			Name: t.Name, DType: string(infos[i].DType), Shape: t.Shape, File: sh.Path,
-			Offset: infos[i].Start, Length: infos[i].Size(), SHA256: potluck.HexDigest(sum), Encoding: "dense",
-		})
-	}
-	if err := errors.Join(w.Close(), bw.Flush(), f.Sync()); err != nil {
-		return nil, fmt.Errorf("merge: shard %s: %w", sh.Path, err)
-	}
-	return out, nil
+	return writeShard(ctx, dir, sh.Path, specs, sh.Header.Metadata, func(i int, dt safetensors.DType, w io.Writer) error {
+		return e.mergeTensor(sh.Tensors[i], dt, w)
+	})
 }
 
 // input is one delta's view of the tensor being merged.

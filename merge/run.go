@@ -1,12 +1,9 @@
 package merge
 
 import (
-	"bufio"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -38,23 +35,14 @@ func Run(ctx context.Context, job *Job, outDir string) (*potluck.Manifest, error
 	if err := job.check(); err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(outDir); err == nil {
-		return nil, fmt.Errorf("merge: output %s already exists", outDir)
-	}
-	if err := os.MkdirAll(filepath.Dir(outDir), 0o755); err != nil {
-		return nil, fmt.Errorf("merge: %w", err)
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(outDir), "."+filepath.Base(outDir)+".partial-")
-	if err != nil {
-		return nil, fmt.Errorf("merge: %w", err)
-	}
-	defer os.RemoveAll(tmp)
-	m, err := job.write(ctx, tmp)
+	var m *potluck.Manifest
+	err := potluck.WriteDir(outDir, func(tmp string) error {
+		var err error
+		m, err = job.write(ctx, tmp)
+		return err
+	})
 	if err != nil {
 		return nil, err
-	}
-	if err := os.Rename(tmp, outDir); err != nil {
-		return nil, fmt.Errorf("merge: %w", err)
 	}
 	return m, nil
 }
@@ -164,28 +152,6 @@ func (j *Job) copyFile(dir, p string) error {
 	_, err = io.Copy(f, src)
 	return errors.Join(err, f.Sync(), f.Close())
 }
-
-// hashingWriter hashes what passes through it: the whole file, and the
-// current tensor.
-type hashingWriter struct {
-	w      io.Writer
-	tensor hash.Hash
-}
-
-func (h *hashingWriter) Write(p []byte) (int, error) {
-	h.tensor.Write(p)
-	return h.w.Write(p)
-}
-
-func newBufferedFile(path string) (*os.File, *bufio.Writer, error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	return f, bufio.NewWriterSize(f, 1<<20), nil
-}
-
-func newTensorHash() hash.Hash { return sha256.New() }
 
 // outDType is the dtype a base tensor has in the output.
 func (j *Job) outDType(base safetensors.DType) safetensors.DType {

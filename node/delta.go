@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 
@@ -47,7 +46,7 @@ func MakeDelta(ctx context.Context, o DeltaOptions) (*potluck.Manifest, error) {
 		o.BaseCID = c.String()
 	}
 	var man *potluck.Manifest
-	err = writeAtomically(o.OutDir, func(tmp string) error {
+	err = potluck.WriteDir(o.OutDir, func(tmp string) error {
 		tensors, err := merge.Diff(ctx, base, ft, tmp, merge.DiffOptions{DType: o.DType})
 		if err != nil {
 			return err
@@ -61,26 +60,6 @@ func MakeDelta(ctx context.Context, o DeltaOptions) (*potluck.Manifest, error) {
 		return man.Write(tmp)
 	})
 	return man, err
-}
-
-// writeAtomically has fill write a directory beside dir, then renames it
-// into place; on error nothing is left.
-func writeAtomically(dir string, fill func(tmp string) error) error {
-	if _, err := os.Stat(dir); err == nil {
-		return fmt.Errorf("node: %s already exists", dir)
-	}
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".partial-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	if err := fill(tmp); err != nil {
-		return err
-	}
-	return os.Rename(tmp, dir)
 }
 
 // SignDir signs dir's files and writes the bundle to dir/model.sig, where

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/potluck-hub/potluck"
+
 	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
 	"github.com/potluck-hub/potluck/signing"
 	"github.com/potluck-hub/potluck/store"
@@ -33,7 +35,7 @@ func (c *Client) Pull(ctx context.Context, rootCID, outDir string, trusted []*si
 		return nil, err
 	}
 	var signed *signing.Verified
-	err = writeAtomically(outDir, func(tmp string) error {
+	err = potluck.WriteDir(outDir, func(tmp string) error {
 		entries, err := c.fetchFiles(ctx, rel, tmp, progress)
 		if err != nil {
 			return err
