@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 
 	"github.com/potluck-hub/potluck"
-
 	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
 	"github.com/potluck-hub/potluck/signing"
 	"github.com/potluck-hub/potluck/store"

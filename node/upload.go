@@ -3,11 +3,11 @@ package node
 import (
 	"context"
 	"fmt"
-	"github.com/potluck-hub/potluck"
 	"io"
 	"os"
 	"path/filepath"
 
+	"github.com/potluck-hub/potluck"
 	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
 )
 
