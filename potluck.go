@@ -115,8 +115,14 @@ func (m *Manifest) Write(dir string) error {
 }
 
 // ParseManifest decodes and checks a manifest: known schema and kind, a base,
-// no unknown fields, no duplicate file or tensor.
+// no unknown fields, no duplicate file or tensor, and the canonical encoding
+// itself (what Encode writes), so that the signed bytes cannot say one thing
+// to this parser and another to a different JSON reader (a key repeated in
+// another case, a second document after the first).
 func ParseManifest(b []byte) (*Manifest, error) {
+	if err := checkKeys(b); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrManifest, err)
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	var m Manifest
@@ -131,6 +137,10 @@ func ParseManifest(b []byte) (*Manifest, error) {
 	}
 	if m.Base == "" {
 		return nil, fmt.Errorf("%w: no base", ErrManifest)
+	}
+	canon, err := m.Encode()
+	if err != nil || !bytes.Equal(bytes.TrimSpace(canon), bytes.TrimSpace(b)) {
+		return nil, fmt.Errorf("%w: not in canonical form (field names, order, spacing or trailing data differ from the canonical encoding)", ErrManifest)
 	}
 	seen := map[string]bool{}
 	for _, f := range m.Files {

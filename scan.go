@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	cid "github.com/ipfs/go-cid"
 
@@ -28,6 +29,9 @@ func ScanDir(dir string) (*Dir, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkNoEmptyDirs(dir, entries); err != nil {
+		return nil, err
+	}
 	d := &Dir{Path: dir, Hidden: hidden}
 	for _, e := range entries {
 		if e.Path == signing.SignatureFile {
@@ -39,6 +43,28 @@ func ScanDir(dir string) (*Dir, error) {
 		}
 	}
 	return d, nil
+}
+
+// checkNoEmptyDirs refuses a directory holding an empty subdirectory: a
+// release is its files, so the hub could not reproduce the CID `ipfs add -r`
+// gives a tree with an empty folder in it.
+func checkNoEmptyDirs(dir string, entries []store.Entry) error {
+	for _, e := range entries {
+		if !e.Dir {
+			continue
+		}
+		empty := true
+		for _, f := range entries {
+			if !f.Dir && strings.HasPrefix(f.Path, e.Path+"/") {
+				empty = false
+				break
+			}
+		}
+		if empty {
+			return fmt.Errorf("%s: %q is an empty directory; a release holds files only: remove it", dir, e.Path)
+		}
+	}
+	return nil
 }
 
 // CID is the root CID the hub will give the release: `ipfs add -r
@@ -86,6 +112,9 @@ func WriteDir(dir string, fill func(tmp string) error) error {
 	}
 	defer os.RemoveAll(tmp)
 	if err := fill(tmp); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp made it 0700
 		return err
 	}
 	return os.Rename(tmp, dir)

@@ -69,6 +69,9 @@ func receive[Req interface {
 	GetChunk() *hubv1.Chunk
 }](h *Hub, kind potluck.Kind, stream uploadStream[Req]) (*Release, error) {
 	first, err := stream.Recv()
+	if err == io.EOF {
+		return nil, status.Error(codes.InvalidArgument, "upload: the stream ended before its header")
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -182,16 +185,17 @@ func toStatus(err error) error {
 		code = codes.Canceled
 	case errors.Is(err, context.DeadlineExceeded):
 		code = codes.DeadlineExceeded
-	case errors.Is(err, ErrNotFound), errors.Is(err, store.ErrNotFound):
-		code = codes.NotFound
+	case errors.Is(err, store.ErrCorrupt):
+		code = codes.DataLoss
 	case errors.Is(err, signing.ErrUntrusted), errors.Is(err, signing.ErrBadSignature):
 		code = codes.PermissionDenied
 	case errors.Is(err, ErrRejected), errors.Is(err, signing.ErrDigestMismatch), errors.Is(err, signing.ErrMalformed),
 		errors.Is(err, merge.ErrRecipe), errors.Is(err, merge.ErrIncompatible), errors.Is(err, safetensors.ErrInvalid),
 		errors.Is(err, potluck.ErrManifest), errors.Is(err, store.ErrInvalid):
+		// Before NotFound: a delta for an unknown base is a bad request.
 		code = codes.InvalidArgument
-	case errors.Is(err, store.ErrCorrupt):
-		code = codes.DataLoss
+	case errors.Is(err, ErrNotFound), errors.Is(err, store.ErrNotFound):
+		code = codes.NotFound
 	}
 	return status.Error(code, err.Error())
 }

@@ -36,7 +36,9 @@ func (s releaseSource) Open(p string) (merge.ReaderAtCloser, int64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	sf, err := s.h.store.Open(s.ctx, c)
+	// Merges read through the CID check: the hub signs what it computed
+	// from, so bytes altered on its disk must stop the merge.
+	sf, err := s.h.store.OpenVerified(s.ctx, c)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -2,6 +2,7 @@ package merge
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
@@ -49,12 +50,8 @@ func (m *Model) ScanTensor(name string) ([32]byte, error) {
 		}
 		h.Write(raw[:n])
 		if t.DType.IsFloat() {
-			k := n / int(size)
-			if err := safetensors.DecodeFloat32(vals[:k], raw[:n], t.DType); err != nil {
-				return sum, err
-			}
-			if i := firstNonFinite(vals[:k]); i >= 0 && !(t.DType == safetensors.F64 && isFiniteF64(raw[i*8:])) {
-				return sum, fmt.Errorf("%w: model %s: tensor %q: element %d is %v", ErrIncompatible, m.Name, name, off/size+int64(i), vals[i])
+			if i, v := firstNonFiniteRaw(raw[:n], t.DType, vals); i >= 0 {
+				return sum, fmt.Errorf("%w: model %s: tensor %q: element %d is %v", ErrIncompatible, m.Name, name, off/size+int64(i), v)
 			}
 		}
 		off += int64(n)
@@ -63,11 +60,26 @@ func (m *Model) ScanTensor(name string) ([32]byte, error) {
 	return sum, nil
 }
 
-// isFiniteF64 tells a finite float64 that overflowed float32 from a real
-// NaN or Inf.
-func isFiniteF64(b []byte) bool {
-	bits := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
-		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
-	v := math.Float64frombits(bits)
-	return !math.IsNaN(v) && !math.IsInf(v, 0)
+// firstNonFiniteRaw returns the index and value of the first NaN or ±Inf
+// among the little-endian values of dt in raw, or -1. F64 is checked as
+// float64: a finite value beyond float32's range is no error. vals is scratch.
+func firstNonFiniteRaw(raw []byte, dt safetensors.DType, vals []float32) (int, float64) {
+	if dt == safetensors.F64 {
+		for i := 0; i+8 <= len(raw); i += 8 {
+			v := math.Float64frombits(binary.LittleEndian.Uint64(raw[i:]))
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return i / 8, v
+			}
+		}
+		return -1, 0
+	}
+	k := len(raw) / dt.Size()
+	if err := safetensors.DecodeFloat32(vals[:k], raw, dt); err != nil {
+		return -1, 0
+	}
+	i := firstNonFinite(vals[:k])
+	if i < 0 {
+		return -1, 0
+	}
+	return i, float64(vals[i])
 }

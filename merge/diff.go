@@ -96,6 +96,9 @@ func (e *engine) diffTensor(base, ft *Model, p pair, outDT safetensors.DType, w 
 		if err := safetensors.EncodeFloat32(raw, e.x[:k], outDT); err != nil {
 			return err
 		}
+		if i := firstNonFiniteEncoded(raw, outDT); i >= 0 {
+			return fmt.Errorf("%w: %s: tensor %q: element %d: the delta %v is not finite in %s", ErrOverflow, ft.Name, p.ft.Name, off+int64(i), e.x[i], outDT)
+		}
 		if _, err := w.Write(raw); err != nil {
 			return err
 		}

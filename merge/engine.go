@@ -84,6 +84,9 @@ func (e *engine) mergeTensor(bt Tensor, outDT safetensors.DType, w io.Writer) er
 		if err := safetensors.EncodeFloat32(raw, e.out[:k], outDT); err != nil {
 			return err
 		}
+		if i := firstNonFiniteEncoded(raw, outDT); i >= 0 {
+			return fmt.Errorf("%w: tensor %q: element %d: the merged value %v is not finite in %s", ErrOverflow, bt.Name, off+int64(i), e.out[i], outDT)
+		}
 		if _, err := w.Write(raw); err != nil {
 			return err
 		}

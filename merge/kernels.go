@@ -1,6 +1,11 @@
 package merge
 
-import "math"
+import (
+	"encoding/binary"
+	"math"
+
+	"github.com/potluck-hub/potluck/safetensors"
+)
 
 // The generic kernels. Each product is rounded to float32 before it is added
 // (float32(w*x) + acc): Go may not fuse that into an FMA, so every platform,
@@ -35,6 +40,36 @@ func firstNonFinite(x []float32) int {
 	for i, v := range x {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 			return i
+		}
+	}
+	return -1
+}
+
+// firstNonFiniteEncoded returns the index of the first NaN or ±Inf among
+// encoded values (a value that overflowed the output dtype), or -1.
+func firstNonFiniteEncoded(raw []byte, dt safetensors.DType) int {
+	switch dt {
+	case safetensors.BF16, safetensors.F16:
+		exp := uint16(0x7F80)
+		if dt == safetensors.F16 {
+			exp = 0x7C00
+		}
+		for i := 0; i+2 <= len(raw); i += 2 {
+			if binary.LittleEndian.Uint16(raw[i:])&exp == exp {
+				return i / 2
+			}
+		}
+	case safetensors.F32:
+		for i := 0; i+4 <= len(raw); i += 4 {
+			if binary.LittleEndian.Uint32(raw[i:])&0x7F800000 == 0x7F800000 {
+				return i / 4
+			}
+		}
+	case safetensors.F64:
+		for i := 0; i+8 <= len(raw); i += 8 {
+			if binary.LittleEndian.Uint64(raw[i:])&0x7FF0000000000000 == 0x7FF0000000000000 {
+				return i / 8
+			}
 		}
 	}
 	return -1

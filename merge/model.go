@@ -17,6 +17,10 @@ import (
 // base lacks or shapes that differ.
 var ErrIncompatible = errors.New("merge: incompatible inputs")
 
+// ErrOverflow reports a merged value that is not finite in the output dtype
+// (a sum beyond bf16/f16 range, or a NaN or Inf in the base itself).
+var ErrOverflow = errors.New("merge: result not finite")
+
 // ReaderAtCloser is a file opened for range reads.
 type ReaderAtCloser interface {
 	io.ReaderAt

@@ -1,0 +1,32 @@
+package merge_test
+
+import (
+	"testing"
+
+	"github.com/potluck-hub/potluck/merge"
+)
+
+// FuzzParseRecipe: a recipe is user input (and, on a hub, a member's). The
+// parser must never panic, and anything it accepts must pass Check again and
+// have a canonical form.
+func FuzzParseRecipe(f *testing.F) {
+	f.Add([]byte("merge_method: task_arithmetic\nbase_model: b\nmodels:\n  - model: d\n    parameters: {weight: 0.5}\nparameters: {lambda: 2}\n"))
+	f.Add([]byte("merge_method: linear\nbase_model: b\nmodels: [{model: a}, {model: c, parameters: {weight: -1}}]\nparameters: {normalize: false}\nout_dtype: bfloat16\n"))
+	f.Add([]byte(`{"merge_method":"linear","base_model":"b","models":[{"model":"x"}]}`))
+	f.Add([]byte("merge_method: [1, 2]\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := merge.ParseRecipe(b)
+		if err != nil {
+			return
+		}
+		if err := r.Check(); err != nil {
+			t.Fatalf("accepted recipe fails Check: %v", err)
+		}
+		if _, err := r.Canonical(); err != nil {
+			t.Fatalf("accepted recipe has no canonical form: %v", err)
+		}
+		for i := range r.Models {
+			r.Weight(i)
+		}
+	})
+}

@@ -1,0 +1,313 @@
+package potluck
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/potluck-hub/potluck/store"
+)
+
+// testManifest is a merge manifest with files and tensors in the order given.
+func testManifest(files []File, tensors []Tensor) *Manifest {
+	return &Manifest{
+		Schema: ManifestSchema, Kind: KindMerge, Base: "bafybase", Publisher: "lab <a&b>",
+		Files: files, Tensors: tensors,
+		Merge: &MergeInfo{Method: "linear", Recipe: json.RawMessage(`{"merge_method":"linear"}`),
+			Inputs: []Input{{CID: "bafyd1", Weight: 0.5}}, Engine: "potluck " + Version},
+	}
+}
+
+var (
+	fileA   = File{Path: "a.json", Size: 1, SHA256: "aa", CID: "bafya"}
+	fileB   = File{Path: "b/model.safetensors", Size: 2, SHA256: "bb", CID: "bafyb"}
+	tensorX = Tensor{Name: "x", DType: "BF16", Shape: []int64{2, 3}, File: "b/model.safetensors", Offset: 8, Length: 12, SHA256: "cc", Encoding: "dense"}
+	tensorY = Tensor{Name: "y", DType: "F32", Shape: []int64{}, File: "b/model.safetensors", Offset: 20, Length: 4, SHA256: "dd", Encoding: "dense"}
+)
+
+// canonicalJSON is testManifest's encoding written out by hand: struct field
+// order, files by path, tensors by name, no space, <>& unescaped.
+const canonicalJSON = `{"schema":"potluck.manifest/v1","kind":"merge","base":"bafybase","publisher":"lab <a&b>",` +
+	`"files":[{"path":"a.json","size":1,"sha256":"aa","cid":"bafya"},{"path":"b/model.safetensors","size":2,"sha256":"bb","cid":"bafyb"}],` +
+	`"tensors":[{"name":"x","dtype":"BF16","shape":[2,3],"file":"b/model.safetensors","offset":8,"length":12,"sha256":"cc","encoding":"dense"},` +
+	`{"name":"y","dtype":"F32","shape":[],"file":"b/model.safetensors","offset":20,"length":4,"sha256":"dd","encoding":"dense"}],` +
+	`"merge":{"method":"linear","recipe":{"merge_method":"linear"},"inputs":[{"cid":"bafyd1","weight":0.5}],"engine":"potluck ` + Version + `"}}` + "\n"
+
+func TestManifestEncodeCanonical(t *testing.T) {
+	unsorted := testManifest([]File{fileB, fileA}, []Tensor{tensorY, tensorX})
+	sorted := testManifest([]File{fileA, fileB}, []Tensor{tensorX, tensorY})
+	b1, err := unsorted.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2, err := sorted.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b1) != string(b2) {
+		t.Errorf("the same manifest in two orders encodes differently:\n%s\n%s", b1, b2)
+	}
+	if string(b1) != canonicalJSON {
+		t.Errorf("Encode:\n%s\nwant\n%s", b1, canonicalJSON)
+	}
+	if unsorted.Files[0] != fileB || unsorted.Tensors[0].Name != "y" {
+		t.Error("Encode reordered the caller's slices")
+	}
+	m, err := ParseManifest(b1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(m, sorted) {
+		t.Errorf("ParseManifest(Encode(m)) = %+v, want %+v", m, sorted)
+	}
+}
+
+func TestManifestWriteRead(t *testing.T) {
+	dir := t.TempDir()
+	m := testManifest([]File{fileB, fileA}, []Tensor{tensorY, tensorX})
+	if err := m.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if err != nil || string(b) != canonicalJSON {
+		t.Fatalf("%s holds %s (%v), want the canonical encoding", ManifestFile, b, err)
+	}
+	got, err := ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := testManifest([]File{fileA, fileB}, []Tensor{tensorX, tensorY}); !reflect.DeepEqual(got, want) {
+		t.Errorf("ReadManifest = %+v, want %+v", got, want)
+	}
+	os.WriteFile(filepath.Join(dir, ManifestFile), []byte(`{"schema":"v0"}`), 0o644)
+	if _, err := ReadManifest(dir); !errors.Is(err, ErrManifest) || !strings.Contains(err.Error(), filepath.Join(dir, ManifestFile)) {
+		t.Errorf("ReadManifest of a bad manifest: %v, want ErrManifest naming the file", err)
+	}
+}
+
+func TestParseManifestRejects(t *testing.T) {
+	encode := func(m *Manifest) string {
+		b, err := m.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	good := encode(testManifest([]File{fileA}, []Tensor{tensorX}))
+	if _, err := ParseManifest([]byte(good)); err != nil {
+		t.Fatalf("the good manifest: %v", err)
+	}
+	replace := func(old, new string) string {
+		if !strings.Contains(good, old) {
+			t.Fatalf("%q is not in %s", old, good)
+		}
+		return strings.Replace(good, old, new, 1)
+	}
+	for _, tc := range []struct {
+		name, json, mention string
+	}{
+		{"unknown field", replace(`{"schema"`, `{"signature":"x","schema"`), "signature"},
+		{"unknown nested field", replace(`"size":1,`, `"size":1,"mode":420,`), "mode"},
+		{"wrong schema", replace(ManifestSchema, "potluck.manifest/v2"), "potluck.manifest/v2"},
+		{"no schema", replace(`"schema":"potluck.manifest/v1",`, ""), "schema"},
+		{"kind base", replace(`"kind":"merge"`, `"kind":"base"`), `"base"`},
+		{"unknown kind", replace(`"kind":"merge"`, `"kind":"lora"`), `"lora"`},
+		{"empty base", replace(`"base":"bafybase"`, `"base":""`), "base"},
+		{"no base", replace(`"base":"bafybase",`, ""), "base"},
+		{"duplicate file", encode(testManifest([]File{fileA, fileB, fileA}, nil)), fileA.Path},
+		{"duplicate tensor", encode(testManifest(nil, []Tensor{tensorX, tensorY, tensorX})), `"x"`},
+		{"not JSON", `{"schema":`, ""},
+		{"wrong type", replace(`"size":1`, `"size":"1"`), "size"},
+		// Two documents in one file: the second is never checked.
+		{"trailing data", good + `{"base":"bafyother"}`, ""},
+		// encoding/json matches keys case-insensitively and lets the last
+		// duplicate win, so this names bafyother as the base while a reader
+		// in another language sees bafybase: the signed bytes would mean
+		// two different things.
+		{"field name in another case", replace(`"base":"bafybase"`, `"base":"bafybase","BASE":"bafyother"`), "BASE"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := ParseManifest([]byte(tc.json))
+			if !errors.Is(err, ErrManifest) {
+				t.Fatalf("ParseManifest(%s) = %+v, %v; want an error wrapping ErrManifest", tc.json, m, err)
+			}
+			if !strings.Contains(err.Error(), tc.mention) {
+				t.Errorf("error %q does not mention %q", err, tc.mention)
+			}
+		})
+	}
+}
+
+// writeTree writes files (slash path → content) under dir.
+func writeTree(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for p, c := range files {
+		path := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestScanDir(t *testing.T) {
+	release := map[string]string{
+		"config.json":             `{"a":1}`,
+		"model.safetensors":       strings.Repeat("w", 300000), // more than one 256 KiB block
+		"tokenizer/vocab.txt":     "a\nb\n",
+		"sub/model.sig":           "only the top-level model.sig is the signature",
+		"tokenizer/empty.txt":     "",
+		"potluck.json":            "{}",
+		"tokenizer/deeper/x.json": "[]",
+	}
+	ignored := map[string]string{
+		"model.sig":           "bundle",
+		".hidden":             "h",
+		".git/config":         "[core]",
+		"tokenizer/.DS_Store": "x",
+	}
+	dir := filepath.Join(t.TempDir(), "release")
+	writeTree(t, dir, release)
+	writeTree(t, dir, ignored)
+	d, err := ScanDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	var size int64
+	for _, e := range d.Files {
+		paths = append(paths, e.Path)
+		sum := sha256.Sum256([]byte(release[e.Path]))
+		if e.Dir || e.File.Size != int64(len(release[e.Path])) || e.File.SHA256 != sum {
+			t.Errorf("file %s: size %d sha256 %s, want %d %s", e.Path, e.File.Size, hex.EncodeToString(e.File.SHA256[:]), len(release[e.Path]), hex.EncodeToString(sum[:]))
+		}
+		size += int64(len(release[e.Path]))
+	}
+	want := sortedKeys(release)
+	if !slices.Equal(paths, want) {
+		t.Errorf("files %v, want %v (in path order, hidden files and model.sig left out)", paths, want)
+	}
+	if d.Size() != size {
+		t.Errorf("Size() = %d, want %d", d.Size(), size)
+	}
+	if wantHidden := []string{".git", ".hidden", "tokenizer/.DS_Store"}; !slices.Equal(d.Hidden, wantHidden) {
+		t.Errorf("hidden %v, want %v", d.Hidden, wantHidden)
+	}
+
+	// The CID is `ipfs add -r` of the same directory without model.sig
+	// (hidden files, which ipfs skips, may stay), empty directory included.
+	c, err := d.CID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	withSig, err := store.HashDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "model.sig")); err != nil {
+		t.Fatal(err)
+	}
+	without, err := store.HashDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c != without {
+		t.Errorf("CID %s, want %s (store.HashDir without model.sig)", c, without)
+	}
+	if c == withSig {
+		t.Errorf("CID %s is also that of the directory with model.sig: the test cannot tell", c)
+	}
+}
+
+func sortedKeys(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestWriteDir(t *testing.T) {
+	noPartial := func(t *testing.T, dir string) {
+		t.Helper()
+		left, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), ".release.partial-*"))
+		if len(left) > 0 {
+			t.Errorf("partial directories left: %v", left)
+		}
+	}
+	t.Run("writes", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "a", "release")
+		err := WriteDir(dir, func(tmp string) error {
+			if _, err := os.Stat(dir); err == nil {
+				t.Error("dir exists before fill returns")
+			}
+			return os.WriteFile(filepath.Join(tmp, "f"), []byte("x"), 0o644)
+		})
+		if b, rerr := os.ReadFile(filepath.Join(dir, "f")); err != nil || string(b) != "x" {
+			t.Errorf("WriteDir: %v; f holds %q (%v)", err, b, rerr)
+		}
+		noPartial(t, dir)
+	})
+	t.Run("fill fails", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "release")
+		boom := errors.New("boom")
+		err := WriteDir(dir, func(tmp string) error {
+			os.WriteFile(filepath.Join(tmp, "f"), []byte("x"), 0o644)
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Errorf("WriteDir: %v, want fill's error", err)
+		}
+		if _, err := os.Lstat(dir); !os.IsNotExist(err) {
+			t.Errorf("%s exists after a failed fill", dir)
+		}
+		noPartial(t, dir)
+	})
+	t.Run("exists", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "release")
+		writeTree(t, dir, map[string]string{"keep": "mine"})
+		err := WriteDir(dir, func(string) error { t.Error("fill called"); return nil })
+		if err == nil || !strings.Contains(err.Error(), dir) {
+			t.Errorf("WriteDir over an existing directory: %v, want an error naming it", err)
+		}
+		if b, _ := os.ReadFile(filepath.Join(dir, "keep")); string(b) != "mine" {
+			t.Errorf("existing directory changed: keep holds %q", b)
+		}
+		noPartial(t, dir)
+	})
+}
+
+// A release is its files: ScanDir refuses a tree with an empty folder, whose
+// `ipfs add -r` CID the hub could not reproduce, and names the folder.
+func TestScanDirRefusesEmptyDirectory(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "a.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "sub", "hollow"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "sub", "b.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ScanDir(dir)
+	if err == nil || !strings.Contains(err.Error(), `"sub/hollow"`) {
+		t.Fatalf("ScanDir of a tree with an empty folder: %v, want an error naming sub/hollow", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "sub", "hollow", "c.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ScanDir(dir); err != nil {
+		t.Fatalf("ScanDir once the folder holds a file: %v", err)
+	}
+}
