@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -52,7 +53,7 @@ if every check holds.`,
 					return err
 				}
 				defer os.RemoveAll(tmp)
-				dir = tmp + "/release"
+				dir = filepath.Join(tmp, "release")
 				if _, err := client.Pull(cmd.Context(), target, dir, trusted, nil); err != nil {
 					return err
 				}
