@@ -29,4 +29,9 @@ var (
 	// ErrMalformed means the bundle or its statement is not one this package
 	// understands (bad JSON, wrong types, unsupported serialization).
 	ErrMalformed = errors.New("signing: malformed bundle")
+	// ErrPassphrase means a private key is encrypted and no passphrase was
+	// given.
+	ErrPassphrase = errors.New("signing: the private key is encrypted; a passphrase is needed")
+	// ErrWrongPassphrase means the passphrase does not decrypt the key.
+	ErrWrongPassphrase = errors.New("signing: wrong passphrase for the private key")
 )

@@ -8,11 +8,13 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
 
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/youmark/pkcs8"
 )
 
 // PublicKey is a trusted (or to be trusted) ECDSA public key.
@@ -34,6 +36,24 @@ func GenerateKey(privPath, pubPath string) error {
 
 // GenerateKeyCurve is GenerateKey on another curve: P-256, P-384 or P-521.
 func GenerateKeyCurve(privPath, pubPath string, curve elliptic.Curve) error {
+	return GenerateKeyWith(privPath, pubPath, KeyOptions{Curve: curve})
+}
+
+// KeyOptions choose a new key's curve and whether it is encrypted.
+type KeyOptions struct {
+	Curve elliptic.Curve // P-256 when nil
+	// Passphrase, when set, encrypts the private key as PKCS#8 with PBES2
+	// (PBKDF2-SHA256, AES-256-CBC): an "ENCRYPTED PRIVATE KEY" that openssl
+	// and the OpenSSF tool read.
+	Passphrase []byte
+}
+
+// GenerateKeyWith is GenerateKey with options.
+func GenerateKeyWith(privPath, pubPath string, o KeyOptions) error {
+	curve := o.Curve
+	if curve == nil {
+		curve = elliptic.P256()
+	}
 	if _, err := hashFor(curve); err != nil {
 		return fmt.Errorf("generate key: %w", err)
 	}
@@ -41,7 +61,7 @@ func GenerateKeyCurve(privPath, pubPath string, curve elliptic.Curve) error {
 	if err != nil {
 		return fmt.Errorf("generate key: %w", err)
 	}
-	privPEM, err := cryptoutils.MarshalPrivateKeyToPEM(priv)
+	privPEM, err := encodePrivateKey(priv, o.Passphrase)
 	if err != nil {
 		return fmt.Errorf("generate key: encode private key: %w", err)
 	}
@@ -167,4 +187,18 @@ func hashFor(curve elliptic.Curve) (crypto.Hash, error) {
 		return 0, errors.New("no curve")
 	}
 	return 0, fmt.Errorf("unsupported curve %s, want P-256, P-384 or P-521", curve.Params().Name)
+}
+
+func encodePrivateKey(priv *ecdsa.PrivateKey, passphrase []byte) ([]byte, error) {
+	if len(passphrase) == 0 {
+		return cryptoutils.MarshalPrivateKeyToPEM(priv)
+	}
+	der, err := pkcs8.MarshalPrivateKey(priv, passphrase, &pkcs8.Opts{
+		Cipher:  pkcs8.AES256CBC,
+		KDFOpts: pkcs8.PBKDF2Opts{SaltSize: 16, IterationCount: 600000, HMACHash: crypto.SHA256},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: der}), nil
 }

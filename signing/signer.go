@@ -10,6 +10,7 @@ import (
 
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/youmark/pkcs8"
 )
 
 // Signer makes signatures with a private key it may never see: it wraps a
@@ -22,25 +23,29 @@ type Signer struct {
 
 // LoadSigner reads a PEM private key file (PKCS#8, or SEC 1 "EC PRIVATE KEY")
 // and signs with the hash its curve calls for: SHA-256 for P-256, SHA-384 for
-// P-384, SHA-512 for P-521. Encrypted keys are refused for now.
+// P-384, SHA-512 for P-521. An encrypted key needs LoadSignerPassphrase.
 func LoadSigner(privPath string) (*Signer, error) {
+	return LoadSignerPassphrase(privPath, nil)
+}
+
+// LoadSignerPassphrase is LoadSigner for a key that may be encrypted: an
+// "ENCRYPTED PRIVATE KEY" (PKCS#8 with PBES2, what openssl and Python's
+// cryptography write) is decrypted with passphrase.
+func LoadSignerPassphrase(privPath string, passphrase []byte) (*Signer, error) {
 	b, err := os.ReadFile(privPath)
 	if err != nil {
 		return nil, fmt.Errorf("load signer: %w", err)
 	}
-	s, err := parseSigner(b)
+	s, err := parseSigner(b, passphrase)
 	if err != nil {
 		return nil, fmt.Errorf("load signer %s: %w", privPath, err)
 	}
 	return s, nil
 }
 
-// parseSigner is LoadSigner after the file is read.
-func parseSigner(pemBytes []byte) (*Signer, error) {
-	if err := checkNotEncrypted(pemBytes); err != nil {
-		return nil, err
-	}
-	key, err := cryptoutils.UnmarshalPEMToPrivateKey(pemBytes, nil)
+// parseSigner is LoadSignerPassphrase after the file is read.
+func parseSigner(pemBytes, passphrase []byte) (*Signer, error) {
+	key, err := parsePrivateKey(pemBytes, passphrase)
 	if err != nil {
 		return nil, fmt.Errorf("private key: %w", err)
 	}
@@ -59,17 +64,27 @@ func parseSigner(pemBytes []byte) (*Signer, error) {
 	return NewSigner(sv)
 }
 
-// checkNotEncrypted turns an encrypted key into a clear message instead of the
-// ASN.1 error parsing it would give.
-func checkNotEncrypted(pemBytes []byte) error {
+// parsePrivateKey decodes a plain or encrypted PEM private key, with clear
+// messages for a missing or wrong passphrase and for legacy encryption.
+func parsePrivateKey(pemBytes, passphrase []byte) (any, error) {
 	block, _ := pem.Decode(pemBytes)
 	if block == nil {
-		return fmt.Errorf("private key: no PEM block found")
+		return nil, fmt.Errorf("no PEM block found")
 	}
-	if strings.Contains(block.Type, "ENCRYPTED") || strings.Contains(block.Headers["Proc-Type"], "ENCRYPTED") {
-		return fmt.Errorf("private key: %q is encrypted; passphrase-protected keys are not supported yet", block.Type)
+	switch {
+	case block.Type == "ENCRYPTED PRIVATE KEY":
+		if len(passphrase) == 0 {
+			return nil, ErrPassphrase
+		}
+		key, err := pkcs8.ParsePKCS8PrivateKey(block.Bytes, passphrase)
+		if err != nil {
+			return nil, fmt.Errorf("%w (%v)", ErrWrongPassphrase, err)
+		}
+		return key, nil
+	case strings.Contains(block.Type, "ENCRYPTED") || strings.Contains(block.Headers["Proc-Type"], "ENCRYPTED"):
+		return nil, fmt.Errorf("%q uses legacy PEM encryption; convert it: openssl pkcs8 -topk8 -v2 aes-256-cbc", block.Type)
 	}
-	return nil
+	return cryptoutils.UnmarshalPEMToPrivateKey(pemBytes, nil)
 }
 
 // NewSigner wraps any sigstore SignerVerifier, such as a KMS or HSM key. Its
