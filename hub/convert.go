@@ -38,6 +38,9 @@ func ReleaseToProto(r *Release) *hubv1.Release {
 	for _, f := range r.Files {
 		out.Files = append(out.Files, FileToProto(f))
 	}
+	if rc := r.Receipt; rc != nil {
+		out.Receipt = &hubv1.Receipt{Index: rc.Index, Entry: rc.Entry, Proof: rc.Proof, Checkpoint: rc.Checkpoint}
+	}
 	return out
 }
 

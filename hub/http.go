@@ -9,10 +9,10 @@ import (
 
 // HTTPHandler serves the hub's HTTP endpoints: /healthz, and the release
 // index as JSON at /v1/releases (?kind=base|delta|merge&base=CID) and
-// /v1/releases/CID. The IPFS trustless gateway, metrics and the log come
-// with later work.
+// /v1/releases/CID, and the transparency log under /log/ (logRoutes).
 func HTTPHandler(h *Hub) http.Handler {
 	mux := http.NewServeMux()
+	logRoutes(mux, h)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})

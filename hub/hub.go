@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/signing"
 	"github.com/potluck-hub/potluck/store"
+	"github.com/potluck-hub/potluck/translog"
 )
 
 // Options configure a hub. Libraries take options, never flags.
@@ -31,6 +33,8 @@ type Hub struct {
 	releases *releases
 	members  *Members
 	key      *signing.Signer
+	log      *translog.Log
+	recordMu sync.Mutex // one release logged and recorded at a time
 }
 
 // Open opens (creating on first start) the hub's data folder: the store,
@@ -63,7 +67,12 @@ func Open(opts Options) (*Hub, error) {
 		st.Close()
 		return nil, fmt.Errorf("hub: clearing scratch space: %w", err)
 	}
-	return &Hub{opts: opts, store: st, releases: rs, members: members, key: key}, nil
+	lg, err := openLog(opts.DataDir)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("hub: transparency log: %w", err)
+	}
+	return &Hub{opts: opts, store: st, releases: rs, members: members, key: key, log: lg}, nil
 }
 
 // loadOrCreateKey loads DATA/hub.key, generating it on first start.
@@ -81,19 +90,22 @@ func loadOrCreateKey(dir string) (*signing.Signer, error) {
 	return s, nil
 }
 
-// Close closes the store.
-func (h *Hub) Close() error { return h.store.Close() }
+// Close closes the store and the log.
+func (h *Hub) Close() error { return errors.Join(h.store.Close(), h.log.Close()) }
 
 // Info is the hub's identity.
 type Info struct {
 	Version   string
 	PublicKey *signing.PublicKey
 	Members   []Member
+	LogOrigin string // origin line of the log's checkpoints
+	LogKey    string // signed-note verifier key of the log
 }
 
 // Info returns the hub's version, its merge-signing key and its members.
 func (h *Hub) Info() Info {
-	return Info{Version: potluck.Version, PublicKey: h.key.Public(), Members: h.members.Orgs()}
+	return Info{Version: potluck.Version, PublicKey: h.key.Public(), Members: h.members.Orgs(),
+		LogOrigin: h.log.Origin(), LogKey: h.log.VerifierKey()}
 }
 
 // Release returns one release.

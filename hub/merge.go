@@ -38,7 +38,7 @@ func (h *Hub) Merge(ctx context.Context, recipe []byte) (*Release, error) {
 	if _, err := merge.Run(ctx, job, out); err != nil {
 		return nil, err
 	}
-	return h.ingestMerge(ctx, out, job.BaseCID)
+	return h.ingestMerge(ctx, out, job.BaseCID, job.DeltaCIDs)
 }
 
 // resolve opens the recipe's base and deltas from the store, checking that
@@ -83,7 +83,7 @@ func (h *Hub) workDir() (string, error) {
 }
 
 // ingestMerge signs a merge output with the hub's key and stores it.
-func (h *Hub) ingestMerge(ctx context.Context, dir, base string) (*Release, error) {
+func (h *Hub) ingestMerge(ctx context.Context, dir, base string, inputs []string) (*Release, error) {
 	res, err := signing.HashDir(dir, signing.DefaultIgnorePaths())
 	if err != nil {
 		return nil, err
@@ -104,7 +104,7 @@ func (h *Hub) ingestMerge(ctx context.Context, dir, base string) (*Release, erro
 		CID: root.String(), Kind: potluck.KindMerge, Base: base, Publisher: HubOrg, Files: merge.DescribeAll(entries),
 		Bundle: bundle, KeyHint: h.key.Public().Hint(), Created: h.opts.Now().UTC(),
 	}
-	return h.releases.put(r)
+	return h.record(r, inputs)
 }
 
 // addFile imports and commits one local file.

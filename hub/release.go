@@ -29,6 +29,7 @@ type Release struct {
 	Bundle    []byte         `json:"bundle"`   // Sigstore bundle over Files (base64 in JSON)
 	KeyHint   string         `json:"key_hint"` // hex SHA-256 of the signing key's PEM
 	Created   time.Time      `json:"created"`
+	Receipt   *Receipt       `json:"receipt,omitempty"` // its entry in the transparency log
 }
 
 // File returns the release's file at path.

@@ -44,7 +44,7 @@ func NewGRPCServer(h *Hub, opts ...grpc.ServerOption) *grpc.Server {
 // GetInfo returns the hub's identity and members.
 func (s *Server) GetInfo(context.Context, *hubv1.GetInfoRequest) (*hubv1.GetInfoResponse, error) {
 	info := s.h.Info()
-	resp := &hubv1.GetInfoResponse{Version: info.Version, PublicKey: info.PublicKey.PEM}
+	resp := &hubv1.GetInfoResponse{Version: info.Version, PublicKey: info.PublicKey.PEM, LogOrigin: info.LogOrigin, LogKey: info.LogKey}
 	for _, m := range info.Members {
 		pm := &hubv1.Member{Org: m.Org}
 		for _, k := range m.Keys {

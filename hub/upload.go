@@ -224,5 +224,5 @@ func (h *Hub) commit(ctx context.Context, a *admission) (*Release, error) {
 		CID: root.String(), Kind: a.up.Kind, Base: a.up.Base, Publisher: a.org, Files: files,
 		Bundle: a.up.Bundle, KeyHint: a.signed.Key.Hint(), Created: h.opts.Now().UTC(),
 	}
-	return h.releases.put(r)
+	return h.record(r, nil)
 }

@@ -15,6 +15,9 @@ import (
 type Client struct {
 	conn *grpc.ClientConn
 	hub  hubv1.HubServiceClient
+	// LogKey, when set, pins the hub's transparency-log verifier key:
+	// receipts and checkpoints signed by another key are refused.
+	LogKey string
 }
 
 // Dial connects to a hub's gRPC address (host:port). The connection is
@@ -32,9 +35,11 @@ func (c *Client) Close() error { return c.conn.Close() }
 
 // HubInfo is what a hub says of itself.
 type HubInfo struct {
-	Version string
-	HubKey  *signing.PublicKey
-	Members map[string][]*signing.PublicKey
+	Version   string
+	HubKey    *signing.PublicKey
+	Members   map[string][]*signing.PublicKey
+	LogOrigin string // the origin line of the log's checkpoints
+	LogKey    string // the log's checkpoint verifier key
 }
 
 // TrustedKeys returns the hub's key and every member key.
@@ -56,7 +61,8 @@ func (c *Client) Info(ctx context.Context) (*HubInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node: hub key: %w", err)
 	}
-	info := &HubInfo{Version: resp.GetVersion(), HubKey: hubKey, Members: map[string][]*signing.PublicKey{}}
+	info := &HubInfo{Version: resp.GetVersion(), HubKey: hubKey, Members: map[string][]*signing.PublicKey{},
+		LogOrigin: resp.GetLogOrigin(), LogKey: resp.GetLogKey()}
 	for _, m := range resp.GetMembers() {
 		for _, pem := range m.GetPublicKeys() {
 			k, err := signing.ParsePublicKey(pem)

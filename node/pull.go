@@ -46,12 +46,37 @@ func (c *Client) Pull(ctx context.Context, rootCID, outDir string, trusted []*si
 		if err != nil {
 			return fmt.Errorf("release %s: %w", rootCID, err)
 		}
+		if err := c.checkReceipt(ctx, rel, tmp); err != nil {
+			return fmt.Errorf("release %s: %w", rootCID, err)
+		}
 		return os.WriteFile(filepath.Join(tmp, signing.SignatureFile), rel.GetBundle(), 0o644)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &Pulled{Release: rel, Signed: signed}, nil
+}
+
+// checkReceipt verifies the release's log receipt, if the hub gave one,
+// against the hub's log key (pinned with Client.LogKey, else as the hub
+// says), and keeps it in dir.
+func (c *Client) checkReceipt(ctx context.Context, rel *hubv1.Release, dir string) error {
+	if rel.GetReceipt() == nil {
+		return nil
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return err
+	}
+	key := info.LogKey
+	if c.LogKey != "" && c.LogKey != key {
+		return fmt.Errorf("%w: the hub's log key %q is not the pinned %q", ErrVerify, key, c.LogKey)
+	}
+	r := receiptFromProto(rel.GetReceipt(), info.LogOrigin, key)
+	if _, err := CheckReceipt(r, rel.GetCid(), rel.GetBundle(), key); err != nil {
+		return err
+	}
+	return writeReceipt(dir, r)
 }
 
 // checkBundle verifies a bundle against trusted keys and the files' digests.

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +15,11 @@ type Report struct {
 	CID      string            // root CID of the directory without model.sig
 	Signed   *signing.Verified // signature and signer
 	Manifest *potluck.Manifest // nil for a base
+	// Receipt is the release's log receipt, checked, when the directory
+	// keeps one; LogKeyPinned says whether it was checked against a key the
+	// caller gave rather than the one recorded with it.
+	Receipt      *Receipt
+	LogKeyPinned bool
 }
 
 // VerifyDir checks a release directory offline: the signature in
@@ -21,23 +27,45 @@ type Report struct {
 // files, and, when it carries a manifest, that every file it lists is there
 // with the listed size, SHA-256 and CID.
 func VerifyDir(dir string, trusted []*signing.PublicKey) (*Report, error) {
-	bundle, err := os.ReadFile(filepath.Join(dir, signing.SignatureFile))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s has no signature: %v", ErrVerify, dir, err)
+	return VerifyDirWith(dir, trusted, VerifyOptions{})
+}
+
+// VerifyOptions are the OpenSSF `model_signing verify` options.
+type VerifyOptions struct {
+	Bundle      string   // the signature file; dir/model.sig when empty
+	IgnorePaths []string // paths (relative to dir) left out, besides those the bundle records
+	LogKey      string   // the hub's log verifier key, to check a kept receipt against
+}
+
+// VerifyDirWith is VerifyDir with the contract of `model_signing verify
+// key`: every file of dir but the ignored ones (the bundle's, the caller's,
+// and the bundle file itself when it lies inside dir) must be signed, with
+// its digest. The root CID is reported when the directory is a release (no
+// empty folders).
+func VerifyDirWith(dir string, trusted []*signing.PublicKey, o VerifyOptions) (*Report, error) {
+	if o.Bundle == "" {
+		o.Bundle = filepath.Join(dir, signing.SignatureFile)
 	}
+	bundle, err := os.ReadFile(o.Bundle)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: no signature: %v", ErrVerify, dir, err)
+	}
+	ignore := append([]string{filepath.Dir(ReceiptFile)}, o.IgnorePaths...)
+	if rel, err := filepath.Rel(dir, o.Bundle); err == nil && filepath.IsLocal(rel) {
+		ignore = append(ignore, filepath.ToSlash(rel))
+	}
+	v, err := signing.VerifyDir(dir, bundle, trusted, ignore)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Signed: v}
 	d, err := potluck.ScanDir(dir)
 	if err != nil {
-		return nil, err
+		return rep, nil // signed, but not a release directory: no CID to give
 	}
-	v, err := checkBundle(bundle, trusted, d.Files)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", dir, err)
+	if root, err := d.CID(); err == nil {
+		rep.CID = root.String()
 	}
-	root, err := d.CID()
-	if err != nil {
-		return nil, err
-	}
-	rep := &Report{CID: root.String(), Signed: v}
 	if _, err := os.Stat(filepath.Join(dir, potluck.ManifestFile)); err == nil {
 		if rep.Manifest, err = potluck.ReadManifest(dir); err != nil {
 			return nil, err
@@ -46,7 +74,31 @@ func VerifyDir(dir string, trusted []*signing.PublicKey) (*Report, error) {
 			return nil, fmt.Errorf("%s: %w", dir, err)
 		}
 	}
-	return rep, nil
+	return rep, checkKeptReceipt(dir, bundle, o.LogKey, rep)
+}
+
+// checkKeptReceipt checks a receipt kept in dir, if any, against the log key
+// given (or, unpinned, the one recorded with it).
+func checkKeptReceipt(dir string, bundle []byte, logKey string, rep *Report) error {
+	r, err := ReadReceipt(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		if logKey != "" {
+			return fmt.Errorf("%w: %s keeps no log receipt, and a log key was given", ErrVerify, dir)
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	rep.LogKeyPinned = logKey != ""
+	if logKey == "" {
+		logKey = r.LogKey
+	}
+	if _, err := CheckReceipt(r, rep.CID, bundle, logKey); err != nil {
+		return fmt.Errorf("%s: log receipt: %w", dir, err)
+	}
+	rep.Receipt = r
+	return nil
 }
 
 func checkManifest(m *potluck.Manifest, d *potluck.Dir) error {

@@ -27,6 +27,7 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(hubCmd(), nodeCmd(), mergeCmd(), verifyCmd(), cidCmd(), demoCmd())
+	root.PersistentFlags().String("passphrase-file", "", "file holding the passphrase of an encrypted private key (or set $"+passphraseEnv+")")
+	root.AddCommand(hubCmd(), nodeCmd(), mergeCmd(), signCmd(), verifyCmd(), logCmd(), cidCmd(), demoCmd())
 	return root
 }

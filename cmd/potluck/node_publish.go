@@ -26,7 +26,7 @@ the key is a member's, the base is registered, and every tensor fits it.`,
     --out ./my-delta --hub 127.0.0.1:7420 --key lab-a.key`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			signer, err := signing.LoadSigner(keyPath)
+			signer, err := loadSigner(cmd, keyPath)
 			if err != nil {
 				return err
 			}

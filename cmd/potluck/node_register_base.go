@@ -7,7 +7,6 @@ import (
 
 	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/node"
-	"github.com/potluck-hub/potluck/signing"
 )
 
 func nodeRegisterBaseCmd() *cobra.Command {
@@ -22,7 +21,7 @@ gives, so anyone can check it with IPFS tools.`,
 		Example: `  potluck node register-base ./Llama-3-8B --hub 127.0.0.1:7420 --key lab-a.key`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			signer, err := signing.LoadSigner(keyPath)
+			signer, err := loadSigner(cmd, keyPath)
 			if err != nil {
 				return err
 			}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -12,8 +13,8 @@ import (
 )
 
 func verifyCmd() *cobra.Command {
-	var hubAddr string
-	var keys []string
+	var hubAddr, bundle, logKey string
+	var keys, ignore []string
 	c := &cobra.Command{
 		Use:   "verify DIR|CID",
 		Short: "Check a release's signature and every file's digest",
@@ -24,7 +25,8 @@ trusted key over exactly the directory's files; each file's SHA-256; for a
 delta or merge, the manifest's sizes, digests and CIDs. Exit status 0 only
 if every check holds.`,
 		Example: `  potluck verify ./merged --key hub.pub
-  potluck verify bafybei... --hub 127.0.0.1:7420`,
+  potluck verify bafybei... --hub 127.0.0.1:7420
+  potluck verify ./model --bundle model.sig --key pub.pem --ignore-paths ignore-me   # as model_signing verify key`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			target := args[0]
@@ -58,16 +60,19 @@ if every check holds.`,
 					return err
 				}
 			}
-			return printVerify(cmd, dir, trusted)
+			return printVerify(cmd, dir, trusted, node.VerifyOptions{Bundle: bundle, IgnorePaths: ignore, LogKey: logKey})
 		},
 	}
 	c.Flags().StringVar(&hubAddr, "hub", "", "hub gRPC address (to verify a CID, or to trust the hub's keys)")
 	c.Flags().StringSliceVar(&keys, "key", nil, "trusted public key PEM (repeatable)")
+	c.Flags().StringVar(&bundle, "bundle", "", "signature file (default DIR/model.sig)")
+	c.Flags().StringVar(&logKey, "log-key", "", "the hub's log verifier key: check the release's log receipt against it")
+	c.Flags().StringSliceVar(&ignore, "ignore-paths", nil, "paths inside DIR left out of the signature (repeatable)")
 	return c
 }
 
-func printVerify(cmd *cobra.Command, dir string, trusted []*signing.PublicKey) error {
-	rep, err := node.VerifyDir(dir, trusted)
+func printVerify(cmd *cobra.Command, dir string, trusted []*signing.PublicKey, o node.VerifyOptions) error {
+	rep, err := node.VerifyDirWith(dir, trusted, o)
 	if err != nil {
 		return err
 	}
@@ -77,6 +82,15 @@ func printVerify(cmd *cobra.Command, dir string, trusted []*signing.PublicKey) e
 	if rep.Manifest != nil {
 		fmt.Fprintf(w, "ok  manifest: %s of base %s, %d files, %d tensors\n", rep.Manifest.Kind, rep.Manifest.Base, len(rep.Manifest.Files), len(rep.Manifest.Tensors))
 	}
-	fmt.Fprintf(w, "cid %s\n", rep.CID)
+	if r := rep.Receipt; r != nil {
+		how := "pinned with --log-key"
+		if !rep.LogKeyPinned {
+			how = "the key recorded at pull time; pin it with --log-key"
+		}
+		fmt.Fprintf(w, "ok  in the hub's log: entry %d, under a checkpoint signed by %s (%s)\n", r.Index, strings.SplitN(r.LogKey, "+", 2)[0], how)
+	}
+	if rep.CID != "" {
+		fmt.Fprintf(w, "cid %s\n", rep.CID)
+	}
 	return nil
 }

@@ -67,6 +67,9 @@ func Run(ctx context.Context, w io.Writer, dir string) (*Result, error) {
 	if err := registerBase(ctx, w, client, r, signers[0]); err != nil {
 		return nil, err
 	}
+	if err := auditLog(ctx, w, client, dir); err != nil {
+		return nil, err
+	}
 	for i, lab := range labs {
 		c, err := publish(ctx, w, client, r, lab, []string{r.FineTuned, r.FineTunedB}[i], signers[i])
 		if err != nil {
@@ -80,7 +83,10 @@ func Run(ctx context.Context, w io.Writer, dir string) (*Result, error) {
 	if err := reproduce(ctx, w, r); err != nil {
 		return nil, err
 	}
-	step("done: every signature, digest and CID checked")
+	if err := auditLog(ctx, w, client, dir); err != nil {
+		return nil, err
+	}
+	step("done: every signature, digest, CID and log proof checked")
 	return r, nil
 }
 
@@ -199,15 +205,16 @@ func mergeAndPull(ctx context.Context, w io.Writer, client *node.Client, r *Resu
 	if _, err := client.Pull(ctx, r.MergeCID, r.MergedDir, []*signing.PublicKey{r.HubKey}, nil); err != nil {
 		return err
 	}
-	rep, err := node.VerifyDir(r.MergedDir, []*signing.PublicKey{r.HubKey})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "    verified: %d files signed by the hub, manifest of %d tensors, root %s\n", len(rep.Signed.Resources), len(rep.Manifest.Tensors), rep.CID)
 	info, err := client.Info(ctx)
 	if err != nil {
 		return err
 	}
+	rep, err := node.VerifyDirWith(r.MergedDir, []*signing.PublicKey{r.HubKey}, node.VerifyOptions{LogKey: info.LogKey})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "    verified: %d files signed by the hub, manifest of %d tensors, root %s,\n", len(rep.Signed.Resources), len(rep.Manifest.Tensors), rep.CID)
+	fmt.Fprintf(w, "    entry %d of the hub's transparency log (inclusion proof checked against its signed checkpoint)\n", rep.Receipt.Index)
 	for i, c := range r.DeltaCIDs {
 		dir := filepath.Join(r.Dir, "pulled-"+labs[i])
 		p, err := client.Pull(ctx, c, dir, info.TrustedKeys(), nil)
@@ -248,5 +255,20 @@ func reproduce(ctx context.Context, w io.Writer, r *Result) error {
 		return fmt.Errorf("demo: the local merge gives %s, the hub's is %s", c, r.MergeCID)
 	}
 	fmt.Fprintf(w, "    local merge %s: identical to the hub's\n", c)
+	return nil
+}
+
+// auditLog is an auditor's `potluck log verify`: the first call remembers
+// the checkpoint, later ones prove the log only grew since.
+func auditLog(ctx context.Context, w io.Writer, client *node.Client, dir string) error {
+	check, err := client.VerifyLog(ctx, filepath.Join(dir, "auditor-log-state.json"), "")
+	if err != nil {
+		return err
+	}
+	if check.Old == nil {
+		fmt.Fprintf(w, "==> an auditor remembers the hub's log checkpoint: %d entries, root %x...\n", check.New.Size, check.New.Hash[:8])
+		return nil
+	}
+	fmt.Fprintf(w, "==> the auditor checks the log again (potluck log verify): it grew from %d to %d entries, consistently\n", check.Old.Size, check.New.Size)
 	return nil
 }

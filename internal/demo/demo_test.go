@@ -74,7 +74,7 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, log.String())
 	}
-	if !strings.Contains(log.String(), "done: every signature, digest and CID checked") {
+	if !strings.Contains(log.String(), "done: every signature, digest, CID and log proof checked") {
 		t.Errorf("the demo's log does not end with its last step:\n%s", log.String())
 	}
 	if len(r.DeltaCIDs) != 2 || r.MergeCID == "" || r.BaseCID == "" {

@@ -302,7 +302,9 @@ type Release struct {
 	// When the hub accepted it, seconds since the Unix epoch.
 	CreatedUnix int64 `protobuf:"varint,7,opt,name=created_unix,json=createdUnix,proto3" json:"created_unix,omitempty"`
 	// Hex SHA-256 of the public key PEM that signed it.
-	KeyHint       string `protobuf:"bytes,8,opt,name=key_hint,json=keyHint,proto3" json:"key_hint,omitempty"`
+	KeyHint string `protobuf:"bytes,8,opt,name=key_hint,json=keyHint,proto3" json:"key_hint,omitempty"`
+	// Where the release's log entry is, proven against a signed checkpoint.
+	Receipt       *Receipt `protobuf:"bytes,9,opt,name=receipt,proto3" json:"receipt,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -393,6 +395,86 @@ func (x *Release) GetKeyHint() string {
 	return ""
 }
 
+func (x *Release) GetReceipt() *Receipt {
+	if x != nil {
+		return x.Receipt
+	}
+	return nil
+}
+
+// Receipt proves a log entry is in the hub's transparency log.
+type Receipt struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Index of the entry in the log.
+	Index int64 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	// The entry itself (JSON), whose RFC 6962 leaf hash the proof starts from.
+	Entry []byte `protobuf:"bytes,2,opt,name=entry,proto3" json:"entry,omitempty"`
+	// Inclusion proof: sibling hashes (32 bytes each) from the leaf up.
+	Proof [][]byte `protobuf:"bytes,3,rep,name=proof,proto3" json:"proof,omitempty"`
+	// The signed checkpoint (C2SP signed note) the proof leads to.
+	Checkpoint    []byte `protobuf:"bytes,4,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Receipt) Reset() {
+	*x = Receipt{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Receipt) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Receipt) ProtoMessage() {}
+
+func (x *Receipt) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Receipt.ProtoReflect.Descriptor instead.
+func (*Receipt) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Receipt) GetIndex() int64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *Receipt) GetEntry() []byte {
+	if x != nil {
+		return x.Entry
+	}
+	return nil
+}
+
+func (x *Receipt) GetProof() [][]byte {
+	if x != nil {
+		return x.Proof
+	}
+	return nil
+}
+
+func (x *Receipt) GetCheckpoint() []byte {
+	if x != nil {
+		return x.Checkpoint
+	}
+	return nil
+}
+
 // GetInfoRequest asks for the hub's identity.
 type GetInfoRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -402,7 +484,7 @@ type GetInfoRequest struct {
 
 func (x *GetInfoRequest) Reset() {
 	*x = GetInfoRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[4]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -414,7 +496,7 @@ func (x *GetInfoRequest) String() string {
 func (*GetInfoRequest) ProtoMessage() {}
 
 func (x *GetInfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[4]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -427,7 +509,7 @@ func (x *GetInfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInfoRequest.ProtoReflect.Descriptor instead.
 func (*GetInfoRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{4}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{5}
 }
 
 // GetInfoResponse is the hub's identity.
@@ -437,14 +519,18 @@ type GetInfoResponse struct {
 	// PEM of the public key that signs merges.
 	PublicKey []byte `protobuf:"bytes,2,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
 	// The member organisations and their publishing keys.
-	Members       []*Member `protobuf:"bytes,3,rep,name=members,proto3" json:"members,omitempty"`
+	Members []*Member `protobuf:"bytes,3,rep,name=members,proto3" json:"members,omitempty"`
+	// The transparency log's origin line and its checkpoint verifier key (a
+	// signed-note verifier key, Ed25519).
+	LogOrigin     string `protobuf:"bytes,4,opt,name=log_origin,json=logOrigin,proto3" json:"log_origin,omitempty"`
+	LogKey        string `protobuf:"bytes,5,opt,name=log_key,json=logKey,proto3" json:"log_key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetInfoResponse) Reset() {
 	*x = GetInfoResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[5]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -456,7 +542,7 @@ func (x *GetInfoResponse) String() string {
 func (*GetInfoResponse) ProtoMessage() {}
 
 func (x *GetInfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[5]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -469,7 +555,7 @@ func (x *GetInfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInfoResponse.ProtoReflect.Descriptor instead.
 func (*GetInfoResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{5}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetInfoResponse) GetVersion() string {
@@ -493,6 +579,20 @@ func (x *GetInfoResponse) GetMembers() []*Member {
 	return nil
 }
 
+func (x *GetInfoResponse) GetLogOrigin() string {
+	if x != nil {
+		return x.LogOrigin
+	}
+	return ""
+}
+
+func (x *GetInfoResponse) GetLogKey() string {
+	if x != nil {
+		return x.LogKey
+	}
+	return ""
+}
+
 // Member is one organisation of the consortium.
 type Member struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -505,7 +605,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[6]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -517,7 +617,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[6]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -530,7 +630,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{6}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Member) GetOrg() string {
@@ -561,7 +661,7 @@ type RegisterBaseRequest struct {
 
 func (x *RegisterBaseRequest) Reset() {
 	*x = RegisterBaseRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[7]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -573,7 +673,7 @@ func (x *RegisterBaseRequest) String() string {
 func (*RegisterBaseRequest) ProtoMessage() {}
 
 func (x *RegisterBaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[7]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -586,7 +686,7 @@ func (x *RegisterBaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterBaseRequest.ProtoReflect.Descriptor instead.
 func (*RegisterBaseRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{7}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RegisterBaseRequest) GetMsg() isRegisterBaseRequest_Msg {
@@ -640,7 +740,7 @@ type RegisterBaseResponse struct {
 
 func (x *RegisterBaseResponse) Reset() {
 	*x = RegisterBaseResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[8]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -652,7 +752,7 @@ func (x *RegisterBaseResponse) String() string {
 func (*RegisterBaseResponse) ProtoMessage() {}
 
 func (x *RegisterBaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[8]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -665,7 +765,7 @@ func (x *RegisterBaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterBaseResponse.ProtoReflect.Descriptor instead.
 func (*RegisterBaseResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{8}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RegisterBaseResponse) GetRelease() *Release {
@@ -689,7 +789,7 @@ type PublishRequest struct {
 
 func (x *PublishRequest) Reset() {
 	*x = PublishRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[9]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -701,7 +801,7 @@ func (x *PublishRequest) String() string {
 func (*PublishRequest) ProtoMessage() {}
 
 func (x *PublishRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[9]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -714,7 +814,7 @@ func (x *PublishRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishRequest.ProtoReflect.Descriptor instead.
 func (*PublishRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{9}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PublishRequest) GetMsg() isPublishRequest_Msg {
@@ -768,7 +868,7 @@ type PublishResponse struct {
 
 func (x *PublishResponse) Reset() {
 	*x = PublishResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[10]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -780,7 +880,7 @@ func (x *PublishResponse) String() string {
 func (*PublishResponse) ProtoMessage() {}
 
 func (x *PublishResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[10]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -793,7 +893,7 @@ func (x *PublishResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishResponse.ProtoReflect.Descriptor instead.
 func (*PublishResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{10}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PublishResponse) GetRelease() *Release {
@@ -820,7 +920,7 @@ type GetRequest struct {
 
 func (x *GetRequest) Reset() {
 	*x = GetRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[11]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -832,7 +932,7 @@ func (x *GetRequest) String() string {
 func (*GetRequest) ProtoMessage() {}
 
 func (x *GetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[11]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -845,7 +945,7 @@ func (x *GetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequest.ProtoReflect.Descriptor instead.
 func (*GetRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{11}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetRequest) GetCid() string {
@@ -888,7 +988,7 @@ type GetResponse struct {
 
 func (x *GetResponse) Reset() {
 	*x = GetResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[12]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -900,7 +1000,7 @@ func (x *GetResponse) String() string {
 func (*GetResponse) ProtoMessage() {}
 
 func (x *GetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[12]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -913,7 +1013,7 @@ func (x *GetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResponse.ProtoReflect.Descriptor instead.
 func (*GetResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{12}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetResponse) GetOffset() uint64 {
@@ -941,7 +1041,7 @@ type ListRequest struct {
 
 func (x *ListRequest) Reset() {
 	*x = ListRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[13]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -953,7 +1053,7 @@ func (x *ListRequest) String() string {
 func (*ListRequest) ProtoMessage() {}
 
 func (x *ListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[13]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -966,7 +1066,7 @@ func (x *ListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRequest.ProtoReflect.Descriptor instead.
 func (*ListRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{13}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListRequest) GetKind() ReleaseKind {
@@ -993,7 +1093,7 @@ type ListResponse struct {
 
 func (x *ListResponse) Reset() {
 	*x = ListResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[14]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1005,7 +1105,7 @@ func (x *ListResponse) String() string {
 func (*ListResponse) ProtoMessage() {}
 
 func (x *ListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[14]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1018,7 +1118,7 @@ func (x *ListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResponse.ProtoReflect.Descriptor instead.
 func (*ListResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{14}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListResponse) GetReleases() []*Release {
@@ -1040,7 +1140,7 @@ type MergeRequest struct {
 
 func (x *MergeRequest) Reset() {
 	*x = MergeRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[15]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1052,7 +1152,7 @@ func (x *MergeRequest) String() string {
 func (*MergeRequest) ProtoMessage() {}
 
 func (x *MergeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[15]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1065,7 +1165,7 @@ func (x *MergeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeRequest.ProtoReflect.Descriptor instead.
 func (*MergeRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{15}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *MergeRequest) GetRecipe() string {
@@ -1085,7 +1185,7 @@ type MergeResponse struct {
 
 func (x *MergeResponse) Reset() {
 	*x = MergeResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[16]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1097,7 +1197,7 @@ func (x *MergeResponse) String() string {
 func (*MergeResponse) ProtoMessage() {}
 
 func (x *MergeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[16]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1110,7 +1210,7 @@ func (x *MergeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeResponse.ProtoReflect.Descriptor instead.
 func (*MergeResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{16}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *MergeResponse) GetRelease() *Release {
@@ -1130,7 +1230,7 @@ type GetReleaseRequest struct {
 
 func (x *GetReleaseRequest) Reset() {
 	*x = GetReleaseRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[17]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1142,7 +1242,7 @@ func (x *GetReleaseRequest) String() string {
 func (*GetReleaseRequest) ProtoMessage() {}
 
 func (x *GetReleaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[17]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1155,7 +1255,7 @@ func (x *GetReleaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReleaseRequest.ProtoReflect.Descriptor instead.
 func (*GetReleaseRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{17}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetReleaseRequest) GetCid() string {
@@ -1175,7 +1275,7 @@ type GetReleaseResponse struct {
 
 func (x *GetReleaseResponse) Reset() {
 	*x = GetReleaseResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[18]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1187,7 +1287,7 @@ func (x *GetReleaseResponse) String() string {
 func (*GetReleaseResponse) ProtoMessage() {}
 
 func (x *GetReleaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[18]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1200,12 +1300,390 @@ func (x *GetReleaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReleaseResponse.ProtoReflect.Descriptor instead.
 func (*GetReleaseResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{18}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetReleaseResponse) GetRelease() *Release {
 	if x != nil {
 		return x.Release
+	}
+	return nil
+}
+
+// GetCheckpointRequest asks for the latest checkpoint.
+type GetCheckpointRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCheckpointRequest) Reset() {
+	*x = GetCheckpointRequest{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCheckpointRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCheckpointRequest) ProtoMessage() {}
+
+func (x *GetCheckpointRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCheckpointRequest.ProtoReflect.Descriptor instead.
+func (*GetCheckpointRequest) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{20}
+}
+
+// GetCheckpointResponse is the latest checkpoint.
+type GetCheckpointResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A C2SP signed note: origin, size, root hash, signature.
+	Checkpoint    []byte `protobuf:"bytes,1,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCheckpointResponse) Reset() {
+	*x = GetCheckpointResponse{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCheckpointResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCheckpointResponse) ProtoMessage() {}
+
+func (x *GetCheckpointResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCheckpointResponse.ProtoReflect.Descriptor instead.
+func (*GetCheckpointResponse) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *GetCheckpointResponse) GetCheckpoint() []byte {
+	if x != nil {
+		return x.Checkpoint
+	}
+	return nil
+}
+
+// GetEntriesRequest names a range of log entries.
+type GetEntriesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Start int64                  `protobuf:"varint,1,opt,name=start,proto3" json:"start,omitempty"`
+	// At most 1000 per request.
+	Count         int64 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetEntriesRequest) Reset() {
+	*x = GetEntriesRequest{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetEntriesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetEntriesRequest) ProtoMessage() {}
+
+func (x *GetEntriesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetEntriesRequest.ProtoReflect.Descriptor instead.
+func (*GetEntriesRequest) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *GetEntriesRequest) GetStart() int64 {
+	if x != nil {
+		return x.Start
+	}
+	return 0
+}
+
+func (x *GetEntriesRequest) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+// GetEntriesResponse holds entries start, start+1, ...
+type GetEntriesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Entries       [][]byte               `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetEntriesResponse) Reset() {
+	*x = GetEntriesResponse{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetEntriesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetEntriesResponse) ProtoMessage() {}
+
+func (x *GetEntriesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetEntriesResponse.ProtoReflect.Descriptor instead.
+func (*GetEntriesResponse) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *GetEntriesResponse) GetEntries() [][]byte {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+// GetInclusionProofRequest names an entry and a tree size.
+type GetInclusionProofRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Index         int64                  `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	TreeSize      int64                  `protobuf:"varint,2,opt,name=tree_size,json=treeSize,proto3" json:"tree_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetInclusionProofRequest) Reset() {
+	*x = GetInclusionProofRequest{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetInclusionProofRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetInclusionProofRequest) ProtoMessage() {}
+
+func (x *GetInclusionProofRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetInclusionProofRequest.ProtoReflect.Descriptor instead.
+func (*GetInclusionProofRequest) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *GetInclusionProofRequest) GetIndex() int64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *GetInclusionProofRequest) GetTreeSize() int64 {
+	if x != nil {
+		return x.TreeSize
+	}
+	return 0
+}
+
+// GetInclusionProofResponse is the proof.
+type GetInclusionProofResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Proof         [][]byte               `protobuf:"bytes,1,rep,name=proof,proto3" json:"proof,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetInclusionProofResponse) Reset() {
+	*x = GetInclusionProofResponse{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetInclusionProofResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetInclusionProofResponse) ProtoMessage() {}
+
+func (x *GetInclusionProofResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetInclusionProofResponse.ProtoReflect.Descriptor instead.
+func (*GetInclusionProofResponse) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *GetInclusionProofResponse) GetProof() [][]byte {
+	if x != nil {
+		return x.Proof
+	}
+	return nil
+}
+
+// GetConsistencyProofRequest names two tree sizes.
+type GetConsistencyProofRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	First         int64                  `protobuf:"varint,1,opt,name=first,proto3" json:"first,omitempty"`
+	Second        int64                  `protobuf:"varint,2,opt,name=second,proto3" json:"second,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetConsistencyProofRequest) Reset() {
+	*x = GetConsistencyProofRequest{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetConsistencyProofRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetConsistencyProofRequest) ProtoMessage() {}
+
+func (x *GetConsistencyProofRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetConsistencyProofRequest.ProtoReflect.Descriptor instead.
+func (*GetConsistencyProofRequest) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *GetConsistencyProofRequest) GetFirst() int64 {
+	if x != nil {
+		return x.First
+	}
+	return 0
+}
+
+func (x *GetConsistencyProofRequest) GetSecond() int64 {
+	if x != nil {
+		return x.Second
+	}
+	return 0
+}
+
+// GetConsistencyProofResponse is the proof.
+type GetConsistencyProofResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Proof         [][]byte               `protobuf:"bytes,1,rep,name=proof,proto3" json:"proof,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetConsistencyProofResponse) Reset() {
+	*x = GetConsistencyProofResponse{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetConsistencyProofResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetConsistencyProofResponse) ProtoMessage() {}
+
+func (x *GetConsistencyProofResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetConsistencyProofResponse.ProtoReflect.Descriptor instead.
+func (*GetConsistencyProofResponse) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *GetConsistencyProofResponse) GetProof() [][]byte {
+	if x != nil {
+		return x.Proof
 	}
 	return nil
 }
@@ -1228,7 +1706,7 @@ const file_potluck_hub_v1_hub_proto_rawDesc = "" +
 	"\n" +
 	"file_index\x18\x01 \x01(\rR\tfileIndex\x12\x16\n" +
 	"\x06offset\x18\x02 \x01(\x04R\x06offset\x12\x12\n" +
-	"\x04data\x18\x03 \x01(\fR\x04data\"\x8c\x02\n" +
+	"\x04data\x18\x03 \x01(\fR\x04data\"\xbf\x02\n" +
 	"\aRelease\x12\x10\n" +
 	"\x03cid\x18\x01 \x01(\tR\x03cid\x12/\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1b.potluck.hub.v1.ReleaseKindR\x04kind\x12\x19\n" +
@@ -1237,13 +1715,24 @@ const file_potluck_hub_v1_hub_proto_rawDesc = "" +
 	"\x05files\x18\x05 \x03(\v2\x19.potluck.hub.v1.FileEntryR\x05files\x12\x16\n" +
 	"\x06bundle\x18\x06 \x01(\fR\x06bundle\x12!\n" +
 	"\fcreated_unix\x18\a \x01(\x03R\vcreatedUnix\x12\x19\n" +
-	"\bkey_hint\x18\b \x01(\tR\akeyHint\"\x10\n" +
-	"\x0eGetInfoRequest\"|\n" +
+	"\bkey_hint\x18\b \x01(\tR\akeyHint\x121\n" +
+	"\areceipt\x18\t \x01(\v2\x17.potluck.hub.v1.ReceiptR\areceipt\"k\n" +
+	"\aReceipt\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x03R\x05index\x12\x14\n" +
+	"\x05entry\x18\x02 \x01(\fR\x05entry\x12\x14\n" +
+	"\x05proof\x18\x03 \x03(\fR\x05proof\x12\x1e\n" +
+	"\n" +
+	"checkpoint\x18\x04 \x01(\fR\n" +
+	"checkpoint\"\x10\n" +
+	"\x0eGetInfoRequest\"\xb4\x01\n" +
 	"\x0fGetInfoResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x1d\n" +
 	"\n" +
 	"public_key\x18\x02 \x01(\fR\tpublicKey\x120\n" +
-	"\amembers\x18\x03 \x03(\v2\x16.potluck.hub.v1.MemberR\amembers\";\n" +
+	"\amembers\x18\x03 \x03(\v2\x16.potluck.hub.v1.MemberR\amembers\x12\x1d\n" +
+	"\n" +
+	"log_origin\x18\x04 \x01(\tR\tlogOrigin\x12\x17\n" +
+	"\alog_key\x18\x05 \x01(\tR\x06logKey\";\n" +
 	"\x06Member\x12\x10\n" +
 	"\x03org\x18\x01 \x01(\tR\x03org\x12\x1f\n" +
 	"\vpublic_keys\x18\x02 \x03(\fR\n" +
@@ -1281,12 +1770,32 @@ const file_potluck_hub_v1_hub_proto_rawDesc = "" +
 	"\x11GetReleaseRequest\x12\x10\n" +
 	"\x03cid\x18\x01 \x01(\tR\x03cid\"G\n" +
 	"\x12GetReleaseResponse\x121\n" +
-	"\arelease\x18\x01 \x01(\v2\x17.potluck.hub.v1.ReleaseR\arelease*r\n" +
+	"\arelease\x18\x01 \x01(\v2\x17.potluck.hub.v1.ReleaseR\arelease\"\x16\n" +
+	"\x14GetCheckpointRequest\"7\n" +
+	"\x15GetCheckpointResponse\x12\x1e\n" +
+	"\n" +
+	"checkpoint\x18\x01 \x01(\fR\n" +
+	"checkpoint\"?\n" +
+	"\x11GetEntriesRequest\x12\x14\n" +
+	"\x05start\x18\x01 \x01(\x03R\x05start\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\".\n" +
+	"\x12GetEntriesResponse\x12\x18\n" +
+	"\aentries\x18\x01 \x03(\fR\aentries\"M\n" +
+	"\x18GetInclusionProofRequest\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x03R\x05index\x12\x1b\n" +
+	"\ttree_size\x18\x02 \x01(\x03R\btreeSize\"1\n" +
+	"\x19GetInclusionProofResponse\x12\x14\n" +
+	"\x05proof\x18\x01 \x03(\fR\x05proof\"J\n" +
+	"\x1aGetConsistencyProofRequest\x12\x14\n" +
+	"\x05first\x18\x01 \x01(\x03R\x05first\x12\x16\n" +
+	"\x06second\x18\x02 \x01(\x03R\x06second\"3\n" +
+	"\x1bGetConsistencyProofResponse\x12\x14\n" +
+	"\x05proof\x18\x01 \x03(\fR\x05proof*r\n" +
 	"\vReleaseKind\x12\x1c\n" +
 	"\x18RELEASE_KIND_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11RELEASE_KIND_BASE\x10\x01\x12\x16\n" +
 	"\x12RELEASE_KIND_DELTA\x10\x02\x12\x16\n" +
-	"\x12RELEASE_KIND_MERGE\x10\x032\xa3\x04\n" +
+	"\x12RELEASE_KIND_MERGE\x10\x032\xb0\a\n" +
 	"\n" +
 	"HubService\x12J\n" +
 	"\aGetInfo\x12\x1e.potluck.hub.v1.GetInfoRequest\x1a\x1f.potluck.hub.v1.GetInfoResponse\x12[\n" +
@@ -1296,7 +1805,12 @@ const file_potluck_hub_v1_hub_proto_rawDesc = "" +
 	"\x04List\x12\x1b.potluck.hub.v1.ListRequest\x1a\x1c.potluck.hub.v1.ListResponse\x12D\n" +
 	"\x05Merge\x12\x1c.potluck.hub.v1.MergeRequest\x1a\x1d.potluck.hub.v1.MergeResponse\x12S\n" +
 	"\n" +
-	"GetRelease\x12!.potluck.hub.v1.GetReleaseRequest\x1a\".potluck.hub.v1.GetReleaseResponseB;Z9github.com/potluck-hub/potluck/proto/potluck/hub/v1;hubv1b\x06proto3"
+	"GetRelease\x12!.potluck.hub.v1.GetReleaseRequest\x1a\".potluck.hub.v1.GetReleaseResponse\x12\\\n" +
+	"\rGetCheckpoint\x12$.potluck.hub.v1.GetCheckpointRequest\x1a%.potluck.hub.v1.GetCheckpointResponse\x12S\n" +
+	"\n" +
+	"GetEntries\x12!.potluck.hub.v1.GetEntriesRequest\x1a\".potluck.hub.v1.GetEntriesResponse\x12h\n" +
+	"\x11GetInclusionProof\x12(.potluck.hub.v1.GetInclusionProofRequest\x1a).potluck.hub.v1.GetInclusionProofResponse\x12n\n" +
+	"\x13GetConsistencyProof\x12*.potluck.hub.v1.GetConsistencyProofRequest\x1a+.potluck.hub.v1.GetConsistencyProofResponseB;Z9github.com/potluck-hub/potluck/proto/potluck/hub/v1;hubv1b\x06proto3"
 
 var (
 	file_potluck_hub_v1_hub_proto_rawDescOnce sync.Once
@@ -1311,63 +1825,81 @@ func file_potluck_hub_v1_hub_proto_rawDescGZIP() []byte {
 }
 
 var file_potluck_hub_v1_hub_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_potluck_hub_v1_hub_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_potluck_hub_v1_hub_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_potluck_hub_v1_hub_proto_goTypes = []any{
-	(ReleaseKind)(0),             // 0: potluck.hub.v1.ReleaseKind
-	(*FileEntry)(nil),            // 1: potluck.hub.v1.FileEntry
-	(*UploadHeader)(nil),         // 2: potluck.hub.v1.UploadHeader
-	(*Chunk)(nil),                // 3: potluck.hub.v1.Chunk
-	(*Release)(nil),              // 4: potluck.hub.v1.Release
-	(*GetInfoRequest)(nil),       // 5: potluck.hub.v1.GetInfoRequest
-	(*GetInfoResponse)(nil),      // 6: potluck.hub.v1.GetInfoResponse
-	(*Member)(nil),               // 7: potluck.hub.v1.Member
-	(*RegisterBaseRequest)(nil),  // 8: potluck.hub.v1.RegisterBaseRequest
-	(*RegisterBaseResponse)(nil), // 9: potluck.hub.v1.RegisterBaseResponse
-	(*PublishRequest)(nil),       // 10: potluck.hub.v1.PublishRequest
-	(*PublishResponse)(nil),      // 11: potluck.hub.v1.PublishResponse
-	(*GetRequest)(nil),           // 12: potluck.hub.v1.GetRequest
-	(*GetResponse)(nil),          // 13: potluck.hub.v1.GetResponse
-	(*ListRequest)(nil),          // 14: potluck.hub.v1.ListRequest
-	(*ListResponse)(nil),         // 15: potluck.hub.v1.ListResponse
-	(*MergeRequest)(nil),         // 16: potluck.hub.v1.MergeRequest
-	(*MergeResponse)(nil),        // 17: potluck.hub.v1.MergeResponse
-	(*GetReleaseRequest)(nil),    // 18: potluck.hub.v1.GetReleaseRequest
-	(*GetReleaseResponse)(nil),   // 19: potluck.hub.v1.GetReleaseResponse
+	(ReleaseKind)(0),                    // 0: potluck.hub.v1.ReleaseKind
+	(*FileEntry)(nil),                   // 1: potluck.hub.v1.FileEntry
+	(*UploadHeader)(nil),                // 2: potluck.hub.v1.UploadHeader
+	(*Chunk)(nil),                       // 3: potluck.hub.v1.Chunk
+	(*Release)(nil),                     // 4: potluck.hub.v1.Release
+	(*Receipt)(nil),                     // 5: potluck.hub.v1.Receipt
+	(*GetInfoRequest)(nil),              // 6: potluck.hub.v1.GetInfoRequest
+	(*GetInfoResponse)(nil),             // 7: potluck.hub.v1.GetInfoResponse
+	(*Member)(nil),                      // 8: potluck.hub.v1.Member
+	(*RegisterBaseRequest)(nil),         // 9: potluck.hub.v1.RegisterBaseRequest
+	(*RegisterBaseResponse)(nil),        // 10: potluck.hub.v1.RegisterBaseResponse
+	(*PublishRequest)(nil),              // 11: potluck.hub.v1.PublishRequest
+	(*PublishResponse)(nil),             // 12: potluck.hub.v1.PublishResponse
+	(*GetRequest)(nil),                  // 13: potluck.hub.v1.GetRequest
+	(*GetResponse)(nil),                 // 14: potluck.hub.v1.GetResponse
+	(*ListRequest)(nil),                 // 15: potluck.hub.v1.ListRequest
+	(*ListResponse)(nil),                // 16: potluck.hub.v1.ListResponse
+	(*MergeRequest)(nil),                // 17: potluck.hub.v1.MergeRequest
+	(*MergeResponse)(nil),               // 18: potluck.hub.v1.MergeResponse
+	(*GetReleaseRequest)(nil),           // 19: potluck.hub.v1.GetReleaseRequest
+	(*GetReleaseResponse)(nil),          // 20: potluck.hub.v1.GetReleaseResponse
+	(*GetCheckpointRequest)(nil),        // 21: potluck.hub.v1.GetCheckpointRequest
+	(*GetCheckpointResponse)(nil),       // 22: potluck.hub.v1.GetCheckpointResponse
+	(*GetEntriesRequest)(nil),           // 23: potluck.hub.v1.GetEntriesRequest
+	(*GetEntriesResponse)(nil),          // 24: potluck.hub.v1.GetEntriesResponse
+	(*GetInclusionProofRequest)(nil),    // 25: potluck.hub.v1.GetInclusionProofRequest
+	(*GetInclusionProofResponse)(nil),   // 26: potluck.hub.v1.GetInclusionProofResponse
+	(*GetConsistencyProofRequest)(nil),  // 27: potluck.hub.v1.GetConsistencyProofRequest
+	(*GetConsistencyProofResponse)(nil), // 28: potluck.hub.v1.GetConsistencyProofResponse
 }
 var file_potluck_hub_v1_hub_proto_depIdxs = []int32{
 	1,  // 0: potluck.hub.v1.UploadHeader.files:type_name -> potluck.hub.v1.FileEntry
 	0,  // 1: potluck.hub.v1.Release.kind:type_name -> potluck.hub.v1.ReleaseKind
 	1,  // 2: potluck.hub.v1.Release.files:type_name -> potluck.hub.v1.FileEntry
-	7,  // 3: potluck.hub.v1.GetInfoResponse.members:type_name -> potluck.hub.v1.Member
-	2,  // 4: potluck.hub.v1.RegisterBaseRequest.header:type_name -> potluck.hub.v1.UploadHeader
-	3,  // 5: potluck.hub.v1.RegisterBaseRequest.chunk:type_name -> potluck.hub.v1.Chunk
-	4,  // 6: potluck.hub.v1.RegisterBaseResponse.release:type_name -> potluck.hub.v1.Release
-	2,  // 7: potluck.hub.v1.PublishRequest.header:type_name -> potluck.hub.v1.UploadHeader
-	3,  // 8: potluck.hub.v1.PublishRequest.chunk:type_name -> potluck.hub.v1.Chunk
-	4,  // 9: potluck.hub.v1.PublishResponse.release:type_name -> potluck.hub.v1.Release
-	0,  // 10: potluck.hub.v1.ListRequest.kind:type_name -> potluck.hub.v1.ReleaseKind
-	4,  // 11: potluck.hub.v1.ListResponse.releases:type_name -> potluck.hub.v1.Release
-	4,  // 12: potluck.hub.v1.MergeResponse.release:type_name -> potluck.hub.v1.Release
-	4,  // 13: potluck.hub.v1.GetReleaseResponse.release:type_name -> potluck.hub.v1.Release
-	5,  // 14: potluck.hub.v1.HubService.GetInfo:input_type -> potluck.hub.v1.GetInfoRequest
-	8,  // 15: potluck.hub.v1.HubService.RegisterBase:input_type -> potluck.hub.v1.RegisterBaseRequest
-	10, // 16: potluck.hub.v1.HubService.Publish:input_type -> potluck.hub.v1.PublishRequest
-	12, // 17: potluck.hub.v1.HubService.Get:input_type -> potluck.hub.v1.GetRequest
-	14, // 18: potluck.hub.v1.HubService.List:input_type -> potluck.hub.v1.ListRequest
-	16, // 19: potluck.hub.v1.HubService.Merge:input_type -> potluck.hub.v1.MergeRequest
-	18, // 20: potluck.hub.v1.HubService.GetRelease:input_type -> potluck.hub.v1.GetReleaseRequest
-	6,  // 21: potluck.hub.v1.HubService.GetInfo:output_type -> potluck.hub.v1.GetInfoResponse
-	9,  // 22: potluck.hub.v1.HubService.RegisterBase:output_type -> potluck.hub.v1.RegisterBaseResponse
-	11, // 23: potluck.hub.v1.HubService.Publish:output_type -> potluck.hub.v1.PublishResponse
-	13, // 24: potluck.hub.v1.HubService.Get:output_type -> potluck.hub.v1.GetResponse
-	15, // 25: potluck.hub.v1.HubService.List:output_type -> potluck.hub.v1.ListResponse
-	17, // 26: potluck.hub.v1.HubService.Merge:output_type -> potluck.hub.v1.MergeResponse
-	19, // 27: potluck.hub.v1.HubService.GetRelease:output_type -> potluck.hub.v1.GetReleaseResponse
-	21, // [21:28] is the sub-list for method output_type
-	14, // [14:21] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	5,  // 3: potluck.hub.v1.Release.receipt:type_name -> potluck.hub.v1.Receipt
+	8,  // 4: potluck.hub.v1.GetInfoResponse.members:type_name -> potluck.hub.v1.Member
+	2,  // 5: potluck.hub.v1.RegisterBaseRequest.header:type_name -> potluck.hub.v1.UploadHeader
+	3,  // 6: potluck.hub.v1.RegisterBaseRequest.chunk:type_name -> potluck.hub.v1.Chunk
+	4,  // 7: potluck.hub.v1.RegisterBaseResponse.release:type_name -> potluck.hub.v1.Release
+	2,  // 8: potluck.hub.v1.PublishRequest.header:type_name -> potluck.hub.v1.UploadHeader
+	3,  // 9: potluck.hub.v1.PublishRequest.chunk:type_name -> potluck.hub.v1.Chunk
+	4,  // 10: potluck.hub.v1.PublishResponse.release:type_name -> potluck.hub.v1.Release
+	0,  // 11: potluck.hub.v1.ListRequest.kind:type_name -> potluck.hub.v1.ReleaseKind
+	4,  // 12: potluck.hub.v1.ListResponse.releases:type_name -> potluck.hub.v1.Release
+	4,  // 13: potluck.hub.v1.MergeResponse.release:type_name -> potluck.hub.v1.Release
+	4,  // 14: potluck.hub.v1.GetReleaseResponse.release:type_name -> potluck.hub.v1.Release
+	6,  // 15: potluck.hub.v1.HubService.GetInfo:input_type -> potluck.hub.v1.GetInfoRequest
+	9,  // 16: potluck.hub.v1.HubService.RegisterBase:input_type -> potluck.hub.v1.RegisterBaseRequest
+	11, // 17: potluck.hub.v1.HubService.Publish:input_type -> potluck.hub.v1.PublishRequest
+	13, // 18: potluck.hub.v1.HubService.Get:input_type -> potluck.hub.v1.GetRequest
+	15, // 19: potluck.hub.v1.HubService.List:input_type -> potluck.hub.v1.ListRequest
+	17, // 20: potluck.hub.v1.HubService.Merge:input_type -> potluck.hub.v1.MergeRequest
+	19, // 21: potluck.hub.v1.HubService.GetRelease:input_type -> potluck.hub.v1.GetReleaseRequest
+	21, // 22: potluck.hub.v1.HubService.GetCheckpoint:input_type -> potluck.hub.v1.GetCheckpointRequest
+	23, // 23: potluck.hub.v1.HubService.GetEntries:input_type -> potluck.hub.v1.GetEntriesRequest
+	25, // 24: potluck.hub.v1.HubService.GetInclusionProof:input_type -> potluck.hub.v1.GetInclusionProofRequest
+	27, // 25: potluck.hub.v1.HubService.GetConsistencyProof:input_type -> potluck.hub.v1.GetConsistencyProofRequest
+	7,  // 26: potluck.hub.v1.HubService.GetInfo:output_type -> potluck.hub.v1.GetInfoResponse
+	10, // 27: potluck.hub.v1.HubService.RegisterBase:output_type -> potluck.hub.v1.RegisterBaseResponse
+	12, // 28: potluck.hub.v1.HubService.Publish:output_type -> potluck.hub.v1.PublishResponse
+	14, // 29: potluck.hub.v1.HubService.Get:output_type -> potluck.hub.v1.GetResponse
+	16, // 30: potluck.hub.v1.HubService.List:output_type -> potluck.hub.v1.ListResponse
+	18, // 31: potluck.hub.v1.HubService.Merge:output_type -> potluck.hub.v1.MergeResponse
+	20, // 32: potluck.hub.v1.HubService.GetRelease:output_type -> potluck.hub.v1.GetReleaseResponse
+	22, // 33: potluck.hub.v1.HubService.GetCheckpoint:output_type -> potluck.hub.v1.GetCheckpointResponse
+	24, // 34: potluck.hub.v1.HubService.GetEntries:output_type -> potluck.hub.v1.GetEntriesResponse
+	26, // 35: potluck.hub.v1.HubService.GetInclusionProof:output_type -> potluck.hub.v1.GetInclusionProofResponse
+	28, // 36: potluck.hub.v1.HubService.GetConsistencyProof:output_type -> potluck.hub.v1.GetConsistencyProofResponse
+	26, // [26:37] is the sub-list for method output_type
+	15, // [15:26] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_potluck_hub_v1_hub_proto_init() }
@@ -1375,11 +1907,11 @@ func file_potluck_hub_v1_hub_proto_init() {
 	if File_potluck_hub_v1_hub_proto != nil {
 		return
 	}
-	file_potluck_hub_v1_hub_proto_msgTypes[7].OneofWrappers = []any{
+	file_potluck_hub_v1_hub_proto_msgTypes[8].OneofWrappers = []any{
 		(*RegisterBaseRequest_Header)(nil),
 		(*RegisterBaseRequest_Chunk)(nil),
 	}
-	file_potluck_hub_v1_hub_proto_msgTypes[9].OneofWrappers = []any{
+	file_potluck_hub_v1_hub_proto_msgTypes[10].OneofWrappers = []any{
 		(*PublishRequest_Header)(nil),
 		(*PublishRequest_Chunk)(nil),
 	}
@@ -1389,7 +1921,7 @@ func file_potluck_hub_v1_hub_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_potluck_hub_v1_hub_proto_rawDesc), len(file_potluck_hub_v1_hub_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   19,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,13 +23,17 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	HubService_GetInfo_FullMethodName      = "/potluck.hub.v1.HubService/GetInfo"
-	HubService_RegisterBase_FullMethodName = "/potluck.hub.v1.HubService/RegisterBase"
-	HubService_Publish_FullMethodName      = "/potluck.hub.v1.HubService/Publish"
-	HubService_Get_FullMethodName          = "/potluck.hub.v1.HubService/Get"
-	HubService_List_FullMethodName         = "/potluck.hub.v1.HubService/List"
-	HubService_Merge_FullMethodName        = "/potluck.hub.v1.HubService/Merge"
-	HubService_GetRelease_FullMethodName   = "/potluck.hub.v1.HubService/GetRelease"
+	HubService_GetInfo_FullMethodName             = "/potluck.hub.v1.HubService/GetInfo"
+	HubService_RegisterBase_FullMethodName        = "/potluck.hub.v1.HubService/RegisterBase"
+	HubService_Publish_FullMethodName             = "/potluck.hub.v1.HubService/Publish"
+	HubService_Get_FullMethodName                 = "/potluck.hub.v1.HubService/Get"
+	HubService_List_FullMethodName                = "/potluck.hub.v1.HubService/List"
+	HubService_Merge_FullMethodName               = "/potluck.hub.v1.HubService/Merge"
+	HubService_GetRelease_FullMethodName          = "/potluck.hub.v1.HubService/GetRelease"
+	HubService_GetCheckpoint_FullMethodName       = "/potluck.hub.v1.HubService/GetCheckpoint"
+	HubService_GetEntries_FullMethodName          = "/potluck.hub.v1.HubService/GetEntries"
+	HubService_GetInclusionProof_FullMethodName   = "/potluck.hub.v1.HubService/GetInclusionProof"
+	HubService_GetConsistencyProof_FullMethodName = "/potluck.hub.v1.HubService/GetConsistencyProof"
 )
 
 // HubServiceClient is the client API for HubService service.
@@ -58,6 +62,14 @@ type HubServiceClient interface {
 	Merge(ctx context.Context, in *MergeRequest, opts ...grpc.CallOption) (*MergeResponse, error)
 	// GetRelease describes one release: its files, digests and signature.
 	GetRelease(ctx context.Context, in *GetReleaseRequest, opts ...grpc.CallOption) (*GetReleaseResponse, error)
+	// GetCheckpoint returns the transparency log's latest signed checkpoint.
+	GetCheckpoint(ctx context.Context, in *GetCheckpointRequest, opts ...grpc.CallOption) (*GetCheckpointResponse, error)
+	// GetEntries returns log entries by index.
+	GetEntries(ctx context.Context, in *GetEntriesRequest, opts ...grpc.CallOption) (*GetEntriesResponse, error)
+	// GetInclusionProof proves an entry is in the tree of a given size.
+	GetInclusionProof(ctx context.Context, in *GetInclusionProofRequest, opts ...grpc.CallOption) (*GetInclusionProofResponse, error)
+	// GetConsistencyProof proves a smaller tree is a prefix of a larger one.
+	GetConsistencyProof(ctx context.Context, in *GetConsistencyProofRequest, opts ...grpc.CallOption) (*GetConsistencyProofResponse, error)
 }
 
 type hubServiceClient struct {
@@ -153,6 +165,46 @@ func (c *hubServiceClient) GetRelease(ctx context.Context, in *GetReleaseRequest
 	return out, nil
 }
 
+func (c *hubServiceClient) GetCheckpoint(ctx context.Context, in *GetCheckpointRequest, opts ...grpc.CallOption) (*GetCheckpointResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetCheckpointResponse)
+	err := c.cc.Invoke(ctx, HubService_GetCheckpoint_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hubServiceClient) GetEntries(ctx context.Context, in *GetEntriesRequest, opts ...grpc.CallOption) (*GetEntriesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetEntriesResponse)
+	err := c.cc.Invoke(ctx, HubService_GetEntries_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hubServiceClient) GetInclusionProof(ctx context.Context, in *GetInclusionProofRequest, opts ...grpc.CallOption) (*GetInclusionProofResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetInclusionProofResponse)
+	err := c.cc.Invoke(ctx, HubService_GetInclusionProof_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hubServiceClient) GetConsistencyProof(ctx context.Context, in *GetConsistencyProofRequest, opts ...grpc.CallOption) (*GetConsistencyProofResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetConsistencyProofResponse)
+	err := c.cc.Invoke(ctx, HubService_GetConsistencyProof_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HubServiceServer is the server API for HubService service.
 // All implementations must embed UnimplementedHubServiceServer
 // for forward compatibility.
@@ -179,6 +231,14 @@ type HubServiceServer interface {
 	Merge(context.Context, *MergeRequest) (*MergeResponse, error)
 	// GetRelease describes one release: its files, digests and signature.
 	GetRelease(context.Context, *GetReleaseRequest) (*GetReleaseResponse, error)
+	// GetCheckpoint returns the transparency log's latest signed checkpoint.
+	GetCheckpoint(context.Context, *GetCheckpointRequest) (*GetCheckpointResponse, error)
+	// GetEntries returns log entries by index.
+	GetEntries(context.Context, *GetEntriesRequest) (*GetEntriesResponse, error)
+	// GetInclusionProof proves an entry is in the tree of a given size.
+	GetInclusionProof(context.Context, *GetInclusionProofRequest) (*GetInclusionProofResponse, error)
+	// GetConsistencyProof proves a smaller tree is a prefix of a larger one.
+	GetConsistencyProof(context.Context, *GetConsistencyProofRequest) (*GetConsistencyProofResponse, error)
 	mustEmbedUnimplementedHubServiceServer()
 }
 
@@ -209,6 +269,18 @@ func (UnimplementedHubServiceServer) Merge(context.Context, *MergeRequest) (*Mer
 }
 func (UnimplementedHubServiceServer) GetRelease(context.Context, *GetReleaseRequest) (*GetReleaseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetRelease not implemented")
+}
+func (UnimplementedHubServiceServer) GetCheckpoint(context.Context, *GetCheckpointRequest) (*GetCheckpointResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCheckpoint not implemented")
+}
+func (UnimplementedHubServiceServer) GetEntries(context.Context, *GetEntriesRequest) (*GetEntriesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetEntries not implemented")
+}
+func (UnimplementedHubServiceServer) GetInclusionProof(context.Context, *GetInclusionProofRequest) (*GetInclusionProofResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetInclusionProof not implemented")
+}
+func (UnimplementedHubServiceServer) GetConsistencyProof(context.Context, *GetConsistencyProofRequest) (*GetConsistencyProofResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetConsistencyProof not implemented")
 }
 func (UnimplementedHubServiceServer) mustEmbedUnimplementedHubServiceServer() {}
 func (UnimplementedHubServiceServer) testEmbeddedByValue()                    {}
@@ -328,6 +400,78 @@ func _HubService_GetRelease_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _HubService_GetCheckpoint_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCheckpointRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HubServiceServer).GetCheckpoint(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HubService_GetCheckpoint_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HubServiceServer).GetCheckpoint(ctx, req.(*GetCheckpointRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HubService_GetEntries_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetEntriesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HubServiceServer).GetEntries(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HubService_GetEntries_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HubServiceServer).GetEntries(ctx, req.(*GetEntriesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HubService_GetInclusionProof_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetInclusionProofRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HubServiceServer).GetInclusionProof(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HubService_GetInclusionProof_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HubServiceServer).GetInclusionProof(ctx, req.(*GetInclusionProofRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HubService_GetConsistencyProof_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetConsistencyProofRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HubServiceServer).GetConsistencyProof(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HubService_GetConsistencyProof_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HubServiceServer).GetConsistencyProof(ctx, req.(*GetConsistencyProofRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // HubService_ServiceDesc is the grpc.ServiceDesc for HubService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -350,6 +494,22 @@ var HubService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetRelease",
 			Handler:    _HubService_GetRelease_Handler,
+		},
+		{
+			MethodName: "GetCheckpoint",
+			Handler:    _HubService_GetCheckpoint_Handler,
+		},
+		{
+			MethodName: "GetEntries",
+			Handler:    _HubService_GetEntries_Handler,
+		},
+		{
+			MethodName: "GetInclusionProof",
+			Handler:    _HubService_GetInclusionProof_Handler,
+		},
+		{
+			MethodName: "GetConsistencyProof",
+			Handler:    _HubService_GetConsistencyProof_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/potluck-hub/potluck/node"
+)
+
+func logCmd() *cobra.Command {
+	c := &cobra.Command{Use: "log", Short: "Audit a hub's transparency log"}
+	c.AddCommand(logVerifyCmd())
+	return c
+}
+
+func logVerifyCmd() *cobra.Command {
+	var hubAddr, state, logKey string
+	c := &cobra.Command{
+		Use:   "verify --hub ADDR --state FILE",
+		Short: "Check that a hub's log only grew since the checkpoint remembered in FILE",
+		Long: `Fetch the hub's newest log checkpoint, check its signature with the log
+key remembered in --state (on the first run: --log-key, or the key the hub
+names, which is then remembered), prove it consistent with the remembered
+checkpoint, and remember it. A hub that rewrote, forked or shrank its log is
+reported as such, with exit status 1, and the state is left unchanged.`,
+		Example: `  potluck log verify --hub 127.0.0.1:7420 --state hub-log.json
+  potluck log verify --hub hub.example:7420 --state hub-log.json --log-key "potluck-hub+1a2b3c4d+AbC..."`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			client, err := node.Dial(hubAddr)
+			if err != nil {
+				return err
+			}
+			defer client.Close()
+			check, err := client.VerifyLog(cmd.Context(), state, logKey)
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			if check.Old == nil {
+				fmt.Fprintf(w, "ok  first checkpoint: %d entries, root %x; remembered in %s\n", check.New.Size, check.New.Hash, state)
+				return nil
+			}
+			fmt.Fprintf(w, "ok  the log grew from %d to %d entries, consistently; root %x\n", check.Old.Size, check.New.Size, check.New.Hash)
+			return nil
+		},
+	}
+	hubFlag(c, &hubAddr)
+	c.Flags().StringVar(&state, "state", "", "file remembering the last checkpoint (required)")
+	c.Flags().StringVar(&logKey, "log-key", "", "the hub's log verifier key, pinned on the first run")
+	c.MarkFlagRequired("state")
+	return c
+}

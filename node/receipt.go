@@ -1,0 +1,101 @@
+package node
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
+	"github.com/potluck-hub/potluck/translog"
+)
+
+// ReceiptFile is where a pulled release keeps its log receipt: a hidden
+// folder, outside the release's CID (`ipfs add -r` skips it) and outside
+// its signature.
+const ReceiptFile = ".potluck/receipt.json"
+
+// Receipt is a release's proof of inclusion in a hub's transparency log,
+// kept with the release so it can be checked offline.
+type Receipt struct {
+	LogOrigin  string   `json:"log_origin"`
+	LogKey     string   `json:"log_key"` // the verifier key the receipt was checked with
+	Index      int64    `json:"index"`
+	Entry      []byte   `json:"entry"`
+	Proof      [][]byte `json:"proof"`
+	Checkpoint []byte   `json:"checkpoint"`
+}
+
+// logEntry is the part of a hub's log entry a receipt check reads.
+type logEntry struct {
+	Release string `json:"release"`
+	Bundle  string `json:"bundle"`
+	Key     string `json:"key"`
+}
+
+// CheckReceipt verifies that the receipt's entry names release rootCID with
+// this bundle, and that it is in the tree of the receipt's checkpoint, which
+// the log key signed. It returns the checkpoint.
+func CheckReceipt(r *Receipt, rootCID string, bundle []byte, logKey string) (*translog.Checkpoint, error) {
+	v, err := translog.NewVerifier(logKey)
+	if err != nil {
+		return nil, err
+	}
+	cp, err := translog.ParseCheckpoint(r.Checkpoint, r.LogOrigin, v)
+	if err != nil {
+		return nil, err
+	}
+	var e logEntry
+	if err := json.Unmarshal(r.Entry, &e); err != nil {
+		return nil, fmt.Errorf("%w: log entry: %v", ErrVerify, err)
+	}
+	sum := sha256.Sum256(bundle)
+	if e.Release != rootCID || e.Bundle != hex.EncodeToString(sum[:]) {
+		return nil, fmt.Errorf("%w: the log entry is for release %s with bundle %s, not %s with bundle %x", ErrVerify, e.Release, e.Bundle, rootCID, sum)
+	}
+	proof := make([]tlog.Hash, len(r.Proof))
+	for i, p := range r.Proof {
+		if len(p) != len(tlog.Hash{}) {
+			return nil, fmt.Errorf("%w: proof hash %d has %d bytes", ErrVerify, i, len(p))
+		}
+		copy(proof[i][:], p)
+	}
+	if err := translog.VerifyInclusion(r.Entry, r.Index, proof, cp); err != nil {
+		return nil, err
+	}
+	return cp, nil
+}
+
+func receiptFromProto(p *hubv1.Receipt, origin, key string) *Receipt {
+	return &Receipt{LogOrigin: origin, LogKey: key, Index: p.GetIndex(), Entry: p.GetEntry(), Proof: p.GetProof(), Checkpoint: p.GetCheckpoint()}
+}
+
+// writeReceipt stores a receipt in a release directory.
+func writeReceipt(dir string, r *Receipt) error {
+	p := filepath.Join(dir, filepath.FromSlash(ReceiptFile))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(p, append(b, '\n'), 0o644)
+}
+
+// ReadReceipt reads the receipt a pulled release directory keeps.
+func ReadReceipt(dir string) (*Receipt, error) {
+	b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(ReceiptFile)))
+	if err != nil {
+		return nil, err
+	}
+	var r Receipt
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", ReceiptFile, err)
+	}
+	return &r, nil
+}
