@@ -9,7 +9,8 @@ import (
 
 // HTTPHandler serves the hub's HTTP endpoints: /healthz, and the release
 // index as JSON at /v1/releases (?kind=base|delta|merge&base=CID) and
-// /v1/releases/CID, and the transparency log under /log/ (logRoutes).
+// /v1/releases/CID, the transparency log under /log/ (logRoutes), and the
+// IPFS gateway at /ipfs/CID (GatewayHandler).
 func HTTPHandler(h *Hub) http.Handler {
 	mux := http.NewServeMux()
 	logRoutes(mux, h)

@@ -72,7 +72,12 @@ func Open(opts Options) (*Hub, error) {
 		st.Close()
 		return nil, fmt.Errorf("hub: transparency log: %w", err)
 	}
-	return &Hub{opts: opts, store: st, releases: rs, members: members, key: key, log: lg}, nil
+	h := &Hub{opts: opts, store: st, releases: rs, members: members, key: key, log: lg}
+	if err := h.syncKeys(); err != nil {
+		h.Close()
+		return nil, fmt.Errorf("hub: logging member keys: %w", err)
+	}
+	return h, nil
 }
 
 // loadOrCreateKey loads DATA/hub.key, generating it on first start.

@@ -19,18 +19,31 @@ import (
 const LogOrigin = "potluck.hub/log/"
 
 // LogEntry is one record of the hub's transparency log. Releases (bases,
-// deltas, merges) are logged when accepted, so an auditor can tell what the
-// hub held and when, and that it never rewrote that history.
+// deltas, merges) are logged when accepted, and member keys when they are
+// added, changed, revoked or removed, so an auditor can tell what the hub
+// held and when, which keys were valid when each release was accepted, and
+// that the hub never rewrote that history.
 type LogEntry struct {
-	Type      string       `json:"type"` // "release"
-	Release   string       `json:"release"`
-	Kind      potluck.Kind `json:"kind"`
+	Type string    `json:"type"` // "release" or "key"
+	Time time.Time `json:"time"`
+
+	// A release.
+	Release   string       `json:"release,omitempty"`
+	Kind      potluck.Kind `json:"kind,omitempty"`
 	Base      string       `json:"base,omitempty"`
-	Publisher string       `json:"publisher"`
-	Key       string       `json:"key"`    // hint of the signing key
-	Bundle    string       `json:"bundle"` // hex SHA-256 of the Sigstore bundle
+	Publisher string       `json:"publisher,omitempty"`
+	Key       string       `json:"key,omitempty"`    // hint of the signing key (for "key": the key's hint)
+	Bundle    string       `json:"bundle,omitempty"` // hex SHA-256 of the Sigstore bundle
 	Inputs    []string     `json:"inputs,omitempty"`
-	Time      time.Time    `json:"time"`
+
+	// A key change: action add, change, revoke or remove.
+	Action    string     `json:"action,omitempty"`
+	Org       string     `json:"org,omitempty"`
+	Role      string     `json:"role,omitempty"`
+	PublicKey string     `json:"public_key,omitempty"` // PEM
+	NotBefore *time.Time `json:"not_before,omitempty"`
+	NotAfter  *time.Time `json:"not_after,omitempty"`
+	Revoked   *time.Time `json:"revoked,omitempty"`
 }
 
 // ParseLogEntry decodes a log entry.
@@ -94,11 +107,27 @@ func (h *Hub) logRelease(r *Release, inputs []string) (*Receipt, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hub: log: %w", err)
 	}
-	out := &Receipt{Index: rec.Index, Entry: b, Checkpoint: rec.Checkpoint}
+	return receiptOf(rec, b), nil
+}
+
+// appendEntry logs an entry that needs no receipt.
+func (h *Hub) appendEntry(e LogEntry) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	if _, err := h.log.Append(b); err != nil {
+		return fmt.Errorf("hub: log: %w", err)
+	}
+	return nil
+}
+
+func receiptOf(rec *translog.Receipt, entry []byte) *Receipt {
+	out := &Receipt{Index: rec.Index, Entry: entry, Checkpoint: rec.Checkpoint}
 	for _, p := range rec.Proof {
 		out.Proof = append(out.Proof, append([]byte(nil), p[:]...))
 	}
-	return out, nil
+	return out
 }
 
 // record logs a new release and then stores its record with the receipt;

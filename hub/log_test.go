@@ -38,10 +38,12 @@ func TestReleasesAreLoggedWithReceipts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The hub logs its own key and its two member keys on first start, then
+	// each release.
 	for i, rel := range []*hubv1.Release{base, delta} {
 		rc := rel.GetReceipt()
-		if rc == nil || rc.GetIndex() != int64(i) {
-			t.Fatalf("release %d: receipt %v, want index %d", i, rc, i)
+		if rc == nil || rc.GetIndex() != int64(3+i) {
+			t.Fatalf("release %d: receipt %v, want index %d", i, rc, 3+i)
 		}
 		r := &node.Receipt{LogOrigin: info.LogOrigin, LogKey: info.LogKey, Index: rc.GetIndex(), Entry: rc.GetEntry(), Proof: rc.GetProof(), Checkpoint: rc.GetCheckpoint()}
 		if _, err := node.CheckReceipt(r, rel.GetCid(), rel.GetBundle(), info.LogKey); err != nil {
@@ -63,7 +65,7 @@ func TestReleasesAreLoggedWithReceipts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Receipt == nil || rep.Receipt.Index != 1 || !rep.LogKeyPinned || rep.CID != delta.GetCid() {
+	if rep.Receipt == nil || rep.Receipt.Index != 4 || !rep.LogKeyPinned || rep.CID != delta.GetCid() {
 		t.Fatalf("verify report: %+v", rep)
 	}
 	_, other, _ := translog.GenerateKey("potluck-hub")
@@ -72,7 +74,7 @@ func TestReleasesAreLoggedWithReceipts(t *testing.T) {
 	}
 	// A receipt altered to claim another index fails the inclusion check.
 	kept, _ := node.ReadReceipt(out)
-	kept.Index = 0
+	kept.Index = 3
 	if _, err := node.CheckReceipt(kept, delta.GetCid(), delta.GetBundle(), info.LogKey); !errors.Is(err, translog.ErrVerify) {
 		t.Fatalf("a receipt with an altered index: %v", err)
 	}
@@ -91,14 +93,14 @@ func TestLogVerifyCatchesARewrittenLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	check, err := hs.client.VerifyLog(ctx, state, "")
-	if err != nil || check.Old != nil || check.New.Size != 1 {
+	if err != nil || check.Old != nil || check.New.Size != 4 { // three keys, the base
 		t.Fatalf("first check: %+v, %v", check, err)
 	}
 	makeDelta(t, m.base, m.ftA, filepath.Join(hs.dir, "delta-a"), base.GetCid())
 	if _, err := hs.publish(filepath.Join(hs.dir, "delta-a"), hs.keyA, base.GetCid()); err != nil {
 		t.Fatal(err)
 	}
-	if check, err = hs.client.VerifyLog(ctx, state, ""); err != nil || check.Old.Size != 1 || check.New.Size != 2 {
+	if check, err = hs.client.VerifyLog(ctx, state, ""); err != nil || check.Old.Size != 4 || check.New.Size != 5 {
 		t.Fatalf("second check: %+v, %v", check, err)
 	}
 	remembered, _ := os.ReadFile(state)

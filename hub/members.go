@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -16,35 +17,80 @@ import (
 // ErrMembers reports a members file that cannot be used.
 var ErrMembers = errors.New("hub: bad members file")
 
+// ErrKeyInvalid reports a member key used outside its validity window, or
+// after it was revoked.
+var ErrKeyInvalid = errors.New("hub: key not valid")
+
+// Roles a member org can have.
+const (
+	RolePublisher = "publisher" // publishes bases and deltas
+	RoleOperator  = "operator"  // runs the hub; may also publish
+	RoleHub       = "hub"       // the hub's own key, which signs merges
+)
+
 // membersFile is the YAML (or JSON) an operator writes:
 //
 //	orgs:
 //	  - name: lab-a
+//	    role: publisher               # or operator; publisher by default
 //	    keys:
 //	      - file: keys/lab-a.pub      # relative to the members file
+//	        not_before: 2026-01-01T00:00:00Z
+//	        not_after: 2027-01-01T00:00:00Z
 //	      - pem: |
 //	          -----BEGIN PUBLIC KEY-----
 //	          ...
+//	        revoked: 2026-06-01T00:00:00Z
 type membersFile struct {
 	Orgs []struct {
-		Name string `yaml:"name"`
-		Keys []struct {
-			File string `yaml:"file"`
-			PEM  string `yaml:"pem"`
-		} `yaml:"keys"`
+		Name string     `yaml:"name"`
+		Role string     `yaml:"role"`
+		Keys []keyEntry `yaml:"keys"`
 	} `yaml:"orgs"`
 }
 
-// Member is an organisation and the keys it publishes with.
-type Member struct {
-	Org  string
-	Keys []*signing.PublicKey
+type keyEntry struct {
+	File      string     `yaml:"file"`
+	PEM       string     `yaml:"pem"`
+	NotBefore *time.Time `yaml:"not_before"`
+	NotAfter  *time.Time `yaml:"not_after"`
+	Revoked   *time.Time `yaml:"revoked"`
 }
 
-// Members is the consortium: who may publish, with which keys.
+// MemberKey is one key of a member org, with when it may sign.
+type MemberKey struct {
+	Key  *signing.PublicKey
+	Org  string
+	Role string
+	// NotBefore, NotAfter and Revoked bound the key's use; a zero time is
+	// no bound. Revoked ends the key like NotAfter, recorded as a revocation.
+	NotBefore, NotAfter, Revoked time.Time
+}
+
+// ValidAt reports, with the reason, whether the key may sign at t.
+func (k *MemberKey) ValidAt(t time.Time) error {
+	switch {
+	case !k.Revoked.IsZero() && !t.Before(k.Revoked):
+		return fmt.Errorf("%w: key %s of %q was revoked at %s", ErrKeyInvalid, k.Key.Hint(), k.Org, k.Revoked.Format(time.RFC3339))
+	case !k.NotBefore.IsZero() && t.Before(k.NotBefore):
+		return fmt.Errorf("%w: key %s of %q is valid from %s, not at %s", ErrKeyInvalid, k.Key.Hint(), k.Org, k.NotBefore.Format(time.RFC3339), t.Format(time.RFC3339))
+	case !k.NotAfter.IsZero() && !t.Before(k.NotAfter):
+		return fmt.Errorf("%w: key %s of %q expired at %s", ErrKeyInvalid, k.Key.Hint(), k.Org, k.NotAfter.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// Member is an organisation, its role and its keys.
+type Member struct {
+	Org  string
+	Role string
+	Keys []*MemberKey
+}
+
+// Members is the consortium: who may publish, with which keys, when.
 type Members struct {
 	orgs  []Member
-	byKey map[string]string // key hint → org
+	byKey map[string]*MemberKey // key hint → key
 }
 
 // LoadMembers reads a members file.
@@ -59,27 +105,50 @@ func LoadMembers(path string) (*Members, error) {
 	if err := dec.Decode(&mf); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrMembers, path, err)
 	}
-	ms := &Members{byKey: map[string]string{}}
+	ms := &Members{byKey: map[string]*MemberKey{}}
 	for i, o := range mf.Orgs {
-		if o.Name == "" {
-			return nil, fmt.Errorf("%w: %s: orgs[%d] has no name", ErrMembers, path, i)
-		}
-		m := Member{Org: o.Name}
-		for j, k := range o.Keys {
-			key, err := loadKey(filepath.Dir(path), k.File, k.PEM)
-			if err != nil {
-				return nil, fmt.Errorf("%w: %s: org %q key %d: %v", ErrMembers, path, o.Name, j, err)
-			}
-			if prev, dup := ms.byKey[key.Hint()]; dup {
-				return nil, fmt.Errorf("%w: %s: a key of org %q is also listed for %q", ErrMembers, path, o.Name, prev)
-			}
-			ms.byKey[key.Hint()] = o.Name
-			m.Keys = append(m.Keys, key)
+		m, err := ms.addOrg(filepath.Dir(path), o.Name, o.Role, o.Keys)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: orgs[%d]: %v", ErrMembers, path, i, err)
 		}
 		ms.orgs = append(ms.orgs, m)
 	}
 	sort.Slice(ms.orgs, func(i, j int) bool { return ms.orgs[i].Org < ms.orgs[j].Org })
 	return ms, nil
+}
+
+func (ms *Members) addOrg(dir, name, role string, keys []keyEntry) (Member, error) {
+	if name == "" || name == HubOrg {
+		return Member{}, fmt.Errorf("org name %q is empty or reserved", name)
+	}
+	if role == "" {
+		role = RolePublisher
+	}
+	if role != RolePublisher && role != RoleOperator {
+		return Member{}, fmt.Errorf("org %q: role %q (publisher or operator)", name, role)
+	}
+	m := Member{Org: name, Role: role}
+	for j, k := range keys {
+		key, err := loadKey(dir, k.File, k.PEM)
+		if err != nil {
+			return Member{}, fmt.Errorf("org %q key %d: %v", name, j, err)
+		}
+		if prev, dup := ms.byKey[key.Hint()]; dup {
+			return Member{}, fmt.Errorf("a key of org %q is also listed for %q", name, prev.Org)
+		}
+		mk := &MemberKey{Key: key, Org: name, Role: role}
+		for _, b := range []struct {
+			dst *time.Time
+			src *time.Time
+		}{{&mk.NotBefore, k.NotBefore}, {&mk.NotAfter, k.NotAfter}, {&mk.Revoked, k.Revoked}} {
+			if b.src != nil {
+				*b.dst = b.src.UTC()
+			}
+		}
+		ms.byKey[key.Hint()] = mk
+		m.Keys = append(m.Keys, mk)
+	}
+	return m, nil
 }
 
 func loadKey(dir, file, pem string) (*signing.PublicKey, error) {
@@ -100,17 +169,20 @@ func loadKey(dir, file, pem string) (*signing.PublicKey, error) {
 // Orgs returns every member, sorted by name.
 func (m *Members) Orgs() []Member { return m.orgs }
 
-// Keys returns every member key.
+// Keys returns every member key, valid now or not: a signature is first
+// attributed, then judged against the key's window.
 func (m *Members) Keys() []*signing.PublicKey {
 	var keys []*signing.PublicKey
 	for _, o := range m.orgs {
-		keys = append(keys, o.Keys...)
+		for _, k := range o.Keys {
+			keys = append(keys, k.Key)
+		}
 	}
 	return keys
 }
 
-// OrgOf returns the org a key belongs to.
-func (m *Members) OrgOf(k *signing.PublicKey) (string, bool) {
-	org, ok := m.byKey[k.Hint()]
-	return org, ok
+// Key returns the member key with this public key.
+func (m *Members) Key(k *signing.PublicKey) (*MemberKey, bool) {
+	mk, ok := m.byKey[k.Hint()]
+	return mk, ok
 }

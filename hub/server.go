@@ -48,7 +48,7 @@ func (s *Server) GetInfo(context.Context, *hubv1.GetInfoRequest) (*hubv1.GetInfo
 	for _, m := range info.Members {
 		pm := &hubv1.Member{Org: m.Org}
 		for _, k := range m.Keys {
-			pm.PublicKeys = append(pm.PublicKeys, k.PEM)
+			pm.PublicKeys = append(pm.PublicKeys, k.Key.PEM)
 		}
 		resp.Members = append(resp.Members, pm)
 	}
@@ -187,7 +187,7 @@ func toStatus(err error) error {
 		code = codes.DeadlineExceeded
 	case errors.Is(err, store.ErrCorrupt):
 		code = codes.DataLoss
-	case errors.Is(err, signing.ErrUntrusted), errors.Is(err, signing.ErrBadSignature):
+	case errors.Is(err, signing.ErrUntrusted), errors.Is(err, signing.ErrBadSignature), errors.Is(err, ErrKeyInvalid):
 		code = codes.PermissionDenied
 	case errors.Is(err, ErrRejected), errors.Is(err, signing.ErrDigestMismatch), errors.Is(err, signing.ErrMalformed),
 		errors.Is(err, merge.ErrRecipe), errors.Is(err, merge.ErrIncompatible), errors.Is(err, safetensors.ErrInvalid),

@@ -112,8 +112,12 @@ func (h *Hub) checkHeader(a *admission) error {
 	if err := v.Match(res); err != nil {
 		return fmt.Errorf("%w: the signature does not cover the declared files: %w", ErrRejected, err)
 	}
+	mk, _ := h.members.Key(v.Key) // VerifyBundle only accepts member keys
+	if err := mk.ValidAt(h.opts.Now()); err != nil {
+		return err
+	}
 	a.signed = v
-	a.org, _ = h.members.OrgOf(v.Key)
+	a.org = mk.Org
 	if up.Kind == potluck.KindDelta {
 		base, err := h.releases.get(up.Base)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -60,7 +61,7 @@ if every check holds.`,
 					return err
 				}
 			}
-			return printVerify(cmd, dir, trusted, node.VerifyOptions{Bundle: bundle, IgnorePaths: ignore, LogKey: logKey})
+			return printVerify(cmd, dir, trusted, node.VerifyOptions{Bundle: bundle, IgnorePaths: ignore, LogKey: logKey}, client)
 		},
 	}
 	c.Flags().StringVar(&hubAddr, "hub", "", "hub gRPC address (to verify a CID, or to trust the hub's keys)")
@@ -71,7 +72,10 @@ if every check holds.`,
 	return c
 }
 
-func printVerify(cmd *cobra.Command, dir string, trusted []*signing.PublicKey, o node.VerifyOptions) error {
+// printVerify verifies dir and reports each check; with a hub client, it
+// also replays the hub's log to check the signing key was valid when the
+// release was logged.
+func printVerify(cmd *cobra.Command, dir string, trusted []*signing.PublicKey, o node.VerifyOptions, client *node.Client) error {
 	rep, err := node.VerifyDirWith(dir, trusted, o)
 	if err != nil {
 		return err
@@ -88,6 +92,13 @@ func printVerify(cmd *cobra.Command, dir string, trusted []*signing.PublicKey, o
 			how = "the key recorded at pull time; pin it with --log-key"
 		}
 		fmt.Fprintf(w, "ok  in the hub's log: entry %d, under a checkpoint signed by %s (%s)\n", r.Index, strings.SplitN(r.LogKey, "+", 2)[0], how)
+		if client != nil {
+			kc, err := client.CheckKeyAtLogTime(cmd.Context(), r)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "ok  the signing key was %s's, valid when the release was logged (%s)\n", kc.Org, kc.LoggedAt.Format(time.RFC3339))
+		}
 	}
 	if rep.CID != "" {
 		fmt.Fprintf(w, "cid %s\n", rep.CID)

@@ -1,0 +1,120 @@
+package hub
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"time"
+)
+
+// keyState is what the log last said of a member key.
+type keyState struct {
+	Org       string     `json:"org"`
+	Role      string     `json:"role"`
+	PublicKey string     `json:"public_key"`
+	NotBefore *time.Time `json:"not_before,omitempty"`
+	NotAfter  *time.Time `json:"not_after,omitempty"`
+	Revoked   *time.Time `json:"revoked,omitempty"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func stateOf(k *MemberKey) keyState {
+	return keyState{Org: k.Org, Role: k.Role, PublicKey: string(k.Key.PEM),
+		NotBefore: timePtr(k.NotBefore), NotAfter: timePtr(k.NotAfter), Revoked: timePtr(k.Revoked)}
+}
+
+// syncKeys logs every difference between the members file and what the log
+// last said of each key (kept in DATA/logged-keys.json): a key added,
+// changed, revoked or removed is an entry, in key-hint order, so an auditor
+// can tell which keys were valid when each release was accepted.
+func (h *Hub) syncKeys() error {
+	path := filepath.Join(h.opts.DataDir, "logged-keys.json")
+	logged := map[string]keyState{}
+	if b, err := os.ReadFile(path); err == nil {
+		if err := json.Unmarshal(b, &logged); err != nil {
+			return err
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	// The hub's own key signs merges: it is logged like a member's.
+	current := map[string]keyState{h.key.Public().Hint(): {Org: HubOrg, Role: RoleHub, PublicKey: string(h.key.Public().PEM)}}
+	for _, o := range h.members.Orgs() {
+		for _, k := range o.Keys {
+			current[k.Key.Hint()] = stateOf(k)
+		}
+	}
+	changed := false
+	for _, hint := range sortedKeys(logged, current) {
+		old, had := logged[hint]
+		now, has := current[hint]
+		action := keyAction(old, had, now, has)
+		if action == "" {
+			continue
+		}
+		e := LogEntry{Type: "key", Time: h.opts.Now().UTC(), Action: action, Key: hint}
+		if !has {
+			now = old
+		}
+		e.Org, e.Role, e.PublicKey, e.NotBefore, e.NotAfter, e.Revoked = now.Org, now.Role, now.PublicKey, now.NotBefore, now.NotAfter, now.Revoked
+		if err := h.appendEntry(e); err != nil {
+			return err
+		}
+		if has {
+			logged[hint] = now
+		} else {
+			delete(logged, hint)
+		}
+		changed = true
+	}
+	if !changed {
+		return nil
+	}
+	b, err := json.MarshalIndent(logged, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func keyAction(old keyState, had bool, now keyState, has bool) string {
+	switch {
+	case !had && has:
+		return "add"
+	case had && !has:
+		return "remove"
+	case reflect.DeepEqual(old, now):
+		return ""
+	case old.Revoked == nil && now.Revoked != nil:
+		return "revoke"
+	}
+	return "change"
+}
+
+func sortedKeys(a, b map[string]keyState) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, m := range []map[string]keyState{a, b} {
+		for k := range m {
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, k)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}

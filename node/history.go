@@ -1,0 +1,128 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
+	"github.com/potluck-hub/potluck/translog"
+)
+
+// historyEntry is the part of a hub log entry the key history reads.
+type historyEntry struct {
+	Type      string     `json:"type"`
+	Time      time.Time  `json:"time"`
+	Key       string     `json:"key"`
+	Action    string     `json:"action"`
+	Org       string     `json:"org"`
+	NotBefore *time.Time `json:"not_before"`
+	NotAfter  *time.Time `json:"not_after"`
+	Revoked   *time.Time `json:"revoked"`
+}
+
+// KeyCheck is what the log says of the key that signed a release.
+type KeyCheck struct {
+	Org      string
+	LoggedAt time.Time // when the release's entry was logged
+}
+
+// CheckKeyAtLogTime reads the hub's log up to the receipt's checkpoint,
+// proves those entries are exactly the checkpoint's tree (so none was left
+// out or altered), and checks that the key that signed the release was a
+// member key, inside its window and not revoked, when the release was
+// logged.
+func (c *Client) CheckKeyAtLogTime(ctx context.Context, r *Receipt) (*KeyCheck, error) {
+	v, err := translog.NewVerifier(r.LogKey)
+	if err != nil {
+		return nil, err
+	}
+	cp, err := translog.ParseCheckpoint(r.Checkpoint, r.LogOrigin, v)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := c.entries(ctx, cp)
+	if err != nil {
+		return nil, err
+	}
+	if r.Index >= int64(len(entries)) || string(entries[r.Index]) != string(r.Entry) {
+		return nil, fmt.Errorf("%w: log entry %d is not the receipt's", ErrVerify, r.Index)
+	}
+	return keyAtLogTime(entries, r.Index)
+}
+
+// keyAtLogTime replays the key entries before entry index and checks the
+// key that signed that (release) entry was valid when it was logged.
+func keyAtLogTime(entries [][]byte, index int64) (*KeyCheck, error) {
+	var rel historyEntry
+	if err := json.Unmarshal(entries[index], &rel); err != nil || rel.Key == "" {
+		return nil, fmt.Errorf("%w: log entry %d names no signing key (%v)", ErrVerify, index, err)
+	}
+	var state *historyEntry
+	for _, b := range entries[:index] {
+		var e historyEntry
+		if json.Unmarshal(b, &e) != nil || e.Type != "key" || e.Key != rel.Key {
+			continue
+		}
+		if e.Action == "remove" {
+			state = nil
+		} else {
+			state = &e
+		}
+	}
+	if state == nil {
+		return nil, fmt.Errorf("%w: key %s was not a member key when entry %d was logged", ErrVerify, rel.Key, index)
+	}
+	t := rel.Time
+	switch {
+	case state.Revoked != nil && !t.Before(*state.Revoked):
+		return nil, fmt.Errorf("%w: key %s of %q was revoked at %s, before entry %d was logged at %s", ErrVerify, rel.Key, state.Org, state.Revoked.Format(time.RFC3339), index, t.Format(time.RFC3339))
+	case state.NotBefore != nil && t.Before(*state.NotBefore), state.NotAfter != nil && !t.Before(*state.NotAfter):
+		return nil, fmt.Errorf("%w: key %s of %q was outside its validity window when entry %d was logged at %s", ErrVerify, rel.Key, state.Org, index, t.Format(time.RFC3339))
+	}
+	return &KeyCheck{Org: state.Org, LoggedAt: t}, nil
+}
+
+// entries fetches every entry of the tree cp commits to and checks that
+// they hash to its root.
+func (c *Client) entries(ctx context.Context, cp *translog.Checkpoint) ([][]byte, error) {
+	var out [][]byte
+	var stored []tlog.Hash
+	reader := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+		hs := make([]tlog.Hash, len(idx))
+		for i, x := range idx {
+			if x >= int64(len(stored)) {
+				return nil, fmt.Errorf("hash %d not computed", x)
+			}
+			hs[i] = stored[x]
+		}
+		return hs, nil
+	})
+	for int64(len(out)) < cp.Size {
+		resp, err := c.hub.GetEntries(ctx, &hubv1.GetEntriesRequest{Start: int64(len(out)), Count: min(1000, cp.Size-int64(len(out)))})
+		if err != nil {
+			return nil, fmt.Errorf("node: log entries: %w", err)
+		}
+		if len(resp.GetEntries()) == 0 {
+			return nil, fmt.Errorf("%w: the hub returned no entries at %d of %d", ErrVerify, len(out), cp.Size)
+		}
+		for _, e := range resp.GetEntries() {
+			hs, err := tlog.StoredHashes(int64(len(out)), e, reader)
+			if err != nil {
+				return nil, err
+			}
+			stored = append(stored, hs...)
+			out = append(out, e)
+		}
+	}
+	if cp.Size > 0 {
+		root, err := tlog.TreeHash(cp.Size, reader)
+		if err != nil || root != cp.Hash {
+			return nil, fmt.Errorf("%w: the hub's entries do not hash to its checkpoint (%v)", ErrVerify, err)
+		}
+	}
+	return out[:cp.Size], nil
+}
