@@ -33,7 +33,7 @@ func KindToProto(k potluck.Kind) hubv1.ReleaseKind { return kindToProto[k] }
 func ReleaseToProto(r *Release) *hubv1.Release {
 	out := &hubv1.Release{
 		Cid: r.CID, Kind: KindToProto(r.Kind), BaseCid: r.Base, Publisher: r.Publisher,
-		Bundle: r.Bundle, CreatedUnix: r.Created.Unix(), KeyHint: r.KeyHint,
+		Bundle: r.Bundle, CreatedUnix: r.Created.Unix(), KeyHint: r.KeyHint, Provenance: r.Provenance,
 	}
 	for _, f := range r.Files {
 		out.Files = append(out.Files, FileToProto(f))

@@ -104,6 +104,13 @@ func (h *Hub) ingestMerge(ctx context.Context, dir, base string, inputs []string
 		CID: root.String(), Kind: potluck.KindMerge, Base: base, Publisher: HubOrg, Files: merge.DescribeAll(entries),
 		Bundle: bundle, KeyHint: h.key.Public().Hint(), Created: h.opts.Now().UTC(),
 	}
+	man, err := potluck.ReadManifest(dir)
+	if err != nil {
+		return nil, err
+	}
+	if r.Provenance, err = h.provenance(r, man); err != nil {
+		return nil, err
+	}
 	return h.record(r, inputs)
 }
 

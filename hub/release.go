@@ -30,6 +30,9 @@ type Release struct {
 	KeyHint   string         `json:"key_hint"` // hex SHA-256 of the signing key's PEM
 	Created   time.Time      `json:"created"`
 	Receipt   *Receipt       `json:"receipt,omitempty"` // its entry in the transparency log
+	// Provenance, for a merge: a bundle of the hub-signed in-toto statement
+	// naming the recipe, the inputs and the output (see Provenance).
+	Provenance []byte `json:"provenance,omitempty"`
 }
 
 // File returns the release's file at path.

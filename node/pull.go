@@ -49,6 +49,14 @@ func (c *Client) Pull(ctx context.Context, rootCID, outDir string, trusted []*si
 		if err := c.checkReceipt(ctx, rel, tmp); err != nil {
 			return fmt.Errorf("release %s: %w", rootCID, err)
 		}
+		if prov := rel.GetProvenance(); prov != nil {
+			if _, _, err := CheckProvenance(prov, trusted, rootCID, signed.Root); err != nil {
+				return fmt.Errorf("release %s: provenance: %w", rootCID, err)
+			}
+			if err := writeProvenance(tmp, prov); err != nil {
+				return err
+			}
+		}
 		return os.WriteFile(filepath.Join(tmp, signing.SignatureFile), rel.GetBundle(), 0o644)
 	})
 	if err != nil {

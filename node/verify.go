@@ -20,6 +20,8 @@ type Report struct {
 	// caller gave rather than the one recorded with it.
 	Receipt      *Receipt
 	LogKeyPinned bool
+	// Provenance is a merge's checked provenance, when the directory keeps it.
+	Provenance *potluck.Provenance
 }
 
 // VerifyDir checks a release directory offline: the signature in
@@ -74,7 +76,27 @@ func VerifyDirWith(dir string, trusted []*signing.PublicKey, o VerifyOptions) (*
 			return nil, fmt.Errorf("%s: %w", dir, err)
 		}
 	}
-	return rep, checkKeptReceipt(dir, bundle, o.LogKey, rep)
+	if err := checkKeptReceipt(dir, bundle, o.LogKey, rep); err != nil {
+		return nil, err
+	}
+	return rep, checkKeptProvenance(dir, trusted, rep)
+}
+
+// checkKeptProvenance checks a merge's provenance kept in dir, if any.
+func checkKeptProvenance(dir string, trusted []*signing.PublicKey, rep *Report) error {
+	b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(potluck.ProvenanceFile)))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	p, _, err := CheckProvenance(b, trusted, rep.CID, rep.Signed.Root)
+	if err != nil {
+		return fmt.Errorf("%s: provenance: %w", dir, err)
+	}
+	rep.Provenance = p
+	return nil
 }
 
 // checkKeptReceipt checks a receipt kept in dir, if any, against the log key

@@ -25,9 +25,33 @@ func Sign(s *Signer, name string, resources []Resource, ignorePaths []string) ([
 	if err != nil {
 		return nil, fmt.Errorf("sign %s: %w", name, err)
 	}
-	sig, err := s.signPAE(pae(payloadType, payload))
+	out, err := signPayload(s, payload)
 	if err != nil {
 		return nil, fmt.Errorf("sign %s: %w", name, err)
+	}
+	return out, nil
+}
+
+// SignStatement signs any in-toto Statement v1 (JSON) into a bundle of the
+// same shape Sign writes: merge provenance uses it.
+func SignStatement(s *Signer, statement []byte) ([]byte, error) {
+	if s == nil {
+		return nil, fmt.Errorf("sign statement: nil signer")
+	}
+	var st struct {
+		Type string `json:"_type"`
+	}
+	if err := json.Unmarshal(statement, &st); err != nil || st.Type != statementType {
+		return nil, fmt.Errorf("sign statement: not an in-toto Statement v1 (%v)", err)
+	}
+	return signPayload(s, statement)
+}
+
+// signPayload wraps a statement in a signed DSSE envelope inside a bundle.
+func signPayload(s *Signer, payload []byte) ([]byte, error) {
+	sig, err := s.signPAE(pae(payloadType, payload))
+	if err != nil {
+		return nil, err
 	}
 	b := bundle{
 		MediaType: bundleMediaType,
@@ -41,11 +65,7 @@ func Sign(s *Signer, name string, resources []Resource, ignorePaths []string) ([
 			Signatures:  []envSignature{{Sig: sig}},
 		},
 	}
-	out, err := json.Marshal(b)
-	if err != nil {
-		return nil, fmt.Errorf("sign %s: %w", name, err)
-	}
-	return out, nil
+	return json.Marshal(b)
 }
 
 // DefaultIgnorePaths are the paths Sign always records as ignored, as the

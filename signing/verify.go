@@ -52,6 +52,23 @@ func VerifyBundle(bundleJSON []byte, trusted []*PublicKey) (*Verified, error) {
 	return v, nil
 }
 
+// VerifyStatement checks a bundle's signature against the trusted keys and
+// returns the in-toto statement it signs (any predicate), with the key.
+func VerifyStatement(bundleJSON []byte, trusted []*PublicKey) ([]byte, *PublicKey, error) {
+	env, hint, err := parseBundle(bundleJSON)
+	if err != nil {
+		return nil, nil, fmt.Errorf("verify statement: %w", err)
+	}
+	if env.PayloadType != payloadType {
+		return nil, nil, fmt.Errorf("verify statement: %w: payloadType %q", ErrMalformed, env.PayloadType)
+	}
+	key, err := findSigner(env, hint, trusted)
+	if err != nil {
+		return nil, nil, fmt.Errorf("verify statement: %w", err)
+	}
+	return env.Payload, key, nil
+}
+
 // parseBundle reads the envelope and the key hint out of a bundle.
 func parseBundle(data []byte) (*envelope, string, error) {
 	var b bundle

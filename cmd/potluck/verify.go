@@ -100,6 +100,9 @@ func printVerify(cmd *cobra.Command, dir string, trusted []*signing.PublicKey, o
 			fmt.Fprintf(w, "ok  the signing key was %s's, valid when the release was logged (%s)\n", kc.Org, kc.LoggedAt.Format(time.RFC3339))
 		}
 	}
+	if p := rep.Provenance; p != nil {
+		fmt.Fprintf(w, "ok  merge provenance signed by the hub: base %s and %d inputs, %s\n", p.Base.CID, len(p.Inputs), p.Engine)
+	}
 	if rep.CID != "" {
 		fmt.Fprintf(w, "cid %s\n", rep.CID)
 	}

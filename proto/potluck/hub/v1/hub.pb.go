@@ -304,7 +304,11 @@ type Release struct {
 	// Hex SHA-256 of the public key PEM that signed it.
 	KeyHint string `protobuf:"bytes,8,opt,name=key_hint,json=keyHint,proto3" json:"key_hint,omitempty"`
 	// Where the release's log entry is, proven against a signed checkpoint.
-	Receipt       *Receipt `protobuf:"bytes,9,opt,name=receipt,proto3" json:"receipt,omitempty"`
+	Receipt *Receipt `protobuf:"bytes,9,opt,name=receipt,proto3" json:"receipt,omitempty"`
+	// For a merge: a Sigstore bundle of the hub-signed in-toto statement of
+	// its provenance (recipe, base and inputs by CID and digest, engine,
+	// output files and root CID).
+	Provenance    []byte `protobuf:"bytes,10,opt,name=provenance,proto3" json:"provenance,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -398,6 +402,13 @@ func (x *Release) GetKeyHint() string {
 func (x *Release) GetReceipt() *Receipt {
 	if x != nil {
 		return x.Receipt
+	}
+	return nil
+}
+
+func (x *Release) GetProvenance() []byte {
+	if x != nil {
+		return x.Provenance
 	}
 	return nil
 }
@@ -1706,7 +1717,7 @@ const file_potluck_hub_v1_hub_proto_rawDesc = "" +
 	"\n" +
 	"file_index\x18\x01 \x01(\rR\tfileIndex\x12\x16\n" +
 	"\x06offset\x18\x02 \x01(\x04R\x06offset\x12\x12\n" +
-	"\x04data\x18\x03 \x01(\fR\x04data\"\xbf\x02\n" +
+	"\x04data\x18\x03 \x01(\fR\x04data\"\xdf\x02\n" +
 	"\aRelease\x12\x10\n" +
 	"\x03cid\x18\x01 \x01(\tR\x03cid\x12/\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1b.potluck.hub.v1.ReleaseKindR\x04kind\x12\x19\n" +
@@ -1716,7 +1727,11 @@ const file_potluck_hub_v1_hub_proto_rawDesc = "" +
 	"\x06bundle\x18\x06 \x01(\fR\x06bundle\x12!\n" +
 	"\fcreated_unix\x18\a \x01(\x03R\vcreatedUnix\x12\x19\n" +
 	"\bkey_hint\x18\b \x01(\tR\akeyHint\x121\n" +
-	"\areceipt\x18\t \x01(\v2\x17.potluck.hub.v1.ReceiptR\areceipt\"k\n" +
+	"\areceipt\x18\t \x01(\v2\x17.potluck.hub.v1.ReceiptR\areceipt\x12\x1e\n" +
+	"\n" +
+	"provenance\x18\n" +
+	" \x01(\fR\n" +
+	"provenance\"k\n" +
 	"\aReceipt\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x03R\x05index\x12\x14\n" +
 	"\x05entry\x18\x02 \x01(\fR\x05entry\x12\x14\n" +

@@ -1,0 +1,74 @@
+package hub
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/potluck-hub/potluck"
+	"github.com/potluck-hub/potluck/signing"
+)
+
+// rootDigest is the model-signing root digest over a release's files.
+func rootDigest(files []potluck.File) (string, error) {
+	res := make([]signing.Resource, len(files))
+	for i, f := range files {
+		d, err := hex.DecodeString(f.SHA256)
+		if err != nil || len(d) != 32 {
+			return "", fmt.Errorf("file %q: bad sha256 %q", f.Path, f.SHA256)
+		}
+		res[i].Name = f.Path
+		copy(res[i].Digest[:], d)
+	}
+	slices.SortFunc(res, func(a, b signing.Resource) int { return signing.ComparePaths(a.Name, b.Name) })
+	root := signing.RootDigest(res)
+	return hex.EncodeToString(root[:]), nil
+}
+
+// provenance builds and signs, with the hub's key, the in-toto statement of
+// a merge release r whose manifest is man: subject the output's root CID
+// with its files' root digest, predicate the recipe, the base and every
+// input by CID and digest, and the engine.
+func (h *Hub) provenance(r *Release, man *potluck.Manifest) ([]byte, error) {
+	if man.Merge == nil {
+		return nil, fmt.Errorf("hub: merge %s has no provenance in its manifest", r.CID)
+	}
+	var p potluck.Provenance
+	p.Recipe, p.Engine = man.Merge.Recipe, man.Merge.Engine
+	p.Output.CID, p.Output.Files = r.CID, r.Files
+	ref := func(c string, w float64) (potluck.ProvenanceRef, error) {
+		in, err := h.releases.get(c)
+		if err != nil {
+			return potluck.ProvenanceRef{}, err
+		}
+		root, err := rootDigest(in.Files)
+		return potluck.ProvenanceRef{CID: c, Root: root, Weight: w}, err
+	}
+	var err error
+	if p.Base, err = ref(man.Base, 0); err != nil {
+		return nil, err
+	}
+	for _, in := range man.Merge.Inputs {
+		pr, err := ref(in.CID, in.Weight)
+		if err != nil {
+			return nil, err
+		}
+		p.Inputs = append(p.Inputs, pr)
+	}
+	outRoot, err := rootDigest(r.Files)
+	if err != nil {
+		return nil, err
+	}
+	st := map[string]any{
+		"_type":         "https://in-toto.io/Statement/v1",
+		"subject":       []any{map[string]any{"name": r.CID, "digest": map[string]string{"sha256": outRoot}}},
+		"predicateType": potluck.ProvenanceType,
+		"predicate":     p,
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	return signing.SignStatement(h.key, b)
+}
