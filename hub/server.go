@@ -7,6 +7,9 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
 	"github.com/potluck-hub/potluck"
@@ -35,9 +38,16 @@ func NewServer(h *Hub) *Server { return &Server{h: h} }
 
 // NewGRPCServer returns a grpc.Server with the hub's service registered and
 // message limits fit for chunked uploads.
+//
+// It also serves the standard health service (the hub is SERVING once open)
+// and server reflection, so grpcurl and load balancers work against it.
 func NewGRPCServer(h *Hub, opts ...grpc.ServerOption) *grpc.Server {
 	g := grpc.NewServer(append([]grpc.ServerOption{grpc.MaxRecvMsgSize(MaxRecvMsgSize)}, opts...)...)
 	hubv1.RegisterHubServiceServer(g, NewServer(h))
+	hs := health.NewServer()
+	hs.SetServingStatus(hubv1.HubService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	healthpb.RegisterHealthServer(g, hs)
+	reflection.Register(g)
 	return g
 }
 
