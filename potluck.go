@@ -16,7 +16,7 @@ import (
 )
 
 // Version is the engine version recorded in merge provenance.
-const Version = "0.1.0"
+const Version = "0.2.0"
 
 // ManifestFile is the manifest's name inside a delta or merge release.
 const ManifestFile = "potluck.json"
@@ -54,7 +54,7 @@ type Tensor struct {
 	Offset   int64   `json:"offset"` // absolute offset of the data in File
 	Length   int64   `json:"length"`
 	SHA256   string  `json:"sha256"`
-	Encoding string  `json:"encoding"` // "dense" (sparse and low-rank come later)
+	Encoding string  `json:"encoding"` // "dense", or "sparse" for a sparse tensor's #indices and #values entries
 }
 
 // Input is one input of a merge, as its provenance records it.
@@ -69,19 +69,25 @@ type MergeInfo struct {
 	Recipe json.RawMessage `json:"recipe"` // canonical JSON of the recipe
 	Inputs []Input         `json:"inputs"`
 	Engine string          `json:"engine"`
+	// ShardSize is the output's shard size limit in bytes, which decides its
+	// file layout.
+	ShardSize int64 `json:"shard_size,omitempty"`
 }
 
 // Manifest describes a delta or merge release: every file and tensor, and
 // the base it applies to. Its JSON encoding is canonical (fixed field order,
 // sorted lists, no insignificant space), so its digest is stable.
 type Manifest struct {
-	Schema    string     `json:"schema"`
-	Kind      Kind       `json:"kind"`
-	Base      string     `json:"base"`
-	Publisher string     `json:"publisher,omitempty"`
-	Files     []File     `json:"files"`
-	Tensors   []Tensor   `json:"tensors"`
-	Merge     *MergeInfo `json:"merge,omitempty"`
+	Schema    string `json:"schema"`
+	Kind      Kind   `json:"kind"`
+	Base      string `json:"base"`
+	Publisher string `json:"publisher,omitempty"`
+	// Samples is how many training examples a delta saw, for federated
+	// averaging (fedavg weighs each delta by it); 0 when not recorded.
+	Samples int64      `json:"samples,omitempty"`
+	Files   []File     `json:"files"`
+	Tensors []Tensor   `json:"tensors"`
+	Merge   *MergeInfo `json:"merge,omitempty"`
 }
 
 // ErrManifest reports a manifest that is malformed or disagrees with the

@@ -11,9 +11,23 @@ import (
 )
 
 // CheckDelta checks that every tensor of delta fits base: present there,
-// same shape, both float.
+// same shape, both float. A sparse tensor (T#indices and T#values) must
+// name a float tensor of the base; its indices are checked as it is read.
 func CheckDelta(base, delta *Model) error {
-	for _, name := range delta.Names() {
+	sparse, dense, err := sparseTensors(delta)
+	if err != nil {
+		return err
+	}
+	for name := range sparse {
+		bt, ok := base.Tensor(name)
+		if !ok {
+			return fmt.Errorf("%w: delta %s: sparse tensor %q is not in the base %s", ErrIncompatible, delta.Name, name, base.Name)
+		}
+		if !bt.DType.IsFloat() {
+			return fmt.Errorf("%w: delta %s: sparse tensor %q over base %s; only float tensors merge", ErrIncompatible, delta.Name, name, bt.DType)
+		}
+	}
+	for _, name := range dense {
 		dt, _ := delta.Tensor(name)
 		bt, ok := base.Tensor(name)
 		if !ok {

@@ -25,7 +25,7 @@ type DiffOptions struct {
 // tensors are subtracted in float32, non-float tensors must equal the base's
 // and are left out.
 func Diff(ctx context.Context, base, finetuned *Model, dir string, opts DiffOptions) ([]potluck.Tensor, error) {
-	e := newEngine(&Job{Recipe: &Recipe{MergeMethod: "task_arithmetic"}})
+	e := &differ{base: make([]float32, ChunkElems), x: make([]float32, ChunkElems), raw: make([]byte, 8*ChunkElems)}
 	var all []potluck.Tensor
 	weightMap := map[string]string{}
 	for _, sh := range finetuned.Shards {
@@ -47,10 +47,21 @@ func Diff(ctx context.Context, base, finetuned *Model, dir string, opts DiffOpti
 	return all, nil
 }
 
+// differ holds Diff's chunk buffers.
+type differ struct {
+	base, x []float32
+	raw     []byte
+}
+
+// readChunk reads len(dst) elements of t from element off and widens them.
+func (e *differ) readChunk(m *Model, t Tensor, off int64, dst []float32) error {
+	return readFloats(m, t, off, dst, e.raw)
+}
+
 // pair is one tensor of the fine-tuned model and its base counterpart.
 type pair struct{ ft, base Tensor }
 
-func (e *engine) diffShard(ctx context.Context, base, ft *Model, sh Shard, dir string, opts DiffOptions) ([]potluck.Tensor, error) {
+func (e *differ) diffShard(ctx context.Context, base, ft *Model, sh Shard, dir string, opts DiffOptions) ([]potluck.Tensor, error) {
 	var pairs []pair
 	var specs []safetensors.TensorSpec
 	for _, t := range sh.Tensors {
@@ -78,7 +89,7 @@ func (e *engine) diffShard(ctx context.Context, base, ft *Model, sh Shard, dir s
 		func(i int, dt safetensors.DType, w io.Writer) error { return e.diffTensor(base, ft, pairs[i], dt, w) })
 }
 
-func (e *engine) diffTensor(base, ft *Model, p pair, outDT safetensors.DType, w io.Writer) error {
+func (e *differ) diffTensor(base, ft *Model, p pair, outDT safetensors.DType, w io.Writer) error {
 	n := p.ft.NumElements()
 	for off := int64(0); off < n; off += ChunkElems {
 		k := int(min(ChunkElems, n-off))

@@ -1,7 +1,24 @@
-// Package merge combines a base model and deltas into a new model, tensor by
-// tensor and chunk by chunk, so memory grows with the chunk size and never
-// with the model's. Output bytes depend only on the inputs and the recipe:
-// every method sums its inputs in a fixed order, in float32, with no fused
-// multiply-add (each product is rounded to float32 before it is added), so
-// a later SIMD kernel can reproduce them bit for bit.
+// Package merge combines a base model and its deltas into a new model, the
+// way mergekit recipes describe, tensor by tensor and chunk by chunk, so
+// memory grows with the chunk (or, for the methods that need a per-tensor
+// statistic, with one row or one tensor), never with the model or the
+// number of inputs.
+//
+// Methods: linear, task_arithmetic, ties, dare_linear, dare_ties,
+// breadcrumbs, breadcrumbs_ties, della, della_linear, model_stock, slerp,
+// fedavg, median, trimmed_mean and krum, with a clip parameter (a norm bound
+// on each delta) on every one. Inputs may be delta releases (dense or
+// sparse tensors), PEFT LoRA adapters, full fine-tuned models or the base
+// itself. METHODS.md gives each method's exact definition, its parameters
+// and defaults, and where and why it departs from mergekit.
+//
+// Output bytes depend only on the inputs and the recipe: every method sums
+// its inputs in a fixed order, in float32, with no fused multiply-add (each
+// product is rounded to float32 before it is added); reductions run in
+// float64 over 8 lanes fixed by element index; random masks come from a
+// counter-based generator keyed by seed, model and tensor name; magnitude
+// cuts are found by histograms over the float bits with ties broken by
+// position. So the output is the same for any number of workers and any
+// chunking, and the kernels_*.go loops are the reference a SIMD kernel must
+// match bit for bit.
 package merge

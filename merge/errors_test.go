@@ -85,20 +85,20 @@ func TestRunRejects(t *testing.T) {
 		target: merge.ErrIncompatible, parts: []string{`"` + head + `"`, "element 2 ", "Inf"},
 	}, {
 		name:   "unknown merge_method",
-		yaml:   func(*testing.T) string { r := good(); r.Method = "ties"; return r.yaml() },
-		target: merge.ErrRecipe, parts: []string{`"ties"`},
+		yaml:   func(*testing.T) string { r := good(); r.Method = "nuslerp"; return r.yaml() },
+		target: merge.ErrRecipe, parts: []string{`"nuslerp"`, "dare_ties"},
 	}, {
 		name:   "unknown model parameter",
 		yaml:   func(*testing.T) string { return strings.Replace(good().yaml(), "weight: 1\n", "density: 0.5\n", 1) },
 		target: merge.ErrRecipe, parts: []string{`"density"`, "models[0]"},
 	}, {
 		name:   "unknown global parameter",
-		yaml:   func(*testing.T) string { r := good(); r.Params = "normalize: true"; return r.yaml() },
-		target: merge.ErrRecipe, parts: []string{`"normalize"`},
+		yaml:   func(*testing.T) string { r := good(); r.Params = "rescale: true"; return r.yaml() },
+		target: merge.ErrRecipe, parts: []string{`"rescale"`},
 	}, {
 		name:   "unknown top-level field",
-		yaml:   func(*testing.T) string { return good().yaml() + "tokenizer_source: base\n" },
-		target: merge.ErrRecipe, parts: []string{"tokenizer_source"},
+		yaml:   func(*testing.T) string { return good().yaml() + "chat_template: chatml\n" },
+		target: merge.ErrRecipe, parts: []string{"chat_template"},
 	}, {
 		name: "linear weights sum to 0 with normalize",
 		yaml: func(*testing.T) string {
@@ -119,9 +119,15 @@ func TestRunRejects(t *testing.T) {
 		yaml:   func(*testing.T) string { r := good(); r.OutDtype = "int8"; return r.yaml() },
 		target: merge.ErrRecipe, parts: []string{`"int8"`},
 	}, {
-		name:   "model is not a delta",
-		yaml:   func(*testing.T) string { r := good(); r.Models[2] = f.base; return r.yaml() },
-		target: nil, parts: []string{"models[2]", f.base, "not a delta directory"},
+		name: "model is not a model directory",
+		yaml: func(t *testing.T) string {
+			dir := filepath.Join(t.TempDir(), "notes")
+			writeFile(t, filepath.Join(dir, "README.md"), "no weights here")
+			r := good()
+			r.Models[2] = dir
+			return r.yaml()
+		},
+		target: nil, parts: []string{"models[2]", "notes", "no .safetensors file"},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := outDir(t)

@@ -38,12 +38,12 @@ models:
 		fmt.Printf("%s weight %g\n", m.Model, recipe.Weight(i))
 	}
 
-	_, err = merge.ParseRecipe([]byte("merge_method: ties\nbase_model: ./llama-base\nmodels: [{model: ./deltas/math}]\n"))
+	_, err = merge.ParseRecipe([]byte("merge_method: ties\nbase_model: ./llama-base\nmodels: [{model: ./deltas/math, parameters: {density: 1.5}}]\n"))
 	fmt.Println(err)
 	// Output:
 	// task_arithmetic over ./llama-base
 	// ./deltas/math weight 1
 	// ./deltas/code weight 0.5
 	// ./deltas/chat weight 1
-	// merge: bad recipe: merge_method "ties" is not supported (supported: linear, task_arithmetic)
+	// merge: bad recipe: models[0] (./deltas/math).parameters: parameter "density": must be in (0, 1], got 1.5
 }

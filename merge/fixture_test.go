@@ -17,6 +17,8 @@ const (
 	norm   = "model.norm.weight"         // F32 [7]
 	head   = "lm_head.bias"              // F16 [4]
 
+	single = "model.safetensors" // a merge's one shard below the default size
+
 	shard1 = "model-00001-of-00002.safetensors"
 	shard2 = "model-00002-of-00002.safetensors"
 )

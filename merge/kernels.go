@@ -74,3 +74,25 @@ func firstNonFiniteEncoded(raw []byte, dt safetensors.DType) int {
 	}
 	return -1
 }
+
+// scaleBy multiplies x by s: x[i] = float32(s·x[i]).
+func scaleBy(x []float32, s float32) {
+	for i := range x {
+		x[i] = float32(s * x[i])
+	}
+}
+
+// divBy divides x by d.
+func divBy(x []float32, d float32) {
+	for i := range x {
+		x[i] = x[i] / d
+	}
+}
+
+// lerp2 writes out = float32(s0·a) + float32(s1·b).
+func lerp2(out, a, b []float32, s0, s1 float32) {
+	a, b = a[:len(out)], b[:len(out)]
+	for i := range out {
+		out[i] = float32(s0*a[i]) + float32(s1*b[i])
+	}
+}

@@ -1,30 +1,36 @@
 package merge
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/potluck-hub/potluck"
-	"github.com/potluck-hub/potluck/store"
 )
 
-// OpenLocal resolves a recipe whose base and models are local directories:
-// it opens them, computes their CIDs (the ones a hub gives the same
-// directories, so a local merge reproduces a hub's bytes), and checks that
-// each delta's manifest names the recipe's base.
-func OpenLocal(r *Recipe) (*Job, error) {
+// Resolver fetches a release by CID into a local directory and returns it;
+// Open then checks that the directory's CID is the one asked for.
+type Resolver func(ctx context.Context, cid string) (dir string, err error)
+
+// OpenLocal resolves a recipe whose base and models are local directories.
+func OpenLocal(r *Recipe) (*Job, error) { return Open(context.Background(), r, nil) }
+
+// Open opens a recipe's inputs as local directories: each reference is a
+// directory, or, with resolve, a CID that resolve fetches. A model may be a
+// delta directory (its manifest must name the base), a PEFT LoRA adapter, a
+// full fine-tuned model, or the base itself. Every directory's CID is
+// computed (the one a hub gives it, model.sig left out), so a local merge
+// reproduces a hub's bytes.
+func Open(ctx context.Context, r *Recipe, resolve Resolver) (*Job, error) {
 	if err := r.Check(); err != nil {
 		return nil, err
 	}
-	baseCID, err := store.HashDir(r.BaseModel)
-	if err != nil {
+	job := &Job{Recipe: r}
+	var err error
+	if job.Base, job.BaseCID, err = openRef(ctx, r.BaseModel, resolve); err != nil {
 		return nil, fmt.Errorf("merge: base_model: %w", err)
 	}
-	job := &Job{Recipe: r, BaseCID: baseCID.String()}
-	if job.Base, err = OpenDir(r.BaseModel); err != nil {
-		return nil, err
-	}
 	for i, m := range r.Models {
-		d, c, err := openLocalDelta(m.Model, job.BaseCID)
+		d, c, err := openRef(ctx, m.Model, resolve)
 		if err != nil {
 			job.Close()
 			return nil, fmt.Errorf("merge: models[%d]: %w", i, err)
@@ -35,13 +41,14 @@ func OpenLocal(r *Recipe) (*Job, error) {
 	return job, nil
 }
 
-func openLocalDelta(dir, baseCID string) (*Model, string, error) {
-	man, err := potluck.ReadManifest(dir)
-	if err != nil {
-		return nil, "", fmt.Errorf("%s is not a delta directory: %w", dir, err)
-	}
-	if man.Base != baseCID {
-		return nil, "", fmt.Errorf("%w: delta %s was made for base %s, the recipe's base is %s", ErrIncompatible, dir, man.Base, baseCID)
+// openRef opens one recipe reference and computes its CID.
+func openRef(ctx context.Context, ref string, resolve Resolver) (*Model, string, error) {
+	dir := ref
+	if resolve != nil {
+		var err error
+		if dir, err = resolve(ctx, ref); err != nil {
+			return nil, "", err
+		}
 	}
 	scan, err := potluck.ScanDir(dir)
 	if err != nil {
@@ -51,8 +58,14 @@ func openLocalDelta(dir, baseCID string) (*Model, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	if resolve != nil && c.String() != ref {
+		return nil, "", fmt.Errorf("%w: %s holds %s, not %s", ErrIncompatible, dir, c, ref)
+	}
 	m, err := OpenDir(dir)
-	return m, c.String(), err
+	if err != nil {
+		return nil, "", err
+	}
+	return m, c.String(), nil
 }
 
 // Close closes every input of the job.

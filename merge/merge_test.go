@@ -28,7 +28,7 @@ func TestTaskArithmetic(t *testing.T) {
 	for _, name := range floatNames {
 		bt := f.tensors[name]
 		ref, mag := taskArithmetic(bt.Vals, 0.7, weights, f.deltaVals(name))
-		checkTensor(t, got, name, bt.DType, bt.Shape, f.shardOf[name])
+		checkTensor(t, got, name, bt.DType, bt.Shape, single)
 		checkValues(t, name, bt.DType, got[name].Raw, ref, mag, taskOps(3), true)
 	}
 	checkIntsCopied(t, f, got)
@@ -75,7 +75,7 @@ func TestLinear(t *testing.T) {
 			for _, name := range floatNames {
 				bt := f.tensors[name]
 				ref, mag := linear(bt.Vals, weights, tc.normalize, f.deltaVals(name))
-				checkTensor(t, got, name, bt.DType, bt.Shape, f.shardOf[name])
+				checkTensor(t, got, name, bt.DType, bt.Shape, single)
 				checkValues(t, name, bt.DType, got[name].Raw, ref, mag, linearOps(3), true)
 				other, _ := linear(bt.Vals, weights, !tc.normalize, f.deltaVals(name))
 				if checkValues(t, name, bt.DType, got[name].Raw, other, mag, linearOps(3), false) == 0 {
@@ -100,7 +100,7 @@ func TestOutDtypeFloat32(t *testing.T) {
 	for _, name := range floatNames {
 		bt := f.tensors[name]
 		ref, mag := taskArithmetic(bt.Vals, 0.7, weights, f.deltaVals(name))
-		checkTensor(t, got, name, safetensors.F32, bt.Shape, f.shardOf[name])
+		checkTensor(t, got, name, safetensors.F32, bt.Shape, single)
 		checkValues(t, name, safetensors.F32, got[name].Raw, ref, mag, taskOps(3), true)
 	}
 	checkIntsCopied(t, f, got)

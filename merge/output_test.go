@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -34,26 +35,44 @@ func checkTensor(t *testing.T, got map[string]tensorBytes, name string, dt safet
 func checkIntsCopied(t *testing.T, f *fixture, got map[string]tensorBytes) {
 	t.Helper()
 	bt := f.tensors[posIDs]
-	checkTensor(t, got, posIDs, bt.DType, bt.Shape, f.shardOf[posIDs])
+	checkTensor(t, got, posIDs, bt.DType, bt.Shape, single)
 	if want := encode(t, bt); !bytes.Equal(got[posIDs].Raw, want) {
 		t.Errorf("tensor %s: % x, want the base's % x", posIDs, got[posIDs].Raw, want)
 	}
 }
 
-// checkOthersCopied checks that the output holds the base's shards and other
-// files (byte for byte) and its manifest, nothing else.
+// checkOthersCopied checks that the output holds one shard with its index,
+// the base's other files (byte for byte) but its index, and its manifest,
+// nothing else.
 func checkOthersCopied(t *testing.T, f *fixture, out string) {
 	t.Helper()
 	files := readAll(t, out)
 	for p, c := range f.others {
-		if string(files[p]) != c {
+		if p != safetensors.IndexName && string(files[p]) != c {
 			t.Errorf("%s: %q, want the base's %q", p, files[p], c)
 		}
 	}
-	want := []string{"config.json", shard1, shard2, safetensors.IndexName, potluck.ManifestFile, "tokenizer.json"}
+	want := []string{"config.json", single, safetensors.IndexName, potluck.ManifestFile, "tokenizer.json"}
 	slices.Sort(want)
 	if got := keys(files); !slices.Equal(got, want) {
 		t.Errorf("output files %v, want %v", got, want)
+	}
+	var idx struct {
+		Metadata  map[string]int64  `json:"metadata"`
+		WeightMap map[string]string `json:"weight_map"`
+	}
+	if err := json.Unmarshal(files[safetensors.IndexName], &idx); err != nil {
+		t.Fatal(err)
+	}
+	var size int64
+	for name, td := range f.tensors {
+		if idx.WeightMap[name] != single {
+			t.Errorf("index maps %s to %q, want %q", name, idx.WeightMap[name], single)
+		}
+		size += int64(max(len(td.Vals), len(td.Ints))) * int64(td.DType.Size())
+	}
+	if len(idx.WeightMap) != len(f.tensors) || idx.Metadata["total_size"] != size {
+		t.Errorf("index %s: want %d tensors, total_size %d", files[safetensors.IndexName], len(f.tensors), size)
 	}
 }
 

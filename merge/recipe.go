@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -25,25 +24,20 @@ type Recipe struct {
 	Dtype       string         `yaml:"dtype,omitempty" json:"dtype,omitempty"`
 	OutDtype    string         `yaml:"out_dtype,omitempty" json:"out_dtype,omitempty"`
 	Seed        *uint64        `yaml:"seed,omitempty" json:"seed,omitempty"`
+	// TokenizerSource may only be "base": the output's tokenizer files are
+	// always the base's.
+	TokenizerSource string `yaml:"tokenizer_source,omitempty" json:"tokenizer_source,omitempty"`
+	// Slices is refused with a clear message (layer ranges are not supported).
+	Slices []any `yaml:"slices,omitempty" json:"-"`
+
+	global   map[string]setting   // Parameters, parsed by Check
+	perModel []map[string]setting // each model's parameters, parsed by Check
 }
 
 // ModelRef is one input model of a recipe and its parameters.
 type ModelRef struct {
 	Model      string         `yaml:"model" json:"model"`
 	Parameters map[string]any `yaml:"parameters,omitempty" json:"parameters,omitempty"`
-}
-
-// method lists what a merge method accepts, with defaults.
-type method struct {
-	global   map[string]any // top-level parameters and their defaults
-	perModel map[string]any // per-model parameters and their defaults
-}
-
-var methods = map[string]method{
-	// θ₀ + λ Σ wᵢ δᵢ
-	"task_arithmetic": {global: map[string]any{"lambda": 1.0}, perModel: map[string]any{"weight": 1.0}},
-	// Σ wᵢ θᵢ, divided by Σ wᵢ when normalize
-	"linear": {global: map[string]any{"normalize": true}, perModel: map[string]any{"weight": 1.0}},
 }
 
 // outDtypes maps the dtype names recipes use to safetensors dtypes.
@@ -64,101 +58,169 @@ func ParseRecipe(b []byte) (*Recipe, error) {
 	return &r, nil
 }
 
-// Check validates the recipe against its method's parameters.
+// Check validates the recipe against its method's parameters: every name,
+// kind and range, before any model is opened.
 func (r *Recipe) Check() error {
 	m, ok := methods[r.MergeMethod]
 	if !ok {
-		return fmt.Errorf("%w: merge_method %q is not supported (supported: linear, task_arithmetic)", ErrRecipe, r.MergeMethod)
+		return fmt.Errorf("%w: merge_method %q is not supported (supported: %s)", ErrRecipe, r.MergeMethod, methodNames())
 	}
-	if r.BaseModel == "" {
-		return fmt.Errorf("%w: base_model is required", ErrRecipe)
-	}
-	if len(r.Models) == 0 {
-		return fmt.Errorf("%w: models is empty", ErrRecipe)
-	}
-	if r.Dtype != "" && r.Dtype != "float32" {
-		return fmt.Errorf("%w: dtype %q: computation is in float32", ErrRecipe, r.Dtype)
-	}
-	if _, ok := outDtypes[r.OutDtype]; r.OutDtype != "" && !ok {
-		return fmt.Errorf("%w: out_dtype %q (supported: float32, bfloat16, float16)", ErrRecipe, r.OutDtype)
-	}
-	if err := checkParams("parameters", r.Parameters, m.global); err != nil {
+	if err := r.checkFields(m); err != nil {
 		return err
 	}
+	global, err := parseParams("parameters", r.Parameters, m, false)
+	if err != nil {
+		return err
+	}
+	perModel := make([]map[string]setting, len(r.Models))
 	for i, mr := range r.Models {
 		if mr.Model == "" {
 			return fmt.Errorf("%w: models[%d]: model is required", ErrRecipe, i)
 		}
-		if err := checkParams(fmt.Sprintf("models[%d] (%s).parameters", i, mr.Model), mr.Parameters, m.perModel); err != nil {
+		where := fmt.Sprintf("models[%d] (%s).parameters", i, mr.Model)
+		if perModel[i], err = parseParams(where, mr.Parameters, m, true); err != nil {
 			return err
 		}
 	}
-	if r.MergeMethod == "linear" && r.boolParam("normalize") && r.weightSum() == 0 {
+	r.global, r.perModel = global, perModel
+	for name, p := range m.params {
+		if p.required && !r.hasParam(name) {
+			return fmt.Errorf("%w: %s needs parameter %q", ErrRecipe, r.MergeMethod, name)
+		}
+	}
+	if m.fam == famLinear && r.boolParam("normalize") && !r.weightsVary() && r.weightSum() == 0 {
 		return fmt.Errorf("%w: linear with normalize: the weights sum to 0", ErrRecipe)
 	}
 	return nil
 }
 
-func checkParams(where string, got, allowed map[string]any) error {
-	for k, v := range got {
-		def, ok := allowed[k]
-		if !ok {
-			return fmt.Errorf("%w: %s: parameter %q is not supported by this method", ErrRecipe, where, k)
-		}
-		switch def.(type) {
-		case float64:
-			f, ok := toFloat(v)
-			if !ok || math.IsNaN(f) || math.IsInf(f, 0) {
-				return fmt.Errorf("%w: %s: parameter %q must be a finite number, got %v", ErrRecipe, where, k, v)
-			}
-		case bool:
-			if _, ok := v.(bool); !ok {
-				return fmt.Errorf("%w: %s: parameter %q must be true or false, got %v", ErrRecipe, where, k, v)
-			}
-		}
+func (r *Recipe) checkFields(m method) error {
+	switch {
+	case r.BaseModel == "":
+		return fmt.Errorf("%w: base_model is required", ErrRecipe)
+	case len(r.Slices) > 0:
+		return fmt.Errorf("%w: slices are not supported: list the models under models", ErrRecipe)
+	case len(r.Models) == 0:
+		return fmt.Errorf("%w: models is empty", ErrRecipe)
+	case r.TokenizerSource != "" && r.TokenizerSource != "base":
+		return fmt.Errorf("%w: tokenizer_source %q: the tokenizer is always the base's (tokenizer_source: base)", ErrRecipe, r.TokenizerSource)
+	}
+	if _, ok := outDtypes[r.Dtype]; r.Dtype != "" && !ok {
+		return fmt.Errorf("%w: dtype %q (supported: float32, bfloat16, float16; computation is in float32 whatever it says)", ErrRecipe, r.Dtype)
+	}
+	if _, ok := outDtypes[r.OutDtype]; r.OutDtype != "" && !ok {
+		return fmt.Errorf("%w: out_dtype %q (supported: float32, bfloat16, float16)", ErrRecipe, r.OutDtype)
+	}
+	if n := r.inputCount(); n < m.minModels || (m.maxModels > 0 && n > m.maxModels) {
+		return fmt.Errorf("%w: %s takes %s other than the base, the recipe lists %d", ErrRecipe, r.MergeMethod, countRange(m), n)
 	}
 	return nil
 }
 
-func toFloat(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case int:
-		return float64(x), true
-	case int64:
-		return float64(x), true
-	case uint64:
-		return float64(x), true
+// inputCount is the number of models other than the base itself (which a
+// mergekit recipe may list among its models).
+func (r *Recipe) inputCount() int {
+	n := 0
+	for _, mr := range r.Models {
+		if mr.Model != r.BaseModel {
+			n++
+		}
 	}
-	return 0, false
+	return n
 }
 
-// floatParam returns a top-level number parameter or its default.
-func (r *Recipe) floatParam(name string) float64 {
-	if v, ok := r.Parameters[name]; ok {
-		f, _ := toFloat(v)
-		return f
+func countRange(m method) string {
+	switch {
+	case m.maxModels == m.minModels:
+		return fmt.Sprintf("exactly %d model(s)", m.minModels)
+	case m.maxModels == 0:
+		return fmt.Sprintf("at least %d model(s)", m.minModels)
 	}
-	f, _ := toFloat(methods[r.MergeMethod].global[name])
+	return fmt.Sprintf("%d to %d models", m.minModels, m.maxModels)
+}
+
+// parseParams parses and checks one parameters map (top level, or a model's).
+func parseParams(where string, got map[string]any, m method, perModel bool) (map[string]setting, error) {
+	out := map[string]setting{}
+	for k, v := range got {
+		p, ok := m.params[k]
+		if !ok || (perModel && !p.perModel) {
+			what := "is not supported by this method"
+			if ok {
+				what = "is a top-level parameter, not a per-model one"
+			}
+			return nil, fmt.Errorf("%w: %s: parameter %q %s (supported: %s)", ErrRecipe, where, k, what, m.paramNames(perModel))
+		}
+		s, err := parseSetting(v, false)
+		if err == nil {
+			err = p.checkValue(s)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: parameter %q: %v", ErrRecipe, where, k, err)
+		}
+		out[k] = s
+	}
+	return out, nil
+}
+
+func (r *Recipe) hasParam(name string) bool {
+	if _, ok := r.global[name]; ok {
+		return true
+	}
+	for _, pm := range r.perModel {
+		if _, ok := pm[name]; !ok {
+			return false
+		}
+	}
+	return len(r.perModel) > 0 && methods[r.MergeMethod].params[name].perModel
+}
+
+// value returns parameter name for model i (−1 for none) and one tensor at
+// layer position t: the model's setting, else the recipe's, else the
+// method's default (nil when it has none), as mergekit resolves them.
+func (r *Recipe) value(name string, model int, tensor string, t float64) any {
+	if model >= 0 && model < len(r.perModel) {
+		if s, ok := r.perModel[model][name]; ok {
+			if v, ok := s.eval(tensor, t); ok {
+				return v
+			}
+		}
+	}
+	if s, ok := r.global[name]; ok {
+		if v, ok := s.eval(tensor, t); ok {
+			return v
+		}
+	}
+	return methods[r.MergeMethod].params[name].def
+}
+
+// floatParam returns a top-level number parameter as the whole model sees
+// it (no tensor named), or its default.
+func (r *Recipe) floatParam(name string) float64 {
+	f, _ := toFloat(r.value(name, -1, "", 0))
 	return f
 }
 
 func (r *Recipe) boolParam(name string) bool {
-	if v, ok := r.Parameters[name].(bool); ok {
-		return v
-	}
-	b, _ := methods[r.MergeMethod].global[name].(bool)
+	b, _ := r.value(name, -1, "", 0).(bool)
 	return b
 }
 
-// Weight returns model i's weight parameter or its default.
+// Weight returns model i's weight as the whole model sees it, or 1 for a
+// method without weights; for fedavg, its sample count when the recipe
+// gives one. Provenance records it.
 func (r *Recipe) Weight(i int) float64 {
-	if v, ok := r.Models[i].Parameters["weight"]; ok {
-		f, _ := toFloat(v)
-		return f
+	name := "weight"
+	if r.MergeMethod == "fedavg" {
+		name = "samples"
 	}
-	f, _ := toFloat(methods[r.MergeMethod].perModel["weight"])
+	if _, ok := methods[r.MergeMethod].params[name]; !ok {
+		return 1
+	}
+	f, ok := toFloat(r.value(name, i, "", 0))
+	if !ok {
+		return 0
+	}
 	return f
 }
 
@@ -168,6 +230,19 @@ func (r *Recipe) weightSum() float64 {
 		s += r.Weight(i)
 	}
 	return s
+}
+
+// weightsVary reports whether any weight may differ between tensors.
+func (r *Recipe) weightsVary() bool {
+	if s, ok := r.global["weight"]; ok && s.varies() {
+		return true
+	}
+	for _, pm := range r.perModel {
+		if s, ok := pm["weight"]; ok && s.varies() {
+			return true
+		}
+	}
+	return false
 }
 
 // Canonical returns the recipe's canonical JSON (struct field order, sorted

@@ -22,6 +22,9 @@ type DeltaOptions struct {
 	BaseCID string
 	// DType of the delta tensors; empty keeps each base tensor's dtype.
 	DType safetensors.DType
+	// Samples is how many training examples the fine-tune saw, recorded in
+	// the manifest for federated averaging (fedavg); 0 records none.
+	Samples int64
 }
 
 // MakeDelta writes finetuned − base to OutDir, tensor by tensor and chunk by
@@ -56,7 +59,7 @@ func MakeDelta(ctx context.Context, o DeltaOptions) (*potluck.Manifest, error) {
 			return err
 		}
 		man = &potluck.Manifest{Schema: potluck.ManifestSchema, Kind: potluck.KindDelta, Base: o.BaseCID,
-			Files: merge.DescribeEntries(entries), Tensors: tensors}
+			Samples: o.Samples, Files: merge.DescribeEntries(entries), Tensors: tensors}
 		return man.Write(tmp)
 	})
 	return man, err

@@ -16,6 +16,8 @@ import (
 func verifyCmd() *cobra.Command {
 	var hubAddr, bundle, logKey string
 	var keys, ignore []string
+	var recompute bool
+	var work string
 	c := &cobra.Command{
 		Use:   "verify DIR|CID",
 		Short: "Check a release's signature and every file's digest",
@@ -27,6 +29,7 @@ delta or merge, the manifest's sizes, digests and CIDs. Exit status 0 only
 if every check holds.`,
 		Example: `  potluck verify ./merged --key hub.pub
   potluck verify bafybei... --hub 127.0.0.1:7420
+  potluck verify --recompute bafybei...merge --hub 127.0.0.1:7420
   potluck verify ./model --bundle model.sig --key pub.pem --ignore-paths ignore-me   # as model_signing verify key`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -45,6 +48,9 @@ if every check holds.`,
 			trusted, err := trustedKeys(cmd, keys, client)
 			if err != nil {
 				return err
+			}
+			if recompute {
+				return runRecompute(cmd, client, target, work, trusted)
 			}
 			dir := target
 			if st, err := os.Stat(target); err != nil || !st.IsDir() {
@@ -67,6 +73,8 @@ if every check holds.`,
 	c.Flags().StringVar(&hubAddr, "hub", "", "hub gRPC address (to verify a CID, or to trust the hub's keys)")
 	c.Flags().StringSliceVar(&keys, "key", nil, "trusted public key PEM (repeatable)")
 	c.Flags().StringVar(&bundle, "bundle", "", "signature file (default DIR/model.sig)")
+	c.Flags().BoolVar(&recompute, "recompute", false, "re-run the merge CID names from its recorded recipe and inputs, and compare CIDs (needs --hub)")
+	c.Flags().StringVar(&work, "work", "", "with --recompute: keep the inputs and output here (default: a temporary folder)")
 	c.Flags().StringVar(&logKey, "log-key", "", "the hub's log verifier key: check the release's log receipt against it")
 	c.Flags().StringSliceVar(&ignore, "ignore-paths", nil, "paths inside DIR left out of the signature (repeatable)")
 	return c
@@ -106,5 +114,29 @@ func printVerify(cmd *cobra.Command, dir string, trusted []*signing.PublicKey, o
 	if rep.CID != "" {
 		fmt.Fprintf(w, "cid %s\n", rep.CID)
 	}
+	return nil
+}
+
+// runRecompute re-runs a hub's merge locally and compares CIDs.
+func runRecompute(cmd *cobra.Command, client *node.Client, cid, work string, trusted []*signing.PublicKey) error {
+	if client == nil {
+		return fmt.Errorf("--recompute needs --hub to fetch the merge and its inputs")
+	}
+	if work == "" {
+		tmp, err := os.MkdirTemp("", "potluck-recompute-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		work = tmp
+	}
+	r, err := client.Recompute(cmd.Context(), cid, work, trusted)
+	if err != nil {
+		return err
+	}
+	if !r.Match() {
+		return fmt.Errorf("%w: the hub published %s, the recorded recipe over the recorded inputs gives %s", node.ErrVerify, r.Published, r.Local)
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "ok  recomputed locally from the recorded recipe and inputs: %s, the published CID\n", r.Local)
 	return nil
 }

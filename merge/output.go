@@ -1,0 +1,196 @@
+package merge
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/potluck-hub/potluck"
+	"github.com/potluck-hub/potluck/safetensors"
+)
+
+// outTensor is one tensor of the output: its base tensor and where it goes.
+type outTensor struct {
+	bt    Tensor
+	shard int
+	info  safetensors.TensorInfo // absolute offsets in its shard
+}
+
+// outShard is one output file.
+type outShard struct {
+	name    string
+	specs   []safetensors.TensorSpec
+	tensors []int // indexes into the output's tensors
+	f       *os.File
+}
+
+// layout packs the base's tensors, in the base's order, into shards of at
+// most the shard size (a larger tensor alone in its shard), named as
+// Hugging Face names them.
+func (j *Job) layout() ([]*outShard, []*outTensor) {
+	var shards []*outShard
+	var tensors []*outTensor
+	var size int64
+	limit := j.shardSize()
+	for _, sh := range j.Base.Shards {
+		for _, bt := range sh.Tensors {
+			dt := j.outDType(bt.DType)
+			n := bt.NumElements() * int64(dt.Size())
+			if len(shards) == 0 || (size > 0 && size+n > limit) {
+				shards, size = append(shards, &outShard{}), 0
+			}
+			s := shards[len(shards)-1]
+			s.specs = append(s.specs, safetensors.TensorSpec{Name: bt.Name, DType: dt, Shape: bt.Shape})
+			s.tensors = append(s.tensors, len(tensors))
+			tensors = append(tensors, &outTensor{bt: bt, shard: len(shards) - 1})
+			size += n
+		}
+	}
+	for i, s := range shards {
+		s.name = "model.safetensors"
+		if len(shards) > 1 {
+			s.name = fmt.Sprintf("model-%05d-of-%05d.safetensors", i+1, len(shards))
+		}
+	}
+	return shards, tensors
+}
+
+// writeTensors writes every output tensor, Workers at a time, each straight
+// to its place in its shard, then the index. It returns the tensors as the
+// manifest records them.
+func (j *Job) writeTensors(ctx context.Context, dir string) ([]potluck.Tensor, error) {
+	shards, tensors := j.layout()
+	defer func() {
+		for _, s := range shards {
+			if s.f != nil {
+				s.f.Close()
+			}
+		}
+	}()
+	if err := createShards(dir, shards, tensors); err != nil {
+		return nil, err
+	}
+	out, err := j.runWorkers(ctx, shards, tensors)
+	if err != nil {
+		return nil, err
+	}
+	idx := &safetensors.Index{WeightMap: map[string]string{}}
+	var total int64
+	for _, t := range tensors {
+		idx.WeightMap[t.bt.Name] = shards[t.shard].name
+		total += t.info.Size()
+	}
+	idx.Metadata = map[string]any{"total_size": total}
+	for _, s := range shards {
+		if err := errors.Join(s.f.Sync(), s.f.Close()); err != nil {
+			return nil, fmt.Errorf("merge: shard %s: %w", s.name, err)
+		}
+		s.f = nil
+	}
+	return out, safetensors.WriteIndex(filepath.Join(dir, safetensors.IndexName), idx)
+}
+
+// createShards creates each shard file with its header written.
+func createShards(dir string, shards []*outShard, tensors []*outTensor) error {
+	for _, s := range shards {
+		f, err := os.Create(filepath.Join(dir, s.name))
+		if err != nil {
+			return fmt.Errorf("merge: %w", err)
+		}
+		s.f = f
+		w, err := safetensors.NewWriter(f, s.specs, map[string]string{"format": "pt"})
+		if err != nil {
+			return fmt.Errorf("merge: shard %s: %w", s.name, err)
+		}
+		for k, info := range w.Tensors() {
+			tensors[s.tensors[k]].info = info
+		}
+	}
+	return nil
+}
+
+// runWorkers merges the tensors, Workers at a time, each worker taking the
+// next tensor in order. The first error (in tensor order) stops the rest.
+func (j *Job) runWorkers(ctx context.Context, shards []*outShard, tensors []*outTensor) ([]potluck.Tensor, error) {
+	out := make([]potluck.Tensor, len(tensors))
+	errs := make([]error, len(tensors))
+	var mu sync.Mutex
+	next, failed := 0, false
+	take := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		if failed || next == len(tensors) {
+			return -1
+		}
+		next++
+		return next - 1
+	}
+	var wg sync.WaitGroup
+	for range max(1, j.Workers) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e := newEngine(j)
+			for i := take(); i >= 0; i = take() {
+				out[i], errs[i] = j.writeTensor(ctx, e, shards[tensors[i].shard], tensors[i])
+				if errs[i] != nil {
+					mu.Lock()
+					failed = true
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return out, firstError(errs)
+}
+
+func firstError(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeTensor merges one tensor into its place in the shard.
+func (j *Job) writeTensor(ctx context.Context, e *engine, s *outShard, t *outTensor) (potluck.Tensor, error) {
+	if err := ctx.Err(); err != nil {
+		return potluck.Tensor{}, err
+	}
+	w := &offsetWriter{f: s.f, off: t.info.Start, h: sha256.New()}
+	if err := e.mergeTensor(t.bt, t.info.DType, w); err != nil {
+		return potluck.Tensor{}, err
+	}
+	if w.off != t.info.End {
+		return potluck.Tensor{}, fmt.Errorf("merge: tensor %q: wrote %d of %d bytes", t.bt.Name, w.off-t.info.Start, t.info.Size())
+	}
+	var sum [32]byte
+	copy(sum[:], w.h.Sum(nil))
+	return potluck.Tensor{Name: t.info.Name, DType: string(t.info.DType), Shape: t.info.Shape, File: s.name,
+		Offset: t.info.Start, Length: t.info.Size(), SHA256: potluck.HexDigest(sum), Encoding: "dense"}, nil
+}
+
+// offsetWriter writes a tensor's bytes at their place in its shard,
+// hashing them as they pass.
+type offsetWriter struct {
+	f   *os.File
+	off int64
+	h   hash.Hash
+}
+
+func (w *offsetWriter) Write(p []byte) (int, error) {
+	n, err := w.f.WriteAt(p, w.off)
+	w.off += int64(n)
+	w.h.Write(p[:n])
+	if err != nil {
+		return n, fmt.Errorf("merge: %w", err)
+	}
+	return n, nil
+}

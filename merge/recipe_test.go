@@ -1,0 +1,50 @@
+package merge_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/potluck-hub/potluck/merge"
+)
+
+// Recipes that cannot run fail before any work, naming what is wrong, and
+// leave no output.
+func TestRecipeRejects(t *testing.T) {
+	f := newMethodFixture(t, 2, []float64{1})
+	models := "models:\n  - model: " + f.deltas[0] + "\n  - model: " + f.deltas[1] + "\n"
+	head := "base_model: " + f.base + "\n"
+	for _, tc := range []struct {
+		name, yaml string
+		parts      []string
+	}{
+		{"density 0", "merge_method: ties\nparameters: {density: 0}\n", []string{`"density"`, "(0, 1]", "0"}},
+		{"density above 1", "merge_method: dare_ties\nparameters: {density: 1.5}\n", []string{`"density"`, "1.5"}},
+		{"negative density in a gradient", "merge_method: dare_linear\nparameters: {density: [0.5, -0.1]}\n", []string{`"density"`, "-0.1"}},
+		{"density in a filter", "merge_method: breadcrumbs\nparameters:\n  density:\n    - {filter: mlp, value: 2}\n", []string{`"density"`, "2"}},
+		{"parameter of another method", "merge_method: task_arithmetic\nparameters: {gamma: 0.1}\n", []string{`"gamma"`}},
+		{"global parameter per model", "merge_method: ties\nmodels:\n  - model: " + f.deltas[0] + "\n    parameters: {lambda: 2}\n", []string{`"lambda"`, "top-level"}},
+		{"unknown enum", "merge_method: ties\nparameters: {consensus: majority}\n", []string{`"consensus"`, "majority"}},
+		{"bool as a number", "merge_method: ties\nparameters: {normalize: 1}\n", []string{`"normalize"`}},
+		{"slerp without t", "merge_method: slerp\nmodels:\n  - model: " + f.deltas[0] + "\n", []string{`"t"`}},
+		{"slerp of two models", "merge_method: slerp\nparameters: {t: 0.5}\n", []string{"slerp", "exactly 1"}},
+		{"model_stock of one", "merge_method: model_stock\nmodels:\n  - model: " + f.deltas[0] + "\n", []string{"model_stock", "at least 2"}},
+		{"della epsilon too wide", "merge_method: della\nparameters: {density: 0.5, epsilon: 0.6}\n", []string{"epsilon", "density"}},
+		{"krum with too few models", "merge_method: krum\nparameters: {f: 1}\n", []string{"krum", "f = 1"}},
+		{"fedavg without samples", "merge_method: fedavg\n", []string{"fedavg", "sample"}},
+		{"trimmed_mean beta", "merge_method: trimmed_mean\nparameters: {beta: 0.5}\n", []string{`"beta"`}},
+		{"slices", "merge_method: linear\nslices: [{sources: []}]\n", []string{"slices"}},
+		{"tokenizer_source union", "merge_method: linear\ntokenizer_source: union\n", []string{"tokenizer_source"}},
+		{"filter without a value", "merge_method: linear\nparameters:\n  weight: [{filter: mlp}]\n", []string{`"weight"`, "value"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			y := head + tc.yaml
+			if !strings.Contains(tc.yaml, "models:") {
+				y += models
+			}
+			out := outDir(t)
+			_, err := runRecipe(y, out)
+			wantErr(t, err, merge.ErrRecipe, tc.parts...)
+			checkNoOutput(t, out)
+		})
+	}
+}
