@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/merge"
@@ -45,6 +46,9 @@ func (h *Hub) admit(ctx context.Context, a *admission) error {
 	}
 	defer base.Close()
 	if err := merge.CheckDelta(base, upload); err != nil {
+		return fmt.Errorf("%w: %w", ErrRejected, err)
+	}
+	if err := merge.CheckSparseIndices(base, upload); err != nil {
 		return fmt.Errorf("%w: %w", ErrRejected, err)
 	}
 	return checkManifestTensors(man, upload)
@@ -101,7 +105,7 @@ func checkManifestTensors(man *potluck.Manifest, m *merge.Model) error {
 		if !ok {
 			return fmt.Errorf("%w: manifest: tensor %q is in no uploaded file", ErrRejected, mt.Name)
 		}
-		if string(t.DType) != mt.DType || t.File != mt.File || t.Start != mt.Offset || t.Size() != mt.Length || fmt.Sprint(t.Shape) != fmt.Sprint(mt.Shape) || mt.Encoding != "dense" {
+		if string(t.DType) != mt.DType || t.File != mt.File || t.Start != mt.Offset || t.Size() != mt.Length || fmt.Sprint(t.Shape) != fmt.Sprint(mt.Shape) || mt.Encoding != encodingOf(mt.Name) {
 			return fmt.Errorf("%w: manifest: tensor %q is listed as %s%v in %s at %d+%d (%s), found %s%v in %s at %d+%d",
 				ErrRejected, mt.Name, mt.DType, mt.Shape, mt.File, mt.Offset, mt.Length, mt.Encoding, t.DType, t.Shape, t.File, t.Start, t.Size())
 		}
@@ -114,4 +118,13 @@ func checkManifestTensors(man *potluck.Manifest, m *merge.Model) error {
 		}
 	}
 	return nil
+}
+
+// encodingOf is the manifest encoding a delta entry must declare: "sparse"
+// for the #indices and #values entries of a sparse tensor, else "dense".
+func encodingOf(name string) string {
+	if strings.HasSuffix(name, merge.SparseIndices) || strings.HasSuffix(name, merge.SparseValues) {
+		return "sparse"
+	}
+	return "dense"
 }

@@ -97,3 +97,28 @@ func firstNonFiniteRaw(raw []byte, dt safetensors.DType, vals []float32) (int, f
 	}
 	return i, float64(vals[i])
 }
+
+// CheckSparseIndices reads the indices of every sparse tensor of delta once
+// (a block at a time) and checks they strictly increase and lie inside the
+// base tensor, so a hub refuses a hostile sparse delta at admission rather
+// than at its first merge.
+func CheckSparseIndices(base, delta *Model) error {
+	sparse, _, err := sparseTensors(delta)
+	if err != nil {
+		return err
+	}
+	for name, st := range sparse {
+		bt, ok := base.Tensor(name)
+		if !ok {
+			return fmt.Errorf("%w: delta %s: sparse tensor %q is not in the base %s", ErrIncompatible, delta.Name, name, base.Name)
+		}
+		r := newSparseReader(delta, st, bt.NumElements())
+		r.prev = -1
+		for r.pos < r.k {
+			if err := r.load(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -15,6 +15,7 @@ import (
 func nodePublishCmd() *cobra.Command {
 	var hubAddr, keyPath, baseDir, ftDir, baseCID, outDir, dtype string
 	var quiet bool
+	var samples int64
 	c := &cobra.Command{
 		Use:   "publish --base DIR --finetuned DIR",
 		Short: "Compute, sign and publish the delta of a fine-tuned model",
@@ -38,7 +39,7 @@ the key is a member's, the base is registered, and every tensor fits it.`,
 				defer os.RemoveAll(outDir)
 			}
 			man, err := node.MakeDelta(cmd.Context(), node.DeltaOptions{
-				BaseDir: baseDir, FinetunedDir: ftDir, OutDir: outDir, BaseCID: baseCID, DType: safetensors.DType(dtype),
+				BaseDir: baseDir, FinetunedDir: ftDir, OutDir: outDir, BaseCID: baseCID, DType: safetensors.DType(dtype), Samples: samples,
 			})
 			if err != nil {
 				return err
@@ -53,6 +54,7 @@ the key is a member's, the base is registered, and every tensor fits it.`,
 	c.Flags().StringVar(&baseCID, "base-cid", "", "the base's CID on the hub (default: computed from --base)")
 	c.Flags().StringVar(&outDir, "out", "", "keep the delta in this new directory (default: a temporary one)")
 	c.Flags().StringVar(&dtype, "dtype", "", "delta dtype: F32, BF16 or F16 (default: each base tensor's)")
+	c.Flags().Int64Var(&samples, "samples", 0, "training examples behind this delta, recorded for fedavg merges")
 	c.Flags().BoolVar(&quiet, "quiet", false, "print only the CID")
 	c.MarkFlagRequired("base")
 	c.MarkFlagRequired("finetuned")
