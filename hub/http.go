@@ -14,6 +14,7 @@ import (
 func HTTPHandler(h *Hub) http.Handler {
 	mux := http.NewServeMux()
 	logRoutes(mux, h)
+	mux.Handle("/ipfs/", GatewayHandler(h))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})

@@ -24,6 +24,9 @@ type Options struct {
 	MembersFile string
 	// Now returns the time recorded on releases (time.Now if nil).
 	Now func() time.Time
+	// Backend holds the store's files (MinIO/S3, say); nil keeps them on
+	// local disk in DataDir. The store's index and staging stay in DataDir.
+	Backend store.Backend
 }
 
 // Hub is the consortium's hub, transport aside.
@@ -54,7 +57,7 @@ func Open(opts Options) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(filepath.Join(opts.DataDir, "store"))
+	st, err := store.Open(filepath.Join(opts.DataDir, "store"), store.Options{Backend: opts.Backend})
 	if err != nil {
 		return nil, err
 	}

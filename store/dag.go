@@ -1,6 +1,8 @@
 package store
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,15 +15,15 @@ import (
 	blocks "github.com/ipfs/go-block-format"
 	cid "github.com/ipfs/go-cid"
 	ds "github.com/ipfs/go-datastore"
-	ipld "github.com/ipfs/go-ipld-format"
 )
 
 // Block returns any block of a stored DAG, re-hashed before it is returned:
 // an interior node from the database, a raw leaf read back from its file.
 func (s *Store) Block(ctx context.Context, c cid.Cid) (blocks.Block, error) {
-	data, err := s.db.Get(ctx, nodeKey(c))
-	if errors.Is(err, ds.ErrNotFound) {
-		data, err = s.readLeaf(ctx, c)
+	data, err := s.blockData(ctx, c)
+	if errors.Is(err, ds.ErrNotFound) && s.load(ctx, c) == nil {
+		// A file or tree another writer committed, not yet indexed here.
+		data, err = s.blockData(ctx, c)
 	}
 	if errors.Is(err, ds.ErrNotFound) {
 		return nil, fmt.Errorf("%w: block %s", ErrNotFound, c)
@@ -37,6 +39,16 @@ func (s *Store) Block(ctx context.Context, c cid.Cid) (blocks.Block, error) {
 		return nil, fmt.Errorf("%w: block %s hashes to %s", ErrCorrupt, c, sum)
 	}
 	return blocks.NewBlockWithCid(data, c)
+}
+
+// blockData finds a block's bytes through the index: an interior node
+// itself, or where a raw leaf lies in its file.
+func (s *Store) blockData(ctx context.Context, c cid.Cid) ([]byte, error) {
+	data, err := s.db.Get(ctx, nodeKey(c))
+	if errors.Is(err, ds.ErrNotFound) {
+		data, err = s.readLeaf(ctx, c)
+	}
+	return data, err
 }
 
 func (s *Store) readLeaf(ctx context.Context, c cid.Cid) ([]byte, error) {
@@ -80,15 +92,22 @@ func (s *Store) PutDir(ctx context.Context, entries []Entry) (cid.Cid, error) {
 		}
 		full[i].File = info
 	}
-	batch, err := s.db.Batch(ctx)
+	var buf bytes.Buffer
+	w := bufio.NewWriter(&buf)
+	sw := &sidecarWriter{w: w}
+	root, err := buildDir(full, sw.node)
 	if err != nil {
 		return cid.Undef, err
 	}
-	root, err := buildDir(full, func(n ipld.Node) error { return batch.Put(ctx, nodeKey(n.Cid()), n.RawData()) })
-	if err != nil {
+	if err := w.Flush(); err != nil {
 		return cid.Undef, err
 	}
-	if err := batch.Commit(ctx); err != nil {
+	// The tree's object first (the backend is the truth), then the index.
+	err = s.b.Put(ctx, DirsKey(root.Cid()), bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil && !errors.Is(err, ErrExists) {
+		return cid.Undef, fmt.Errorf("store: put directory: %w", err)
+	}
+	if err := s.index(ctx, root.Cid(), bytes.NewReader(buf.Bytes())); err != nil {
 		return cid.Undef, fmt.Errorf("store: put directory: %w", err)
 	}
 	return root.Cid(), nil

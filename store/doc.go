@@ -3,10 +3,15 @@
 //
 // A file's CID is exactly what `ipfs add --cid-version=1` gives (256 KiB
 // chunks, raw leaves, balanced DAG of 174 links), and a directory's root CID
-// what `ipfs add -r --cid-version=1` gives. Each file is kept whole on disk
-// (so a merge reads a tensor with one range read), beside a small embedded
-// database holding only the UnixFS interior nodes and an index of where each
-// raw leaf lies; a raw leaf is served by reading the file at its offset and
-// re-hashing it. That stores each byte once and costs about 2 MB of sidecar
-// per 10 GB of files.
+// what `ipfs add -r --cid-version=1` gives; chunks are hashed on every core
+// while boxo's own layout builds the DAG. Each file is kept whole, one object
+// in a Backend (local disk, or MinIO/S3 through store/s3), so a merge reads a
+// tensor with one range read; beside it a small sidecar object holds the
+// UnixFS interior nodes and the size of each raw leaf, and a local embedded
+// database (pebble) indexes the sidecars. A raw leaf is served by reading the
+// file at its offset and re-hashing it. That stores each byte once and costs
+// about 2 MB of sidecar per 10 GB of files.
+//
+// The store also speaks blocks (Blockstore, for the IPFS gateway) and CAR
+// (ExportCAR, ImportCAR), and reclaims what no pin reaches (GC).
 package store

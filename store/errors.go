@@ -10,4 +10,10 @@ var (
 	// ErrInvalid reports input the store refuses: a bad path, a directory too
 	// large for a basic UnixFS directory, a range outside a file.
 	ErrInvalid = errors.New("store: invalid input")
+	// ErrExists reports a Backend.Put of a key that already holds an object:
+	// objects are write-once, so the first writer wins and the rest learn it.
+	ErrExists = errors.New("store: object exists")
+	// ErrPinned reports a GC root that must stay: an Unpin refused because
+	// something still refers to the release.
+	ErrPinned = errors.New("store: still referenced")
 )

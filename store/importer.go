@@ -2,12 +2,10 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 
-	chunker "github.com/ipfs/boxo/chunker"
 	"github.com/ipfs/boxo/ipld/merkledag"
 	"github.com/ipfs/boxo/ipld/unixfs/importer/balanced"
 	"github.com/ipfs/boxo/ipld/unixfs/importer/helpers"
@@ -43,30 +41,26 @@ func (discard) node(ipld.Node) error    { return nil }
 // HashFile returns the CID `ipfs add --cid-version=1` gives the bytes of r,
 // storing nothing. It reads r once, in 256 KiB pieces.
 func HashFile(r io.Reader) (FileInfo, error) {
-	return importFile(r, discard{})
+	return importFile(r, discard{}, nil)
 }
 
 // importFile chunks r and builds kubo's balanced DAG, handing each block to
-// sink, and hashes the content with SHA-256 in the same pass.
-func importFile(r io.Reader, sink blockSink) (FileInfo, error) {
-	h := sha256.New()
-	counted := &countingReader{r: io.TeeReader(r, h)}
+// sink and each byte, in order, to w (if not nil). The chunks' CIDs and the
+// file's SHA-256 are computed in parallel (see pipeline).
+func importFile(r io.Reader, sink blockSink, w io.Writer) (FileInfo, error) {
+	p := newPipeline(r, w)
+	defer p.close()
 	params := helpers.DagBuilderParams{
 		RawLeaves:  true,
-		CidBuilder: merkledag.V1CidPrefix(),
+		CidBuilder: hashedBuilder{prefix: merkledag.V1CidPrefix(), p: p},
 		Maxlinks:   helpers.DefaultLinksPerBlock,
 		Dagserv:    &sinkDAG{sink: sink},
 	}
-	db, err := params.New(chunker.NewSizeSplitter(counted, ChunkSize))
+	db, err := params.New(p)
 	if err != nil {
 		return FileInfo{}, fmt.Errorf("store: import: %w", err)
 	}
 	root, err := balanced.Layout(db)
-	if counted.err != nil {
-		// The chunker takes io.ErrUnexpectedEOF for a short last chunk, so a
-		// reader failing with it would pass for a shorter file: check here.
-		err = counted.err
-	}
 	if err != nil {
 		return FileInfo{}, fmt.Errorf("store: import: %w", err)
 	}
@@ -74,25 +68,9 @@ func importFile(r io.Reader, sink blockSink) (FileInfo, error) {
 	if err != nil {
 		return FileInfo{}, fmt.Errorf("store: import: %w", err)
 	}
-	info := FileInfo{CID: root.Cid(), Size: counted.n, TSize: tsize}
-	copy(info.SHA256[:], h.Sum(nil))
+	info := FileInfo{CID: root.Cid(), Size: p.n, TSize: tsize}
+	copy(info.SHA256[:], p.file.Sum(nil))
 	return info, nil
-}
-
-// countingReader counts bytes and remembers the first error other than EOF.
-type countingReader struct {
-	r   io.Reader
-	n   int64
-	err error
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	if err != nil && err != io.EOF && c.err == nil {
-		c.err = err
-	}
-	return n, err
 }
 
 // sinkDAG adapts a blockSink to the ipld.DAGService the importer writes to.

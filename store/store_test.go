@@ -16,7 +16,7 @@ import (
 func openStore(t *testing.T) (*Store, string) {
 	t.Helper()
 	dir := t.TempDir()
-	s, err := Open(dir)
+	s, err := Open(dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,5 +248,21 @@ func TestCheckPath(t *testing.T) {
 		if err := CheckPath(good); err != nil {
 			t.Errorf("CheckPath(%q) = %v", good, err)
 		}
+	}
+}
+
+// A store made before sidecar objects existed holds files/<cid> and an
+// index record only: GC must not take those files for orphans.
+func TestGCKeepsFilesFromBeforeSidecars(t *testing.T) {
+	ctx := context.Background()
+	s, dir := openStore(t)
+	info := addCommit(t, s, testgen.Bytes(23, ChunkSize+9))
+	os.Remove(filepath.Join(dir, "nodes", info.CID.String())) // as the old layout had it
+	gc, err := s.GC(ctx, GCOptions{})
+	if err != nil || gc != (GCStats{}) {
+		t.Fatalf("gc removed %+v (%v)", gc, err)
+	}
+	if _, err := s.OpenVerified(ctx, info.CID); err != nil {
+		t.Fatalf("old file after gc: %v", err)
 	}
 }

@@ -37,22 +37,32 @@ func defaultDataDir() string {
 }
 
 func hubServeCmd() *cobra.Command {
-	var dataDir, listen, httpAddr, members string
+	var sf storeFlags
+	var listen, httpAddr, members string
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the hub's gRPC API and HTTP endpoints",
 		Long: `Serve the hub: members publish signed deltas of registered bases over
 gRPC, ask for merges and pull releases by CID. Data (the content store, the
 release index and the hub's merge-signing key, made on first start) lives in
---data. Only orgs in the members file may publish.`,
+--data; with --store s3://BUCKET the files go to MinIO/S3 instead (credentials
+from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or MINIO_ROOT_USER/
+MINIO_ROOT_PASSWORD). Only orgs in the members file may publish. The HTTP
+listener also serves the IPFS gateway at /ipfs/CID.`,
 		Example: `  potluck hub serve --data /var/lib/potluck --members members.yaml \
-    --listen 127.0.0.1:7420 --http 127.0.0.1:7421`,
+    --listen 127.0.0.1:7420 --http 127.0.0.1:7421
+  potluck hub serve --store s3://potluck --s3-endpoint http://127.0.0.1:9000`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			dataDir := sf.data
 			if members == "" {
 				members = filepath.Join(dataDir, "members.yaml")
 			}
-			h, err := hub.Open(hub.Options{DataDir: dataDir, MembersFile: members})
+			backend, err := sf.backend(cmd.Context())
+			if err != nil {
+				return err
+			}
+			h, err := hub.Open(hub.Options{DataDir: dataDir, MembersFile: members, Backend: backend})
 			if err != nil {
 				return err
 			}
@@ -64,9 +74,9 @@ release index and the hub's merge-signing key, made on first start) lives in
 			})
 		},
 	}
-	c.Flags().StringVar(&dataDir, "data", defaultDataDir(), "data folder: store, release index, hub key")
+	sf.register(c.Flags())
 	c.Flags().StringVar(&listen, "listen", "127.0.0.1:7420", "gRPC listen address")
-	c.Flags().StringVar(&httpAddr, "http", "127.0.0.1:7421", "HTTP listen address (health, release index); empty to disable")
+	c.Flags().StringVar(&httpAddr, "http", "127.0.0.1:7421", "HTTP listen address (health, release index, log, IPFS gateway); empty to disable")
 	c.Flags().StringVar(&members, "members", "", "members file (YAML or JSON; default DATA/members.yaml)")
 	return c
 }
