@@ -2,8 +2,8 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -52,29 +52,20 @@ if every check holds.`,
 			if recompute {
 				return runRecompute(cmd, client, target, work, trusted)
 			}
-			dir := target
 			if st, err := os.Stat(target); err != nil || !st.IsDir() {
 				if client == nil {
 					return fmt.Errorf("%s is not a directory; to verify a CID give --hub", target)
 				}
-				tmp, err := os.MkdirTemp("", "potluck-verify-")
-				if err != nil {
-					return err
-				}
-				defer os.RemoveAll(tmp)
-				dir = filepath.Join(tmp, "release")
-				if _, err := client.Pull(cmd.Context(), target, dir, trusted, nil); err != nil {
-					return err
-				}
+				return runAudit(cmd, client, target, work, trusted, logKey)
 			}
-			return printVerify(cmd, dir, trusted, node.VerifyOptions{Bundle: bundle, IgnorePaths: ignore, LogKey: logKey}, client)
+			return printVerify(cmd, target, trusted, node.VerifyOptions{Bundle: bundle, IgnorePaths: ignore, LogKey: logKey}, client)
 		},
 	}
 	c.Flags().StringVar(&hubAddr, "hub", "", "hub gRPC address (to verify a CID, or to trust the hub's keys)")
 	c.Flags().StringSliceVar(&keys, "key", nil, "trusted public key PEM (repeatable)")
 	c.Flags().StringVar(&bundle, "bundle", "", "signature file (default DIR/model.sig)")
 	c.Flags().BoolVar(&recompute, "recompute", false, "re-run the merge CID names from its recorded recipe and inputs, and compare CIDs (needs --hub)")
-	c.Flags().StringVar(&work, "work", "", "with --recompute: keep the inputs and output here (default: a temporary folder)")
+	c.Flags().StringVar(&work, "work", "", "with a CID: keep what is fetched here (default: a temporary folder)")
 	c.Flags().StringVar(&logKey, "log-key", "", "the hub's log verifier key: check the release's log receipt against it")
 	c.Flags().StringSliceVar(&ignore, "ignore-paths", nil, "paths inside DIR left out of the signature (repeatable)")
 	return c
@@ -88,33 +79,64 @@ func printVerify(cmd *cobra.Command, dir string, trusted []*signing.PublicKey, o
 	if err != nil {
 		return err
 	}
-	w := cmd.OutOrStdout()
-	fmt.Fprintf(w, "ok  signature by key %s over %d files\n", rep.Signed.Key.Hint(), len(rep.Signed.Resources))
-	fmt.Fprintf(w, "ok  every file's sha256\n")
+	var kc *node.KeyCheck
+	if client != nil && rep.Receipt != nil {
+		if kc, err = client.CheckKeyAtLogTime(cmd.Context(), rep.Receipt); err != nil {
+			return err
+		}
+	}
+	printReport(cmd.OutOrStdout(), "", rep, kc)
+	return nil
+}
+
+// runAudit verifies a release on a hub and, for a merge, every input.
+func runAudit(cmd *cobra.Command, client *node.Client, cid, work string, trusted []*signing.PublicKey, logKey string) error {
+	if work == "" {
+		tmp, err := os.MkdirTemp("", "potluck-verify-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		work = tmp
+	}
+	a, err := client.Audit(cmd.Context(), cid, work, trusted, logKey)
+	if err != nil {
+		return err
+	}
+	printAudit(cmd.OutOrStdout(), "", a)
+	return nil
+}
+
+func printAudit(w io.Writer, indent string, a *node.Audit) {
+	printReport(w, indent, a.Report, a.Key)
+	for _, in := range a.Inputs {
+		fmt.Fprintf(w, "%s  input %s:\n", indent, in.CID)
+		printAudit(w, indent+"    ", in)
+	}
+}
+
+func printReport(w io.Writer, indent string, rep *node.Report, kc *node.KeyCheck) {
+	fmt.Fprintf(w, "%sok  signature by key %s over %d files\n", indent, rep.Signed.Key.Hint(), len(rep.Signed.Resources))
+	fmt.Fprintf(w, "%sok  every file's sha256\n", indent)
 	if rep.Manifest != nil {
-		fmt.Fprintf(w, "ok  manifest: %s of base %s, %d files, %d tensors\n", rep.Manifest.Kind, rep.Manifest.Base, len(rep.Manifest.Files), len(rep.Manifest.Tensors))
+		fmt.Fprintf(w, "%sok  manifest: %s of base %s, %d files, %d tensors\n", indent, rep.Manifest.Kind, rep.Manifest.Base, len(rep.Manifest.Files), len(rep.Manifest.Tensors))
 	}
 	if r := rep.Receipt; r != nil {
 		how := "pinned with --log-key"
 		if !rep.LogKeyPinned {
 			how = "the key recorded at pull time; pin it with --log-key"
 		}
-		fmt.Fprintf(w, "ok  in the hub's log: entry %d, under a checkpoint signed by %s (%s)\n", r.Index, strings.SplitN(r.LogKey, "+", 2)[0], how)
-		if client != nil {
-			kc, err := client.CheckKeyAtLogTime(cmd.Context(), r)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(w, "ok  the signing key was %s's, valid when the release was logged (%s)\n", kc.Org, kc.LoggedAt.Format(time.RFC3339))
-		}
+		fmt.Fprintf(w, "%sok  in the hub's log: entry %d, under a checkpoint signed by %s (%s)\n", indent, r.Index, strings.SplitN(r.LogKey, "+", 2)[0], how)
+	}
+	if kc != nil {
+		fmt.Fprintf(w, "%sok  the signing key was %s's, valid when the release was logged (%s)\n", indent, kc.Org, kc.LoggedAt.Format(time.RFC3339))
 	}
 	if p := rep.Provenance; p != nil {
-		fmt.Fprintf(w, "ok  merge provenance signed by the hub: base %s and %d inputs, %s\n", p.Base.CID, len(p.Inputs), p.Engine)
+		fmt.Fprintf(w, "%sok  merge provenance signed by the hub: base %s and %d inputs, %s\n", indent, p.Base.CID, len(p.Inputs), p.Engine)
 	}
 	if rep.CID != "" {
-		fmt.Fprintf(w, "cid %s\n", rep.CID)
+		fmt.Fprintf(w, "%scid %s\n", indent, rep.CID)
 	}
-	return nil
 }
 
 // runRecompute re-runs a hub's merge locally and compares CIDs.
