@@ -14,44 +14,69 @@ import (
 // hundred bytes each.
 const maxManifest = 64 << 20
 
-// admit checks staged bytes before anything is committed: every safetensors
-// header is valid; for a delta, its manifest agrees with the upload, every
-// tensor fits the base, and every value is finite.
-func (h *Hub) admit(ctx context.Context, a *admission) error {
-	upload, err := merge.OpenModel("upload", stagedSource{a})
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrRejected, err)
+// admit checks staged bytes before anything is committed, recording each
+// check in s: every safetensors header is valid (format); for a delta, its
+// manifest agrees with the upload (manifest), every tensor fits the base
+// (fit, sparse), every value is finite and every digest right (values), and
+// every tensor's norm is within the bound of its base's (norm).
+func (h *Hub) admit(ctx context.Context, a *admission, s *screen) error {
+	var upload, base *merge.Model
+	defer func() {
+		for _, m := range []*merge.Model{upload, base} {
+			if m != nil {
+				m.Close()
+			}
+		}
+	}()
+	var man *potluck.Manifest
+	steps := []struct {
+		name string
+		f    func() error
+	}{
+		{"format", func() (err error) {
+			upload, err = merge.OpenModel("upload", stagedSource{a})
+			return rejected(err)
+		}},
+		{"manifest", func() (err error) {
+			if man, err = readManifest(upload); err != nil {
+				return rejected(err)
+			}
+			if man.Kind != potluck.KindDelta || man.Base != a.up.Base {
+				return fmt.Errorf("%w: manifest says %s of base %s; the upload is a delta of %s", ErrRejected, man.Kind, man.Base, a.up.Base)
+			}
+			return checkManifestFiles(man, a)
+		}},
+		{"fit", func() error {
+			baseRel, err := h.releases.get(a.up.Base)
+			if err != nil {
+				return err
+			}
+			if base, err = h.openRelease(ctx, baseRel); err != nil {
+				return err
+			}
+			return rejected(merge.CheckDelta(base, upload))
+		}},
+		{"sparse", func() error { return rejected(merge.CheckSparseIndices(base, upload)) }},
+		{"values", func() error { return checkManifestTensors(man, upload) }},
+		{"norm", func() error { return h.checkNorms(a.up.Base, base, upload) }},
 	}
-	defer upload.Close()
-	if a.up.Kind != potluck.KindDelta {
+	for i, st := range steps {
+		if i == 1 && a.up.Kind != potluck.KindDelta {
+			return nil
+		}
+		if err := s.run(st.name, st.f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rejected marks a check's error as the hub's refusal.
+func rejected(err error) error {
+	if err == nil {
 		return nil
 	}
-	man, err := readManifest(upload)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrRejected, err)
-	}
-	if man.Kind != potluck.KindDelta || man.Base != a.up.Base {
-		return fmt.Errorf("%w: manifest says %s of base %s; the upload is a delta of %s", ErrRejected, man.Kind, man.Base, a.up.Base)
-	}
-	if err := checkManifestFiles(man, a); err != nil {
-		return err
-	}
-	baseRel, err := h.releases.get(a.up.Base)
-	if err != nil {
-		return err
-	}
-	base, err := h.openRelease(ctx, baseRel)
-	if err != nil {
-		return err
-	}
-	defer base.Close()
-	if err := merge.CheckDelta(base, upload); err != nil {
-		return fmt.Errorf("%w: %w", ErrRejected, err)
-	}
-	if err := merge.CheckSparseIndices(base, upload); err != nil {
-		return fmt.Errorf("%w: %w", ErrRejected, err)
-	}
-	return checkManifestTensors(man, upload)
+	return fmt.Errorf("%w: %w", ErrRejected, err)
 }
 
 func readManifest(m *merge.Model) (*potluck.Manifest, error) {

@@ -38,8 +38,23 @@ func ReleaseToProto(r *Release) *hubv1.Release {
 	for _, f := range r.Files {
 		out.Files = append(out.Files, FileToProto(f))
 	}
+	out.Checks = checksToProto(r.Checks)
 	if rc := r.Receipt; rc != nil {
 		out.Receipt = &hubv1.Receipt{Index: rc.Index, Entry: rc.Entry, Proof: rc.Proof, Checkpoint: rc.Checkpoint}
+	}
+	return out
+}
+
+// VerdictToProto converts an admission verdict for the wire (a refused
+// upload's status carries it as a detail).
+func VerdictToProto(v Verdict) *hubv1.Verdict {
+	return &hubv1.Verdict{Accepted: v.Accepted, Checks: checksToProto(v.Checks), Reason: v.Reason}
+}
+
+func checksToProto(cs []Check) []*hubv1.AdmissionCheck {
+	var out []*hubv1.AdmissionCheck
+	for _, c := range cs {
+		out = append(out, &hubv1.AdmissionCheck{Name: c.Name, Passed: c.Passed, Reason: c.Reason})
 	}
 	return out
 }

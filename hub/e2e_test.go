@@ -30,7 +30,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/potluck-hub/potluck"
@@ -60,6 +59,12 @@ type harness struct {
 
 	keyA, keyB, keyX *signing.Signer
 	pubA, pubB, pubX *signing.PublicKey
+
+	// configure, when set, adjusts the hub's options before each start;
+	// dial is how the harness's clients reached it (TLS, pinned).
+	configure func(*hub.Options)
+	dial      node.DialOptions
+	addr      string
 
 	h      *hub.Hub
 	g      *grpc.Server
@@ -105,7 +110,11 @@ func genKey(t *testing.T, dir, name string) (*signing.Signer, *signing.PublicKey
 func (hs *harness) start() {
 	t := hs.t
 	t.Helper()
-	h, err := hub.Open(hub.Options{DataDir: hs.data, MembersFile: hs.members})
+	opts := hub.Options{DataDir: hs.data, MembersFile: hs.members, Screen: hub.Screening{MaxNormRatio: hub.DefaultMaxNormRatio}}
+	if hs.configure != nil {
+		hs.configure(&opts)
+	}
+	h, err := hub.Open(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,13 +125,19 @@ func (hs *harness) start() {
 	}
 	g := hub.NewGRPCServer(h)
 	go g.Serve(lis)
-	client, err := node.Dial(lis.Addr().String())
+	hs.addr = lis.Addr().String()
+	hs.dial = node.DialOptions{Fingerprint: h.Info().TLSFingerprint, Plaintext: opts.Plaintext}
+	client, err := node.Dial(lis.Addr().String(), hs.dial)
 	if err != nil {
 		g.Stop()
 		h.Close()
 		t.Fatal(err)
 	}
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	dopts, err := hs.dial.GRPCOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := grpc.NewClient(lis.Addr().String(), dopts...)
 	if err != nil {
 		client.Close()
 		g.Stop()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -27,6 +28,16 @@ type Options struct {
 	// Backend holds the store's files (MinIO/S3, say); nil keeps them on
 	// local disk in DataDir. The store's index and staging stay in DataDir.
 	Backend store.Backend
+	// Access adds bearer tokens to the signature checks (see Access).
+	Access Access
+	// Plaintext serves gRPC without TLS (loopback tests, or behind a
+	// TLS-terminating proxy); otherwise TLS configures the listener.
+	Plaintext bool
+	TLS       TLSOptions
+	// Screen bounds what an upload may hold (see Screening).
+	Screen Screening
+	// Logger gets the hub's structured logs (slog.Default() if nil).
+	Logger *slog.Logger
 }
 
 // Hub is the consortium's hub, transport aside.
@@ -38,6 +49,10 @@ type Hub struct {
 	key      *signing.Signer
 	log      *translog.Log
 	recordMu sync.Mutex // one release logged and recorded at a time
+	tls      *TLS       // nil when plaintext
+	metrics  *metrics
+	logger   *slog.Logger
+	norms    sync.Map // "baseCID tensor" → float64: base norms, computed once
 }
 
 // Open opens (creating on first start) the hub's data folder: the store,
@@ -45,6 +60,9 @@ type Hub struct {
 func Open(opts Options) (*Hub, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
 	}
 	members, err := LoadMembers(opts.MembersFile)
 	if err != nil {
@@ -75,7 +93,14 @@ func Open(opts Options) (*Hub, error) {
 		st.Close()
 		return nil, fmt.Errorf("hub: transparency log: %w", err)
 	}
-	h := &Hub{opts: opts, store: st, releases: rs, members: members, key: key, log: lg}
+	h := &Hub{opts: opts, store: st, releases: rs, members: members, key: key, log: lg, logger: opts.Logger}
+	h.metrics = newMetrics(h)
+	if !opts.Plaintext {
+		if h.tls, err = LoadTLS(opts.DataDir, opts.TLS); err != nil {
+			h.Close()
+			return nil, err
+		}
+	}
 	if err := h.syncKeys(); err != nil {
 		h.Close()
 		return nil, fmt.Errorf("hub: logging member keys: %w", err)
@@ -108,12 +133,25 @@ type Info struct {
 	Members   []Member
 	LogOrigin string // origin line of the log's checkpoints
 	LogKey    string // signed-note verifier key of the log
+	// TLSFingerprint is the hex SHA-256 of the gRPC listener's certificate,
+	// empty when it is plaintext.
+	TLSFingerprint string
 }
 
 // Info returns the hub's version, its merge-signing key and its members.
 func (h *Hub) Info() Info {
 	return Info{Version: potluck.Version, PublicKey: h.key.Public(), Members: h.members.Orgs(),
-		LogOrigin: h.log.Origin(), LogKey: h.log.VerifierKey()}
+		LogOrigin: h.log.Origin(), LogKey: h.log.VerifierKey(), TLSFingerprint: h.TLS().fingerprint()}
+}
+
+// TLS returns the gRPC listener's TLS configuration, nil when plaintext.
+func (h *Hub) TLS() *TLS { return h.tls }
+
+func (t *TLS) fingerprint() string {
+	if t == nil {
+		return ""
+	}
+	return t.Fingerprint
 }
 
 // Release returns one release.

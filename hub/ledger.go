@@ -24,7 +24,7 @@ const LogOrigin = "potluck.hub/log/"
 // held and when, which keys were valid when each release was accepted, and
 // that the hub never rewrote that history.
 type LogEntry struct {
-	Type string    `json:"type"` // "release" or "key"
+	Type string    `json:"type"` // "release", "key" or "verdict"
 	Time time.Time `json:"time"`
 
 	// A release.
@@ -44,6 +44,14 @@ type LogEntry struct {
 	NotBefore *time.Time `json:"not_before,omitempty"`
 	NotAfter  *time.Time `json:"not_after,omitempty"`
 	Revoked   *time.Time `json:"revoked,omitempty"`
+
+	// An upload's admission: on a release, "accepted" and the checks it
+	// passed; a "verdict" entry records a refused upload by a member
+	// (kind, base, publisher, key, bundle as for a release), its checks
+	// and the reason.
+	Verdict string  `json:"verdict,omitempty"`
+	Checks  []Check `json:"checks,omitempty"`
+	Reason  string  `json:"reason,omitempty"`
 }
 
 // ParseLogEntry decodes a log entry.
@@ -99,6 +107,9 @@ func (h *Hub) logRelease(r *Release, inputs []string) (*Receipt, error) {
 	sum := sha256.Sum256(r.Bundle)
 	e := LogEntry{Type: "release", Release: r.CID, Kind: r.Kind, Base: r.Base, Publisher: r.Publisher,
 		Key: r.KeyHint, Bundle: hex.EncodeToString(sum[:]), Inputs: inputs, Time: r.Created}
+	if r.Checks != nil {
+		e.Verdict, e.Checks = "accepted", r.Checks
+	}
 	b, err := json.Marshal(e)
 	if err != nil {
 		return nil, err
@@ -120,6 +131,15 @@ func (h *Hub) appendEntry(e LogEntry) error {
 		return fmt.Errorf("hub: log: %w", err)
 	}
 	return nil
+}
+
+// logVerdict logs a member's refused upload. Its files were never stored:
+// the entry is all that remains of it.
+func (h *Hub) logVerdict(a *admission, v Verdict) error {
+	sum := sha256.Sum256(a.up.Bundle)
+	return h.appendEntry(LogEntry{Type: "verdict", Time: h.opts.Now().UTC(), Verdict: "rejected",
+		Kind: a.up.Kind, Base: a.up.Base, Publisher: a.org, Key: a.signed.Key.Hint(),
+		Bundle: hex.EncodeToString(sum[:]), Checks: v.Checks, Reason: v.Reason})
 }
 
 func receiptOf(rec *translog.Receipt, entry []byte) *Receipt {

@@ -41,11 +41,14 @@ const (
 //	          -----BEGIN PUBLIC KEY-----
 //	          ...
 //	        revoked: 2026-06-01T00:00:00Z
+//	    tokens:                       # bearer tokens, by hash only
+//	      - sha256:9f86d081884c7d65...
 type membersFile struct {
 	Orgs []struct {
-		Name string     `yaml:"name"`
-		Role string     `yaml:"role"`
-		Keys []keyEntry `yaml:"keys"`
+		Name   string     `yaml:"name"`
+		Role   string     `yaml:"role"`
+		Keys   []keyEntry `yaml:"keys"`
+		Tokens []string   `yaml:"tokens"`
 	} `yaml:"orgs"`
 }
 
@@ -89,8 +92,9 @@ type Member struct {
 
 // Members is the consortium: who may publish, with which keys, when.
 type Members struct {
-	orgs  []Member
-	byKey map[string]*MemberKey // key hint → key
+	orgs    []Member
+	byKey   map[string]*MemberKey // key hint → key
+	byToken map[string]Member     // "sha256:…" → org
 }
 
 // LoadMembers reads a members file.
@@ -105,9 +109,12 @@ func LoadMembers(path string) (*Members, error) {
 	if err := dec.Decode(&mf); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrMembers, path, err)
 	}
-	ms := &Members{byKey: map[string]*MemberKey{}}
+	ms := &Members{byKey: map[string]*MemberKey{}, byToken: map[string]Member{}}
 	for i, o := range mf.Orgs {
 		m, err := ms.addOrg(filepath.Dir(path), o.Name, o.Role, o.Keys)
+		if err == nil {
+			err = ms.addTokens(m, o.Tokens)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: orgs[%d]: %v", ErrMembers, path, i, err)
 		}
@@ -149,6 +156,26 @@ func (ms *Members) addOrg(dir, name, role string, keys []keyEntry) (Member, erro
 		m.Keys = append(m.Keys, mk)
 	}
 	return m, nil
+}
+
+// addTokens indexes an org's token hashes; one token opens one org.
+func (ms *Members) addTokens(m Member, hashes []string) error {
+	for _, t := range hashes {
+		if err := checkTokenHash(t); err != nil {
+			return fmt.Errorf("org %q: %v", m.Org, err)
+		}
+		if prev, dup := ms.byToken[t]; dup {
+			return fmt.Errorf("a token of org %q is also listed for %q", m.Org, prev.Org)
+		}
+		ms.byToken[t] = m
+	}
+	return nil
+}
+
+// TokenOrg returns the org that lists a token hash.
+func (m *Members) TokenOrg(hash string) (Member, bool) {
+	o, ok := m.byToken[hash]
+	return o, ok
 }
 
 func loadKey(dir, file, pem string) (*signing.PublicKey, error) {

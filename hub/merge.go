@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/merge"
@@ -19,7 +20,17 @@ const HubOrg = "hub"
 // merge release signed by the hub's key. The same recipe over the same
 // inputs gives the same bytes, hence the same CID: a repeated merge returns
 // the recorded release.
-func (h *Hub) Merge(ctx context.Context, recipe []byte) (*Release, error) {
+func (h *Hub) Merge(ctx context.Context, recipe []byte) (rel *Release, err error) {
+	start := time.Now()
+	defer func() {
+		result := "ok"
+		if err != nil {
+			result = "error"
+		}
+		h.metrics.merges.WithLabelValues(result).Inc()
+		h.metrics.mergeSecs.Observe(time.Since(start).Seconds())
+		h.logger.Info("merge", "result", result, "duration", time.Since(start), "error", err)
+	}()
 	r, err := merge.ParseRecipe(recipe)
 	if err != nil {
 		return nil, err

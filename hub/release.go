@@ -33,6 +33,8 @@ type Release struct {
 	// Provenance, for a merge: a bundle of the hub-signed in-toto statement
 	// naming the recipe, the inputs and the output (see Provenance).
 	Provenance []byte `json:"provenance,omitempty"`
+	// Checks, for an upload: the admission checks it passed.
+	Checks []Check `json:"checks,omitempty"`
 }
 
 // File returns the release's file at path.

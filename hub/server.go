@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
@@ -41,8 +42,16 @@ func NewServer(h *Hub) *Server { return &Server{h: h} }
 //
 // It also serves the standard health service (the hub is SERVING once open)
 // and server reflection, so grpcurl and load balancers work against it.
+//
+// Unless the hub is plaintext it speaks TLS (mutual when a client CA is
+// configured), and every call passes the access interceptors.
 func NewGRPCServer(h *Hub, opts ...grpc.ServerOption) *grpc.Server {
-	g := grpc.NewServer(append([]grpc.ServerOption{grpc.MaxRecvMsgSize(MaxRecvMsgSize)}, opts...)...)
+	base := []grpc.ServerOption{grpc.MaxRecvMsgSize(MaxRecvMsgSize),
+		grpc.ChainUnaryInterceptor(h.unaryInterceptor), grpc.ChainStreamInterceptor(h.streamInterceptor)}
+	if h.tls != nil {
+		base = append(base, grpc.Creds(credentials.NewTLS(h.tls.Config)))
+	}
+	g := grpc.NewServer(append(base, opts...)...)
 	hubv1.RegisterHubServiceServer(g, NewServer(h))
 	hs := health.NewServer()
 	hs.SetServingStatus(hubv1.HubService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
@@ -54,7 +63,8 @@ func NewGRPCServer(h *Hub, opts ...grpc.ServerOption) *grpc.Server {
 // GetInfo returns the hub's identity and members.
 func (s *Server) GetInfo(context.Context, *hubv1.GetInfoRequest) (*hubv1.GetInfoResponse, error) {
 	info := s.h.Info()
-	resp := &hubv1.GetInfoResponse{Version: info.Version, PublicKey: info.PublicKey.PEM, LogOrigin: info.LogOrigin, LogKey: info.LogKey}
+	resp := &hubv1.GetInfoResponse{Version: info.Version, PublicKey: info.PublicKey.PEM, LogOrigin: info.LogOrigin,
+		LogKey: info.LogKey, TlsFingerprint: info.TLSFingerprint}
 	for _, m := range info.Members {
 		pm := &hubv1.Member{Org: m.Org}
 		for _, k := range m.Keys {
@@ -184,6 +194,14 @@ func (s *Server) GetRelease(ctx context.Context, req *hubv1.GetReleaseRequest) (
 	return &hubv1.GetReleaseResponse{Release: ReleaseToProto(r)}, nil
 }
 
+// Unpin drops a release (operators only: see the interceptor).
+func (s *Server) Unpin(ctx context.Context, req *hubv1.UnpinRequest) (*hubv1.UnpinResponse, error) {
+	if err := s.h.Unpin(ctx, req.GetCid()); err != nil {
+		return nil, toStatus(err)
+	}
+	return &hubv1.UnpinResponse{}, nil
+}
+
 // toStatus maps domain errors to gRPC codes, in this one place.
 func toStatus(err error) error {
 	if _, ok := status.FromError(err); ok {
@@ -197,7 +215,12 @@ func toStatus(err error) error {
 		code = codes.DeadlineExceeded
 	case errors.Is(err, store.ErrCorrupt):
 		code = codes.DataLoss
-	case errors.Is(err, signing.ErrUntrusted), errors.Is(err, signing.ErrBadSignature), errors.Is(err, ErrKeyInvalid):
+	case errors.Is(err, store.ErrPinned):
+		code = codes.FailedPrecondition
+	case errors.Is(err, ErrUnauthenticated):
+		code = codes.Unauthenticated
+	case errors.Is(err, signing.ErrUntrusted), errors.Is(err, signing.ErrBadSignature), errors.Is(err, ErrKeyInvalid),
+		errors.Is(err, ErrForbidden):
 		code = codes.PermissionDenied
 	case errors.Is(err, ErrRejected), errors.Is(err, signing.ErrDigestMismatch), errors.Is(err, signing.ErrMalformed),
 		errors.Is(err, merge.ErrRecipe), errors.Is(err, merge.ErrIncompatible), errors.Is(err, safetensors.ErrInvalid),
@@ -207,7 +230,14 @@ func toStatus(err error) error {
 	case errors.Is(err, ErrNotFound), errors.Is(err, store.ErrNotFound):
 		code = codes.NotFound
 	}
-	return status.Error(code, err.Error())
+	st := status.New(code, err.Error())
+	var rej *RejectedError
+	if errors.As(err, &rej) {
+		if d, derr := st.WithDetails(VerdictToProto(rej.Verdict)); derr == nil {
+			st = d
+		}
+	}
+	return st.Err()
 }
 
 func errorsIsNotFound(err error) bool {

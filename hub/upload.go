@@ -68,25 +68,59 @@ func (a *admission) discard() {
 // Receive admits an upload: it checks the header and signature before any
 // bytes arrive, stages every file while hashing it, checks the staged bytes,
 // and only then commits them and records the release. On any error nothing
-// is stored.
+// is stored; a refusal is a *RejectedError carrying the verdict, and once
+// the upload is attributable to a member (its signature checked) the
+// verdict is logged.
 func (h *Hub) Receive(ctx context.Context, up Upload, src ChunkSource) (*Release, error) {
 	a := &admission{up: up}
 	defer a.discard()
-	if err := h.checkHeader(a); err != nil {
+	s := &screen{}
+	err := h.screenUpload(ctx, a, s, src)
+	if err == nil {
+		r, err := h.commit(ctx, a, s.checks)
+		if err == nil {
+			h.metrics.uploads.WithLabelValues(string(up.Kind), "accepted").Inc()
+			h.logger.Info("upload accepted", "kind", up.Kind, "cid", r.CID, "org", a.org, "base", up.Base)
+		}
+		return r, err
+	}
+	if !judged(err) {
 		return nil, err
 	}
-	if err := h.stageFiles(ctx, a, src); err != nil {
-		return nil, err
+	h.metrics.uploads.WithLabelValues(string(up.Kind), "rejected").Inc()
+	v := Verdict{Checks: s.checks, Reason: err.Error()}
+	h.logger.Warn("upload rejected", "kind", up.Kind, "org", a.org, "base", up.Base, "reason", v.Reason)
+	if a.signed != nil {
+		if lerr := h.logVerdict(a, v); lerr != nil {
+			return nil, errors.Join(err, lerr)
+		}
 	}
-	if err := h.admit(ctx, a); err != nil {
-		return nil, err
-	}
-	return h.commit(ctx, a)
+	return nil, &RejectedError{Verdict: v, Err: err}
 }
 
-// checkHeader refuses a bad header or signature before any byte is sent.
-func (h *Hub) checkHeader(a *admission) error {
-	up := a.up
+// screenUpload runs every admission check in order, stopping at the first
+// that fails.
+func (h *Hub) screenUpload(ctx context.Context, a *admission, s *screen, src ChunkSource) error {
+	steps := []struct {
+		name string
+		f    func() error
+	}{
+		{"header", func() error { return checkUploadHeader(a.up) }},
+		{"signature", func() error { return h.checkSignature(a) }},
+		{"access", func() error { return checkCaller(ctx, a.org) }},
+		{"base", func() error { return h.checkBase(a.up) }},
+		{"bytes", func() error { return h.stageFiles(ctx, a, src) }},
+	}
+	for _, st := range steps {
+		if err := s.run(st.name, st.f); err != nil {
+			return err
+		}
+	}
+	return h.admit(ctx, a, s)
+}
+
+// checkUploadHeader refuses a malformed header before any byte is sent.
+func checkUploadHeader(up Upload) error {
 	if up.Kind != potluck.KindBase && up.Kind != potluck.KindDelta {
 		return fmt.Errorf("%w: kind %q cannot be uploaded", ErrRejected, up.Kind)
 	}
@@ -94,8 +128,7 @@ func (h *Hub) checkHeader(a *admission) error {
 		return fmt.Errorf("%w: %d files (want 1 to %d)", ErrRejected, len(up.Files), maxFiles)
 	}
 	seen := map[string]bool{}
-	res := make([]signing.Resource, len(up.Files))
-	for i, f := range up.Files {
+	for _, f := range up.Files {
 		if err := store.CheckPath(f.Path); err != nil {
 			return fmt.Errorf("%w: %v", ErrRejected, err)
 		}
@@ -103,9 +136,18 @@ func (h *Hub) checkHeader(a *admission) error {
 			return fmt.Errorf("%w: file %q is duplicated, reserved or has a negative size", ErrRejected, f.Path)
 		}
 		seen[f.Path] = true
+	}
+	return nil
+}
+
+// checkSignature: the bundle is signed by a member key valid now and covers
+// exactly the declared files.
+func (h *Hub) checkSignature(a *admission) error {
+	res := make([]signing.Resource, len(a.up.Files))
+	for i, f := range a.up.Files {
 		res[i] = signing.Resource{Name: f.Path, Digest: f.SHA256}
 	}
-	v, err := signing.VerifyBundle(up.Bundle, h.members.Keys())
+	v, err := signing.VerifyBundle(a.up.Bundle, h.members.Keys())
 	if err != nil {
 		return err
 	}
@@ -118,14 +160,20 @@ func (h *Hub) checkHeader(a *admission) error {
 	}
 	a.signed = v
 	a.org = mk.Org
-	if up.Kind == potluck.KindDelta {
-		base, err := h.releases.get(up.Base)
-		if err != nil {
-			return fmt.Errorf("%w: delta for base %q: %w", ErrRejected, up.Base, err)
-		}
-		if base.Kind != potluck.KindBase {
-			return fmt.Errorf("%w: delta for %s, which is a %s, not a base", ErrRejected, up.Base, base.Kind)
-		}
+	return nil
+}
+
+// checkBase: a delta names a base the hub holds.
+func (h *Hub) checkBase(up Upload) error {
+	if up.Kind != potluck.KindDelta {
+		return nil
+	}
+	base, err := h.releases.get(up.Base)
+	if err != nil {
+		return fmt.Errorf("%w: delta for base %q: %w", ErrRejected, up.Base, err)
+	}
+	if base.Kind != potluck.KindBase {
+		return fmt.Errorf("%w: delta for %s, which is a %s, not a base", ErrRejected, up.Base, base.Kind)
 	}
 	return nil
 }
@@ -133,7 +181,7 @@ func (h *Hub) checkHeader(a *admission) error {
 // stageFiles imports each declared file from the chunk stream into staging,
 // checking its size, SHA-256 and (when declared) CID.
 func (h *Hub) stageFiles(ctx context.Context, a *admission, src ChunkSource) error {
-	r := &chunkReader{src: src}
+	r := &chunkReader{src: src, received: h.metrics.uploadBytes.Add}
 	for i, f := range a.up.Files {
 		r.start(i, f.Size)
 		st, err := h.store.Add(r)
@@ -176,6 +224,8 @@ type chunkReader struct {
 	size    int64
 	off     int64
 	pending []byte
+
+	received func(float64) // counts the bytes received
 }
 
 func (r *chunkReader) start(file int, size int64) {
@@ -199,6 +249,7 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 				ErrRejected, c.File, c.Offset, len(c.Data), r.file, r.off, r.size, MaxChunk)
 		}
 		r.pending = c.Data
+		r.received(float64(len(c.Data)))
 	}
 	n := copy(p, r.pending)
 	r.pending = r.pending[n:]
@@ -208,7 +259,7 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 
 // commit makes the staged files visible, builds the release directory and
 // records the release.
-func (h *Hub) commit(ctx context.Context, a *admission) (*Release, error) {
+func (h *Hub) commit(ctx context.Context, a *admission, checks []Check) (*Release, error) {
 	entries := make([]store.Entry, len(a.staged))
 	files := make([]potluck.File, len(a.staged))
 	for i, st := range a.staged {
@@ -226,7 +277,7 @@ func (h *Hub) commit(ctx context.Context, a *admission) (*Release, error) {
 	slices.SortFunc(files, func(x, y potluck.File) int { return strings.Compare(x.Path, y.Path) })
 	r := &Release{
 		CID: root.String(), Kind: a.up.Kind, Base: a.up.Base, Publisher: a.org, Files: files,
-		Bundle: a.up.Bundle, KeyHint: a.signed.Key.Hint(), Created: h.opts.Now().UTC(),
+		Bundle: a.up.Bundle, KeyHint: a.signed.Key.Hint(), Created: h.opts.Now().UTC(), Checks: checks,
 	}
 	return h.record(r, nil)
 }

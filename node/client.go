@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
 	"github.com/potluck-hub/potluck/signing"
@@ -20,15 +19,22 @@ type Client struct {
 	LogKey string
 }
 
-// Dial connects to a hub's gRPC address (host:port). The connection is
-// plaintext: run it on loopback or behind TLS until the hub speaks TLS.
-func Dial(addr string) (*Client, error) {
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+// Dial connects to a hub's gRPC address (host:port), over TLS unless opts
+// say plaintext (see DialOptions).
+func Dial(addr string, opts DialOptions) (*Client, error) {
+	gopts, err := opts.GRPCOptions()
+	if err != nil {
+		return nil, err
+	}
+	conn, err := grpc.NewClient(addr, gopts...)
 	if err != nil {
 		return nil, fmt.Errorf("node: dial %s: %w", addr, err)
 	}
 	return &Client{conn: conn, hub: hubv1.NewHubServiceClient(conn)}, nil
 }
+
+// Conn is the client's gRPC connection, for calls the Client does not wrap.
+func (c *Client) Conn() *grpc.ClientConn { return c.conn }
 
 // Close closes the connection.
 func (c *Client) Close() error { return c.conn.Close() }
@@ -40,6 +46,8 @@ type HubInfo struct {
 	Members   map[string][]*signing.PublicKey
 	LogOrigin string // the origin line of the log's checkpoints
 	LogKey    string // the log's checkpoint verifier key
+	// TLSFingerprint is what the hub says its certificate's SHA-256 is.
+	TLSFingerprint string
 }
 
 // TrustedKeys returns the hub's key and every member key.
@@ -62,7 +70,7 @@ func (c *Client) Info(ctx context.Context) (*HubInfo, error) {
 		return nil, fmt.Errorf("node: hub key: %w", err)
 	}
 	info := &HubInfo{Version: resp.GetVersion(), HubKey: hubKey, Members: map[string][]*signing.PublicKey{},
-		LogOrigin: resp.GetLogOrigin(), LogKey: resp.GetLogKey()}
+		LogOrigin: resp.GetLogOrigin(), LogKey: resp.GetLogKey(), TLSFingerprint: resp.GetTlsFingerprint()}
 	for _, m := range resp.GetMembers() {
 		for _, pem := range m.GetPublicKeys() {
 			k, err := signing.ParsePublicKey(pem)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -204,7 +205,19 @@ func TestRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	members := "orgs:\n  - name: lab-a\n    keys:\n      - file: lab-a.pub\n  - name: lab-b\n    keys:\n      - file: lab-b.pub\n"
+	// Each lab gets a token; the members file lists only its hash.
+	members := "orgs:\n"
+	for _, lab := range []string{"lab-a", "lab-b"} {
+		tok, hashLine, err := run(t, "hub", "token")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(at(lab+".token"), []byte(tok), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, hash, _ := strings.Cut(hashLine, "- ")
+		members += "  - name: " + lab + "\n    keys:\n      - file: " + lab + ".pub\n    tokens:\n      - " + strings.TrimSpace(hash) + "\n"
+	}
 	if err := os.WriteFile(at("members.yaml"), []byte(members), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -232,10 +245,13 @@ func TestRoundTrip(t *testing.T) {
 			t.Errorf("hub serve: %v", err)
 		}
 	})
-	var addr string
-	for deadline := time.Now().Add(10 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	var addr, fingerprint string
+	for deadline := time.Now().Add(10 * time.Second); fingerprint == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		if _, rest, ok := strings.Cut(log.String(), "gRPC on "); ok {
 			addr, _, _ = strings.Cut(rest, ",")
+		}
+		if _, rest, ok := strings.Cut(log.String(), "TLS fingerprint "); ok {
+			fingerprint, _, _ = strings.Cut(rest, "\n")
 		}
 		select {
 		case err := <-done:
@@ -247,8 +263,16 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatalf("hub serve did not say where it listens:\n%s", log.String())
 	}
 
+	// Every call to the hub pins its certificate and sends lab-a's token
+	// unless a command names another.
 	must := func(args ...string) string {
 		t.Helper()
+		if slices.Contains(args, "--hub") {
+			args = append(args, "--hub-fingerprint", fingerprint)
+			if !slices.Contains(args, "--token-file") {
+				args = append(args, "--token-file", at("lab-a.token"))
+			}
+		}
 		out, errOut, err := run(t, args...)
 		if err != nil {
 			t.Fatalf("potluck %s: %v\n%s", strings.Join(args, " "), err, errOut)
@@ -262,7 +286,7 @@ func TestRoundTrip(t *testing.T) {
 	var deltas []string
 	for _, lab := range []string{"a", "b"} {
 		c := must("node", "publish", "--base", at("base"), "--finetuned", at("ft-"+lab), "--out", at("delta-"+lab),
-			"--hub", addr, "--key", at("lab-"+lab+".key"), "--quiet")
+			"--hub", addr, "--key", at("lab-"+lab+".key"), "--quiet", "--token-file", at("lab-"+lab+".token"))
 		deltas = append(deltas, c)
 	}
 	recipe := func(base string, models []string) string {
@@ -285,6 +309,13 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if out := must("verify", mergeCID, "--hub", addr); !strings.Contains(out, "cid "+mergeCID) {
 		t.Errorf("verify by CID printed:\n%s", out)
+	}
+	// Without a token the hub refuses an upload; with a wrong pin, any call.
+	if _, _, err := run(t, "node", "merge", recipe(baseCID, deltas), "--hub", addr, "--hub-fingerprint", fingerprint); err == nil || !strings.Contains(err.Error(), "Unauthenticated") {
+		t.Errorf("a merge with no token: %v", err)
+	}
+	if _, _, err := run(t, "node", "pull", mergeCID, "--out", at("pulled-2"), "--hub", addr, "--hub-fingerprint", strings.Repeat("ab", 32)); err == nil || !strings.Contains(err.Error(), "fingerprint") {
+		t.Errorf("a pull pinning the wrong certificate: %v", err)
 	}
 	if _, _, err := run(t, "verify", at("pulled"), "--key", at("lab-a.pub")); err == nil {
 		t.Error("the hub's merge verified against a lab key")

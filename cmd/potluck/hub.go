@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"google.golang.org/grpc"
 
 	"github.com/potluck-hub/potluck/hub"
@@ -20,7 +23,7 @@ import (
 
 func hubCmd() *cobra.Command {
 	c := &cobra.Command{Use: "hub", Short: "Run a consortium hub"}
-	c.AddCommand(hubServeCmd())
+	c.AddCommand(hubServeCmd(), hubTokenCmd())
 	return c
 }
 
@@ -36,9 +39,56 @@ func defaultDataDir() string {
 	return "potluck-hub"
 }
 
+// serveFlags are hub serve's settings beyond the store's.
+type serveFlags struct {
+	listen, httpAddr, members string
+	config                    string
+	printConfig               bool
+	tls                       hub.TLSOptions
+	plaintext                 bool
+	access                    hub.Access
+	maxNormRatio              float64
+	logLevel, logFormat       string
+	shutdownTimeout           time.Duration
+}
+
+func (f *serveFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.config, "config", "", "YAML file of settings, one key per flag name (listen: 0.0.0.0:7420); flags given here win")
+	fs.BoolVar(&f.printConfig, "print-config", false, "print the effective settings as a config file and exit")
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:7420", "gRPC listen address")
+	fs.StringVar(&f.httpAddr, "http", "127.0.0.1:7421", "HTTP listen address (health, metrics, release index, log, IPFS gateway); empty to disable")
+	fs.StringVar(&f.members, "members", "", "members file (YAML or JSON; default DATA/members.yaml)")
+	fs.StringVar(&f.tls.CertFile, "tls-cert", "", "TLS certificate (PEM) of the gRPC listener (default: DATA/tls.crt, self-signed, made on first start)")
+	fs.StringVar(&f.tls.KeyFile, "tls-key", "", "key of --tls-cert")
+	fs.StringVar(&f.tls.ClientCAFile, "client-ca", "", "require client certificates issued by these CAs (PEM): mutual TLS; a certificate whose common name is a member org authenticates as it")
+	fs.StringSliceVar(&f.tls.Hosts, "tls-host", nil, "extra DNS names or IPs for the generated certificate")
+	fs.BoolVar(&f.plaintext, "plaintext", false, "serve gRPC without TLS (only behind a TLS-terminating proxy)")
+	fs.BoolVar(&f.access.RequireToken, "require-token", true, "uploads and merges need a member org's bearer token (or client certificate)")
+	fs.BoolVar(&f.access.MembersOnlyReads, "members-only-reads", false, "reads (gRPC and HTTP) need a member's token too")
+	fs.Float64Var(&f.maxNormRatio, "max-norm-ratio", hub.DefaultMaxNormRatio, "refuse a delta tensor whose norm exceeds this many times its base tensor's; 0 turns the check off")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug (every call), info, warn, error")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long calls in flight may take to finish before they are cancelled (staged uploads are then discarded)")
+}
+
+func (f *serveFlags) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	o := &slog.HandlerOptions{Level: level}
+	switch f.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, o)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, o)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: text or json", f.logFormat)
+}
+
 func hubServeCmd() *cobra.Command {
 	var sf storeFlags
-	var listen, httpAddr, members string
+	var f serveFlags
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the hub's gRPC API and HTTP endpoints",
@@ -47,43 +97,69 @@ gRPC, ask for merges and pull releases by CID. Data (the content store, the
 release index and the hub's merge-signing key, made on first start) lives in
 --data; with --store s3://BUCKET the files go to MinIO/S3 instead (credentials
 from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or MINIO_ROOT_USER/
-MINIO_ROOT_PASSWORD). Only orgs in the members file may publish. The HTTP
-listener also serves the IPFS gateway at /ipfs/CID.`,
+MINIO_ROOT_PASSWORD). Only orgs in the members file may publish, each with
+its own keys and, by default, its own bearer token (potluck hub token).
+
+gRPC speaks TLS: with no --tls-cert the hub makes a self-signed certificate
+in --data on first start and prints its fingerprint, which nodes pin with
+--hub-fingerprint (it is also served at HTTP /v1/tls). The HTTP listener
+serves /healthz, /metrics (Prometheus), the release index, the log and the
+IPFS gateway at /ipfs/CID. Every flag can be set in a --config YAML file.`,
 		Example: `  potluck hub serve --data /var/lib/potluck --members members.yaml \
-    --listen 127.0.0.1:7420 --http 127.0.0.1:7421
+    --listen 0.0.0.0:7420 --http 0.0.0.0:7421
+  potluck hub serve --config /etc/potluck/hub.yaml --print-config
   potluck hub serve --store s3://potluck --s3-endpoint http://127.0.0.1:9000`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.config != "" {
+				if err := applyConfig(cmd.Flags(), f.config); err != nil {
+					return err
+				}
+			}
+			if f.printConfig {
+				return printConfig(cmd.OutOrStdout(), cmd.Flags())
+			}
+			logger, err := f.logger(cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
 			dataDir := sf.data
-			if members == "" {
-				members = filepath.Join(dataDir, "members.yaml")
+			if f.members == "" {
+				f.members = filepath.Join(dataDir, "members.yaml")
 			}
 			backend, err := sf.backend(cmd.Context())
 			if err != nil {
 				return err
 			}
-			h, err := hub.Open(hub.Options{DataDir: dataDir, MembersFile: members, Backend: backend})
+			h, err := hub.Open(hub.Options{DataDir: dataDir, MembersFile: f.members, Backend: backend, Access: f.access,
+				Plaintext: f.plaintext, TLS: f.tls, Screen: hub.Screening{MaxNormRatio: f.maxNormRatio}, Logger: logger})
 			if err != nil {
 				return err
 			}
 			defer h.Close()
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return serve(ctx, h, listen, httpAddr, func(addr, httpAt string) {
-				fmt.Fprintf(cmd.OutOrStdout(), "hub: gRPC on %s, HTTP on %s, data in %s, hub key %s\n", addr, httpAt, dataDir, h.Info().PublicKey.Hint())
+			return serve(ctx, h, f.listen, f.httpAddr, f.shutdownTimeout, logger, func(addr, httpAt string) {
+				fp := h.Info().TLSFingerprint
+				if fp == "" {
+					fp = "none (plaintext)"
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "hub: gRPC on %s, HTTP on %s, data in %s, hub key %s, TLS fingerprint %s\n", addr, httpAt, dataDir, h.Info().PublicKey.Hint(), fp)
 			})
 		},
 	}
 	sf.register(c.Flags())
-	c.Flags().StringVar(&listen, "listen", "127.0.0.1:7420", "gRPC listen address")
-	c.Flags().StringVar(&httpAddr, "http", "127.0.0.1:7421", "HTTP listen address (health, release index, log, IPFS gateway); empty to disable")
-	c.Flags().StringVar(&members, "members", "", "members file (YAML or JSON; default DATA/members.yaml)")
+	f.register(c.Flags())
 	return c
 }
 
 // serve runs the gRPC server (and the HTTP one, when httpAddr is set) until
 // ctx ends, then stops them gracefully.
-func serve(ctx context.Context, h *hub.Hub, listen, httpAddr string, ready func(grpcAt, httpAt string)) error {
+//
+// On shutdown, new calls are refused and calls in flight get up to grace to
+// finish; then they are cancelled, which discards staged uploads and merge
+// scratch space, so nothing half-written ever becomes visible.
+func serve(ctx context.Context, h *hub.Hub, listen, httpAddr string, grace time.Duration, logger *slog.Logger, ready func(grpcAt, httpAt string)) error {
 	lis, err := net.Listen("tcp", listen)
 	if err != nil {
 		return err
@@ -100,24 +176,28 @@ func serve(ctx context.Context, h *hub.Hub, listen, httpAddr string, ready func(
 			return err
 		}
 		httpAt = hl.Addr().String()
-		hs = &http.Server{Handler: hub.HTTPHandler(h), ReadHeaderTimeout: 10 * time.Second}
+		hs = &http.Server{Handler: hub.HTTPHandler(h), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 		go func() { errc <- hs.Serve(hl) }()
 	}
 	ready(lis.Addr().String(), httpAt)
+	logger.Info("serving", "grpc", lis.Addr().String(), "http", httpAt, "tls_fingerprint", h.Info().TLSFingerprint)
 	select {
 	case <-ctx.Done():
+		logger.Info("shutting down", "grace", grace)
 	case err = <-errc:
+		logger.Error("listener failed", "error", err)
 	}
-	stopAll(g, hs)
+	stopAll(g, hs, grace)
+	logger.Info("stopped")
 	if errors.Is(err, http.ErrServerClosed) || errors.Is(err, grpc.ErrServerStopped) {
 		err = nil
 	}
 	return err
 }
 
-func stopAll(g *grpc.Server, hs *http.Server) {
+func stopAll(g *grpc.Server, hs *http.Server, grace time.Duration) {
 	if hs != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), grace)
 		defer cancel()
 		hs.Shutdown(ctx)
 	}
@@ -125,7 +205,7 @@ func stopAll(g *grpc.Server, hs *http.Server) {
 	go func() { g.GracefulStop(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(10 * time.Second):
+	case <-time.After(grace):
 		g.Stop()
 	}
 }

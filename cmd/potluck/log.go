@@ -4,8 +4,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"github.com/potluck-hub/potluck/node"
 )
 
 func logCmd() *cobra.Command {
@@ -15,7 +13,8 @@ func logCmd() *cobra.Command {
 }
 
 func logVerifyCmd() *cobra.Command {
-	var hubAddr, state, logKey string
+	var hc hubConn
+	var state, logKey string
 	c := &cobra.Command{
 		Use:   "verify --hub ADDR --state FILE",
 		Short: "Check that a hub's log only grew since the checkpoint remembered in FILE",
@@ -28,7 +27,7 @@ reported as such, with exit status 1, and the state is left unchanged.`,
   potluck log verify --hub hub.example:7420 --state hub-log.json --log-key "potluck-hub+1a2b3c4d+AbC..."`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			client, err := node.Dial(hubAddr)
+			client, err := hc.dial()
 			if err != nil {
 				return err
 			}
@@ -46,7 +45,7 @@ reported as such, with exit status 1, and the state is left unchanged.`,
 			return nil
 		},
 	}
-	hubFlag(c, &hubAddr)
+	hubFlag(c, &hc)
 	c.Flags().StringVar(&state, "state", "", "file remembering the last checkpoint (required)")
 	c.Flags().StringVar(&logKey, "log-key", "", "the hub's log verifier key, pinned on the first run")
 	c.MarkFlagRequired("state")

@@ -16,7 +16,8 @@ import (
 )
 
 func mergeCmd() *cobra.Command {
-	var out, hubAddr, cache string
+	var out, cache string
+	var hc hubConn
 	var trust []string
 	var workers int
 	var shardSize int64
@@ -62,8 +63,8 @@ manifest recording every input by CID. The bytes are the same for any
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
 			var resolve merge.Resolver
-			if hubAddr != "" {
-				client, err := node.Dial(hubAddr)
+			if hc.addr != "" {
+				client, err := hc.dial()
 				if err != nil {
 					return err
 				}
@@ -94,7 +95,7 @@ manifest recording every input by CID. The bytes are the same for any
 	c.Flags().StringVar(&out, "out", "", "new output directory (required)")
 	c.Flags().IntVar(&workers, "workers", min(runtime.NumCPU(), 8), "tensors merged at a time (the output is the same for any count)")
 	c.Flags().Int64Var(&shardSize, "shard-size", merge.DefaultShardSize, "largest output shard, in bytes")
-	c.Flags().StringVar(&hubAddr, "hub", "", "hub gRPC address: the recipe names CIDs, pulled and checked before the merge")
+	hc.register(c, "", "hub gRPC address: the recipe names CIDs, pulled and checked before the merge")
 	c.Flags().StringVar(&cache, "cache", defaultCacheDir(), "where --hub keeps pulled releases, one directory per CID")
 	c.Flags().StringSliceVar(&trust, "trust", nil, "with --hub: trusted public key (repeatable; default: the hub's and its members')")
 	c.MarkFlagRequired("out")

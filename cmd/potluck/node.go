@@ -16,11 +16,6 @@ func nodeCmd() *cobra.Command {
 	return c
 }
 
-// hubFlag is the --hub flag every command that talks to a hub takes.
-func hubFlag(c *cobra.Command, addr *string) {
-	c.Flags().StringVar(addr, "hub", "127.0.0.1:7420", "hub gRPC address")
-}
-
 // progressTo prints upload/download progress as plain lines, at most one
 // per 10%, unless quiet.
 func progressTo(w io.Writer, verb string, quiet bool) node.Progress {

@@ -5,12 +5,10 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
-
-	"github.com/potluck-hub/potluck/node"
 )
 
 func nodeMergeCmd() *cobra.Command {
-	var hubAddr string
+	var hc hubConn
 	c := &cobra.Command{
 		Use:   "merge RECIPE",
 		Short: "Ask the hub to run a merge recipe over releases it holds",
@@ -31,7 +29,7 @@ Prints the merged release's CID; fetch it with 'potluck node pull'.`,
 			if err != nil {
 				return err
 			}
-			client, err := node.Dial(hubAddr)
+			client, err := hc.dial()
 			if err != nil {
 				return err
 			}
@@ -44,6 +42,6 @@ Prints the merged release's CID; fetch it with 'potluck node pull'.`,
 			return nil
 		},
 	}
-	hubFlag(c, &hubAddr)
+	hubFlag(c, &hc)
 	return c
 }

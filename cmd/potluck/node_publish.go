@@ -13,7 +13,8 @@ import (
 )
 
 func nodePublishCmd() *cobra.Command {
-	var hubAddr, keyPath, baseDir, ftDir, baseCID, outDir, dtype string
+	var hc hubConn
+	var keyPath, baseDir, ftDir, baseCID, outDir, dtype string
 	var quiet bool
 	var samples int64
 	c := &cobra.Command{
@@ -44,10 +45,10 @@ the key is a member's, the base is registered, and every tensor fits it.`,
 			if err != nil {
 				return err
 			}
-			return publishDelta(cmd, hubAddr, outDir, man, signer, quiet)
+			return publishDelta(cmd, &hc, outDir, man, signer, quiet)
 		},
 	}
-	hubFlag(c, &hubAddr)
+	hubFlag(c, &hc)
 	c.Flags().StringVar(&keyPath, "key", "potluck.key", "your signing key")
 	c.Flags().StringVar(&baseDir, "base", "", "base model directory (required)")
 	c.Flags().StringVar(&ftDir, "finetuned", "", "fine-tuned model directory (required)")
@@ -61,12 +62,12 @@ the key is a member's, the base is registered, and every tensor fits it.`,
 	return c
 }
 
-func publishDelta(cmd *cobra.Command, hubAddr, dir string, man *potluck.Manifest, signer *signing.Signer, quiet bool) error {
+func publishDelta(cmd *cobra.Command, hc *hubConn, dir string, man *potluck.Manifest, signer *signing.Signer, quiet bool) error {
 	scan, bundle, err := node.SignDir(dir, signer)
 	if err != nil {
 		return err
 	}
-	client, err := node.Dial(hubAddr)
+	client, err := hc.dial()
 	if err != nil {
 		return err
 	}

@@ -4,12 +4,11 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"github.com/potluck-hub/potluck/node"
 )
 
 func nodePullCmd() *cobra.Command {
-	var hubAddr, out string
+	var hc hubConn
+	var out string
 	var trust []string
 	var quiet bool
 	c := &cobra.Command{
@@ -22,7 +21,7 @@ before the directory appears. The signature is written to DIR/model.sig.`,
 		Example: `  potluck node pull bafybei... --out ./merged --hub 127.0.0.1:7420`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			client, err := node.Dial(hubAddr)
+			client, err := hc.dial()
 			if err != nil {
 				return err
 			}
@@ -43,7 +42,7 @@ before the directory appears. The signature is written to DIR/model.sig.`,
 			return nil
 		},
 	}
-	hubFlag(c, &hubAddr)
+	hubFlag(c, &hc)
 	c.Flags().StringVar(&out, "out", "", "new directory to write (required)")
 	c.Flags().StringSliceVar(&trust, "trust", nil, "trusted public key (repeatable; default: the hub's and its members')")
 	c.Flags().BoolVar(&quiet, "quiet", false, "print only the directory")

@@ -6,11 +6,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/potluck-hub/potluck"
-	"github.com/potluck-hub/potluck/node"
 )
 
 func nodeRegisterBaseCmd() *cobra.Command {
-	var hubAddr, keyPath string
+	var hc hubConn
+	var keyPath string
 	var quiet bool
 	c := &cobra.Command{
 		Use:   "register-base DIR",
@@ -33,7 +33,7 @@ gives, so anyone can check it with IPFS tools.`,
 			if err != nil {
 				return err
 			}
-			client, err := node.Dial(hubAddr)
+			client, err := hc.dial()
 			if err != nil {
 				return err
 			}
@@ -46,7 +46,7 @@ gives, so anyone can check it with IPFS tools.`,
 			return nil
 		},
 	}
-	hubFlag(c, &hubAddr)
+	hubFlag(c, &hc)
 	c.Flags().StringVar(&keyPath, "key", "potluck.key", "your signing key")
 	c.Flags().BoolVar(&quiet, "quiet", false, "print only the CID")
 	return c

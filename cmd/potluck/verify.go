@@ -14,7 +14,8 @@ import (
 )
 
 func verifyCmd() *cobra.Command {
-	var hubAddr, bundle, logKey string
+	var hc hubConn
+	var bundle, logKey string
 	var keys, ignore []string
 	var recompute bool
 	var work string
@@ -35,9 +36,9 @@ if every check holds.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			target := args[0]
 			var client *node.Client
-			if hubAddr != "" {
+			if hc.addr != "" {
 				var err error
-				if client, err = node.Dial(hubAddr); err != nil {
+				if client, err = hc.dial(); err != nil {
 					return err
 				}
 				defer client.Close()
@@ -61,7 +62,7 @@ if every check holds.`,
 			return printVerify(cmd, target, trusted, node.VerifyOptions{Bundle: bundle, IgnorePaths: ignore, LogKey: logKey}, client)
 		},
 	}
-	c.Flags().StringVar(&hubAddr, "hub", "", "hub gRPC address (to verify a CID, or to trust the hub's keys)")
+	hc.register(c, "", "hub gRPC address (to verify a CID, or to trust the hub's keys)")
 	c.Flags().StringSliceVar(&keys, "key", nil, "trusted public key PEM (repeatable)")
 	c.Flags().StringVar(&bundle, "bundle", "", "signature file (default DIR/model.sig)")
 	c.Flags().BoolVar(&recompute, "recompute", false, "re-run the merge CID names from its recorded recipe and inputs, and compare CIDs (needs --hub)")

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -51,18 +52,19 @@ func Run(ctx context.Context, w io.Writer, dir string) (*Result, error) {
 			return nil, err
 		}
 	}
-	signers, members, err := makeKeys(dir)
+	signers, tokens, members, err := makeKeys(dir)
 	if err != nil {
 		return nil, err
 	}
-	step("starting a hub on loopback, data in %s", filepath.Join(dir, "hub"))
-	client, h, stop, err := startHub(filepath.Join(dir, "hub"), members)
+	step("starting a hub on loopback over TLS (self-signed, pinned by fingerprint), tokens required, data in %s", filepath.Join(dir, "hub"))
+	clients, h, stop, err := startHub(filepath.Join(dir, "hub"), members, tokens)
 	if err != nil {
 		return nil, err
 	}
 	defer stop()
+	client := clients[0]
 	r.HubKey = h.Info().PublicKey
-	fmt.Fprintf(w, "    hub key %s\n", r.HubKey.Hint())
+	fmt.Fprintf(w, "    hub key %s, TLS fingerprint %s\n", r.HubKey.Hint(), h.Info().TLSFingerprint)
 
 	if err := registerBase(ctx, w, client, r, signers[0]); err != nil {
 		return nil, err
@@ -71,7 +73,7 @@ func Run(ctx context.Context, w io.Writer, dir string) (*Result, error) {
 		return nil, err
 	}
 	for i, lab := range labs {
-		c, err := publish(ctx, w, client, r, lab, []string{r.FineTuned, r.FineTunedB}[i], signers[i])
+		c, err := publish(ctx, w, clients[i], r, lab, []string{r.FineTuned, r.FineTunedB}[i], signers[i])
 		if err != nil {
 			return nil, err
 		}
@@ -90,29 +92,37 @@ func Run(ctx context.Context, w io.Writer, dir string) (*Result, error) {
 	return r, nil
 }
 
-// makeKeys makes a key pair per lab and the hub's members file.
-func makeKeys(dir string) ([]*signing.Signer, string, error) {
+// makeKeys makes a key pair and a bearer token per lab, and the hub's
+// members file (which lists only the tokens' hashes).
+func makeKeys(dir string) ([]*signing.Signer, []string, string, error) {
 	members := "orgs:\n"
 	var signers []*signing.Signer
+	var tokens []string
 	for _, lab := range labs {
 		priv, pub := filepath.Join(dir, lab+".key"), filepath.Join(dir, lab+".pub")
 		if err := signing.GenerateKey(priv, pub); err != nil {
-			return nil, "", err
+			return nil, nil, "", err
 		}
 		s, err := signing.LoadSigner(priv)
 		if err != nil {
-			return nil, "", err
+			return nil, nil, "", err
 		}
-		signers = append(signers, s)
-		members += fmt.Sprintf("  - name: %s\n    keys:\n      - file: %s.pub\n", lab, lab)
+		tok, err := hub.NewToken()
+		if err != nil {
+			return nil, nil, "", err
+		}
+		signers, tokens = append(signers, s), append(tokens, tok)
+		members += fmt.Sprintf("  - name: %s\n    keys:\n      - file: %s.pub\n    tokens:\n      - %s\n", lab, lab, hub.HashToken(tok))
 	}
 	path := filepath.Join(dir, "members.yaml")
-	return signers, path, os.WriteFile(path, []byte(members), 0o644)
+	return signers, tokens, path, os.WriteFile(path, []byte(members), 0o644)
 }
 
-// startHub opens a hub and serves it over real gRPC on a loopback port.
-func startHub(dataDir, members string) (*node.Client, *hub.Hub, func(), error) {
-	h, err := hub.Open(hub.Options{DataDir: dataDir, MembersFile: members})
+// startHub opens a hub and serves it over real gRPC and TLS on a loopback
+// port, with a client per lab (its token, the hub's certificate pinned).
+func startHub(dataDir, members string, tokens []string) ([]*node.Client, *hub.Hub, func(), error) {
+	h, err := hub.Open(hub.Options{DataDir: dataDir, MembersFile: members, Access: hub.Access{RequireToken: true},
+		Screen: hub.Screening{MaxNormRatio: hub.DefaultMaxNormRatio}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -123,13 +133,23 @@ func startHub(dataDir, members string) (*node.Client, *hub.Hub, func(), error) {
 	}
 	g := hub.NewGRPCServer(h)
 	go g.Serve(lis)
-	client, err := node.Dial(lis.Addr().String())
-	if err != nil {
+	var clients []*node.Client
+	stop := func() {
+		for _, c := range clients {
+			c.Close()
+		}
 		g.Stop()
 		h.Close()
-		return nil, nil, nil, err
 	}
-	return client, h, func() { client.Close(); g.Stop(); h.Close() }, nil
+	for _, tok := range tokens {
+		c, err := node.Dial(lis.Addr().String(), node.DialOptions{Fingerprint: h.Info().TLSFingerprint, Token: tok})
+		if err != nil {
+			stop()
+			return nil, nil, nil, err
+		}
+		clients = append(clients, c)
+	}
+	return clients, h, stop, nil
 }
 
 func registerBase(ctx context.Context, w io.Writer, client *node.Client, r *Result, s *signing.Signer) error {

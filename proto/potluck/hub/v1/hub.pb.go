@@ -308,7 +308,9 @@ type Release struct {
 	// For a merge: a Sigstore bundle of the hub-signed in-toto statement of
 	// its provenance (recipe, base and inputs by CID and digest, engine,
 	// output files and root CID).
-	Provenance    []byte `protobuf:"bytes,10,opt,name=provenance,proto3" json:"provenance,omitempty"`
+	Provenance []byte `protobuf:"bytes,10,opt,name=provenance,proto3" json:"provenance,omitempty"`
+	// For an upload: the admission checks it passed, in the order they ran.
+	Checks        []*AdmissionCheck `protobuf:"bytes,11,rep,name=checks,proto3" json:"checks,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -413,6 +415,141 @@ func (x *Release) GetProvenance() []byte {
 	return nil
 }
 
+func (x *Release) GetChecks() []*AdmissionCheck {
+	if x != nil {
+		return x.Checks
+	}
+	return nil
+}
+
+// AdmissionCheck is the outcome of one admission check of an upload. A
+// refused upload's status carries a Verdict (as an error detail) listing
+// them, the failed one last.
+type AdmissionCheck struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The check: header, signature, access, files, tensors, finite, sparse,
+	// manifest, norm.
+	Name   string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Passed bool   `protobuf:"varint,2,opt,name=passed,proto3" json:"passed,omitempty"`
+	// Why it failed (empty when passed).
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdmissionCheck) Reset() {
+	*x = AdmissionCheck{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdmissionCheck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdmissionCheck) ProtoMessage() {}
+
+func (x *AdmissionCheck) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdmissionCheck.ProtoReflect.Descriptor instead.
+func (*AdmissionCheck) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *AdmissionCheck) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AdmissionCheck) GetPassed() bool {
+	if x != nil {
+		return x.Passed
+	}
+	return false
+}
+
+func (x *AdmissionCheck) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// Verdict is the hub's decision on an upload, also recorded in the log.
+type Verdict struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Accepted bool                   `protobuf:"varint,1,opt,name=accepted,proto3" json:"accepted,omitempty"`
+	Checks   []*AdmissionCheck      `protobuf:"bytes,2,rep,name=checks,proto3" json:"checks,omitempty"`
+	// The failed check's reason.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Verdict) Reset() {
+	*x = Verdict{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Verdict) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Verdict) ProtoMessage() {}
+
+func (x *Verdict) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Verdict.ProtoReflect.Descriptor instead.
+func (*Verdict) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Verdict) GetAccepted() bool {
+	if x != nil {
+		return x.Accepted
+	}
+	return false
+}
+
+func (x *Verdict) GetChecks() []*AdmissionCheck {
+	if x != nil {
+		return x.Checks
+	}
+	return nil
+}
+
+func (x *Verdict) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 // Receipt proves a log entry is in the hub's transparency log.
 type Receipt struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -430,7 +567,7 @@ type Receipt struct {
 
 func (x *Receipt) Reset() {
 	*x = Receipt{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[4]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -442,7 +579,7 @@ func (x *Receipt) String() string {
 func (*Receipt) ProtoMessage() {}
 
 func (x *Receipt) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[4]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -455,7 +592,7 @@ func (x *Receipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Receipt.ProtoReflect.Descriptor instead.
 func (*Receipt) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{4}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Receipt) GetIndex() int64 {
@@ -495,7 +632,7 @@ type GetInfoRequest struct {
 
 func (x *GetInfoRequest) Reset() {
 	*x = GetInfoRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[5]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -507,7 +644,7 @@ func (x *GetInfoRequest) String() string {
 func (*GetInfoRequest) ProtoMessage() {}
 
 func (x *GetInfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[5]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -520,7 +657,7 @@ func (x *GetInfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInfoRequest.ProtoReflect.Descriptor instead.
 func (*GetInfoRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{5}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{7}
 }
 
 // GetInfoResponse is the hub's identity.
@@ -533,15 +670,18 @@ type GetInfoResponse struct {
 	Members []*Member `protobuf:"bytes,3,rep,name=members,proto3" json:"members,omitempty"`
 	// The transparency log's origin line and its checkpoint verifier key (a
 	// signed-note verifier key, Ed25519).
-	LogOrigin     string `protobuf:"bytes,4,opt,name=log_origin,json=logOrigin,proto3" json:"log_origin,omitempty"`
-	LogKey        string `protobuf:"bytes,5,opt,name=log_key,json=logKey,proto3" json:"log_key,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	LogOrigin string `protobuf:"bytes,4,opt,name=log_origin,json=logOrigin,proto3" json:"log_origin,omitempty"`
+	LogKey    string `protobuf:"bytes,5,opt,name=log_key,json=logKey,proto3" json:"log_key,omitempty"`
+	// SHA-256 of the DER certificate the gRPC listener presents (hex), for
+	// nodes that pin it (--hub-fingerprint); empty when it is plaintext.
+	TlsFingerprint string `protobuf:"bytes,6,opt,name=tls_fingerprint,json=tlsFingerprint,proto3" json:"tls_fingerprint,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *GetInfoResponse) Reset() {
 	*x = GetInfoResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[6]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -553,7 +693,7 @@ func (x *GetInfoResponse) String() string {
 func (*GetInfoResponse) ProtoMessage() {}
 
 func (x *GetInfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[6]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -566,7 +706,7 @@ func (x *GetInfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInfoResponse.ProtoReflect.Descriptor instead.
 func (*GetInfoResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{6}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetInfoResponse) GetVersion() string {
@@ -604,6 +744,13 @@ func (x *GetInfoResponse) GetLogKey() string {
 	return ""
 }
 
+func (x *GetInfoResponse) GetTlsFingerprint() string {
+	if x != nil {
+		return x.TlsFingerprint
+	}
+	return ""
+}
+
 // Member is one organisation of the consortium.
 type Member struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -616,7 +763,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[7]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -628,7 +775,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[7]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -641,7 +788,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{7}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Member) GetOrg() string {
@@ -672,7 +819,7 @@ type RegisterBaseRequest struct {
 
 func (x *RegisterBaseRequest) Reset() {
 	*x = RegisterBaseRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[8]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -684,7 +831,7 @@ func (x *RegisterBaseRequest) String() string {
 func (*RegisterBaseRequest) ProtoMessage() {}
 
 func (x *RegisterBaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[8]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -697,7 +844,7 @@ func (x *RegisterBaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterBaseRequest.ProtoReflect.Descriptor instead.
 func (*RegisterBaseRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{8}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RegisterBaseRequest) GetMsg() isRegisterBaseRequest_Msg {
@@ -751,7 +898,7 @@ type RegisterBaseResponse struct {
 
 func (x *RegisterBaseResponse) Reset() {
 	*x = RegisterBaseResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[9]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -763,7 +910,7 @@ func (x *RegisterBaseResponse) String() string {
 func (*RegisterBaseResponse) ProtoMessage() {}
 
 func (x *RegisterBaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[9]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -776,7 +923,7 @@ func (x *RegisterBaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterBaseResponse.ProtoReflect.Descriptor instead.
 func (*RegisterBaseResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{9}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RegisterBaseResponse) GetRelease() *Release {
@@ -800,7 +947,7 @@ type PublishRequest struct {
 
 func (x *PublishRequest) Reset() {
 	*x = PublishRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[10]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -812,7 +959,7 @@ func (x *PublishRequest) String() string {
 func (*PublishRequest) ProtoMessage() {}
 
 func (x *PublishRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[10]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -825,7 +972,7 @@ func (x *PublishRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishRequest.ProtoReflect.Descriptor instead.
 func (*PublishRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{10}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PublishRequest) GetMsg() isPublishRequest_Msg {
@@ -879,7 +1026,7 @@ type PublishResponse struct {
 
 func (x *PublishResponse) Reset() {
 	*x = PublishResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[11]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -891,7 +1038,7 @@ func (x *PublishResponse) String() string {
 func (*PublishResponse) ProtoMessage() {}
 
 func (x *PublishResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[11]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -904,7 +1051,7 @@ func (x *PublishResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishResponse.ProtoReflect.Descriptor instead.
 func (*PublishResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{11}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *PublishResponse) GetRelease() *Release {
@@ -931,7 +1078,7 @@ type GetRequest struct {
 
 func (x *GetRequest) Reset() {
 	*x = GetRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[12]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -943,7 +1090,7 @@ func (x *GetRequest) String() string {
 func (*GetRequest) ProtoMessage() {}
 
 func (x *GetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[12]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -956,7 +1103,7 @@ func (x *GetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequest.ProtoReflect.Descriptor instead.
 func (*GetRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{12}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetRequest) GetCid() string {
@@ -999,7 +1146,7 @@ type GetResponse struct {
 
 func (x *GetResponse) Reset() {
 	*x = GetResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[13]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1011,7 +1158,7 @@ func (x *GetResponse) String() string {
 func (*GetResponse) ProtoMessage() {}
 
 func (x *GetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[13]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1024,7 +1171,7 @@ func (x *GetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResponse.ProtoReflect.Descriptor instead.
 func (*GetResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{13}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetResponse) GetOffset() uint64 {
@@ -1052,7 +1199,7 @@ type ListRequest struct {
 
 func (x *ListRequest) Reset() {
 	*x = ListRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[14]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1064,7 +1211,7 @@ func (x *ListRequest) String() string {
 func (*ListRequest) ProtoMessage() {}
 
 func (x *ListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[14]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1077,7 +1224,7 @@ func (x *ListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRequest.ProtoReflect.Descriptor instead.
 func (*ListRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{14}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListRequest) GetKind() ReleaseKind {
@@ -1104,7 +1251,7 @@ type ListResponse struct {
 
 func (x *ListResponse) Reset() {
 	*x = ListResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[15]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1116,7 +1263,7 @@ func (x *ListResponse) String() string {
 func (*ListResponse) ProtoMessage() {}
 
 func (x *ListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[15]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1129,7 +1276,7 @@ func (x *ListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResponse.ProtoReflect.Descriptor instead.
 func (*ListResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{15}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListResponse) GetReleases() []*Release {
@@ -1151,7 +1298,7 @@ type MergeRequest struct {
 
 func (x *MergeRequest) Reset() {
 	*x = MergeRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[16]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1163,7 +1310,7 @@ func (x *MergeRequest) String() string {
 func (*MergeRequest) ProtoMessage() {}
 
 func (x *MergeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[16]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1176,7 +1323,7 @@ func (x *MergeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeRequest.ProtoReflect.Descriptor instead.
 func (*MergeRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{16}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *MergeRequest) GetRecipe() string {
@@ -1196,7 +1343,7 @@ type MergeResponse struct {
 
 func (x *MergeResponse) Reset() {
 	*x = MergeResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[17]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1208,7 +1355,7 @@ func (x *MergeResponse) String() string {
 func (*MergeResponse) ProtoMessage() {}
 
 func (x *MergeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[17]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1221,7 +1368,7 @@ func (x *MergeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeResponse.ProtoReflect.Descriptor instead.
 func (*MergeResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{17}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *MergeResponse) GetRelease() *Release {
@@ -1241,7 +1388,7 @@ type GetReleaseRequest struct {
 
 func (x *GetReleaseRequest) Reset() {
 	*x = GetReleaseRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[18]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1253,7 +1400,7 @@ func (x *GetReleaseRequest) String() string {
 func (*GetReleaseRequest) ProtoMessage() {}
 
 func (x *GetReleaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[18]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1266,7 +1413,7 @@ func (x *GetReleaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReleaseRequest.ProtoReflect.Descriptor instead.
 func (*GetReleaseRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{18}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetReleaseRequest) GetCid() string {
@@ -1286,7 +1433,7 @@ type GetReleaseResponse struct {
 
 func (x *GetReleaseResponse) Reset() {
 	*x = GetReleaseResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[19]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1298,7 +1445,7 @@ func (x *GetReleaseResponse) String() string {
 func (*GetReleaseResponse) ProtoMessage() {}
 
 func (x *GetReleaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[19]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1311,7 +1458,7 @@ func (x *GetReleaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReleaseResponse.ProtoReflect.Descriptor instead.
 func (*GetReleaseResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{19}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetReleaseResponse) GetRelease() *Release {
@@ -1330,7 +1477,7 @@ type GetCheckpointRequest struct {
 
 func (x *GetCheckpointRequest) Reset() {
 	*x = GetCheckpointRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[20]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1342,7 +1489,7 @@ func (x *GetCheckpointRequest) String() string {
 func (*GetCheckpointRequest) ProtoMessage() {}
 
 func (x *GetCheckpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[20]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1355,7 +1502,7 @@ func (x *GetCheckpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckpointRequest.ProtoReflect.Descriptor instead.
 func (*GetCheckpointRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{20}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{22}
 }
 
 // GetCheckpointResponse is the latest checkpoint.
@@ -1369,7 +1516,7 @@ type GetCheckpointResponse struct {
 
 func (x *GetCheckpointResponse) Reset() {
 	*x = GetCheckpointResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[21]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1381,7 +1528,7 @@ func (x *GetCheckpointResponse) String() string {
 func (*GetCheckpointResponse) ProtoMessage() {}
 
 func (x *GetCheckpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[21]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1394,7 +1541,7 @@ func (x *GetCheckpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckpointResponse.ProtoReflect.Descriptor instead.
 func (*GetCheckpointResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{21}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetCheckpointResponse) GetCheckpoint() []byte {
@@ -1416,7 +1563,7 @@ type GetEntriesRequest struct {
 
 func (x *GetEntriesRequest) Reset() {
 	*x = GetEntriesRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[22]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1428,7 +1575,7 @@ func (x *GetEntriesRequest) String() string {
 func (*GetEntriesRequest) ProtoMessage() {}
 
 func (x *GetEntriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[22]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1441,7 +1588,7 @@ func (x *GetEntriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEntriesRequest.ProtoReflect.Descriptor instead.
 func (*GetEntriesRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{22}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetEntriesRequest) GetStart() int64 {
@@ -1468,7 +1615,7 @@ type GetEntriesResponse struct {
 
 func (x *GetEntriesResponse) Reset() {
 	*x = GetEntriesResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[23]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1480,7 +1627,7 @@ func (x *GetEntriesResponse) String() string {
 func (*GetEntriesResponse) ProtoMessage() {}
 
 func (x *GetEntriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[23]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1493,7 +1640,7 @@ func (x *GetEntriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEntriesResponse.ProtoReflect.Descriptor instead.
 func (*GetEntriesResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{23}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetEntriesResponse) GetEntries() [][]byte {
@@ -1514,7 +1661,7 @@ type GetInclusionProofRequest struct {
 
 func (x *GetInclusionProofRequest) Reset() {
 	*x = GetInclusionProofRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[24]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1526,7 +1673,7 @@ func (x *GetInclusionProofRequest) String() string {
 func (*GetInclusionProofRequest) ProtoMessage() {}
 
 func (x *GetInclusionProofRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[24]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1539,7 +1686,7 @@ func (x *GetInclusionProofRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInclusionProofRequest.ProtoReflect.Descriptor instead.
 func (*GetInclusionProofRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{24}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetInclusionProofRequest) GetIndex() int64 {
@@ -1566,7 +1713,7 @@ type GetInclusionProofResponse struct {
 
 func (x *GetInclusionProofResponse) Reset() {
 	*x = GetInclusionProofResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[25]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1578,7 +1725,7 @@ func (x *GetInclusionProofResponse) String() string {
 func (*GetInclusionProofResponse) ProtoMessage() {}
 
 func (x *GetInclusionProofResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[25]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1591,7 +1738,7 @@ func (x *GetInclusionProofResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInclusionProofResponse.ProtoReflect.Descriptor instead.
 func (*GetInclusionProofResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{25}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetInclusionProofResponse) GetProof() [][]byte {
@@ -1612,7 +1759,7 @@ type GetConsistencyProofRequest struct {
 
 func (x *GetConsistencyProofRequest) Reset() {
 	*x = GetConsistencyProofRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[26]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1624,7 +1771,7 @@ func (x *GetConsistencyProofRequest) String() string {
 func (*GetConsistencyProofRequest) ProtoMessage() {}
 
 func (x *GetConsistencyProofRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[26]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1637,7 +1784,7 @@ func (x *GetConsistencyProofRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConsistencyProofRequest.ProtoReflect.Descriptor instead.
 func (*GetConsistencyProofRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{26}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetConsistencyProofRequest) GetFirst() int64 {
@@ -1664,7 +1811,7 @@ type GetConsistencyProofResponse struct {
 
 func (x *GetConsistencyProofResponse) Reset() {
 	*x = GetConsistencyProofResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[27]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1676,7 +1823,7 @@ func (x *GetConsistencyProofResponse) String() string {
 func (*GetConsistencyProofResponse) ProtoMessage() {}
 
 func (x *GetConsistencyProofResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[27]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1689,7 +1836,7 @@ func (x *GetConsistencyProofResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConsistencyProofResponse.ProtoReflect.Descriptor instead.
 func (*GetConsistencyProofResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{27}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetConsistencyProofResponse) GetProof() [][]byte {
@@ -1697,6 +1844,88 @@ func (x *GetConsistencyProofResponse) GetProof() [][]byte {
 		return x.Proof
 	}
 	return nil
+}
+
+// UnpinRequest names a release to unpin.
+type UnpinRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Cid           string                 `protobuf:"bytes,1,opt,name=cid,proto3" json:"cid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnpinRequest) Reset() {
+	*x = UnpinRequest{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnpinRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnpinRequest) ProtoMessage() {}
+
+func (x *UnpinRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnpinRequest.ProtoReflect.Descriptor instead.
+func (*UnpinRequest) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *UnpinRequest) GetCid() string {
+	if x != nil {
+		return x.Cid
+	}
+	return ""
+}
+
+// UnpinResponse confirms an unpin.
+type UnpinResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnpinResponse) Reset() {
+	*x = UnpinResponse{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnpinResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnpinResponse) ProtoMessage() {}
+
+func (x *UnpinResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnpinResponse.ProtoReflect.Descriptor instead.
+func (*UnpinResponse) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{31}
 }
 
 var File_potluck_hub_v1_hub_proto protoreflect.FileDescriptor
@@ -1717,7 +1946,7 @@ const file_potluck_hub_v1_hub_proto_rawDesc = "" +
 	"\n" +
 	"file_index\x18\x01 \x01(\rR\tfileIndex\x12\x16\n" +
 	"\x06offset\x18\x02 \x01(\x04R\x06offset\x12\x12\n" +
-	"\x04data\x18\x03 \x01(\fR\x04data\"\xdf\x02\n" +
+	"\x04data\x18\x03 \x01(\fR\x04data\"\x97\x03\n" +
 	"\aRelease\x12\x10\n" +
 	"\x03cid\x18\x01 \x01(\tR\x03cid\x12/\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1b.potluck.hub.v1.ReleaseKindR\x04kind\x12\x19\n" +
@@ -1731,7 +1960,16 @@ const file_potluck_hub_v1_hub_proto_rawDesc = "" +
 	"\n" +
 	"provenance\x18\n" +
 	" \x01(\fR\n" +
-	"provenance\"k\n" +
+	"provenance\x126\n" +
+	"\x06checks\x18\v \x03(\v2\x1e.potluck.hub.v1.AdmissionCheckR\x06checks\"T\n" +
+	"\x0eAdmissionCheck\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06passed\x18\x02 \x01(\bR\x06passed\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"u\n" +
+	"\aVerdict\x12\x1a\n" +
+	"\baccepted\x18\x01 \x01(\bR\baccepted\x126\n" +
+	"\x06checks\x18\x02 \x03(\v2\x1e.potluck.hub.v1.AdmissionCheckR\x06checks\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"k\n" +
 	"\aReceipt\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x03R\x05index\x12\x14\n" +
 	"\x05entry\x18\x02 \x01(\fR\x05entry\x12\x14\n" +
@@ -1739,7 +1977,7 @@ const file_potluck_hub_v1_hub_proto_rawDesc = "" +
 	"\n" +
 	"checkpoint\x18\x04 \x01(\fR\n" +
 	"checkpoint\"\x10\n" +
-	"\x0eGetInfoRequest\"\xb4\x01\n" +
+	"\x0eGetInfoRequest\"\xdd\x01\n" +
 	"\x0fGetInfoResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x1d\n" +
 	"\n" +
@@ -1747,7 +1985,8 @@ const file_potluck_hub_v1_hub_proto_rawDesc = "" +
 	"\amembers\x18\x03 \x03(\v2\x16.potluck.hub.v1.MemberR\amembers\x12\x1d\n" +
 	"\n" +
 	"log_origin\x18\x04 \x01(\tR\tlogOrigin\x12\x17\n" +
-	"\alog_key\x18\x05 \x01(\tR\x06logKey\";\n" +
+	"\alog_key\x18\x05 \x01(\tR\x06logKey\x12'\n" +
+	"\x0ftls_fingerprint\x18\x06 \x01(\tR\x0etlsFingerprint\";\n" +
 	"\x06Member\x12\x10\n" +
 	"\x03org\x18\x01 \x01(\tR\x03org\x12\x1f\n" +
 	"\vpublic_keys\x18\x02 \x03(\fR\n" +
@@ -1805,12 +2044,15 @@ const file_potluck_hub_v1_hub_proto_rawDesc = "" +
 	"\x05first\x18\x01 \x01(\x03R\x05first\x12\x16\n" +
 	"\x06second\x18\x02 \x01(\x03R\x06second\"3\n" +
 	"\x1bGetConsistencyProofResponse\x12\x14\n" +
-	"\x05proof\x18\x01 \x03(\fR\x05proof*r\n" +
+	"\x05proof\x18\x01 \x03(\fR\x05proof\" \n" +
+	"\fUnpinRequest\x12\x10\n" +
+	"\x03cid\x18\x01 \x01(\tR\x03cid\"\x0f\n" +
+	"\rUnpinResponse*r\n" +
 	"\vReleaseKind\x12\x1c\n" +
 	"\x18RELEASE_KIND_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11RELEASE_KIND_BASE\x10\x01\x12\x16\n" +
 	"\x12RELEASE_KIND_DELTA\x10\x02\x12\x16\n" +
-	"\x12RELEASE_KIND_MERGE\x10\x032\xb0\a\n" +
+	"\x12RELEASE_KIND_MERGE\x10\x032\xf6\a\n" +
 	"\n" +
 	"HubService\x12J\n" +
 	"\aGetInfo\x12\x1e.potluck.hub.v1.GetInfoRequest\x1a\x1f.potluck.hub.v1.GetInfoResponse\x12[\n" +
@@ -1825,7 +2067,8 @@ const file_potluck_hub_v1_hub_proto_rawDesc = "" +
 	"\n" +
 	"GetEntries\x12!.potluck.hub.v1.GetEntriesRequest\x1a\".potluck.hub.v1.GetEntriesResponse\x12h\n" +
 	"\x11GetInclusionProof\x12(.potluck.hub.v1.GetInclusionProofRequest\x1a).potluck.hub.v1.GetInclusionProofResponse\x12n\n" +
-	"\x13GetConsistencyProof\x12*.potluck.hub.v1.GetConsistencyProofRequest\x1a+.potluck.hub.v1.GetConsistencyProofResponseB;Z9github.com/potluck-hub/potluck/proto/potluck/hub/v1;hubv1b\x06proto3"
+	"\x13GetConsistencyProof\x12*.potluck.hub.v1.GetConsistencyProofRequest\x1a+.potluck.hub.v1.GetConsistencyProofResponse\x12D\n" +
+	"\x05Unpin\x12\x1c.potluck.hub.v1.UnpinRequest\x1a\x1d.potluck.hub.v1.UnpinResponseB;Z9github.com/potluck-hub/potluck/proto/potluck/hub/v1;hubv1b\x06proto3"
 
 var (
 	file_potluck_hub_v1_hub_proto_rawDescOnce sync.Once
@@ -1840,81 +2083,89 @@ func file_potluck_hub_v1_hub_proto_rawDescGZIP() []byte {
 }
 
 var file_potluck_hub_v1_hub_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_potluck_hub_v1_hub_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_potluck_hub_v1_hub_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_potluck_hub_v1_hub_proto_goTypes = []any{
 	(ReleaseKind)(0),                    // 0: potluck.hub.v1.ReleaseKind
 	(*FileEntry)(nil),                   // 1: potluck.hub.v1.FileEntry
 	(*UploadHeader)(nil),                // 2: potluck.hub.v1.UploadHeader
 	(*Chunk)(nil),                       // 3: potluck.hub.v1.Chunk
 	(*Release)(nil),                     // 4: potluck.hub.v1.Release
-	(*Receipt)(nil),                     // 5: potluck.hub.v1.Receipt
-	(*GetInfoRequest)(nil),              // 6: potluck.hub.v1.GetInfoRequest
-	(*GetInfoResponse)(nil),             // 7: potluck.hub.v1.GetInfoResponse
-	(*Member)(nil),                      // 8: potluck.hub.v1.Member
-	(*RegisterBaseRequest)(nil),         // 9: potluck.hub.v1.RegisterBaseRequest
-	(*RegisterBaseResponse)(nil),        // 10: potluck.hub.v1.RegisterBaseResponse
-	(*PublishRequest)(nil),              // 11: potluck.hub.v1.PublishRequest
-	(*PublishResponse)(nil),             // 12: potluck.hub.v1.PublishResponse
-	(*GetRequest)(nil),                  // 13: potluck.hub.v1.GetRequest
-	(*GetResponse)(nil),                 // 14: potluck.hub.v1.GetResponse
-	(*ListRequest)(nil),                 // 15: potluck.hub.v1.ListRequest
-	(*ListResponse)(nil),                // 16: potluck.hub.v1.ListResponse
-	(*MergeRequest)(nil),                // 17: potluck.hub.v1.MergeRequest
-	(*MergeResponse)(nil),               // 18: potluck.hub.v1.MergeResponse
-	(*GetReleaseRequest)(nil),           // 19: potluck.hub.v1.GetReleaseRequest
-	(*GetReleaseResponse)(nil),          // 20: potluck.hub.v1.GetReleaseResponse
-	(*GetCheckpointRequest)(nil),        // 21: potluck.hub.v1.GetCheckpointRequest
-	(*GetCheckpointResponse)(nil),       // 22: potluck.hub.v1.GetCheckpointResponse
-	(*GetEntriesRequest)(nil),           // 23: potluck.hub.v1.GetEntriesRequest
-	(*GetEntriesResponse)(nil),          // 24: potluck.hub.v1.GetEntriesResponse
-	(*GetInclusionProofRequest)(nil),    // 25: potluck.hub.v1.GetInclusionProofRequest
-	(*GetInclusionProofResponse)(nil),   // 26: potluck.hub.v1.GetInclusionProofResponse
-	(*GetConsistencyProofRequest)(nil),  // 27: potluck.hub.v1.GetConsistencyProofRequest
-	(*GetConsistencyProofResponse)(nil), // 28: potluck.hub.v1.GetConsistencyProofResponse
+	(*AdmissionCheck)(nil),              // 5: potluck.hub.v1.AdmissionCheck
+	(*Verdict)(nil),                     // 6: potluck.hub.v1.Verdict
+	(*Receipt)(nil),                     // 7: potluck.hub.v1.Receipt
+	(*GetInfoRequest)(nil),              // 8: potluck.hub.v1.GetInfoRequest
+	(*GetInfoResponse)(nil),             // 9: potluck.hub.v1.GetInfoResponse
+	(*Member)(nil),                      // 10: potluck.hub.v1.Member
+	(*RegisterBaseRequest)(nil),         // 11: potluck.hub.v1.RegisterBaseRequest
+	(*RegisterBaseResponse)(nil),        // 12: potluck.hub.v1.RegisterBaseResponse
+	(*PublishRequest)(nil),              // 13: potluck.hub.v1.PublishRequest
+	(*PublishResponse)(nil),             // 14: potluck.hub.v1.PublishResponse
+	(*GetRequest)(nil),                  // 15: potluck.hub.v1.GetRequest
+	(*GetResponse)(nil),                 // 16: potluck.hub.v1.GetResponse
+	(*ListRequest)(nil),                 // 17: potluck.hub.v1.ListRequest
+	(*ListResponse)(nil),                // 18: potluck.hub.v1.ListResponse
+	(*MergeRequest)(nil),                // 19: potluck.hub.v1.MergeRequest
+	(*MergeResponse)(nil),               // 20: potluck.hub.v1.MergeResponse
+	(*GetReleaseRequest)(nil),           // 21: potluck.hub.v1.GetReleaseRequest
+	(*GetReleaseResponse)(nil),          // 22: potluck.hub.v1.GetReleaseResponse
+	(*GetCheckpointRequest)(nil),        // 23: potluck.hub.v1.GetCheckpointRequest
+	(*GetCheckpointResponse)(nil),       // 24: potluck.hub.v1.GetCheckpointResponse
+	(*GetEntriesRequest)(nil),           // 25: potluck.hub.v1.GetEntriesRequest
+	(*GetEntriesResponse)(nil),          // 26: potluck.hub.v1.GetEntriesResponse
+	(*GetInclusionProofRequest)(nil),    // 27: potluck.hub.v1.GetInclusionProofRequest
+	(*GetInclusionProofResponse)(nil),   // 28: potluck.hub.v1.GetInclusionProofResponse
+	(*GetConsistencyProofRequest)(nil),  // 29: potluck.hub.v1.GetConsistencyProofRequest
+	(*GetConsistencyProofResponse)(nil), // 30: potluck.hub.v1.GetConsistencyProofResponse
+	(*UnpinRequest)(nil),                // 31: potluck.hub.v1.UnpinRequest
+	(*UnpinResponse)(nil),               // 32: potluck.hub.v1.UnpinResponse
 }
 var file_potluck_hub_v1_hub_proto_depIdxs = []int32{
 	1,  // 0: potluck.hub.v1.UploadHeader.files:type_name -> potluck.hub.v1.FileEntry
 	0,  // 1: potluck.hub.v1.Release.kind:type_name -> potluck.hub.v1.ReleaseKind
 	1,  // 2: potluck.hub.v1.Release.files:type_name -> potluck.hub.v1.FileEntry
-	5,  // 3: potluck.hub.v1.Release.receipt:type_name -> potluck.hub.v1.Receipt
-	8,  // 4: potluck.hub.v1.GetInfoResponse.members:type_name -> potluck.hub.v1.Member
-	2,  // 5: potluck.hub.v1.RegisterBaseRequest.header:type_name -> potluck.hub.v1.UploadHeader
-	3,  // 6: potluck.hub.v1.RegisterBaseRequest.chunk:type_name -> potluck.hub.v1.Chunk
-	4,  // 7: potluck.hub.v1.RegisterBaseResponse.release:type_name -> potluck.hub.v1.Release
-	2,  // 8: potluck.hub.v1.PublishRequest.header:type_name -> potluck.hub.v1.UploadHeader
-	3,  // 9: potluck.hub.v1.PublishRequest.chunk:type_name -> potluck.hub.v1.Chunk
-	4,  // 10: potluck.hub.v1.PublishResponse.release:type_name -> potluck.hub.v1.Release
-	0,  // 11: potluck.hub.v1.ListRequest.kind:type_name -> potluck.hub.v1.ReleaseKind
-	4,  // 12: potluck.hub.v1.ListResponse.releases:type_name -> potluck.hub.v1.Release
-	4,  // 13: potluck.hub.v1.MergeResponse.release:type_name -> potluck.hub.v1.Release
-	4,  // 14: potluck.hub.v1.GetReleaseResponse.release:type_name -> potluck.hub.v1.Release
-	6,  // 15: potluck.hub.v1.HubService.GetInfo:input_type -> potluck.hub.v1.GetInfoRequest
-	9,  // 16: potluck.hub.v1.HubService.RegisterBase:input_type -> potluck.hub.v1.RegisterBaseRequest
-	11, // 17: potluck.hub.v1.HubService.Publish:input_type -> potluck.hub.v1.PublishRequest
-	13, // 18: potluck.hub.v1.HubService.Get:input_type -> potluck.hub.v1.GetRequest
-	15, // 19: potluck.hub.v1.HubService.List:input_type -> potluck.hub.v1.ListRequest
-	17, // 20: potluck.hub.v1.HubService.Merge:input_type -> potluck.hub.v1.MergeRequest
-	19, // 21: potluck.hub.v1.HubService.GetRelease:input_type -> potluck.hub.v1.GetReleaseRequest
-	21, // 22: potluck.hub.v1.HubService.GetCheckpoint:input_type -> potluck.hub.v1.GetCheckpointRequest
-	23, // 23: potluck.hub.v1.HubService.GetEntries:input_type -> potluck.hub.v1.GetEntriesRequest
-	25, // 24: potluck.hub.v1.HubService.GetInclusionProof:input_type -> potluck.hub.v1.GetInclusionProofRequest
-	27, // 25: potluck.hub.v1.HubService.GetConsistencyProof:input_type -> potluck.hub.v1.GetConsistencyProofRequest
-	7,  // 26: potluck.hub.v1.HubService.GetInfo:output_type -> potluck.hub.v1.GetInfoResponse
-	10, // 27: potluck.hub.v1.HubService.RegisterBase:output_type -> potluck.hub.v1.RegisterBaseResponse
-	12, // 28: potluck.hub.v1.HubService.Publish:output_type -> potluck.hub.v1.PublishResponse
-	14, // 29: potluck.hub.v1.HubService.Get:output_type -> potluck.hub.v1.GetResponse
-	16, // 30: potluck.hub.v1.HubService.List:output_type -> potluck.hub.v1.ListResponse
-	18, // 31: potluck.hub.v1.HubService.Merge:output_type -> potluck.hub.v1.MergeResponse
-	20, // 32: potluck.hub.v1.HubService.GetRelease:output_type -> potluck.hub.v1.GetReleaseResponse
-	22, // 33: potluck.hub.v1.HubService.GetCheckpoint:output_type -> potluck.hub.v1.GetCheckpointResponse
-	24, // 34: potluck.hub.v1.HubService.GetEntries:output_type -> potluck.hub.v1.GetEntriesResponse
-	26, // 35: potluck.hub.v1.HubService.GetInclusionProof:output_type -> potluck.hub.v1.GetInclusionProofResponse
-	28, // 36: potluck.hub.v1.HubService.GetConsistencyProof:output_type -> potluck.hub.v1.GetConsistencyProofResponse
-	26, // [26:37] is the sub-list for method output_type
-	15, // [15:26] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	7,  // 3: potluck.hub.v1.Release.receipt:type_name -> potluck.hub.v1.Receipt
+	5,  // 4: potluck.hub.v1.Release.checks:type_name -> potluck.hub.v1.AdmissionCheck
+	5,  // 5: potluck.hub.v1.Verdict.checks:type_name -> potluck.hub.v1.AdmissionCheck
+	10, // 6: potluck.hub.v1.GetInfoResponse.members:type_name -> potluck.hub.v1.Member
+	2,  // 7: potluck.hub.v1.RegisterBaseRequest.header:type_name -> potluck.hub.v1.UploadHeader
+	3,  // 8: potluck.hub.v1.RegisterBaseRequest.chunk:type_name -> potluck.hub.v1.Chunk
+	4,  // 9: potluck.hub.v1.RegisterBaseResponse.release:type_name -> potluck.hub.v1.Release
+	2,  // 10: potluck.hub.v1.PublishRequest.header:type_name -> potluck.hub.v1.UploadHeader
+	3,  // 11: potluck.hub.v1.PublishRequest.chunk:type_name -> potluck.hub.v1.Chunk
+	4,  // 12: potluck.hub.v1.PublishResponse.release:type_name -> potluck.hub.v1.Release
+	0,  // 13: potluck.hub.v1.ListRequest.kind:type_name -> potluck.hub.v1.ReleaseKind
+	4,  // 14: potluck.hub.v1.ListResponse.releases:type_name -> potluck.hub.v1.Release
+	4,  // 15: potluck.hub.v1.MergeResponse.release:type_name -> potluck.hub.v1.Release
+	4,  // 16: potluck.hub.v1.GetReleaseResponse.release:type_name -> potluck.hub.v1.Release
+	8,  // 17: potluck.hub.v1.HubService.GetInfo:input_type -> potluck.hub.v1.GetInfoRequest
+	11, // 18: potluck.hub.v1.HubService.RegisterBase:input_type -> potluck.hub.v1.RegisterBaseRequest
+	13, // 19: potluck.hub.v1.HubService.Publish:input_type -> potluck.hub.v1.PublishRequest
+	15, // 20: potluck.hub.v1.HubService.Get:input_type -> potluck.hub.v1.GetRequest
+	17, // 21: potluck.hub.v1.HubService.List:input_type -> potluck.hub.v1.ListRequest
+	19, // 22: potluck.hub.v1.HubService.Merge:input_type -> potluck.hub.v1.MergeRequest
+	21, // 23: potluck.hub.v1.HubService.GetRelease:input_type -> potluck.hub.v1.GetReleaseRequest
+	23, // 24: potluck.hub.v1.HubService.GetCheckpoint:input_type -> potluck.hub.v1.GetCheckpointRequest
+	25, // 25: potluck.hub.v1.HubService.GetEntries:input_type -> potluck.hub.v1.GetEntriesRequest
+	27, // 26: potluck.hub.v1.HubService.GetInclusionProof:input_type -> potluck.hub.v1.GetInclusionProofRequest
+	29, // 27: potluck.hub.v1.HubService.GetConsistencyProof:input_type -> potluck.hub.v1.GetConsistencyProofRequest
+	31, // 28: potluck.hub.v1.HubService.Unpin:input_type -> potluck.hub.v1.UnpinRequest
+	9,  // 29: potluck.hub.v1.HubService.GetInfo:output_type -> potluck.hub.v1.GetInfoResponse
+	12, // 30: potluck.hub.v1.HubService.RegisterBase:output_type -> potluck.hub.v1.RegisterBaseResponse
+	14, // 31: potluck.hub.v1.HubService.Publish:output_type -> potluck.hub.v1.PublishResponse
+	16, // 32: potluck.hub.v1.HubService.Get:output_type -> potluck.hub.v1.GetResponse
+	18, // 33: potluck.hub.v1.HubService.List:output_type -> potluck.hub.v1.ListResponse
+	20, // 34: potluck.hub.v1.HubService.Merge:output_type -> potluck.hub.v1.MergeResponse
+	22, // 35: potluck.hub.v1.HubService.GetRelease:output_type -> potluck.hub.v1.GetReleaseResponse
+	24, // 36: potluck.hub.v1.HubService.GetCheckpoint:output_type -> potluck.hub.v1.GetCheckpointResponse
+	26, // 37: potluck.hub.v1.HubService.GetEntries:output_type -> potluck.hub.v1.GetEntriesResponse
+	28, // 38: potluck.hub.v1.HubService.GetInclusionProof:output_type -> potluck.hub.v1.GetInclusionProofResponse
+	30, // 39: potluck.hub.v1.HubService.GetConsistencyProof:output_type -> potluck.hub.v1.GetConsistencyProofResponse
+	32, // 40: potluck.hub.v1.HubService.Unpin:output_type -> potluck.hub.v1.UnpinResponse
+	29, // [29:41] is the sub-list for method output_type
+	17, // [17:29] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_potluck_hub_v1_hub_proto_init() }
@@ -1922,11 +2173,11 @@ func file_potluck_hub_v1_hub_proto_init() {
 	if File_potluck_hub_v1_hub_proto != nil {
 		return
 	}
-	file_potluck_hub_v1_hub_proto_msgTypes[8].OneofWrappers = []any{
+	file_potluck_hub_v1_hub_proto_msgTypes[10].OneofWrappers = []any{
 		(*RegisterBaseRequest_Header)(nil),
 		(*RegisterBaseRequest_Chunk)(nil),
 	}
-	file_potluck_hub_v1_hub_proto_msgTypes[10].OneofWrappers = []any{
+	file_potluck_hub_v1_hub_proto_msgTypes[12].OneofWrappers = []any{
 		(*PublishRequest_Header)(nil),
 		(*PublishRequest_Chunk)(nil),
 	}
@@ -1936,7 +2187,7 @@ func file_potluck_hub_v1_hub_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_potluck_hub_v1_hub_proto_rawDesc), len(file_potluck_hub_v1_hub_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   28,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

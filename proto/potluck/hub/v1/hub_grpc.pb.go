@@ -34,6 +34,7 @@ const (
 	HubService_GetEntries_FullMethodName          = "/potluck.hub.v1.HubService/GetEntries"
 	HubService_GetInclusionProof_FullMethodName   = "/potluck.hub.v1.HubService/GetInclusionProof"
 	HubService_GetConsistencyProof_FullMethodName = "/potluck.hub.v1.HubService/GetConsistencyProof"
+	HubService_Unpin_FullMethodName               = "/potluck.hub.v1.HubService/Unpin"
 )
 
 // HubServiceClient is the client API for HubService service.
@@ -70,6 +71,9 @@ type HubServiceClient interface {
 	GetInclusionProof(ctx context.Context, in *GetInclusionProofRequest, opts ...grpc.CallOption) (*GetInclusionProofResponse, error)
 	// GetConsistencyProof proves a smaller tree is a prefix of a larger one.
 	GetConsistencyProof(ctx context.Context, in *GetConsistencyProofRequest, opts ...grpc.CallOption) (*GetConsistencyProofResponse, error)
+	// Unpin drops a release no other release refers to, so garbage collection
+	// may reclaim its files. Operators only.
+	Unpin(ctx context.Context, in *UnpinRequest, opts ...grpc.CallOption) (*UnpinResponse, error)
 }
 
 type hubServiceClient struct {
@@ -205,6 +209,16 @@ func (c *hubServiceClient) GetConsistencyProof(ctx context.Context, in *GetConsi
 	return out, nil
 }
 
+func (c *hubServiceClient) Unpin(ctx context.Context, in *UnpinRequest, opts ...grpc.CallOption) (*UnpinResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UnpinResponse)
+	err := c.cc.Invoke(ctx, HubService_Unpin_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HubServiceServer is the server API for HubService service.
 // All implementations must embed UnimplementedHubServiceServer
 // for forward compatibility.
@@ -239,6 +253,9 @@ type HubServiceServer interface {
 	GetInclusionProof(context.Context, *GetInclusionProofRequest) (*GetInclusionProofResponse, error)
 	// GetConsistencyProof proves a smaller tree is a prefix of a larger one.
 	GetConsistencyProof(context.Context, *GetConsistencyProofRequest) (*GetConsistencyProofResponse, error)
+	// Unpin drops a release no other release refers to, so garbage collection
+	// may reclaim its files. Operators only.
+	Unpin(context.Context, *UnpinRequest) (*UnpinResponse, error)
 	mustEmbedUnimplementedHubServiceServer()
 }
 
@@ -281,6 +298,9 @@ func (UnimplementedHubServiceServer) GetInclusionProof(context.Context, *GetIncl
 }
 func (UnimplementedHubServiceServer) GetConsistencyProof(context.Context, *GetConsistencyProofRequest) (*GetConsistencyProofResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetConsistencyProof not implemented")
+}
+func (UnimplementedHubServiceServer) Unpin(context.Context, *UnpinRequest) (*UnpinResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Unpin not implemented")
 }
 func (UnimplementedHubServiceServer) mustEmbedUnimplementedHubServiceServer() {}
 func (UnimplementedHubServiceServer) testEmbeddedByValue()                    {}
@@ -472,6 +492,24 @@ func _HubService_GetConsistencyProof_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _HubService_Unpin_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UnpinRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HubServiceServer).Unpin(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HubService_Unpin_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HubServiceServer).Unpin(ctx, req.(*UnpinRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // HubService_ServiceDesc is the grpc.ServiceDesc for HubService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -510,6 +548,10 @@ var HubService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetConsistencyProof",
 			Handler:    _HubService_GetConsistencyProof_Handler,
+		},
+		{
+			MethodName: "Unpin",
+			Handler:    _HubService_Unpin_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -1,0 +1,214 @@
+package deployments
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// The hub's ports, as the Dockerfile exposes them and hub serve's
+// --listen/--http are set in every deployment.
+const grpcPort, httpPort = 7420, 7421
+
+// obj is a parsed YAML mapping, walked by path.
+type obj = map[string]any
+
+func get(v any, path ...string) any {
+	for _, p := range path {
+		m, ok := v.(obj)
+		if !ok {
+			return nil
+		}
+		v = m[p]
+	}
+	return v
+}
+
+func list(v any, path ...string) []any { l, _ := get(v, path...).([]any); return l }
+
+func str(v any, path ...string) string { s, _ := get(v, path...).(string); return s }
+
+func num(v any, path ...string) int { n, _ := get(v, path...).(int); return n }
+
+func readDocs(t *testing.T, path string) []obj {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	var docs []obj
+	for {
+		var d obj
+		err := dec.Decode(&d)
+		if errors.Is(err, io.EOF) {
+			return docs
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		docs = append(docs, d)
+	}
+}
+
+func TestDockerfileExposesTheHubPorts(t *testing.T) {
+	b, err := os.ReadFile("Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	for _, want := range []string{"EXPOSE 7420 7421", `"--listen", "0.0.0.0:7420"`, `"--http", "0.0.0.0:7421"`, "CGO_ENABLED=0", `"--data", "/data"`} {
+		if !strings.Contains(s, want) {
+			t.Errorf("Dockerfile lacks %q", want)
+		}
+	}
+}
+
+func TestCompose(t *testing.T) {
+	docs := readDocs(t, "docker-compose.yml")
+	if len(docs) != 1 {
+		t.Fatalf("%d documents", len(docs))
+	}
+	c := docs[0]
+	hub, minio := get(c, "services", "hub"), get(c, "services", "minio")
+	if hub == nil || minio == nil {
+		t.Fatal("services hub and minio are required")
+	}
+	if img := str(minio, "image"); !strings.HasPrefix(img, "minio/minio:") || strings.HasSuffix(img, ":latest") {
+		t.Errorf("minio image %q: want a pinned minio/minio release", img)
+	}
+	if str(hub, "build", "dockerfile") != "deployments/Dockerfile" || str(hub, "build", "context") != ".." {
+		t.Errorf("hub build: %v", get(hub, "build"))
+	}
+	var ports []string
+	for _, p := range list(hub, "ports") {
+		ports = append(ports, p.(string))
+	}
+	if !slices.Contains(ports, "7420:7420") || !slices.Contains(ports, "7421:7421") {
+		t.Errorf("hub ports %v, want 7420 and 7421 published", ports)
+	}
+	var config string
+	vols := map[string]bool{}
+	for _, v := range list(hub, "volumes") {
+		src, dst, _ := strings.Cut(v.(string), ":")
+		vols[strings.SplitN(dst, ":", 2)[0]] = true
+		if strings.HasPrefix(dst, "/etc/potluck/hub.yaml") {
+			config = src
+		}
+		if !strings.HasPrefix(src, ".") && get(c, "volumes", src) == nil {
+			if _, declared := get(c, "volumes").(obj)[src]; !declared {
+				t.Errorf("hub mounts undeclared volume %q", src)
+			}
+		}
+	}
+	if !vols["/data"] {
+		t.Error("hub has no volume at /data")
+	}
+	cmd := list(hub, "command")
+	if len(cmd) != 2 || cmd[0] != "--config" || cmd[1] != "/etc/potluck/hub.yaml" || config == "" {
+		t.Fatalf("hub command %v, config mount %q: want --config /etc/potluck/hub.yaml mounted", cmd, config)
+	}
+	settings := readDocs(t, filepath.Clean(config))[0]
+	if s := str(settings, "store"); !strings.HasPrefix(s, "s3://") || str(settings, "s3-endpoint") != "http://minio:9000" {
+		t.Errorf("hub config store %q at %q, want the minio service", s, str(settings, "s3-endpoint"))
+	}
+	for _, env := range []string{"MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"} {
+		if get(hub, "environment", env) == nil || get(minio, "environment", env) == nil {
+			t.Errorf("%s must be set for both hub and minio", env)
+		}
+	}
+}
+
+func TestKubernetes(t *testing.T) {
+	byKind := map[string]map[string]obj{}
+	for _, f := range []string{"k8s/hub.yaml", "k8s/minio.yaml"} {
+		for _, d := range readDocs(t, f) {
+			kind, name := str(d, "kind"), str(d, "metadata", "name")
+			if kind == "" || name == "" || str(d, "apiVersion") == "" {
+				t.Fatalf("%s: a document without apiVersion, kind or name: %v", f, d)
+			}
+			if byKind[kind] == nil {
+				byKind[kind] = map[string]obj{}
+			}
+			byKind[kind][name] = d
+		}
+	}
+	for kind, names := range map[string][]string{
+		"Deployment": {"potluck-hub", "potluck-minio"}, "Service": {"potluck-hub", "potluck-minio"},
+		"PersistentVolumeClaim": {"potluck-hub-data", "potluck-minio-data"}, "Secret": {"potluck-hub", "potluck-minio"},
+		"ConfigMap": {"potluck-hub"},
+	} {
+		for _, n := range names {
+			if byKind[kind][n] == nil {
+				t.Errorf("no %s %s", kind, n)
+			}
+		}
+	}
+	dep := byKind["Deployment"]["potluck-hub"]
+	containers := list(dep, "spec", "template", "spec", "containers")
+	if len(containers) != 1 {
+		t.Fatalf("hub deployment: %d containers", len(containers))
+	}
+	c := containers[0]
+	if img := str(c, "image"); !strings.Contains(img, "potluck") {
+		t.Errorf("hub image %q", img)
+	}
+	ports := map[string]int{}
+	for _, p := range list(c, "ports") {
+		ports[str(p, "name")] = num(p, "containerPort")
+	}
+	if ports["grpc"] != grpcPort || ports["http"] != httpPort {
+		t.Errorf("hub container ports %v, want grpc %d and http %d", ports, grpcPort, httpPort)
+	}
+	settings := obj{}
+	if err := yaml.Unmarshal([]byte(str(byKind["ConfigMap"]["potluck-hub"], "data", "hub.yaml")), &settings); err != nil {
+		t.Fatal(err)
+	}
+	if str(settings, "listen") != "0.0.0.0:7420" || str(settings, "http") != "0.0.0.0:7421" || str(settings, "data") != "/data" {
+		t.Errorf("hub config listen %q http %q data %q", str(settings, "listen"), str(settings, "http"), str(settings, "data"))
+	}
+	// Every mount names a volume of the pod, and the data, config and
+	// secret land where the config file expects them.
+	vols := map[string]any{}
+	for _, v := range list(dep, "spec", "template", "spec", "volumes") {
+		vols[str(v, "name")] = v
+	}
+	mounts := map[string]string{}
+	for _, m := range list(c, "volumeMounts") {
+		if vols[str(m, "name")] == nil {
+			t.Errorf("mount %v names no volume", m)
+		}
+		mounts[str(m, "mountPath")] = str(m, "name")
+	}
+	if claim := str(vols[mounts["/data"]], "persistentVolumeClaim", "claimName"); byKind["PersistentVolumeClaim"][claim] == nil {
+		t.Errorf("/data is not on a declared PVC (%q)", claim)
+	}
+	secretDir := filepath.Dir(str(settings, "members"))
+	if s := str(vols[mounts[secretDir]], "secret", "secretName"); byKind["Secret"][s] == nil {
+		t.Errorf("the members file's folder %s is not a mounted Secret", secretDir)
+	}
+	for _, key := range []string{"members.yaml", "tls.crt", "tls.key"} {
+		if get(byKind["Secret"]["potluck-hub"], "stringData", key) == nil {
+			t.Errorf("Secret potluck-hub has no %s", key)
+		}
+	}
+	if cm := str(vols[mounts["/etc/potluck/hub.yaml"]], "configMap", "name"); cm != "potluck-hub" {
+		t.Errorf("hub.yaml is not mounted from the ConfigMap (%q)", cm)
+	}
+	// The Service sends its ports to the container's named ports.
+	for _, p := range list(byKind["Service"]["potluck-hub"], "spec", "ports") {
+		if ports[str(p, "targetPort")] != num(p, "port") {
+			t.Errorf("service port %v does not reach the container's", p)
+		}
+	}
+	if sel := str(byKind["Service"]["potluck-hub"], "spec", "selector", "app"); sel != str(dep, "spec", "template", "metadata", "labels", "app") {
+		t.Errorf("service selector %q does not match the pods", sel)
+	}
+}

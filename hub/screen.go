@@ -1,0 +1,144 @@
+package hub
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+
+	"github.com/potluck-hub/potluck/merge"
+	"github.com/potluck-hub/potluck/safetensors"
+)
+
+// Admission screening: every check an upload goes through is recorded with
+// its outcome, returned to the uploader (on success in the release, on
+// failure as the error's verdict) and written to the log, so a member can
+// see why it was refused and an auditor that the same rules held for all.
+
+// Screening bounds what a delta may hold beyond the structural checks.
+type Screening struct {
+	// MaxNormRatio bounds each delta tensor's L2 norm relative to its base
+	// tensor's: ‖δ‖ ≤ MaxNormRatio·‖θ‖. A delta 100× larger than the base
+	// is a bug or an attack. 0 turns the check off; base tensors of norm 0
+	// are not bounded.
+	MaxNormRatio float64
+}
+
+// DefaultMaxNormRatio is the bound `hub serve` uses unless told otherwise.
+const DefaultMaxNormRatio = 10
+
+// Check is the outcome of one admission check.
+type Check struct {
+	Name   string `json:"name"`
+	Passed bool   `json:"passed"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Verdict is the hub's decision on an upload: the checks run, in order,
+// the failed one (if any) last.
+type Verdict struct {
+	Accepted bool
+	Checks   []Check
+	Reason   string
+}
+
+// RejectedError is an upload refused by a check; it carries the verdict.
+type RejectedError struct {
+	Verdict Verdict
+	Err     error
+}
+
+func (e *RejectedError) Error() string { return e.Err.Error() }
+func (e *RejectedError) Unwrap() error { return e.Err }
+
+// screen runs checks in order and records each outcome.
+type screen struct{ checks []Check }
+
+func (s *screen) run(name string, f func() error) error {
+	err := f()
+	c := Check{Name: name, Passed: err == nil}
+	if err != nil {
+		c.Reason = err.Error()
+	}
+	s.checks = append(s.checks, c)
+	return err
+}
+
+// judged reports whether err is the hub's judgment of the upload (a check
+// that failed) rather than a dropped connection or a local fault.
+func judged(err error) bool {
+	return errors.Is(err, ErrRejected) || errors.Is(err, ErrForbidden) || errors.Is(err, ErrKeyInvalid)
+}
+
+// checkNorms bounds each delta tensor's norm by its base tensor's.
+func (h *Hub) checkNorms(baseCID string, base, delta *merge.Model) error {
+	bound := h.opts.Screen.MaxNormRatio
+	if bound <= 0 {
+		return nil
+	}
+	for _, name := range delta.Names() {
+		if strings.HasSuffix(name, merge.SparseIndices) {
+			continue
+		}
+		baseName := strings.TrimSuffix(name, merge.SparseValues)
+		dn, err := tensorNorm(delta, name)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrRejected, err)
+		}
+		bn, err := h.baseNorm(baseCID, base, baseName)
+		if err != nil {
+			return err
+		}
+		if bn > 0 && dn > bound*bn {
+			return fmt.Errorf("%w: tensor %q: delta norm %.6g is %.3g× the base tensor's %.6g (bound %g×)",
+				ErrRejected, name, dn, dn/bn, bn, bound)
+		}
+	}
+	return nil
+}
+
+func (h *Hub) baseNorm(baseCID string, base *merge.Model, name string) (float64, error) {
+	key := baseCID + " " + name
+	if v, ok := h.norms.Load(key); ok {
+		return v.(float64), nil
+	}
+	n, err := tensorNorm(base, name)
+	if err != nil {
+		return 0, err
+	}
+	h.norms.Store(key, n)
+	return n, nil
+}
+
+// tensorNorm is a float tensor's L2 norm, read chunk by chunk; 0 for a
+// tensor that is not float.
+func tensorNorm(m *merge.Model, name string) (float64, error) {
+	t, ok := m.Tensor(name)
+	if !ok {
+		return 0, fmt.Errorf("model %s: no tensor %q", m.Name, name)
+	}
+	if !t.DType.IsFloat() {
+		return 0, nil
+	}
+	size := int64(t.DType.Size())
+	raw := make([]byte, min(t.Size(), merge.ChunkElems*size))
+	vals := make([]float32, len(raw)/int(size))
+	sec := t.Section()
+	var sum float64
+	for off := int64(0); off < t.Size(); {
+		n := min(int64(len(raw)), t.Size()-off)
+		if _, err := io.ReadFull(sec, raw[:n]); err != nil {
+			return 0, fmt.Errorf("tensor %q: %w", name, err)
+		}
+		k := int(n / size)
+		if err := safetensors.DecodeFloat32(vals[:k], raw[:n], t.DType); err != nil {
+			return 0, fmt.Errorf("tensor %q: %w", name, err)
+		}
+		for _, v := range vals[:k] {
+			sum += float64(v) * float64(v)
+		}
+		off += n
+	}
+	return math.Sqrt(sum), nil
+}

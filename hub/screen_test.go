@@ -1,0 +1,175 @@
+package hub_test
+
+import (
+	"context"
+	"encoding/binary"
+	"math"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/potluck-hub/potluck/hub"
+	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
+	"github.com/potluck-hub/potluck/safetensors"
+)
+
+// logEntries reads the whole transparency log over gRPC.
+func (hs *harness) logEntries() []*hub.LogEntry {
+	t := hs.t
+	t.Helper()
+	ctx := context.Background()
+	cp, err := hs.raw.GetCheckpoint(ctx, &hubv1.GetCheckpointRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	size, err := strconv.ParseInt(strings.Split(string(cp.GetCheckpoint()), "\n")[1], 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := hs.raw.GetEntries(ctx, &hubv1.GetEntriesRequest{Start: 0, Count: size})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*hub.LogEntry
+	for _, b := range resp.GetEntries() {
+		e, err := hub.ParseLogEntry(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// setTensor rewrites one tensor of a delta shard as F64 values from fill
+// and refreshes the manifest, as a careless or hostile lab could.
+func setTensor(t *testing.T, dir, shard, name string, fill func(i int) float64) {
+	t.Helper()
+	rewriteShard(t, filepath.Join(dir, shard), func(specs []safetensors.TensorSpec, data [][]byte) {
+		for i := range specs {
+			if specs[i].Name != name {
+				continue
+			}
+			specs[i].DType = safetensors.F64
+			n := int(specs[i].Shape[0])
+			vals := make([]byte, 8*n)
+			for j := range n {
+				binary.LittleEndian.PutUint64(vals[8*j:], math.Float64bits(fill(j)))
+			}
+			data[i] = vals
+		}
+	})
+	remanifest(t, dir)
+}
+
+// TestScreeningRulesGiveVerdicts: each admission rule refuses its case with
+// its reason, returned as the status's verdict and written to the log as a
+// "verdict" entry, leaving nothing stored; an accepted delta carries the
+// checks it passed, in its release and its log entry.
+func TestScreeningRulesGiveVerdicts(t *testing.T) {
+	hs := newHarness(t)
+	m := writeModels(t, hs.dir)
+	base, err := hs.registerBase(m.base, hs.keyA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const shard, name = "model-00002-of-00002.safetensors", "model.norm.weight"
+	for _, tc := range []struct {
+		rule string
+		edit func(dir string)
+		want []string
+	}{
+		{"norm", func(dir string) { setTensor(t, dir, shard, name, func(int) float64 { return 1e4 }) }, []string{name, "norm", "bound 10×"}},
+		{"values", func(dir string) {
+			setTensor(t, dir, shard, name, func(i int) float64 { return map[bool]float64{true: math.Inf(1)}[i == 3] })
+		}, []string{name, "Inf"}},
+		{"fit", func(dir string) {
+			rewriteShard(t, filepath.Join(dir, shard), func(specs []safetensors.TensorSpec, data [][]byte) {
+				for i := range specs {
+					if specs[i].Name == name {
+						specs[i].Shape[0] /= 2
+						data[i] = data[i][:len(data[i])/2]
+					}
+				}
+			})
+			remanifest(t, dir)
+		}, []string{name, "shape"}},
+	} {
+		t.Run(tc.rule, func(t *testing.T) {
+			dir := filepath.Join(hs.dir, "delta-"+tc.rule)
+			makeDelta(t, m.base, m.ftA, dir, base.GetCid())
+			tc.edit(dir)
+			before := len(hs.logEntries())
+			var err error
+			hs.expectRefused(t, codes.InvalidArgument, tc.want, func() error {
+				_, err = hs.publish(dir, hs.keyA, base.GetCid())
+				return err
+			})
+			var v *hubv1.Verdict
+			for _, d := range grpcStatus(t, err).Details() {
+				if dv, ok := d.(*hubv1.Verdict); ok {
+					v = dv
+				}
+			}
+			if v == nil || v.GetAccepted() || len(v.GetChecks()) == 0 {
+				t.Fatalf("the refusal carries no rejecting verdict: %v", v)
+			}
+			last := v.GetChecks()[len(v.GetChecks())-1]
+			if last.GetName() != tc.rule || last.GetPassed() || !strings.Contains(last.GetReason(), name) {
+				t.Errorf("last check %+v, want %q failed naming %s", last, tc.rule, name)
+			}
+			for _, c := range v.GetChecks()[:len(v.GetChecks())-1] {
+				if !c.GetPassed() {
+					t.Errorf("check %q failed before %q", c.GetName(), tc.rule)
+				}
+			}
+			es := hs.logEntries()
+			if len(es) != before+1 {
+				t.Fatalf("log grew by %d entries, want 1 verdict", len(es)-before)
+			}
+			e := es[len(es)-1]
+			if e.Type != "verdict" || e.Verdict != "rejected" || e.Publisher != orgA || e.Base != base.GetCid() || !strings.Contains(e.Reason, name) {
+				t.Errorf("log entry %+v, want lab-a's rejected verdict naming %s", e, name)
+			}
+		})
+	}
+
+	t.Run("accepted", func(t *testing.T) {
+		dir := filepath.Join(hs.dir, "delta-ok")
+		makeDelta(t, m.base, m.ftA, dir, base.GetCid())
+		rel, err := hs.publish(dir, hs.keyA, base.GetCid())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, c := range rel.GetChecks() {
+			if !c.GetPassed() {
+				t.Errorf("accepted with check %+v failed", c)
+			}
+			names = append(names, c.GetName())
+		}
+		if got := strings.Join(names, ","); got != "header,signature,access,base,bytes,format,manifest,fit,sparse,values,norm" {
+			t.Errorf("checks run: %s", got)
+		}
+		e, err := hub.ParseLogEntry(rel.GetReceipt().GetEntry())
+		if err != nil || e.Type != "release" || e.Verdict != "accepted" || len(e.Checks) != len(names) {
+			t.Errorf("release log entry %+v (%v), want the accepted verdict with its checks", e, err)
+		}
+	})
+
+	// The norm bound is the operator's: off (0), the large delta is admitted.
+	t.Run("normOff", func(t *testing.T) {
+		hs.stop()
+		hs.configure = func(o *hub.Options) { o.Screen.MaxNormRatio = 0 }
+		hs.start()
+		dir := filepath.Join(hs.dir, "delta-large")
+		makeDelta(t, m.base, m.ftA, dir, base.GetCid())
+		setTensor(t, dir, shard, name, func(int) float64 { return 1e4 })
+		if _, err := hs.publish(dir, hs.keyA, base.GetCid()); err != nil {
+			t.Errorf("with the norm check off: %v", err)
+		}
+	})
+}
