@@ -38,10 +38,14 @@ reported as such, with exit status 1, and the state is left unchanged.`,
 			}
 			w := cmd.OutOrStdout()
 			if check.Old == nil {
-				fmt.Fprintf(w, "ok  first checkpoint: %d entries, root %x; remembered in %s\n", check.New.Size, check.New.Hash, state)
+				fmt.Fprintf(w, "ok  first checkpoint: %d entries, root %x; remembered in %s\n", check.New.Size, check.New.Hash[:], state)
 				return nil
 			}
-			fmt.Fprintf(w, "ok  the log grew from %d to %d entries, consistently; root %x\n", check.Old.Size, check.New.Size, check.New.Hash)
+			if check.Old.Size == check.New.Size {
+				fmt.Fprintf(w, "ok  the log is unchanged: %d entries, root %x\n", check.New.Size, check.New.Hash[:])
+				return nil
+			}
+			fmt.Fprintf(w, "ok  the log grew from %d to %d entries, consistently; root %x\n", check.Old.Size, check.New.Size, check.New.Hash[:])
 			return nil
 		},
 	}
