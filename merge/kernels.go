@@ -2,47 +2,41 @@ package merge
 
 import (
 	"encoding/binary"
-	"math"
 
+	"github.com/potluck-hub/potluck/merge/kernel"
 	"github.com/potluck-hub/potluck/safetensors"
 )
 
-// The generic kernels. Each product is rounded to float32 before it is added
-// (float32(w*x) + acc): Go may not fuse that into an FMA, so every platform,
-// and a later SIMD kernel that follows the same rule, gives the same bits.
+// The element-wise kernels. Each product is rounded to float32 before it is
+// added (float32(w*x) + acc): Go may not fuse that into an FMA, so every
+// platform gives the same bits. The hot ones run in merge/kernel, whose
+// AVX-512 and AVX2 loops follow the same rule and match its generic loops
+// bit for bit; the comments below give the loop each one equals.
 
 // axpy adds w·x to acc, element by element.
+//
+//	acc[i] = acc[i] + float32(w*x[i])
 func axpy(acc []float32, w float32, x []float32) {
-	x = x[:len(acc)]
-	for i := range acc {
-		acc[i] = acc[i] + float32(w*x[i])
-	}
+	kernel.Axpy(acc, w, x[:len(acc)])
 }
 
 // addScaled writes base + s·acc to out.
+//
+//	out[i] = base[i] + float32(s*acc[i])
 func addScaled(out, base []float32, s float32, acc []float32) {
-	base, acc = base[:len(out)], acc[:len(out)]
-	for i := range out {
-		out[i] = base[i] + float32(s*acc[i])
-	}
+	kernel.AddScaled(out, base[:len(out)], s, acc[:len(out)])
 }
 
 // addInto adds x to dst.
+//
+//	dst[i] = dst[i] + x[i]
 func addInto(dst, x []float32) {
-	x = x[:len(dst)]
-	for i := range dst {
-		dst[i] = dst[i] + x[i]
-	}
+	kernel.AddInto(dst, x[:len(dst)])
 }
 
 // firstNonFinite returns the index of the first NaN or ±Inf in x, or -1.
 func firstNonFinite(x []float32) int {
-	for i, v := range x {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return i
-		}
-	}
-	return -1
+	return kernel.FirstNonFinite(x)
 }
 
 // firstNonFiniteEncoded returns the index of the first NaN or ±Inf among
@@ -77,16 +71,12 @@ func firstNonFiniteEncoded(raw []byte, dt safetensors.DType) int {
 
 // scaleBy multiplies x by s: x[i] = float32(s·x[i]).
 func scaleBy(x []float32, s float32) {
-	for i := range x {
-		x[i] = float32(s * x[i])
-	}
+	kernel.ScaleBy(x, s)
 }
 
 // divBy divides x by d.
 func divBy(x []float32, d float32) {
-	for i := range x {
-		x[i] = x[i] / d
-	}
+	kernel.DivBy(x, d)
 }
 
 // lerp2 writes out = float32(s0·a) + float32(s1·b).

@@ -1,9 +1,13 @@
 package merge
 
+import "github.com/potluck-hub/potluck/merge/kernel"
+
 // The sign-consensus kernels (TIES and the methods built on it). xs[i] is
 // input i's chunk after trimming, w[i] its weight; inputs are taken in
 // recipe order, every sum starts from +0 and rounds each step to float32,
 // and each product is rounded before it is added (no fused multiply-add).
+// Both run in merge/kernel: AVX-512 and AVX2, branch-free, bit for bit
+// the reference loops in its ties_generic.go.
 
 // tiesWeighted is mergekit's consensus: per element, with vᵢ = float32(wᵢ·xᵢ),
 //
@@ -13,22 +17,7 @@ package merge
 //	mix    = mix / div   when normalize and div ≠ 0
 //	out    = base + float32(λ·mix)
 func tiesWeighted(out, base []float32, xs [][]float32, w []float32, lambda float32, normalize bool) {
-	for j := range out {
-		var s float32
-		for i, x := range xs {
-			s = s + float32(w[i]*x[j])
-		}
-		var mix, div float32
-		for i, x := range xs {
-			if v := float32(w[i] * x[j]); (s >= 0 && v > 0) || (s < 0 && v < 0) {
-				mix, div = mix+v, div+w[i]
-			}
-		}
-		if normalize && div != 0 {
-			mix = mix / div
-		}
-		out[j] = base[j] + float32(lambda*mix)
-	}
+	kernel.TIESWeighted(out, base, xs, w, lambda, normalize)
 }
 
 // tiesPaper is the TIES paper's consensus: per element,
@@ -38,22 +27,5 @@ func tiesWeighted(out, base []float32, xs [][]float32, w []float32, lambda float
 //	mix    = mix / float32(count of those i)   when normalize and the count > 0
 //	out    = base + float32(λ·mix)
 func tiesPaper(out, base []float32, xs [][]float32, w []float32, lambda float32, normalize bool) {
-	for j := range out {
-		var s float32
-		for _, x := range xs {
-			s = s + x[j]
-		}
-		var mix float32
-		n := 0
-		for i, x := range xs {
-			if v := x[j]; (s >= 0 && v > 0) || (s < 0 && v < 0) {
-				mix = mix + float32(w[i]*v)
-				n++
-			}
-		}
-		if normalize && n > 0 {
-			mix = mix / float32(n)
-		}
-		out[j] = base[j] + float32(lambda*mix)
-	}
+	kernel.TIESPaper(out, base, xs, w, lambda, normalize)
 }

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/potluck-hub/potluck/merge/kernel"
 )
 
-// The slice conversions below are the reference the merge engine's SIMD kernels
-// must match bit for bit, so each loop is a plain loop over slices that calls
-// only the scalar conversions above.
+// The 16-bit conversions run through merge/kernel, whose AVX-512 and AVX2
+// loops give exactly the bits of the scalar conversions in convert.go (its
+// tests check every 16-bit pattern and, on request, every float32).
 
 // DecodeFloat32 converts little-endian tensor bytes of a float dtype (F32, F16,
 // BF16, F64) to float32. F64 values are rounded to nearest even by float32().
@@ -63,26 +65,11 @@ func checkLengths(n, nbytes int, dt DType, op string) error {
 	return nil
 }
 
-func decodeF32(dst []float32, src []byte) {
-	src = src[:len(dst)*4]
-	for i := range dst {
-		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[i*4:]))
-	}
-}
+func decodeF32(dst []float32, src []byte) { kernel.ReadF32(dst, src[:len(dst)*4]) }
 
-func decodeF16(dst []float32, src []byte) {
-	src = src[:len(dst)*2]
-	for i := range dst {
-		dst[i] = F16ToF32(binary.LittleEndian.Uint16(src[i*2:]))
-	}
-}
+func decodeF16(dst []float32, src []byte) { kernel.WidenF16(dst, src[:len(dst)*2]) }
 
-func decodeBF16(dst []float32, src []byte) {
-	src = src[:len(dst)*2]
-	for i := range dst {
-		dst[i] = BF16ToF32(binary.LittleEndian.Uint16(src[i*2:]))
-	}
-}
+func decodeBF16(dst []float32, src []byte) { kernel.WidenBF16(dst, src[:len(dst)*2]) }
 
 func decodeF64(dst []float32, src []byte) {
 	src = src[:len(dst)*8]
@@ -91,26 +78,11 @@ func decodeF64(dst []float32, src []byte) {
 	}
 }
 
-func encodeF32(dst []byte, src []float32) {
-	dst = dst[:len(src)*4]
-	for i, v := range src {
-		binary.LittleEndian.PutUint32(dst[i*4:], math.Float32bits(v))
-	}
-}
+func encodeF32(dst []byte, src []float32) { kernel.WriteF32(dst[:len(src)*4], src) }
 
-func encodeF16(dst []byte, src []float32) {
-	dst = dst[:len(src)*2]
-	for i, v := range src {
-		binary.LittleEndian.PutUint16(dst[i*2:], F32ToF16(v))
-	}
-}
+func encodeF16(dst []byte, src []float32) { kernel.NarrowF16(dst[:len(src)*2], src) }
 
-func encodeBF16(dst []byte, src []float32) {
-	dst = dst[:len(src)*2]
-	for i, v := range src {
-		binary.LittleEndian.PutUint16(dst[i*2:], F32ToBF16(v))
-	}
-}
+func encodeBF16(dst []byte, src []float32) { kernel.NarrowBF16(dst[:len(src)*2], src) }
 
 func encodeF64(dst []byte, src []float32) {
 	dst = dst[:len(src)*8]

@@ -1,0 +1,120 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"math"
+	"math/bits"
+)
+
+// The reference conversions: the same arithmetic as safetensors' scalar
+// BF16ToF32, F16ToF32, F32ToBF16 and F32ToF16 (a test checks every 16-bit
+// pattern and a sample of float32s against them).
+
+func widenBF16Generic(dst []float32, src []byte) {
+	src = src[:2*len(dst)]
+	for i := range dst {
+		dst[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(src[2*i:])) << 16)
+	}
+}
+
+func widenF16Generic(dst []float32, src []byte) {
+	src = src[:2*len(dst)]
+	for i := range dst {
+		dst[i] = math.Float32frombits(f16ToF32Bits(binary.LittleEndian.Uint16(src[2*i:])))
+	}
+}
+
+func narrowBF16Generic(dst []byte, src []float32) {
+	dst = dst[:2*len(src)]
+	for i, v := range src {
+		binary.LittleEndian.PutUint16(dst[2*i:], f32ToBF16(math.Float32bits(v)))
+	}
+}
+
+func narrowF16Generic(dst []byte, src []float32) {
+	dst = dst[:2*len(src)]
+	for i, v := range src {
+		binary.LittleEndian.PutUint16(dst[2*i:], f32ToF16(math.Float32bits(v)))
+	}
+}
+
+// f16ToF32Bits widens a half to float32 bits.
+func f16ToF32Bits(h uint16) uint32 {
+	sign := uint32(h&0x8000) << 16
+	exp := uint32(h>>10) & 0x1F
+	mant := uint32(h & 0x3FF)
+	switch {
+	case exp == 0x1F:
+		return sign | 0x7F800000 | mant<<13
+	case exp != 0:
+		return sign | (exp+127-15)<<23 | mant<<13
+	case mant == 0:
+		return sign
+	}
+	// Subnormal: shift the leading 1 up to the implicit bit.
+	shift := uint32(bits.LeadingZeros32(mant) - 21)
+	return sign | (127-14-shift)<<23 | (mant<<shift&0x3FF)<<13
+}
+
+// f32ToBF16 rounds float32 bits b to bfloat16, nearest even; a NaN is
+// truncated and quieted.
+func f32ToBF16(b uint32) uint16 {
+	if b&0x7FFFFFFF > 0x7F800000 {
+		return uint16(b>>16) | 0x0040
+	}
+	b += 0x7FFF + (b>>16)&1
+	return uint16(b >> 16)
+}
+
+// f32ToF16 rounds float32 bits b to a half, nearest even.
+func f32ToF16(b uint32) uint16 {
+	sign := uint16(b>>16) & 0x8000
+	exp := int32(b>>23) & 0xFF
+	mant := b & 0x7FFFFF
+	switch {
+	case exp == 0xFF && mant != 0:
+		return sign | 0x7E00 | uint16(mant>>13)
+	case exp-127+15 >= 0x1F:
+		return sign | 0x7C00
+	case exp-127+15 <= 0:
+		return sign | f16Subnormal(exp, mant)
+	}
+	h := uint32(exp-127+15)<<10 | mant>>13
+	if rem := mant & 0x1FFF; rem > 0x1000 || rem == 0x1000 && h&1 == 1 {
+		h++
+	}
+	return sign | uint16(h)
+}
+
+// f16Subnormal rounds a float32 below the smallest normal half to a half
+// subnormal (possibly 0, or 0x0400 after rounding up).
+func f16Subnormal(exp int32, mant uint32) uint16 {
+	if exp == 0 {
+		return 0
+	}
+	m := mant | 0x800000
+	shift := uint32(126 - exp)
+	if shift > 24 {
+		return 0
+	}
+	h := m >> shift
+	rem, half := m&(1<<shift-1), uint32(1)<<(shift-1)
+	if rem > half || rem == half && h&1 == 1 {
+		h++
+	}
+	return uint16(h)
+}
+
+func readF32Generic(dst []float32, src []byte) {
+	src = src[:4*len(dst)]
+	for i := range dst {
+		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
+	}
+}
+
+func writeF32Generic(dst []byte, src []float32) {
+	dst = dst[:4*len(src)]
+	for i, v := range src {
+		binary.LittleEndian.PutUint32(dst[4*i:], math.Float32bits(v))
+	}
+}
