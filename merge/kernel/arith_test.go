@@ -17,11 +17,11 @@ func arithCases(t *testing.T, l level, r *rand.Rand, n int, s float32) {
 	off := r.IntN(4)
 	a, b := randFloats(r, n), randFloats(r, n)
 	x, y := unaligned(a, (off+1)%4), unaligned(b, (off+2)%4)
-	diff32(t, "Axpy", l, n, off, at(b), func(acc []float32) { axpy(acc, s, x) })
-	diff32(t, "AddScaled", l, n, off, zero32, func(out []float32) { addScaled(out, y, s, x) })
-	diff32(t, "AddInto", l, n, off, at(b), func(dst []float32) { addInto(dst, x) })
-	diff32(t, "ScaleBy", l, n, off, at(a), func(v []float32) { scaleBy(v, s) })
-	diff32(t, "DivBy", l, n, off, at(a), func(v []float32) { divBy(v, s) })
+	diffArith(t, "Axpy", l, n, off, at(b), func(acc []float32) { axpy(acc, s, x) })
+	diffArith(t, "AddScaled", l, n, off, zero32, func(out []float32) { addScaled(out, y, s, x) })
+	diffArith(t, "AddInto", l, n, off, at(b), func(dst []float32) { addInto(dst, x) })
+	diffArith(t, "ScaleBy", l, n, off, at(a), func(v []float32) { scaleBy(v, s) })
+	diffArith(t, "DivBy", l, n, off, at(a), func(v []float32) { divBy(v, s) })
 }
 
 func TestArithLengths(t *testing.T) {

@@ -6,16 +6,21 @@
 // # Bit for bit
 //
 // Every kernel returns the bits its generic loop (the *_generic.go files,
-// always compiled) returns, for every input: ±0, subnormals, ±Inf, NaN
-// payloads, any length and alignment. That is what makes a merge's output
-// the same on every machine, with or without SIMD.
+// always compiled) returns, for every input: ±0, subnormals, ±Inf, any
+// length and alignment. That is what makes a merge's output the same on
+// every machine, with or without SIMD. The conversions match NaN payloads
+// too. The arithmetic kernels match whether a result is NaN, not its
+// payload: Go does not define which operand's payload an operation keeps,
+// and the compiler's operand order changes with build flags (the race
+// detector's build differs from the plain one). A merge never writes a NaN
+// (NaN inputs and non-finite results are errors), so its bytes do not
+// depend on payloads.
 //
 // The FMA rule: no kernel uses fused multiply-add. Each product is rounded
 // to float32 before it is added, acc + float32(w·x) in Go (the conversion
 // forbids the compiler to fuse) and a VMULPS followed by a VADDPS in the
-// assembly, with the operands in the order the Go compiler uses, so that
-// even a NaN's payload matches. Merges are memory-bound: the separate
-// multiply costs nothing measurable.
+// assembly. Merges are memory-bound: the separate multiply costs nothing
+// measurable.
 //
 // Narrowing to bfloat16 rounds to nearest even by the integer sequence
 // (b + 0x7FFF + (b>>16)&1) >> 16, with NaNs quieted by setting bit 6 of the
