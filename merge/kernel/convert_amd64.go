@@ -22,7 +22,7 @@ func widenBF16AVX2(dst []float32, src []byte)
 // widenF16AVX512 and widenF16AVX2 equal
 //
 //	for i := range dst {
-//		dst[i] = math.Float32frombits(f16ToF32Bits(binary.LittleEndian.Uint16(src[2*i:])))
+//		dst[i] = math.Float32frombits(F16ToF32Bits(binary.LittleEndian.Uint16(src[2*i:])))
 //	}
 //
 //go:noescape
@@ -34,7 +34,7 @@ func widenF16AVX2(dst []float32, src []byte)
 // narrowBF16AVX512 and narrowBF16AVX2 equal
 //
 //	for i, v := range src {
-//		binary.LittleEndian.PutUint16(dst[2*i:], f32ToBF16(math.Float32bits(v)))
+//		binary.LittleEndian.PutUint16(dst[2*i:], F32ToBF16Bits(math.Float32bits(v)))
 //	}
 //
 //go:noescape
@@ -46,7 +46,7 @@ func narrowBF16AVX2(dst []byte, src []float32)
 // narrowF16AVX512 and narrowF16AVX2 equal
 //
 //	for i, v := range src {
-//		binary.LittleEndian.PutUint16(dst[2*i:], f32ToF16(math.Float32bits(v)))
+//		binary.LittleEndian.PutUint16(dst[2*i:], F32ToF16Bits(math.Float32bits(v)))
 //	}
 //
 //go:noescape

@@ -20,26 +20,27 @@ func widenBF16Generic(dst []float32, src []byte) {
 func widenF16Generic(dst []float32, src []byte) {
 	src = src[:2*len(dst)]
 	for i := range dst {
-		dst[i] = math.Float32frombits(f16ToF32Bits(binary.LittleEndian.Uint16(src[2*i:])))
+		dst[i] = math.Float32frombits(F16ToF32Bits(binary.LittleEndian.Uint16(src[2*i:])))
 	}
 }
 
 func narrowBF16Generic(dst []byte, src []float32) {
 	dst = dst[:2*len(src)]
 	for i, v := range src {
-		binary.LittleEndian.PutUint16(dst[2*i:], f32ToBF16(math.Float32bits(v)))
+		binary.LittleEndian.PutUint16(dst[2*i:], F32ToBF16Bits(math.Float32bits(v)))
 	}
 }
 
 func narrowF16Generic(dst []byte, src []float32) {
 	dst = dst[:2*len(src)]
 	for i, v := range src {
-		binary.LittleEndian.PutUint16(dst[2*i:], f32ToF16(math.Float32bits(v)))
+		binary.LittleEndian.PutUint16(dst[2*i:], F32ToF16Bits(math.Float32bits(v)))
 	}
 }
 
-// f16ToF32Bits widens a half to float32 bits.
-func f16ToF32Bits(h uint16) uint32 {
+// F16ToF32Bits widens a half to float32 bits, exactly (subnormals, Inf and
+// NaN payloads included): the scalar reference of WidenF16.
+func F16ToF32Bits(h uint16) uint32 {
 	sign := uint32(h&0x8000) << 16
 	exp := uint32(h>>10) & 0x1F
 	mant := uint32(h & 0x3FF)
@@ -56,9 +57,9 @@ func f16ToF32Bits(h uint16) uint32 {
 	return sign | (127-14-shift)<<23 | (mant<<shift&0x3FF)<<13
 }
 
-// f32ToBF16 rounds float32 bits b to bfloat16, nearest even; a NaN is
+// F32ToBF16Bits rounds float32 bits b to bfloat16, nearest even; a NaN is
 // truncated and quieted.
-func f32ToBF16(b uint32) uint16 {
+func F32ToBF16Bits(b uint32) uint16 {
 	if b&0x7FFFFFFF > 0x7F800000 {
 		return uint16(b>>16) | 0x0040
 	}
@@ -66,8 +67,9 @@ func f32ToBF16(b uint32) uint16 {
 	return uint16(b >> 16)
 }
 
-// f32ToF16 rounds float32 bits b to a half, nearest even.
-func f32ToF16(b uint32) uint16 {
+// F32ToF16Bits rounds float32 bits b to a half, nearest even; overflow
+// gives Inf, a NaN keeps its top payload bits and is quieted.
+func F32ToF16Bits(b uint32) uint16 {
 	sign := uint16(b>>16) & 0x8000
 	exp := int32(b>>23) & 0xFF
 	mant := b & 0x7FFFFF

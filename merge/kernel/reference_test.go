@@ -10,9 +10,10 @@ import (
 	"github.com/potluck-hub/potluck/safetensors"
 )
 
-// The kernels' generic loops repeat safetensors' scalar conversions; these
-// tests hold them (and so every SIMD level) to those, for every 16-bit
-// pattern and a sample of float32s.
+// The slice kernels at every level against the scalar conversions (the
+// reference safetensors exposes and checks against known bit patterns and a
+// float64 model in its own tests), for every 16-bit pattern and a sample of
+// float32s.
 
 func TestWidenMatchesSafetensors(t *testing.T) {
 	src := make([]byte, 2<<16)
