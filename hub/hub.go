@@ -38,6 +38,11 @@ type Options struct {
 	Screen Screening
 	// Logger gets the hub's structured logs (slog.Default() if nil).
 	Logger *slog.Logger
+	// UploadTTL is how long an idle resumable upload session is kept
+	// (DefaultUploadTTL if zero); expired sessions are reclaimed at start
+	// and every UploadReapEvery (UploadTTL/24, at least a second, if zero).
+	UploadTTL       time.Duration
+	UploadReapEvery time.Duration
 }
 
 // Hub is the consortium's hub, transport aside.
@@ -53,6 +58,8 @@ type Hub struct {
 	metrics  *metrics
 	logger   *slog.Logger
 	norms    sync.Map // "baseCID tensor" → float64: base norms, computed once
+	uploads  *sessions
+	stopReap context.CancelFunc
 }
 
 // Open opens (creating on first start) the hub's data folder: the store,
@@ -95,6 +102,18 @@ func Open(opts Options) (*Hub, error) {
 	}
 	h := &Hub{opts: opts, store: st, releases: rs, members: members, key: key, log: lg, logger: opts.Logger}
 	h.metrics = newMetrics(h)
+	if h.uploads, err = openSessions(filepath.Join(opts.DataDir, "uploads"), opts.UploadTTL, opts.Now); err != nil {
+		st.Close()
+		lg.Close()
+		return nil, fmt.Errorf("hub: upload sessions: %w", err)
+	}
+	every := opts.UploadReapEvery
+	if every <= 0 {
+		every = max(h.uploads.ttl/24, time.Second)
+	}
+	var reapCtx context.Context
+	reapCtx, h.stopReap = context.WithCancel(context.Background())
+	go h.reap(reapCtx, every)
 	if !opts.Plaintext {
 		if h.tls, err = LoadTLS(opts.DataDir, opts.TLS); err != nil {
 			h.Close()
@@ -123,8 +142,15 @@ func loadOrCreateKey(dir string) (*signing.Signer, error) {
 	return s, nil
 }
 
-// Close closes the store and the log.
-func (h *Hub) Close() error { return errors.Join(h.store.Close(), h.log.Close()) }
+// Close checkpoints the upload sessions and closes the store and the log.
+func (h *Hub) Close() error {
+	var err error
+	if h.uploads != nil {
+		h.stopReap()
+		err = h.uploads.close()
+	}
+	return errors.Join(err, h.store.Close(), h.log.Close())
+}
 
 // Info is the hub's identity.
 type Info struct {

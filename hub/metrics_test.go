@@ -32,7 +32,7 @@ func TestMetrics(t *testing.T) {
 	body := string(b)
 	for _, want := range []string{
 		`potluck_uploads_total{kind="base",verdict="accepted"} 1`,
-		`potluck_rpc_errors_total{code="PermissionDenied",method="/potluck.hub.v1.HubService/RegisterBase"} 1`,
+		`potluck_rpc_errors_total{code="PermissionDenied",method="/potluck.hub.v1.HubService/StartUpload"} 1`,
 		`potluck_releases{kind="base"} 1`,
 		"potluck_upload_bytes_total ",
 		"potluck_store_bytes{kind=\"base\"} ",

@@ -72,11 +72,21 @@ func (a *admission) discard() {
 // the upload is attributable to a member (its signature checked) the
 // verdict is logged.
 func (h *Hub) Receive(ctx context.Context, up Upload, src ChunkSource) (*Release, error) {
+	return h.receive(ctx, up, func(a *admission) error { return h.stageFiles(ctx, a, src) })
+}
+
+// receive runs the admission of an upload whose bytes stage brings in;
+// with stage nil it runs only the checks that need no bytes (an upload
+// session opening) and returns no release.
+func (h *Hub) receive(ctx context.Context, up Upload, stage func(*admission) error) (*Release, error) {
 	a := &admission{up: up}
 	defer a.discard()
 	s := &screen{}
-	err := h.screenUpload(ctx, a, s, src)
+	err := h.screenUpload(ctx, a, s, stage)
 	if err == nil {
+		if stage == nil {
+			return nil, nil
+		}
 		r, err := h.commit(ctx, a, s.checks)
 		if err == nil {
 			h.metrics.uploads.WithLabelValues(string(up.Kind), "accepted").Inc()
@@ -99,8 +109,8 @@ func (h *Hub) Receive(ctx context.Context, up Upload, src ChunkSource) (*Release
 }
 
 // screenUpload runs every admission check in order, stopping at the first
-// that fails.
-func (h *Hub) screenUpload(ctx context.Context, a *admission, s *screen, src ChunkSource) error {
+// that fails; with stage nil, only those before the bytes.
+func (h *Hub) screenUpload(ctx context.Context, a *admission, s *screen, stage func(*admission) error) error {
 	steps := []struct {
 		name string
 		f    func() error
@@ -109,12 +119,20 @@ func (h *Hub) screenUpload(ctx context.Context, a *admission, s *screen, src Chu
 		{"signature", func() error { return h.checkSignature(a) }},
 		{"access", func() error { return checkCaller(ctx, a.org) }},
 		{"base", func() error { return h.checkBase(a.up) }},
-		{"bytes", func() error { return h.stageFiles(ctx, a, src) }},
+	}
+	if stage != nil {
+		steps = append(steps, struct {
+			name string
+			f    func() error
+		}{"bytes", func() error { return stage(a) }})
 	}
 	for _, st := range steps {
 		if err := s.run(st.name, st.f); err != nil {
 			return err
 		}
+	}
+	if stage == nil {
+		return nil
 	}
 	return h.admit(ctx, a, s)
 }

@@ -2,10 +2,15 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/potluck-hub/potluck"
 	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
@@ -17,112 +22,246 @@ const ChunkSize = 4 << 20
 // Progress is told how many bytes of how many have been sent; nil is quiet.
 type Progress func(sent, total int64)
 
+// Defaults of UploadOptions.
+const (
+	DefaultRetries = 8
+	DefaultBackoff = 250 * time.Millisecond
+	maxBackoff     = 5 * time.Second
+)
+
+// UploadOptions tune a resumable upload.
+type UploadOptions struct {
+	// Progress is told the bytes the hub holds as they grow.
+	Progress Progress
+	// ResumeID continues an earlier session (see OnSession) instead of
+	// opening a new one.
+	ResumeID string
+	// OnSession is told the session's id once it is open, so a caller that
+	// itself restarts can resume with ResumeID.
+	OnSession func(id string)
+	// Retries is how many times in a row a dropped connection is resumed
+	// without progress (DefaultRetries if zero, none if negative); the
+	// count starts again whenever the hub holds more bytes than before.
+	Retries int
+	// Backoff is the first wait before resuming, doubled each time up to
+	// 5s (DefaultBackoff if zero).
+	Backoff time.Duration
+	// ChunkSize is the data per message (ChunkSize if zero or larger).
+	ChunkSize int
+}
+
 // RegisterBase uploads a scanned base model directory with its signature
-// bundle (Dir.Bundle) and returns the release the hub recorded.
+// bundle (Dir.Bundle) and returns the release the hub recorded. The upload
+// resumes by itself after a dropped connection (see Upload).
 func (c *Client) RegisterBase(ctx context.Context, dir *potluck.Dir, bundle []byte, progress Progress) (*hubv1.Release, error) {
-	stream, err := c.hub.RegisterBase(ctx)
-	if err != nil {
-		return nil, err
-	}
-	send := func(h *hubv1.UploadHeader, ch *hubv1.Chunk) error {
-		if h != nil {
-			return stream.Send(&hubv1.RegisterBaseRequest{Msg: &hubv1.RegisterBaseRequest_Header{Header: h}})
-		}
-		return stream.Send(&hubv1.RegisterBaseRequest{Msg: &hubv1.RegisterBaseRequest_Chunk{Chunk: ch}})
-	}
-	if err := upload(dir, bundle, "", send, progress); err != nil {
-		return nil, finishErr(stream.CloseAndRecv, err)
-	}
-	resp, err := stream.CloseAndRecv()
-	if err != nil {
-		return nil, fmt.Errorf("node: register base %s: %w", dir.Path, err)
-	}
-	return resp.GetRelease(), nil
+	return c.Upload(ctx, potluck.KindBase, dir, bundle, "", UploadOptions{Progress: progress})
 }
 
 // Publish uploads a scanned delta directory made by MakeDelta, with its
-// signature bundle, as a delta of baseCID.
+// signature bundle, as a delta of baseCID, resuming after dropped
+// connections (see Upload).
 func (c *Client) Publish(ctx context.Context, dir *potluck.Dir, bundle []byte, baseCID string, progress Progress) (*hubv1.Release, error) {
-	stream, err := c.hub.Publish(ctx)
-	if err != nil {
-		return nil, err
-	}
-	send := func(h *hubv1.UploadHeader, ch *hubv1.Chunk) error {
-		if h != nil {
-			return stream.Send(&hubv1.PublishRequest{Msg: &hubv1.PublishRequest_Header{Header: h}})
-		}
-		return stream.Send(&hubv1.PublishRequest{Msg: &hubv1.PublishRequest_Chunk{Chunk: ch}})
-	}
-	if err := upload(dir, bundle, baseCID, send, progress); err != nil {
-		return nil, finishErr(stream.CloseAndRecv, err)
-	}
-	resp, err := stream.CloseAndRecv()
-	if err != nil {
-		return nil, fmt.Errorf("node: publish %s: %w", dir.Path, err)
-	}
-	return resp.GetRelease(), nil
+	return c.Upload(ctx, potluck.KindDelta, dir, bundle, baseCID, UploadOptions{Progress: progress})
 }
 
-// finishErr: when Send fails because the hub refused the upload, the hub's
-// reason comes from CloseAndRecv; report that rather than a bare EOF.
-func finishErr[T any](closeAndRecv func() (T, error), err error) error {
-	if err == io.EOF {
-		if _, herr := closeAndRecv(); herr != nil {
-			return fmt.Errorf("node: upload refused: %w", herr)
-		}
+// Upload sends a base or a delta through a resumable upload session: the
+// hub checks the header and signature first; then the files' bytes go in
+// chunks; after a dropped connection or a hub restart Upload asks the hub
+// how much it holds and sends only the rest; then the hub admits the
+// whole. model.sig is never uploaded as a file: the bundle travels in the
+// header.
+func (c *Client) Upload(ctx context.Context, kind potluck.Kind, dir *potluck.Dir, bundle []byte, baseCID string, opts UploadOptions) (*hubv1.Release, error) {
+	u := &uploader{c: c, dir: dir, opts: opts}
+	if u.opts.ChunkSize <= 0 || u.opts.ChunkSize > ChunkSize {
+		u.opts.ChunkSize = ChunkSize
 	}
-	return fmt.Errorf("node: upload: %w", err)
+	rel, err := u.run(ctx, kind, bundle, baseCID)
+	if err != nil {
+		if u.id != "" && transient(ctx, err) {
+			return nil, fmt.Errorf("node: upload %s (session %s, resumable): %w", dir.Path, u.id, err)
+		}
+		return nil, fmt.Errorf("node: upload %s: %w", dir.Path, err)
+	}
+	return rel, nil
 }
 
-// upload sends the header (files, bundle) and then every file's bytes.
-// model.sig is never uploaded as a file: the bundle travels in the header.
-func upload(d *potluck.Dir, bundle []byte, baseCID string, send func(*hubv1.UploadHeader, *hubv1.Chunk) error, progress Progress) error {
-	header := &hubv1.UploadHeader{Bundle: bundle, BaseCid: baseCID}
-	for _, e := range d.Files {
-		header.Files = append(header.Files, &hubv1.FileEntry{Path: e.Path, Size: uint64(e.File.Size), Sha256: e.File.SHA256[:], Cid: e.File.CID.String()})
+type uploader struct {
+	c    *Client
+	dir  *potluck.Dir
+	opts UploadOptions
+	id   string
+}
+
+func (u *uploader) run(ctx context.Context, kind potluck.Kind, bundle []byte, baseCID string) (*hubv1.Release, error) {
+	u.id = u.opts.ResumeID
+	if u.id == "" {
+		header := &hubv1.UploadHeader{Bundle: bundle, BaseCid: baseCID}
+		for _, e := range u.dir.Files {
+			header.Files = append(header.Files, &hubv1.FileEntry{Path: e.Path, Size: uint64(e.File.Size), Sha256: e.File.SHA256[:], Cid: e.File.CID.String()})
+		}
+		req := &hubv1.StartUploadRequest{Kind: kindToProto(kind), Header: header}
+		err := u.retry(ctx, func() (bool, error) {
+			resp, err := u.c.hub.StartUpload(ctx, req)
+			u.id = resp.GetUploadId()
+			return false, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if u.opts.OnSession != nil {
+			u.opts.OnSession(u.id)
+		}
 	}
-	if err := send(header, nil); err != nil {
+	var rel *hubv1.Release
+	err := u.retry(ctx, func() (bool, error) {
+		progressed, err := u.send(ctx)
+		if err != nil {
+			return progressed, err
+		}
+		resp, err := u.c.hub.CommitUpload(ctx, &hubv1.CommitUploadRequest{UploadId: u.id})
+		rel = resp.GetRelease()
+		return false, err
+	})
+	return rel, err
+}
+
+// retry calls f until it succeeds, fails for good, or fails Retries times
+// in a row without progress, waiting longer each time.
+func (u *uploader) retry(ctx context.Context, f func() (progressed bool, err error)) error {
+	retries, wait := u.opts.Retries, u.opts.Backoff
+	if retries == 0 {
+		retries = DefaultRetries
+	}
+	if wait <= 0 {
+		wait = DefaultBackoff
+	}
+	for failed := 0; ; failed++ {
+		progressed, err := f()
+		if err == nil || !transient(ctx, err) {
+			return err
+		}
+		if progressed {
+			failed, wait = 0, u.opts.Backoff
+			if wait <= 0 {
+				wait = DefaultBackoff
+			}
+		}
+		if failed >= retries {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, maxBackoff)
+	}
+}
+
+// transient: a dropped connection, a hub restarting, a resume point moved;
+// not a refusal, and not the caller giving up.
+func transient(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	switch status.Code(err) {
+	case codes.Unavailable, codes.Aborted, codes.Canceled, codes.DeadlineExceeded:
+		return true
+	}
+	return false
+}
+
+// send asks the hub what it holds and streams the rest, reporting whether
+// the hub holds more than when it was asked.
+func (u *uploader) send(ctx context.Context) (bool, error) {
+	st, err := u.c.hub.StartUpload(ctx, &hubv1.StartUploadRequest{UploadId: u.id})
+	if err != nil {
+		return false, err
+	}
+	have := st.GetReceived()
+	if len(have) != len(u.dir.Files) {
+		return false, fmt.Errorf("the hub holds %d files of session %s, the directory has %d", len(have), u.id, len(u.dir.Files))
+	}
+	var held, total int64
+	for i, e := range u.dir.Files {
+		held += int64(have[i])
+		total += e.File.Size
+	}
+	u.progress(held, total)
+	if held == total {
+		return false, nil
+	}
+	stream, err := u.c.hub.UploadChunks(ctx)
+	if err != nil {
+		return false, err
+	}
+	sent := held
+	for i, e := range u.dir.Files {
+		if int64(have[i]) == e.File.Size {
+			continue
+		}
+		path := filepath.Join(u.dir.Path, filepath.FromSlash(e.Path))
+		err := u.sendFile(path, i, int64(have[i]), func(c *hubv1.Chunk) error {
+			if err := stream.Send(&hubv1.UploadChunksRequest{UploadId: u.id, Chunk: c}); err != nil {
+				return err
+			}
+			sent += int64(len(c.Data))
+			u.progress(sent, total)
+			return nil
+		})
+		if err == io.EOF { // the hub ended the stream: its reason comes with the close
+			break
+		}
+		if err != nil {
+			stream.CloseSend()
+			return sent > held, err
+		}
+	}
+	_, err = stream.CloseAndRecv()
+	return sent > held, err
+}
+
+func (u *uploader) progress(sent, total int64) {
+	if u.opts.Progress != nil {
+		u.opts.Progress(sent, total)
+	}
+}
+
+// sendFile sends a file's bytes from off in chunks.
+func (u *uploader) sendFile(path string, index int, off int64, send func(*hubv1.Chunk) error) error {
+	f, err := os.Open(path)
+	if err != nil {
 		return err
 	}
-	var sent int64
-	total := d.Size()
-	for i, e := range d.Files {
-		n, err := sendFile(filepath.Join(d.Path, filepath.FromSlash(e.Path)), uint32(i), send, func(n int64) {
-			if progress != nil {
-				progress(sent+n, total)
+	defer f.Close()
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return err
+	}
+	for {
+		// A fresh buffer per message: gRPC may hold a sent message.
+		buf := make([]byte, u.opts.ChunkSize)
+		n, err := io.ReadFull(f, buf)
+		if n > 0 {
+			if err := send(&hubv1.Chunk{FileIndex: uint32(index), Offset: uint64(off), Data: buf[:n]}); err != nil {
+				return err
 			}
-		})
+			off += int64(n)
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return nil
+		}
 		if err != nil {
 			return err
 		}
-		sent += n
 	}
-	return nil
 }
 
-func sendFile(path string, index uint32, send func(*hubv1.UploadHeader, *hubv1.Chunk) error, progress func(int64)) (int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
+func kindToProto(k potluck.Kind) hubv1.ReleaseKind {
+	switch k {
+	case potluck.KindBase:
+		return hubv1.ReleaseKind_RELEASE_KIND_BASE
+	case potluck.KindDelta:
+		return hubv1.ReleaseKind_RELEASE_KIND_DELTA
 	}
-	defer f.Close()
-	var off int64
-	for {
-		// A fresh buffer per message: gRPC may hold a sent message.
-		buf := make([]byte, ChunkSize)
-		n, err := io.ReadFull(f, buf)
-		if n > 0 {
-			if err := send(nil, &hubv1.Chunk{FileIndex: index, Offset: uint64(off), Data: buf[:n]}); err != nil {
-				return off, err
-			}
-			off += int64(n)
-			progress(off)
-		}
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			return off, nil
-		}
-		if err != nil {
-			return off, err
-		}
-	}
+	return hubv1.ReleaseKind_RELEASE_KIND_UNSPECIFIED
 }

@@ -265,6 +265,7 @@ func TestRoundTrip(t *testing.T) {
 
 	// Every call to the hub pins its certificate and sends lab-a's token
 	// unless a command names another.
+	var stderr string // of the last command
 	must := func(args ...string) string {
 		t.Helper()
 		if slices.Contains(args, "--hub") {
@@ -277,6 +278,7 @@ func TestRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("potluck %s: %v\n%s", strings.Join(args, " "), err, errOut)
 		}
+		stderr = errOut
 		return strings.TrimSpace(out)
 	}
 	baseCID := must("node", "register-base", at("base"), "--hub", addr, "--key", at("lab-a.key"), "--quiet")
@@ -285,8 +287,15 @@ func TestRoundTrip(t *testing.T) {
 	}
 	var deltas []string
 	for _, lab := range []string{"a", "b"} {
-		c := must("node", "publish", "--base", at("base"), "--finetuned", at("ft-"+lab), "--out", at("delta-"+lab),
-			"--hub", addr, "--key", at("lab-"+lab+".key"), "--quiet", "--token-file", at("lab-"+lab+".token"))
+		args := []string{"node", "publish", "--base", at("base"), "--finetuned", at("ft-" + lab), "--out", at("delta-" + lab),
+			"--hub", addr, "--key", at("lab-" + lab + ".key"), "--token-file", at("lab-" + lab + ".token")}
+		if lab == "a" {
+			args = append(args, "--quiet")
+		}
+		c := must(args...)
+		if lab == "b" && (!strings.Contains(stderr, "upload session ") || !strings.Contains(stderr, "bytes (100%)")) {
+			t.Errorf("publish without --quiet (not a terminal) printed no session id or progress lines:\n%s", stderr)
+		}
 		deltas = append(deltas, c)
 	}
 	recipe := func(base string, models []string) string {

@@ -50,6 +50,7 @@ type serveFlags struct {
 	maxNormRatio              float64
 	logLevel, logFormat       string
 	shutdownTimeout           time.Duration
+	uploadTTL                 time.Duration
 }
 
 func (f *serveFlags) register(fs *pflag.FlagSet) {
@@ -68,7 +69,8 @@ func (f *serveFlags) register(fs *pflag.FlagSet) {
 	fs.Float64Var(&f.maxNormRatio, "max-norm-ratio", hub.DefaultMaxNormRatio, "refuse a delta tensor whose norm exceeds this many times its base tensor's; 0 turns the check off")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug (every call), info, warn, error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
-	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long calls in flight may take to finish before they are cancelled (staged uploads are then discarded)")
+	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long calls in flight may take to finish before they are cancelled (resumable upload sessions are kept)")
+	fs.DurationVar(&f.uploadTTL, "upload-ttl", hub.DefaultUploadTTL, "how long an idle resumable upload session is kept before its staging is reclaimed")
 }
 
 func (f *serveFlags) logger(w io.Writer) (*slog.Logger, error) {
@@ -132,7 +134,7 @@ IPFS gateway at /ipfs/CID. Every flag can be set in a --config YAML file.`,
 				return err
 			}
 			h, err := hub.Open(hub.Options{DataDir: dataDir, MembersFile: f.members, Backend: backend, Access: f.access,
-				Plaintext: f.plaintext, TLS: f.tls, Screen: hub.Screening{MaxNormRatio: f.maxNormRatio}, Logger: logger})
+				Plaintext: f.plaintext, TLS: f.tls, Screen: hub.Screening{MaxNormRatio: f.maxNormRatio}, Logger: logger, UploadTTL: f.uploadTTL})
 			if err != nil {
 				return err
 			}

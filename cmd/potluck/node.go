@@ -16,23 +16,28 @@ func nodeCmd() *cobra.Command {
 	return c
 }
 
-// progressTo prints upload/download progress as plain lines, at most one
-// per 10%, unless quiet.
+// progressTo reports upload/download progress: a bar on a terminal,
+// plain lines otherwise, nothing when quiet.
 func progressTo(w io.Writer, verb string, quiet bool) node.Progress {
-	if quiet {
-		return nil
-	}
-	last := int64(-1)
-	return func(done, total int64) {
-		if total == 0 {
-			return
+	return node.NewProgress(w, verb, quiet)
+}
+
+// resumeFlag registers --resume, which continues an upload session.
+func resumeFlag(c *cobra.Command, id *string) {
+	c.Flags().StringVar(id, "resume", "", "continue the upload session with this id (printed when an upload fails resumably); the files must be the same")
+}
+
+// uploadOptions: progress on stderr unless quiet, resuming a session when
+// asked, and the session's id told (unless quiet) so a failed upload can be
+// resumed by a later run.
+func uploadOptions(cmd *cobra.Command, resume string, quiet bool) node.UploadOptions {
+	o := node.UploadOptions{Progress: progressTo(cmd.ErrOrStderr(), "sent", quiet), ResumeID: resume}
+	if !quiet {
+		o.OnSession = func(id string) {
+			fmt.Fprintf(cmd.ErrOrStderr(), "  upload session %s (resume with --resume %s)\n", id, id)
 		}
-		pct := done * 100 / total
-		if pct/10 != last/10 || done == total && last != 100 {
-			fmt.Fprintf(w, "  %s %d/%d bytes (%d%%)\n", verb, done, total, pct)
-			last = pct
-		}
 	}
+	return o
 }
 
 // trustedKeys loads --trust keys, or, if none were given, takes the hub's

@@ -16,6 +16,7 @@ func nodePublishCmd() *cobra.Command {
 	var hc hubConn
 	var keyPath, baseDir, ftDir, baseCID, outDir, dtype string
 	var quiet bool
+	var resume string
 	var samples int64
 	c := &cobra.Command{
 		Use:   "publish --base DIR --finetuned DIR",
@@ -45,7 +46,7 @@ the key is a member's, the base is registered, and every tensor fits it.`,
 			if err != nil {
 				return err
 			}
-			return publishDelta(cmd, &hc, outDir, man, signer, quiet)
+			return publishDelta(cmd, &hc, outDir, man, signer, uploadOptions(cmd, resume, quiet), quiet)
 		},
 	}
 	hubFlag(c, &hc)
@@ -57,12 +58,13 @@ the key is a member's, the base is registered, and every tensor fits it.`,
 	c.Flags().StringVar(&dtype, "dtype", "", "delta dtype: F32, BF16 or F16 (default: each base tensor's)")
 	c.Flags().Int64Var(&samples, "samples", 0, "training examples behind this delta, recorded for fedavg merges")
 	c.Flags().BoolVar(&quiet, "quiet", false, "print only the CID")
+	resumeFlag(c, &resume)
 	c.MarkFlagRequired("base")
 	c.MarkFlagRequired("finetuned")
 	return c
 }
 
-func publishDelta(cmd *cobra.Command, hc *hubConn, dir string, man *potluck.Manifest, signer *signing.Signer, quiet bool) error {
+func publishDelta(cmd *cobra.Command, hc *hubConn, dir string, man *potluck.Manifest, signer *signing.Signer, opts node.UploadOptions, quiet bool) error {
 	scan, bundle, err := node.SignDir(dir, signer)
 	if err != nil {
 		return err
@@ -72,7 +74,7 @@ func publishDelta(cmd *cobra.Command, hc *hubConn, dir string, man *potluck.Mani
 		return err
 	}
 	defer client.Close()
-	rel, err := client.Publish(cmd.Context(), scan, bundle, man.Base, progressTo(cmd.ErrOrStderr(), "sent", quiet))
+	rel, err := client.Upload(cmd.Context(), potluck.KindDelta, scan, bundle, man.Base, opts)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ func nodeRegisterBaseCmd() *cobra.Command {
 	var hc hubConn
 	var keyPath string
 	var quiet bool
+	var resume string
 	c := &cobra.Command{
 		Use:   "register-base DIR",
 		Short: "Upload an open base model so members can publish deltas of it",
@@ -38,7 +39,7 @@ gives, so anyone can check it with IPFS tools.`,
 				return err
 			}
 			defer client.Close()
-			rel, err := client.RegisterBase(cmd.Context(), dir, bundle, progressTo(cmd.ErrOrStderr(), "sent", quiet))
+			rel, err := client.Upload(cmd.Context(), potluck.KindBase, dir, bundle, "", uploadOptions(cmd, resume, quiet))
 			if err != nil {
 				return err
 			}
@@ -49,5 +50,6 @@ gives, so anyone can check it with IPFS tools.`,
 	hubFlag(c, &hc)
 	c.Flags().StringVar(&keyPath, "key", "potluck.key", "your signing key")
 	c.Flags().BoolVar(&quiet, "quiet", false, "print only the CID")
+	resumeFlag(c, &resume)
 	return c
 }

@@ -285,6 +285,329 @@ func (x *Chunk) GetData() []byte {
 	return nil
 }
 
+// StartUploadRequest opens a session (kind and header) or resumes one
+// (upload_id alone).
+type StartUploadRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// RELEASE_KIND_BASE or RELEASE_KIND_DELTA, for a new session.
+	Kind ReleaseKind `protobuf:"varint,1,opt,name=kind,proto3,enum=potluck.hub.v1.ReleaseKind" json:"kind,omitempty"`
+	// The files and their signature, for a new session.
+	Header *UploadHeader `protobuf:"bytes,2,opt,name=header,proto3" json:"header,omitempty"`
+	// The id of an open session to resume.
+	UploadId      string `protobuf:"bytes,3,opt,name=upload_id,json=uploadId,proto3" json:"upload_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartUploadRequest) Reset() {
+	*x = StartUploadRequest{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartUploadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartUploadRequest) ProtoMessage() {}
+
+func (x *StartUploadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartUploadRequest.ProtoReflect.Descriptor instead.
+func (*StartUploadRequest) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *StartUploadRequest) GetKind() ReleaseKind {
+	if x != nil {
+		return x.Kind
+	}
+	return ReleaseKind_RELEASE_KIND_UNSPECIFIED
+}
+
+func (x *StartUploadRequest) GetHeader() *UploadHeader {
+	if x != nil {
+		return x.Header
+	}
+	return nil
+}
+
+func (x *StartUploadRequest) GetUploadId() string {
+	if x != nil {
+		return x.UploadId
+	}
+	return ""
+}
+
+// StartUploadResponse says where the session stands.
+type StartUploadResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The session's id; chunks and the commit name it.
+	UploadId string `protobuf:"bytes,1,opt,name=upload_id,json=uploadId,proto3" json:"upload_id,omitempty"`
+	// Bytes the hub holds of each file, in header order (zeros for a new
+	// session).
+	Received []uint64 `protobuf:"varint,2,rep,packed,name=received,proto3" json:"received,omitempty"`
+	// When the hub drops the session if it sees no activity, seconds since
+	// the Unix epoch.
+	ExpiresUnix   int64 `protobuf:"varint,3,opt,name=expires_unix,json=expiresUnix,proto3" json:"expires_unix,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartUploadResponse) Reset() {
+	*x = StartUploadResponse{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartUploadResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartUploadResponse) ProtoMessage() {}
+
+func (x *StartUploadResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartUploadResponse.ProtoReflect.Descriptor instead.
+func (*StartUploadResponse) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *StartUploadResponse) GetUploadId() string {
+	if x != nil {
+		return x.UploadId
+	}
+	return ""
+}
+
+func (x *StartUploadResponse) GetReceived() []uint64 {
+	if x != nil {
+		return x.Received
+	}
+	return nil
+}
+
+func (x *StartUploadResponse) GetExpiresUnix() int64 {
+	if x != nil {
+		return x.ExpiresUnix
+	}
+	return 0
+}
+
+// UploadChunksRequest carries bytes of one file of a session.
+type UploadChunksRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The session the bytes belong to.
+	UploadId string `protobuf:"bytes,1,opt,name=upload_id,json=uploadId,proto3" json:"upload_id,omitempty"`
+	// The file index, offset and data (at most 4 MiB).
+	Chunk         *Chunk `protobuf:"bytes,2,opt,name=chunk,proto3" json:"chunk,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadChunksRequest) Reset() {
+	*x = UploadChunksRequest{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadChunksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadChunksRequest) ProtoMessage() {}
+
+func (x *UploadChunksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadChunksRequest.ProtoReflect.Descriptor instead.
+func (*UploadChunksRequest) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *UploadChunksRequest) GetUploadId() string {
+	if x != nil {
+		return x.UploadId
+	}
+	return ""
+}
+
+func (x *UploadChunksRequest) GetChunk() *Chunk {
+	if x != nil {
+		return x.Chunk
+	}
+	return nil
+}
+
+// UploadChunksResponse says what the hub holds once the stream ends.
+type UploadChunksResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Bytes the hub holds of each file, in header order.
+	Received      []uint64 `protobuf:"varint,1,rep,packed,name=received,proto3" json:"received,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadChunksResponse) Reset() {
+	*x = UploadChunksResponse{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadChunksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadChunksResponse) ProtoMessage() {}
+
+func (x *UploadChunksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadChunksResponse.ProtoReflect.Descriptor instead.
+func (*UploadChunksResponse) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *UploadChunksResponse) GetReceived() []uint64 {
+	if x != nil {
+		return x.Received
+	}
+	return nil
+}
+
+// CommitUploadRequest asks the hub to admit a complete session.
+type CommitUploadRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The session to admit.
+	UploadId      string `protobuf:"bytes,1,opt,name=upload_id,json=uploadId,proto3" json:"upload_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CommitUploadRequest) Reset() {
+	*x = CommitUploadRequest{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CommitUploadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CommitUploadRequest) ProtoMessage() {}
+
+func (x *CommitUploadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CommitUploadRequest.ProtoReflect.Descriptor instead.
+func (*CommitUploadRequest) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *CommitUploadRequest) GetUploadId() string {
+	if x != nil {
+		return x.UploadId
+	}
+	return ""
+}
+
+// CommitUploadResponse is the release the session became.
+type CommitUploadResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Release       *Release               `protobuf:"bytes,1,opt,name=release,proto3" json:"release,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CommitUploadResponse) Reset() {
+	*x = CommitUploadResponse{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CommitUploadResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CommitUploadResponse) ProtoMessage() {}
+
+func (x *CommitUploadResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CommitUploadResponse.ProtoReflect.Descriptor instead.
+func (*CommitUploadResponse) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *CommitUploadResponse) GetRelease() *Release {
+	if x != nil {
+		return x.Release
+	}
+	return nil
+}
+
 // Release describes a stored release.
 type Release struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -317,7 +640,7 @@ type Release struct {
 
 func (x *Release) Reset() {
 	*x = Release{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[3]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -329,7 +652,7 @@ func (x *Release) String() string {
 func (*Release) ProtoMessage() {}
 
 func (x *Release) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[3]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -342,7 +665,7 @@ func (x *Release) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Release.ProtoReflect.Descriptor instead.
 func (*Release) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{3}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Release) GetCid() string {
@@ -439,7 +762,7 @@ type AdmissionCheck struct {
 
 func (x *AdmissionCheck) Reset() {
 	*x = AdmissionCheck{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[4]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -451,7 +774,7 @@ func (x *AdmissionCheck) String() string {
 func (*AdmissionCheck) ProtoMessage() {}
 
 func (x *AdmissionCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[4]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -464,7 +787,7 @@ func (x *AdmissionCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdmissionCheck.ProtoReflect.Descriptor instead.
 func (*AdmissionCheck) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{4}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *AdmissionCheck) GetName() string {
@@ -501,7 +824,7 @@ type Verdict struct {
 
 func (x *Verdict) Reset() {
 	*x = Verdict{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[5]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -513,7 +836,7 @@ func (x *Verdict) String() string {
 func (*Verdict) ProtoMessage() {}
 
 func (x *Verdict) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[5]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -526,7 +849,7 @@ func (x *Verdict) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Verdict.ProtoReflect.Descriptor instead.
 func (*Verdict) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{5}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Verdict) GetAccepted() bool {
@@ -567,7 +890,7 @@ type Receipt struct {
 
 func (x *Receipt) Reset() {
 	*x = Receipt{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[6]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -579,7 +902,7 @@ func (x *Receipt) String() string {
 func (*Receipt) ProtoMessage() {}
 
 func (x *Receipt) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[6]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -592,7 +915,7 @@ func (x *Receipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Receipt.ProtoReflect.Descriptor instead.
 func (*Receipt) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{6}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Receipt) GetIndex() int64 {
@@ -632,7 +955,7 @@ type GetInfoRequest struct {
 
 func (x *GetInfoRequest) Reset() {
 	*x = GetInfoRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[7]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -644,7 +967,7 @@ func (x *GetInfoRequest) String() string {
 func (*GetInfoRequest) ProtoMessage() {}
 
 func (x *GetInfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[7]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -657,7 +980,7 @@ func (x *GetInfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInfoRequest.ProtoReflect.Descriptor instead.
 func (*GetInfoRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{7}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{13}
 }
 
 // GetInfoResponse is the hub's identity.
@@ -681,7 +1004,7 @@ type GetInfoResponse struct {
 
 func (x *GetInfoResponse) Reset() {
 	*x = GetInfoResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[8]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -693,7 +1016,7 @@ func (x *GetInfoResponse) String() string {
 func (*GetInfoResponse) ProtoMessage() {}
 
 func (x *GetInfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[8]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -706,7 +1029,7 @@ func (x *GetInfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInfoResponse.ProtoReflect.Descriptor instead.
 func (*GetInfoResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{8}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetInfoResponse) GetVersion() string {
@@ -763,7 +1086,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[9]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -775,7 +1098,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[9]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -788,7 +1111,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{9}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Member) GetOrg() string {
@@ -819,7 +1142,7 @@ type RegisterBaseRequest struct {
 
 func (x *RegisterBaseRequest) Reset() {
 	*x = RegisterBaseRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[10]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -831,7 +1154,7 @@ func (x *RegisterBaseRequest) String() string {
 func (*RegisterBaseRequest) ProtoMessage() {}
 
 func (x *RegisterBaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[10]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -844,7 +1167,7 @@ func (x *RegisterBaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterBaseRequest.ProtoReflect.Descriptor instead.
 func (*RegisterBaseRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{10}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RegisterBaseRequest) GetMsg() isRegisterBaseRequest_Msg {
@@ -898,7 +1221,7 @@ type RegisterBaseResponse struct {
 
 func (x *RegisterBaseResponse) Reset() {
 	*x = RegisterBaseResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[11]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -910,7 +1233,7 @@ func (x *RegisterBaseResponse) String() string {
 func (*RegisterBaseResponse) ProtoMessage() {}
 
 func (x *RegisterBaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[11]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -923,7 +1246,7 @@ func (x *RegisterBaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterBaseResponse.ProtoReflect.Descriptor instead.
 func (*RegisterBaseResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{11}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RegisterBaseResponse) GetRelease() *Release {
@@ -947,7 +1270,7 @@ type PublishRequest struct {
 
 func (x *PublishRequest) Reset() {
 	*x = PublishRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[12]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -959,7 +1282,7 @@ func (x *PublishRequest) String() string {
 func (*PublishRequest) ProtoMessage() {}
 
 func (x *PublishRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[12]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -972,7 +1295,7 @@ func (x *PublishRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishRequest.ProtoReflect.Descriptor instead.
 func (*PublishRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{12}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PublishRequest) GetMsg() isPublishRequest_Msg {
@@ -1026,7 +1349,7 @@ type PublishResponse struct {
 
 func (x *PublishResponse) Reset() {
 	*x = PublishResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[13]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1038,7 +1361,7 @@ func (x *PublishResponse) String() string {
 func (*PublishResponse) ProtoMessage() {}
 
 func (x *PublishResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[13]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1051,7 +1374,7 @@ func (x *PublishResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishResponse.ProtoReflect.Descriptor instead.
 func (*PublishResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{13}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *PublishResponse) GetRelease() *Release {
@@ -1078,7 +1401,7 @@ type GetRequest struct {
 
 func (x *GetRequest) Reset() {
 	*x = GetRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[14]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1090,7 +1413,7 @@ func (x *GetRequest) String() string {
 func (*GetRequest) ProtoMessage() {}
 
 func (x *GetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[14]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1103,7 +1426,7 @@ func (x *GetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequest.ProtoReflect.Descriptor instead.
 func (*GetRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{14}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetRequest) GetCid() string {
@@ -1146,7 +1469,7 @@ type GetResponse struct {
 
 func (x *GetResponse) Reset() {
 	*x = GetResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[15]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1158,7 +1481,7 @@ func (x *GetResponse) String() string {
 func (*GetResponse) ProtoMessage() {}
 
 func (x *GetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[15]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1171,7 +1494,7 @@ func (x *GetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResponse.ProtoReflect.Descriptor instead.
 func (*GetResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{15}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetResponse) GetOffset() uint64 {
@@ -1199,7 +1522,7 @@ type ListRequest struct {
 
 func (x *ListRequest) Reset() {
 	*x = ListRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[16]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1211,7 +1534,7 @@ func (x *ListRequest) String() string {
 func (*ListRequest) ProtoMessage() {}
 
 func (x *ListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[16]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1224,7 +1547,7 @@ func (x *ListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRequest.ProtoReflect.Descriptor instead.
 func (*ListRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{16}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListRequest) GetKind() ReleaseKind {
@@ -1251,7 +1574,7 @@ type ListResponse struct {
 
 func (x *ListResponse) Reset() {
 	*x = ListResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[17]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1263,7 +1586,7 @@ func (x *ListResponse) String() string {
 func (*ListResponse) ProtoMessage() {}
 
 func (x *ListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[17]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1276,7 +1599,7 @@ func (x *ListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResponse.ProtoReflect.Descriptor instead.
 func (*ListResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{17}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListResponse) GetReleases() []*Release {
@@ -1298,7 +1621,7 @@ type MergeRequest struct {
 
 func (x *MergeRequest) Reset() {
 	*x = MergeRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[18]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1310,7 +1633,7 @@ func (x *MergeRequest) String() string {
 func (*MergeRequest) ProtoMessage() {}
 
 func (x *MergeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[18]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1323,7 +1646,7 @@ func (x *MergeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeRequest.ProtoReflect.Descriptor instead.
 func (*MergeRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{18}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *MergeRequest) GetRecipe() string {
@@ -1343,7 +1666,7 @@ type MergeResponse struct {
 
 func (x *MergeResponse) Reset() {
 	*x = MergeResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[19]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1355,7 +1678,7 @@ func (x *MergeResponse) String() string {
 func (*MergeResponse) ProtoMessage() {}
 
 func (x *MergeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[19]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1368,7 +1691,7 @@ func (x *MergeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeResponse.ProtoReflect.Descriptor instead.
 func (*MergeResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{19}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *MergeResponse) GetRelease() *Release {
@@ -1388,7 +1711,7 @@ type GetReleaseRequest struct {
 
 func (x *GetReleaseRequest) Reset() {
 	*x = GetReleaseRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[20]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1400,7 +1723,7 @@ func (x *GetReleaseRequest) String() string {
 func (*GetReleaseRequest) ProtoMessage() {}
 
 func (x *GetReleaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[20]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1413,7 +1736,7 @@ func (x *GetReleaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReleaseRequest.ProtoReflect.Descriptor instead.
 func (*GetReleaseRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{20}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetReleaseRequest) GetCid() string {
@@ -1433,7 +1756,7 @@ type GetReleaseResponse struct {
 
 func (x *GetReleaseResponse) Reset() {
 	*x = GetReleaseResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[21]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1445,7 +1768,7 @@ func (x *GetReleaseResponse) String() string {
 func (*GetReleaseResponse) ProtoMessage() {}
 
 func (x *GetReleaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[21]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1458,7 +1781,7 @@ func (x *GetReleaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReleaseResponse.ProtoReflect.Descriptor instead.
 func (*GetReleaseResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{21}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetReleaseResponse) GetRelease() *Release {
@@ -1477,7 +1800,7 @@ type GetCheckpointRequest struct {
 
 func (x *GetCheckpointRequest) Reset() {
 	*x = GetCheckpointRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[22]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1489,7 +1812,7 @@ func (x *GetCheckpointRequest) String() string {
 func (*GetCheckpointRequest) ProtoMessage() {}
 
 func (x *GetCheckpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[22]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1502,7 +1825,7 @@ func (x *GetCheckpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckpointRequest.ProtoReflect.Descriptor instead.
 func (*GetCheckpointRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{22}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{28}
 }
 
 // GetCheckpointResponse is the latest checkpoint.
@@ -1516,7 +1839,7 @@ type GetCheckpointResponse struct {
 
 func (x *GetCheckpointResponse) Reset() {
 	*x = GetCheckpointResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[23]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1528,7 +1851,7 @@ func (x *GetCheckpointResponse) String() string {
 func (*GetCheckpointResponse) ProtoMessage() {}
 
 func (x *GetCheckpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[23]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1541,7 +1864,7 @@ func (x *GetCheckpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckpointResponse.ProtoReflect.Descriptor instead.
 func (*GetCheckpointResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{23}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetCheckpointResponse) GetCheckpoint() []byte {
@@ -1563,7 +1886,7 @@ type GetEntriesRequest struct {
 
 func (x *GetEntriesRequest) Reset() {
 	*x = GetEntriesRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[24]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1575,7 +1898,7 @@ func (x *GetEntriesRequest) String() string {
 func (*GetEntriesRequest) ProtoMessage() {}
 
 func (x *GetEntriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[24]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1588,7 +1911,7 @@ func (x *GetEntriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEntriesRequest.ProtoReflect.Descriptor instead.
 func (*GetEntriesRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{24}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetEntriesRequest) GetStart() int64 {
@@ -1615,7 +1938,7 @@ type GetEntriesResponse struct {
 
 func (x *GetEntriesResponse) Reset() {
 	*x = GetEntriesResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[25]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1627,7 +1950,7 @@ func (x *GetEntriesResponse) String() string {
 func (*GetEntriesResponse) ProtoMessage() {}
 
 func (x *GetEntriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[25]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1640,7 +1963,7 @@ func (x *GetEntriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEntriesResponse.ProtoReflect.Descriptor instead.
 func (*GetEntriesResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{25}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetEntriesResponse) GetEntries() [][]byte {
@@ -1661,7 +1984,7 @@ type GetInclusionProofRequest struct {
 
 func (x *GetInclusionProofRequest) Reset() {
 	*x = GetInclusionProofRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[26]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1673,7 +1996,7 @@ func (x *GetInclusionProofRequest) String() string {
 func (*GetInclusionProofRequest) ProtoMessage() {}
 
 func (x *GetInclusionProofRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[26]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1686,7 +2009,7 @@ func (x *GetInclusionProofRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInclusionProofRequest.ProtoReflect.Descriptor instead.
 func (*GetInclusionProofRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{26}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GetInclusionProofRequest) GetIndex() int64 {
@@ -1713,7 +2036,7 @@ type GetInclusionProofResponse struct {
 
 func (x *GetInclusionProofResponse) Reset() {
 	*x = GetInclusionProofResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[27]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1725,7 +2048,7 @@ func (x *GetInclusionProofResponse) String() string {
 func (*GetInclusionProofResponse) ProtoMessage() {}
 
 func (x *GetInclusionProofResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[27]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1738,7 +2061,7 @@ func (x *GetInclusionProofResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInclusionProofResponse.ProtoReflect.Descriptor instead.
 func (*GetInclusionProofResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{27}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GetInclusionProofResponse) GetProof() [][]byte {
@@ -1759,7 +2082,7 @@ type GetConsistencyProofRequest struct {
 
 func (x *GetConsistencyProofRequest) Reset() {
 	*x = GetConsistencyProofRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[28]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1771,7 +2094,7 @@ func (x *GetConsistencyProofRequest) String() string {
 func (*GetConsistencyProofRequest) ProtoMessage() {}
 
 func (x *GetConsistencyProofRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[28]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1784,7 +2107,7 @@ func (x *GetConsistencyProofRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConsistencyProofRequest.ProtoReflect.Descriptor instead.
 func (*GetConsistencyProofRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{28}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GetConsistencyProofRequest) GetFirst() int64 {
@@ -1811,7 +2134,7 @@ type GetConsistencyProofResponse struct {
 
 func (x *GetConsistencyProofResponse) Reset() {
 	*x = GetConsistencyProofResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[29]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1823,7 +2146,7 @@ func (x *GetConsistencyProofResponse) String() string {
 func (*GetConsistencyProofResponse) ProtoMessage() {}
 
 func (x *GetConsistencyProofResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[29]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1836,7 +2159,7 @@ func (x *GetConsistencyProofResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConsistencyProofResponse.ProtoReflect.Descriptor instead.
 func (*GetConsistencyProofResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{29}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GetConsistencyProofResponse) GetProof() [][]byte {
@@ -1856,7 +2179,7 @@ type UnpinRequest struct {
 
 func (x *UnpinRequest) Reset() {
 	*x = UnpinRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[30]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1868,7 +2191,7 @@ func (x *UnpinRequest) String() string {
 func (*UnpinRequest) ProtoMessage() {}
 
 func (x *UnpinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[30]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1881,7 +2204,7 @@ func (x *UnpinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnpinRequest.ProtoReflect.Descriptor instead.
 func (*UnpinRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{30}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *UnpinRequest) GetCid() string {
@@ -1900,7 +2223,7 @@ type UnpinResponse struct {
 
 func (x *UnpinResponse) Reset() {
 	*x = UnpinResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[31]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1912,7 +2235,7 @@ func (x *UnpinResponse) String() string {
 func (*UnpinResponse) ProtoMessage() {}
 
 func (x *UnpinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[31]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1925,7 +2248,7 @@ func (x *UnpinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnpinResponse.ProtoReflect.Descriptor instead.
 func (*UnpinResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{31}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{37}
 }
 
 var File_potluck_hub_v1_hub_proto protoreflect.FileDescriptor
@@ -1946,7 +2269,24 @@ const file_potluck_hub_v1_hub_proto_rawDesc = "" +
 	"\n" +
 	"file_index\x18\x01 \x01(\rR\tfileIndex\x12\x16\n" +
 	"\x06offset\x18\x02 \x01(\x04R\x06offset\x12\x12\n" +
-	"\x04data\x18\x03 \x01(\fR\x04data\"\x97\x03\n" +
+	"\x04data\x18\x03 \x01(\fR\x04data\"\x98\x01\n" +
+	"\x12StartUploadRequest\x12/\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x1b.potluck.hub.v1.ReleaseKindR\x04kind\x124\n" +
+	"\x06header\x18\x02 \x01(\v2\x1c.potluck.hub.v1.UploadHeaderR\x06header\x12\x1b\n" +
+	"\tupload_id\x18\x03 \x01(\tR\buploadId\"q\n" +
+	"\x13StartUploadResponse\x12\x1b\n" +
+	"\tupload_id\x18\x01 \x01(\tR\buploadId\x12\x1a\n" +
+	"\breceived\x18\x02 \x03(\x04R\breceived\x12!\n" +
+	"\fexpires_unix\x18\x03 \x01(\x03R\vexpiresUnix\"_\n" +
+	"\x13UploadChunksRequest\x12\x1b\n" +
+	"\tupload_id\x18\x01 \x01(\tR\buploadId\x12+\n" +
+	"\x05chunk\x18\x02 \x01(\v2\x15.potluck.hub.v1.ChunkR\x05chunk\"2\n" +
+	"\x14UploadChunksResponse\x12\x1a\n" +
+	"\breceived\x18\x01 \x03(\x04R\breceived\"2\n" +
+	"\x13CommitUploadRequest\x12\x1b\n" +
+	"\tupload_id\x18\x01 \x01(\tR\buploadId\"I\n" +
+	"\x14CommitUploadResponse\x121\n" +
+	"\arelease\x18\x01 \x01(\v2\x17.potluck.hub.v1.ReleaseR\arelease\"\x97\x03\n" +
 	"\aRelease\x12\x10\n" +
 	"\x03cid\x18\x01 \x01(\tR\x03cid\x12/\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1b.potluck.hub.v1.ReleaseKindR\x04kind\x12\x19\n" +
@@ -2052,12 +2392,16 @@ const file_potluck_hub_v1_hub_proto_rawDesc = "" +
 	"\x18RELEASE_KIND_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11RELEASE_KIND_BASE\x10\x01\x12\x16\n" +
 	"\x12RELEASE_KIND_DELTA\x10\x02\x12\x16\n" +
-	"\x12RELEASE_KIND_MERGE\x10\x032\xf6\a\n" +
+	"\x12RELEASE_KIND_MERGE\x10\x032\x86\n" +
+	"\n" +
 	"\n" +
 	"HubService\x12J\n" +
 	"\aGetInfo\x12\x1e.potluck.hub.v1.GetInfoRequest\x1a\x1f.potluck.hub.v1.GetInfoResponse\x12[\n" +
 	"\fRegisterBase\x12#.potluck.hub.v1.RegisterBaseRequest\x1a$.potluck.hub.v1.RegisterBaseResponse(\x01\x12L\n" +
-	"\aPublish\x12\x1e.potluck.hub.v1.PublishRequest\x1a\x1f.potluck.hub.v1.PublishResponse(\x01\x12@\n" +
+	"\aPublish\x12\x1e.potluck.hub.v1.PublishRequest\x1a\x1f.potluck.hub.v1.PublishResponse(\x01\x12V\n" +
+	"\vStartUpload\x12\".potluck.hub.v1.StartUploadRequest\x1a#.potluck.hub.v1.StartUploadResponse\x12[\n" +
+	"\fUploadChunks\x12#.potluck.hub.v1.UploadChunksRequest\x1a$.potluck.hub.v1.UploadChunksResponse(\x01\x12Y\n" +
+	"\fCommitUpload\x12#.potluck.hub.v1.CommitUploadRequest\x1a$.potluck.hub.v1.CommitUploadResponse\x12@\n" +
 	"\x03Get\x12\x1a.potluck.hub.v1.GetRequest\x1a\x1b.potluck.hub.v1.GetResponse0\x01\x12A\n" +
 	"\x04List\x12\x1b.potluck.hub.v1.ListRequest\x1a\x1c.potluck.hub.v1.ListResponse\x12D\n" +
 	"\x05Merge\x12\x1c.potluck.hub.v1.MergeRequest\x1a\x1d.potluck.hub.v1.MergeResponse\x12S\n" +
@@ -2083,89 +2427,105 @@ func file_potluck_hub_v1_hub_proto_rawDescGZIP() []byte {
 }
 
 var file_potluck_hub_v1_hub_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_potluck_hub_v1_hub_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_potluck_hub_v1_hub_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_potluck_hub_v1_hub_proto_goTypes = []any{
 	(ReleaseKind)(0),                    // 0: potluck.hub.v1.ReleaseKind
 	(*FileEntry)(nil),                   // 1: potluck.hub.v1.FileEntry
 	(*UploadHeader)(nil),                // 2: potluck.hub.v1.UploadHeader
 	(*Chunk)(nil),                       // 3: potluck.hub.v1.Chunk
-	(*Release)(nil),                     // 4: potluck.hub.v1.Release
-	(*AdmissionCheck)(nil),              // 5: potluck.hub.v1.AdmissionCheck
-	(*Verdict)(nil),                     // 6: potluck.hub.v1.Verdict
-	(*Receipt)(nil),                     // 7: potluck.hub.v1.Receipt
-	(*GetInfoRequest)(nil),              // 8: potluck.hub.v1.GetInfoRequest
-	(*GetInfoResponse)(nil),             // 9: potluck.hub.v1.GetInfoResponse
-	(*Member)(nil),                      // 10: potluck.hub.v1.Member
-	(*RegisterBaseRequest)(nil),         // 11: potluck.hub.v1.RegisterBaseRequest
-	(*RegisterBaseResponse)(nil),        // 12: potluck.hub.v1.RegisterBaseResponse
-	(*PublishRequest)(nil),              // 13: potluck.hub.v1.PublishRequest
-	(*PublishResponse)(nil),             // 14: potluck.hub.v1.PublishResponse
-	(*GetRequest)(nil),                  // 15: potluck.hub.v1.GetRequest
-	(*GetResponse)(nil),                 // 16: potluck.hub.v1.GetResponse
-	(*ListRequest)(nil),                 // 17: potluck.hub.v1.ListRequest
-	(*ListResponse)(nil),                // 18: potluck.hub.v1.ListResponse
-	(*MergeRequest)(nil),                // 19: potluck.hub.v1.MergeRequest
-	(*MergeResponse)(nil),               // 20: potluck.hub.v1.MergeResponse
-	(*GetReleaseRequest)(nil),           // 21: potluck.hub.v1.GetReleaseRequest
-	(*GetReleaseResponse)(nil),          // 22: potluck.hub.v1.GetReleaseResponse
-	(*GetCheckpointRequest)(nil),        // 23: potluck.hub.v1.GetCheckpointRequest
-	(*GetCheckpointResponse)(nil),       // 24: potluck.hub.v1.GetCheckpointResponse
-	(*GetEntriesRequest)(nil),           // 25: potluck.hub.v1.GetEntriesRequest
-	(*GetEntriesResponse)(nil),          // 26: potluck.hub.v1.GetEntriesResponse
-	(*GetInclusionProofRequest)(nil),    // 27: potluck.hub.v1.GetInclusionProofRequest
-	(*GetInclusionProofResponse)(nil),   // 28: potluck.hub.v1.GetInclusionProofResponse
-	(*GetConsistencyProofRequest)(nil),  // 29: potluck.hub.v1.GetConsistencyProofRequest
-	(*GetConsistencyProofResponse)(nil), // 30: potluck.hub.v1.GetConsistencyProofResponse
-	(*UnpinRequest)(nil),                // 31: potluck.hub.v1.UnpinRequest
-	(*UnpinResponse)(nil),               // 32: potluck.hub.v1.UnpinResponse
+	(*StartUploadRequest)(nil),          // 4: potluck.hub.v1.StartUploadRequest
+	(*StartUploadResponse)(nil),         // 5: potluck.hub.v1.StartUploadResponse
+	(*UploadChunksRequest)(nil),         // 6: potluck.hub.v1.UploadChunksRequest
+	(*UploadChunksResponse)(nil),        // 7: potluck.hub.v1.UploadChunksResponse
+	(*CommitUploadRequest)(nil),         // 8: potluck.hub.v1.CommitUploadRequest
+	(*CommitUploadResponse)(nil),        // 9: potluck.hub.v1.CommitUploadResponse
+	(*Release)(nil),                     // 10: potluck.hub.v1.Release
+	(*AdmissionCheck)(nil),              // 11: potluck.hub.v1.AdmissionCheck
+	(*Verdict)(nil),                     // 12: potluck.hub.v1.Verdict
+	(*Receipt)(nil),                     // 13: potluck.hub.v1.Receipt
+	(*GetInfoRequest)(nil),              // 14: potluck.hub.v1.GetInfoRequest
+	(*GetInfoResponse)(nil),             // 15: potluck.hub.v1.GetInfoResponse
+	(*Member)(nil),                      // 16: potluck.hub.v1.Member
+	(*RegisterBaseRequest)(nil),         // 17: potluck.hub.v1.RegisterBaseRequest
+	(*RegisterBaseResponse)(nil),        // 18: potluck.hub.v1.RegisterBaseResponse
+	(*PublishRequest)(nil),              // 19: potluck.hub.v1.PublishRequest
+	(*PublishResponse)(nil),             // 20: potluck.hub.v1.PublishResponse
+	(*GetRequest)(nil),                  // 21: potluck.hub.v1.GetRequest
+	(*GetResponse)(nil),                 // 22: potluck.hub.v1.GetResponse
+	(*ListRequest)(nil),                 // 23: potluck.hub.v1.ListRequest
+	(*ListResponse)(nil),                // 24: potluck.hub.v1.ListResponse
+	(*MergeRequest)(nil),                // 25: potluck.hub.v1.MergeRequest
+	(*MergeResponse)(nil),               // 26: potluck.hub.v1.MergeResponse
+	(*GetReleaseRequest)(nil),           // 27: potluck.hub.v1.GetReleaseRequest
+	(*GetReleaseResponse)(nil),          // 28: potluck.hub.v1.GetReleaseResponse
+	(*GetCheckpointRequest)(nil),        // 29: potluck.hub.v1.GetCheckpointRequest
+	(*GetCheckpointResponse)(nil),       // 30: potluck.hub.v1.GetCheckpointResponse
+	(*GetEntriesRequest)(nil),           // 31: potluck.hub.v1.GetEntriesRequest
+	(*GetEntriesResponse)(nil),          // 32: potluck.hub.v1.GetEntriesResponse
+	(*GetInclusionProofRequest)(nil),    // 33: potluck.hub.v1.GetInclusionProofRequest
+	(*GetInclusionProofResponse)(nil),   // 34: potluck.hub.v1.GetInclusionProofResponse
+	(*GetConsistencyProofRequest)(nil),  // 35: potluck.hub.v1.GetConsistencyProofRequest
+	(*GetConsistencyProofResponse)(nil), // 36: potluck.hub.v1.GetConsistencyProofResponse
+	(*UnpinRequest)(nil),                // 37: potluck.hub.v1.UnpinRequest
+	(*UnpinResponse)(nil),               // 38: potluck.hub.v1.UnpinResponse
 }
 var file_potluck_hub_v1_hub_proto_depIdxs = []int32{
 	1,  // 0: potluck.hub.v1.UploadHeader.files:type_name -> potluck.hub.v1.FileEntry
-	0,  // 1: potluck.hub.v1.Release.kind:type_name -> potluck.hub.v1.ReleaseKind
-	1,  // 2: potluck.hub.v1.Release.files:type_name -> potluck.hub.v1.FileEntry
-	7,  // 3: potluck.hub.v1.Release.receipt:type_name -> potluck.hub.v1.Receipt
-	5,  // 4: potluck.hub.v1.Release.checks:type_name -> potluck.hub.v1.AdmissionCheck
-	5,  // 5: potluck.hub.v1.Verdict.checks:type_name -> potluck.hub.v1.AdmissionCheck
-	10, // 6: potluck.hub.v1.GetInfoResponse.members:type_name -> potluck.hub.v1.Member
-	2,  // 7: potluck.hub.v1.RegisterBaseRequest.header:type_name -> potluck.hub.v1.UploadHeader
-	3,  // 8: potluck.hub.v1.RegisterBaseRequest.chunk:type_name -> potluck.hub.v1.Chunk
-	4,  // 9: potluck.hub.v1.RegisterBaseResponse.release:type_name -> potluck.hub.v1.Release
-	2,  // 10: potluck.hub.v1.PublishRequest.header:type_name -> potluck.hub.v1.UploadHeader
-	3,  // 11: potluck.hub.v1.PublishRequest.chunk:type_name -> potluck.hub.v1.Chunk
-	4,  // 12: potluck.hub.v1.PublishResponse.release:type_name -> potluck.hub.v1.Release
-	0,  // 13: potluck.hub.v1.ListRequest.kind:type_name -> potluck.hub.v1.ReleaseKind
-	4,  // 14: potluck.hub.v1.ListResponse.releases:type_name -> potluck.hub.v1.Release
-	4,  // 15: potluck.hub.v1.MergeResponse.release:type_name -> potluck.hub.v1.Release
-	4,  // 16: potluck.hub.v1.GetReleaseResponse.release:type_name -> potluck.hub.v1.Release
-	8,  // 17: potluck.hub.v1.HubService.GetInfo:input_type -> potluck.hub.v1.GetInfoRequest
-	11, // 18: potluck.hub.v1.HubService.RegisterBase:input_type -> potluck.hub.v1.RegisterBaseRequest
-	13, // 19: potluck.hub.v1.HubService.Publish:input_type -> potluck.hub.v1.PublishRequest
-	15, // 20: potluck.hub.v1.HubService.Get:input_type -> potluck.hub.v1.GetRequest
-	17, // 21: potluck.hub.v1.HubService.List:input_type -> potluck.hub.v1.ListRequest
-	19, // 22: potluck.hub.v1.HubService.Merge:input_type -> potluck.hub.v1.MergeRequest
-	21, // 23: potluck.hub.v1.HubService.GetRelease:input_type -> potluck.hub.v1.GetReleaseRequest
-	23, // 24: potluck.hub.v1.HubService.GetCheckpoint:input_type -> potluck.hub.v1.GetCheckpointRequest
-	25, // 25: potluck.hub.v1.HubService.GetEntries:input_type -> potluck.hub.v1.GetEntriesRequest
-	27, // 26: potluck.hub.v1.HubService.GetInclusionProof:input_type -> potluck.hub.v1.GetInclusionProofRequest
-	29, // 27: potluck.hub.v1.HubService.GetConsistencyProof:input_type -> potluck.hub.v1.GetConsistencyProofRequest
-	31, // 28: potluck.hub.v1.HubService.Unpin:input_type -> potluck.hub.v1.UnpinRequest
-	9,  // 29: potluck.hub.v1.HubService.GetInfo:output_type -> potluck.hub.v1.GetInfoResponse
-	12, // 30: potluck.hub.v1.HubService.RegisterBase:output_type -> potluck.hub.v1.RegisterBaseResponse
-	14, // 31: potluck.hub.v1.HubService.Publish:output_type -> potluck.hub.v1.PublishResponse
-	16, // 32: potluck.hub.v1.HubService.Get:output_type -> potluck.hub.v1.GetResponse
-	18, // 33: potluck.hub.v1.HubService.List:output_type -> potluck.hub.v1.ListResponse
-	20, // 34: potluck.hub.v1.HubService.Merge:output_type -> potluck.hub.v1.MergeResponse
-	22, // 35: potluck.hub.v1.HubService.GetRelease:output_type -> potluck.hub.v1.GetReleaseResponse
-	24, // 36: potluck.hub.v1.HubService.GetCheckpoint:output_type -> potluck.hub.v1.GetCheckpointResponse
-	26, // 37: potluck.hub.v1.HubService.GetEntries:output_type -> potluck.hub.v1.GetEntriesResponse
-	28, // 38: potluck.hub.v1.HubService.GetInclusionProof:output_type -> potluck.hub.v1.GetInclusionProofResponse
-	30, // 39: potluck.hub.v1.HubService.GetConsistencyProof:output_type -> potluck.hub.v1.GetConsistencyProofResponse
-	32, // 40: potluck.hub.v1.HubService.Unpin:output_type -> potluck.hub.v1.UnpinResponse
-	29, // [29:41] is the sub-list for method output_type
-	17, // [17:29] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	0,  // 1: potluck.hub.v1.StartUploadRequest.kind:type_name -> potluck.hub.v1.ReleaseKind
+	2,  // 2: potluck.hub.v1.StartUploadRequest.header:type_name -> potluck.hub.v1.UploadHeader
+	3,  // 3: potluck.hub.v1.UploadChunksRequest.chunk:type_name -> potluck.hub.v1.Chunk
+	10, // 4: potluck.hub.v1.CommitUploadResponse.release:type_name -> potluck.hub.v1.Release
+	0,  // 5: potluck.hub.v1.Release.kind:type_name -> potluck.hub.v1.ReleaseKind
+	1,  // 6: potluck.hub.v1.Release.files:type_name -> potluck.hub.v1.FileEntry
+	13, // 7: potluck.hub.v1.Release.receipt:type_name -> potluck.hub.v1.Receipt
+	11, // 8: potluck.hub.v1.Release.checks:type_name -> potluck.hub.v1.AdmissionCheck
+	11, // 9: potluck.hub.v1.Verdict.checks:type_name -> potluck.hub.v1.AdmissionCheck
+	16, // 10: potluck.hub.v1.GetInfoResponse.members:type_name -> potluck.hub.v1.Member
+	2,  // 11: potluck.hub.v1.RegisterBaseRequest.header:type_name -> potluck.hub.v1.UploadHeader
+	3,  // 12: potluck.hub.v1.RegisterBaseRequest.chunk:type_name -> potluck.hub.v1.Chunk
+	10, // 13: potluck.hub.v1.RegisterBaseResponse.release:type_name -> potluck.hub.v1.Release
+	2,  // 14: potluck.hub.v1.PublishRequest.header:type_name -> potluck.hub.v1.UploadHeader
+	3,  // 15: potluck.hub.v1.PublishRequest.chunk:type_name -> potluck.hub.v1.Chunk
+	10, // 16: potluck.hub.v1.PublishResponse.release:type_name -> potluck.hub.v1.Release
+	0,  // 17: potluck.hub.v1.ListRequest.kind:type_name -> potluck.hub.v1.ReleaseKind
+	10, // 18: potluck.hub.v1.ListResponse.releases:type_name -> potluck.hub.v1.Release
+	10, // 19: potluck.hub.v1.MergeResponse.release:type_name -> potluck.hub.v1.Release
+	10, // 20: potluck.hub.v1.GetReleaseResponse.release:type_name -> potluck.hub.v1.Release
+	14, // 21: potluck.hub.v1.HubService.GetInfo:input_type -> potluck.hub.v1.GetInfoRequest
+	17, // 22: potluck.hub.v1.HubService.RegisterBase:input_type -> potluck.hub.v1.RegisterBaseRequest
+	19, // 23: potluck.hub.v1.HubService.Publish:input_type -> potluck.hub.v1.PublishRequest
+	4,  // 24: potluck.hub.v1.HubService.StartUpload:input_type -> potluck.hub.v1.StartUploadRequest
+	6,  // 25: potluck.hub.v1.HubService.UploadChunks:input_type -> potluck.hub.v1.UploadChunksRequest
+	8,  // 26: potluck.hub.v1.HubService.CommitUpload:input_type -> potluck.hub.v1.CommitUploadRequest
+	21, // 27: potluck.hub.v1.HubService.Get:input_type -> potluck.hub.v1.GetRequest
+	23, // 28: potluck.hub.v1.HubService.List:input_type -> potluck.hub.v1.ListRequest
+	25, // 29: potluck.hub.v1.HubService.Merge:input_type -> potluck.hub.v1.MergeRequest
+	27, // 30: potluck.hub.v1.HubService.GetRelease:input_type -> potluck.hub.v1.GetReleaseRequest
+	29, // 31: potluck.hub.v1.HubService.GetCheckpoint:input_type -> potluck.hub.v1.GetCheckpointRequest
+	31, // 32: potluck.hub.v1.HubService.GetEntries:input_type -> potluck.hub.v1.GetEntriesRequest
+	33, // 33: potluck.hub.v1.HubService.GetInclusionProof:input_type -> potluck.hub.v1.GetInclusionProofRequest
+	35, // 34: potluck.hub.v1.HubService.GetConsistencyProof:input_type -> potluck.hub.v1.GetConsistencyProofRequest
+	37, // 35: potluck.hub.v1.HubService.Unpin:input_type -> potluck.hub.v1.UnpinRequest
+	15, // 36: potluck.hub.v1.HubService.GetInfo:output_type -> potluck.hub.v1.GetInfoResponse
+	18, // 37: potluck.hub.v1.HubService.RegisterBase:output_type -> potluck.hub.v1.RegisterBaseResponse
+	20, // 38: potluck.hub.v1.HubService.Publish:output_type -> potluck.hub.v1.PublishResponse
+	5,  // 39: potluck.hub.v1.HubService.StartUpload:output_type -> potluck.hub.v1.StartUploadResponse
+	7,  // 40: potluck.hub.v1.HubService.UploadChunks:output_type -> potluck.hub.v1.UploadChunksResponse
+	9,  // 41: potluck.hub.v1.HubService.CommitUpload:output_type -> potluck.hub.v1.CommitUploadResponse
+	22, // 42: potluck.hub.v1.HubService.Get:output_type -> potluck.hub.v1.GetResponse
+	24, // 43: potluck.hub.v1.HubService.List:output_type -> potluck.hub.v1.ListResponse
+	26, // 44: potluck.hub.v1.HubService.Merge:output_type -> potluck.hub.v1.MergeResponse
+	28, // 45: potluck.hub.v1.HubService.GetRelease:output_type -> potluck.hub.v1.GetReleaseResponse
+	30, // 46: potluck.hub.v1.HubService.GetCheckpoint:output_type -> potluck.hub.v1.GetCheckpointResponse
+	32, // 47: potluck.hub.v1.HubService.GetEntries:output_type -> potluck.hub.v1.GetEntriesResponse
+	34, // 48: potluck.hub.v1.HubService.GetInclusionProof:output_type -> potluck.hub.v1.GetInclusionProofResponse
+	36, // 49: potluck.hub.v1.HubService.GetConsistencyProof:output_type -> potluck.hub.v1.GetConsistencyProofResponse
+	38, // 50: potluck.hub.v1.HubService.Unpin:output_type -> potluck.hub.v1.UnpinResponse
+	36, // [36:51] is the sub-list for method output_type
+	21, // [21:36] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_potluck_hub_v1_hub_proto_init() }
@@ -2173,11 +2533,11 @@ func file_potluck_hub_v1_hub_proto_init() {
 	if File_potluck_hub_v1_hub_proto != nil {
 		return
 	}
-	file_potluck_hub_v1_hub_proto_msgTypes[10].OneofWrappers = []any{
+	file_potluck_hub_v1_hub_proto_msgTypes[16].OneofWrappers = []any{
 		(*RegisterBaseRequest_Header)(nil),
 		(*RegisterBaseRequest_Chunk)(nil),
 	}
-	file_potluck_hub_v1_hub_proto_msgTypes[12].OneofWrappers = []any{
+	file_potluck_hub_v1_hub_proto_msgTypes[18].OneofWrappers = []any{
 		(*PublishRequest_Header)(nil),
 		(*PublishRequest_Chunk)(nil),
 	}
@@ -2187,7 +2547,7 @@ func file_potluck_hub_v1_hub_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_potluck_hub_v1_hub_proto_rawDesc), len(file_potluck_hub_v1_hub_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   32,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -26,6 +26,9 @@ const (
 	HubService_GetInfo_FullMethodName             = "/potluck.hub.v1.HubService/GetInfo"
 	HubService_RegisterBase_FullMethodName        = "/potluck.hub.v1.HubService/RegisterBase"
 	HubService_Publish_FullMethodName             = "/potluck.hub.v1.HubService/Publish"
+	HubService_StartUpload_FullMethodName         = "/potluck.hub.v1.HubService/StartUpload"
+	HubService_UploadChunks_FullMethodName        = "/potluck.hub.v1.HubService/UploadChunks"
+	HubService_CommitUpload_FullMethodName        = "/potluck.hub.v1.HubService/CommitUpload"
 	HubService_Get_FullMethodName                 = "/potluck.hub.v1.HubService/Get"
 	HubService_List_FullMethodName                = "/potluck.hub.v1.HubService/List"
 	HubService_Merge_FullMethodName               = "/potluck.hub.v1.HubService/Merge"
@@ -53,6 +56,20 @@ type HubServiceClient interface {
 	// RegisterBase. The hub checks the signature, the base and every tensor
 	// before anything becomes visible.
 	Publish(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[PublishRequest, PublishResponse], error)
+	// StartUpload opens a resumable upload session for a base or a delta: the
+	// hub checks the header, signature, caller and base before any byte is
+	// sent and returns the session's id. Given the id of an open session
+	// instead, it says how many bytes of each file the hub holds, so a client
+	// whose connection dropped (or whose hub restarted) sends only the rest.
+	StartUpload(ctx context.Context, in *StartUploadRequest, opts ...grpc.CallOption) (*StartUploadResponse, error)
+	// UploadChunks streams bytes into a session. Every message names the
+	// session, a file and the offset of its data; bytes the hub already holds
+	// are skipped, and a gap is refused (ABORTED: ask StartUpload again).
+	UploadChunks(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UploadChunksRequest, UploadChunksResponse], error)
+	// CommitUpload admits a session whose every byte has arrived, with the
+	// same checks as Publish; nothing is visible before it. Repeating it after
+	// success returns the same release.
+	CommitUpload(ctx context.Context, in *CommitUploadRequest, opts ...grpc.CallOption) (*CommitUploadResponse, error)
 	// Get streams the bytes of a stored file, by its CID or by a release's CID
 	// and a path inside it, optionally a byte range.
 	Get(ctx context.Context, in *GetRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[GetResponse], error)
@@ -120,9 +137,42 @@ func (c *hubServiceClient) Publish(ctx context.Context, opts ...grpc.CallOption)
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type HubService_PublishClient = grpc.ClientStreamingClient[PublishRequest, PublishResponse]
 
+func (c *hubServiceClient) StartUpload(ctx context.Context, in *StartUploadRequest, opts ...grpc.CallOption) (*StartUploadResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StartUploadResponse)
+	err := c.cc.Invoke(ctx, HubService_StartUpload_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hubServiceClient) UploadChunks(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UploadChunksRequest, UploadChunksResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &HubService_ServiceDesc.Streams[2], HubService_UploadChunks_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[UploadChunksRequest, UploadChunksResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type HubService_UploadChunksClient = grpc.ClientStreamingClient[UploadChunksRequest, UploadChunksResponse]
+
+func (c *hubServiceClient) CommitUpload(ctx context.Context, in *CommitUploadRequest, opts ...grpc.CallOption) (*CommitUploadResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CommitUploadResponse)
+	err := c.cc.Invoke(ctx, HubService_CommitUpload_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *hubServiceClient) Get(ctx context.Context, in *GetRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[GetResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &HubService_ServiceDesc.Streams[2], HubService_Get_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &HubService_ServiceDesc.Streams[3], HubService_Get_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -235,6 +285,20 @@ type HubServiceServer interface {
 	// RegisterBase. The hub checks the signature, the base and every tensor
 	// before anything becomes visible.
 	Publish(grpc.ClientStreamingServer[PublishRequest, PublishResponse]) error
+	// StartUpload opens a resumable upload session for a base or a delta: the
+	// hub checks the header, signature, caller and base before any byte is
+	// sent and returns the session's id. Given the id of an open session
+	// instead, it says how many bytes of each file the hub holds, so a client
+	// whose connection dropped (or whose hub restarted) sends only the rest.
+	StartUpload(context.Context, *StartUploadRequest) (*StartUploadResponse, error)
+	// UploadChunks streams bytes into a session. Every message names the
+	// session, a file and the offset of its data; bytes the hub already holds
+	// are skipped, and a gap is refused (ABORTED: ask StartUpload again).
+	UploadChunks(grpc.ClientStreamingServer[UploadChunksRequest, UploadChunksResponse]) error
+	// CommitUpload admits a session whose every byte has arrived, with the
+	// same checks as Publish; nothing is visible before it. Repeating it after
+	// success returns the same release.
+	CommitUpload(context.Context, *CommitUploadRequest) (*CommitUploadResponse, error)
 	// Get streams the bytes of a stored file, by its CID or by a release's CID
 	// and a path inside it, optionally a byte range.
 	Get(*GetRequest, grpc.ServerStreamingServer[GetResponse]) error
@@ -274,6 +338,15 @@ func (UnimplementedHubServiceServer) RegisterBase(grpc.ClientStreamingServer[Reg
 }
 func (UnimplementedHubServiceServer) Publish(grpc.ClientStreamingServer[PublishRequest, PublishResponse]) error {
 	return status.Error(codes.Unimplemented, "method Publish not implemented")
+}
+func (UnimplementedHubServiceServer) StartUpload(context.Context, *StartUploadRequest) (*StartUploadResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method StartUpload not implemented")
+}
+func (UnimplementedHubServiceServer) UploadChunks(grpc.ClientStreamingServer[UploadChunksRequest, UploadChunksResponse]) error {
+	return status.Error(codes.Unimplemented, "method UploadChunks not implemented")
+}
+func (UnimplementedHubServiceServer) CommitUpload(context.Context, *CommitUploadRequest) (*CommitUploadResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CommitUpload not implemented")
 }
 func (UnimplementedHubServiceServer) Get(*GetRequest, grpc.ServerStreamingServer[GetResponse]) error {
 	return status.Error(codes.Unimplemented, "method Get not implemented")
@@ -354,6 +427,49 @@ func _HubService_Publish_Handler(srv interface{}, stream grpc.ServerStream) erro
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type HubService_PublishServer = grpc.ClientStreamingServer[PublishRequest, PublishResponse]
+
+func _HubService_StartUpload_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StartUploadRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HubServiceServer).StartUpload(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HubService_StartUpload_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HubServiceServer).StartUpload(ctx, req.(*StartUploadRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HubService_UploadChunks_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(HubServiceServer).UploadChunks(&grpc.GenericServerStream[UploadChunksRequest, UploadChunksResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type HubService_UploadChunksServer = grpc.ClientStreamingServer[UploadChunksRequest, UploadChunksResponse]
+
+func _HubService_CommitUpload_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CommitUploadRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HubServiceServer).CommitUpload(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HubService_CommitUpload_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HubServiceServer).CommitUpload(ctx, req.(*CommitUploadRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
 
 func _HubService_Get_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(GetRequest)
@@ -522,6 +638,14 @@ var HubService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _HubService_GetInfo_Handler,
 		},
 		{
+			MethodName: "StartUpload",
+			Handler:    _HubService_StartUpload_Handler,
+		},
+		{
+			MethodName: "CommitUpload",
+			Handler:    _HubService_CommitUpload_Handler,
+		},
+		{
 			MethodName: "List",
 			Handler:    _HubService_List_Handler,
 		},
@@ -563,6 +687,11 @@ var HubService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "Publish",
 			Handler:       _HubService_Publish_Handler,
+			ClientStreams: true,
+		},
+		{
+			StreamName:    "UploadChunks",
+			Handler:       _HubService_UploadChunks_Handler,
 			ClientStreams: true,
 		},
 		{

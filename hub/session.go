@@ -1,0 +1,370 @@
+package hub
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/potluck-hub/potluck"
+)
+
+// Resumable uploads. A session lives in DATA/uploads/<id>/:
+//
+//	session.json  the declared upload (kind, files, bundle, base) and the
+//	              org of the caller that opened it; written once
+//	state.json    bytes held of each file, last activity, and once
+//	              committed the release's CID; replaced atomically
+//	<i>.part      the bytes of file i received so far
+//
+// state.json only ever claims bytes already fsynced to the part files (it
+// is written after syncing them: every checkpointBytes and when a stream
+// ends), so after a crash the hub truncates each part to what the state
+// claims and the client resends the rest. Nothing is hashed while bytes
+// arrive: at commit each complete part is imported into the store (one
+// sequential read computing SHA-256 and the CID), so no hash state needs to
+// survive a restart and no prefix is re-hashed on resume.
+
+// ErrOutOfOrder reports a chunk past the bytes a session holds: the client
+// should ask where to resume.
+var ErrOutOfOrder = errors.New("hub: chunk out of order")
+
+// ErrIncomplete reports a commit of a session still missing bytes.
+var ErrIncomplete = errors.New("hub: upload incomplete")
+
+// DefaultUploadTTL is how long an idle upload session is kept.
+const DefaultUploadTTL = 24 * time.Hour
+
+// checkpointBytes is how many bytes a session receives between syncs of its
+// progress.
+const checkpointBytes = 32 << 20
+
+type sessionMeta struct {
+	Kind    potluck.Kind `json:"kind"`
+	Files   []UploadFile `json:"files"`
+	Bundle  []byte       `json:"bundle"`
+	Base    string       `json:"base,omitempty"`
+	Caller  string       `json:"caller,omitempty"` // org of the token that opened it
+	Created time.Time    `json:"created"`
+}
+
+type sessionState struct {
+	Received []int64   `json:"received"`
+	Touched  time.Time `json:"touched"`
+	Release  string    `json:"release,omitempty"`
+}
+
+// session is an open upload. mu guards everything below it; one chunk or
+// one commit holds it at a time.
+type session struct {
+	id   string
+	dir  string
+	meta sessionMeta
+
+	mu       sync.Mutex
+	state    sessionState
+	parts    []*os.File
+	unsynced int64
+	gone     bool // expired, rejected or the hub closed
+}
+
+// sessions are the hub's open uploads, loaded from disk on first use.
+type sessions struct {
+	dir string
+	ttl time.Duration
+	now func() time.Time
+
+	mu   sync.Mutex
+	open map[string]*session
+}
+
+func openSessions(dir string, ttl time.Duration, now func() time.Time) (*sessions, error) {
+	if ttl <= 0 {
+		ttl = DefaultUploadTTL
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	ss := &sessions{dir: dir, ttl: ttl, now: now, open: map[string]*session{}}
+	_, err := ss.expire(true)
+	return ss, err
+}
+
+func (ss *sessions) create(up Upload, caller string) (*session, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	id := hex.EncodeToString(b)
+	now := ss.now().UTC()
+	s := &session{id: id, dir: filepath.Join(ss.dir, id),
+		meta:  sessionMeta{Kind: up.Kind, Files: up.Files, Bundle: up.Bundle, Base: up.Base, Caller: caller, Created: now},
+		state: sessionState{Received: make([]int64, len(up.Files)), Touched: now}}
+	// Built under a temporary name and renamed: a session exists whole or not at all.
+	tmp := filepath.Join(ss.dir, ".new-"+id)
+	err := os.Mkdir(tmp, 0o755)
+	if err == nil {
+		err = writeFileJSON(filepath.Join(tmp, "session.json"), s.meta)
+	}
+	if err == nil {
+		err = writeFileJSON(filepath.Join(tmp, "state.json"), s.state)
+	}
+	ss.mu.Lock() // so get never loads it half-known
+	defer ss.mu.Unlock()
+	if err == nil {
+		err = os.Rename(tmp, s.dir)
+	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, fmt.Errorf("hub: opening an upload session: %w", err)
+	}
+	ss.open[id] = s
+	return s, nil
+}
+
+// get returns an open session, loading it from disk after a restart.
+func (ss *sessions) get(id string) (*session, error) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if s, ok := ss.open[id]; ok {
+		return s, nil
+	}
+	if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
+		return nil, fmt.Errorf("%w: upload session %q", ErrNotFound, id)
+	}
+	s := &session{id: id, dir: filepath.Join(ss.dir, id)}
+	if err := readFileJSON(filepath.Join(s.dir, "session.json"), &s.meta); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: upload session %s (expired, or never opened)", ErrNotFound, id)
+		}
+		return nil, fmt.Errorf("hub: upload session %s: %w", id, err)
+	}
+	if err := readFileJSON(filepath.Join(s.dir, "state.json"), &s.state); err != nil || len(s.state.Received) != len(s.meta.Files) {
+		return nil, fmt.Errorf("hub: upload session %s: state: %v", id, err)
+	}
+	// Bytes past the last checkpoint may be torn: drop them, the client resends.
+	for i, n := range s.state.Received {
+		if err := os.Truncate(s.part(i), n); err != nil && !(n == 0 && errors.Is(err, os.ErrNotExist)) {
+			return nil, fmt.Errorf("hub: upload session %s: %w", id, err)
+		}
+	}
+	ss.open[id] = s
+	return s, nil
+}
+
+// expire removes sessions idle longer than the TTL, and at start the
+// leftovers of sessions never fully created, returning how many it removed.
+func (ss *sessions) expire(atStart bool) (int, error) {
+	ents, err := os.ReadDir(ss.dir)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range ents {
+		name := e.Name()
+		if strings.HasPrefix(name, ".new-") {
+			if atStart {
+				os.RemoveAll(filepath.Join(ss.dir, name))
+			}
+			continue
+		}
+		s, err := ss.get(name)
+		if err != nil { // unreadable: nothing can resume it
+			os.RemoveAll(filepath.Join(ss.dir, name))
+			n++
+			continue
+		}
+		s.mu.Lock()
+		if ss.now().Sub(s.state.Touched) > ss.ttl {
+			ss.drop(s)
+			n++
+		}
+		s.mu.Unlock()
+	}
+	return n, nil
+}
+
+// drop removes a session; the caller holds s.mu.
+func (ss *sessions) drop(s *session) {
+	ss.mu.Lock()
+	delete(ss.open, s.id)
+	ss.mu.Unlock()
+	s.closeParts()
+	s.gone = true
+	os.RemoveAll(s.dir)
+}
+
+// close checkpoints every open session; later chunks are refused.
+func (ss *sessions) close() error {
+	ss.mu.Lock()
+	open := make([]*session, 0, len(ss.open))
+	for _, s := range ss.open {
+		open = append(open, s)
+	}
+	ss.open = map[string]*session{}
+	ss.mu.Unlock()
+	var errs []error
+	for _, s := range open {
+		s.mu.Lock()
+		if !s.gone {
+			errs = append(errs, s.checkpoint(time.Now()))
+			s.closeParts()
+			s.gone = true
+		}
+		s.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
+func (s *session) part(i int) string { return filepath.Join(s.dir, fmt.Sprintf("%d.part", i)) }
+
+// received returns a copy of the bytes held of each file.
+func (s *session) received() []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]int64(nil), s.state.Received...)
+}
+
+// write stores a chunk: the part of it past what the session holds. A chunk
+// wholly held already is ignored (a resent tail); one past it is refused.
+func (s *session) write(c Chunk, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gone {
+		return fmt.Errorf("%w: upload session %s is closed", ErrOutOfOrder, s.id)
+	}
+	if c.File < 0 || c.File >= len(s.meta.Files) || len(c.Data) > MaxChunk || c.Offset < 0 {
+		return fmt.Errorf("%w: chunk for file %d (of %d) with %d bytes (at most %d)", ErrRejected, c.File, len(s.meta.Files), len(c.Data), MaxChunk)
+	}
+	f, held := s.meta.Files[c.File], s.state.Received[c.File]
+	end := c.Offset + int64(len(c.Data))
+	if end > f.Size {
+		return fmt.Errorf("%w: chunk for file %q ends at %d, past its declared %d bytes", ErrRejected, f.Path, end, f.Size)
+	}
+	if c.Offset > held {
+		return fmt.Errorf("%w: chunk for file %q at %d, the hub holds %d bytes of it", ErrOutOfOrder, f.Path, c.Offset, held)
+	}
+	if end <= held {
+		return nil
+	}
+	pf, err := s.openPart(c.File)
+	if err != nil {
+		return err
+	}
+	if _, err := pf.WriteAt(c.Data[held-c.Offset:], held); err != nil {
+		return fmt.Errorf("hub: upload session %s: %w", s.id, err)
+	}
+	s.state.Received[c.File] = end
+	s.unsynced += end - held
+	if s.unsynced >= checkpointBytes || end == f.Size {
+		return s.checkpoint(now)
+	}
+	return nil
+}
+
+func (s *session) openPart(i int) (*os.File, error) {
+	if s.parts == nil {
+		s.parts = make([]*os.File, len(s.meta.Files))
+	}
+	if s.parts[i] == nil {
+		f, err := os.OpenFile(s.part(i), os.O_WRONLY|os.O_CREATE, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("hub: upload session %s: %w", s.id, err)
+		}
+		s.parts[i] = f
+	}
+	return s.parts[i], nil
+}
+
+// checkpoint syncs the parts, then records what they hold; the caller holds s.mu.
+func (s *session) checkpoint(now time.Time) error {
+	for _, f := range s.parts {
+		if f != nil {
+			if err := f.Sync(); err != nil {
+				return fmt.Errorf("hub: upload session %s: %w", s.id, err)
+			}
+		}
+	}
+	s.unsynced = 0
+	s.state.Touched = now.UTC()
+	return writeFileJSON(filepath.Join(s.dir, "state.json"), s.state)
+}
+
+func (s *session) closeParts() {
+	for i, f := range s.parts {
+		if f != nil {
+			f.Close()
+			s.parts[i] = nil
+		}
+	}
+}
+
+// pause checkpoints a session when a stream into it ends.
+func (s *session) pause(now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gone {
+		return nil
+	}
+	err := s.checkpoint(now)
+	s.closeParts()
+	return err
+}
+
+// reap expires idle sessions every interval until ctx ends.
+func (h *Hub) reap(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := h.uploads.expire(false); err != nil {
+				h.logger.Warn("expiring upload sessions", "error", err)
+			} else if n > 0 {
+				h.logger.Info("upload sessions expired", "count", n)
+			}
+		}
+	}
+}
+
+// writeFileJSON replaces path with v's JSON, durably: a temporary file, synced,
+// then renamed over it.
+func writeFileJSON(path string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if err = errors.Join(err, f.Close()); err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
+
+func readFileJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
