@@ -148,16 +148,9 @@ func (h *Hub) stageParts(ctx context.Context, a *admission, s *session) error {
 		if err != nil {
 			return fmt.Errorf("upload: file %q: %w", f.Path, err)
 		}
-		st, err := h.store.Add(io.LimitReader(pf, f.Size))
+		err = h.stageOne(ctx, a, f, io.LimitReader(pf, f.Size))
 		pf.Close()
 		if err != nil {
-			return fmt.Errorf("upload: file %q: %w", f.Path, err)
-		}
-		a.staged = append(a.staged, st)
-		if err := checkStaged(f, st.Info); err != nil {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
 			return err
 		}
 	}

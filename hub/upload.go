@@ -202,15 +202,7 @@ func (h *Hub) stageFiles(ctx context.Context, a *admission, src ChunkSource) err
 	r := &chunkReader{src: src, received: h.metrics.uploadBytes.Add}
 	for i, f := range a.up.Files {
 		r.start(i, f.Size)
-		st, err := h.store.Add(r)
-		if err != nil {
-			return fmt.Errorf("upload: file %q: %w", f.Path, err)
-		}
-		a.staged = append(a.staged, st)
-		if err := checkStaged(f, st.Info); err != nil {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
+		if err := h.stageOne(ctx, a, f, r); err != nil {
 			return err
 		}
 	}
@@ -221,6 +213,20 @@ func (h *Hub) stageFiles(ctx context.Context, a *admission, src ChunkSource) err
 		return fmt.Errorf("upload: %w", err)
 	}
 	return nil
+}
+
+// stageOne imports one declared file from r into staging and checks it
+// against its declaration.
+func (h *Hub) stageOne(ctx context.Context, a *admission, f UploadFile, r io.Reader) error {
+	st, err := h.store.Add(r)
+	if err != nil {
+		return fmt.Errorf("upload: file %q: %w", f.Path, err)
+	}
+	a.staged = append(a.staged, st)
+	if err := checkStaged(f, st.Info); err != nil {
+		return err
+	}
+	return ctx.Err()
 }
 
 func checkStaged(f UploadFile, got store.FileInfo) error {
