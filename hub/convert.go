@@ -82,3 +82,23 @@ func uploadFromProto(kind potluck.Kind, h *hubv1.UploadHeader) Upload {
 	}
 	return up
 }
+
+var jobStateToProto = map[JobState]hubv1.MergeJobState{
+	JobQueued:    hubv1.MergeJobState_MERGE_JOB_STATE_QUEUED,
+	JobRunning:   hubv1.MergeJobState_MERGE_JOB_STATE_RUNNING,
+	JobDone:      hubv1.MergeJobState_MERGE_JOB_STATE_DONE,
+	JobFailed:    hubv1.MergeJobState_MERGE_JOB_STATE_FAILED,
+	JobCancelled: hubv1.MergeJobState_MERGE_JOB_STATE_CANCELLED,
+}
+
+// MergeJobToProto converts a merge job.
+func MergeJobToProto(j *MergeJob) *hubv1.MergeJob {
+	m := &hubv1.MergeJob{Id: j.ID, State: jobStateToProto[j.State], TensorsDone: uint32(j.Done), TensorsTotal: uint32(j.Total)}
+	if j.Release != nil {
+		m.Release = ReleaseToProto(j.Release)
+	}
+	if j.Err != nil && j.State != JobDone {
+		m.Error = j.Err.Error()
+	}
+	return m
+}

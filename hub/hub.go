@@ -43,6 +43,14 @@ type Options struct {
 	// and every UploadReapEvery (UploadTTL/24, at least a second, if zero).
 	UploadTTL       time.Duration
 	UploadReapEvery time.Duration
+	// MergeWorkers is how many merge jobs run at once
+	// (DefaultMergeWorkers if zero); the others wait, queued.
+	MergeWorkers int
+	// MergeProgress, when set, is called on a merge job's worker with each
+	// progress report (tensors done of total, (0, total) first); ctx is the
+	// job's, done when the job is cancelled or the hub closes. For tests
+	// and instrumentation: it must return promptly.
+	MergeProgress func(ctx context.Context, job string, done, total int)
 }
 
 // Hub is the consortium's hub, transport aside.
@@ -60,6 +68,9 @@ type Hub struct {
 	norms    sync.Map // "baseCID tensor" → float64: base norms, computed once
 	uploads  *sessions
 	stopReap context.CancelFunc
+	jobs     *jobs
+	jobsCtx  context.Context // parent of every job's context
+	stopJobs context.CancelCauseFunc
 }
 
 // Open opens (creating on first start) the hub's data folder: the store,
@@ -124,6 +135,19 @@ func Open(opts Options) (*Hub, error) {
 		h.Close()
 		return nil, fmt.Errorf("hub: logging member keys: %w", err)
 	}
+	h.jobsCtx, h.stopJobs = context.WithCancelCause(context.Background())
+	js, resume, err := openJobs(filepath.Join(opts.DataDir, "jobs"), opts.MergeWorkers, h.logger)
+	if err != nil {
+		h.Close()
+		return nil, fmt.Errorf("hub: merge jobs: %w", err)
+	}
+	h.jobs = js
+	js.mu.Lock()
+	for _, j := range resume {
+		h.logger.Info("merge job resumed", "job", j.rec.ID)
+		h.launch(j)
+	}
+	js.mu.Unlock()
 	return h, nil
 }
 
@@ -142,8 +166,10 @@ func loadOrCreateKey(dir string) (*signing.Signer, error) {
 	return s, nil
 }
 
-// Close checkpoints the upload sessions and closes the store and the log.
+// Close stops the merge jobs (the unfinished ones run again on the next
+// Open), checkpoints the upload sessions and closes the store and the log.
 func (h *Hub) Close() error {
+	h.closeJobs()
 	var err error
 	if h.uploads != nil {
 		h.stopReap()

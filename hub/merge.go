@@ -17,10 +17,34 @@ import (
 const HubOrg = "hub"
 
 // Merge runs a recipe over releases the hub holds and stores the output as a
-// merge release signed by the hub's key. The same recipe over the same
-// inputs gives the same bytes, hence the same CID: a repeated merge returns
-// the recorded release.
-func (h *Hub) Merge(ctx context.Context, recipe []byte) (rel *Release, err error) {
+// merge release signed by the hub's key: it starts a merge job (see
+// StartMerge) and waits for it. The same recipe over the same inputs gives
+// the same bytes, hence the same CID: a repeated merge returns the recorded
+// release.
+func (h *Hub) Merge(ctx context.Context, recipe []byte) (*Release, error) {
+	j, err := h.StartMerge(ctx, recipe)
+	if err != nil {
+		return nil, err
+	}
+	if j, err = h.WaitMergeJob(ctx, j.ID); err != nil {
+		return nil, err
+	}
+	if j.State != JobDone {
+		if j.Err == nil {
+			return nil, fmt.Errorf("merge job %s: %s", j.ID, j.State)
+		}
+		return nil, j.Err
+	}
+	if j.Release == nil {
+		return nil, fmt.Errorf("%w: merge job %s: its release is gone", ErrNotFound, j.ID)
+	}
+	return j.Release, nil
+}
+
+// merge runs a recipe, reporting progress, and ingests its output. The
+// output is ingested whole or not at all: once the merge has finished,
+// cancelling ctx no longer stops it.
+func (h *Hub) merge(ctx context.Context, recipe []byte, progress func(done, total int)) (rel *Release, err error) {
 	start := time.Now()
 	defer func() {
 		result := "ok"
@@ -40,6 +64,7 @@ func (h *Hub) Merge(ctx context.Context, recipe []byte) (rel *Release, err error
 		return nil, err
 	}
 	defer job.Close()
+	job.Progress = progress
 	work, err := h.workDir()
 	if err != nil {
 		return nil, err
@@ -49,7 +74,7 @@ func (h *Hub) Merge(ctx context.Context, recipe []byte) (rel *Release, err error
 	if _, err := merge.Run(ctx, job, out); err != nil {
 		return nil, err
 	}
-	return h.ingestMerge(ctx, out, job.BaseCID, job.DeltaCIDs)
+	return h.ingestMerge(context.WithoutCancel(ctx), out, job.BaseCID, job.DeltaCIDs)
 }
 
 // resolve opens the recipe's base and deltas from the store, checking that

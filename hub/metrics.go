@@ -44,7 +44,13 @@ func newMetrics(h *Hub) *metrics {
 		Help: "Time to run a merge.", Buckets: prometheus.ExponentialBuckets(0.1, 3, 10)})
 	releases := prometheus.NewDesc("potluck_releases", "Releases held, by kind.", []string{"kind"}, nil)
 	bytes := prometheus.NewDesc("potluck_store_bytes", "Bytes of the releases held, by kind (files shared between releases count once per release).", []string{"kind"}, nil)
+	jobs := prometheus.NewDesc("potluck_merge_jobs", "Merge jobs the hub knows, by state.", []string{"state"}, nil)
 	m.reg.MustRegister(m.rpcSeconds, m.rpcErrors, m.uploads, m.uploadBytes, m.merges, m.mergeSecs,
+		collectorFunc{descs: []*prometheus.Desc{jobs}, collect: func(ch chan<- prometheus.Metric) {
+			for state, n := range h.jobCounts() {
+				ch <- prometheus.MustNewConstMetric(jobs, prometheus.GaugeValue, float64(n), string(state))
+			}
+		}},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectorFunc{descs: []*prometheus.Desc{releases, bytes}, collect: func(ch chan<- prometheus.Metric) {
 			for kind, v := range m.storeSize(h) {

@@ -185,6 +185,33 @@ func (s *Server) Merge(ctx context.Context, req *hubv1.MergeRequest) (*hubv1.Mer
 	return &hubv1.MergeResponse{Release: ReleaseToProto(r)}, nil
 }
 
+// StartMerge queues a recipe as a merge job.
+func (s *Server) StartMerge(ctx context.Context, req *hubv1.StartMergeRequest) (*hubv1.StartMergeResponse, error) {
+	j, err := s.h.StartMerge(ctx, []byte(req.GetRecipe()))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &hubv1.StartMergeResponse{Job: MergeJobToProto(j)}, nil
+}
+
+// GetMergeJob reports a merge job.
+func (s *Server) GetMergeJob(ctx context.Context, req *hubv1.GetMergeJobRequest) (*hubv1.GetMergeJobResponse, error) {
+	j, err := s.h.MergeJob(ctx, req.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &hubv1.GetMergeJobResponse{Job: MergeJobToProto(j)}, nil
+}
+
+// CancelMergeJob stops a merge job.
+func (s *Server) CancelMergeJob(ctx context.Context, req *hubv1.CancelMergeJobRequest) (*hubv1.CancelMergeJobResponse, error) {
+	j, err := s.h.CancelMergeJob(ctx, req.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &hubv1.CancelMergeJobResponse{Job: MergeJobToProto(j)}, nil
+}
+
 // GetRelease describes a release.
 func (s *Server) GetRelease(ctx context.Context, req *hubv1.GetReleaseRequest) (*hubv1.GetReleaseResponse, error) {
 	r, err := s.h.Release(ctx, req.GetCid())
@@ -213,10 +240,12 @@ func toStatus(err error) error {
 		code = codes.Aborted
 	case errors.Is(err, ErrIncomplete):
 		code = codes.FailedPrecondition
-	case errors.Is(err, context.Canceled):
+	case errors.Is(err, ErrCancelled), errors.Is(err, context.Canceled):
 		code = codes.Canceled
 	case errors.Is(err, context.DeadlineExceeded):
 		code = codes.DeadlineExceeded
+	case errors.Is(err, errClosing):
+		code = codes.Unavailable
 	case errors.Is(err, store.ErrCorrupt):
 		code = codes.DataLoss
 	case errors.Is(err, store.ErrPinned):

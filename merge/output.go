@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/safetensors"
@@ -121,6 +122,10 @@ func (j *Job) runWorkers(ctx context.Context, shards []*outShard, tensors []*out
 	errs := make([]error, len(tensors))
 	var mu sync.Mutex
 	next, failed := 0, false
+	var done atomic.Int64
+	if j.Progress != nil {
+		j.Progress(0, len(tensors))
+	}
 	take := func() int {
 		mu.Lock()
 		defer mu.Unlock()
@@ -142,6 +147,8 @@ func (j *Job) runWorkers(ctx context.Context, shards []*outShard, tensors []*out
 					mu.Lock()
 					failed = true
 					mu.Unlock()
+				} else if j.Progress != nil {
+					j.Progress(int(done.Add(1)), len(tensors))
 				}
 			}
 		}()

@@ -41,6 +41,11 @@ type Job struct {
 	// ChunkElems overrides the chunk length (a multiple of 64), for tests:
 	// the output is the same for every chunk length.
 	ChunkElems int
+	// Progress, when set, is called with (0, total) before the first tensor
+	// and after each output tensor is written with how many are done; with
+	// Workers > 1 calls come from several goroutines and may arrive out of
+	// order. It must be cheap: it runs on a worker.
+	Progress func(done, total int)
 
 	inputs []*input                 // the models the method combines
 	params map[string]*tensorParams // per float base tensor

@@ -109,3 +109,31 @@ func (c *Client) Merge(ctx context.Context, recipe []byte) (*hubv1.Release, erro
 	}
 	return resp.GetRelease(), nil
 }
+
+// StartMerge queues a recipe as a merge job on the hub and returns the job
+// at once (done already when the hub has merged the same recipe before).
+func (c *Client) StartMerge(ctx context.Context, recipe []byte) (*hubv1.MergeJob, error) {
+	resp, err := c.hub.StartMerge(ctx, &hubv1.StartMergeRequest{Recipe: string(recipe)})
+	if err != nil {
+		return nil, fmt.Errorf("node: start merge: %w", err)
+	}
+	return resp.GetJob(), nil
+}
+
+// MergeJob reports a merge job: its state, progress, release or error.
+func (c *Client) MergeJob(ctx context.Context, id string) (*hubv1.MergeJob, error) {
+	resp, err := c.hub.GetMergeJob(ctx, &hubv1.GetMergeJobRequest{Id: id})
+	if err != nil {
+		return nil, fmt.Errorf("node: merge job %s: %w", id, err)
+	}
+	return resp.GetJob(), nil
+}
+
+// CancelMergeJob stops a merge job and returns it once stopped.
+func (c *Client) CancelMergeJob(ctx context.Context, id string) (*hubv1.MergeJob, error) {
+	resp, err := c.hub.CancelMergeJob(ctx, &hubv1.CancelMergeJobRequest{Id: id})
+	if err != nil {
+		return nil, fmt.Errorf("node: cancel merge job %s: %w", id, err)
+	}
+	return resp.GetJob(), nil
+}

@@ -129,7 +129,7 @@ func TestNodeKeygen(t *testing.T) {
 func TestHelpHasExamples(t *testing.T) {
 	for _, cmd := range [][]string{
 		{"hub", "serve"}, {"node", "keygen"}, {"node", "register-base"}, {"node", "publish"}, {"node", "pull"},
-		{"node", "merge"}, {"merge"}, {"verify"}, {"cid"}, {"demo"},
+		{"node", "merge"}, {"node", "job"}, {"merge"}, {"verify"}, {"cid"}, {"demo"},
 	} {
 		name := strings.Join(cmd, " ")
 		t.Run(strings.ReplaceAll(name, " ", "_"), func(t *testing.T) {
@@ -310,6 +310,11 @@ func TestRoundTrip(t *testing.T) {
 		return p
 	}
 	mergeCID := must("node", "merge", recipe(baseCID, deltas), "--hub", addr)
+	// The same recipe as a job is done at once, with the same release.
+	jobID := must("node", "merge", recipe(baseCID, deltas), "--hub", addr, "--wait=false")
+	if out := must("node", "job", jobID, "--hub", addr); !strings.Contains(out, "state done") || !strings.Contains(out, "cid "+mergeCID) {
+		t.Errorf("node job %s printed:\n%s", jobID, out)
+	}
 	if pulled := must("node", "pull", mergeCID, "--out", at("pulled"), "--hub", addr, "--quiet"); pulled != at("pulled") {
 		t.Errorf("pull printed %q", pulled)
 	}

@@ -51,6 +51,7 @@ type serveFlags struct {
 	logLevel, logFormat       string
 	shutdownTimeout           time.Duration
 	uploadTTL                 time.Duration
+	mergeWorkers              int
 }
 
 func (f *serveFlags) register(fs *pflag.FlagSet) {
@@ -71,6 +72,7 @@ func (f *serveFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long calls in flight may take to finish before they are cancelled (resumable upload sessions are kept)")
 	fs.DurationVar(&f.uploadTTL, "upload-ttl", hub.DefaultUploadTTL, "how long an idle resumable upload session is kept before its staging is reclaimed")
+	fs.IntVar(&f.mergeWorkers, "merge-workers", hub.DefaultMergeWorkers, "how many merge jobs run at once; the others wait, queued")
 }
 
 func (f *serveFlags) logger(w io.Writer) (*slog.Logger, error) {
@@ -134,7 +136,8 @@ IPFS gateway at /ipfs/CID. Every flag can be set in a --config YAML file.`,
 				return err
 			}
 			h, err := hub.Open(hub.Options{DataDir: dataDir, MembersFile: f.members, Backend: backend, Access: f.access,
-				Plaintext: f.plaintext, TLS: f.tls, Screen: hub.Screening{MaxNormRatio: f.maxNormRatio}, Logger: logger, UploadTTL: f.uploadTTL})
+				Plaintext: f.plaintext, TLS: f.tls, Screen: hub.Screening{MaxNormRatio: f.maxNormRatio}, Logger: logger, UploadTTL: f.uploadTTL,
+				MergeWorkers: f.mergeWorkers})
 			if err != nil {
 				return err
 			}

@@ -81,6 +81,65 @@ func (ReleaseKind) EnumDescriptor() ([]byte, []int) {
 	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{0}
 }
 
+// MergeJobState is where a merge job stands.
+type MergeJobState int32
+
+const (
+	MergeJobState_MERGE_JOB_STATE_UNSPECIFIED MergeJobState = 0
+	MergeJobState_MERGE_JOB_STATE_QUEUED      MergeJobState = 1
+	MergeJobState_MERGE_JOB_STATE_RUNNING     MergeJobState = 2
+	MergeJobState_MERGE_JOB_STATE_DONE        MergeJobState = 3
+	MergeJobState_MERGE_JOB_STATE_FAILED      MergeJobState = 4
+	MergeJobState_MERGE_JOB_STATE_CANCELLED   MergeJobState = 5
+)
+
+// Enum value maps for MergeJobState.
+var (
+	MergeJobState_name = map[int32]string{
+		0: "MERGE_JOB_STATE_UNSPECIFIED",
+		1: "MERGE_JOB_STATE_QUEUED",
+		2: "MERGE_JOB_STATE_RUNNING",
+		3: "MERGE_JOB_STATE_DONE",
+		4: "MERGE_JOB_STATE_FAILED",
+		5: "MERGE_JOB_STATE_CANCELLED",
+	}
+	MergeJobState_value = map[string]int32{
+		"MERGE_JOB_STATE_UNSPECIFIED": 0,
+		"MERGE_JOB_STATE_QUEUED":      1,
+		"MERGE_JOB_STATE_RUNNING":     2,
+		"MERGE_JOB_STATE_DONE":        3,
+		"MERGE_JOB_STATE_FAILED":      4,
+		"MERGE_JOB_STATE_CANCELLED":   5,
+	}
+)
+
+func (x MergeJobState) Enum() *MergeJobState {
+	p := new(MergeJobState)
+	*p = x
+	return p
+}
+
+func (x MergeJobState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MergeJobState) Descriptor() protoreflect.EnumDescriptor {
+	return file_potluck_hub_v1_hub_proto_enumTypes[1].Descriptor()
+}
+
+func (MergeJobState) Type() protoreflect.EnumType {
+	return &file_potluck_hub_v1_hub_proto_enumTypes[1]
+}
+
+func (x MergeJobState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MergeJobState.Descriptor instead.
+func (MergeJobState) EnumDescriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{1}
+}
+
 // FileEntry is one file of a release.
 type FileEntry struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1701,6 +1760,364 @@ func (x *MergeResponse) GetRelease() *Release {
 	return nil
 }
 
+// StartMergeRequest asks the hub to queue a merge recipe (as MergeRequest).
+type StartMergeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Recipe        string                 `protobuf:"bytes,1,opt,name=recipe,proto3" json:"recipe,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartMergeRequest) Reset() {
+	*x = StartMergeRequest{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartMergeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartMergeRequest) ProtoMessage() {}
+
+func (x *StartMergeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartMergeRequest.ProtoReflect.Descriptor instead.
+func (*StartMergeRequest) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *StartMergeRequest) GetRecipe() string {
+	if x != nil {
+		return x.Recipe
+	}
+	return ""
+}
+
+// StartMergeResponse is the queued (or already finished) job.
+type StartMergeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Job           *MergeJob              `protobuf:"bytes,1,opt,name=job,proto3" json:"job,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartMergeResponse) Reset() {
+	*x = StartMergeResponse{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartMergeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartMergeResponse) ProtoMessage() {}
+
+func (x *StartMergeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartMergeResponse.ProtoReflect.Descriptor instead.
+func (*StartMergeResponse) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *StartMergeResponse) GetJob() *MergeJob {
+	if x != nil {
+		return x.Job
+	}
+	return nil
+}
+
+// GetMergeJobRequest names a merge job.
+type GetMergeJobRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMergeJobRequest) Reset() {
+	*x = GetMergeJobRequest{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMergeJobRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMergeJobRequest) ProtoMessage() {}
+
+func (x *GetMergeJobRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMergeJobRequest.ProtoReflect.Descriptor instead.
+func (*GetMergeJobRequest) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *GetMergeJobRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// GetMergeJobResponse is the job's current state.
+type GetMergeJobResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Job           *MergeJob              `protobuf:"bytes,1,opt,name=job,proto3" json:"job,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMergeJobResponse) Reset() {
+	*x = GetMergeJobResponse{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMergeJobResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMergeJobResponse) ProtoMessage() {}
+
+func (x *GetMergeJobResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMergeJobResponse.ProtoReflect.Descriptor instead.
+func (*GetMergeJobResponse) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *GetMergeJobResponse) GetJob() *MergeJob {
+	if x != nil {
+		return x.Job
+	}
+	return nil
+}
+
+// CancelMergeJobRequest names a merge job to stop.
+type CancelMergeJobRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelMergeJobRequest) Reset() {
+	*x = CancelMergeJobRequest{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelMergeJobRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelMergeJobRequest) ProtoMessage() {}
+
+func (x *CancelMergeJobRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelMergeJobRequest.ProtoReflect.Descriptor instead.
+func (*CancelMergeJobRequest) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *CancelMergeJobRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// CancelMergeJobResponse is the job after the cancellation.
+type CancelMergeJobResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Job           *MergeJob              `protobuf:"bytes,1,opt,name=job,proto3" json:"job,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelMergeJobResponse) Reset() {
+	*x = CancelMergeJobResponse{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelMergeJobResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelMergeJobResponse) ProtoMessage() {}
+
+func (x *CancelMergeJobResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelMergeJobResponse.ProtoReflect.Descriptor instead.
+func (*CancelMergeJobResponse) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *CancelMergeJobResponse) GetJob() *MergeJob {
+	if x != nil {
+		return x.Job
+	}
+	return nil
+}
+
+// MergeJob is a merge run by the hub's worker pool.
+type MergeJob struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	State MergeJobState          `protobuf:"varint,2,opt,name=state,proto3,enum=potluck.hub.v1.MergeJobState" json:"state,omitempty"`
+	// Output tensors written so far and in all (0 until the merge starts).
+	TensorsDone  uint32 `protobuf:"varint,3,opt,name=tensors_done,json=tensorsDone,proto3" json:"tensors_done,omitempty"`
+	TensorsTotal uint32 `protobuf:"varint,4,opt,name=tensors_total,json=tensorsTotal,proto3" json:"tensors_total,omitempty"`
+	// The merged release, when done.
+	Release *Release `protobuf:"bytes,5,opt,name=release,proto3" json:"release,omitempty"`
+	// Why it failed, when failed.
+	Error         string `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MergeJob) Reset() {
+	*x = MergeJob{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MergeJob) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MergeJob) ProtoMessage() {}
+
+func (x *MergeJob) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MergeJob.ProtoReflect.Descriptor instead.
+func (*MergeJob) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *MergeJob) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *MergeJob) GetState() MergeJobState {
+	if x != nil {
+		return x.State
+	}
+	return MergeJobState_MERGE_JOB_STATE_UNSPECIFIED
+}
+
+func (x *MergeJob) GetTensorsDone() uint32 {
+	if x != nil {
+		return x.TensorsDone
+	}
+	return 0
+}
+
+func (x *MergeJob) GetTensorsTotal() uint32 {
+	if x != nil {
+		return x.TensorsTotal
+	}
+	return 0
+}
+
+func (x *MergeJob) GetRelease() *Release {
+	if x != nil {
+		return x.Release
+	}
+	return nil
+}
+
+func (x *MergeJob) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 // GetReleaseRequest names a release.
 type GetReleaseRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1711,7 +2128,7 @@ type GetReleaseRequest struct {
 
 func (x *GetReleaseRequest) Reset() {
 	*x = GetReleaseRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[26]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1723,7 +2140,7 @@ func (x *GetReleaseRequest) String() string {
 func (*GetReleaseRequest) ProtoMessage() {}
 
 func (x *GetReleaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[26]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1736,7 +2153,7 @@ func (x *GetReleaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReleaseRequest.ProtoReflect.Descriptor instead.
 func (*GetReleaseRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{26}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GetReleaseRequest) GetCid() string {
@@ -1756,7 +2173,7 @@ type GetReleaseResponse struct {
 
 func (x *GetReleaseResponse) Reset() {
 	*x = GetReleaseResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[27]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1768,7 +2185,7 @@ func (x *GetReleaseResponse) String() string {
 func (*GetReleaseResponse) ProtoMessage() {}
 
 func (x *GetReleaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[27]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1781,7 +2198,7 @@ func (x *GetReleaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReleaseResponse.ProtoReflect.Descriptor instead.
 func (*GetReleaseResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{27}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GetReleaseResponse) GetRelease() *Release {
@@ -1800,7 +2217,7 @@ type GetCheckpointRequest struct {
 
 func (x *GetCheckpointRequest) Reset() {
 	*x = GetCheckpointRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[28]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1812,7 +2229,7 @@ func (x *GetCheckpointRequest) String() string {
 func (*GetCheckpointRequest) ProtoMessage() {}
 
 func (x *GetCheckpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[28]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1825,7 +2242,7 @@ func (x *GetCheckpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckpointRequest.ProtoReflect.Descriptor instead.
 func (*GetCheckpointRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{28}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{35}
 }
 
 // GetCheckpointResponse is the latest checkpoint.
@@ -1839,7 +2256,7 @@ type GetCheckpointResponse struct {
 
 func (x *GetCheckpointResponse) Reset() {
 	*x = GetCheckpointResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[29]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1851,7 +2268,7 @@ func (x *GetCheckpointResponse) String() string {
 func (*GetCheckpointResponse) ProtoMessage() {}
 
 func (x *GetCheckpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[29]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1864,7 +2281,7 @@ func (x *GetCheckpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckpointResponse.ProtoReflect.Descriptor instead.
 func (*GetCheckpointResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{29}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetCheckpointResponse) GetCheckpoint() []byte {
@@ -1886,7 +2303,7 @@ type GetEntriesRequest struct {
 
 func (x *GetEntriesRequest) Reset() {
 	*x = GetEntriesRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[30]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1898,7 +2315,7 @@ func (x *GetEntriesRequest) String() string {
 func (*GetEntriesRequest) ProtoMessage() {}
 
 func (x *GetEntriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[30]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1911,7 +2328,7 @@ func (x *GetEntriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEntriesRequest.ProtoReflect.Descriptor instead.
 func (*GetEntriesRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{30}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetEntriesRequest) GetStart() int64 {
@@ -1938,7 +2355,7 @@ type GetEntriesResponse struct {
 
 func (x *GetEntriesResponse) Reset() {
 	*x = GetEntriesResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[31]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1950,7 +2367,7 @@ func (x *GetEntriesResponse) String() string {
 func (*GetEntriesResponse) ProtoMessage() {}
 
 func (x *GetEntriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[31]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1963,7 +2380,7 @@ func (x *GetEntriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEntriesResponse.ProtoReflect.Descriptor instead.
 func (*GetEntriesResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{31}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetEntriesResponse) GetEntries() [][]byte {
@@ -1984,7 +2401,7 @@ type GetInclusionProofRequest struct {
 
 func (x *GetInclusionProofRequest) Reset() {
 	*x = GetInclusionProofRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[32]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1996,7 +2413,7 @@ func (x *GetInclusionProofRequest) String() string {
 func (*GetInclusionProofRequest) ProtoMessage() {}
 
 func (x *GetInclusionProofRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[32]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2009,7 +2426,7 @@ func (x *GetInclusionProofRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInclusionProofRequest.ProtoReflect.Descriptor instead.
 func (*GetInclusionProofRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{32}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetInclusionProofRequest) GetIndex() int64 {
@@ -2036,7 +2453,7 @@ type GetInclusionProofResponse struct {
 
 func (x *GetInclusionProofResponse) Reset() {
 	*x = GetInclusionProofResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[33]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2048,7 +2465,7 @@ func (x *GetInclusionProofResponse) String() string {
 func (*GetInclusionProofResponse) ProtoMessage() {}
 
 func (x *GetInclusionProofResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[33]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2061,7 +2478,7 @@ func (x *GetInclusionProofResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInclusionProofResponse.ProtoReflect.Descriptor instead.
 func (*GetInclusionProofResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{33}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GetInclusionProofResponse) GetProof() [][]byte {
@@ -2082,7 +2499,7 @@ type GetConsistencyProofRequest struct {
 
 func (x *GetConsistencyProofRequest) Reset() {
 	*x = GetConsistencyProofRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[34]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2094,7 +2511,7 @@ func (x *GetConsistencyProofRequest) String() string {
 func (*GetConsistencyProofRequest) ProtoMessage() {}
 
 func (x *GetConsistencyProofRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[34]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2107,7 +2524,7 @@ func (x *GetConsistencyProofRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConsistencyProofRequest.ProtoReflect.Descriptor instead.
 func (*GetConsistencyProofRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{34}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GetConsistencyProofRequest) GetFirst() int64 {
@@ -2134,7 +2551,7 @@ type GetConsistencyProofResponse struct {
 
 func (x *GetConsistencyProofResponse) Reset() {
 	*x = GetConsistencyProofResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[35]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2146,7 +2563,7 @@ func (x *GetConsistencyProofResponse) String() string {
 func (*GetConsistencyProofResponse) ProtoMessage() {}
 
 func (x *GetConsistencyProofResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[35]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2159,7 +2576,7 @@ func (x *GetConsistencyProofResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConsistencyProofResponse.ProtoReflect.Descriptor instead.
 func (*GetConsistencyProofResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{35}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *GetConsistencyProofResponse) GetProof() [][]byte {
@@ -2179,7 +2596,7 @@ type UnpinRequest struct {
 
 func (x *UnpinRequest) Reset() {
 	*x = UnpinRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[36]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2191,7 +2608,7 @@ func (x *UnpinRequest) String() string {
 func (*UnpinRequest) ProtoMessage() {}
 
 func (x *UnpinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[36]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2204,7 +2621,7 @@ func (x *UnpinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnpinRequest.ProtoReflect.Descriptor instead.
 func (*UnpinRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{36}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *UnpinRequest) GetCid() string {
@@ -2223,7 +2640,7 @@ type UnpinResponse struct {
 
 func (x *UnpinResponse) Reset() {
 	*x = UnpinResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[37]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2235,7 +2652,7 @@ func (x *UnpinResponse) String() string {
 func (*UnpinResponse) ProtoMessage() {}
 
 func (x *UnpinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[37]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2248,7 +2665,7 @@ func (x *UnpinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnpinResponse.ProtoReflect.Descriptor instead.
 func (*UnpinResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{37}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{44}
 }
 
 var File_potluck_hub_v1_hub_proto protoreflect.FileDescriptor
@@ -2360,7 +2777,26 @@ const file_potluck_hub_v1_hub_proto_rawDesc = "" +
 	"\fMergeRequest\x12\x16\n" +
 	"\x06recipe\x18\x01 \x01(\tR\x06recipe\"B\n" +
 	"\rMergeResponse\x121\n" +
-	"\arelease\x18\x01 \x01(\v2\x17.potluck.hub.v1.ReleaseR\arelease\"%\n" +
+	"\arelease\x18\x01 \x01(\v2\x17.potluck.hub.v1.ReleaseR\arelease\"+\n" +
+	"\x11StartMergeRequest\x12\x16\n" +
+	"\x06recipe\x18\x01 \x01(\tR\x06recipe\"@\n" +
+	"\x12StartMergeResponse\x12*\n" +
+	"\x03job\x18\x01 \x01(\v2\x18.potluck.hub.v1.MergeJobR\x03job\"$\n" +
+	"\x12GetMergeJobRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"A\n" +
+	"\x13GetMergeJobResponse\x12*\n" +
+	"\x03job\x18\x01 \x01(\v2\x18.potluck.hub.v1.MergeJobR\x03job\"'\n" +
+	"\x15CancelMergeJobRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"D\n" +
+	"\x16CancelMergeJobResponse\x12*\n" +
+	"\x03job\x18\x01 \x01(\v2\x18.potluck.hub.v1.MergeJobR\x03job\"\xe0\x01\n" +
+	"\bMergeJob\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x123\n" +
+	"\x05state\x18\x02 \x01(\x0e2\x1d.potluck.hub.v1.MergeJobStateR\x05state\x12!\n" +
+	"\ftensors_done\x18\x03 \x01(\rR\vtensorsDone\x12#\n" +
+	"\rtensors_total\x18\x04 \x01(\rR\ftensorsTotal\x121\n" +
+	"\arelease\x18\x05 \x01(\v2\x17.potluck.hub.v1.ReleaseR\arelease\x12\x14\n" +
+	"\x05error\x18\x06 \x01(\tR\x05error\"%\n" +
 	"\x11GetReleaseRequest\x12\x10\n" +
 	"\x03cid\x18\x01 \x01(\tR\x03cid\"G\n" +
 	"\x12GetReleaseResponse\x121\n" +
@@ -2392,8 +2828,14 @@ const file_potluck_hub_v1_hub_proto_rawDesc = "" +
 	"\x18RELEASE_KIND_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11RELEASE_KIND_BASE\x10\x01\x12\x16\n" +
 	"\x12RELEASE_KIND_DELTA\x10\x02\x12\x16\n" +
-	"\x12RELEASE_KIND_MERGE\x10\x032\x86\n" +
-	"\n" +
+	"\x12RELEASE_KIND_MERGE\x10\x03*\xbe\x01\n" +
+	"\rMergeJobState\x12\x1f\n" +
+	"\x1bMERGE_JOB_STATE_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16MERGE_JOB_STATE_QUEUED\x10\x01\x12\x1b\n" +
+	"\x17MERGE_JOB_STATE_RUNNING\x10\x02\x12\x18\n" +
+	"\x14MERGE_JOB_STATE_DONE\x10\x03\x12\x1a\n" +
+	"\x16MERGE_JOB_STATE_FAILED\x10\x04\x12\x1d\n" +
+	"\x19MERGE_JOB_STATE_CANCELLED\x10\x052\x94\f\n" +
 	"\n" +
 	"HubService\x12J\n" +
 	"\aGetInfo\x12\x1e.potluck.hub.v1.GetInfoRequest\x1a\x1f.potluck.hub.v1.GetInfoResponse\x12[\n" +
@@ -2405,6 +2847,10 @@ const file_potluck_hub_v1_hub_proto_rawDesc = "" +
 	"\x03Get\x12\x1a.potluck.hub.v1.GetRequest\x1a\x1b.potluck.hub.v1.GetResponse0\x01\x12A\n" +
 	"\x04List\x12\x1b.potluck.hub.v1.ListRequest\x1a\x1c.potluck.hub.v1.ListResponse\x12D\n" +
 	"\x05Merge\x12\x1c.potluck.hub.v1.MergeRequest\x1a\x1d.potluck.hub.v1.MergeResponse\x12S\n" +
+	"\n" +
+	"StartMerge\x12!.potluck.hub.v1.StartMergeRequest\x1a\".potluck.hub.v1.StartMergeResponse\x12V\n" +
+	"\vGetMergeJob\x12\".potluck.hub.v1.GetMergeJobRequest\x1a#.potluck.hub.v1.GetMergeJobResponse\x12_\n" +
+	"\x0eCancelMergeJob\x12%.potluck.hub.v1.CancelMergeJobRequest\x1a&.potluck.hub.v1.CancelMergeJobResponse\x12S\n" +
 	"\n" +
 	"GetRelease\x12!.potluck.hub.v1.GetReleaseRequest\x1a\".potluck.hub.v1.GetReleaseResponse\x12\\\n" +
 	"\rGetCheckpoint\x12$.potluck.hub.v1.GetCheckpointRequest\x1a%.potluck.hub.v1.GetCheckpointResponse\x12S\n" +
@@ -2426,106 +2872,125 @@ func file_potluck_hub_v1_hub_proto_rawDescGZIP() []byte {
 	return file_potluck_hub_v1_hub_proto_rawDescData
 }
 
-var file_potluck_hub_v1_hub_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_potluck_hub_v1_hub_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_potluck_hub_v1_hub_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_potluck_hub_v1_hub_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_potluck_hub_v1_hub_proto_goTypes = []any{
 	(ReleaseKind)(0),                    // 0: potluck.hub.v1.ReleaseKind
-	(*FileEntry)(nil),                   // 1: potluck.hub.v1.FileEntry
-	(*UploadHeader)(nil),                // 2: potluck.hub.v1.UploadHeader
-	(*Chunk)(nil),                       // 3: potluck.hub.v1.Chunk
-	(*StartUploadRequest)(nil),          // 4: potluck.hub.v1.StartUploadRequest
-	(*StartUploadResponse)(nil),         // 5: potluck.hub.v1.StartUploadResponse
-	(*UploadChunksRequest)(nil),         // 6: potluck.hub.v1.UploadChunksRequest
-	(*UploadChunksResponse)(nil),        // 7: potluck.hub.v1.UploadChunksResponse
-	(*CommitUploadRequest)(nil),         // 8: potluck.hub.v1.CommitUploadRequest
-	(*CommitUploadResponse)(nil),        // 9: potluck.hub.v1.CommitUploadResponse
-	(*Release)(nil),                     // 10: potluck.hub.v1.Release
-	(*AdmissionCheck)(nil),              // 11: potluck.hub.v1.AdmissionCheck
-	(*Verdict)(nil),                     // 12: potluck.hub.v1.Verdict
-	(*Receipt)(nil),                     // 13: potluck.hub.v1.Receipt
-	(*GetInfoRequest)(nil),              // 14: potluck.hub.v1.GetInfoRequest
-	(*GetInfoResponse)(nil),             // 15: potluck.hub.v1.GetInfoResponse
-	(*Member)(nil),                      // 16: potluck.hub.v1.Member
-	(*RegisterBaseRequest)(nil),         // 17: potluck.hub.v1.RegisterBaseRequest
-	(*RegisterBaseResponse)(nil),        // 18: potluck.hub.v1.RegisterBaseResponse
-	(*PublishRequest)(nil),              // 19: potluck.hub.v1.PublishRequest
-	(*PublishResponse)(nil),             // 20: potluck.hub.v1.PublishResponse
-	(*GetRequest)(nil),                  // 21: potluck.hub.v1.GetRequest
-	(*GetResponse)(nil),                 // 22: potluck.hub.v1.GetResponse
-	(*ListRequest)(nil),                 // 23: potluck.hub.v1.ListRequest
-	(*ListResponse)(nil),                // 24: potluck.hub.v1.ListResponse
-	(*MergeRequest)(nil),                // 25: potluck.hub.v1.MergeRequest
-	(*MergeResponse)(nil),               // 26: potluck.hub.v1.MergeResponse
-	(*GetReleaseRequest)(nil),           // 27: potluck.hub.v1.GetReleaseRequest
-	(*GetReleaseResponse)(nil),          // 28: potluck.hub.v1.GetReleaseResponse
-	(*GetCheckpointRequest)(nil),        // 29: potluck.hub.v1.GetCheckpointRequest
-	(*GetCheckpointResponse)(nil),       // 30: potluck.hub.v1.GetCheckpointResponse
-	(*GetEntriesRequest)(nil),           // 31: potluck.hub.v1.GetEntriesRequest
-	(*GetEntriesResponse)(nil),          // 32: potluck.hub.v1.GetEntriesResponse
-	(*GetInclusionProofRequest)(nil),    // 33: potluck.hub.v1.GetInclusionProofRequest
-	(*GetInclusionProofResponse)(nil),   // 34: potluck.hub.v1.GetInclusionProofResponse
-	(*GetConsistencyProofRequest)(nil),  // 35: potluck.hub.v1.GetConsistencyProofRequest
-	(*GetConsistencyProofResponse)(nil), // 36: potluck.hub.v1.GetConsistencyProofResponse
-	(*UnpinRequest)(nil),                // 37: potluck.hub.v1.UnpinRequest
-	(*UnpinResponse)(nil),               // 38: potluck.hub.v1.UnpinResponse
+	(MergeJobState)(0),                  // 1: potluck.hub.v1.MergeJobState
+	(*FileEntry)(nil),                   // 2: potluck.hub.v1.FileEntry
+	(*UploadHeader)(nil),                // 3: potluck.hub.v1.UploadHeader
+	(*Chunk)(nil),                       // 4: potluck.hub.v1.Chunk
+	(*StartUploadRequest)(nil),          // 5: potluck.hub.v1.StartUploadRequest
+	(*StartUploadResponse)(nil),         // 6: potluck.hub.v1.StartUploadResponse
+	(*UploadChunksRequest)(nil),         // 7: potluck.hub.v1.UploadChunksRequest
+	(*UploadChunksResponse)(nil),        // 8: potluck.hub.v1.UploadChunksResponse
+	(*CommitUploadRequest)(nil),         // 9: potluck.hub.v1.CommitUploadRequest
+	(*CommitUploadResponse)(nil),        // 10: potluck.hub.v1.CommitUploadResponse
+	(*Release)(nil),                     // 11: potluck.hub.v1.Release
+	(*AdmissionCheck)(nil),              // 12: potluck.hub.v1.AdmissionCheck
+	(*Verdict)(nil),                     // 13: potluck.hub.v1.Verdict
+	(*Receipt)(nil),                     // 14: potluck.hub.v1.Receipt
+	(*GetInfoRequest)(nil),              // 15: potluck.hub.v1.GetInfoRequest
+	(*GetInfoResponse)(nil),             // 16: potluck.hub.v1.GetInfoResponse
+	(*Member)(nil),                      // 17: potluck.hub.v1.Member
+	(*RegisterBaseRequest)(nil),         // 18: potluck.hub.v1.RegisterBaseRequest
+	(*RegisterBaseResponse)(nil),        // 19: potluck.hub.v1.RegisterBaseResponse
+	(*PublishRequest)(nil),              // 20: potluck.hub.v1.PublishRequest
+	(*PublishResponse)(nil),             // 21: potluck.hub.v1.PublishResponse
+	(*GetRequest)(nil),                  // 22: potluck.hub.v1.GetRequest
+	(*GetResponse)(nil),                 // 23: potluck.hub.v1.GetResponse
+	(*ListRequest)(nil),                 // 24: potluck.hub.v1.ListRequest
+	(*ListResponse)(nil),                // 25: potluck.hub.v1.ListResponse
+	(*MergeRequest)(nil),                // 26: potluck.hub.v1.MergeRequest
+	(*MergeResponse)(nil),               // 27: potluck.hub.v1.MergeResponse
+	(*StartMergeRequest)(nil),           // 28: potluck.hub.v1.StartMergeRequest
+	(*StartMergeResponse)(nil),          // 29: potluck.hub.v1.StartMergeResponse
+	(*GetMergeJobRequest)(nil),          // 30: potluck.hub.v1.GetMergeJobRequest
+	(*GetMergeJobResponse)(nil),         // 31: potluck.hub.v1.GetMergeJobResponse
+	(*CancelMergeJobRequest)(nil),       // 32: potluck.hub.v1.CancelMergeJobRequest
+	(*CancelMergeJobResponse)(nil),      // 33: potluck.hub.v1.CancelMergeJobResponse
+	(*MergeJob)(nil),                    // 34: potluck.hub.v1.MergeJob
+	(*GetReleaseRequest)(nil),           // 35: potluck.hub.v1.GetReleaseRequest
+	(*GetReleaseResponse)(nil),          // 36: potluck.hub.v1.GetReleaseResponse
+	(*GetCheckpointRequest)(nil),        // 37: potluck.hub.v1.GetCheckpointRequest
+	(*GetCheckpointResponse)(nil),       // 38: potluck.hub.v1.GetCheckpointResponse
+	(*GetEntriesRequest)(nil),           // 39: potluck.hub.v1.GetEntriesRequest
+	(*GetEntriesResponse)(nil),          // 40: potluck.hub.v1.GetEntriesResponse
+	(*GetInclusionProofRequest)(nil),    // 41: potluck.hub.v1.GetInclusionProofRequest
+	(*GetInclusionProofResponse)(nil),   // 42: potluck.hub.v1.GetInclusionProofResponse
+	(*GetConsistencyProofRequest)(nil),  // 43: potluck.hub.v1.GetConsistencyProofRequest
+	(*GetConsistencyProofResponse)(nil), // 44: potluck.hub.v1.GetConsistencyProofResponse
+	(*UnpinRequest)(nil),                // 45: potluck.hub.v1.UnpinRequest
+	(*UnpinResponse)(nil),               // 46: potluck.hub.v1.UnpinResponse
 }
 var file_potluck_hub_v1_hub_proto_depIdxs = []int32{
-	1,  // 0: potluck.hub.v1.UploadHeader.files:type_name -> potluck.hub.v1.FileEntry
+	2,  // 0: potluck.hub.v1.UploadHeader.files:type_name -> potluck.hub.v1.FileEntry
 	0,  // 1: potluck.hub.v1.StartUploadRequest.kind:type_name -> potluck.hub.v1.ReleaseKind
-	2,  // 2: potluck.hub.v1.StartUploadRequest.header:type_name -> potluck.hub.v1.UploadHeader
-	3,  // 3: potluck.hub.v1.UploadChunksRequest.chunk:type_name -> potluck.hub.v1.Chunk
-	10, // 4: potluck.hub.v1.CommitUploadResponse.release:type_name -> potluck.hub.v1.Release
+	3,  // 2: potluck.hub.v1.StartUploadRequest.header:type_name -> potluck.hub.v1.UploadHeader
+	4,  // 3: potluck.hub.v1.UploadChunksRequest.chunk:type_name -> potluck.hub.v1.Chunk
+	11, // 4: potluck.hub.v1.CommitUploadResponse.release:type_name -> potluck.hub.v1.Release
 	0,  // 5: potluck.hub.v1.Release.kind:type_name -> potluck.hub.v1.ReleaseKind
-	1,  // 6: potluck.hub.v1.Release.files:type_name -> potluck.hub.v1.FileEntry
-	13, // 7: potluck.hub.v1.Release.receipt:type_name -> potluck.hub.v1.Receipt
-	11, // 8: potluck.hub.v1.Release.checks:type_name -> potluck.hub.v1.AdmissionCheck
-	11, // 9: potluck.hub.v1.Verdict.checks:type_name -> potluck.hub.v1.AdmissionCheck
-	16, // 10: potluck.hub.v1.GetInfoResponse.members:type_name -> potluck.hub.v1.Member
-	2,  // 11: potluck.hub.v1.RegisterBaseRequest.header:type_name -> potluck.hub.v1.UploadHeader
-	3,  // 12: potluck.hub.v1.RegisterBaseRequest.chunk:type_name -> potluck.hub.v1.Chunk
-	10, // 13: potluck.hub.v1.RegisterBaseResponse.release:type_name -> potluck.hub.v1.Release
-	2,  // 14: potluck.hub.v1.PublishRequest.header:type_name -> potluck.hub.v1.UploadHeader
-	3,  // 15: potluck.hub.v1.PublishRequest.chunk:type_name -> potluck.hub.v1.Chunk
-	10, // 16: potluck.hub.v1.PublishResponse.release:type_name -> potluck.hub.v1.Release
+	2,  // 6: potluck.hub.v1.Release.files:type_name -> potluck.hub.v1.FileEntry
+	14, // 7: potluck.hub.v1.Release.receipt:type_name -> potluck.hub.v1.Receipt
+	12, // 8: potluck.hub.v1.Release.checks:type_name -> potluck.hub.v1.AdmissionCheck
+	12, // 9: potluck.hub.v1.Verdict.checks:type_name -> potluck.hub.v1.AdmissionCheck
+	17, // 10: potluck.hub.v1.GetInfoResponse.members:type_name -> potluck.hub.v1.Member
+	3,  // 11: potluck.hub.v1.RegisterBaseRequest.header:type_name -> potluck.hub.v1.UploadHeader
+	4,  // 12: potluck.hub.v1.RegisterBaseRequest.chunk:type_name -> potluck.hub.v1.Chunk
+	11, // 13: potluck.hub.v1.RegisterBaseResponse.release:type_name -> potluck.hub.v1.Release
+	3,  // 14: potluck.hub.v1.PublishRequest.header:type_name -> potluck.hub.v1.UploadHeader
+	4,  // 15: potluck.hub.v1.PublishRequest.chunk:type_name -> potluck.hub.v1.Chunk
+	11, // 16: potluck.hub.v1.PublishResponse.release:type_name -> potluck.hub.v1.Release
 	0,  // 17: potluck.hub.v1.ListRequest.kind:type_name -> potluck.hub.v1.ReleaseKind
-	10, // 18: potluck.hub.v1.ListResponse.releases:type_name -> potluck.hub.v1.Release
-	10, // 19: potluck.hub.v1.MergeResponse.release:type_name -> potluck.hub.v1.Release
-	10, // 20: potluck.hub.v1.GetReleaseResponse.release:type_name -> potluck.hub.v1.Release
-	14, // 21: potluck.hub.v1.HubService.GetInfo:input_type -> potluck.hub.v1.GetInfoRequest
-	17, // 22: potluck.hub.v1.HubService.RegisterBase:input_type -> potluck.hub.v1.RegisterBaseRequest
-	19, // 23: potluck.hub.v1.HubService.Publish:input_type -> potluck.hub.v1.PublishRequest
-	4,  // 24: potluck.hub.v1.HubService.StartUpload:input_type -> potluck.hub.v1.StartUploadRequest
-	6,  // 25: potluck.hub.v1.HubService.UploadChunks:input_type -> potluck.hub.v1.UploadChunksRequest
-	8,  // 26: potluck.hub.v1.HubService.CommitUpload:input_type -> potluck.hub.v1.CommitUploadRequest
-	21, // 27: potluck.hub.v1.HubService.Get:input_type -> potluck.hub.v1.GetRequest
-	23, // 28: potluck.hub.v1.HubService.List:input_type -> potluck.hub.v1.ListRequest
-	25, // 29: potluck.hub.v1.HubService.Merge:input_type -> potluck.hub.v1.MergeRequest
-	27, // 30: potluck.hub.v1.HubService.GetRelease:input_type -> potluck.hub.v1.GetReleaseRequest
-	29, // 31: potluck.hub.v1.HubService.GetCheckpoint:input_type -> potluck.hub.v1.GetCheckpointRequest
-	31, // 32: potluck.hub.v1.HubService.GetEntries:input_type -> potluck.hub.v1.GetEntriesRequest
-	33, // 33: potluck.hub.v1.HubService.GetInclusionProof:input_type -> potluck.hub.v1.GetInclusionProofRequest
-	35, // 34: potluck.hub.v1.HubService.GetConsistencyProof:input_type -> potluck.hub.v1.GetConsistencyProofRequest
-	37, // 35: potluck.hub.v1.HubService.Unpin:input_type -> potluck.hub.v1.UnpinRequest
-	15, // 36: potluck.hub.v1.HubService.GetInfo:output_type -> potluck.hub.v1.GetInfoResponse
-	18, // 37: potluck.hub.v1.HubService.RegisterBase:output_type -> potluck.hub.v1.RegisterBaseResponse
-	20, // 38: potluck.hub.v1.HubService.Publish:output_type -> potluck.hub.v1.PublishResponse
-	5,  // 39: potluck.hub.v1.HubService.StartUpload:output_type -> potluck.hub.v1.StartUploadResponse
-	7,  // 40: potluck.hub.v1.HubService.UploadChunks:output_type -> potluck.hub.v1.UploadChunksResponse
-	9,  // 41: potluck.hub.v1.HubService.CommitUpload:output_type -> potluck.hub.v1.CommitUploadResponse
-	22, // 42: potluck.hub.v1.HubService.Get:output_type -> potluck.hub.v1.GetResponse
-	24, // 43: potluck.hub.v1.HubService.List:output_type -> potluck.hub.v1.ListResponse
-	26, // 44: potluck.hub.v1.HubService.Merge:output_type -> potluck.hub.v1.MergeResponse
-	28, // 45: potluck.hub.v1.HubService.GetRelease:output_type -> potluck.hub.v1.GetReleaseResponse
-	30, // 46: potluck.hub.v1.HubService.GetCheckpoint:output_type -> potluck.hub.v1.GetCheckpointResponse
-	32, // 47: potluck.hub.v1.HubService.GetEntries:output_type -> potluck.hub.v1.GetEntriesResponse
-	34, // 48: potluck.hub.v1.HubService.GetInclusionProof:output_type -> potluck.hub.v1.GetInclusionProofResponse
-	36, // 49: potluck.hub.v1.HubService.GetConsistencyProof:output_type -> potluck.hub.v1.GetConsistencyProofResponse
-	38, // 50: potluck.hub.v1.HubService.Unpin:output_type -> potluck.hub.v1.UnpinResponse
-	36, // [36:51] is the sub-list for method output_type
-	21, // [21:36] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	11, // 18: potluck.hub.v1.ListResponse.releases:type_name -> potluck.hub.v1.Release
+	11, // 19: potluck.hub.v1.MergeResponse.release:type_name -> potluck.hub.v1.Release
+	34, // 20: potluck.hub.v1.StartMergeResponse.job:type_name -> potluck.hub.v1.MergeJob
+	34, // 21: potluck.hub.v1.GetMergeJobResponse.job:type_name -> potluck.hub.v1.MergeJob
+	34, // 22: potluck.hub.v1.CancelMergeJobResponse.job:type_name -> potluck.hub.v1.MergeJob
+	1,  // 23: potluck.hub.v1.MergeJob.state:type_name -> potluck.hub.v1.MergeJobState
+	11, // 24: potluck.hub.v1.MergeJob.release:type_name -> potluck.hub.v1.Release
+	11, // 25: potluck.hub.v1.GetReleaseResponse.release:type_name -> potluck.hub.v1.Release
+	15, // 26: potluck.hub.v1.HubService.GetInfo:input_type -> potluck.hub.v1.GetInfoRequest
+	18, // 27: potluck.hub.v1.HubService.RegisterBase:input_type -> potluck.hub.v1.RegisterBaseRequest
+	20, // 28: potluck.hub.v1.HubService.Publish:input_type -> potluck.hub.v1.PublishRequest
+	5,  // 29: potluck.hub.v1.HubService.StartUpload:input_type -> potluck.hub.v1.StartUploadRequest
+	7,  // 30: potluck.hub.v1.HubService.UploadChunks:input_type -> potluck.hub.v1.UploadChunksRequest
+	9,  // 31: potluck.hub.v1.HubService.CommitUpload:input_type -> potluck.hub.v1.CommitUploadRequest
+	22, // 32: potluck.hub.v1.HubService.Get:input_type -> potluck.hub.v1.GetRequest
+	24, // 33: potluck.hub.v1.HubService.List:input_type -> potluck.hub.v1.ListRequest
+	26, // 34: potluck.hub.v1.HubService.Merge:input_type -> potluck.hub.v1.MergeRequest
+	28, // 35: potluck.hub.v1.HubService.StartMerge:input_type -> potluck.hub.v1.StartMergeRequest
+	30, // 36: potluck.hub.v1.HubService.GetMergeJob:input_type -> potluck.hub.v1.GetMergeJobRequest
+	32, // 37: potluck.hub.v1.HubService.CancelMergeJob:input_type -> potluck.hub.v1.CancelMergeJobRequest
+	35, // 38: potluck.hub.v1.HubService.GetRelease:input_type -> potluck.hub.v1.GetReleaseRequest
+	37, // 39: potluck.hub.v1.HubService.GetCheckpoint:input_type -> potluck.hub.v1.GetCheckpointRequest
+	39, // 40: potluck.hub.v1.HubService.GetEntries:input_type -> potluck.hub.v1.GetEntriesRequest
+	41, // 41: potluck.hub.v1.HubService.GetInclusionProof:input_type -> potluck.hub.v1.GetInclusionProofRequest
+	43, // 42: potluck.hub.v1.HubService.GetConsistencyProof:input_type -> potluck.hub.v1.GetConsistencyProofRequest
+	45, // 43: potluck.hub.v1.HubService.Unpin:input_type -> potluck.hub.v1.UnpinRequest
+	16, // 44: potluck.hub.v1.HubService.GetInfo:output_type -> potluck.hub.v1.GetInfoResponse
+	19, // 45: potluck.hub.v1.HubService.RegisterBase:output_type -> potluck.hub.v1.RegisterBaseResponse
+	21, // 46: potluck.hub.v1.HubService.Publish:output_type -> potluck.hub.v1.PublishResponse
+	6,  // 47: potluck.hub.v1.HubService.StartUpload:output_type -> potluck.hub.v1.StartUploadResponse
+	8,  // 48: potluck.hub.v1.HubService.UploadChunks:output_type -> potluck.hub.v1.UploadChunksResponse
+	10, // 49: potluck.hub.v1.HubService.CommitUpload:output_type -> potluck.hub.v1.CommitUploadResponse
+	23, // 50: potluck.hub.v1.HubService.Get:output_type -> potluck.hub.v1.GetResponse
+	25, // 51: potluck.hub.v1.HubService.List:output_type -> potluck.hub.v1.ListResponse
+	27, // 52: potluck.hub.v1.HubService.Merge:output_type -> potluck.hub.v1.MergeResponse
+	29, // 53: potluck.hub.v1.HubService.StartMerge:output_type -> potluck.hub.v1.StartMergeResponse
+	31, // 54: potluck.hub.v1.HubService.GetMergeJob:output_type -> potluck.hub.v1.GetMergeJobResponse
+	33, // 55: potluck.hub.v1.HubService.CancelMergeJob:output_type -> potluck.hub.v1.CancelMergeJobResponse
+	36, // 56: potluck.hub.v1.HubService.GetRelease:output_type -> potluck.hub.v1.GetReleaseResponse
+	38, // 57: potluck.hub.v1.HubService.GetCheckpoint:output_type -> potluck.hub.v1.GetCheckpointResponse
+	40, // 58: potluck.hub.v1.HubService.GetEntries:output_type -> potluck.hub.v1.GetEntriesResponse
+	42, // 59: potluck.hub.v1.HubService.GetInclusionProof:output_type -> potluck.hub.v1.GetInclusionProofResponse
+	44, // 60: potluck.hub.v1.HubService.GetConsistencyProof:output_type -> potluck.hub.v1.GetConsistencyProofResponse
+	46, // 61: potluck.hub.v1.HubService.Unpin:output_type -> potluck.hub.v1.UnpinResponse
+	44, // [44:62] is the sub-list for method output_type
+	26, // [26:44] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_potluck_hub_v1_hub_proto_init() }
@@ -2546,8 +3011,8 @@ func file_potluck_hub_v1_hub_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_potluck_hub_v1_hub_proto_rawDesc), len(file_potluck_hub_v1_hub_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   38,
+			NumEnums:      2,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

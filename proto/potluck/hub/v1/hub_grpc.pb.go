@@ -32,6 +32,9 @@ const (
 	HubService_Get_FullMethodName                 = "/potluck.hub.v1.HubService/Get"
 	HubService_List_FullMethodName                = "/potluck.hub.v1.HubService/List"
 	HubService_Merge_FullMethodName               = "/potluck.hub.v1.HubService/Merge"
+	HubService_StartMerge_FullMethodName          = "/potluck.hub.v1.HubService/StartMerge"
+	HubService_GetMergeJob_FullMethodName         = "/potluck.hub.v1.HubService/GetMergeJob"
+	HubService_CancelMergeJob_FullMethodName      = "/potluck.hub.v1.HubService/CancelMergeJob"
 	HubService_GetRelease_FullMethodName          = "/potluck.hub.v1.HubService/GetRelease"
 	HubService_GetCheckpoint_FullMethodName       = "/potluck.hub.v1.HubService/GetCheckpoint"
 	HubService_GetEntries_FullMethodName          = "/potluck.hub.v1.HubService/GetEntries"
@@ -77,7 +80,15 @@ type HubServiceClient interface {
 	List(ctx context.Context, in *ListRequest, opts ...grpc.CallOption) (*ListResponse, error)
 	// Merge computes a merge recipe over a base and deltas held by the hub and
 	// stores the result as a new release signed by the hub.
+	// It is StartMerge followed by waiting for the job.
 	Merge(ctx context.Context, in *MergeRequest, opts ...grpc.CallOption) (*MergeResponse, error)
+	// StartMerge queues a merge job and returns at once. A recipe over the
+	// same inputs as an earlier finished job returns that job, done.
+	StartMerge(ctx context.Context, in *StartMergeRequest, opts ...grpc.CallOption) (*StartMergeResponse, error)
+	// GetMergeJob reports a job's state, progress, release or error.
+	GetMergeJob(ctx context.Context, in *GetMergeJobRequest, opts ...grpc.CallOption) (*GetMergeJobResponse, error)
+	// CancelMergeJob stops a queued or running job; nothing is published.
+	CancelMergeJob(ctx context.Context, in *CancelMergeJobRequest, opts ...grpc.CallOption) (*CancelMergeJobResponse, error)
 	// GetRelease describes one release: its files, digests and signature.
 	GetRelease(ctx context.Context, in *GetReleaseRequest, opts ...grpc.CallOption) (*GetReleaseResponse, error)
 	// GetCheckpoint returns the transparency log's latest signed checkpoint.
@@ -209,6 +220,36 @@ func (c *hubServiceClient) Merge(ctx context.Context, in *MergeRequest, opts ...
 	return out, nil
 }
 
+func (c *hubServiceClient) StartMerge(ctx context.Context, in *StartMergeRequest, opts ...grpc.CallOption) (*StartMergeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StartMergeResponse)
+	err := c.cc.Invoke(ctx, HubService_StartMerge_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hubServiceClient) GetMergeJob(ctx context.Context, in *GetMergeJobRequest, opts ...grpc.CallOption) (*GetMergeJobResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetMergeJobResponse)
+	err := c.cc.Invoke(ctx, HubService_GetMergeJob_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hubServiceClient) CancelMergeJob(ctx context.Context, in *CancelMergeJobRequest, opts ...grpc.CallOption) (*CancelMergeJobResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CancelMergeJobResponse)
+	err := c.cc.Invoke(ctx, HubService_CancelMergeJob_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *hubServiceClient) GetRelease(ctx context.Context, in *GetReleaseRequest, opts ...grpc.CallOption) (*GetReleaseResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetReleaseResponse)
@@ -306,7 +347,15 @@ type HubServiceServer interface {
 	List(context.Context, *ListRequest) (*ListResponse, error)
 	// Merge computes a merge recipe over a base and deltas held by the hub and
 	// stores the result as a new release signed by the hub.
+	// It is StartMerge followed by waiting for the job.
 	Merge(context.Context, *MergeRequest) (*MergeResponse, error)
+	// StartMerge queues a merge job and returns at once. A recipe over the
+	// same inputs as an earlier finished job returns that job, done.
+	StartMerge(context.Context, *StartMergeRequest) (*StartMergeResponse, error)
+	// GetMergeJob reports a job's state, progress, release or error.
+	GetMergeJob(context.Context, *GetMergeJobRequest) (*GetMergeJobResponse, error)
+	// CancelMergeJob stops a queued or running job; nothing is published.
+	CancelMergeJob(context.Context, *CancelMergeJobRequest) (*CancelMergeJobResponse, error)
 	// GetRelease describes one release: its files, digests and signature.
 	GetRelease(context.Context, *GetReleaseRequest) (*GetReleaseResponse, error)
 	// GetCheckpoint returns the transparency log's latest signed checkpoint.
@@ -356,6 +405,15 @@ func (UnimplementedHubServiceServer) List(context.Context, *ListRequest) (*ListR
 }
 func (UnimplementedHubServiceServer) Merge(context.Context, *MergeRequest) (*MergeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Merge not implemented")
+}
+func (UnimplementedHubServiceServer) StartMerge(context.Context, *StartMergeRequest) (*StartMergeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method StartMerge not implemented")
+}
+func (UnimplementedHubServiceServer) GetMergeJob(context.Context, *GetMergeJobRequest) (*GetMergeJobResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetMergeJob not implemented")
+}
+func (UnimplementedHubServiceServer) CancelMergeJob(context.Context, *CancelMergeJobRequest) (*CancelMergeJobResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CancelMergeJob not implemented")
 }
 func (UnimplementedHubServiceServer) GetRelease(context.Context, *GetReleaseRequest) (*GetReleaseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetRelease not implemented")
@@ -518,6 +576,60 @@ func _HubService_Merge_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _HubService_StartMerge_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StartMergeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HubServiceServer).StartMerge(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HubService_StartMerge_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HubServiceServer).StartMerge(ctx, req.(*StartMergeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HubService_GetMergeJob_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetMergeJobRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HubServiceServer).GetMergeJob(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HubService_GetMergeJob_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HubServiceServer).GetMergeJob(ctx, req.(*GetMergeJobRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HubService_CancelMergeJob_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CancelMergeJobRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HubServiceServer).CancelMergeJob(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HubService_CancelMergeJob_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HubServiceServer).CancelMergeJob(ctx, req.(*CancelMergeJobRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _HubService_GetRelease_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetReleaseRequest)
 	if err := dec(in); err != nil {
@@ -652,6 +764,18 @@ var HubService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Merge",
 			Handler:    _HubService_Merge_Handler,
+		},
+		{
+			MethodName: "StartMerge",
+			Handler:    _HubService_StartMerge_Handler,
+		},
+		{
+			MethodName: "GetMergeJob",
+			Handler:    _HubService_GetMergeJob_Handler,
+		},
+		{
+			MethodName: "CancelMergeJob",
+			Handler:    _HubService_CancelMergeJob_Handler,
 		},
 		{
 			MethodName: "GetRelease",

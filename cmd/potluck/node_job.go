@@ -1,0 +1,51 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+func nodeJobCmd() *cobra.Command {
+	var hc hubConn
+	var cancel bool
+	c := &cobra.Command{
+		Use:   "job ID",
+		Short: "Show (or cancel) a merge job on the hub",
+		Long: `Print a merge job's state (queued, running, done, failed, cancelled), its
+progress in output tensors, and its release's CID once done or its error
+once failed. With --cancel, stop the job first; nothing is published.`,
+		Example: `  potluck node merge recipe.yaml --hub 127.0.0.1:7420 --wait=false
+  potluck node job job-0123abcd... --hub 127.0.0.1:7420
+  potluck node job job-0123abcd... --hub 127.0.0.1:7420 --cancel`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			client, err := hc.dial()
+			if err != nil {
+				return err
+			}
+			defer client.Close()
+			job, err := client.MergeJob(cmd.Context(), args[0])
+			if cancel && err == nil {
+				job, err = client.CancelMergeJob(cmd.Context(), args[0])
+			}
+			if err != nil {
+				return err
+			}
+			state := strings.ToLower(strings.TrimPrefix(job.GetState().String(), "MERGE_JOB_STATE_"))
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "job %s\nstate %s\ntensors %d/%d\n", job.GetId(), state, job.GetTensorsDone(), job.GetTensorsTotal())
+			if c := job.GetRelease().GetCid(); c != "" {
+				fmt.Fprintf(out, "cid %s\n", c)
+			}
+			if e := job.GetError(); e != "" {
+				fmt.Fprintf(out, "error %s\n", e)
+			}
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&cancel, "cancel", false, "cancel the job (it stops at the next tensor)")
+	hubFlag(c, &hc)
+	return c
+}

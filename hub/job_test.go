@@ -1,0 +1,373 @@
+package hub_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/potluck-hub/potluck/hub"
+	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
+	"github.com/potluck-hub/potluck/signing"
+)
+
+// hook is the hub's MergeProgress, switchable while the hub runs.
+type hook struct {
+	mu sync.Mutex
+	fn func(ctx context.Context, id string, done, total int)
+}
+
+func (h *hook) set(fn func(ctx context.Context, id string, done, total int)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.fn = fn
+}
+
+func (h *hook) call(ctx context.Context, id string, done, total int) {
+	h.mu.Lock()
+	fn := h.fn
+	h.mu.Unlock()
+	if fn != nil {
+		fn(ctx, id, done, total)
+	}
+}
+
+// jobSetup is a hub with MergeWorkers workers and the hook installed, a
+// base, and two deltas of it.
+type jobSetup struct {
+	hs     *harness
+	hook   *hook
+	base   string
+	deltas []string
+}
+
+func newJobSetup(t *testing.T, workers int) *jobSetup {
+	hs := newHarness(t)
+	js := &jobSetup{hs: hs, hook: &hook{}}
+	hs.configure = func(o *hub.Options) {
+		o.MergeWorkers = workers
+		o.MergeProgress = js.hook.call
+	}
+	hs.stop()
+	hs.start()
+	m := writeModels(t, hs.dir)
+	base, err := hs.registerBase(m.base, hs.keyA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js.base = base.GetCid()
+	for i, ft := range []string{m.ftA, m.ftB} {
+		dir := filepath.Join(hs.dir, fmt.Sprintf("delta-%d", i))
+		makeDelta(t, m.base, ft, dir, js.base)
+		rel, err := hs.publish(dir, []*signing.Signer{hs.keyA, hs.keyB}[i], js.base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		js.deltas = append(js.deltas, rel.GetCid())
+	}
+	return js
+}
+
+func (js *jobSetup) recipe(w2 float64) []byte { return recipe(js.base, js.deltas, []float64{1, w2}) }
+
+// blockFirst makes the first job to reach its first tensor wait there until
+// release is closed or the job's context ends; started is closed when it
+// waits.
+func blockFirst(release <-chan struct{}) (started chan struct{}, fn func(ctx context.Context, id string, done, total int)) {
+	started = make(chan struct{})
+	var once sync.Once
+	var mu sync.Mutex
+	first := ""
+	fn = func(ctx context.Context, id string, done, total int) {
+		mu.Lock()
+		if first == "" {
+			first = id
+		}
+		mine := first == id
+		mu.Unlock()
+		if !mine || done != 1 {
+			return
+		}
+		once.Do(func() { close(started) })
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+	}
+	return started, fn
+}
+
+// within fails the test if ch is not closed soon: a bound on a failure, not
+// a synchronization.
+func within(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(time.Minute):
+		t.Fatalf("timed out waiting for %s", what)
+	}
+}
+
+func (hs *harness) merges() []*hubv1.Release {
+	hs.t.Helper()
+	rs, err := hs.client.List(context.Background(), hubv1.ReleaseKind_RELEASE_KIND_MERGE, "")
+	if err != nil {
+		hs.t.Fatal(err)
+	}
+	return rs
+}
+
+// A job reports its progress and ends with the release the synchronous
+// Merge gives; the same recipe again (written differently) returns the
+// same job, done, at once.
+func TestMergeJobProgressAndReuse(t *testing.T) {
+	js := newJobSetup(t, 1)
+	hs, ctx := js.hs, context.Background()
+	var mu sync.Mutex
+	reports := map[string][]int{} // id → done values, in order of arrival
+	js.hook.set(func(_ context.Context, id string, done, total int) {
+		mu.Lock()
+		defer mu.Unlock()
+		reports[id] = append(reports[id], done, total)
+	})
+	rec := js.recipe(1)
+	job, err := hs.client.StartMerge(ctx, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.GetId() == "" {
+		t.Fatal("StartMerge returned no job id")
+	}
+	merged, err := hs.client.Merge(ctx, rec) // joins the same job and waits
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := hs.client.MergeJob(ctx, job.GetId())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.GetState() != hubv1.MergeJobState_MERGE_JOB_STATE_DONE || got.GetRelease().GetCid() != merged.GetCid() {
+		t.Fatalf("job %s: state %v release %s, want DONE with %s", got.GetId(), got.GetState(), got.GetRelease().GetCid(), merged.GetCid())
+	}
+	if got.GetTensorsTotal() == 0 || got.GetTensorsDone() != got.GetTensorsTotal() {
+		t.Errorf("job progress %d/%d, want all of a nonzero total", got.GetTensorsDone(), got.GetTensorsTotal())
+	}
+	mu.Lock()
+	r := reports[job.GetId()]
+	mu.Unlock()
+	if len(r) != 2*(int(got.GetTensorsTotal())+1) {
+		t.Errorf("%d progress reports, want %d (one before the first tensor, one per tensor)", len(r)/2, got.GetTensorsTotal()+1)
+	}
+	if len(reports) != 1 {
+		t.Errorf("%d jobs reported progress, want 1: Merge of the same recipe joins the job", len(reports))
+	}
+
+	again, err := hs.client.StartMerge(ctx, append([]byte("# the same merge, written differently\n"), rec...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.GetId() != job.GetId() || again.GetState() != hubv1.MergeJobState_MERGE_JOB_STATE_DONE || again.GetRelease().GetCid() != merged.GetCid() {
+		t.Errorf("the same recipe again: job %s %v release %s; want job %s DONE with %s", again.GetId(), again.GetState(), again.GetRelease().GetCid(), job.GetId(), merged.GetCid())
+	}
+	if n := len(hs.merges()); n != 1 {
+		t.Errorf("%d merge releases, want 1", n)
+	}
+	if _, err := hs.client.MergeJob(ctx, "job-unknown"); grpcStatus(t, err).Code().String() != "NotFound" {
+		t.Errorf("an unknown job: %v, want NotFound", err)
+	}
+}
+
+// A cancelled job stops, publishes nothing and leaves no scratch files; the
+// same recipe then runs anew.
+func TestMergeJobCancel(t *testing.T) {
+	js := newJobSetup(t, 1)
+	hs, ctx := js.hs, context.Background()
+	started, fn := blockFirst(make(chan struct{})) // released only by the cancel
+	js.hook.set(fn)
+	rec := js.recipe(1)
+	job, err := hs.client.StartMerge(ctx, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	within(t, started, "the job to start")
+	running, err := hs.client.MergeJob(ctx, job.GetId())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if running.GetState() != hubv1.MergeJobState_MERGE_JOB_STATE_RUNNING || running.GetTensorsDone() != 1 {
+		t.Errorf("blocked job: %v at %d/%d, want RUNNING at 1", running.GetState(), running.GetTensorsDone(), running.GetTensorsTotal())
+	}
+	cancelled, err := hs.client.CancelMergeJob(ctx, job.GetId())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cancelled.GetState() != hubv1.MergeJobState_MERGE_JOB_STATE_CANCELLED || cancelled.GetError() == "" || cancelled.GetRelease() != nil {
+		t.Errorf("cancelled job: %v error %q release %v, want CANCELLED with an error and no release", cancelled.GetState(), cancelled.GetError(), cancelled.GetRelease())
+	}
+	if n := len(hs.merges()); n != 0 {
+		t.Errorf("%d merge releases after the cancel, want none", n)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(hs.data, "work")); len(ents) != 0 {
+		t.Errorf("scratch space left after the cancel: %v", ents)
+	}
+
+	js.hook.set(nil)
+	again, err := hs.client.StartMerge(ctx, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.GetId() == job.GetId() {
+		t.Error("the recipe of a cancelled job returned the cancelled job")
+	}
+	if _, err := hs.client.Merge(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(hs.merges()); n != 1 {
+		t.Errorf("%d merge releases, want 1", n)
+	}
+}
+
+// A hub closed with one job running and one queued finishes both after it
+// is reopened on the same data, publishing each merge once.
+func TestMergeJobSurvivesRestart(t *testing.T) {
+	js := newJobSetup(t, 1)
+	hs, ctx := js.hs, context.Background()
+	started, fn := blockFirst(make(chan struct{})) // released by the close
+	js.hook.set(fn)
+	recs := [][]byte{js.recipe(1), js.recipe(0.5)}
+	var ids []string
+	for i, rec := range recs {
+		job, err := hs.client.StartMerge(ctx, rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, job.GetId())
+		if i == 0 {
+			within(t, started, "the first job to start")
+		}
+	}
+	hs.stop()
+	for i, want := range []hub.JobState{hub.JobRunning, hub.JobQueued} {
+		b, err := os.ReadFile(filepath.Join(hs.data, "jobs", ids[i]+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rec struct{ State hub.JobState }
+		if err := json.Unmarshal(b, &rec); err != nil {
+			t.Fatal(err)
+		}
+		if rec.State != want {
+			t.Errorf("job %d on disk after the close: %s, want %s", i, rec.State, want)
+		}
+	}
+
+	js.hook.set(nil)
+	hs.start()
+	for i, rec := range recs {
+		job, err := hs.client.StartMerge(ctx, rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if job.GetId() != ids[i] {
+			t.Errorf("job %d after the restart: StartMerge gave %s, want the resumed %s", i, job.GetId(), ids[i])
+		}
+		rel, err := hs.client.Merge(ctx, rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := hs.client.MergeJob(ctx, ids[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.GetState() != hubv1.MergeJobState_MERGE_JOB_STATE_DONE || got.GetRelease().GetCid() != rel.GetCid() {
+			t.Errorf("job %d: %v release %s, want DONE with %s", i, got.GetState(), got.GetRelease().GetCid(), rel.GetCid())
+		}
+	}
+	if n := len(hs.merges()); n != 2 {
+		t.Errorf("%d merge releases, want 2", n)
+	}
+
+	// A done job stays done, with its release, across another restart.
+	hs.stop()
+	hs.start()
+	got, err := hs.client.StartMerge(ctx, recs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.GetId() != ids[0] || got.GetState() != hubv1.MergeJobState_MERGE_JOB_STATE_DONE || got.GetRelease() == nil {
+		t.Errorf("after a second restart: job %s %v, want %s DONE with its release", got.GetId(), got.GetState(), ids[0])
+	}
+}
+
+// With one worker a second job waits, queued, while the first runs; with
+// two they run at once.
+func TestMergeWorkersBound(t *testing.T) {
+	for _, workers := range []int{1, 2} {
+		t.Run(fmt.Sprint(workers), func(t *testing.T) {
+			js := newJobSetup(t, workers)
+			hs, ctx := js.hs, context.Background()
+			release := make(chan struct{})
+			started, block := blockFirst(release)
+			var mu sync.Mutex
+			active, most := 0, 0
+			second := make(chan struct{})
+			var once sync.Once
+			js.hook.set(func(ctx context.Context, id string, done, total int) {
+				mu.Lock()
+				switch done {
+				case 0:
+					active++
+					most = max(most, active)
+					if active == 2 {
+						once.Do(func() { close(second) })
+					}
+				case total:
+					active--
+				}
+				mu.Unlock()
+				block(ctx, id, done, total)
+			})
+			recs := [][]byte{js.recipe(1), js.recipe(0.5)}
+			first, err := hs.client.StartMerge(ctx, recs[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			within(t, started, "the first job to start")
+			other, err := hs.client.StartMerge(ctx, recs[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if workers == 1 {
+				got, err := hs.client.MergeJob(ctx, other.GetId())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.GetState() != hubv1.MergeJobState_MERGE_JOB_STATE_QUEUED {
+					t.Errorf("second job with the one worker busy: %v, want QUEUED", got.GetState())
+				}
+			} else {
+				within(t, second, "the second job to start beside the first")
+			}
+			close(release)
+			for _, rec := range recs {
+				if _, err := hs.client.Merge(ctx, rec); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, id := range []string{first.GetId(), other.GetId()} {
+				if got, _ := hs.client.MergeJob(ctx, id); got.GetState() != hubv1.MergeJobState_MERGE_JOB_STATE_DONE {
+					t.Errorf("job %s: %v, want DONE", id, got.GetState())
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if most != workers {
+				t.Errorf("at most %d jobs ran at once, want %d", most, workers)
+			}
+		})
+	}
+}
