@@ -59,6 +59,7 @@ func (h *Hub) admit(ctx context.Context, a *admission, s *screen) error {
 		{"sparse", func() error { return rejected(merge.CheckSparseIndices(base, upload)) }},
 		{"values", func() error { return checkManifestTensors(man, upload) }},
 		{"norm", func() error { return h.checkNorms(a.up.Base, base, upload) }},
+		{"cosine", func() error { return h.checkCosine(ctx, a.up.Base, upload) }},
 	}
 	for i, st := range steps {
 		if i == 1 && a.up.Kind != potluck.KindDelta {

@@ -3,12 +3,10 @@ package hub
 import (
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"strings"
 
 	"github.com/potluck-hub/potluck/merge"
-	"github.com/potluck-hub/potluck/safetensors"
 )
 
 // Admission screening: every check an upload goes through is recorded with
@@ -23,6 +21,14 @@ type Screening struct {
 	// is a bug or an attack. 0 turns the check off; base tensors of norm 0
 	// are not bounded.
 	MaxNormRatio float64
+	// Cosine turns on screening against the deltas already published for
+	// the same base: a delta whose cosine similarity with their mean is
+	// below MinCosine is refused (a delta pulling against every other lab's
+	// is broken or hostile). It applies once MinPeers deltas are held
+	// (at least 1), over the dense tensors.
+	Cosine    bool
+	MinCosine float64
+	MinPeers  int
 }
 
 // DefaultMaxNormRatio is the bound `hub serve` uses unless told otherwise.
@@ -121,24 +127,18 @@ func tensorNorm(m *merge.Model, name string) (float64, error) {
 	if !t.DType.IsFloat() {
 		return 0, nil
 	}
-	size := int64(t.DType.Size())
-	raw := make([]byte, min(t.Size(), merge.ChunkElems*size))
-	vals := make([]float32, len(raw)/int(size))
-	sec := t.Section()
+	n := t.NumElements()
+	r := newFloatReader(m, name)
+	vals := make([]float32, min(n, merge.ChunkElems))
 	var sum float64
-	for off := int64(0); off < t.Size(); {
-		n := min(int64(len(raw)), t.Size()-off)
-		if _, err := io.ReadFull(sec, raw[:n]); err != nil {
-			return 0, fmt.Errorf("tensor %q: %w", name, err)
-		}
-		k := int(n / size)
-		if err := safetensors.DecodeFloat32(vals[:k], raw[:n], t.DType); err != nil {
-			return 0, fmt.Errorf("tensor %q: %w", name, err)
+	for off := int64(0); off < n; off += int64(len(vals)) {
+		k := int(min(int64(len(vals)), n-off))
+		if err := r.read(vals[:k]); err != nil {
+			return 0, err
 		}
 		for _, v := range vals[:k] {
 			sum += float64(v) * float64(v)
 		}
-		off += n
 	}
 	return math.Sqrt(sum), nil
 }

@@ -151,7 +151,7 @@ func TestScreeningRulesGiveVerdicts(t *testing.T) {
 			}
 			names = append(names, c.GetName())
 		}
-		if got := strings.Join(names, ","); got != "header,signature,access,base,bytes,format,manifest,fit,sparse,values,norm" {
+		if got := strings.Join(names, ","); got != "header,signature,access,base,bytes,format,manifest,fit,sparse,values,norm,cosine" {
 			t.Errorf("checks run: %s", got)
 		}
 		e, err := hub.ParseLogEntry(rel.GetReceipt().GetEntry())
