@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -46,6 +47,7 @@ type serveFlags struct {
 	printConfig               bool
 	tls                       hub.TLSOptions
 	plaintext                 bool
+	httpPlaintext             bool
 	access                    hub.Access
 	maxNormRatio              float64
 	cosine                    hub.Screening
@@ -65,7 +67,8 @@ func (f *serveFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.tls.KeyFile, "tls-key", "", "key of --tls-cert")
 	fs.StringVar(&f.tls.ClientCAFile, "client-ca", "", "require client certificates issued by these CAs (PEM): mutual TLS; a certificate whose common name is a member org authenticates as it")
 	fs.StringSliceVar(&f.tls.Hosts, "tls-host", nil, "extra DNS names or IPs for the generated certificate")
-	fs.BoolVar(&f.plaintext, "plaintext", false, "serve gRPC without TLS (only behind a TLS-terminating proxy)")
+	fs.BoolVar(&f.plaintext, "plaintext", false, "serve gRPC and HTTP without TLS (only behind a TLS-terminating proxy)")
+	fs.BoolVar(&f.httpPlaintext, "http-plaintext", false, "serve the HTTP listener without TLS (e.g. for an in-cluster metrics scraper) while gRPC keeps it")
 	fs.BoolVar(&f.access.RequireToken, "require-token", true, "uploads and merges need a member org's bearer token (or client certificate)")
 	fs.BoolVar(&f.access.MembersOnlyReads, "members-only-reads", false, "reads (gRPC and HTTP) need a member's token too")
 	fs.Float64Var(&f.maxNormRatio, "max-norm-ratio", hub.DefaultMaxNormRatio, "refuse a delta tensor whose norm exceeds this many times its base tensor's; 0 turns the check off")
@@ -148,7 +151,7 @@ IPFS gateway at /ipfs/CID. Every flag can be set in a --config YAML file.`,
 			defer h.Close()
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return serve(ctx, h, f.listen, f.httpAddr, f.shutdownTimeout, logger, func(addr, httpAt string) {
+			return serve(ctx, h, f.listen, f.httpAddr, !f.httpPlaintext, f.shutdownTimeout, logger, func(addr, httpAt string) {
 				fp := h.Info().TLSFingerprint
 				if fp == "" {
 					fp = "none (plaintext)"
@@ -163,12 +166,15 @@ IPFS gateway at /ipfs/CID. Every flag can be set in a --config YAML file.`,
 }
 
 // serve runs the gRPC server (and the HTTP one, when httpAddr is set) until
-// ctx ends, then stops them gracefully.
+// ctx ends, then stops them gracefully. The HTTP listener speaks TLS with
+// the gRPC listener's certificate unless httpTLS is false or the hub is
+// plaintext; client certificates are verified when given, never required,
+// so health checks and scrapers need none.
 //
 // On shutdown, new calls are refused and calls in flight get up to grace to
-// finish; then they are cancelled, which discards staged uploads and merge
-// scratch space, so nothing half-written ever becomes visible.
-func serve(ctx context.Context, h *hub.Hub, listen, httpAddr string, grace time.Duration, logger *slog.Logger, ready func(grpcAt, httpAt string)) error {
+// finish; then they are cancelled (resumable upload sessions are kept; merge
+// scratch space is discarded), so nothing half-written ever becomes visible.
+func serve(ctx context.Context, h *hub.Hub, listen, httpAddr string, httpTLS bool, grace time.Duration, logger *slog.Logger, ready func(grpcAt, httpAt string)) error {
 	lis, err := net.Listen("tcp", listen)
 	if err != nil {
 		return err
@@ -184,7 +190,16 @@ func serve(ctx context.Context, h *hub.Hub, listen, httpAddr string, grace time.
 			g.Stop()
 			return err
 		}
-		httpAt = hl.Addr().String()
+		httpAt = "http://" + hl.Addr().String()
+		if t := h.TLS(); t != nil && httpTLS {
+			cfg := t.Config.Clone()
+			if cfg.ClientCAs != nil {
+				cfg.ClientAuth = tls.VerifyClientCertIfGiven
+			}
+			cfg.NextProtos = []string{"h2", "http/1.1"}
+			hl = tls.NewListener(hl, cfg)
+			httpAt = "https://" + hl.Addr().String()
+		}
 		hs = &http.Server{Handler: hub.HTTPHandler(h), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 		go func() { errc <- hs.Serve(hl) }()
 	}
