@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/potluck-hub/potluck/node"
+	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
 )
 
 // Verifying a merge on a hub checks the merge and, through its provenance,
@@ -19,21 +20,7 @@ import (
 func TestAuditMergeAndItsInputs(t *testing.T) {
 	hs := newHarness(t)
 	ctx := context.Background()
-	m := writeModels(t, hs.dir)
-	base, err := hs.registerBase(m.base, hs.keyA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	makeDelta(t, m.base, m.ftA, filepath.Join(hs.dir, "da"), base.GetCid())
-	da, err := hs.publish(filepath.Join(hs.dir, "da"), hs.keyA, base.GetCid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	makeDelta(t, m.base, m.ftB, filepath.Join(hs.dir, "db"), base.GetCid())
-	db, err := hs.publish(filepath.Join(hs.dir, "db"), hs.keyB, base.GetCid())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, base, da, db := hs.baseAndTwoDeltas(t)
 	merged, err := hs.client.Merge(ctx, recipe(base.GetCid(), []string{da.GetCid(), db.GetCid()}, []float64{1, 1}))
 	if err != nil {
 		t.Fatal(err)
@@ -67,4 +54,24 @@ func TestAuditMergeAndItsInputs(t *testing.T) {
 	if !errors.Is(err, node.ErrVerify) || !strings.Contains(err.Error(), "do not hash to its checkpoint") {
 		t.Fatalf("audit over an altered log entry: %v", err)
 	}
+}
+
+// baseAndTwoDeltas registers the generated base (signed by lab-a) and
+// publishes lab-a's and lab-b's deltas of it.
+func (hs *harness) baseAndTwoDeltas(t *testing.T) (m models, base, da, db *hubv1.Release) {
+	t.Helper()
+	m = writeModels(t, hs.dir)
+	base, err := hs.registerBase(m.base, hs.keyA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	makeDelta(t, m.base, m.ftA, filepath.Join(hs.dir, "da"), base.GetCid())
+	if da, err = hs.publish(filepath.Join(hs.dir, "da"), hs.keyA, base.GetCid()); err != nil {
+		t.Fatal(err)
+	}
+	makeDelta(t, m.base, m.ftB, filepath.Join(hs.dir, "db"), base.GetCid())
+	if db, err = hs.publish(filepath.Join(hs.dir, "db"), hs.keyB, base.GetCid()); err != nil {
+		t.Fatal(err)
+	}
+	return m, base, da, db
 }

@@ -14,21 +14,7 @@ import (
 func TestRecomputeGivesThePublishedCID(t *testing.T) {
 	hs := newHarness(t)
 	ctx := context.Background()
-	m := writeModels(t, hs.dir)
-	base, err := hs.registerBase(m.base, hs.keyA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	makeDelta(t, m.base, m.ftA, filepath.Join(hs.dir, "da"), base.GetCid())
-	da, err := hs.publish(filepath.Join(hs.dir, "da"), hs.keyA, base.GetCid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	makeDelta(t, m.base, m.ftB, filepath.Join(hs.dir, "db"), base.GetCid())
-	db, err := hs.publish(filepath.Join(hs.dir, "db"), hs.keyB, base.GetCid())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, base, da, db := hs.baseAndTwoDeltas(t)
 	merged, err := hs.client.Merge(ctx, recipe(base.GetCid(), []string{da.GetCid(), db.GetCid()}, []float64{0.7, -0.2}))
 	if err != nil {
 		t.Fatal(err)
