@@ -122,13 +122,19 @@ func (s *Store) node(ctx context.Context, c cid.Cid) (*merkledag.ProtoNode, *uni
 	if err != nil {
 		return nil, nil, err
 	}
-	nd, err := merkledag.DecodeProtobuf(b.RawData())
+	return decodeUnixFS(c, b.RawData(), ErrCorrupt)
+}
+
+// decodeUnixFS decodes a dag-pb UnixFS node; a node that does not decode is
+// reported as kind (ErrCorrupt for stored bytes, ErrInvalid for input).
+func decodeUnixFS(c cid.Cid, b []byte, kind error) (*merkledag.ProtoNode, *unixfs.FSNode, error) {
+	nd, err := merkledag.DecodeProtobuf(b)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: node %s: %v", ErrCorrupt, c, err)
+		return nil, nil, fmt.Errorf("%w: node %s: %v", kind, c, err)
 	}
 	fs, err := unixfs.FSNodeFromBytes(nd.Data())
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: node %s: %v", ErrCorrupt, c, err)
+		return nil, nil, fmt.Errorf("%w: node %s: %v", kind, c, err)
 	}
 	return nd, fs, nil
 }

@@ -66,13 +66,9 @@ func (sp *spool) store(ctx context.Context, c cid.Cid) error {
 	if err != nil {
 		return err
 	}
-	nd, err := merkledag.DecodeProtobuf(b)
+	_, fs, err := decodeUnixFS(c, b, ErrInvalid)
 	if err != nil {
-		return fmt.Errorf("%w: node %s: %v", ErrInvalid, c, err)
-	}
-	fs, err := unixfs.FSNodeFromBytes(nd.Data())
-	if err != nil {
-		return fmt.Errorf("%w: node %s: %v", ErrInvalid, c, err)
+		return err
 	}
 	switch fs.Type() {
 	case unixfs.TFile, unixfs.TRaw:
@@ -136,13 +132,9 @@ func (sp *spool) isDir(c cid.Cid) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	nd, err := merkledag.DecodeProtobuf(b)
+	_, fs, err := decodeUnixFS(c, b, ErrInvalid)
 	if err != nil {
-		return false, fmt.Errorf("%w: node %s: %v", ErrInvalid, c, err)
-	}
-	fs, err := unixfs.FSNodeFromBytes(nd.Data())
-	if err != nil {
-		return false, fmt.Errorf("%w: node %s: %v", ErrInvalid, c, err)
+		return false, err
 	}
 	return fs.IsDir(), nil
 }
@@ -173,13 +165,9 @@ func (sp *spool) leaves(c cid.Cid, w io.Writer) error {
 		_, err := w.Write(b)
 		return err
 	}
-	nd, err := merkledag.DecodeProtobuf(b)
+	nd, fs, err := decodeUnixFS(c, b, ErrInvalid)
 	if err != nil {
-		return fmt.Errorf("%w: node %s: %v", ErrInvalid, c, err)
-	}
-	fs, err := unixfs.FSNodeFromBytes(nd.Data())
-	if err != nil {
-		return fmt.Errorf("%w: node %s: %v", ErrInvalid, c, err)
+		return err
 	}
 	if len(fs.Data()) > 0 {
 		if _, err := w.Write(fs.Data()); err != nil {
