@@ -9,6 +9,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/potluck-hub/potluck"
+
 	"go.yaml.in/yaml/v3"
 
 	"github.com/potluck-hub/potluck/signing"
@@ -65,20 +67,13 @@ type MemberKey struct {
 	Key  *signing.PublicKey
 	Org  string
 	Role string
-	// NotBefore, NotAfter and Revoked bound the key's use; a zero time is
-	// no bound. Revoked ends the key like NotAfter, recorded as a revocation.
-	NotBefore, NotAfter, Revoked time.Time
+	potluck.KeyWindow
 }
 
 // ValidAt reports, with the reason, whether the key may sign at t.
 func (k *MemberKey) ValidAt(t time.Time) error {
-	switch {
-	case !k.Revoked.IsZero() && !t.Before(k.Revoked):
-		return fmt.Errorf("%w: key %s of %q was revoked at %s", ErrKeyInvalid, k.Key.Hint(), k.Org, k.Revoked.Format(time.RFC3339))
-	case !k.NotBefore.IsZero() && t.Before(k.NotBefore):
-		return fmt.Errorf("%w: key %s of %q is valid from %s, not at %s", ErrKeyInvalid, k.Key.Hint(), k.Org, k.NotBefore.Format(time.RFC3339), t.Format(time.RFC3339))
-	case !k.NotAfter.IsZero() && !t.Before(k.NotAfter):
-		return fmt.Errorf("%w: key %s of %q expired at %s", ErrKeyInvalid, k.Key.Hint(), k.Org, k.NotAfter.Format(time.RFC3339))
+	if err := k.Check(t); err != nil {
+		return fmt.Errorf("%w: key %s of %q was %v", ErrKeyInvalid, k.Key.Hint(), k.Org, err)
 	}
 	return nil
 }
@@ -143,15 +138,7 @@ func (ms *Members) addOrg(dir, name, role string, keys []keyEntry) (Member, erro
 		if prev, dup := ms.byKey[key.Hint()]; dup {
 			return Member{}, fmt.Errorf("a key of org %q is also listed for %q", name, prev.Org)
 		}
-		mk := &MemberKey{Key: key, Org: name, Role: role}
-		for _, b := range []struct {
-			dst *time.Time
-			src *time.Time
-		}{{&mk.NotBefore, k.NotBefore}, {&mk.NotAfter, k.NotAfter}, {&mk.Revoked, k.Revoked}} {
-			if b.src != nil {
-				*b.dst = b.src.UTC()
-			}
-		}
+		mk := &MemberKey{Key: key, Org: name, Role: role, KeyWindow: potluck.WindowOf(k.NotBefore, k.NotAfter, k.Revoked)}
 		ms.byKey[key.Hint()] = mk
 		m.Keys = append(m.Keys, mk)
 	}

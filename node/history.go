@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/potluck-hub/potluck"
+
 	"golang.org/x/mod/sumdb/tlog"
 
 	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
@@ -77,11 +79,8 @@ func keyAtLogTime(entries [][]byte, index int64) (*KeyCheck, error) {
 		return nil, fmt.Errorf("%w: key %s was not a member key when entry %d was logged", ErrVerify, rel.Key, index)
 	}
 	t := rel.Time
-	switch {
-	case state.Revoked != nil && !t.Before(*state.Revoked):
-		return nil, fmt.Errorf("%w: key %s of %q was revoked at %s, before entry %d was logged at %s", ErrVerify, rel.Key, state.Org, state.Revoked.Format(time.RFC3339), index, t.Format(time.RFC3339))
-	case state.NotBefore != nil && t.Before(*state.NotBefore), state.NotAfter != nil && !t.Before(*state.NotAfter):
-		return nil, fmt.Errorf("%w: key %s of %q was outside its validity window when entry %d was logged at %s", ErrVerify, rel.Key, state.Org, index, t.Format(time.RFC3339))
+	if err := potluck.WindowOf(state.NotBefore, state.NotAfter, state.Revoked).Check(t); err != nil {
+		return nil, fmt.Errorf("%w: key %s of %q was %v when entry %d was logged", ErrVerify, rel.Key, state.Org, err, index)
 	}
 	return &KeyCheck{Org: state.Org, LoggedAt: t}, nil
 }
