@@ -9,10 +9,9 @@ import (
 	"sort"
 	"time"
 
-	"github.com/potluck-hub/potluck"
-
 	"go.yaml.in/yaml/v3"
 
+	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/signing"
 )
 
