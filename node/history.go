@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/potluck-hub/potluck"
-
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/potluck-hub/potluck"
 	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
 	"github.com/potluck-hub/potluck/translog"
 )
