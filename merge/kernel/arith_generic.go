@@ -3,9 +3,10 @@ package kernel
 import "math"
 
 // The reference loops of arith.go. Go compiles acc[i] + float32(w*x[i]) to
-// a MULSS of x[i] by w and an ADDSS of that product to acc[i] (acc the
-// first operand, whose payload a NaN result carries when both are NaN); the
-// assembly keeps the same operand order.
+// a MULSS of x[i] by w and an ADDSS of acc[i] into that product (the
+// product the destination operand, whose payload a NaN result carries when
+// both are NaN); the assembly keeps the same operand order, though only
+// NaN-ness is promised.
 
 func axpyGeneric(acc []float32, w float32, x []float32) {
 	x = x[:len(acc)]

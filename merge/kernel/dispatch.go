@@ -6,7 +6,7 @@ type level int
 const (
 	generic level = iota
 	avx2          // AVX2 and F16C, 8 float32 lanes
-	avx512        // AVX-512 F, BW and VL, 16 float32 lanes
+	avx512        // AVX-512 F, BW, VL and DQ, 16 float32 lanes
 )
 
 func (l level) String() string {

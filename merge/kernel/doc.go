@@ -32,7 +32,7 @@
 // # Dispatch
 //
 // The implementation is chosen once, at start-up, from golang.org/x/sys/cpu:
-// AVX-512 (F, BW, VL) when present, else AVX2 with F16C, else the generic
+// AVX-512 (F, BW, VL, DQ) when present, else AVX2 with F16C, else the generic
 // loops. Built with -tags purego, or on another architecture, only the
 // generic loops exist. Implementation names the choice; ForceGeneric
 // switches to the generic loops, for tests and benchmarks. Whole vectors

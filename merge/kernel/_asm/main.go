@@ -22,6 +22,7 @@ func main() {
 	arith()
 	ceiling()
 	tiesKernels()
+	fused()
 	Generate()
 }
 

@@ -1,0 +1,454 @@
+// Command masks generates the amd64 assembly of the kernel package's
+// masking and lane-reduction kernels (mask.go) with avo:
+//
+//	go run ./masks -pkg kernel -out ../mask_amd64.s
+//
+// (run from _asm by go generate in the kernel package). It is separate from
+// the main generator so that the two .s files can be regenerated
+// independently; it keeps its own small helpers because a main package
+// cannot import another. Every function takes slices whose length is a
+// whole number of vectors (the Go side runs the rest through the generic
+// loop) and must give exactly the bits of its generic twin.
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+func main() {
+	ConstraintExpr("!purego")
+	for _, a := range []isa{avx512, avx2} {
+		dareMask(a)
+		maskBetween(a)
+		countKey(a)
+	}
+	// The lane sums are latency-bound (see laneSums): two ymm chains are as
+	// fast as one zmm chain, faster on AMD's Zen 4, so both levels run
+	// the AVX2 code.
+	sumAbsLanes()
+	dotLanes()
+	Generate()
+}
+
+// isa is one instruction set's vector shape.
+type isa struct {
+	name  string // suffix of the function names: AVX512, AVX2
+	bytes int    // bytes per vector register
+	vec   func() reg.VecVirtual
+}
+
+var (
+	avx512 = isa{"AVX512", 64, ZMM}
+	avx2   = isa{"AVX2", 32, YMM}
+)
+
+func (a isa) is512() bool { return a.bytes == 64 }
+
+// lanes32 is the number of 32-bit lanes of one vector.
+func (a isa) lanes32() int { return a.bytes / 4 }
+
+// stream is a pointer walking one slice of 4-byte elements.
+type stream struct{ p reg.Register }
+
+// at is the memory operand disp bytes into vector j (of lanes elements)
+// of the block.
+func (s stream) at(j, lanes, disp int) Mem { return Mem{Base: s.p, Disp: j*lanes*4 + disp} }
+
+// param loads the base of float32 slice parameter name.
+func param(name string) stream { return stream{Load(Param(name).Base(), GP64())} }
+
+// blocks emits the loop over n elements (a multiple of lanes): unroll
+// vectors of lanes elements an iteration, then one at a time. body(j)
+// emits the work on vector j of the block; the streams then advance.
+func blocks(fn string, n reg.Register, lanes, unroll int, ss []stream, body func(j int)) {
+	loop := func(label, next string, u int) {
+		Label(fn + "_" + label)
+		CMPQ(n, U32(u*lanes))
+		JB(LabelRef(fn + "_" + next))
+		for j := range u {
+			body(j)
+		}
+		for _, s := range ss {
+			ADDQ(U32(u*lanes*4), s.p)
+		}
+		SUBQ(U32(u*lanes), n)
+		JMP(LabelRef(fn + "_" + label))
+	}
+	if unroll > 1 {
+		loop("wide", "one", unroll)
+	}
+	loop("one", "done", 1)
+	Label(fn + "_done")
+}
+
+// tables holds the constant tables emitted so far, by name.
+var tables = map[string]Mem{}
+
+// table64 is a read-only table of 64-bit constants.
+func table64(name string, vs ...uint64) Mem {
+	if m, ok := tables[name]; ok {
+		return m
+	}
+	m := GLOBL(name, RODATA|NOPTR)
+	for i, v := range vs {
+		DATA(8*i, U64(v))
+	}
+	tables[name] = m
+	return m
+}
+
+// const64 is a single 64-bit constant, for broadcasting.
+func const64(v uint64) Mem { return table64(fmt.Sprintf("maskq%016x", v), v) }
+
+// const32 is a single 32-bit constant, for broadcasting.
+func const32(v uint32) Mem {
+	name := fmt.Sprintf("maskd%08x", v)
+	if m, ok := tables[name]; ok {
+		return m
+	}
+	m := GLOBL(name, RODATA|NOPTR)
+	DATA(0, U32(v))
+	tables[name] = m
+	return m
+}
+
+// broadcast64 puts a 64-bit constant in every lane of a new vector.
+func broadcast64(a isa, v uint64) reg.VecVirtual {
+	r := a.vec()
+	VPBROADCASTQ(const64(v), r)
+	return r
+}
+
+// broadcast32 puts a 32-bit constant in every lane of a new vector.
+func broadcast32(a isa, v uint32) reg.VecVirtual {
+	r := a.vec()
+	VPBROADCASTD(const32(v), r)
+	return r
+}
+
+// broadcastParam32 puts the 32-bit parameter name in every lane of a new
+// vector (through a general register: vet's asmdecl takes VPBROADCASTD
+// of a stack slot for an 8-byte read).
+func broadcastParam32(a isa, name string) reg.VecVirtual {
+	g, r := GP32(), a.vec()
+	Load(Param(name), g)
+	if a.is512() {
+		VPBROADCASTD(g, r)
+	} else {
+		x := XMM()
+		VMOVD(g, x)
+		VPBROADCASTD(x, r)
+	}
+	return r
+}
+
+// addr is the stack address of a scalar parameter.
+func addr(name string) Mem {
+	b, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
+}
+
+// done ends a function that used vector registers.
+func done() {
+	VZEROUPPER()
+	RET()
+}
+
+// SplitMix64's constants: the increment γ and the finaliser's multipliers.
+const (
+	gamma = 0x9E3779B97F4A7C15
+	mul1  = 0xBF58476D1CE4E5B9
+	mul2  = 0x94D049BB133111EB
+)
+
+// dareMask zeroes x[i] when mix(z + i·γ)>>11 ≥ keep, for keep < 2⁵³ (the
+// Go side does nothing when keep ≥ 2⁵³: every draw is below it). The
+// counters are kept in 64-bit lanes, one per element, and advance by 8γ a
+// vector of 8 elements (wrapping, as uint64 arithmetic does).
+//
+// AVX-512 (DQ for VPMULLQ): one zmm of 8 counters. It takes lim =
+// keep·2¹¹ and compares the finalised z itself, unsigned (z>>11 < keep
+// exactly when z < keep·2¹¹), which saves the shift; a store of zeros
+// under the mask of the dropped elements (x is not read, the kept
+// elements not written) measured a little faster than a zero-masked load
+// and a store.
+//
+// AVX2 has no 64-bit multiply: z·c = lo(z)·lo(c) + (hi(z)·lo(c) +
+// lo(z)·hi(c))<<32 from three VPMULUDQs. Two ymm of 4 counters hold
+// elements {0,1,4,5} and {2,3,6,7} of 8, so that VSHUFPS $0x88 of their
+// compare masks (the low dword of each qword, per 128-bit half) is the
+// mask of elements 0…7 in order, ANDed with x. u = z>>11 and keep are
+// below 2⁶³, so a signed VPCMPGTQ serves.
+func dareMask(a isa) {
+	fn := "dareMask" + a.name
+	const lanes = 8 // elements (and 64-bit counters) a vector of x
+	if a.is512() {
+		TEXT(fn, NOSPLIT, "func(x []float32, z uint64, lim uint64)")
+	} else {
+		TEXT(fn, NOSPLIT, "func(x []float32, z uint64, keep uint64)")
+	}
+	x := param("x")
+	n := Load(Param("x").Len(), GP64())
+	step := broadcast64(a, lanesTimes(lanes)[0])
+	if a.is512() {
+		z, lim := ZMM(), ZMM()
+		VPBROADCASTQ(addr("z"), z)
+		VPADDQ(table64("maskDareLanes8", lanesTimes(0, 1, 2, 3, 4, 5, 6, 7)...), z, z)
+		VPBROADCASTQ(addr("lim"), lim)
+		m1, m2 := broadcast64(a, mul1), broadcast64(a, mul2)
+		zero := YMM()
+		VPXOR(zero, zero, zero)
+		blocks(fn, n, lanes, 4, []stream{x}, func(j int) {
+			t, u := ZMM(), ZMM()
+			VPSRLQ(U8(30), z, t)
+			VPXORQ(z, t, t)
+			VPMULLQ(m1, t, t)
+			VPSRLQ(U8(27), t, u)
+			VPXORQ(u, t, t)
+			VPMULLQ(m2, t, t)
+			VPSRLQ(U8(31), t, u)
+			VPXORQ(u, t, t)
+			k := K()
+			VPCMPUQ(U8(5), lim, t, k) // z >= keep·2¹¹: dropped
+			VMOVDQU32(zero, k, x.at(j, lanes, 0))
+			VPADDQ(step, z, z)
+		})
+		done()
+		return
+	}
+	za, zb, keep := YMM(), YMM(), YMM()
+	VPBROADCASTQ(addr("z"), za)
+	VMOVDQA(za, zb)
+	VPADDQ(table64("maskDareLanesA", lanesTimes(0, 1, 4, 5)...), za, za)
+	VPADDQ(table64("maskDareLanesB", lanesTimes(2, 3, 6, 7)...), zb, zb)
+	VPBROADCASTQ(addr("keep"), keep)
+	m1lo, m1hi := const64(mul1), const64(mul1>>32)
+	m2lo, m2hi := const64(mul2), const64(mul2>>32)
+	c1, c1h, c2, c2h := a.vec(), a.vec(), a.vec(), a.vec()
+	VPBROADCASTQ(m1lo, c1)
+	VPBROADCASTQ(m1hi, c1h)
+	VPBROADCASTQ(m2lo, c2)
+	VPBROADCASTQ(m2hi, c2h)
+	// mul sets t = t·c (mod 2⁶⁴); c holds lo(c) (VPMULUDQ reads the low
+	// dword of each qword), ch holds hi(c).
+	mul := func(t, c, ch reg.VecVirtual) {
+		lo, h := YMM(), YMM()
+		VPMULUDQ(c, t, lo)
+		VPSRLQ(U8(32), t, h)
+		VPMULUDQ(c, h, h)
+		VPMULUDQ(ch, t, t)
+		VPADDQ(h, t, t)
+		VPSLLQ(U8(32), t, t)
+		VPADDQ(lo, t, t)
+	}
+	// kept returns the mask (all ones in a qword) of the counters of z
+	// whose draw is below keep.
+	kept := func(z reg.VecVirtual) reg.VecVirtual {
+		t, u := YMM(), YMM()
+		VPSRLQ(U8(30), z, t)
+		VPXOR(z, t, t)
+		mul(t, c1, c1h)
+		VPSRLQ(U8(27), t, u)
+		VPXOR(u, t, t)
+		mul(t, c2, c2h)
+		VPSRLQ(U8(31), t, u)
+		VPXOR(u, t, t)
+		VPSRLQ(U8(11), t, t)
+		VPCMPGTQ(t, keep, t) // keep > u
+		return t
+	}
+	blocks(fn, n, lanes, 2, []stream{x}, func(j int) {
+		ma := kept(za)
+		mb := kept(zb)
+		VSHUFPS(U8(0x88), mb, ma, ma)
+		VPAND(x.at(j, lanes, 0), ma, ma)
+		VMOVDQU(ma, x.at(j, lanes, 0))
+		VPADDQ(step, za, za)
+		VPADDQ(step, zb, zb)
+	})
+	done()
+}
+
+// lanesTimes is j·γ (mod 2⁶⁴) for each j.
+func lanesTimes(js ...uint64) []uint64 {
+	vs := make([]uint64, len(js))
+	for i, j := range js {
+		vs[i] = j * gamma
+	}
+	return vs
+}
+
+// maskBetween keeps the elements whose magnitude key k = bits & 0x7FFFFFFF
+// has int32(k+add) < lim (add wrapping) and clears the others' bits. With
+// add = 2³¹ − lo and lim = (hi − lo) ⊕ 2³¹ (the Go side's bounds clamped
+// to [0, 2³¹], hi ≥ lo) that is the unsigned k − lo < hi − lo, which is
+// lo ≤ k < hi: one compare.
+func maskBetween(a isa) {
+	fn := "maskBetween" + a.name
+	TEXT(fn, NOSPLIT, "func(x []float32, add uint32, lim uint32)")
+	x := param("x")
+	n := Load(Param("x").Len(), GP64())
+	add, lim := broadcastParam32(a, "add"), broadcastParam32(a, "lim")
+	abs := broadcast32(a, 0x7FFFFFFF)
+	l := a.lanes32()
+	blocks(fn, n, l, 4, []stream{x}, func(j int) {
+		v, t := a.vec(), a.vec()
+		movdqu(a, x.at(j, l, 0), v)
+		if a.is512() {
+			VPANDD(abs, v, t)
+			VPADDD(add, t, t)
+			keep := K()
+			VPCMPGTD(t, lim, keep) // lim > t
+			VMOVDQU32_Z(v, keep, v)
+		} else {
+			VPAND(abs, v, t)
+			VPADDD(add, t, t)
+			VPCMPGTD(t, lim, t) // lim > t
+			VPAND(t, v, v)
+		}
+		movdqu(a, v, x.at(j, l, 0))
+	})
+	done()
+}
+
+// movdqu is an unaligned move: VMOVDQU32 (AVX-512) or VMOVDQU.
+func movdqu(a isa, src, dst Op) {
+	if a.is512() {
+		VMOVDQU32(src, dst)
+	} else {
+		VMOVDQU(src, dst)
+	}
+}
+
+// countKey counts the elements whose magnitude key equals key, in 32-bit
+// lane counters (the Go side passes fewer than 2³¹ elements a call), then
+// adds the lanes.
+func countKey(a isa) {
+	fn := "countKey" + a.name
+	TEXT(fn, NOSPLIT, "func(x []float32, key uint32) int")
+	x := param("x")
+	n := Load(Param("x").Len(), GP64())
+	key := broadcastParam32(a, "key")
+	abs := broadcast32(a, 0x7FFFFFFF)
+	l := a.lanes32()
+	const unroll = 4
+	acc := make([]reg.VecVirtual, unroll)
+	for j := range acc {
+		acc[j] = a.vec()
+		if a.is512() {
+			VPXORD(acc[j], acc[j], acc[j])
+		} else {
+			VPXOR(acc[j], acc[j], acc[j])
+		}
+	}
+	var one reg.VecVirtual
+	if a.is512() {
+		one = broadcast32(a, 1)
+	}
+	blocks(fn, n, l, unroll, []stream{x}, func(j int) {
+		k := a.vec()
+		if a.is512() {
+			VPANDD(x.at(j, l, 0), abs, k)
+			eq := K()
+			VPCMPEQD(key, k, eq)
+			VPADDD(one, acc[j], eq, acc[j])
+		} else {
+			VPAND(x.at(j, l, 0), abs, k)
+			VPCMPEQD(key, k, k)
+			VPSUBD(k, acc[j], acc[j]) // −(−1)
+		}
+	})
+	if a.is512() {
+		for j := 1; j < unroll; j++ {
+			VPADDD(acc[j], acc[0], acc[0])
+		}
+		h := YMM()
+		VEXTRACTI64X4(U8(1), acc[0], h)
+		VPADDD(h, acc[0].AsY(), h)
+		acc[0] = h
+	} else {
+		for j := 1; j < unroll; j++ {
+			VPADDD(acc[j], acc[0], acc[0])
+		}
+	}
+	s, t := XMM(), XMM()
+	VEXTRACTI128(U8(1), acc[0], s)
+	VPADDD(s, acc[0].AsX(), s)
+	VPSHUFD(U8(0x4E), s, t)
+	VPADDD(t, s, s)
+	VPSHUFD(U8(0xB1), s, t)
+	VPADDD(t, s, s)
+	r := GP32()
+	VMOVD(s, r)
+	Store(r.As64(), ReturnIndex(0))
+	done()
+}
+
+// sumAbsLanes adds |float64(x[i])| to acc[i&7], each lane in element
+// order: the 8 float64 lanes are two ymm, to which the widened halves of a
+// vector of 8 elements are added, acc the first operand as in the Go
+// code's acc[j] += v.
+func sumAbsLanes() {
+	const fn = "sumAbsLanesAVX2"
+	TEXT(fn, NOSPLIT, "func(acc *[8]float64, x []float32)")
+	p := Load(Param("acc"), GP64())
+	x := param("x")
+	n := Load(Param("x").Len(), GP64())
+	abs := broadcast64(avx2, 0x7FFFFFFFFFFFFFFF)
+	laneSums(fn, p, n, []stream{x}, func(j, half int, t reg.VecVirtual) {
+		VCVTPS2PD(x.at(j, 8, 16*half), t)
+		VANDPD(abs, t, t)
+	})
+	done()
+}
+
+// dotLanes adds float64(a[i])·float64(b[i]) to acc[i&7]: a multiply (exact:
+// 24-bit by 24-bit mantissas) then an add, as sumAbsLanes.
+func dotLanes() {
+	const fn = "dotLanesAVX2"
+	TEXT(fn, NOSPLIT, "func(acc *[8]float64, a []float32, b []float32)")
+	p := Load(Param("acc"), GP64())
+	xa, xb := param("a"), param("b")
+	n := Load(Param("a").Len(), GP64())
+	laneSums(fn, p, n, []stream{xa, xb}, func(j, half int, t reg.VecVirtual) {
+		u := YMM()
+		VCVTPS2PD(xa.at(j, 8, 16*half), t)
+		VCVTPS2PD(xb.at(j, 8, 16*half), u)
+		VMULPD(u, t, t)
+	})
+	done()
+}
+
+// laneSums emits the 8-lane float64 accumulation loop of sumAbsLanes and
+// dotLanes: acc loaded from p into two ymm (lanes 0–3 and 4–7), a block of
+// 8 elements at a time, term computing the widened terms of half h (its
+// elements 4h…4h+3) of vector j into t, acc stored back at the end.
+//
+// The additions of a lane form one dependency chain, so the loop runs at
+// one vector of 8 elements per add latency, whatever the width: unrolling
+// only saves loop overhead, and a single zmm chain is no faster than two
+// ymm chains (on Zen 4 it measured 10–25% slower: 512-bit adds are
+// double-pumped), so the avx512 level runs this code too.
+func laneSums(fn string, p, n reg.Register, ss []stream, term func(j, half int, t reg.VecVirtual)) {
+	acc := []reg.VecVirtual{YMM(), YMM()}
+	for h := range acc {
+		VMOVUPD(Mem{Base: p, Disp: 32 * h}, acc[h])
+	}
+	blocks(fn, n, 8, 4, ss, func(j int) {
+		for h := range acc {
+			t := YMM()
+			term(j, h, t)
+			VADDPD(t, acc[h], acc[h]) // acc + t
+		}
+	})
+	for h := range acc {
+		VMOVUPD(acc[h], Mem{Base: p, Disp: 32 * h})
+	}
+}

@@ -1,0 +1,69 @@
+package kernel
+
+// The masking kernels of the sparsifying merge methods (DARE's random drop,
+// the magnitude methods' keep-between-cuts) and the lane-wise float64
+// reductions the engine uses for norms and dot products.
+//
+// A magnitude key is the bits of a float32 without its sign,
+// bits & 0x7FFFFFFF: keys order finite values by magnitude, above them
+// ±Inf (0x7F800000) and then the NaNs.
+
+//go:generate sh -c "cd _asm && go run ./masks -pkg kernel -out ../mask_amd64.s"
+
+// countChunk is the most elements one call of CountKey's assembly takes,
+// so that its 32-bit lane counts cannot overflow (a variable for tests).
+var countChunk = 1 << 30
+
+// dareGamma is SplitMix64's increment γ.
+const dareGamma = 0x9E3779B97F4A7C15
+
+// DAREMask drops elements at random from a counter-based generator: element
+// i of x (element off+i of its tensor) draws
+//
+//	z := key + uint64(off+int64(i)+1)*0x9E3779B97F4A7C15
+//	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
+//	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
+//	z ^= z >> 31
+//	u := z >> 11 // uniform in [0, 2⁵³)
+//
+// (SplitMix64's finaliser: with key 0 and off 0, z is SplitMix64's output
+// number i+1 from seed 0) and is set to +0 when u ≥ keep, left as it is
+// otherwise. Keep probability p is keep = ⌈p·2⁵³⌉: u < keep exactly when
+// float64(u) < p·2⁵³. All arithmetic wraps, so any off is valid.
+func DAREMask(x []float32, key uint64, off int64, keep uint64) {
+	dareMask(x, key, off, keep)
+}
+
+// MaskBetween keeps the elements whose magnitude key k has lo ≤ k < hi and
+// clears the others to +0. lo and hi may be any values: lo ≤ 0 is no lower
+// bound, hi ≥ 2³¹ (2³² by convention) no upper bound, and lo ≥ hi or
+// lo ≥ 2³¹ keeps nothing.
+func MaskBetween(x []float32, lo, hi int64) { maskBetween(x, lo, hi) }
+
+// CountKey returns the number of elements of x whose magnitude key is key
+// (none when key ≥ 2³¹).
+func CountKey(x []float32, key uint32) int { return countKey(x, key) }
+
+// SumAbsLanes adds |x[i]| to lane (lane+i) mod 8 of acc, in float64:
+//
+//	for i, v := range x {
+//		acc[(lane+i)&7] += math.Abs(float64(v))
+//	}
+//
+// Each lane adds its elements in order, so the sums do not depend on the
+// implementation; lane may be any int (lane & 7 is what counts).
+func SumAbsLanes(acc *[8]float64, lane int, x []float32) { sumAbsLanes(acc, lane, x) }
+
+// DotLanes adds a[i]·b[i] to lane (lane+i) mod 8 of acc, in float64:
+//
+//	for i := range a {
+//		acc[(lane+i)&7] += float64(float64(a[i]) * float64(b[i]))
+//	}
+//
+// The product of two float32s is exact in float64, so it does not matter
+// whether the multiply and add are fused; they are not. It panics unless
+// len(a) == len(b).
+func DotLanes(acc *[8]float64, lane int, a, b []float32) {
+	mustLen("DotLanes", len(b), len(a))
+	dotLanes(acc, lane, a, b)
+}

@@ -1,0 +1,157 @@
+//go:build !purego
+
+package kernel
+
+import "golang.org/x/sys/cpu"
+
+// Each stub takes whole vectors: lengths a multiple of 16 (AVX512) or 8
+// (AVX2), except dareMask, sumAbsLanes and dotLanes: a multiple of 8 at
+// both levels (8 uint64 or float64 lanes).
+
+// dareMaskAVX2 equals, with z = dareBase(key, off) and keep < 2⁵³,
+//
+//	for i := range x {
+//		if splitMix(z+uint64(i)*dareGamma)>>11 >= keep {
+//			x[i] = 0
+//		}
+//	}
+//
+// and dareMaskAVX512 the same with lim = keep<<11 in place of keep and
+// splitMix(…) >= lim the test. dareMaskAVX512 needs AVX512DQ (VPMULLQ),
+// which the avx512 level requires too; dareLevel checks it again, so this
+// kernel stays safe should the level ever stop requiring it.
+//
+//go:noescape
+func dareMaskAVX512(x []float32, z uint64, lim uint64)
+
+//go:noescape
+func dareMaskAVX2(x []float32, z uint64, keep uint64)
+
+// maskBetweenAVX512 and maskBetweenAVX2 equal
+//
+//	for i, v := range x {
+//		if int32(math.Float32bits(v)&0x7FFFFFFF+add) >= int32(lim) {
+//			x[i] = 0
+//		}
+//	}
+//
+//go:noescape
+func maskBetweenAVX512(x []float32, add uint32, lim uint32)
+
+//go:noescape
+func maskBetweenAVX2(x []float32, add uint32, lim uint32)
+
+// countKeyAVX512 and countKeyAVX2 equal countKeyGeneric, for len(x) < 2³¹.
+//
+//go:noescape
+func countKeyAVX512(x []float32, key uint32) int
+
+//go:noescape
+func countKeyAVX2(x []float32, key uint32) int
+
+// sumAbsLanesAVX2 equals sumAbsLanesGeneric(acc, 0, x). It runs at the
+// avx512 level too: the lane sums are bound by the latency of each lane's
+// chain of adds, which two ymm accumulators meet as well as one zmm (and
+// better on Zen 4, where 512-bit adds are double-pumped).
+//
+//go:noescape
+func sumAbsLanesAVX2(acc *[8]float64, x []float32)
+
+// dotLanesAVX2 equals dotLanesGeneric(acc, 0, a, b), for len(b) == len(a),
+// at both levels as sumAbsLanesAVX2.
+//
+//go:noescape
+func dotLanesAVX2(acc *[8]float64, a []float32, b []float32)
+
+// hasDQ reports AVX512DQ, which the AVX-512 dareMask needs (a variable so
+// a test can take it away).
+var hasDQ = cpu.X86.HasAVX512DQ
+
+// dareLevel is the level dareMask runs at: impl, but avx2 in place of
+// avx512 without AVX512DQ.
+func dareLevel() level {
+	if impl == avx512 && !hasDQ {
+		return avx2
+	}
+	return impl
+}
+
+func dareMask(x []float32, key uint64, off int64, keep uint64) {
+	if keep >= 1<<53 {
+		return // every draw u < 2⁵³ is kept
+	}
+	n := 0
+	switch dareLevel() {
+	case avx512:
+		n = len(x) &^ 7
+		dareMaskAVX512(x[:n], dareBase(key, off), keep<<11)
+	case avx2:
+		n = len(x) &^ 7
+		dareMaskAVX2(x[:n], dareBase(key, off), keep)
+	}
+	dareMaskGeneric(x[n:], key, off+int64(n), keep)
+}
+
+func maskBetween(x []float32, lo, hi int64) {
+	n := vecLen(len(x))
+	// With the bounds clamped to [0, 2³¹], lo ≤ k < hi is the unsigned
+	// k − lo < hi − lo (nothing when hi ≤ lo): the signed compare of both
+	// sides offset by 2³¹.
+	l, h := keyBound(lo), keyBound(hi)
+	add, lim := uint32(1<<31-l), uint32(max(h-l, 0))^1<<31
+	if impl == avx512 {
+		maskBetweenAVX512(x[:n], add, lim)
+	} else if impl == avx2 {
+		maskBetweenAVX2(x[:n], add, lim)
+	}
+	maskBetweenGeneric(x[n:], lo, hi)
+}
+
+func countKey(x []float32, key uint32) int {
+	c := 0
+	for impl != generic {
+		m := vecLen(min(len(x), countChunk))
+		if m == 0 {
+			break
+		}
+		if impl == avx512 {
+			c += countKeyAVX512(x[:m], key)
+		} else {
+			c += countKeyAVX2(x[:m], key)
+		}
+		x = x[m:]
+	}
+	return c + countKeyGeneric(x, key)
+}
+
+// laneHead is the number of elements of an n-element slice whose first
+// goes to lane lane that come before the first to go to lane 0 (all n
+// when none does).
+func laneHead(lane, n int) int { return min(-lane&7, n) }
+
+func sumAbsLanes(acc *[8]float64, lane int, x []float32) {
+	if impl == generic {
+		sumAbsLanesGeneric(acc, lane, x)
+		return
+	}
+	h := laneHead(lane, len(x))
+	sumAbsLanesGeneric(acc, lane, x[:h])
+	x = x[h:]
+	n := len(x) &^ 7
+	sumAbsLanesAVX2(acc, x[:n])
+	sumAbsLanesGeneric(acc, 0, x[n:])
+}
+
+func dotLanes(acc *[8]float64, lane int, a, b []float32) {
+	if impl == generic {
+		dotLanesGeneric(acc, lane, a, b)
+		return
+	}
+	b = b[:len(a)]
+	h := laneHead(lane, len(a))
+	dotLanesGeneric(acc, lane, a[:h], b[:h])
+	a, b = a[h:], b[h:]
+	n := len(a) &^ 7
+	dotLanesAVX2(acc, a[:n], b[:n])
+	dotLanesGeneric(acc, 0, a[n:], b[n:])
+}

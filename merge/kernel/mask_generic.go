@@ -1,0 +1,67 @@
+package kernel
+
+import (
+	"math"
+	"math/bits"
+)
+
+// The reference loops of mask.go. They are written without data-dependent
+// branches (an unpredictable branch per element costs more than the
+// work), which changes nothing in their results.
+
+// splitMix is SplitMix64's finaliser.
+func splitMix(z uint64) uint64 {
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
+	return z ^ (z >> 31)
+}
+
+// dareBase is the counter of element 0 of x: key + (off+1)·γ, mod 2⁶⁴.
+// Element i's is dareBase + i·γ.
+func dareBase(key uint64, off int64) uint64 { return key + uint64(off+1)*dareGamma }
+
+func dareMaskGeneric(x []float32, key uint64, off int64, keep uint64) {
+	z := dareBase(key, off)
+	for i, v := range x {
+		_, borrow := bits.Sub64(splitMix(z)>>11, keep, 0) // 1 when u < keep
+		x[i] = math.Float32frombits(math.Float32bits(v) & -uint32(borrow))
+		z += dareGamma
+	}
+}
+
+// keyBound clamps a magnitude-key bound to [0, 2³¹]: the keys are in
+// [0, 2³¹), so k ≥ b and k < b keep their truth, and k − b cannot overflow.
+func keyBound(b int64) int64 { return min(max(b, 0), 1<<31) }
+
+func maskBetweenGeneric(x []float32, lo, hi int64) {
+	lo, hi = keyBound(lo), keyBound(hi)
+	for i, v := range x {
+		b := math.Float32bits(v)
+		k := int64(b & 0x7FFFFFFF)
+		keep := ^uint32((k-lo)>>63) & uint32((k-hi)>>63) // all ones when lo ≤ k < hi
+		x[i] = math.Float32frombits(b & keep)
+	}
+}
+
+func countKeyGeneric(x []float32, key uint32) int {
+	n := 0
+	for _, v := range x {
+		if math.Float32bits(v)&0x7FFFFFFF == key {
+			n++
+		}
+	}
+	return n
+}
+
+func sumAbsLanesGeneric(acc *[8]float64, lane int, x []float32) {
+	for i, v := range x {
+		acc[(lane+i)&7] += math.Abs(float64(v))
+	}
+}
+
+func dotLanesGeneric(acc *[8]float64, lane int, a, b []float32) {
+	b = b[:len(a)]
+	for i := range a {
+		acc[(lane+i)&7] += float64(float64(a[i]) * float64(b[i])) // rounded: never fused
+	}
+}
