@@ -5,6 +5,9 @@ package merge_test
 //
 //	POTLUCK_BENCH=1 go test ./merge -run TestBenchReport -v -timeout 30m
 //
+// POTLUCK_BENCH_TENSORS=16 makes each model 1 GiB (the 4 × 1 GiB
+// deltas); POTLUCK_BENCH_METHODS=task_arithmetic,ties picks recipes.
+//
 // Each method runs in a child process (this test binary, re-executed), so
 // its peak RSS (getrusage's ru_maxrss) is its own. GB/s is the bytes of the
 // base and the deltas, read at least once, over the child's wall time.
@@ -19,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -33,9 +37,17 @@ import (
 
 const (
 	benchRows, benchCols = 4096, 8192 // BF16: 64 MiB per tensor
-	benchTensors         = 2
 	benchDeltas          = 4
 )
+
+// benchTensors is the tensors per model: 2, or POTLUCK_BENCH_TENSORS (16
+// makes each model 1 GiB).
+var benchTensors = func() int {
+	if n, err := strconv.Atoi(os.Getenv("POTLUCK_BENCH_TENSORS")); err == nil && n > 0 {
+		return n
+	}
+	return 2
+}()
 
 // benchRecipes are the recipes measured, by label.
 var benchRecipes = []struct{ label, method, params string }{
@@ -69,7 +81,11 @@ func TestBenchReport(t *testing.T) {
 	fmt.Printf("%d deltas of a model of %d × %d MiB BF16 tensors; input %.2f GiB per run, workers %s\n",
 		benchDeltas, benchTensors, benchRows*benchCols*2>>20, float64(input)/(1<<30), benchWorkers())
 	fmt.Printf("%-22s %10s %12s %8s\n", "method", "wall s", "peak RSS MiB", "GB/s")
+	only := os.Getenv("POTLUCK_BENCH_METHODS") // comma-separated labels; empty: all
 	for i, br := range benchRecipes {
+		if only != "" && !slices.Contains(strings.Split(only, ","), br.label) {
+			continue
+		}
 		cmd := exec.Command(os.Args[0], "-test.run=^TestBenchChild$")
 		cmd.Env = append(os.Environ(), "POTLUCK_BENCH_CHILD="+strconv.Itoa(i), "POTLUCK_BENCH_DIR="+dir)
 		start := time.Now()
@@ -161,7 +177,7 @@ func writeBenchModel(t *testing.T, dir string) int64 {
 			t.Fatal(err)
 		}
 	}
-	return int64(benchDeltas+1) * benchTensors * benchRows * benchCols * 2
+	return int64(benchDeltas+1) * int64(benchTensors) * benchRows * benchCols * 2
 }
 
 // writeBenchShard writes model.safetensors of benchTensors BF16 tensors,

@@ -3,6 +3,7 @@ package merge
 import (
 	"fmt"
 	"io"
+	"unsafe"
 
 	"github.com/potluck-hub/potluck/safetensors"
 )
@@ -27,6 +28,10 @@ type engine struct {
 	w32             []float32
 	rowG            []float64 // per-row statistics (model_stock filter_wise)
 	before, afterL1 [8]float64
+	rawBase         []byte   // the fused path's block of the base
+	rawIn           [][]byte // and of each input
+	srcs            [][]byte
+	helpers         []*engine // engines of the goroutines that share a tensor's segments
 }
 
 func newEngine(j *Job) *engine {
@@ -53,8 +58,16 @@ func (e *engine) grow(k int) {
 	for i := range e.xs {
 		e.xs[i] = make([]float32, k)
 	}
-	e.raw = make([]byte, 8*k)
+	e.raw = staggered(8*k, -1)
 	e.sc = scratch{raw: make([]byte, 8*k), f: make([]float32, k)}
+	if e.rawBase == nil {
+		// Each at its own offset in the page: reads into them and the
+		// kernel's loads then spread over the cache's sets.
+		e.rawBase = staggered(4*fusedBlock, 0)
+		for i := range e.xs {
+			e.rawIn = append(e.rawIn, staggered(4*fusedBlock, i+1))
+		}
+	}
 }
 
 // mergeTensor writes one output tensor to w in outDT.
@@ -70,17 +83,51 @@ func (e *engine) mergeTensor(bt Tensor, outDT safetensors.DType, w io.Writer) er
 	if err := tr.prepare(); err != nil {
 		return err
 	}
-	for off := int64(0); off < tr.n; off += int64(tr.chunk) {
-		k := int(min(int64(tr.chunk), tr.n-off))
+	tr.planFused(outDT)
+	if tr.n >= 2*int64(e.j.segmentElems()) && tr.segmentable() && e.j.spare != nil {
+		return tr.parallel(outDT, w)
+	}
+	return tr.span(0, tr.n, outDT, nil, w)
+}
+
+// span merges the elements [from, to) a chunk at a time, encoded in outDT,
+// into dst (which holds them all), or when dst is nil in place into w when
+// it is an InPlaceWriter, else through a chunk buffer to w.
+func (tr *tensorRun) span(from, to int64, outDT safetensors.DType, dst []byte, w io.Writer) error {
+	e := tr.e
+	size := int64(outDT.Size())
+	inPlace, direct := w.(InPlaceWriter)
+	for off := from; off < to; off += int64(tr.chunk) {
+		k := int(min(int64(tr.chunk), to-off))
+		raw := e.raw[:k*outDT.Size()]
+		switch {
+		case dst != nil:
+			raw = dst[(off-from)*size : (off-from+int64(k))*size]
+			w = io.Discard
+		case direct:
+			raw = inPlace.SliceAt(off*size, int64(k)*size)
+			w = io.Discard
+		}
+		if tr.fused != nil {
+			ok, err := tr.fusedChunk(off, k, raw)
+			if err != nil {
+				return err
+			}
+			if ok {
+				if _, err := w.Write(raw); err != nil {
+					return err
+				}
+				continue
+			}
+		}
 		if err := tr.combine(off, k); err != nil {
 			return err
 		}
-		raw := e.raw[:k*outDT.Size()]
 		if err := safetensors.EncodeFloat32(raw, e.out[:k], outDT); err != nil {
 			return err
 		}
 		if i := firstNonFiniteEncoded(raw, outDT); i >= 0 {
-			return fmt.Errorf("%w: tensor %q: element %d: the merged value %v is not finite in %s", ErrOverflow, bt.Name, off+int64(i), e.out[i], outDT)
+			return fmt.Errorf("%w: tensor %q: element %d: the merged value %v is not finite in %s", ErrOverflow, tr.bt.Name, off+int64(i), e.out[i], outDT)
 		}
 		if _, err := w.Write(raw); err != nil {
 			return err
@@ -92,4 +139,17 @@ func (e *engine) mergeTensor(bt Tensor, outDT safetensors.DType, w io.Writer) er
 // readBase reads k elements of the base tensor from off into e.base.
 func (e *engine) readBase(bt Tensor, off int64, k int) error {
 	return readFloats(e.j.Base, bt, off, e.base[:k], e.raw)
+}
+
+// staggered returns n bytes starting 1088·(slot+2) bytes (17 cache lines
+// apart) past a page boundary, modulo the page. A kernel that stores to a
+// buffer whose addresses agree with its inputs' in the low 12 bits stalls
+// on its stores ("4K aliasing": a load waits on an earlier store it only
+// appears to overlap), and inputs that agree with each other compete for
+// the same cache sets; buffers allocated alike would agree.
+func staggered(n, slot int) []byte {
+	b := make([]byte, n+8192)
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	at := (1088*(slot+2) - int(p%4096) + 8192) % 4096
+	return b[at : at+n : at+n]
 }

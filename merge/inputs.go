@@ -186,10 +186,39 @@ func (r fullReader) read(off int64, dst []float32) error {
 
 // readFloats reads len(dst) elements of t from element off and widens them.
 func readFloats(m *Model, t Tensor, off int64, dst []float32, raw []byte) error {
-	size := int64(t.DType.Size())
-	raw = raw[:int64(len(dst))*size]
-	if _, err := t.r.ReadAt(raw, t.Start+off*size); err != nil {
-		return fmt.Errorf("merge: model %s: tensor %q: %w", m.Name, t.Name, err)
+	b, err := rawAt(m, t, off, len(dst), raw)
+	if err != nil {
+		return err
 	}
-	return safetensors.DecodeFloat32(dst, raw, t.DType)
+	return safetensors.DecodeFloat32(dst, b, t.DType)
+}
+
+// SliceReaderAt is a reader whose bytes are already in memory (an in-memory
+// model, a mapped file): the engine reads tensors through SliceAt without
+// copying them. The slice is only read, and only until the next call.
+type SliceReaderAt interface {
+	io.ReaderAt
+	SliceAt(off, n int64) ([]byte, error)
+}
+
+// rawAt returns k encoded elements of t from element off: a slice of the
+// model's memory when its reader is a SliceReaderAt, else read into buf.
+func rawAt(m *Model, t Tensor, off int64, k int, buf []byte) ([]byte, error) {
+	size := int64(t.DType.Size())
+	at, n := t.Start+off*size, int64(k)*size
+	if s, ok := t.r.(SliceReaderAt); ok {
+		b, err := s.SliceAt(at, n)
+		if err == nil && int64(len(b)) != n {
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			return nil, fmt.Errorf("merge: model %s: tensor %q: %w", m.Name, t.Name, err)
+		}
+		return b, nil
+	}
+	buf = buf[:n]
+	if _, err := t.r.ReadAt(buf, at); err != nil {
+		return nil, fmt.Errorf("merge: model %s: tensor %q: %w", m.Name, t.Name, err)
+	}
+	return buf, nil
 }

@@ -42,28 +42,43 @@ func firstNonFinite(x []float32) int {
 // firstNonFiniteEncoded returns the index of the first NaN or ±Inf among
 // encoded values (a value that overflowed the output dtype), or -1.
 func firstNonFiniteEncoded(raw []byte, dt safetensors.DType) int {
+	// Eight bytes at a time: a lane whose exponent bits are all ones is
+	// zero after the mask and the XOR, and the carry trick finds a zero
+	// lane without a branch per element; only the word that has one is
+	// searched element by element.
+	var exp, ones, high uint64
 	switch dt {
-	case safetensors.BF16, safetensors.F16:
-		exp := uint16(0x7F80)
-		if dt == safetensors.F16 {
-			exp = 0x7C00
-		}
-		for i := 0; i+2 <= len(raw); i += 2 {
-			if binary.LittleEndian.Uint16(raw[i:])&exp == exp {
-				return i / 2
-			}
-		}
+	case safetensors.BF16:
+		exp, ones, high = 0x7F807F807F807F80, 0x0001000100010001, 0x8000800080008000
+	case safetensors.F16:
+		exp, ones, high = 0x7C007C007C007C00, 0x0001000100010001, 0x8000800080008000
 	case safetensors.F32:
-		for i := 0; i+4 <= len(raw); i += 4 {
-			if binary.LittleEndian.Uint32(raw[i:])&0x7F800000 == 0x7F800000 {
-				return i / 4
-			}
-		}
+		exp, ones, high = 0x7F8000007F800000, 0x0000000100000001, 0x8000000080000000
 	case safetensors.F64:
-		for i := 0; i+8 <= len(raw); i += 8 {
-			if binary.LittleEndian.Uint64(raw[i:])&0x7FF0000000000000 == 0x7FF0000000000000 {
-				return i / 8
-			}
+		exp, ones, high = 0x7FF0000000000000, 1, 0x8000000000000000
+	default:
+		return -1
+	}
+	size := dt.Size()
+	i := 0
+	for ; i+8 <= len(raw); i += 8 {
+		x := binary.LittleEndian.Uint64(raw[i:])&exp ^ exp
+		if (x-ones)&^x&high != 0 {
+			break
+		}
+	}
+	for ; i+size <= len(raw); i += size {
+		var v uint64
+		switch size {
+		case 2:
+			v = uint64(binary.LittleEndian.Uint16(raw[i:]))
+		case 4:
+			v = uint64(binary.LittleEndian.Uint32(raw[i:]))
+		default:
+			v = binary.LittleEndian.Uint64(raw[i:])
+		}
+		if m := exp & (1<<(8*size) - 1); v&m == m { // 1<<64 is 0: m = exp for f64
+			return i / size
 		}
 	}
 	return -1

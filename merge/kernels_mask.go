@@ -1,24 +1,36 @@
 package merge
 
-import "slices"
+import (
+	"math"
+	"slices"
+
+	"github.com/potluck-hub/potluck/merge/kernel"
+)
 
 // The masking kernels: each zeroes the elements of a chunk that a
 // sparsification method drops, in place. x holds elements off, off+1, … of
 // one input's tensor.
 
 // dareMask keeps element i when draw(key, off+i) < thr (thr = density·2⁵³)
-// and zeroes it otherwise.
+// and zeroes it otherwise: u < thr exactly when u < ⌈thr⌉, u an integer.
 func dareMask(x []float32, key uint64, off int64, thr float64) {
-	for i := range x {
-		if float64(draw(key, off+int64(i))) >= thr {
-			x[i] = 0
-		}
-	}
+	kernel.DAREMask(x, key, off, uint64(math.Ceil(thr)))
 }
 
 // magnitudeMask keeps the elements above cut lo and not above cut hi (see
-// select.go), calling each cut once per element, in order.
+// select.go), as if each cut were asked once per element, in order. A cut
+// counts the elements on its key only to keep the first eqAbove of them;
+// unless its budget runs out inside this chunk, it decides every element
+// of the chunk by one threshold, and the chunk is masked without a branch.
 func magnitudeMask(x []float32, lo, hi *cutState) {
+	loT, loN, okLo := lo.threshold(x)
+	hiT, hiN, okHi := hi.threshold(x)
+	if okLo && okHi {
+		lo.seen += loN
+		hi.seen += hiN
+		maskBetween(x, loT, hiT)
+		return
+	}
 	for i, v := range x {
 		k := magKey(f32bits(v))
 		a, b := lo.above(k), hi.above(k)
@@ -27,6 +39,10 @@ func magnitudeMask(x []float32, lo, hi *cutState) {
 		}
 	}
 }
+
+// maskBetween keeps the elements whose magnitude key k has lo ≤ k < hi
+// and zeroes (+0) the others.
+func maskBetween(x []float32, lo, hi int64) { kernel.MaskBetween(x, lo, hi) }
 
 // dellaRow drops the elements of one row of C = len(x) elements (the first
 // is element off of the tensor). An element of magnitude rank r in its row

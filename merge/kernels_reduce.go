@@ -1,6 +1,6 @@
 package merge
 
-import "math"
+import "github.com/potluck-hub/potluck/merge/kernel"
 
 // The reduction kernels accumulate in float64 over 8 lanes: element i of a
 // tensor (or of a row, for row statistics) goes to lane i mod 8, each lane
@@ -11,19 +11,10 @@ import "math"
 // keeps the lanes gives the same sum.
 
 // sumAbsLanes adds |x[i]| to acc[(lane+i) mod 8].
-func sumAbsLanes(acc *[8]float64, lane int, x []float32) {
-	for i, v := range x {
-		acc[(lane+i)&7] += math.Abs(float64(v))
-	}
-}
+func sumAbsLanes(acc *[8]float64, lane int, x []float32) { kernel.SumAbsLanes(acc, lane, x) }
 
 // dotLanes adds float64(a[i])·float64(b[i]) to acc[(lane+i) mod 8].
-func dotLanes(acc *[8]float64, lane int, a, b []float32) {
-	b = b[:len(a)]
-	for i := range a {
-		acc[(lane+i)&7] += float64(a[i]) * float64(b[i])
-	}
-}
+func dotLanes(acc *[8]float64, lane int, a, b []float32) { kernel.DotLanes(acc, lane, a[:len(b)], b) }
 
 // laneSum is ((a₀+a₁)+(a₂+a₃)) + ((a₄+a₅)+(a₆+a₇)).
 func laneSum(acc *[8]float64) float64 {

@@ -25,17 +25,23 @@ type methodFixture struct {
 	vals    []map[string][]float64
 }
 
-var methodTensors = []struct {
+type methodTensor struct {
 	name  string
 	dt    safetensors.DType
 	shape []int64
 	pos   float64 // layer position for gradients
-}{
+}
+
+var methodTensors = []methodTensor{
 	{"model.embed_tokens.weight", safetensors.F32, []int64{6, 5}, 0},
 	{"model.layers.0.mlp.up_proj.weight", safetensors.BF16, []int64{8, 16}, 0},
 	{"model.layers.1.mlp.up_proj.weight", safetensors.F16, []int64{4, 12}, 1},
 	{"model.norm.weight", safetensors.BF16, []int64{7}, 1},
 }
+
+// sameDTypes makes every delta tensor take its base tensor's dtype (the
+// fused path's case); otherwise deltas 0, 2, … are float32.
+var sameDTypes bool
 
 func newMethodFixture(t *testing.T, n int, scales []float64) *methodFixture {
 	t.Helper()
@@ -60,7 +66,7 @@ func newMethodFixture(t *testing.T, n int, scales []float64) *methodFixture {
 				continue
 			}
 			dt := bt.DType
-			if i%2 == 0 {
+			if i%2 == 0 && !sameDTypes {
 				dt = safetensors.F32
 			}
 			v := randVals(t, rng, len(bt.Vals), dt, 0.1*scales[i%len(scales)], 7)
@@ -350,37 +356,64 @@ func runJob(t *testing.T, yaml, out string, workers, chunk int, shardSize int64)
 	}
 	defer job.Close()
 	job.Workers, job.ChunkElems, job.ShardSize = workers, chunk, shardSize
+	if chunk > 0 {
+		job.SegmentElems = 3 * chunk // segments too
+	}
 	if _, err := merge.Run(context.Background(), job, out); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// Every method gives the same bytes for 1 and 4 workers and any chunking.
+// Every method gives the same bytes for 1 and 4 workers, any chunking and
+// any segmenting, and through the fused path and the general one.
 func TestMethodsDeterministic(t *testing.T) {
-	for _, mc := range methodCases {
-		t.Run(mc.method+"/"+mc.global, func(t *testing.T) {
-			n := 4
-			if mc.n != 0 {
-				n = mc.n
-			}
-			scales := mc.scales
-			if scales == nil {
-				scales = []float64{1}
-			}
-			f := newMethodFixture(t, n, scales)
-			a, b := outDir(t), outDir(t)
-			runJob(t, mc.yaml(f), a, 1, 0, 0)
-			runJob(t, mc.yaml(f), b, 4, 64, 0)
-			fa, fb := readAll(t, a), readAll(t, b)
-			if !slices.Equal(keys(fa), keys(fb)) {
-				t.Fatalf("files differ: %v and %v", keys(fa), keys(fb))
-			}
-			for p := range fa {
-				if !bytes.Equal(fa[p], fb[p]) {
-					t.Errorf("%s differs between 1 worker and 4 workers with 64-element chunks", p)
-				}
-			}
-		})
+	// A tensor of many chunks and segments beside the fixture's small ones.
+	defer func(prev []methodTensor) { methodTensors = prev }(methodTensors)
+	methodTensors = append(slices.Clip(methodTensors), methodTensor{"model.layers.1.self_attn.q_proj.weight", safetensors.BF16, []int64{32, 40}, 1})
+	for _, same := range []bool{false, true} {
+		sameDTypes = same
+		for _, mc := range methodCases {
+			t.Run(fmt.Sprintf("%s/%s/same-dtypes=%v", mc.method, mc.global, same), func(t *testing.T) {
+				methodDeterministic(t, mc)
+			})
+		}
+	}
+	sameDTypes = false
+}
+
+// methodDeterministic runs one method case three ways and compares them.
+func methodDeterministic(t *testing.T, mc methodCase) {
+	n := 4
+	if mc.n != 0 {
+		n = mc.n
+	}
+	scales := mc.scales
+	if scales == nil {
+		scales = []float64{1}
+	}
+	f := newMethodFixture(t, n, scales)
+	a, b := outDir(t), outDir(t)
+	runJob(t, mc.yaml(f), a, 1, 0, 0)
+	runJob(t, mc.yaml(f), b, 4, 64, 0)
+	compareOutputs(t, a, b, "1 worker and 4 workers with 64-element chunks and 192-element segments")
+	c := outDir(t)
+	restore := merge.DisableFused()
+	runJob(t, mc.yaml(f), c, 1, 0, 0)
+	restore()
+	compareOutputs(t, a, c, "the fused path and the general path")
+}
+
+// compareOutputs requires the same files with the same bytes in a and b.
+func compareOutputs(t *testing.T, a, b, what string) {
+	t.Helper()
+	fa, fb := readAll(t, a), readAll(t, b)
+	if !slices.Equal(keys(fa), keys(fb)) {
+		t.Fatalf("files differ: %v and %v", keys(fa), keys(fb))
+	}
+	for p := range fa {
+		if !bytes.Equal(fa[p], fb[p]) {
+			t.Errorf("%s differs between %s", p, what)
+		}
 	}
 }
 

@@ -136,10 +136,15 @@ func (j *Job) runWorkers(ctx context.Context, shards []*outShard, tensors []*out
 		return next - 1
 	}
 	var wg sync.WaitGroup
+	j.spare = nil
+	if j.Workers > 1 {
+		j.spare = make(chan struct{}, j.Workers)
+	}
 	for range max(1, j.Workers) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer j.leave()
 			e := newEngine(j)
 			for i := take(); i >= 0; i = take() {
 				out[i], errs[i] = j.writeTensor(ctx, e, shards[tensors[i].shard], tensors[i])

@@ -16,7 +16,7 @@ import (
 // ChunkElems is how many elements of a tensor are processed at a time: it
 // bounds the merge's memory (a few buffers of this many float32s; fewer
 // elements when there are many inputs).
-const ChunkElems = 1 << 20
+const ChunkElems = 1 << 15
 
 // DefaultShardSize is the output's default shard size limit, mergekit's 5 GB.
 const DefaultShardSize = 5_000_000_000
@@ -41,6 +41,10 @@ type Job struct {
 	// ChunkElems overrides the chunk length (a multiple of 64), for tests:
 	// the output is the same for every chunk length.
 	ChunkElems int
+	// SegmentElems overrides how many elements of a large tensor one
+	// goroutine merges at a time (segment.go), for tests: the output is the
+	// same for every segment length.
+	SegmentElems int
 	// Progress, when set, is called with (0, total) before the first tensor
 	// and after each output tensor is written with how many are done; with
 	// Workers > 1 calls come from several goroutines and may arrive out of
@@ -51,6 +55,16 @@ type Job struct {
 	params map[string]*tensorParams // per float base tensor
 	global *globalParams            // merge-wide parameters
 	keep   []bool                   // krum: the inputs selected; nil: all
+	spare  chan struct{}            // slots of workers with no tensor left (segment.go)
+	eng    *engine                  // WriteTensor's
+}
+
+// leave gives a finished worker's slot to the segments of tensors still
+// being merged.
+func (j *Job) leave() {
+	if j.spare != nil {
+		j.spare <- struct{}{}
+	}
 }
 
 // Run writes the merged model to outDir, which must not exist: the base's

@@ -1,5 +1,11 @@
 package merge
 
+import (
+	"encoding/binary"
+
+	"github.com/potluck-hub/potluck/merge/kernel"
+)
+
 // Magnitude trimming (TIES, breadcrumbs) keeps or drops elements by their
 // rank in one total order of a tensor's elements: a ranks above b when
 // |a| > |b|, or |a| = |b| and a comes first in the tensor. Ties are thus
@@ -23,6 +29,7 @@ type cut struct {
 	all, none bool   // every element is above (q = 0), or none is (q = N)
 	key       uint32 // K
 	eqAbove   int64  // L+E−q
+	eq        int64  // E: the elements whose key is K
 }
 
 // cutState applies a cut in one pass over the tensor, in element order.
@@ -52,22 +59,39 @@ func magKey(bits uint32) uint32 { return bits & 0x7FFF_FFFF }
 // cutFinder finds the cuts at ranks qs (each in [0, n]) of one input's
 // elements, streamed twice through pass.
 type cutFinder struct {
-	hi  []int64   // histogram of key>>16
-	lo  [][]int64 // per cut, histogram of key&0xFFFF in its high bin
-	bin []int     // per cut, its high bin
-	low []int64   // per cut, elements below its high bin
+	hi  []int64     // histogram of key>>16
+	hi4 [4][]uint32 // its four partial tables (histHigh)
+	lo  [][]int64   // per cut, histogram of key&0xFFFF in its high bin
+	bin []int       // per cut, its high bin
+	low []int64     // per cut, elements below its high bin
 }
 
 func newCutFinder() *cutFinder {
-	return &cutFinder{hi: make([]int64, histBins), lo: [][]int64{make([]int64, histBins), make([]int64, histBins)}}
+	f := &cutFinder{hi: make([]int64, histBins), lo: [][]int64{make([]int64, histBins), make([]int64, histBins)}}
+	for i := range f.hi4 {
+		f.hi4[i] = make([]uint32, 1<<15) // a magnitude key's high 16 bits are below 2¹⁵
+	}
+	return f
 }
 
-// find returns the cuts at ranks qs. pass calls its function on every chunk
-// of the tensor in order.
-func (f *cutFinder) find(n int64, qs []int64, pass func(func(x []float32)) error) ([]cut, error) {
+// find returns the cuts at ranks qs. high fills the four partial tables of
+// the high histogram (histHigh over every chunk, or histBF16 over the raw
+// bytes); pass calls its function on every chunk of the tensor in order. When every key's low 16 bits are zero (bfloat16
+// values, widened and not rescaled), the high histogram alone is exact and
+// the tensor is streamed once.
+func (f *cutFinder) find(n int64, qs []int64, low16Zero bool, high func(*[4][]uint32) error, pass func(func(x []float32)) error) ([]cut, error) {
 	cuts := make([]cut, len(qs))
 	clear(f.hi)
-	if err := pass(func(x []float32) { histHigh(f.hi, x) }); err != nil {
+	for i := range f.hi4 {
+		clear(f.hi4[i])
+	}
+	err := high(&f.hi4)
+	for _, h := range f.hi4 {
+		for b, c := range h {
+			f.hi[b] += int64(c)
+		}
+	}
+	if err != nil {
 		return nil, err
 	}
 	f.bin, f.low = f.bin[:0], f.low[:0]
@@ -76,14 +100,19 @@ func (f *cutFinder) find(n int64, qs []int64, pass func(func(x []float32)) error
 		b, below := rankBin(f.hi, q)
 		f.bin, f.low = append(f.bin, b), append(f.low, below)
 		clear(f.lo[i])
-	}
-	err := pass(func(x []float32) {
-		for i := range qs {
-			histLow(f.lo[i], x, uint32(f.bin[i]))
+		if low16Zero {
+			f.lo[i][0] = f.hi[b]
 		}
-	})
-	if err != nil {
-		return nil, err
+	}
+	if !low16Zero {
+		err := pass(func(x []float32) {
+			for i := range qs {
+				histLow(f.lo[i], x, uint32(f.bin[i]))
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	for i, q := range qs {
 		if cuts[i].all || cuts[i].none {
@@ -93,6 +122,7 @@ func (f *cutFinder) find(n int64, qs []int64, pass func(func(x []float32)) error
 		e := f.lo[i][l]
 		cuts[i].key = uint32(f.bin[i])<<16 | uint32(l)
 		cuts[i].eqAbove = f.low[i] + below + e - q
+		cuts[i].eq = e
 	}
 	return cuts, nil
 }
@@ -110,11 +140,52 @@ func rankBin(h []int64, q int64) (int, int64) {
 	return len(h) - 1, cum - h[len(h)-1]
 }
 
-// histHigh counts the magnitude keys of x by their high 16 bits.
-func histHigh(h []int64, x []float32) {
-	for _, v := range x {
-		h[magKey(f32bits(v))>>16]++
+// histHigh counts the magnitude keys of x by their high 16 bits, element i
+// in table i mod 4: runs of equal keys, common in weights, then do not wait
+// on one counter's previous increment. Each table takes a quarter of a
+// tensor, so its uint32 counts cannot overflow below 2³⁴ elements.
+func histHigh(h *[4][]uint32, x []float32) {
+	h0, h1, h2, h3 := h[0][:1<<15], h[1][:1<<15], h[2][:1<<15], h[3][:1<<15]
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		h0[(f32bits(x[i])>>16)&0x7FFF]++
+		h1[(f32bits(x[i+1])>>16)&0x7FFF]++
+		h2[(f32bits(x[i+2])>>16)&0x7FFF]++
+		h3[(f32bits(x[i+3])>>16)&0x7FFF]++
 	}
+	for ; i < len(x); i++ {
+		h0[(f32bits(x[i])>>16)&0x7FFF]++
+	}
+}
+
+// histBF16 counts raw little-endian bfloat16 values by magnitude key, as
+// histHigh counts them widened (a bfloat16 is its float32's high 16 bits).
+func histBF16(h *[4][]uint32, b []byte) {
+	h0, h1, h2, h3 := h[0][:1<<15], h[1][:1<<15], h[2][:1<<15], h[3][:1<<15]
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		v := binary.LittleEndian.Uint64(b[i:])
+		h0[v&0x7FFF]++
+		h1[(v>>16)&0x7FFF]++
+		h2[(v>>32)&0x7FFF]++
+		h3[(v>>48)&0x7FFF]++
+	}
+	for ; i+2 <= len(b); i += 2 {
+		h0[binary.LittleEndian.Uint16(b[i:])&0x7FFF]++
+	}
+}
+
+// nonFiniteBins reports whether the high histogram counts an Inf or a NaN
+// (keys from 0x7F800000 up).
+func nonFiniteBins(h *[4][]uint32) bool {
+	for _, t := range h {
+		for _, c := range t[0x7F80:] {
+			if c != 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // histLow counts, among the elements of x whose key's high 16 bits are bin,
@@ -125,4 +196,41 @@ func histLow(h []int64, x []float32, bin uint32) {
 			h[k&0xFFFF]++
 		}
 	}
+}
+
+// countKey returns how many elements of x sit on the cut's key (none when
+// the cut does not count them).
+func (s *cutState) countKey(x []float32) int64 {
+	if s.stateless() {
+		return 0
+	}
+	return int64(kernel.CountKey(x, s.c.key))
+}
+
+// stateless reports whether the cut decides an element by its key alone:
+// no element sits on the cut's key with only some of them kept.
+func (s *cutState) stateless() bool {
+	return s.c.all || s.c.none || s.c.eqAbove == 0 || s.c.eqAbove == s.c.eq
+}
+
+// threshold returns t such that the cut keeps exactly the elements of x
+// whose key k ≥ t, and how many of them sit on its key (the caller adds
+// them to seen), or false when the elements on the key are kept only up to
+// a point inside x: then above must decide them one by one.
+func (s *cutState) threshold(x []float32) (t, n int64, ok bool) {
+	switch {
+	case s.c.all:
+		return 0, 0, true
+	case s.c.none:
+		return 1 << 32, 0, true
+	}
+	key := s.c.key
+	n = int64(kernel.CountKey(x, key))
+	switch {
+	case s.seen+n <= s.c.eqAbove:
+		return int64(key), n, true
+	case s.seen >= s.c.eqAbove:
+		return int64(key) + 1, n, true
+	}
+	return 0, 0, false
 }

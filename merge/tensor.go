@@ -3,6 +3,8 @@ package merge
 import (
 	"fmt"
 	"math"
+
+	"github.com/potluck-hub/potluck/safetensors"
 )
 
 // tensorRun is the merge of one float tensor: its inputs' readers and the
@@ -22,6 +24,7 @@ type tensorRun struct {
 	lo, hi []cutState    // per input: its magnitude cuts
 	stockT []float64     // model_stock: t for the tensor, or per row
 	s0, s1 float32       // slerp's coefficients
+	fused  *fusedPlan    // the fused sum, when the tensor can take it
 }
 
 func (e *engine) newRun(bt Tensor) (*tensorRun, error) {
@@ -137,18 +140,25 @@ func (tr *tensorRun) prepare() error {
 	if tr.m.sparsify == spNone {
 		return nil
 	}
+	var todo []int
 	for i := range tr.rd {
-		if tr.rd[i] == nil || tr.p.density[i] >= 1 {
-			continue
-		}
-		if err := tr.findCuts(i); err != nil {
-			return err
-		}
-		if err := tr.rescaleFactor(i); err != nil {
-			return err
+		if tr.rd[i] != nil && tr.p.density[i] < 1 {
+			todo = append(todo, i)
 		}
 	}
-	return nil
+	// Each input's cuts and rescaling are its own: inputs go to as many
+	// cores as the job has spare.
+	return tr.fanOut(len(todo), func(r *tensorRun, k int) error {
+		i := todo[k]
+		if err := r.findCuts(i); err != nil {
+			return err
+		}
+		if err := r.rescaleFactor(i); err != nil {
+			return err
+		}
+		tr.lo[i], tr.hi[i], tr.resc[i] = r.lo[i], r.hi[i], r.resc[i]
+		return nil
+	})
 }
 
 // findCuts finds input i's magnitude cuts: the top ⌊density·N⌋ (at least
@@ -171,7 +181,7 @@ func (tr *tensorRun) findCuts(i int) error {
 		qs = []int64{bot, n - top}
 	}
 	x := tr.e.xs[i]
-	cuts, err := tr.e.cuts.find(n, qs, func(fn func([]float32)) error {
+	pass := func(fn func([]float32)) error {
 		return tr.passes(func(off int64, k int) error {
 			if err := tr.load(i, off, x[:k], false); err != nil {
 				return err
@@ -179,7 +189,32 @@ func (tr *tensorRun) findCuts(i int) error {
 			fn(x[:k])
 			return nil
 		})
-	})
+	}
+	high := func(h *[4][]uint32) error { return pass(func(x []float32) { histHigh(h, x) }) }
+	dr, dense := tr.rd[i].(denseReader)
+	bf16 := dense && dr.t.DType == safetensors.BF16 && tr.clip[i] == 1
+	if bf16 {
+		// A bfloat16's bits are its float32's high 16: count them as they
+		// lie, unwidened. Bins from 0x7F80 up hold Inf and NaN: then the
+		// widening pass finds the first and reports it.
+		high = func(h *[4][]uint32) error {
+			err := tr.passes(func(off int64, k int) error {
+				b, err := rawAt(dr.m, dr.t, off, k, tr.e.raw)
+				if err == nil {
+					histBF16(h, b)
+				}
+				return err
+			})
+			if err != nil || !nonFiniteBins(h) {
+				return err
+			}
+			for t := range h {
+				clear(h[t])
+			}
+			return pass(func(x []float32) { histHigh(h, x) })
+		}
+	}
+	cuts, err := tr.e.cuts.find(n, qs, bf16, high, pass)
 	if err != nil {
 		return err
 	}
