@@ -209,15 +209,8 @@ var methodCases = []methodCase{
 func TestMethodsMatchReference(t *testing.T) {
 	for _, mc := range methodCases {
 		t.Run(mc.method+"/"+mc.global, func(t *testing.T) {
-			n := max(mc.n, 4)
-			if mc.n != 0 {
-				n = mc.n
-			}
-			scales := mc.scales
-			if scales == nil {
-				scales = []float64{1}
-			}
-			f := newMethodFixture(t, n, scales)
+			f := mc.fixture(t)
+			n := len(f.deltas)
 			out := outDir(t)
 			if _, err := runRecipe(mc.yaml(f), out); err != nil {
 				t.Fatal(err)
@@ -381,8 +374,8 @@ func TestMethodsDeterministic(t *testing.T) {
 	sameDTypes = false
 }
 
-// methodDeterministic runs one method case three ways and compares them.
-func methodDeterministic(t *testing.T, mc methodCase) {
+// fixture is the case's fixture: mc.n deltas (4 when unset) at its scales.
+func (mc methodCase) fixture(t *testing.T) *methodFixture {
 	n := 4
 	if mc.n != 0 {
 		n = mc.n
@@ -391,7 +384,12 @@ func methodDeterministic(t *testing.T, mc methodCase) {
 	if scales == nil {
 		scales = []float64{1}
 	}
-	f := newMethodFixture(t, n, scales)
+	return newMethodFixture(t, n, scales)
+}
+
+// methodDeterministic runs one method case three ways and compares them.
+func methodDeterministic(t *testing.T, mc methodCase) {
+	f := mc.fixture(t)
 	a, b := outDir(t), outDir(t)
 	runJob(t, mc.yaml(f), a, 1, 0, 0)
 	runJob(t, mc.yaml(f), b, 4, 64, 0)

@@ -20,15 +20,7 @@ func TestWriteTensorMatchesRun(t *testing.T) {
 	methodTensors = append(methodTensors[:len(methodTensors):len(methodTensors)], methodTensor{"model.layers.1.self_attn.q_proj.weight", "BF16", []int64{32, 40}, 1})
 	for _, mc := range methodCases {
 		t.Run(mc.method+"/"+mc.global, func(t *testing.T) {
-			n := 4
-			if mc.n != 0 {
-				n = mc.n
-			}
-			scales := mc.scales
-			if scales == nil {
-				scales = []float64{1}
-			}
-			f := newMethodFixture(t, n, scales)
+			f := mc.fixture(t)
 			out := outDir(t)
 			runJob(t, mc.yaml(f), out, 1, 0, 0)
 			got, err := merge.OpenDir(out)
