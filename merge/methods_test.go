@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/potluck-hub/potluck/merge"
+	"github.com/potluck-hub/potluck/merge/kernel"
 	"github.com/potluck-hub/potluck/safetensors"
 )
 
@@ -399,6 +400,11 @@ func methodDeterministic(t *testing.T, mc methodCase) {
 	runJob(t, mc.yaml(f), c, 1, 0, 0)
 	restore()
 	compareOutputs(t, a, c, "the fused path and the general path")
+	d := outDir(t)
+	restore = kernel.ForceGeneric()
+	runJob(t, mc.yaml(f), d, 4, 64, 0)
+	restore()
+	compareOutputs(t, a, d, "the SIMD kernels ("+kernel.Implementation()+") and the generic ones")
 }
 
 // compareOutputs requires the same files with the same bytes in a and b.
