@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/potluck-hub/potluck"
@@ -65,6 +66,7 @@ func (h *Hub) merge(ctx context.Context, recipe []byte, progress func(done, tota
 	}
 	defer job.Close()
 	job.Progress = progress
+	job.Workers = h.mergeThreads()
 	work, err := h.workDir()
 	if err != nil {
 		return nil, err
@@ -75,6 +77,17 @@ func (h *Hub) merge(ctx context.Context, recipe []byte, progress func(done, tota
 		return nil, err
 	}
 	return h.ingestMerge(context.WithoutCancel(ctx), out, job.BaseCID, job.DeltaCIDs)
+}
+
+// mergeThreads is the goroutines one merge job uses: the cores shared
+// among the jobs that may run at once. The output is the same for any
+// count.
+func (h *Hub) mergeThreads() int {
+	jobs := h.opts.MergeWorkers
+	if jobs <= 0 {
+		jobs = DefaultMergeWorkers
+	}
+	return max(1, runtime.GOMAXPROCS(0)/jobs)
 }
 
 // resolve opens the recipe's base and deltas from the store, checking that
