@@ -93,7 +93,7 @@ manifest recording every input by CID. The bytes are the same for any
 		},
 	}
 	c.Flags().StringVar(&out, "out", "", "new output directory (required)")
-	c.Flags().IntVar(&workers, "workers", min(runtime.NumCPU(), 8), "tensors merged at a time (the output is the same for any count)")
+	c.Flags().IntVar(&workers, "workers", min(runtime.NumCPU(), 8), "goroutines merging tensors, and segments of a large tensor, at a time (the output is the same for any count)")
 	c.Flags().Int64Var(&shardSize, "shard-size", merge.DefaultShardSize, "largest output shard, in bytes")
 	hc.register(c, "", "hub gRPC address: the recipe names CIDs, pulled and checked before the merge")
 	c.Flags().StringVar(&cache, "cache", defaultCacheDir(), "where --hub keeps pulled releases, one directory per CID")
