@@ -31,9 +31,9 @@ func (tr *tensorRun) combine(off int64, k int) error {
 		addInto(th, base)
 		lerp2(out, base, th, tr.s0, tr.s1)
 	case famMedian:
-		medianCombine(out, base, xs, lambda, e.vals)
+		medianCombine(out, base, xs, lambda)
 	case famTrimmed:
-		trimmedCombine(out, base, xs, int(tr.p.beta*float64(len(xs))), lambda, e.vals)
+		trimmedCombine(out, base, xs, int(tr.p.beta*float64(len(xs))), lambda)
 	case famStock:
 		tr.stock(off, xs, w, k)
 	default:

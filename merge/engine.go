@@ -24,7 +24,6 @@ type engine struct {
 	sc              scratch
 	cuts            *cutFinder
 	order           []uint64
-	vals            []float32
 	w32             []float32
 	rowG            []float64 // per-row statistics (model_stock filter_wise)
 	before, afterL1 [8]float64
@@ -41,7 +40,7 @@ func newEngine(j *Job) *engine {
 		chunk = min(ChunkElems, workingSet/(n+4))
 	}
 	chunk = max(64, chunk&^63)
-	e := &engine{j: j, cuts: newCutFinder(), vals: make([]float32, n), w32: make([]float32, n)}
+	e := &engine{j: j, cuts: newCutFinder(), w32: make([]float32, n)}
 	e.xs = make([][]float32, n)
 	e.grow(chunk)
 	return e
