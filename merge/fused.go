@@ -15,9 +15,12 @@ import (
 // bits; a block whose input or result is not finite is redone through the
 // general path, which names the element.
 
-// fusedBlock is the elements per fused kernel call: the inputs' bytes of one
-// block stay in the core's L2 cache between the read and the kernel.
-const fusedBlock = 16 << 10
+// fusedBlock is the elements per fused kernel call: a whole default chunk
+// (fewer, longer calls measured faster than 16 Ki-element ones: 0.91–0.99
+// of the ceiling against 0.80–0.87), and the inputs' bytes of one block,
+// when they are read rather than sliced, still fit the core's L2 cache
+// for 16-bit dtypes.
+const fusedBlock = 1 << 16
 
 // noFused turns the fused path off, for tests that compare both paths.
 var noFused bool
