@@ -11,67 +11,82 @@ import (
 )
 
 // Hashing is what limits an import: each byte is hashed twice, once for its
-// chunk's CID and once for the file's SHA-256. kubo does both on one core.
-// The pipeline here reads 256 KiB chunks ahead and hashes their leaf CIDs on
-// every core while the importer's goroutine feeds the file's SHA-256 and the
-// staging file in order; boxo's own balanced layout then builds the DAG,
-// taking each leaf's CID from the pipeline instead of hashing it again
-// (hashedBuilder). The layout, and so every CID, is boxo's.
+// chunk's CID and once for the file's SHA-256 (kubo does both on one core).
+// The pipeline reads 256 KiB chunks ahead on a goroutine of its own and
+// hands them, hashed, to boxo's balanced layout, which builds the DAG taking
+// each leaf's CID from the pipeline instead of hashing it again
+// (hashedBuilder): the layout, and so every CID, is boxo's. With the SHA
+// extensions the importer's goroutine hashes each chunk into both digests in
+// one pass (blocks2), at the speed of hashing once, leaving the other cores
+// to read and write; without them the leaves are hashed on every core with
+// crypto/sha256 while the importer feeds the file's digest. Chunks the
+// layout is done with go to the staging writer (stagefile.go), or straight
+// back to the pool.
 
-// window is how many chunks may be in flight: it bounds the pipeline's
-// memory at window × 256 KiB whatever the file's size.
-const window = 16
+// window is how many chunks may be in flight, read and not yet written: it
+// bounds the pipeline's memory at window × 256 KiB whatever the file's size.
+const window = 32
 
 // piece is one chunk on its way through the pipeline.
 type piece struct {
 	data []byte
 	leaf cid.Cid
-	done chan struct{} // closed once leaf is set
+	done chan struct{} // closed once leaf is set; nil when the importer hashes
 }
 
 // pipeline is a chunker.Splitter whose chunks arrive hashed.
 type pipeline struct {
-	r      io.Reader
-	free   chan []byte
-	out    chan *piece
-	quit   chan struct{}
-	err    error     // the reader's error, valid once out is closed
-	file   hash.Hash // the whole file's SHA-256
-	w      io.Writer // receives the bytes in order, or nil
-	recent [3]*piece // chunks handed to the layout and not yet recycled
-	n      int64     // bytes handed out
+	r    io.Reader
+	free chan []byte
+	out  chan *piece
+	quit chan struct{}
+	err  error // the reader's error, valid once out is closed
+
+	// Used by the importer's goroutine only.
+	fused  *fileHash    // both digests in one pass, or nil
+	file   hash.Hash    // otherwise the file's digest
+	spent  func(*piece) // takes a chunk the layout is done with
+	recent [3]*piece    // chunks handed to the layout and not yet spent
+	n      int64        // bytes handed out
 }
 
-func newPipeline(r io.Reader, w io.Writer) *pipeline {
+func newPipeline(r io.Reader) *pipeline {
 	p := &pipeline{
 		r:    r,
 		free: make(chan []byte, window),
 		out:  make(chan *piece, window),
 		quit: make(chan struct{}),
-		file: sha256.New(),
-		w:    w,
 	}
+	p.spent = p.recycle
 	for range window {
-		p.free <- make([]byte, ChunkSize)
+		p.free <- alignedBuf(ChunkSize)
 	}
-	jobs := make(chan *piece, window)
-	for range max(1, runtime.GOMAXPROCS(0)) {
-		go func() {
-			for pc := range jobs {
-				pc.leaf = rawLeafCID(pc.data)
-				close(pc.done)
-			}
-		}()
+	var jobs chan *piece
+	if fusedHashing {
+		p.fused = newFileHash()
+	} else {
+		p.file = sha256.New()
+		jobs = make(chan *piece, window)
+		for range max(1, runtime.GOMAXPROCS(0)) {
+			go func() {
+				for pc := range jobs {
+					pc.leaf = rawLeafCID(sha256.Sum256(pc.data))
+					close(pc.done)
+				}
+			}()
+		}
 	}
 	go p.read(jobs)
 	return p
 }
 
-// read fills chunks in file order and hands each to the hashers and, in
-// order, to the layout.
+// read fills chunks in file order and hands each to the layout and, if
+// there are leaf hashers, to them.
 func (p *pipeline) read(jobs chan<- *piece) {
 	defer close(p.out)
-	defer close(jobs)
+	if jobs != nil {
+		defer close(jobs)
+	}
 	for {
 		var buf []byte
 		select {
@@ -81,8 +96,11 @@ func (p *pipeline) read(jobs chan<- *piece) {
 		}
 		n, err := fill(p.r, buf)
 		if n > 0 {
-			pc := &piece{data: buf[:n], done: make(chan struct{})}
-			jobs <- pc
+			pc := &piece{data: buf[:n]}
+			if jobs != nil {
+				pc.done = make(chan struct{})
+				jobs <- pc
+			}
 			select {
 			case p.out <- pc:
 			case <-p.quit:
@@ -115,8 +133,8 @@ func fill(r io.Reader, buf []byte) (int, error) {
 // Reader is part of chunker.Splitter; the layout never calls it.
 func (p *pipeline) Reader() io.Reader { return p.r }
 
-// NextBytes hands the next hashed chunk to the layout, feeding the file's
-// digest and the writer on the way.
+// NextBytes hands the next chunk to the layout, hashed, feeding the file's
+// digest on the way.
 func (p *pipeline) NextBytes() ([]byte, error) {
 	pc, ok := <-p.out
 	if !ok {
@@ -125,25 +143,47 @@ func (p *pipeline) NextBytes() ([]byte, error) {
 		}
 		return nil, io.EOF
 	}
-	p.file.Write(pc.data)
-	if p.w != nil {
-		if _, err := p.w.Write(pc.data); err != nil {
-			return nil, err
-		}
+	if p.fused != nil {
+		pc.leaf = rawLeafCID(p.fused.chunk(pc.data))
+	} else {
+		p.file.Write(pc.data)
+		<-pc.done
 	}
-	<-pc.done
 	// boxo looks one chunk ahead, so a chunk handed out three calls ago is
-	// hashed and added to the DAG: its buffer can be read into again.
+	// hashed and added to the DAG: the layout is done with it.
 	if old := p.recent[0]; old != nil {
-		p.free <- old.data[:cap(old.data)]
+		p.spent(old)
 	}
 	p.recent = [3]*piece{p.recent[1], p.recent[2], pc}
 	p.n += int64(len(pc.data))
 	return pc.data, nil
 }
 
+// flush spends, in order, the chunks the layout held when it finished.
+func (p *pipeline) flush() {
+	for i, pc := range p.recent {
+		if pc != nil {
+			p.spent(pc)
+		}
+		p.recent[i] = nil
+	}
+}
+
+// recycle returns a chunk's buffer to the pool.
+func (p *pipeline) recycle(pc *piece) { p.free <- pc.data[:cap(pc.data)] }
+
 // close stops the reader if the layout gave up early.
 func (p *pipeline) close() { close(p.quit) }
+
+// digest is the file's SHA-256, once NextBytes has returned io.EOF.
+func (p *pipeline) digest() [32]byte {
+	if p.fused != nil {
+		return p.fused.sum()
+	}
+	var d [32]byte
+	p.file.Sum(d[:0])
+	return d
+}
 
 // leafFor returns the pipeline's CID for data, if data is a chunk it handed
 // out recently (the very slice, not equal bytes).
@@ -159,8 +199,8 @@ func (p *pipeline) leafFor(data []byte) (cid.Cid, bool) {
 	return cid.Undef, false
 }
 
-func rawLeafCID(data []byte) cid.Cid {
-	sum := sha256.Sum256(data)
+// rawLeafCID is the CID of a raw leaf whose SHA-256 is sum.
+func rawLeafCID(sum [32]byte) cid.Cid {
 	m, err := mh.Encode(sum[:], mh.SHA2_256)
 	if err != nil {
 		panic(err) // SHA2_256 with a 32-byte digest cannot fail

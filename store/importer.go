@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/ipfs/boxo/ipld/merkledag"
 	"github.com/ipfs/boxo/ipld/unixfs/importer/balanced"
@@ -45,11 +46,29 @@ func HashFile(r io.Reader) (FileInfo, error) {
 }
 
 // importFile chunks r and builds kubo's balanced DAG, handing each block to
-// sink and each byte, in order, to w (if not nil). The chunks' CIDs and the
-// file's SHA-256 are computed in parallel (see pipeline).
-func importFile(r io.Reader, sink blockSink, w io.Writer) (FileInfo, error) {
-	p := newPipeline(r, w)
+// sink and, if data is not nil, writing the bytes to data (stagefile.go)
+// while the next chunks are hashed (see pipeline).
+func importFile(r io.Reader, sink blockSink, data *os.File) (FileInfo, error) {
+	p := newPipeline(r)
 	defer p.close()
+	var sw *stageWriter
+	if data != nil {
+		sw = newStageWriter(data, p.free)
+		p.spent = sw.put
+	}
+	info, err := layout(p, sink)
+	if sw != nil {
+		p.flush()
+		err = errors.Join(err, sw.finish())
+	}
+	if err != nil {
+		return FileInfo{}, fmt.Errorf("store: import: %w", err)
+	}
+	return info, nil
+}
+
+// layout builds the DAG over the pipeline's chunks.
+func layout(p *pipeline, sink blockSink) (FileInfo, error) {
 	params := helpers.DagBuilderParams{
 		RawLeaves:  true,
 		CidBuilder: hashedBuilder{prefix: merkledag.V1CidPrefix(), p: p},
@@ -58,19 +77,17 @@ func importFile(r io.Reader, sink blockSink, w io.Writer) (FileInfo, error) {
 	}
 	db, err := params.New(p)
 	if err != nil {
-		return FileInfo{}, fmt.Errorf("store: import: %w", err)
+		return FileInfo{}, err
 	}
 	root, err := balanced.Layout(db)
 	if err != nil {
-		return FileInfo{}, fmt.Errorf("store: import: %w", err)
+		return FileInfo{}, err
 	}
 	tsize, err := root.Size()
 	if err != nil {
-		return FileInfo{}, fmt.Errorf("store: import: %w", err)
+		return FileInfo{}, err
 	}
-	info := FileInfo{CID: root.Cid(), Size: p.n, TSize: tsize}
-	copy(info.SHA256[:], p.file.Sum(nil))
-	return info, nil
+	return FileInfo{CID: root.Cid(), Size: p.n, TSize: tsize, SHA256: p.digest()}, nil
 }
 
 // sinkDAG adapts a blockSink to the ipld.DAGService the importer writes to.

@@ -104,7 +104,7 @@ func (s *Store) putData(ctx context.Context, st *Staged) error {
 			return err
 		}
 	}
-	f, err := os.Open(st.data)
+	f, err := openStaged(st.data, st.Info.Size)
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,9 @@ import (
 // the import of size bytes (kubo's random data, read from a local file)
 // in GB/s, the process's peak RSS during the import, and the cost of
 // reading one 64 MiB tensor at a random offset, checked (VerifiedFile) and
-// raw (File.Range). Everything it writes is deleted at the end.
+// raw (File.Range): on local disk that read is cold, since an import writes
+// with direct I/O and leaves nothing of the file in the page cache.
+// Everything it writes is deleted at the end.
 func BenchImport(b *testing.B, backend store.Backend, size int64) {
 	ctx := context.Background()
 	src := filepath.Join(b.TempDir(), "src")
