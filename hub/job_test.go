@@ -198,8 +198,11 @@ func TestMergeJobCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if running.GetState() != hubv1.MergeJobState_MERGE_JOB_STATE_RUNNING || running.GetTensorsDone() != 1 {
-		t.Errorf("blocked job: %v at %d/%d, want RUNNING at 1", running.GetState(), running.GetTensorsDone(), running.GetTensorsTotal())
+	// The hook holds the worker that finished the first tensor; the job's
+	// other workers (one per core) may finish the rest meanwhile, but the
+	// job cannot end while one is held.
+	if done := running.GetTensorsDone(); running.GetState() != hubv1.MergeJobState_MERGE_JOB_STATE_RUNNING || done < 1 {
+		t.Errorf("blocked job: %v at %d/%d, want RUNNING with at least one done", running.GetState(), done, running.GetTensorsTotal())
 	}
 	cancelled, err := hs.client.CancelMergeJob(ctx, job.GetId())
 	if err != nil {
