@@ -41,44 +41,85 @@ var (
 		func(b []byte) bool { return binary.LittleEndian.Uint32(b)&0x7F800000 == 0x7F800000 }}
 )
 
+// genericBlock is the elements the generic sums widen at a time, into
+// stack buffers: the slice loops of convert_generic.go and arith_generic.go
+// then run without a call per element.
+const genericBlock = 256
+
+// widenGeneric widens len(dst) encoded elements of format f.
+func widenGeneric(f Format, dst []float32, src []byte) {
+	switch f {
+	case BF16:
+		widenBF16Generic(dst, src)
+	case F16:
+		widenF16Generic(dst, src)
+	default:
+		readF32Generic(dst, src)
+	}
+}
+
+// narrowGeneric encodes src in format f.
+func narrowGeneric(f Format, dst []byte, src []float32) {
+	switch f {
+	case BF16:
+		narrowBF16Generic(dst, src)
+	case F16:
+		narrowF16Generic(dst, src)
+	default:
+		writeF32Generic(dst, src)
+	}
+}
+
+// finiteEncoded reports whether every encoded element of b is finite.
+func finiteEncoded(ff *fusedFormat, b []byte) bool {
+	ok := true
+	for j := 0; j < len(b); j += ff.size {
+		ok = ok && !ff.infOrNaN(b[j:])
+	}
+	return ok
+}
+
 func sumScaledGeneric(f Format, dst, base []byte, srcs [][]byte, w []float32, div, lambda float32) bool {
 	ff := formatOf(f)
+	var acc, x, b [genericBlock]float32
 	ok := true
-	for j := 0; j < len(dst); j += ff.size {
-		var acc float32
+	for at := 0; at < len(dst); at += genericBlock * ff.size {
+		end := min(at+genericBlock*ff.size, len(dst))
+		n := (end - at) / ff.size
+		clear(acc[:n])
 		for k, s := range srcs {
-			if ff.infOrNaN(s[j:]) {
-				ok = false
-			}
-			acc = acc + float32(w[k]*ff.widen(s[j:]))
+			widenGeneric(f, x[:n], s[at:end])
+			ok = firstNonFiniteGeneric(x[:n]) < 0 && ok // widening keeps Inf and NaN
+			axpyGeneric(acc[:n], w[k], x[:n])
 		}
 		if div != 1 {
-			acc = acc / div
+			divByGeneric(acc[:n], div)
 		}
-		ff.narrow(dst[j:], ff.widen(base[j:])+float32(lambda*acc))
-		if ff.infOrNaN(dst[j:]) {
-			ok = false
-		}
+		widenGeneric(f, b[:n], base[at:end])
+		addScaledGeneric(x[:n], b[:n], lambda, acc[:n])
+		narrowGeneric(f, dst[at:end], x[:n])
+		ok = finiteEncoded(ff, dst[at:end]) && ok
 	}
 	return ok
 }
 
 func sumLinearGeneric(f Format, dst, base []byte, srcs [][]byte, w []float32) bool {
 	ff := formatOf(f)
+	var acc, x, b [genericBlock]float32
 	ok := true
-	for j := 0; j < len(dst); j += ff.size {
-		b := ff.widen(base[j:])
-		var acc float32
+	for at := 0; at < len(dst); at += genericBlock * ff.size {
+		end := min(at+genericBlock*ff.size, len(dst))
+		n := (end - at) / ff.size
+		clear(acc[:n])
+		widenGeneric(f, b[:n], base[at:end])
 		for k, s := range srcs {
-			if ff.infOrNaN(s[j:]) {
-				ok = false
-			}
-			acc = acc + float32(w[k]*(ff.widen(s[j:])+b))
+			widenGeneric(f, x[:n], s[at:end])
+			ok = firstNonFiniteGeneric(x[:n]) < 0 && ok
+			addIntoGeneric(x[:n], b[:n])
+			axpyGeneric(acc[:n], w[k], x[:n])
 		}
-		ff.narrow(dst[j:], acc)
-		if ff.infOrNaN(dst[j:]) {
-			ok = false
-		}
+		narrowGeneric(f, dst[at:end], acc[:n])
+		ok = finiteEncoded(ff, dst[at:end]) && ok
 	}
 	return ok
 }
