@@ -1,18 +1,14 @@
 package kernel
 
-import (
-	"encoding/binary"
-	"math"
-)
+import "encoding/binary"
 
-// The reference fused sums: element by element, through the scalar
-// conversions of convert_generic.go.
+// The reference fused sums: a block at a time through the generic slice
+// loops, so each element sees exactly the operations, in the same order,
+// that the assembly and the unfused pipeline apply.
 
-// fusedFormat is one Format's scalar widen, narrow and non-finite test.
+// fusedFormat is one Format's element size and non-finite test.
 type fusedFormat struct {
 	size     int
-	widen    func(b []byte) float32
-	narrow   func(b []byte, v float32)
 	infOrNaN func(b []byte) bool
 }
 
@@ -27,18 +23,9 @@ func formatOf(f Format) *fusedFormat {
 }
 
 var (
-	bf16Format = fusedFormat{2,
-		func(b []byte) float32 { return math.Float32frombits(uint32(binary.LittleEndian.Uint16(b)) << 16) },
-		func(b []byte, v float32) { binary.LittleEndian.PutUint16(b, F32ToBF16Bits(math.Float32bits(v))) },
-		func(b []byte) bool { return binary.LittleEndian.Uint16(b)&0x7F80 == 0x7F80 }}
-	f16Format = fusedFormat{2,
-		func(b []byte) float32 { return math.Float32frombits(F16ToF32Bits(binary.LittleEndian.Uint16(b))) },
-		func(b []byte, v float32) { binary.LittleEndian.PutUint16(b, F32ToF16Bits(math.Float32bits(v))) },
-		func(b []byte) bool { return binary.LittleEndian.Uint16(b)&0x7C00 == 0x7C00 }}
-	f32Format = fusedFormat{4,
-		func(b []byte) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b)) },
-		func(b []byte, v float32) { binary.LittleEndian.PutUint32(b, math.Float32bits(v)) },
-		func(b []byte) bool { return binary.LittleEndian.Uint32(b)&0x7F800000 == 0x7F800000 }}
+	bf16Format = fusedFormat{2, func(b []byte) bool { return binary.LittleEndian.Uint16(b)&0x7F80 == 0x7F80 }}
+	f16Format  = fusedFormat{2, func(b []byte) bool { return binary.LittleEndian.Uint16(b)&0x7C00 == 0x7C00 }}
+	f32Format  = fusedFormat{4, func(b []byte) bool { return binary.LittleEndian.Uint32(b)&0x7F800000 == 0x7F800000 }}
 )
 
 // genericBlock is the elements the generic sums widen at a time, into
