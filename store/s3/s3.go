@@ -43,8 +43,10 @@ type Options struct {
 	// client's default, 10).
 	MaxRetries int
 	// RetainFor, when set, puts every object under governance-mode object
-	// lock for that long (the bucket must have object lock enabled): the
-	// bucket then refuses deletes, GC's included, until it expires.
+	// lock for that long (the bucket must have object lock enabled, which
+	// CreateBucket does): no version can be removed before then, and a
+	// delete (GC's) only hides an object behind a delete marker, its bytes
+	// kept in the locked version until the lock expires.
 	RetainFor time.Duration
 }
 
