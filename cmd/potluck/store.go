@@ -22,6 +22,7 @@ import (
 // staging, and the files too unless --store names a bucket).
 type storeFlags struct {
 	data, store, endpoint, region string
+	retain                        time.Duration
 }
 
 func (f *storeFlags) register(fs *pflag.FlagSet) {
@@ -29,6 +30,7 @@ func (f *storeFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.store, "store", "", "keep files in a MinIO/S3 bucket: s3://BUCKET[/PREFIX] (credentials from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or MINIO_ROOT_USER/MINIO_ROOT_PASSWORD)")
 	fs.StringVar(&f.endpoint, "s3-endpoint", "", "S3 endpoint, http://HOST:PORT or https://HOST (default $AWS_ENDPOINT_URL)")
 	fs.StringVar(&f.region, "s3-region", "", "S3 region (default $AWS_REGION)")
+	fs.DurationVar(&f.retain, "s3-retain", 0, "keep every object under governance object lock this long, e.g. 8760h (a new bucket is made with object lock; GC then only hides objects until their lock expires)")
 }
 
 // backend returns the bucket backend --store names, or nil for local disk.
@@ -58,6 +60,7 @@ func (f *storeFlags) backend(ctx context.Context) (store.Backend, error) {
 		SecretKey:    firstEnv("", "AWS_SECRET_ACCESS_KEY", "MINIO_SECRET_KEY", "MINIO_ROOT_PASSWORD"),
 		SessionToken: os.Getenv("AWS_SESSION_TOKEN"),
 		CreateBucket: true,
+		RetainFor:    f.retain,
 	})
 }
 
