@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"crypto/sha256"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -126,5 +127,38 @@ func TestStagedReader(t *testing.T) {
 	all, err := io.ReadAll(struct{ io.Reader }{r})
 	if err != nil || !bytes.Equal(all, content) {
 		t.Errorf("sequential read: %d bytes, %v; want %d", len(all), err, len(content))
+	}
+}
+
+// Closing a commit's reader while another goroutine still reads it (an
+// HTTP client finishing a request body after the response came) is safe:
+// those reads fail with os.ErrClosed, and Close waits for reads in flight.
+func TestStagedReaderCloseWhileReading(t *testing.T) {
+	content := testgen.Bytes(44, 6*readBlock)
+	name := filepath.Join(t.TempDir(), "data")
+	if err := os.WriteFile(name, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		r, err := openStaged(name, int64(len(content)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			buf := make([]byte, 64<<10)
+			for {
+				if _, err := r.Read(buf); err != nil {
+					done <- err
+					return
+				}
+			}
+		}()
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != io.EOF && !errors.Is(err, os.ErrClosed) {
+			t.Fatalf("a read racing Close: %v, want os.ErrClosed (or EOF had it finished)", err)
+		}
 	}
 }

@@ -36,6 +36,7 @@ type blockReader struct {
 	wg   sync.WaitGroup // block reads in flight
 
 	mu     sync.Mutex
+	closed bool  // Close was called: reads fail, no block read starts
 	pos    int64 // Read's offset
 	blocks [readBlocks]block
 	tick   uint64
@@ -80,6 +81,11 @@ func (r *blockReader) ReadAt(p []byte, off int64) (int, error) {
 }
 
 func (r *blockReader) readAt(p []byte, off int64) (int, error) {
+	if r.closed {
+		// An HTTP client may still read a request's body after the
+		// response came (a refused conditional put) and Put returned.
+		return 0, fmt.Errorf("store: read %s: %w", r.f.Name(), os.ErrClosed)
+	}
 	if off < 0 {
 		return 0, fmt.Errorf("store: read %s: negative offset %d", r.f.Name(), off)
 	}
@@ -119,6 +125,9 @@ func (r *blockReader) block(start int64) (*block, error) {
 		r.mu.Unlock()
 		<-ready
 		r.mu.Lock()
+		if r.closed {
+			return nil, fmt.Errorf("store: read %s: %w", r.f.Name(), os.ErrClosed)
+		}
 	}
 }
 
@@ -183,6 +192,9 @@ func (r *blockReader) fill(b *block) {
 
 // Close waits for reads ahead in flight, then closes the file.
 func (r *blockReader) Close() error {
+	r.mu.Lock()
+	r.closed = true // after this no read starts a block, so no wg.Add
+	r.mu.Unlock()
 	r.wg.Wait()
 	return r.f.Close()
 }
