@@ -74,12 +74,7 @@ func newCutFinder() *cutFinder {
 	return f
 }
 
-// find returns the cuts at ranks qs. high fills the four partial tables of
-// the high histogram (histHigh over every chunk, or histBF16 over the raw
-// bytes); pass calls its function on every chunk of the tensor in order. When every key's low 16 bits are zero (bfloat16
-// values, widened and not rescaled), the high histogram alone is exact and
-// the tensor is streamed once.
-func (f *cutFinder) find(n int64, qs []int64, low16Zero bool, high func(*[4][]uint32) error, pass func(func(x []float32)) error) ([]cut, error) {
+func (f *cutFinder) find(n int64, qs []int64, exact func(bin int) uint32, high func(*[4][]uint32) error, pass func(func(x []float32)) error) ([]cut, error) {
 	cuts := make([]cut, len(qs))
 	clear(f.hi)
 	for i := range f.hi4 {
@@ -100,11 +95,8 @@ func (f *cutFinder) find(n int64, qs []int64, low16Zero bool, high func(*[4][]ui
 		b, below := rankBin(f.hi, q)
 		f.bin, f.low = append(f.bin, b), append(f.low, below)
 		clear(f.lo[i])
-		if low16Zero {
-			f.lo[i][0] = f.hi[b]
-		}
 	}
-	if !low16Zero {
+	if exact == nil {
 		err := pass(func(x []float32) {
 			for i := range qs {
 				histLow(f.lo[i], x, uint32(f.bin[i]))
@@ -116,6 +108,13 @@ func (f *cutFinder) find(n int64, qs []int64, low16Zero bool, high func(*[4][]ui
 	}
 	for i, q := range qs {
 		if cuts[i].all || cuts[i].none {
+			continue
+		}
+		if exact != nil {
+			e := f.hi[f.bin[i]]
+			cuts[i].key = exact(f.bin[i])
+			cuts[i].eqAbove = f.low[i] + e - q
+			cuts[i].eq = e
 			continue
 		}
 		l, below := rankBin(f.lo[i], q-f.low[i])
@@ -158,9 +157,11 @@ func histHigh(h *[4][]uint32, x []float32) {
 	}
 }
 
-// histBF16 counts raw little-endian bfloat16 values by magnitude key, as
-// histHigh counts them widened (a bfloat16 is its float32's high 16 bits).
-func histBF16(h *[4][]uint32, b []byte) {
+// histRaw16 counts raw little-endian 16-bit floats (bfloat16 or half) by
+// their 15-bit magnitude key. For bfloat16 that is histHigh's bin of the
+// widened value (a bfloat16 is its float32's high 16 bits); for half,
+// widening is increasing in the key, so the bins rank alike.
+func histRaw16(h *[4][]uint32, b []byte) {
 	h0, h1, h2, h3 := h[0][:1<<15], h[1][:1<<15], h[2][:1<<15], h[3][:1<<15]
 	i := 0
 	for ; i+8 <= len(b); i += 8 {
@@ -175,11 +176,11 @@ func histBF16(h *[4][]uint32, b []byte) {
 	}
 }
 
-// nonFiniteBins reports whether the high histogram counts an Inf or a NaN
-// (keys from 0x7F800000 up).
-func nonFiniteBins(h *[4][]uint32) bool {
+// nonFiniteBins reports whether a 15-bit key histogram counts an Inf or a
+// NaN: a key from inf up (0x7F80 for bfloat16, 0x7C00 for half).
+func nonFiniteBins(h *[4][]uint32, inf int) bool {
 	for _, t := range h {
-		for _, c := range t[0x7F80:] {
+		for _, c := range t[inf:] {
 			if c != 0 {
 				return true
 			}

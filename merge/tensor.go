@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/potluck-hub/potluck/merge/kernel"
 	"github.com/potluck-hub/potluck/safetensors"
 )
 
@@ -191,21 +192,31 @@ func (tr *tensorRun) findCuts(i int) error {
 		})
 	}
 	high := func(h *[4][]uint32) error { return pass(func(x []float32) { histHigh(h, x) }) }
+	// A bfloat16 or half input, not rescaled, is counted as it lies, by the
+	// 15-bit magnitude key of its raw bits: one pass, unwidened. Bins from
+	// the format's Inf up hold Inf and NaN: then the widening pass finds
+	// the first and fails with it, so its float32 bins are never ranked.
+	var exact func(bin int) uint32
+	inf := 0
 	dr, dense := tr.rd[i].(denseReader)
-	bf16 := dense && dr.t.DType == safetensors.BF16 && tr.clip[i] == 1
-	if bf16 {
-		// A bfloat16's bits are its float32's high 16: count them as they
-		// lie, unwidened. Bins from 0x7F80 up hold Inf and NaN: then the
-		// widening pass finds the first and reports it.
+	if dense && tr.clip[i] == 1 {
+		switch dr.t.DType {
+		case safetensors.BF16:
+			exact, inf = func(bin int) uint32 { return uint32(bin) << 16 }, 0x7F80
+		case safetensors.F16:
+			exact, inf = func(bin int) uint32 { return kernel.F16ToF32Bits(uint16(bin)) }, 0x7C00
+		}
+	}
+	if exact != nil {
 		high = func(h *[4][]uint32) error {
 			err := tr.passes(func(off int64, k int) error {
 				b, err := rawAt(dr.m, dr.t, off, k, tr.e.raw)
 				if err == nil {
-					histBF16(h, b)
+					histRaw16(h, b)
 				}
 				return err
 			})
-			if err != nil || !nonFiniteBins(h) {
+			if err != nil || !nonFiniteBins(h, inf) {
 				return err
 			}
 			for t := range h {
@@ -214,7 +225,7 @@ func (tr *tensorRun) findCuts(i int) error {
 			return pass(func(x []float32) { histHigh(h, x) })
 		}
 	}
-	cuts, err := tr.e.cuts.find(n, qs, bf16, high, pass)
+	cuts, err := tr.e.cuts.find(n, qs, exact, high, pass)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/potluck-hub/potluck/merge"
+	"github.com/potluck-hub/potluck/safetensors"
 )
 
 // WriteTensor streams exactly the bytes Run writes for each tensor, with
@@ -83,8 +84,14 @@ func TestSegmentNaNNamed(t *testing.T) {
 		vals[i] = float64(i%13) / 16
 	}
 	vals[1000] = math.NaN()
-	bad := filepath.Join(t.TempDir(), "bad")
-	writeDelta(t, bad, hashDir(t, f.base), map[string][]tensor{"model.safetensors": {{Name: big, DType: "BF16", Shape: []int64{32, 40}, Vals: vals}}})
+	for _, dt := range []safetensors.DType{"BF16", "F16"} { // the raw-key histograms' fallback too
+		bad := filepath.Join(t.TempDir(), "bad-"+string(dt))
+		writeDelta(t, bad, hashDir(t, f.base), map[string][]tensor{"model.safetensors": {{Name: big, DType: dt, Shape: []int64{32, 40}, Vals: vals}}})
+		segmentNaN(t, f, bad, big)
+	}
+}
+
+func segmentNaN(t *testing.T, f *methodFixture, bad, big string) {
 	for _, method := range []string{"task_arithmetic", "ties"} {
 		for _, fused := range []bool{true, false} {
 			y := fmt.Sprintf("merge_method: %s\nbase_model: %s\nparameters:\n  density: 0.5\nmodels:\n  - model: %s\n  - model: %s\n", method, f.base, f.deltas[0], bad)
