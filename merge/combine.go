@@ -24,7 +24,7 @@ func (tr *tensorRun) combine(off int64, k int) error {
 	lambda := float32(tr.p.lambda)
 	switch tr.m.fam {
 	case famLinear:
-		tr.linear(xs, w, k)
+		tr.linear(xs, k)
 	case famSlerp:
 		th := e.theta[:k]
 		copy(th, xs[0])
@@ -76,34 +76,48 @@ func (tr *tensorRun) weightedSum(xs [][]float32, w []float32, k int, lambda floa
 	for i, x := range xs {
 		axpy(acc, w[i], x)
 	}
-	if tr.p.normalize {
-		var div float64
-		for _, wi := range tr.p.weight {
-			div += wi
-		}
-		if div > 1e-8 || div < -1e-8 {
-			divBy(acc, float32(div))
-		}
+	if d := tr.sumDivisor(); d != 1 {
+		divBy(acc, d)
 	}
 	addScaled(tr.e.out[:k], tr.e.base[:k], lambda, acc)
 }
 
-// linear is the model soup Σ wᵢθᵢ with θᵢ = θ₀ + δᵢ, the weights divided
-// by Σ wᵢ (in float64, rounded once) when normalize.
-func (tr *tensorRun) linear(xs [][]float32, w []float32, k int) {
-	acc, base := tr.e.acc[:k], tr.e.base[:k]
-	clear(acc)
+// sumDivisor is what weightedSum divides the sum by: Σ wᵢ (in float64,
+// rounded once) when normalize, unless |Σ wᵢ| < 1e-8 as mergekit does; else
+// 1 (dividing by 1 changes nothing).
+func (tr *tensorRun) sumDivisor() float32 {
+	if div := tr.weightSum(); tr.p.normalize && (div > 1e-8 || div < -1e-8) {
+		return float32(div)
+	}
+	return 1
+}
+
+// weightSum is Σ wᵢ of the recipe's weights, in float64.
+func (tr *tensorRun) weightSum() float64 {
 	var sum float64
 	for _, wi := range tr.p.weight {
 		sum += wi
 	}
+	return sum
+}
+
+// linearWeight is input i's weight in the model soup: wᵢ / Σ wᵢ (in
+// float64, rounded once) when normalize, else wᵢ.
+func (tr *tensorRun) linearWeight(i int) float32 {
+	if tr.p.normalize {
+		return float32(tr.p.weight[i] / tr.weightSum())
+	}
+	return float32(tr.p.weight[i])
+}
+
+// linear is the model soup Σ wᵢθᵢ with θᵢ = θ₀ + δᵢ, the weights divided
+// by Σ wᵢ (in float64, rounded once) when normalize.
+func (tr *tensorRun) linear(xs [][]float32, k int) {
+	acc, base := tr.e.acc[:k], tr.e.base[:k]
+	clear(acc)
 	for i, x := range xs {
-		wi := w[i]
-		if tr.p.normalize {
-			wi = float32(tr.p.weight[i] / sum)
-		}
 		addInto(x, base)
-		axpy(acc, wi, x)
+		axpy(acc, tr.linearWeight(i), x)
 	}
 	copy(tr.e.out[:k], acc)
 }

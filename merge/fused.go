@@ -76,11 +76,9 @@ func (tr *tensorRun) planFused(outDT safetensors.DType) {
 	default:
 		return
 	}
+	// The weights and divisor are the general path's (combine.go), so both
+	// paths do the same arithmetic.
 	p := &fusedPlan{format: f, linear: tr.m.fam == famLinear, div: 1, lambda: lambda}
-	var sum float64
-	for _, wi := range tr.p.weight {
-		sum += wi
-	}
 	for i, rd := range tr.rd {
 		if tr.e.j.skip(i) {
 			continue
@@ -96,15 +94,13 @@ func (tr *tensorRun) planFused(outDT safetensors.DType) {
 			return
 		}
 		w := float32(tr.weight(i))
-		if p.linear && tr.p.normalize {
-			w = float32(tr.p.weight[i] / sum)
+		if p.linear {
+			w = tr.linearWeight(i)
 		}
 		p.inputs, p.w = append(p.inputs, i), append(p.w, w)
 	}
-	if tr.p.normalize && (tr.m.fam == famTask || tr.m.fam == famFedAvg || tr.m.fam == famKrum) {
-		if sum > 1e-8 || sum < -1e-8 {
-			p.div = float32(sum)
-		}
+	if tr.m.fam != famStock && !p.linear { // the methods weightedSum combines
+		p.div = tr.sumDivisor()
 	}
 	tr.fused = p
 }
