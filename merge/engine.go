@@ -96,16 +96,17 @@ func (tr *tensorRun) span(from, to int64, outDT safetensors.DType, dst []byte, w
 	e := tr.e
 	size := int64(outDT.Size())
 	inPlace, direct := w.(InPlaceWriter)
+	if dst != nil || direct {
+		w = io.Discard // the bytes are written where they belong
+	}
 	for off := from; off < to; off += int64(tr.chunk) {
 		k := int(min(int64(tr.chunk), to-off))
 		raw := e.raw[:k*outDT.Size()]
 		switch {
 		case dst != nil:
 			raw = dst[(off-from)*size : (off-from+int64(k))*size]
-			w = io.Discard
 		case direct:
 			raw = inPlace.SliceAt(off*size, int64(k)*size)
-			w = io.Discard
 		}
 		if tr.fused != nil {
 			ok, err := tr.fusedChunk(off, k, raw)

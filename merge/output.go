@@ -136,10 +136,7 @@ func (j *Job) runWorkers(ctx context.Context, shards []*outShard, tensors []*out
 		return next - 1
 	}
 	var wg sync.WaitGroup
-	j.spare = nil
-	if j.Workers > 1 {
-		j.spare = make(chan struct{}, j.Workers)
-	}
+	j.openSlots(0) // each worker frees its slot when it runs out of tensors
 	for range max(1, j.Workers) {
 		wg.Add(1)
 		go func() {

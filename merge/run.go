@@ -75,7 +75,7 @@ func (j *Job) leave() {
 // sibling directory and renamed into place, so outDir appears whole or not
 // at all.
 func Run(ctx context.Context, job *Job, outDir string) (*potluck.Manifest, error) {
-	if err := job.check(); err != nil {
+	if err := job.ready(ctx); err != nil {
 		return nil, err
 	}
 	var m *potluck.Manifest
@@ -88,6 +88,17 @@ func Run(ctx context.Context, job *Job, outDir string) (*potluck.Manifest, error
 		return nil, err
 	}
 	return m, nil
+}
+
+// ready checks the job and, for krum, selects the inputs it keeps.
+func (j *Job) ready(ctx context.Context) error {
+	if err := j.check(); err != nil {
+		return err
+	}
+	if methods[j.Recipe.MergeMethod].fam == famKrum {
+		return j.selectKrum(ctx)
+	}
+	return nil
 }
 
 // check refuses inputs that do not fit the base, naming the tensor, and
@@ -162,11 +173,6 @@ func sameShape(a, b []int64) bool {
 
 // write produces every output file in dir and returns the manifest it wrote.
 func (j *Job) write(ctx context.Context, dir string) (*potluck.Manifest, error) {
-	if methods[j.Recipe.MergeMethod].fam == famKrum {
-		if err := j.selectKrum(ctx); err != nil {
-			return nil, err
-		}
-	}
 	tensors, err := j.writeTensors(ctx, dir)
 	if err != nil {
 		return nil, err

@@ -130,25 +130,51 @@ func (tr *tensorRun) fanOut(n int, fn func(r *tensorRun, k int) error) error {
 // without waiting and returns a run of the tensor on a helper engine for
 // each.
 func (tr *tensorRun) takeHelpers(want int) []*tensorRun {
-	e, j := tr.e, tr.e.j
 	var out []*tensorRun
-	for len(out) < min(want, j.Workers-1) && j.spare != nil {
-		select {
-		case <-j.spare:
-		default:
-			return out
-		}
-		if len(out) == len(e.helpers) {
-			e.helpers = append(e.helpers, newEngine(j))
-		}
-		r, err := tr.clone(e.helpers[len(out)])
-		if err != nil { // the tensor's readers opened once already: cannot fail
-			j.spare <- struct{}{}
-			return out
+	for len(out) < min(want, tr.e.j.Workers-1) {
+		r := tr.takeHelper(tr, len(out))
+		if r == nil {
+			break
 		}
 		out = append(out, r)
 	}
 	return out
+}
+
+// takeHelper takes a spare slot, if one is free now, and returns a clone of
+// src on helper engine h (made on first use, then kept for later tensors);
+// nil when no slot is free.
+func (tr *tensorRun) takeHelper(src *tensorRun, h int) *tensorRun {
+	e, j := tr.e, tr.e.j
+	if j.spare == nil {
+		return nil
+	}
+	select {
+	case <-j.spare:
+	default:
+		return nil
+	}
+	if h == len(e.helpers) {
+		e.helpers = append(e.helpers, newEngine(j))
+	}
+	r, err := src.clone(e.helpers[h])
+	if err != nil { // the tensor's readers opened once already: cannot fail
+		j.spare <- struct{}{}
+		return nil
+	}
+	return r
+}
+
+// openSlots makes the job's slot pool with free slots free now; none with
+// a single worker, which has nothing to share.
+func (j *Job) openSlots(free int) {
+	j.spare = nil
+	if j.Workers > 1 {
+		j.spare = make(chan struct{}, j.Workers)
+		for range free {
+			j.spare <- struct{}{}
+		}
+	}
 }
 
 // releaseHelpers gives n slots back.
@@ -158,13 +184,13 @@ func (tr *tensorRun) releaseHelpers(n int) {
 	}
 }
 
-// segBuf holds one segment's encoded bytes.
+// segBuf holds one segment's encoded bytes (a pointer in the pool).
 type segBuf struct{ b []byte }
 
 // parallel merges the tensor in segments on this worker's slot and any
 // spare ones, writing them to w in order.
 func (tr *tensorRun) parallel(outDT safetensors.DType, w io.Writer) error {
-	e, j := tr.e, tr.e.j
+	j := tr.e.j
 	seg := (int64(j.segmentElems()) + int64(tr.chunk) - 1) / int64(tr.chunk) * int64(tr.chunk)
 	nseg := int((tr.n + seg - 1) / seg)
 	type result struct {
@@ -184,7 +210,7 @@ func (tr *tensorRun) parallel(outDT safetensors.DType, w io.Writer) error {
 	stop := make(chan struct{})
 	var next atomic.Int64
 	inPlace, direct := w.(InPlaceWriter)
-	pool := sync.Pool{New: func() any { return &segBuf{b: make([]byte, 0, seg*int64(outDT.Size()))} }}
+	pool := sync.Pool{New: func() any { return &segBuf{b: make([]byte, seg*int64(outDT.Size()))} }}
 	var wg sync.WaitGroup
 	run := func(r *tensorRun, release func()) {
 		defer wg.Done()
@@ -206,7 +232,6 @@ func (tr *tensorRun) parallel(outDT safetensors.DType, w io.Writer) error {
 				<-window
 				return
 			}
-			b := pool.Get().(*segBuf)
 			if tiesLo != nil {
 				for i := range r.lo {
 					r.lo[i].seen, r.hi[i].seen = tiesLo[s][i], tiesHi[s][i]
@@ -215,13 +240,14 @@ func (tr *tensorRun) parallel(outDT safetensors.DType, w io.Writer) error {
 			from := s * seg
 			to := min(from+seg, tr.n)
 			size := int64(outDT.Size())
-			b.b = b.b[:(to-from)*size]
-			dst := b.b
+			var dst []byte
 			if direct {
 				dst = inPlace.SliceAt(from*size, (to-from)*size)
+			} else {
+				res[s].buf = pool.Get().(*segBuf)
+				dst = res[s].buf.b[:(to-from)*size]
 			}
-			err := r.span(from, to, outDT, dst, nil)
-			res[s].buf, res[s].err = b, err
+			res[s].err = r.span(from, to, outDT, dst, nil)
 			close(res[s].ready)
 		}
 	}
@@ -234,17 +260,8 @@ func (tr *tensorRun) parallel(outDT safetensors.DType, w io.Writer) error {
 	snap.lo, snap.hi = slices.Clone(tr.lo), slices.Clone(tr.hi)
 	grab := func() {
 		for helpers < j.Workers-1 {
-			select {
-			case <-j.spare:
-			default:
-				return
-			}
-			if helpers == len(e.helpers) {
-				e.helpers = append(e.helpers, newEngine(j))
-			}
-			r, err := snap.clone(e.helpers[helpers])
-			if err != nil { // the same readers opened once already: cannot fail
-				j.spare <- struct{}{}
+			r := tr.takeHelper(&snap, helpers)
+			if r == nil {
 				return
 			}
 			helpers++
@@ -257,12 +274,12 @@ func (tr *tensorRun) parallel(outDT safetensors.DType, w io.Writer) error {
 	for s := range res {
 		grab()
 		<-res[s].ready
-		if err = res[s].err; err == nil {
-			if !direct {
-				_, err = w.Write(res[s].buf.b)
-			}
+		if err = res[s].err; err == nil && !direct {
+			_, err = w.Write(res[s].buf.b[:min(seg, tr.n-int64(s)*seg)*int64(outDT.Size())])
 		}
-		pool.Put(res[s].buf)
+		if res[s].buf != nil {
+			pool.Put(res[s].buf)
+		}
 		if err != nil {
 			break
 		}
@@ -290,13 +307,8 @@ type InPlaceWriter interface {
 // engine's buffers, so they must not run concurrently.
 func (j *Job) WriteTensor(ctx context.Context, name string, w io.Writer) error {
 	if j.params == nil {
-		if err := j.check(); err != nil {
+		if err := j.ready(ctx); err != nil {
 			return err
-		}
-		if methods[j.Recipe.MergeMethod].fam == famKrum {
-			if err := j.selectKrum(ctx); err != nil {
-				return err
-			}
 		}
 	}
 	bt, ok := j.Base.Tensor(name)
@@ -306,13 +318,7 @@ func (j *Job) WriteTensor(ctx context.Context, name string, w io.Writer) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	j.spare = nil
-	if j.Workers > 1 {
-		j.spare = make(chan struct{}, j.Workers)
-		for range j.Workers - 1 {
-			j.spare <- struct{}{}
-		}
-	}
+	j.openSlots(j.Workers - 1) // the caller's goroutine is the first worker
 	if j.eng == nil {
 		j.eng = newEngine(j)
 	}
