@@ -224,9 +224,13 @@ func (s *cutState) threshold(x []float32) (t, n int64, ok bool) {
 		return 0, 0, true
 	case s.c.none:
 		return 1 << 32, 0, true
+	case s.c.eqAbove == 0: // none of the elements on the key is kept: no count needed
+		return int64(s.c.key) + 1, 0, true
+	case s.c.eqAbove == s.c.eq: // all of them are
+		return int64(s.c.key), 0, true
 	}
 	key := s.c.key
-	n = int64(kernel.CountKey(x, key))
+	n = s.countKey(x)
 	switch {
 	case s.seen+n <= s.c.eqAbove:
 		return int64(key), n, true
