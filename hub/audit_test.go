@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/node"
-	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
 )
 
 // Verifying a merge on a hub checks the merge and, through its provenance,
@@ -21,19 +21,19 @@ func TestAuditMergeAndItsInputs(t *testing.T) {
 	hs := newHarness(t)
 	ctx := context.Background()
 	_, base, da, db := hs.baseAndTwoDeltas(t)
-	merged, err := hs.client.Merge(ctx, recipe(base.GetCid(), []string{da.GetCid(), db.GetCid()}, []float64{1, 1}))
+	merged, err := hs.client.Merge(ctx, recipe(base.CID, []string{da.CID, db.CID}, []float64{1, 1}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	info, _ := hs.client.Info(ctx)
-	a, err := hs.client.Audit(ctx, merged.GetCid(), filepath.Join(hs.dir, "audit"), info.TrustedKeys(), info.LogKey)
+	a, err := hs.client.Audit(ctx, merged.CID, filepath.Join(hs.dir, "audit"), info.TrustedKeys(), info.LogKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if a.Key == nil || a.Key.Org != "hub" || len(a.Inputs) != 3 {
 		t.Fatalf("audit of the merge: key %+v, %d inputs", a.Key, len(a.Inputs))
 	}
-	for i, want := range []struct{ cid, org string }{{base.GetCid(), orgA}, {da.GetCid(), orgA}, {db.GetCid(), orgB}} {
+	for i, want := range []struct{ cid, org string }{{base.CID, orgA}, {da.CID, orgA}, {db.CID, orgB}} {
 		in := a.Inputs[i]
 		if in.CID != want.cid || in.Key == nil || in.Key.Org != want.org || !in.Report.LogKeyPinned {
 			t.Errorf("input %d: %s by %+v, want %s by %s", i, in.CID, in.Key, want.cid, want.org)
@@ -50,7 +50,7 @@ func TestAuditMergeAndItsInputs(t *testing.T) {
 	if err := os.WriteFile(p, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err = hs.client.Audit(ctx, merged.GetCid(), filepath.Join(hs.dir, "audit2"), info.TrustedKeys(), info.LogKey)
+	_, err = hs.client.Audit(ctx, merged.CID, filepath.Join(hs.dir, "audit2"), info.TrustedKeys(), info.LogKey)
 	if !errors.Is(err, node.ErrVerify) || !strings.Contains(err.Error(), "do not hash to its checkpoint") {
 		t.Fatalf("audit over an altered log entry: %v", err)
 	}
@@ -58,19 +58,19 @@ func TestAuditMergeAndItsInputs(t *testing.T) {
 
 // baseAndTwoDeltas registers the generated base (signed by lab-a) and
 // publishes lab-a's and lab-b's deltas of it.
-func (hs *harness) baseAndTwoDeltas(t *testing.T) (m models, base, da, db *hubv1.Release) {
+func (hs *harness) baseAndTwoDeltas(t *testing.T) (m models, base, da, db *potluck.Release) {
 	t.Helper()
 	m = writeModels(t, hs.dir)
 	base, err := hs.registerBase(m.base, hs.keyA)
 	if err != nil {
 		t.Fatal(err)
 	}
-	makeDelta(t, m.base, m.ftA, filepath.Join(hs.dir, "da"), base.GetCid())
-	if da, err = hs.publish(filepath.Join(hs.dir, "da"), hs.keyA, base.GetCid()); err != nil {
+	makeDelta(t, m.base, m.ftA, filepath.Join(hs.dir, "da"), base.CID)
+	if da, err = hs.publish(filepath.Join(hs.dir, "da"), hs.keyA, base.CID); err != nil {
 		t.Fatal(err)
 	}
-	makeDelta(t, m.base, m.ftB, filepath.Join(hs.dir, "db"), base.GetCid())
-	if db, err = hs.publish(filepath.Join(hs.dir, "db"), hs.keyB, base.GetCid()); err != nil {
+	makeDelta(t, m.base, m.ftB, filepath.Join(hs.dir, "db"), base.CID)
+	if db, err = hs.publish(filepath.Join(hs.dir, "db"), hs.keyB, base.CID); err != nil {
 		t.Fatal(err)
 	}
 	return m, base, da, db

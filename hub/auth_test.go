@@ -76,15 +76,15 @@ func TestTokensBindCallersToTheirOrg(t *testing.T) {
 		t.Fatalf("lab-a's base with lab-a's token: %v", err)
 	}
 	delta := filepath.Join(hs.dir, "delta-b")
-	makeDelta(t, m.base, m.ftB, delta, base.GetCid())
+	makeDelta(t, m.base, m.ftB, delta, base.CID)
 	scan, dbundle := signDir(t, delta, hs.keyB)
-	rel, err := b.Publish(ctx, scan, dbundle, base.GetCid(), nil)
+	rel, err := b.Publish(ctx, scan, dbundle, base.CID, nil)
 	if err != nil {
 		t.Fatalf("lab-b's delta with lab-b's token: %v", err)
 	}
 
 	// Reads are public by default: no token needed.
-	if _, err := hs.client.List(ctx, hubv1.ReleaseKind_RELEASE_KIND_UNSPECIFIED, ""); err != nil {
+	if _, err := hs.client.List(ctx, "", ""); err != nil {
 		t.Errorf("a public read without a token: %v", err)
 	}
 	// Unpin is the operator's.
@@ -92,14 +92,14 @@ func TestTokensBindCallersToTheirOrg(t *testing.T) {
 		client *node.Client
 		code   codes.Code
 	}{{hs.client, codes.Unauthenticated}, {a, codes.PermissionDenied}} {
-		_, err := hs.rawAs(c.client).Unpin(ctx, &hubv1.UnpinRequest{Cid: rel.GetCid()})
+		_, err := hs.rawAs(c.client).Unpin(ctx, &hubv1.UnpinRequest{Cid: rel.CID})
 		if got := grpcStatus(t, err).Code(); got != c.code {
 			t.Errorf("unpin: %v, want %v", err, c.code)
 		}
 	}
 	// The operator is let through, to the hub's own rule: a logged release
 	// stays pinned.
-	_, err = hs.rawAs(op).Unpin(ctx, &hubv1.UnpinRequest{Cid: rel.GetCid()})
+	_, err = hs.rawAs(op).Unpin(ctx, &hubv1.UnpinRequest{Cid: rel.CID})
 	if st := grpcStatus(t, err); st.Code() != codes.FailedPrecondition || !strings.Contains(st.Message(), "still referenced") {
 		t.Errorf("the operator's unpin: %v, want FailedPrecondition (logged releases stay)", err)
 	}
@@ -113,11 +113,11 @@ func (hs *harness) rawAs(c *node.Client) hubv1.HubServiceClient {
 func TestMembersOnlyReads(t *testing.T) {
 	hs, tokA, _, _ := tokenHarness(t, hub.Access{MembersOnlyReads: true})
 	ctx := context.Background()
-	_, err := hs.client.List(ctx, hubv1.ReleaseKind_RELEASE_KIND_UNSPECIFIED, "")
+	_, err := hs.client.List(ctx, "", "")
 	if got := grpcStatus(t, err).Code(); got != codes.Unauthenticated {
 		t.Errorf("a read without a token: %v, want Unauthenticated", err)
 	}
-	if _, err := hs.as(tokA).List(ctx, hubv1.ReleaseKind_RELEASE_KIND_UNSPECIFIED, ""); err != nil {
+	if _, err := hs.as(tokA).List(ctx, "", ""); err != nil {
 		t.Errorf("a member's read: %v", err)
 	}
 }

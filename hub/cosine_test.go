@@ -50,13 +50,13 @@ func TestCosineScreening(t *testing.T) {
 		t.Fatal(err)
 	}
 	da := filepath.Join(hs.dir, "da")
-	man := makeDelta(t, m.base, m.ftA, da, base.GetCid())
-	if _, err := hs.publish(da, hs.keyA, base.GetCid()); err != nil {
+	man := makeDelta(t, m.base, m.ftA, da, base.CID)
+	if _, err := hs.publish(da, hs.keyA, base.CID); err != nil {
 		t.Fatalf("the first delta (no peers yet): %v", err)
 	}
 	db := filepath.Join(hs.dir, "db")
-	makeDelta(t, m.base, m.ftB, db, base.GetCid())
-	if _, err := hs.publish(db, hs.keyB, base.GetCid()); err != nil {
+	makeDelta(t, m.base, m.ftB, db, base.CID)
+	if _, err := hs.publish(db, hs.keyB, base.CID); err != nil {
 		t.Fatalf("an unrelated fine-tune: %v", err)
 	}
 	var shards []string
@@ -71,7 +71,7 @@ func TestCosineScreening(t *testing.T) {
 	copyDir(t, da, neg)
 	negate(t, neg, shards)
 	hs.expectRefused(t, codes.InvalidArgument, []string{"cosine similarity", "2 deltas"}, func() error {
-		_, err := hs.publish(neg, hs.keyB, base.GetCid())
+		_, err := hs.publish(neg, hs.keyB, base.CID)
 		return err
 	})
 }

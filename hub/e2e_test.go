@@ -36,6 +36,7 @@ import (
 	"github.com/potluck-hub/potluck/hub"
 	"github.com/potluck-hub/potluck/internal/testgen"
 	"github.com/potluck-hub/potluck/internal/testmodel"
+	"github.com/potluck-hub/potluck/internal/wire"
 	"github.com/potluck-hub/potluck/node"
 	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
 	"github.com/potluck-hub/potluck/safetensors"
@@ -179,7 +180,7 @@ func writeModels(t *testing.T, dir string) models {
 	return m
 }
 
-func (hs *harness) registerBase(dir string, s *signing.Signer) (*hubv1.Release, error) {
+func (hs *harness) registerBase(dir string, s *signing.Signer) (*potluck.Release, error) {
 	d, err := potluck.ScanDir(dir)
 	if err != nil {
 		return nil, err
@@ -210,7 +211,7 @@ func signDir(t *testing.T, dir string, s *signing.Signer) (*potluck.Dir, []byte)
 	return scan, bundle
 }
 
-func (hs *harness) publish(dir string, s *signing.Signer, baseCID string) (*hubv1.Release, error) {
+func (hs *harness) publish(dir string, s *signing.Signer, baseCID string) (*potluck.Release, error) {
 	scan, bundle := signDir(hs.t, dir, s)
 	return hs.client.Publish(context.Background(), scan, bundle, baseCID, nil)
 }
@@ -218,13 +219,13 @@ func (hs *harness) publish(dir string, s *signing.Signer, baseCID string) (*hubv
 // mustList lists every release's CID, sorted.
 func (hs *harness) mustList() []string {
 	hs.t.Helper()
-	rs, err := hs.client.List(context.Background(), hubv1.ReleaseKind_RELEASE_KIND_UNSPECIFIED, "")
+	rs, err := hs.client.List(context.Background(), "", "")
 	if err != nil {
 		hs.t.Fatal(err)
 	}
 	var out []string
 	for _, r := range rs {
-		out = append(out, r.GetCid())
+		out = append(out, r.CID)
 	}
 	sort.Strings(out)
 	return out
@@ -270,27 +271,27 @@ func localFiles(t *testing.T, dir string) map[string]potluck.File {
 }
 
 // checkReleaseFiles compares a release's file list with the local directory.
-func checkReleaseFiles(t *testing.T, rel *hubv1.Release, dir string) {
+func checkReleaseFiles(t *testing.T, rel *potluck.Release, dir string) {
 	t.Helper()
 	want := localFiles(t, dir)
-	if len(rel.GetFiles()) != len(want) {
-		t.Errorf("release %s lists %d files, %s has %d", rel.GetCid(), len(rel.GetFiles()), dir, len(want))
+	if len(rel.Files) != len(want) {
+		t.Errorf("release %s lists %d files, %s has %d", rel.CID, len(rel.Files), dir, len(want))
 	}
-	for _, f := range rel.GetFiles() {
-		w, ok := want[f.GetPath()]
+	for _, f := range rel.Files {
+		w, ok := want[f.Path]
 		if !ok {
-			t.Errorf("release lists %q, not in %s", f.GetPath(), dir)
+			t.Errorf("release lists %q, not in %s", f.Path, dir)
 			continue
 		}
-		if int64(f.GetSize()) != w.Size || hex.EncodeToString(f.GetSha256()) != w.SHA256 {
-			t.Errorf("release file %q: %d bytes sha256 %x; local %d bytes sha256 %s", f.GetPath(), f.GetSize(), f.GetSha256(), w.Size, w.SHA256)
+		if int64(f.Size) != w.Size || f.SHA256 != w.SHA256 {
+			t.Errorf("release file %q: %d bytes sha256 %s; local %d bytes sha256 %s", f.Path, f.Size, f.SHA256, w.Size, w.SHA256)
 		}
-		info, err := store.HashFileAt(filepath.Join(dir, filepath.FromSlash(f.GetPath())))
+		info, err := store.HashFileAt(filepath.Join(dir, filepath.FromSlash(f.Path)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f.GetCid() != info.CID.String() {
-			t.Errorf("release file %q: CID %s, the local file's is %s", f.GetPath(), f.GetCid(), info.CID)
+		if f.CID != info.CID.String() {
+			t.Errorf("release file %q: CID %s, the local file's is %s", f.Path, f.CID, info.CID)
 		}
 	}
 }
@@ -351,62 +352,62 @@ func TestHappyPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := dirCID(t, m.base); base.GetCid() != want {
-		t.Fatalf("base CID %s, 'ipfs add -r' of the directory gives %s", base.GetCid(), want)
+	if want := dirCID(t, m.base); base.CID != want {
+		t.Fatalf("base CID %s, 'ipfs add -r' of the directory gives %s", base.CID, want)
 	}
-	if base.GetKind() != hubv1.ReleaseKind_RELEASE_KIND_BASE || base.GetPublisher() != orgA {
-		t.Errorf("base release: kind %v publisher %q, want BASE by %q", base.GetKind(), base.GetPublisher(), orgA)
+	if base.Kind != potluck.KindBase || base.Publisher != orgA {
+		t.Errorf("base release: kind %v publisher %q, want BASE by %q", base.Kind, base.Publisher, orgA)
 	}
 	checkReleaseFiles(t, base, m.base)
 
 	deltaA, deltaB := filepath.Join(hs.dir, "delta-a"), filepath.Join(hs.dir, "delta-b")
-	makeDelta(t, m.base, m.ftA, deltaA, base.GetCid())
-	makeDelta(t, m.base, m.ftB, deltaB, base.GetCid())
-	relA, err := hs.publish(deltaA, hs.keyA, base.GetCid())
+	makeDelta(t, m.base, m.ftA, deltaA, base.CID)
+	makeDelta(t, m.base, m.ftB, deltaB, base.CID)
+	relA, err := hs.publish(deltaA, hs.keyA, base.CID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	relB, err := hs.publish(deltaB, hs.keyB, base.GetCid())
+	relB, err := hs.publish(deltaB, hs.keyB, base.CID)
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	t.Run("ListAndGetRelease", func(t *testing.T) {
-		if want := dirCID(t, deltaA); relA.GetCid() != want {
-			t.Errorf("delta A CID %s, the directory's is %s", relA.GetCid(), want)
+		if want := dirCID(t, deltaA); relA.CID != want {
+			t.Errorf("delta A CID %s, the directory's is %s", relA.CID, want)
 		}
-		deltas, err := hs.client.List(ctx, hubv1.ReleaseKind_RELEASE_KIND_DELTA, base.GetCid())
+		deltas, err := hs.client.List(ctx, potluck.KindDelta, base.CID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var listed *hubv1.Release
+		var listed *potluck.Release
 		for _, r := range deltas {
-			if r.GetCid() == relA.GetCid() {
+			if r.CID == relA.CID {
 				listed = r
 			}
-			if r.GetKind() != hubv1.ReleaseKind_RELEASE_KIND_DELTA {
-				t.Errorf("List(DELTA) returned a %v", r.GetKind())
+			if r.Kind != potluck.KindDelta {
+				t.Errorf("List(DELTA) returned a %v", r.Kind)
 			}
 		}
 		if len(deltas) != 2 || listed == nil {
 			t.Fatalf("List(DELTA, base) gave %d releases, delta A among them: %v", len(deltas), listed != nil)
 		}
-		got, err := hs.client.Release(ctx, relA.GetCid())
+		got, err := hs.client.Release(ctx, relA.CID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, r := range []*hubv1.Release{listed, got} {
-			if r.GetPublisher() != orgA || r.GetBaseCid() != base.GetCid() || r.GetKeyHint() != hs.pubA.Hint() {
-				t.Errorf("delta A: publisher %q base %s key %s; want %q, %s, %s", r.GetPublisher(), r.GetBaseCid(), r.GetKeyHint(), orgA, base.GetCid(), hs.pubA.Hint())
+		for _, r := range []*potluck.Release{listed, got} {
+			if r.Publisher != orgA || r.Base != base.CID || r.KeyHint != hs.pubA.Hint() {
+				t.Errorf("delta A: publisher %q base %s key %s; want %q, %s, %s", r.Publisher, r.Base, r.KeyHint, orgA, base.CID, hs.pubA.Hint())
 			}
 			checkReleaseFiles(t, r, deltaA)
 		}
-		if relB.GetPublisher() != orgB {
-			t.Errorf("delta B publisher %q, want %q", relB.GetPublisher(), orgB)
+		if relB.Publisher != orgB {
+			t.Errorf("delta B publisher %q, want %q", relB.Publisher, orgB)
 		}
 		// The signature travels with the release: it verifies against A's key
 		// over exactly the delta's files.
-		v, err := signing.VerifyBundle(got.GetBundle(), []*signing.PublicKey{hs.pubA})
+		v, err := signing.VerifyBundle(got.Bundle, []*signing.PublicKey{hs.pubA})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -426,7 +427,7 @@ func TestHappyPath(t *testing.T) {
 		if uint64(len(local)) < off+n {
 			t.Fatalf("%s is %d bytes, too short for the test", shard, len(local))
 		}
-		got, err := hs.getRange(relA.GetCid(), shard, off, n)
+		got, err := hs.getRange(relA.CID, shard, off, n)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -435,9 +436,9 @@ func TestHappyPath(t *testing.T) {
 		}
 		// Length 0 reads to the end; by the file's own CID, without a path.
 		var fileCID string
-		for _, f := range relA.GetFiles() {
-			if f.GetPath() == shard {
-				fileCID = f.GetCid()
+		for _, f := range relA.Files {
+			if f.Path == shard {
+				fileCID = f.CID
 			}
 		}
 		tail, err := hs.getRange(fileCID, "", uint64(len(local))-100, 0)
@@ -448,30 +449,30 @@ func TestHappyPath(t *testing.T) {
 			t.Errorf("Get by file CID, last 100 bytes: got %d bytes that differ", len(tail))
 		}
 		// Past the end is refused.
-		_, err = hs.getRange(relA.GetCid(), shard, uint64(len(local))-10, 11)
+		_, err = hs.getRange(relA.CID, shard, uint64(len(local))-10, 11)
 		if status.Code(err) != codes.InvalidArgument {
 			t.Errorf("Get past the end: %v, want InvalidArgument", err)
 		}
 	})
 
-	var merged *hubv1.Release
+	var merged *potluck.Release
 	t.Run("Merge", func(t *testing.T) {
-		rec := recipe(base.GetCid(), []string{relA.GetCid(), relB.GetCid()}, []float64{0.5, 0.5})
+		rec := recipe(base.CID, []string{relA.CID, relB.CID}, []float64{0.5, 0.5})
 		merged, err = hs.client.Merge(ctx, rec)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if merged.GetKind() != hubv1.ReleaseKind_RELEASE_KIND_MERGE || merged.GetBaseCid() != base.GetCid() || merged.GetPublisher() != hub.HubOrg {
-			t.Errorf("merge release: kind %v base %s publisher %q", merged.GetKind(), merged.GetBaseCid(), merged.GetPublisher())
+		if merged.Kind != potluck.KindMerge || merged.Base != base.CID || merged.Publisher != hub.HubOrg {
+			t.Errorf("merge release: kind %v base %s publisher %q", merged.Kind, merged.Base, merged.Publisher)
 		}
 		again, err := hs.client.Merge(ctx, rec)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if again.GetCid() != merged.GetCid() {
-			t.Errorf("the same merge twice gave %s then %s", merged.GetCid(), again.GetCid())
+		if again.CID != merged.CID {
+			t.Errorf("the same merge twice gave %s then %s", merged.CID, again.CID)
 		}
-		ms, err := hs.client.List(ctx, hubv1.ReleaseKind_RELEASE_KIND_MERGE, "")
+		ms, err := hs.client.List(ctx, potluck.KindMerge, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -496,7 +497,7 @@ func TestHappyPath(t *testing.T) {
 			t.Fatalf("hub announces key %s, DATA/hub.pub is %s", info.HubKey.Hint(), hubKey.Hint())
 		}
 		out := filepath.Join(hs.dir, "pulled-merge")
-		p, err := hs.client.Pull(ctx, merged.GetCid(), out, []*signing.PublicKey{hubKey}, nil)
+		p, err := hs.client.Pull(ctx, merged.CID, out, []*signing.PublicKey{hubKey}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -507,8 +508,8 @@ func TestHappyPath(t *testing.T) {
 		if err != nil {
 			t.Fatalf("VerifyDir with the hub key: %v", err)
 		}
-		if rep.CID != merged.GetCid() {
-			t.Errorf("pulled directory has CID %s, the release %s", rep.CID, merged.GetCid())
+		if rep.CID != merged.CID {
+			t.Errorf("pulled directory has CID %s, the release %s", rep.CID, merged.CID)
 		}
 		if _, err := node.VerifyDir(out, []*signing.PublicKey{hs.pubA}); !errors.Is(err, signing.ErrUntrusted) {
 			t.Errorf("VerifyDir of the merge with a member key only: %v, want ErrUntrusted", err)
@@ -519,7 +520,7 @@ func TestHappyPath(t *testing.T) {
 
 	t.Run("PullDelta", func(t *testing.T) {
 		out := filepath.Join(hs.dir, "pulled-a")
-		p, err := hs.client.Pull(ctx, relA.GetCid(), out, []*signing.PublicKey{hs.pubA}, nil)
+		p, err := hs.client.Pull(ctx, relA.CID, out, []*signing.PublicKey{hs.pubA}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -535,7 +536,7 @@ func TestHappyPath(t *testing.T) {
 		}
 		// Trusting only B's key, A's delta does not verify, and nothing appears.
 		out2 := filepath.Join(hs.dir, "pulled-a-untrusted")
-		if _, err := hs.client.Pull(ctx, relA.GetCid(), out2, []*signing.PublicKey{hs.pubB}, nil); !errors.Is(err, signing.ErrUntrusted) {
+		if _, err := hs.client.Pull(ctx, relA.CID, out2, []*signing.PublicKey{hs.pubB}, nil); !errors.Is(err, signing.ErrUntrusted) {
 			t.Errorf("pull of A's delta trusting B only: %v, want ErrUntrusted", err)
 		}
 		if _, err := os.Stat(out2); !errors.Is(err, os.ErrNotExist) {
@@ -887,7 +888,7 @@ func uploadHeader(t *testing.T, dir string, bundle []byte, baseCID string) (*hub
 // rawStream is one upload stream driven by hand.
 type rawStream struct {
 	send  func(h *hubv1.UploadHeader, c *hubv1.Chunk) error
-	close func() (*hubv1.Release, error)
+	close func() (*potluck.Release, error)
 }
 
 func (hs *harness) rawPublish(ctx context.Context) rawStream {
@@ -902,9 +903,12 @@ func (hs *harness) rawPublish(ctx context.Context) rawStream {
 			}
 			return s.Send(&hubv1.PublishRequest{Msg: &hubv1.PublishRequest_Chunk{Chunk: c}})
 		},
-		close: func() (*hubv1.Release, error) {
+		close: func() (*potluck.Release, error) {
 			r, err := s.CloseAndRecv()
-			return r.GetRelease(), err
+			if err != nil {
+				return nil, err
+			}
+			return wire.ReleaseOf(r.GetRelease())
 		},
 	}
 }
@@ -921,9 +925,12 @@ func (hs *harness) rawRegisterBase(ctx context.Context) rawStream {
 			}
 			return s.Send(&hubv1.RegisterBaseRequest{Msg: &hubv1.RegisterBaseRequest_Chunk{Chunk: c}})
 		},
-		close: func() (*hubv1.Release, error) {
+		close: func() (*potluck.Release, error) {
 			r, err := s.CloseAndRecv()
-			return r.GetRelease(), err
+			if err != nil {
+				return nil, err
+			}
+			return wire.ReleaseOf(r.GetRelease())
 		},
 	}
 }
@@ -971,7 +978,7 @@ func TestRefusedUploadsLeaveNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	baseCID := base.GetCid()
+	baseCID := base.CID
 	// good is a valid delta of the registered base, never published here.
 	good := filepath.Join(hs.dir, "good-delta")
 	man := makeDelta(t, m.base, m.ftA, good, baseCID)
@@ -1254,8 +1261,8 @@ func TestRefusedUploadsLeaveNothing(t *testing.T) {
 		if err != nil {
 			t.Fatalf("an unaltered variant: %v", err)
 		}
-		if rel.GetCid() != dirCID(t, good) {
-			t.Errorf("unaltered variant published as %s, the good delta's CID is %s", rel.GetCid(), dirCID(t, good))
+		if rel.CID != dirCID(t, good) {
+			t.Errorf("unaltered variant published as %s, the good delta's CID is %s", rel.CID, dirCID(t, good))
 		}
 		if _, err := hs.registerBase(big, hs.keyA); err != nil {
 			t.Errorf("the big base in chunks of 4 MiB: %v", err)
@@ -1276,22 +1283,22 @@ func TestPullDetectsBytesAlteredOnHubDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	delta := filepath.Join(hs.dir, "delta-a")
-	makeDelta(t, m.base, m.ftA, delta, base.GetCid())
-	rel, err := hs.publish(delta, hs.keyA, base.GetCid())
+	makeDelta(t, m.base, m.ftA, delta, base.CID)
+	rel, err := hs.publish(delta, hs.keyA, base.CID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var fileCID string
-	for _, f := range rel.GetFiles() {
-		if f.GetPath() == "model-00002-of-00002.safetensors" {
-			fileCID = f.GetCid()
+	for _, f := range rel.Files {
+		if f.Path == "model-00002-of-00002.safetensors" {
+			fileCID = f.CID
 		}
 	}
 	if fileCID == "" {
 		t.Fatal("delta has no model-00002-of-00002.safetensors")
 	}
 	// Before the damage, the pull works.
-	if _, err := hs.client.Pull(ctx, rel.GetCid(), filepath.Join(hs.dir, "ok"), []*signing.PublicKey{hs.pubA}, nil); err != nil {
+	if _, err := hs.client.Pull(ctx, rel.CID, filepath.Join(hs.dir, "ok"), []*signing.PublicKey{hs.pubA}, nil); err != nil {
 		t.Fatal(err)
 	}
 	p := filepath.Join(hs.data, "store", "files", fileCID)
@@ -1312,7 +1319,7 @@ func TestPullDetectsBytesAlteredOnHubDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(parent, "damaged")
-	_, err = hs.client.Pull(ctx, rel.GetCid(), out, []*signing.PublicKey{hs.pubA}, nil)
+	_, err = hs.client.Pull(ctx, rel.CID, out, []*signing.PublicKey{hs.pubA}, nil)
 	if !errors.Is(err, node.ErrVerify) {
 		t.Errorf("pull of a release altered on the hub's disk: %v, want node.ErrVerify", err)
 	}
@@ -1332,14 +1339,14 @@ func TestRestartKeepsReleasesAndKey(t *testing.T) {
 	var deltas []string
 	for i, ft := range []string{m.ftA, m.ftB} {
 		dir := filepath.Join(hs.dir, fmt.Sprintf("delta-%d", i))
-		makeDelta(t, m.base, ft, dir, base.GetCid())
-		rel, err := hs.publish(dir, []*signing.Signer{hs.keyA, hs.keyB}[i], base.GetCid())
+		makeDelta(t, m.base, ft, dir, base.CID)
+		rel, err := hs.publish(dir, []*signing.Signer{hs.keyA, hs.keyB}[i], base.CID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		deltas = append(deltas, rel.GetCid())
+		deltas = append(deltas, rel.CID)
 	}
-	rec := recipe(base.GetCid(), deltas, []float64{1, 1})
+	rec := recipe(base.CID, deltas, []float64{1, 1})
 	merged, err := hs.client.Merge(ctx, rec)
 	if err != nil {
 		t.Fatal(err)
@@ -1349,7 +1356,7 @@ func TestRestartKeepsReleasesAndKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	keyBefore := info.HubKey.Hint()
-	listBefore, err := hs.client.List(ctx, hubv1.ReleaseKind_RELEASE_KIND_UNSPECIFIED, "")
+	listBefore, err := hs.client.List(ctx, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1367,7 +1374,7 @@ func TestRestartKeepsReleasesAndKey(t *testing.T) {
 	if info.HubKey.Hint() != keyBefore {
 		t.Errorf("hub key %s after the restart, %s before", info.HubKey.Hint(), keyBefore)
 	}
-	listAfter, err := hs.client.List(ctx, hubv1.ReleaseKind_RELEASE_KIND_UNSPECIFIED, "")
+	listAfter, err := hs.client.List(ctx, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1376,25 +1383,25 @@ func TestRestartKeepsReleasesAndKey(t *testing.T) {
 	}
 	for i := range listBefore {
 		b, a := listBefore[i], listAfter[i]
-		if a.GetCid() != b.GetCid() || a.GetPublisher() != b.GetPublisher() || a.GetKind() != b.GetKind() || !bytes.Equal(a.GetBundle(), b.GetBundle()) {
-			t.Errorf("release %d: %s %v by %q after, %s %v by %q before", i, a.GetCid(), a.GetKind(), a.GetPublisher(), b.GetCid(), b.GetKind(), b.GetPublisher())
+		if a.CID != b.CID || a.Publisher != b.Publisher || a.Kind != b.Kind || !bytes.Equal(a.Bundle, b.Bundle) {
+			t.Errorf("release %d: %s %v by %q after, %s %v by %q before", i, a.CID, a.Kind, a.Publisher, b.CID, b.Kind, b.Publisher)
 		}
 	}
-	for _, c := range append([]string{base.GetCid(), merged.GetCid()}, deltas...) {
+	for _, c := range append([]string{base.CID, merged.CID}, deltas...) {
 		out := filepath.Join(hs.dir, "pulled-"+c)
 		if _, err := hs.client.Pull(ctx, c, out, info.TrustedKeys(), nil); err != nil {
 			t.Errorf("pull %s after the restart: %v", c, err)
 		}
 	}
-	if _, err := node.VerifyDir(filepath.Join(hs.dir, "pulled-"+merged.GetCid()), []*signing.PublicKey{info.HubKey}); err != nil {
+	if _, err := node.VerifyDir(filepath.Join(hs.dir, "pulled-"+merged.CID), []*signing.PublicKey{info.HubKey}); err != nil {
 		t.Errorf("merge pulled after the restart does not verify with the hub key: %v", err)
 	}
 	again, err := hs.client.Merge(ctx, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.GetCid() != merged.GetCid() {
-		t.Errorf("the merge after the restart gives %s, before %s", again.GetCid(), merged.GetCid())
+	if again.CID != merged.CID {
+		t.Errorf("the merge after the restart gives %s, before %s", again.CID, merged.CID)
 	}
 }
 
@@ -1437,7 +1444,7 @@ func TestNaNAfterLargeFloat64IsRefused(t *testing.T) {
 	}{{"NaNAlone", 0.25}, {"NaNAfterLargeFinite", 1e300}} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(hs.dir, "delta-"+tc.name)
-			makeDelta(t, m.base, m.ftA, dir, base.GetCid())
+			makeDelta(t, m.base, m.ftA, dir, base.CID)
 			rewriteShard(t, filepath.Join(dir, "model-00002-of-00002.safetensors"), func(specs []safetensors.TensorSpec, data [][]byte) {
 				for i := range specs {
 					if specs[i].Name != name {
@@ -1452,7 +1459,7 @@ func TestNaNAfterLargeFloat64IsRefused(t *testing.T) {
 			})
 			remanifest(t, dir)
 			hs.expectRefused(t, codes.InvalidArgument, []string{name, "NaN"}, func() error {
-				_, err := hs.publish(dir, hs.keyA, base.GetCid())
+				_, err := hs.publish(dir, hs.keyA, base.CID)
 				return err
 			})
 		})
@@ -1484,11 +1491,11 @@ func TestDirectoriesInRelease(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rel.GetCid() != want.String() {
-			t.Errorf("hub CID %s, 'ipfs add -r' gives %s", rel.GetCid(), want)
+		if rel.CID != want.String() {
+			t.Errorf("hub CID %s, 'ipfs add -r' gives %s", rel.CID, want)
 		}
 		out := filepath.Join(hs.dir, "nested-pulled")
-		if _, err := hs.client.Pull(ctx, rel.GetCid(), out, []*signing.PublicKey{hs.pubA}, nil); err != nil {
+		if _, err := hs.client.Pull(ctx, rel.CID, out, []*signing.PublicKey{hs.pubA}, nil); err != nil {
 			t.Fatal(err)
 		}
 		if b, err := os.ReadFile(filepath.Join(out, "tokenizer", "extra", "merges.txt")); err != nil || string(b) != "a b\n" {
@@ -1526,8 +1533,8 @@ func TestMergeRefusesInputsAlteredOnHubDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(hs.dir, "delta")
-	man := makeDelta(t, m.base, m.ftA, dir, base.GetCid())
-	rel, err := hs.publish(dir, hs.keyA, base.GetCid())
+	man := makeDelta(t, m.base, m.ftA, dir, base.CID)
+	rel, err := hs.publish(dir, hs.keyA, base.CID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1538,9 +1545,9 @@ func TestMergeRefusesInputsAlteredOnHubDisk(t *testing.T) {
 		}
 	}
 	var fileCID string
-	for _, f := range rel.GetFiles() {
-		if f.GetPath() == tensor.File {
-			fileCID = f.GetCid()
+	for _, f := range rel.Files {
+		if f.Path == tensor.File {
+			fileCID = f.CID
 		}
 	}
 	p := filepath.Join(hs.data, "store", "files", fileCID)
@@ -1556,9 +1563,9 @@ func TestMergeRefusesInputsAlteredOnHubDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := hs.snapshot()
-	merged, err := hs.client.Merge(ctx, recipe(base.GetCid(), []string{rel.GetCid()}, []float64{1}))
+	merged, err := hs.client.Merge(ctx, recipe(base.CID, []string{rel.CID}, []float64{1}))
 	if err == nil {
-		t.Fatalf("the hub merged and signed %s from a delta whose stored bytes do not match its CID", merged.GetCid())
+		t.Fatalf("the hub merged and signed %s from a delta whose stored bytes do not match its CID", merged.CID)
 	}
 	if c := grpcStatus(t, err).Code(); c != codes.DataLoss {
 		t.Errorf("merge over altered bytes: %v, want DataLoss", err)

@@ -207,11 +207,11 @@ func (t *TLS) fingerprint() string {
 }
 
 // Release returns one release.
-func (h *Hub) Release(_ context.Context, c string) (*Release, error) {
+func (h *Hub) Release(_ context.Context, c string) (*potluck.Release, error) {
 	return h.releases.get(c)
 }
 
 // List returns releases of a kind and base ("" for any), oldest first.
-func (h *Hub) List(_ context.Context, kind potluck.Kind, base string) ([]*Release, error) {
+func (h *Hub) List(_ context.Context, kind potluck.Kind, base string) ([]*potluck.Release, error) {
 	return h.releases.list(kind, base)
 }

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/merge"
 )
 
@@ -26,48 +27,24 @@ import (
 // is whole. Jobs are keyed by their recipe with every model named by its
 // CID: a job whose key matches a finished one returns that one's release.
 
-// JobState is where a merge job stands.
-type JobState string
-
-// The states of a merge job.
-const (
-	JobQueued    JobState = "queued"
-	JobRunning   JobState = "running"
-	JobDone      JobState = "done"
-	JobFailed    JobState = "failed"
-	JobCancelled JobState = "cancelled"
-)
-
-// Final reports whether the job will not change again.
-func (s JobState) Final() bool { return s == JobDone || s == JobFailed || s == JobCancelled }
-
 // ErrCancelled is the error of a cancelled merge job.
 var ErrCancelled = errors.New("hub: merge job cancelled")
 
 // errClosing stops the jobs when the hub closes; they stay queued on disk.
 var errClosing = errors.New("hub: closing")
 
-// MergeJob is a snapshot of a merge job.
-type MergeJob struct {
-	ID          string
-	State       JobState
-	Done, Total int      // output tensors written and in all
-	Release     *Release // when done
-	Err         error    // when failed or cancelled
-}
-
 // jobRecord is a job as DATA/jobs/<id>.json holds it.
 type jobRecord struct {
-	ID      string    `json:"id"`
-	Key     string    `json:"key"` // sha256 of the canonical recipe with CIDs
-	Recipe  string    `json:"recipe"`
-	Org     string    `json:"org,omitempty"` // who started it
-	State   JobState  `json:"state"`
-	Release string    `json:"release,omitempty"`
-	Tensors int       `json:"tensors,omitempty"` // in the output, once done
-	Error   string    `json:"error,omitempty"`
-	Created time.Time `json:"created"`
-	Updated time.Time `json:"updated"`
+	ID      string           `json:"id"`
+	Key     string           `json:"key"` // sha256 of the canonical recipe with CIDs
+	Recipe  string           `json:"recipe"`
+	Org     string           `json:"org,omitempty"` // who started it
+	State   potluck.JobState `json:"state"`
+	Release string           `json:"release,omitempty"`
+	Tensors int              `json:"tensors,omitempty"` // in the output, once done
+	Error   string           `json:"error,omitempty"`
+	Created time.Time        `json:"created"`
+	Updated time.Time        `json:"updated"`
 }
 
 type job struct {
@@ -115,16 +92,16 @@ func openJobs(dir string, workers int, logger *slog.Logger) (*jobs, []*job, erro
 		}
 		j := &job{rec: rec, finished: make(chan struct{})}
 		switch {
-		case rec.State == JobQueued || rec.State == JobRunning:
-			j.rec.State = JobQueued
+		case rec.State == potluck.JobQueued || rec.State == potluck.JobRunning:
+			j.rec.State = potluck.JobQueued
 			resume = append(resume, j)
 			js.byKey[rec.Key] = j
-		case rec.State == JobDone:
+		case rec.State == potluck.JobDone:
 			js.byKey[rec.Key] = j
 			close(j.finished)
 		default:
 			j.err = errors.New(rec.Error)
-			if rec.State == JobCancelled {
+			if rec.State == potluck.JobCancelled {
 				j.err = ErrCancelled
 			}
 			close(j.finished)
@@ -141,7 +118,7 @@ func (js *jobs) save(j *job) error {
 // StartMerge queues a recipe as a merge job and returns at once. A job for
 // the same recipe over the same inputs that is queued, running or done (its
 // release still held) is returned instead of a new one.
-func (h *Hub) StartMerge(ctx context.Context, recipe []byte) (*MergeJob, error) {
+func (h *Hub) StartMerge(ctx context.Context, recipe []byte) (*potluck.MergeJob, error) {
 	r, err := merge.ParseRecipe(recipe)
 	if err != nil {
 		return nil, err
@@ -154,7 +131,7 @@ func (h *Hub) StartMerge(ctx context.Context, recipe []byte) (*MergeJob, error) 
 	js.mu.Lock()
 	defer js.mu.Unlock()
 	if old := js.byKey[key]; old != nil {
-		if old.rec.State != JobDone {
+		if old.rec.State != potluck.JobDone {
 			return h.snapshot(old), nil
 		}
 		if _, err := h.releases.get(old.rec.Release); err == nil {
@@ -166,7 +143,7 @@ func (h *Hub) StartMerge(ctx context.Context, recipe []byte) (*MergeJob, error) 
 		return nil, err
 	}
 	now := h.opts.Now().UTC()
-	j := &job{rec: jobRecord{ID: id, Key: key, Recipe: string(recipe), State: JobQueued, Created: now, Updated: now},
+	j := &job{rec: jobRecord{ID: id, Key: key, Recipe: string(recipe), State: potluck.JobQueued, Created: now, Updated: now},
 		finished: make(chan struct{})}
 	if c := CallerFrom(ctx); c != nil {
 		j.rec.Org = c.Org
@@ -180,7 +157,7 @@ func (h *Hub) StartMerge(ctx context.Context, recipe []byte) (*MergeJob, error) 
 }
 
 // MergeJob reports a job.
-func (h *Hub) MergeJob(_ context.Context, id string) (*MergeJob, error) {
+func (h *Hub) MergeJob(_ context.Context, id string) (*potluck.MergeJob, error) {
 	h.jobs.mu.Lock()
 	defer h.jobs.mu.Unlock()
 	j := h.jobs.byID[id]
@@ -193,7 +170,7 @@ func (h *Hub) MergeJob(_ context.Context, id string) (*MergeJob, error) {
 // CancelMergeJob stops a queued or running job, waiting until it has
 // stopped; a finished job is returned as it is. Only the org that started
 // a job, or an operator, may cancel it.
-func (h *Hub) CancelMergeJob(ctx context.Context, id string) (*MergeJob, error) {
+func (h *Hub) CancelMergeJob(ctx context.Context, id string) (*potluck.MergeJob, error) {
 	h.jobs.mu.Lock()
 	j := h.jobs.byID[id]
 	h.jobs.mu.Unlock()
@@ -215,7 +192,7 @@ func (h *Hub) CancelMergeJob(ctx context.Context, id string) (*MergeJob, error) 
 }
 
 // WaitMergeJob waits until a job stops and returns it.
-func (h *Hub) WaitMergeJob(ctx context.Context, id string) (*MergeJob, error) {
+func (h *Hub) WaitMergeJob(ctx context.Context, id string) (*potluck.MergeJob, error) {
 	h.jobs.mu.Lock()
 	j := h.jobs.byID[id]
 	h.jobs.mu.Unlock()
@@ -231,9 +208,9 @@ func (h *Hub) WaitMergeJob(ctx context.Context, id string) (*MergeJob, error) {
 }
 
 // snapshot copies a job; the caller holds jobs.mu.
-func (h *Hub) snapshot(j *job) *MergeJob {
-	m := &MergeJob{ID: j.rec.ID, State: j.rec.State, Done: int(j.done.Load()), Total: int(j.total.Load()), Err: j.err}
-	if j.rec.State == JobDone {
+func (h *Hub) snapshot(j *job) *potluck.MergeJob {
+	m := &potluck.MergeJob{ID: j.rec.ID, State: j.rec.State, Done: int(j.done.Load()), Total: int(j.total.Load()), Err: j.err}
+	if j.rec.State == potluck.JobDone {
 		m.Release, _ = h.releases.get(j.rec.Release)
 		m.Done, m.Total = j.rec.Tensors, j.rec.Tensors
 	}
@@ -263,7 +240,7 @@ func (h *Hub) runJob(j *job) {
 		return
 	}
 	js.mu.Lock()
-	j.rec.State, j.rec.Updated = JobRunning, h.opts.Now().UTC()
+	j.rec.State, j.rec.Updated = potluck.JobRunning, h.opts.Now().UTC()
 	err := js.save(j)
 	js.mu.Unlock()
 	if err != nil {
@@ -291,7 +268,7 @@ func (h *Hub) runJob(j *job) {
 
 // finishJob records how a job ended. A job stopped by the hub closing is
 // left queued on disk, to run again on the next Open.
-func (h *Hub) finishJob(j *job, rel *Release, err error) {
+func (h *Hub) finishJob(j *job, rel *potluck.Release, err error) {
 	js := h.jobs
 	js.mu.Lock()
 	defer js.mu.Unlock()
@@ -299,13 +276,13 @@ func (h *Hub) finishJob(j *job, rel *Release, err error) {
 	j.err = err
 	switch {
 	case err == nil:
-		j.rec.State, j.rec.Release, j.rec.Tensors = JobDone, rel.CID, int(j.total.Load())
+		j.rec.State, j.rec.Release, j.rec.Tensors = potluck.JobDone, rel.CID, int(j.total.Load())
 	case errors.Is(err, errClosing):
 		return
 	case errors.Is(err, ErrCancelled):
-		j.rec.State = JobCancelled
+		j.rec.State = potluck.JobCancelled
 	default:
-		j.rec.State = JobFailed
+		j.rec.State = potluck.JobFailed
 	}
 	if err != nil {
 		j.rec.Error = err.Error()
@@ -320,8 +297,8 @@ func (h *Hub) finishJob(j *job, rel *Release, err error) {
 }
 
 // jobCounts counts the jobs by state, for the metrics.
-func (h *Hub) jobCounts() map[JobState]int {
-	n := map[JobState]int{JobQueued: 0, JobRunning: 0, JobDone: 0, JobFailed: 0, JobCancelled: 0}
+func (h *Hub) jobCounts() map[potluck.JobState]int {
+	n := map[potluck.JobState]int{potluck.JobQueued: 0, potluck.JobRunning: 0, potluck.JobDone: 0, potluck.JobFailed: 0, potluck.JobCancelled: 0}
 	if h.jobs == nil {
 		return n
 	}

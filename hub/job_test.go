@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/hub"
-	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
 	"github.com/potluck-hub/potluck/signing"
 )
 
@@ -59,7 +59,7 @@ func newJobSetup(t *testing.T, workers int) *jobSetup {
 	if err != nil {
 		t.Fatal(err)
 	}
-	js.base = base.GetCid()
+	js.base = base.CID
 	for i, ft := range []string{m.ftA, m.ftB} {
 		dir := filepath.Join(hs.dir, fmt.Sprintf("delta-%d", i))
 		makeDelta(t, m.base, ft, dir, js.base)
@@ -67,7 +67,7 @@ func newJobSetup(t *testing.T, workers int) *jobSetup {
 		if err != nil {
 			t.Fatal(err)
 		}
-		js.deltas = append(js.deltas, rel.GetCid())
+		js.deltas = append(js.deltas, rel.CID)
 	}
 	return js
 }
@@ -112,9 +112,9 @@ func within(t *testing.T, ch <-chan struct{}, what string) {
 	}
 }
 
-func (hs *harness) merges() []*hubv1.Release {
+func (hs *harness) merges() []*potluck.Release {
 	hs.t.Helper()
-	rs, err := hs.client.List(context.Background(), hubv1.ReleaseKind_RELEASE_KIND_MERGE, "")
+	rs, err := hs.client.List(context.Background(), potluck.KindMerge, "")
 	if err != nil {
 		hs.t.Fatal(err)
 	}
@@ -139,28 +139,28 @@ func TestMergeJobProgressAndReuse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if job.GetId() == "" {
+	if job.ID == "" {
 		t.Fatal("StartMerge returned no job id")
 	}
 	merged, err := hs.client.Merge(ctx, rec) // joins the same job and waits
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := hs.client.MergeJob(ctx, job.GetId())
+	got, err := hs.client.MergeJob(ctx, job.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.GetState() != hubv1.MergeJobState_MERGE_JOB_STATE_DONE || got.GetRelease().GetCid() != merged.GetCid() {
-		t.Fatalf("job %s: state %v release %s, want DONE with %s", got.GetId(), got.GetState(), got.GetRelease().GetCid(), merged.GetCid())
+	if got.State != potluck.JobDone || got.Release.CID != merged.CID {
+		t.Fatalf("job %s: state %v release %s, want DONE with %s", got.ID, got.State, got.Release.CID, merged.CID)
 	}
-	if got.GetTensorsTotal() == 0 || got.GetTensorsDone() != got.GetTensorsTotal() {
-		t.Errorf("job progress %d/%d, want all of a nonzero total", got.GetTensorsDone(), got.GetTensorsTotal())
+	if got.Total == 0 || got.Done != got.Total {
+		t.Errorf("job progress %d/%d, want all of a nonzero total", got.Done, got.Total)
 	}
 	mu.Lock()
-	r := reports[job.GetId()]
+	r := reports[job.ID]
 	mu.Unlock()
-	if len(r) != 2*(int(got.GetTensorsTotal())+1) {
-		t.Errorf("%d progress reports, want %d (one before the first tensor, one per tensor)", len(r)/2, got.GetTensorsTotal()+1)
+	if len(r) != 2*(int(got.Total)+1) {
+		t.Errorf("%d progress reports, want %d (one before the first tensor, one per tensor)", len(r)/2, got.Total+1)
 	}
 	if len(reports) != 1 {
 		t.Errorf("%d jobs reported progress, want 1: Merge of the same recipe joins the job", len(reports))
@@ -170,8 +170,8 @@ func TestMergeJobProgressAndReuse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.GetId() != job.GetId() || again.GetState() != hubv1.MergeJobState_MERGE_JOB_STATE_DONE || again.GetRelease().GetCid() != merged.GetCid() {
-		t.Errorf("the same recipe again: job %s %v release %s; want job %s DONE with %s", again.GetId(), again.GetState(), again.GetRelease().GetCid(), job.GetId(), merged.GetCid())
+	if again.ID != job.ID || again.State != potluck.JobDone || again.Release.CID != merged.CID {
+		t.Errorf("the same recipe again: job %s %v release %s; want job %s DONE with %s", again.ID, again.State, again.Release.CID, job.ID, merged.CID)
 	}
 	if n := len(hs.merges()); n != 1 {
 		t.Errorf("%d merge releases, want 1", n)
@@ -194,22 +194,22 @@ func TestMergeJobCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	within(t, started, "the job to start")
-	running, err := hs.client.MergeJob(ctx, job.GetId())
+	running, err := hs.client.MergeJob(ctx, job.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The hook holds the worker that finished the first tensor; the job's
 	// other workers (one per core) may finish the rest meanwhile, but the
 	// job cannot end while one is held.
-	if done := running.GetTensorsDone(); running.GetState() != hubv1.MergeJobState_MERGE_JOB_STATE_RUNNING || done < 1 {
-		t.Errorf("blocked job: %v at %d/%d, want RUNNING with at least one done", running.GetState(), done, running.GetTensorsTotal())
+	if done := running.Done; running.State != potluck.JobRunning || done < 1 {
+		t.Errorf("blocked job: %v at %d/%d, want RUNNING with at least one done", running.State, done, running.Total)
 	}
-	cancelled, err := hs.client.CancelMergeJob(ctx, job.GetId())
+	cancelled, err := hs.client.CancelMergeJob(ctx, job.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cancelled.GetState() != hubv1.MergeJobState_MERGE_JOB_STATE_CANCELLED || cancelled.GetError() == "" || cancelled.GetRelease() != nil {
-		t.Errorf("cancelled job: %v error %q release %v, want CANCELLED with an error and no release", cancelled.GetState(), cancelled.GetError(), cancelled.GetRelease())
+	if cancelled.State != potluck.JobCancelled || cancelled.Err == nil || cancelled.Release != nil {
+		t.Errorf("cancelled job: %v error %q release %v, want CANCELLED with an error and no release", cancelled.State, cancelled.Err, cancelled.Release)
 	}
 	if n := len(hs.merges()); n != 0 {
 		t.Errorf("%d merge releases after the cancel, want none", n)
@@ -223,7 +223,7 @@ func TestMergeJobCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.GetId() == job.GetId() {
+	if again.ID == job.ID {
 		t.Error("the recipe of a cancelled job returned the cancelled job")
 	}
 	if _, err := hs.client.Merge(ctx, rec); err != nil {
@@ -248,18 +248,18 @@ func TestMergeJobSurvivesRestart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids = append(ids, job.GetId())
+		ids = append(ids, job.ID)
 		if i == 0 {
 			within(t, started, "the first job to start")
 		}
 	}
 	hs.stop()
-	for i, want := range []hub.JobState{hub.JobRunning, hub.JobQueued} {
+	for i, want := range []potluck.JobState{potluck.JobRunning, potluck.JobQueued} {
 		b, err := os.ReadFile(filepath.Join(hs.data, "jobs", ids[i]+".json"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		var rec struct{ State hub.JobState }
+		var rec struct{ State potluck.JobState }
 		if err := json.Unmarshal(b, &rec); err != nil {
 			t.Fatal(err)
 		}
@@ -275,8 +275,8 @@ func TestMergeJobSurvivesRestart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if job.GetId() != ids[i] {
-			t.Errorf("job %d after the restart: StartMerge gave %s, want the resumed %s", i, job.GetId(), ids[i])
+		if job.ID != ids[i] {
+			t.Errorf("job %d after the restart: StartMerge gave %s, want the resumed %s", i, job.ID, ids[i])
 		}
 		rel, err := hs.client.Merge(ctx, rec)
 		if err != nil {
@@ -286,8 +286,8 @@ func TestMergeJobSurvivesRestart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.GetState() != hubv1.MergeJobState_MERGE_JOB_STATE_DONE || got.GetRelease().GetCid() != rel.GetCid() {
-			t.Errorf("job %d: %v release %s, want DONE with %s", i, got.GetState(), got.GetRelease().GetCid(), rel.GetCid())
+		if got.State != potluck.JobDone || got.Release.CID != rel.CID {
+			t.Errorf("job %d: %v release %s, want DONE with %s", i, got.State, got.Release.CID, rel.CID)
 		}
 	}
 	if n := len(hs.merges()); n != 2 {
@@ -301,8 +301,8 @@ func TestMergeJobSurvivesRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.GetId() != ids[0] || got.GetState() != hubv1.MergeJobState_MERGE_JOB_STATE_DONE || got.GetRelease() == nil {
-		t.Errorf("after a second restart: job %s %v, want %s DONE with its release", got.GetId(), got.GetState(), ids[0])
+	if got.ID != ids[0] || got.State != potluck.JobDone || got.Release == nil {
+		t.Errorf("after a second restart: job %s %v, want %s DONE with its release", got.ID, got.State, ids[0])
 	}
 }
 
@@ -345,12 +345,12 @@ func TestMergeWorkersBound(t *testing.T) {
 				t.Fatal(err)
 			}
 			if workers == 1 {
-				got, err := hs.client.MergeJob(ctx, other.GetId())
+				got, err := hs.client.MergeJob(ctx, other.ID)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got.GetState() != hubv1.MergeJobState_MERGE_JOB_STATE_QUEUED {
-					t.Errorf("second job with the one worker busy: %v, want QUEUED", got.GetState())
+				if got.State != potluck.JobQueued {
+					t.Errorf("second job with the one worker busy: %v, want QUEUED", got.State)
 				}
 			} else {
 				within(t, second, "the second job to start beside the first")
@@ -361,9 +361,9 @@ func TestMergeWorkersBound(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			for _, id := range []string{first.GetId(), other.GetId()} {
-				if got, _ := hs.client.MergeJob(ctx, id); got.GetState() != hubv1.MergeJobState_MERGE_JOB_STATE_DONE {
-					t.Errorf("job %s: %v, want DONE", id, got.GetState())
+			for _, id := range []string{first.ID, other.ID} {
+				if got, _ := hs.client.MergeJob(ctx, id); got.State != potluck.JobDone {
+					t.Errorf("job %s: %v, want DONE", id, got.State)
 				}
 			}
 			mu.Lock()

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"sort"
 	"time"
+
+	"github.com/potluck-hub/potluck"
 )
 
 // keyState is what the log last said of a member key.
@@ -61,12 +63,12 @@ func (h *Hub) syncKeys() error {
 		if action == "" {
 			continue
 		}
-		e := LogEntry{Type: "key", Time: h.opts.Now().UTC(), Action: action, Key: hint}
 		if !has {
 			now = old
 		}
-		e.Org, e.Role, e.PublicKey, e.NotBefore, e.NotAfter, e.Revoked = now.Org, now.Role, now.PublicKey, now.NotBefore, now.NotAfter, now.Revoked
-		if err := h.appendEntry(e); err != nil {
+		e := &potluck.KeyEntry{EntryHeader: potluck.EntryHeader{Time: h.opts.Now().UTC()}, Action: action, Key: hint,
+			Org: now.Org, Role: now.Role, PublicKey: now.PublicKey, NotBefore: now.NotBefore, NotAfter: now.NotAfter, Revoked: now.Revoked}
+		if _, _, err := h.appendEntry(e); err != nil {
 			return err
 		}
 		if has {
@@ -90,18 +92,18 @@ func (h *Hub) syncKeys() error {
 	return os.Rename(tmp, path)
 }
 
-func keyAction(old keyState, had bool, now keyState, has bool) string {
+func keyAction(old keyState, had bool, now keyState, has bool) potluck.KeyAction {
 	switch {
 	case !had && has:
-		return "add"
+		return potluck.KeyAdd
 	case had && !has:
-		return "remove"
+		return potluck.KeyRemove
 	case reflect.DeepEqual(old, now):
 		return ""
 	case old.Revoked == nil && now.Revoked != nil:
-		return "revoke"
+		return potluck.KeyRevoke
 	}
-	return "change"
+	return potluck.KeyChange
 }
 
 func sortedKeys(a, b map[string]keyState) []string {

@@ -13,7 +13,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/potluck-hub/potluck/node"
+	"github.com/potluck-hub/potluck"
 	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
 	"github.com/potluck-hub/potluck/signing"
 )
@@ -90,8 +90,8 @@ func TestKeyWindowsAndChanges(t *testing.T) {
 	if len(got) != 7 || actions[orgA] != "revoke" || actions[orgB] != "remove" {
 		t.Fatalf("revocation and removal not logged: %v", got)
 	}
-	makeDelta(t, m.base, m.ftA, filepath.Join(hs.dir, "delta-a"), base.GetCid())
-	if _, err := hs.publish(filepath.Join(hs.dir, "delta-a"), hs.keyA, base.GetCid()); status.Code(err) != codes.PermissionDenied || !strings.Contains(err.Error(), "revoked") {
+	makeDelta(t, m.base, m.ftA, filepath.Join(hs.dir, "delta-a"), base.CID)
+	if _, err := hs.publish(filepath.Join(hs.dir, "delta-a"), hs.keyA, base.CID); status.Code(err) != codes.PermissionDenied || !strings.Contains(err.Error(), "revoked") {
 		t.Fatalf("publish with a revoked key: %v", err)
 	}
 
@@ -100,14 +100,14 @@ func TestKeyWindowsAndChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc := base.GetReceipt()
-	r := &node.Receipt{LogOrigin: info.LogOrigin, LogKey: info.LogKey, Index: rc.GetIndex(), Entry: rc.GetEntry(), Proof: rc.GetProof(), Checkpoint: rc.GetCheckpoint()}
+	rc := base.Receipt
+	r := &potluck.Receipt{LogOrigin: info.LogOrigin, LogKey: info.LogKey, Index: rc.Index, Entry: rc.Entry, Proof: rc.Proof, Checkpoint: rc.Checkpoint}
 	kc, err := hs.client.CheckKeyAtLogTime(ctx, r)
 	if err != nil || kc.Org != orgA {
 		t.Fatalf("key at log time of the base: %+v, %v", kc, err)
 	}
 	// The pulled base verifies against the key even though it is revoked now.
-	if _, err := hs.client.Pull(ctx, base.GetCid(), filepath.Join(hs.dir, "pulled"), []*signing.PublicKey{hs.pubA}, nil); err != nil {
+	if _, err := hs.client.Pull(ctx, base.CID, filepath.Join(hs.dir, "pulled"), []*signing.PublicKey{hs.pubA}, nil); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/hub"
 	"github.com/potluck-hub/potluck/node"
 	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
@@ -29,8 +30,8 @@ func TestReleasesAreLoggedWithReceipts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	makeDelta(t, m.base, m.ftA, filepath.Join(hs.dir, "delta-a"), base.GetCid())
-	delta, err := hs.publish(filepath.Join(hs.dir, "delta-a"), hs.keyA, base.GetCid())
+	makeDelta(t, m.base, m.ftA, filepath.Join(hs.dir, "delta-a"), base.CID)
+	delta, err := hs.publish(filepath.Join(hs.dir, "delta-a"), hs.keyA, base.CID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,32 +41,32 @@ func TestReleasesAreLoggedWithReceipts(t *testing.T) {
 	}
 	// The hub logs its own key and its two member keys on first start, then
 	// each release.
-	for i, rel := range []*hubv1.Release{base, delta} {
-		rc := rel.GetReceipt()
-		if rc == nil || rc.GetIndex() != int64(3+i) {
+	for i, rel := range []*potluck.Release{base, delta} {
+		rc := rel.Receipt
+		if rc == nil || rc.Index != int64(3+i) {
 			t.Fatalf("release %d: receipt %v, want index %d", i, rc, 3+i)
 		}
-		r := &node.Receipt{LogOrigin: info.LogOrigin, LogKey: info.LogKey, Index: rc.GetIndex(), Entry: rc.GetEntry(), Proof: rc.GetProof(), Checkpoint: rc.GetCheckpoint()}
-		if _, err := node.CheckReceipt(r, rel.GetCid(), rel.GetBundle(), info.LogKey); err != nil {
+		r := &potluck.Receipt{LogOrigin: info.LogOrigin, LogKey: info.LogKey, Index: rc.Index, Entry: rc.Entry, Proof: rc.Proof, Checkpoint: rc.Checkpoint}
+		if _, err := node.CheckReceipt(r, rel.CID, rel.Bundle, info.LogKey); err != nil {
 			t.Fatalf("release %d: %v", i, err)
 		}
-		if _, err := node.CheckReceipt(r, "bafy-another-release", rel.GetBundle(), info.LogKey); !errors.Is(err, node.ErrVerify) {
+		if _, err := node.CheckReceipt(r, "bafy-another-release", rel.Bundle, info.LogKey); !errors.Is(err, node.ErrVerify) {
 			t.Fatalf("a receipt accepted for another release: %v", err)
 		}
 		_, other, _ := translog.GenerateKey("potluck-hub")
-		if _, err := node.CheckReceipt(r, rel.GetCid(), rel.GetBundle(), other); !errors.Is(err, translog.ErrVerify) {
+		if _, err := node.CheckReceipt(r, rel.CID, rel.Bundle, other); !errors.Is(err, translog.ErrVerify) {
 			t.Fatalf("a receipt accepted under another log key: %v", err)
 		}
 	}
 	out := filepath.Join(hs.dir, "pulled")
-	if _, err := hs.client.Pull(ctx, delta.GetCid(), out, []*signing.PublicKey{hs.pubA}, nil); err != nil {
+	if _, err := hs.client.Pull(ctx, delta.CID, out, []*signing.PublicKey{hs.pubA}, nil); err != nil {
 		t.Fatal(err)
 	}
 	rep, err := node.VerifyDirWith(out, []*signing.PublicKey{hs.pubA}, node.VerifyOptions{LogKey: info.LogKey})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Receipt == nil || rep.Receipt.Index != 4 || !rep.LogKeyPinned || rep.CID != delta.GetCid() {
+	if rep.Receipt == nil || rep.Receipt.Index != 4 || !rep.LogKeyPinned || rep.CID != delta.CID {
 		t.Fatalf("verify report: %+v", rep)
 	}
 	_, other, _ := translog.GenerateKey("potluck-hub")
@@ -75,7 +76,7 @@ func TestReleasesAreLoggedWithReceipts(t *testing.T) {
 	// A receipt altered to claim another index fails the inclusion check.
 	kept, _ := node.ReadReceipt(out)
 	kept.Index = 3
-	if _, err := node.CheckReceipt(kept, delta.GetCid(), delta.GetBundle(), info.LogKey); !errors.Is(err, translog.ErrVerify) {
+	if _, err := node.CheckReceipt(kept, delta.CID, delta.Bundle, info.LogKey); !errors.Is(err, translog.ErrVerify) {
 		t.Fatalf("a receipt with an altered index: %v", err)
 	}
 }
@@ -96,8 +97,8 @@ func TestLogVerifyCatchesARewrittenLog(t *testing.T) {
 	if err != nil || check.Old != nil || check.New.Size != 4 { // three keys, the base
 		t.Fatalf("first check: %+v, %v", check, err)
 	}
-	makeDelta(t, m.base, m.ftA, filepath.Join(hs.dir, "delta-a"), base.GetCid())
-	if _, err := hs.publish(filepath.Join(hs.dir, "delta-a"), hs.keyA, base.GetCid()); err != nil {
+	makeDelta(t, m.base, m.ftA, filepath.Join(hs.dir, "delta-a"), base.CID)
+	if _, err := hs.publish(filepath.Join(hs.dir, "delta-a"), hs.keyA, base.CID); err != nil {
 		t.Fatal(err)
 	}
 	if check, err = hs.client.VerifyLog(ctx, state, ""); err != nil || check.Old.Size != 4 || check.New.Size != 5 {

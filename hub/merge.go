@@ -22,7 +22,7 @@ const HubOrg = "hub"
 // StartMerge) and waits for it. The same recipe over the same inputs gives
 // the same bytes, hence the same CID: a repeated merge returns the recorded
 // release.
-func (h *Hub) Merge(ctx context.Context, recipe []byte) (*Release, error) {
+func (h *Hub) Merge(ctx context.Context, recipe []byte) (*potluck.Release, error) {
 	j, err := h.StartMerge(ctx, recipe)
 	if err != nil {
 		return nil, err
@@ -30,7 +30,7 @@ func (h *Hub) Merge(ctx context.Context, recipe []byte) (*Release, error) {
 	if j, err = h.WaitMergeJob(ctx, j.ID); err != nil {
 		return nil, err
 	}
-	if j.State != JobDone {
+	if j.State != potluck.JobDone {
 		if j.Err == nil {
 			return nil, fmt.Errorf("merge job %s: %s", j.ID, j.State)
 		}
@@ -45,7 +45,7 @@ func (h *Hub) Merge(ctx context.Context, recipe []byte) (*Release, error) {
 // merge runs a recipe, reporting progress, and ingests its output. The
 // output is ingested whole or not at all: once the merge has finished,
 // cancelling ctx no longer stops it.
-func (h *Hub) merge(ctx context.Context, recipe []byte, progress func(done, total int)) (rel *Release, err error) {
+func (h *Hub) merge(ctx context.Context, recipe []byte, progress func(done, total int)) (rel *potluck.Release, err error) {
 	start := time.Now()
 	defer func() {
 		result := "ok"
@@ -132,7 +132,7 @@ func (h *Hub) workDir() (string, error) {
 }
 
 // ingestMerge signs a merge output with the hub's key and stores it.
-func (h *Hub) ingestMerge(ctx context.Context, dir, base string, inputs []string) (*Release, error) {
+func (h *Hub) ingestMerge(ctx context.Context, dir, base string, inputs []string) (*potluck.Release, error) {
 	res, err := signing.HashDir(dir, signing.DefaultIgnorePaths())
 	if err != nil {
 		return nil, err
@@ -149,7 +149,7 @@ func (h *Hub) ingestMerge(ctx context.Context, dir, base string, inputs []string
 	if err != nil {
 		return nil, err
 	}
-	r := &Release{
+	r := &potluck.Release{
 		CID: root.String(), Kind: potluck.KindMerge, Base: base, Publisher: HubOrg, Files: merge.DescribeAll(entries),
 		Bundle: bundle, KeyHint: h.key.Public().Hint(), Created: h.opts.Now().UTC(),
 	}

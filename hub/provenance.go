@@ -30,7 +30,7 @@ func rootDigest(files []potluck.File) (string, error) {
 // a merge release r whose manifest is man: subject the output's root CID
 // with its files' root digest, predicate the recipe, the base and every
 // input by CID and digest, and the engine.
-func (h *Hub) provenance(r *Release, man *potluck.Manifest) ([]byte, error) {
+func (h *Hub) provenance(r *potluck.Release, man *potluck.Manifest) ([]byte, error) {
 	if man.Merge == nil {
 		return nil, fmt.Errorf("hub: merge %s has no provenance in its manifest", r.CID)
 	}

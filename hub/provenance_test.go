@@ -9,19 +9,20 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/node"
-	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
 	"github.com/potluck-hub/potluck/signing"
 )
 
 // rootOf is the model-signing root digest of a release's files, computed
 // here from the listed digests: SHA-256 of the digests in path order.
-func rootOf(rel *hubv1.Release) string {
-	files := append([]*hubv1.FileEntry(nil), rel.GetFiles()...)
-	sort.Slice(files, func(i, j int) bool { return files[i].GetPath() < files[j].GetPath() })
+func rootOf(rel *potluck.Release) string {
+	files := append([]potluck.File(nil), rel.Files...)
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	h := sha256.New()
 	for _, f := range files {
-		h.Write(f.GetSha256())
+		d, _ := hex.DecodeString(f.SHA256)
+		h.Write(d)
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
@@ -37,17 +38,17 @@ func TestMergeProvenance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var deltas []*hubv1.Release
+	var deltas []*potluck.Release
 	for i, ft := range []string{m.ftA, m.ftB} {
 		out := filepath.Join(hs.dir, []string{"da", "db"}[i])
-		makeDelta(t, m.base, ft, out, base.GetCid())
-		d, err := hs.publish(out, []*signing.Signer{hs.keyA, hs.keyB}[i], base.GetCid())
+		makeDelta(t, m.base, ft, out, base.CID)
+		d, err := hs.publish(out, []*signing.Signer{hs.keyA, hs.keyB}[i], base.CID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		deltas = append(deltas, d)
 	}
-	merged, err := hs.client.Merge(ctx, recipe(base.GetCid(), []string{deltas[0].GetCid(), deltas[1].GetCid()}, []float64{0.25, 0.75}))
+	merged, err := hs.client.Merge(ctx, recipe(base.CID, []string{deltas[0].CID, deltas[1].CID}, []float64{0.25, 0.75}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,30 +57,30 @@ func TestMergeProvenance(t *testing.T) {
 	var root [32]byte
 	r, _ := hex.DecodeString(rootOf(merged))
 	copy(root[:], r)
-	p, key, err := node.CheckProvenance(merged.GetProvenance(), hubKey, merged.GetCid(), root)
+	p, key, err := node.CheckProvenance(merged.Provenance, hubKey, merged.CID, root)
 	if err != nil || key.Hint() != info.HubKey.Hint() {
 		t.Fatalf("provenance: %v", err)
 	}
-	if p.Base.CID != base.GetCid() || p.Base.Root != rootOf(base) || len(p.Inputs) != 2 {
+	if p.Base.CID != base.CID || p.Base.Root != rootOf(base) || len(p.Inputs) != 2 {
 		t.Fatalf("provenance base/inputs: %+v", p)
 	}
 	for i, in := range p.Inputs {
-		if in.CID != deltas[i].GetCid() || in.Root != rootOf(deltas[i]) || in.Weight != []float64{0.25, 0.75}[i] {
-			t.Errorf("input %d: %+v, want %s root %s", i, in, deltas[i].GetCid(), rootOf(deltas[i]))
+		if in.CID != deltas[i].CID || in.Root != rootOf(deltas[i]) || in.Weight != []float64{0.25, 0.75}[i] {
+			t.Errorf("input %d: %+v, want %s root %s", i, in, deltas[i].CID, rootOf(deltas[i]))
 		}
 	}
-	if _, _, err := node.CheckProvenance(merged.GetProvenance(), []*signing.PublicKey{hs.pubA}, merged.GetCid(), root); !errors.Is(err, signing.ErrUntrusted) {
+	if _, _, err := node.CheckProvenance(merged.Provenance, []*signing.PublicKey{hs.pubA}, merged.CID, root); !errors.Is(err, signing.ErrUntrusted) {
 		t.Fatalf("provenance under a member key: %v", err)
 	}
-	if _, _, err := node.CheckProvenance(merged.GetProvenance(), hubKey, deltas[0].GetCid(), root); !errors.Is(err, node.ErrVerify) {
+	if _, _, err := node.CheckProvenance(merged.Provenance, hubKey, deltas[0].CID, root); !errors.Is(err, node.ErrVerify) {
 		t.Fatalf("provenance for another CID: %v", err)
 	}
 	out := filepath.Join(hs.dir, "merged")
-	if _, err := hs.client.Pull(ctx, merged.GetCid(), out, hubKey, nil); err != nil {
+	if _, err := hs.client.Pull(ctx, merged.CID, out, hubKey, nil); err != nil {
 		t.Fatal(err)
 	}
 	rep, err := node.VerifyDir(out, hubKey)
-	if err != nil || rep.Provenance == nil || rep.Provenance.Output.CID != merged.GetCid() {
+	if err != nil || rep.Provenance == nil || rep.Provenance.Output.CID != merged.CID {
 		t.Fatalf("verify of the pulled merge: %+v, %v", rep, err)
 	}
 }

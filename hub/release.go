@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	cid "github.com/ipfs/go-cid"
 
@@ -18,34 +17,6 @@ import (
 
 // ErrNotFound reports a release the hub does not hold.
 var ErrNotFound = errors.New("hub: not found")
-
-// Release is a stored release: a directory in the store plus who signed it.
-type Release struct {
-	CID       string         `json:"cid"`
-	Kind      potluck.Kind   `json:"kind"`
-	Base      string         `json:"base,omitempty"` // base CID, for a delta or merge
-	Publisher string         `json:"publisher"`      // member org, or "hub" for a merge
-	Files     []potluck.File `json:"files"`
-	Bundle    []byte         `json:"bundle"`   // Sigstore bundle over Files (base64 in JSON)
-	KeyHint   string         `json:"key_hint"` // hex SHA-256 of the signing key's PEM
-	Created   time.Time      `json:"created"`
-	Receipt   *Receipt       `json:"receipt,omitempty"` // its entry in the transparency log
-	// Provenance, for a merge: a bundle of the hub-signed in-toto statement
-	// naming the recipe, the inputs and the output (see Provenance).
-	Provenance []byte `json:"provenance,omitempty"`
-	// Checks, for an upload: the admission checks it passed.
-	Checks []Check `json:"checks,omitempty"`
-}
-
-// File returns the release's file at path.
-func (r *Release) File(path string) (potluck.File, bool) {
-	for _, f := range r.Files {
-		if f.Path == path {
-			return f, true
-		}
-	}
-	return potluck.File{}, false
-}
 
 // releases is the hub's index of releases: one JSON file each, written
 // atomically (temp file, fsync, rename), so a crash leaves a release
@@ -64,7 +35,7 @@ func openReleases(dir string) (*releases, error) {
 
 func (rs *releases) path(c string) string { return filepath.Join(rs.dir, c+".json") }
 
-func (rs *releases) get(c string) (*Release, error) {
+func (rs *releases) get(c string) (*potluck.Release, error) {
 	if _, err := cid.Decode(c); err != nil {
 		return nil, fmt.Errorf("%w: release %q: not a CID: %v", ErrNotFound, c, err)
 	}
@@ -75,7 +46,7 @@ func (rs *releases) get(c string) (*Release, error) {
 	if err != nil {
 		return nil, err
 	}
-	var r Release
+	var r potluck.Release
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("hub: release record %s: %w", c, err)
 	}
@@ -84,7 +55,7 @@ func (rs *releases) get(c string) (*Release, error) {
 
 // put records r unless a release with its CID exists, and returns the
 // recorded one: publishing the same bytes twice is not an error.
-func (rs *releases) put(r *Release) (*Release, error) {
+func (rs *releases) put(r *potluck.Release) (*potluck.Release, error) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	if old, err := rs.get(r.CID); err == nil {
@@ -111,12 +82,12 @@ func (rs *releases) put(r *Release) (*Release, error) {
 
 // list returns the releases matching kind and base ("" matches any),
 // oldest first.
-func (rs *releases) list(kind potluck.Kind, base string) ([]*Release, error) {
+func (rs *releases) list(kind potluck.Kind, base string) ([]*potluck.Release, error) {
 	ents, err := os.ReadDir(rs.dir)
 	if err != nil {
 		return nil, err
 	}
-	var out []*Release
+	var out []*potluck.Release
 	for _, e := range ents {
 		name, ok := strings.CutSuffix(e.Name(), ".json")
 		if !ok || strings.HasPrefix(name, ".") {

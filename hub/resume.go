@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/potluck-hub/potluck"
 )
 
 // UploadStatus is where an upload session stands.
@@ -97,7 +99,7 @@ func (h *Hub) WriteUpload(ctx context.Context, id string, src ChunkSource) (Uplo
 // same checks, and nothing visible unless all pass. A refused session is
 // dropped; one that failed for another reason (the hub stopping) stays, to
 // be committed again. Committing a committed session returns its release.
-func (h *Hub) CommitUpload(ctx context.Context, id string) (*Release, error) {
+func (h *Hub) CommitUpload(ctx context.Context, id string) (*potluck.Release, error) {
 	s, err := h.session(ctx, id)
 	if err != nil {
 		return nil, err

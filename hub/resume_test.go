@@ -122,7 +122,7 @@ func resumeOpts(progress node.Progress) node.UploadOptions {
 // uploadThroughCut registers dir's base through a proxy cut at a random
 // byte; during the cut, restart (if set) runs. It returns the release and
 // the least number of bytes the node was told the hub held after the cut.
-func uploadThroughCut(t *testing.T, hs *harness, dir string, restart func(p *proxy)) (*hubv1.Release, int64) {
+func uploadThroughCut(t *testing.T, hs *harness, dir string, restart func(p *proxy)) (*potluck.Release, int64) {
 	t.Helper()
 	d, err := potluck.ScanDir(dir)
 	if err != nil {
@@ -182,23 +182,23 @@ func uploadThroughCut(t *testing.T, hs *harness, dir string, restart func(p *pro
 }
 
 // checkSameRelease: the release is dir's, byte for byte.
-func checkSameRelease(t *testing.T, hs *harness, rel *hubv1.Release, dir string) {
+func checkSameRelease(t *testing.T, hs *harness, rel *potluck.Release, dir string) {
 	t.Helper()
-	if want := dirCID(t, dir); rel.GetCid() != want {
-		t.Fatalf("release %s, the directory's CID is %s", rel.GetCid(), want)
+	if want := dirCID(t, dir); rel.CID != want {
+		t.Fatalf("release %s, the directory's CID is %s", rel.CID, want)
 	}
 	checkReleaseFiles(t, rel, dir)
-	for _, f := range rel.GetFiles() {
-		got, err := hs.getRange(rel.GetCid(), f.GetPath(), 0, 0)
+	for _, f := range rel.Files {
+		got, err := hs.getRange(rel.CID, f.Path, 0, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.GetPath())))
+		want, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path)))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(got, want) {
-			t.Errorf("file %q: the hub serves %d bytes that differ from the %d uploaded", f.GetPath(), len(got), len(want))
+			t.Errorf("file %q: the hub serves %d bytes that differ from the %d uploaded", f.Path, len(got), len(want))
 		}
 	}
 }
@@ -393,7 +393,7 @@ func TestSixteenConcurrentPublishers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rels := make([]*hubv1.Release, n)
+	rels := make([]*potluck.Release, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -429,8 +429,8 @@ func TestSixteenConcurrentPublishers(t *testing.T) {
 			continue
 		}
 		checkSameRelease(t, hs, rels[i], dirs[i])
-		if _, ok := slices.BinarySearch(listed, rels[i].GetCid()); !ok {
-			t.Errorf("publisher %d: release %s is not listed", i, rels[i].GetCid())
+		if _, ok := slices.BinarySearch(listed, rels[i].CID); !ok {
+			t.Errorf("publisher %d: release %s is not listed", i, rels[i].CID)
 		}
 	}
 	if len(listed) != n {

@@ -46,7 +46,7 @@ func (h *Hub) Unpin(ctx context.Context, c string) error {
 }
 
 // referrers says what refers to release r, one phrase each.
-func (h *Hub) referrers(ctx context.Context, r *Release) ([]string, error) {
+func (h *Hub) referrers(ctx context.Context, r *potluck.Release) ([]string, error) {
 	logged, err := h.loggedReferrers(r)
 	if err != nil {
 		return nil, err
@@ -79,7 +79,7 @@ func (h *Hub) referrers(ctx context.Context, r *Release) ([]string, error) {
 // in the transparency log is history an auditor must still be able to
 // fetch and check, so its entry pins it. (A future log policy, such as
 // redaction entries, decides here.)
-func (h *Hub) loggedReferrers(r *Release) ([]string, error) {
+func (h *Hub) loggedReferrers(r *potluck.Release) ([]string, error) {
 	if r.Receipt == nil {
 		return nil, nil
 	}
@@ -87,7 +87,7 @@ func (h *Hub) loggedReferrers(r *Release) ([]string, error) {
 }
 
 // mergeInputs reads a merge release's inputs from its stored manifest.
-func (h *Hub) mergeInputs(ctx context.Context, r *Release) ([]string, error) {
+func (h *Hub) mergeInputs(ctx context.Context, r *potluck.Release) ([]string, error) {
 	f, ok := r.File(potluck.ManifestFile)
 	if !ok {
 		return nil, nil

@@ -25,7 +25,7 @@ func storeRelease(t *testing.T, h *Hub, kind potluck.Kind, base string, files ma
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.releases.put(&Release{CID: root.String(), Kind: kind, Base: base, Files: pf}); err != nil {
+	if _, err := h.releases.put(&potluck.Release{CID: root.String(), Kind: kind, Base: base, Files: pf}); err != nil {
 		t.Fatal(err)
 	}
 	return root.String()
@@ -82,7 +82,7 @@ func TestUnpinRefusesReferencedReleasesAndGCReclaims(t *testing.T) {
 	}
 	logged := storeRelease(t, h, potluck.KindBase, "", map[string][]byte{"l.bin": []byte("logged")})
 	r, _ := h.releases.get(logged)
-	r.Receipt = &Receipt{Index: 7}
+	r.Receipt = &potluck.Receipt{Index: 7}
 	os.Remove(h.releases.path(logged))
 	h.releases.put(r)
 	if err := h.Unpin(ctx, logged); !errors.Is(err, store.ErrPinned) {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/merge"
 )
 
@@ -34,24 +35,9 @@ type Screening struct {
 // DefaultMaxNormRatio is the bound `hub serve` uses unless told otherwise.
 const DefaultMaxNormRatio = 10
 
-// Check is the outcome of one admission check.
-type Check struct {
-	Name   string `json:"name"`
-	Passed bool   `json:"passed"`
-	Reason string `json:"reason,omitempty"`
-}
-
-// Verdict is the hub's decision on an upload: the checks run, in order,
-// the failed one (if any) last.
-type Verdict struct {
-	Accepted bool
-	Checks   []Check
-	Reason   string
-}
-
 // RejectedError is an upload refused by a check; it carries the verdict.
 type RejectedError struct {
-	Verdict Verdict
+	Verdict potluck.Verdict
 	Err     error
 }
 
@@ -59,11 +45,11 @@ func (e *RejectedError) Error() string { return e.Err.Error() }
 func (e *RejectedError) Unwrap() error { return e.Err }
 
 // screen runs checks in order and records each outcome.
-type screen struct{ checks []Check }
+type screen struct{ checks []potluck.Check }
 
 func (s *screen) run(name string, f func() error) error {
 	err := f()
-	c := Check{Name: name, Passed: err == nil}
+	c := potluck.Check{Name: name, Passed: err == nil}
 	if err != nil {
 		c.Reason = err.Error()
 	}

@@ -11,13 +11,14 @@ import (
 
 	"google.golang.org/grpc/codes"
 
+	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/hub"
 	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
 	"github.com/potluck-hub/potluck/safetensors"
 )
 
 // logEntries reads the whole transparency log over gRPC.
-func (hs *harness) logEntries() []*hub.LogEntry {
+func (hs *harness) logEntries() []potluck.Entry {
 	t := hs.t
 	t.Helper()
 	ctx := context.Background()
@@ -33,9 +34,9 @@ func (hs *harness) logEntries() []*hub.LogEntry {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []*hub.LogEntry
+	var out []potluck.Entry
 	for _, b := range resp.GetEntries() {
-		e, err := hub.ParseLogEntry(b)
+		e, err := potluck.ParseEntry(b)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,12 +101,12 @@ func TestScreeningRulesGiveVerdicts(t *testing.T) {
 	} {
 		t.Run(tc.rule, func(t *testing.T) {
 			dir := filepath.Join(hs.dir, "delta-"+tc.rule)
-			makeDelta(t, m.base, m.ftA, dir, base.GetCid())
+			makeDelta(t, m.base, m.ftA, dir, base.CID)
 			tc.edit(dir)
 			before := len(hs.logEntries())
 			var err error
 			hs.expectRefused(t, codes.InvalidArgument, tc.want, func() error {
-				_, err = hs.publish(dir, hs.keyA, base.GetCid())
+				_, err = hs.publish(dir, hs.keyA, base.CID)
 				return err
 			})
 			var v *hubv1.Verdict
@@ -122,16 +123,16 @@ func TestScreeningRulesGiveVerdicts(t *testing.T) {
 				t.Errorf("last check %+v, want %q failed naming %s", last, tc.rule, name)
 			}
 			for _, c := range v.GetChecks()[:len(v.GetChecks())-1] {
-				if !c.GetPassed() {
-					t.Errorf("check %q failed before %q", c.GetName(), tc.rule)
+				if !c.Passed {
+					t.Errorf("check %q failed before %q", c.Name, tc.rule)
 				}
 			}
 			es := hs.logEntries()
 			if len(es) != before+1 {
 				t.Fatalf("log grew by %d entries, want 1 verdict", len(es)-before)
 			}
-			e := es[len(es)-1]
-			if e.Type != "verdict" || e.Verdict != "rejected" || e.Publisher != orgA || e.Base != base.GetCid() || !strings.Contains(e.Reason, name) {
+			e, ok := es[len(es)-1].(*potluck.VerdictEntry)
+			if !ok || e.Verdict != "rejected" || e.Publisher != orgA || e.Base != base.CID || !strings.Contains(e.Reason, name) {
 				t.Errorf("log entry %+v, want lab-a's rejected verdict naming %s", e, name)
 			}
 		})
@@ -139,23 +140,24 @@ func TestScreeningRulesGiveVerdicts(t *testing.T) {
 
 	t.Run("accepted", func(t *testing.T) {
 		dir := filepath.Join(hs.dir, "delta-ok")
-		makeDelta(t, m.base, m.ftA, dir, base.GetCid())
-		rel, err := hs.publish(dir, hs.keyA, base.GetCid())
+		makeDelta(t, m.base, m.ftA, dir, base.CID)
+		rel, err := hs.publish(dir, hs.keyA, base.CID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var names []string
-		for _, c := range rel.GetChecks() {
-			if !c.GetPassed() {
+		for _, c := range rel.Checks {
+			if !c.Passed {
 				t.Errorf("accepted with check %+v failed", c)
 			}
-			names = append(names, c.GetName())
+			names = append(names, c.Name)
 		}
 		if got := strings.Join(names, ","); got != "header,signature,access,base,bytes,format,manifest,fit,sparse,values,norm,cosine" {
 			t.Errorf("checks run: %s", got)
 		}
-		e, err := hub.ParseLogEntry(rel.GetReceipt().GetEntry())
-		if err != nil || e.Type != "release" || e.Verdict != "accepted" || len(e.Checks) != len(names) {
+		pe, err := potluck.ParseEntry(rel.Receipt.Entry)
+		e, ok := pe.(*potluck.ReleaseEntry)
+		if err != nil || !ok || e.Verdict != "accepted" || len(e.Checks) != len(names) {
 			t.Errorf("release log entry %+v (%v), want the accepted verdict with its checks", e, err)
 		}
 	})
@@ -166,9 +168,9 @@ func TestScreeningRulesGiveVerdicts(t *testing.T) {
 		hs.configure = func(o *hub.Options) { o.Screen.MaxNormRatio = 0 }
 		hs.start()
 		dir := filepath.Join(hs.dir, "delta-large")
-		makeDelta(t, m.base, m.ftA, dir, base.GetCid())
+		makeDelta(t, m.base, m.ftA, dir, base.CID)
 		setTensor(t, dir, shard, name, func(int) float64 { return 1e4 })
-		if _, err := hs.publish(dir, hs.keyA, base.GetCid()); err != nil {
+		if _, err := hs.publish(dir, hs.keyA, base.CID); err != nil {
 			t.Errorf("with the norm check off: %v", err)
 		}
 	})

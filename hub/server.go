@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/potluck-hub/potluck"
+	"github.com/potluck-hub/potluck/internal/wire"
 	"github.com/potluck-hub/potluck/merge"
 	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
 	"github.com/potluck-hub/potluck/safetensors"
@@ -87,7 +88,7 @@ type uploadStream[Req interface {
 func receive[Req interface {
 	GetHeader() *hubv1.UploadHeader
 	GetChunk() *hubv1.Chunk
-}](h *Hub, kind potluck.Kind, stream uploadStream[Req]) (*Release, error) {
+}](h *Hub, kind potluck.Kind, stream uploadStream[Req]) (*potluck.Release, error) {
 	first, err := stream.Recv()
 	if err == io.EOF {
 		return nil, status.Error(codes.InvalidArgument, "upload: the stream ended before its header")
@@ -125,7 +126,7 @@ func (s *Server) RegisterBase(stream hubv1.HubService_RegisterBaseServer) error 
 	if err != nil {
 		return toStatus(err)
 	}
-	return stream.SendAndClose(&hubv1.RegisterBaseResponse{Release: ReleaseToProto(r)})
+	return stream.SendAndClose(&hubv1.RegisterBaseResponse{Release: wire.Release(r)})
 }
 
 // Publish admits a delta.
@@ -134,7 +135,7 @@ func (s *Server) Publish(stream hubv1.HubService_PublishServer) error {
 	if err != nil {
 		return toStatus(err)
 	}
-	return stream.SendAndClose(&hubv1.PublishResponse{Release: ReleaseToProto(r)})
+	return stream.SendAndClose(&hubv1.PublishResponse{Release: wire.Release(r)})
 }
 
 // Get streams a byte range of a stored file.
@@ -165,13 +166,13 @@ func (s *Server) Get(req *hubv1.GetRequest, stream hubv1.HubService_GetServer) e
 
 // List lists releases.
 func (s *Server) List(ctx context.Context, req *hubv1.ListRequest) (*hubv1.ListResponse, error) {
-	rs, err := s.h.List(ctx, KindFromProto(req.GetKind()), req.GetBaseCid())
+	rs, err := s.h.List(ctx, wire.KindOf(req.GetKind()), req.GetBaseCid())
 	if err != nil {
 		return nil, toStatus(err)
 	}
 	resp := &hubv1.ListResponse{}
 	for _, r := range rs {
-		resp.Releases = append(resp.Releases, ReleaseToProto(r))
+		resp.Releases = append(resp.Releases, wire.Release(r))
 	}
 	return resp, nil
 }
@@ -182,7 +183,7 @@ func (s *Server) Merge(ctx context.Context, req *hubv1.MergeRequest) (*hubv1.Mer
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &hubv1.MergeResponse{Release: ReleaseToProto(r)}, nil
+	return &hubv1.MergeResponse{Release: wire.Release(r)}, nil
 }
 
 // StartMerge queues a recipe as a merge job.
@@ -191,7 +192,7 @@ func (s *Server) StartMerge(ctx context.Context, req *hubv1.StartMergeRequest) (
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &hubv1.StartMergeResponse{Job: MergeJobToProto(j)}, nil
+	return &hubv1.StartMergeResponse{Job: wire.MergeJob(j)}, nil
 }
 
 // GetMergeJob reports a merge job.
@@ -200,7 +201,7 @@ func (s *Server) GetMergeJob(ctx context.Context, req *hubv1.GetMergeJobRequest)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &hubv1.GetMergeJobResponse{Job: MergeJobToProto(j)}, nil
+	return &hubv1.GetMergeJobResponse{Job: wire.MergeJob(j)}, nil
 }
 
 // CancelMergeJob stops a merge job.
@@ -209,7 +210,7 @@ func (s *Server) CancelMergeJob(ctx context.Context, req *hubv1.CancelMergeJobRe
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &hubv1.CancelMergeJobResponse{Job: MergeJobToProto(j)}, nil
+	return &hubv1.CancelMergeJobResponse{Job: wire.MergeJob(j)}, nil
 }
 
 // GetRelease describes a release.
@@ -218,7 +219,7 @@ func (s *Server) GetRelease(ctx context.Context, req *hubv1.GetReleaseRequest) (
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &hubv1.GetReleaseResponse{Release: ReleaseToProto(r)}, nil
+	return &hubv1.GetReleaseResponse{Release: wire.Release(r)}, nil
 }
 
 // Unpin drops a release (operators only: see the interceptor).
@@ -266,7 +267,7 @@ func toStatus(err error) error {
 	st := status.New(code, err.Error())
 	var rej *RejectedError
 	if errors.As(err, &rej) {
-		if d, derr := st.WithDetails(VerdictToProto(rej.Verdict)); derr == nil {
+		if d, derr := st.WithDetails(wire.Verdict(rej.Verdict)); derr == nil {
 			st = d
 		}
 	}

@@ -7,9 +7,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"golang.org/x/mod/sumdb/tlog"
+
 	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
 	"github.com/potluck-hub/potluck/translog"
-	"golang.org/x/mod/sumdb/tlog"
 )
 
 // maxEntriesPerCall bounds GetEntries.

@@ -7,6 +7,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/potluck-hub/potluck/internal/wire"
 	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
 )
 
@@ -20,7 +21,7 @@ func (s *Server) StartUpload(ctx context.Context, req *hubv1.StartUploadRequest)
 		if req.GetHeader() == nil {
 			return nil, status.Error(codes.InvalidArgument, "start upload: a header or an upload id is needed")
 		}
-		kind := KindFromProto(req.GetKind())
+		kind := wire.KindOf(req.GetKind())
 		st, err = s.h.StartUpload(ctx, uploadFromProto(kind, req.GetHeader()))
 	}
 	if err != nil {
@@ -52,7 +53,7 @@ func (s *Server) CommitUpload(ctx context.Context, req *hubv1.CommitUploadReques
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &hubv1.CommitUploadResponse{Release: ReleaseToProto(r)}, nil
+	return &hubv1.CommitUploadResponse{Release: wire.Release(r)}, nil
 }
 
 // sessionSource turns UploadChunks messages into chunks, refusing any that
@@ -77,12 +78,4 @@ func (s *sessionSource) Next() (Chunk, error) {
 		return Chunk{}, status.Error(codes.InvalidArgument, "upload chunks: every message must carry a chunk of the stream's session")
 	}
 	return Chunk{File: int(c.GetFileIndex()), Offset: int64(c.GetOffset()), Data: c.GetData()}, nil
-}
-
-func receivedToProto(r []int64) []uint64 {
-	out := make([]uint64, len(r))
-	for i, n := range r {
-		out[i] = uint64(n)
-	}
-	return out
 }

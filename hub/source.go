@@ -7,6 +7,7 @@ import (
 
 	cid "github.com/ipfs/go-cid"
 
+	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/merge"
 )
 
@@ -15,7 +16,7 @@ import (
 type releaseSource struct {
 	ctx context.Context
 	h   *Hub
-	r   *Release
+	r   *potluck.Release
 }
 
 func (s releaseSource) Files() ([]string, error) {
@@ -46,7 +47,7 @@ func (s releaseSource) Open(p string) (merge.ReaderAtCloser, int64, error) {
 }
 
 // openRelease opens a stored release as a model.
-func (h *Hub) openRelease(ctx context.Context, r *Release) (*merge.Model, error) {
+func (h *Hub) openRelease(ctx context.Context, r *potluck.Release) (*merge.Model, error) {
 	return merge.OpenModel(r.CID, releaseSource{ctx: ctx, h: h, r: r})
 }
 

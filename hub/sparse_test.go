@@ -24,7 +24,7 @@ func TestSparseDeltaAdmission(t *testing.T) {
 		t.Fatal(err)
 	}
 	dense := filepath.Join(hs.dir, "dense")
-	man := makeDelta(t, m.base, m.ftA, dense, base.GetCid())
+	man := makeDelta(t, m.base, m.ftA, dense, base.CID)
 	var shard string
 	for _, tn := range man.Tensors {
 		if tn.Name == "model.norm.weight" {
@@ -46,13 +46,13 @@ func TestSparseDeltaAdmission(t *testing.T) {
 			copyDir(t, dense, dir)
 			writeSparse(t, dir, shard, "model.norm.weight", tc.idx, []float32{0.5, -0.25, 1e-3})
 			if tc.ok {
-				if _, err := hs.publish(dir, hs.keyA, base.GetCid()); err != nil {
+				if _, err := hs.publish(dir, hs.keyA, base.CID); err != nil {
 					t.Fatal(err)
 				}
 				return
 			}
 			hs.expectRefused(t, codes.InvalidArgument, []string{tc.want}, func() error {
-				_, err := hs.publish(dir, hs.keyA, base.GetCid())
+				_, err := hs.publish(dir, hs.keyA, base.CID)
 				return err
 			})
 		})

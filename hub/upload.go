@@ -71,14 +71,14 @@ func (a *admission) discard() {
 // is stored; a refusal is a *RejectedError carrying the verdict, and once
 // the upload is attributable to a member (its signature checked) the
 // verdict is logged.
-func (h *Hub) Receive(ctx context.Context, up Upload, src ChunkSource) (*Release, error) {
+func (h *Hub) Receive(ctx context.Context, up Upload, src ChunkSource) (*potluck.Release, error) {
 	return h.receive(ctx, up, func(a *admission) error { return h.stageFiles(ctx, a, src) })
 }
 
 // receive runs the admission of an upload whose bytes stage brings in;
 // with stage nil it runs only the checks that need no bytes (an upload
 // session opening) and returns no release.
-func (h *Hub) receive(ctx context.Context, up Upload, stage func(*admission) error) (*Release, error) {
+func (h *Hub) receive(ctx context.Context, up Upload, stage func(*admission) error) (*potluck.Release, error) {
 	a := &admission{up: up}
 	defer a.discard()
 	s := &screen{}
@@ -98,7 +98,7 @@ func (h *Hub) receive(ctx context.Context, up Upload, stage func(*admission) err
 		return nil, err
 	}
 	h.metrics.uploads.WithLabelValues(string(up.Kind), "rejected").Inc()
-	v := Verdict{Checks: s.checks, Reason: err.Error()}
+	v := potluck.Verdict{Checks: s.checks, Reason: err.Error()}
 	h.logger.Warn("upload rejected", "kind", up.Kind, "org", a.org, "base", up.Base, "reason", v.Reason)
 	if a.signed != nil {
 		if lerr := h.logVerdict(a, v); lerr != nil {
@@ -283,7 +283,7 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 
 // commit makes the staged files visible, builds the release directory and
 // records the release.
-func (h *Hub) commit(ctx context.Context, a *admission, checks []Check) (*Release, error) {
+func (h *Hub) commit(ctx context.Context, a *admission, checks []potluck.Check) (*potluck.Release, error) {
 	entries := make([]store.Entry, len(a.staged))
 	files := make([]potluck.File, len(a.staged))
 	for i, st := range a.staged {
@@ -299,7 +299,7 @@ func (h *Hub) commit(ctx context.Context, a *admission, checks []Check) (*Releas
 		return nil, err
 	}
 	slices.SortFunc(files, func(x, y potluck.File) int { return strings.Compare(x.Path, y.Path) })
-	r := &Release{
+	r := &potluck.Release{
 		CID: root.String(), Kind: a.up.Kind, Base: a.up.Base, Publisher: a.org, Files: files,
 		Bundle: a.up.Bundle, KeyHint: a.signed.Key.Hint(), Created: h.opts.Now().UTC(), Checks: checks,
 	}

@@ -6,6 +6,8 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/potluck-hub/potluck"
+	"github.com/potluck-hub/potluck/internal/wire"
 	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
 	"github.com/potluck-hub/potluck/signing"
 )
@@ -84,56 +86,65 @@ func (c *Client) Info(ctx context.Context) (*HubInfo, error) {
 }
 
 // Release describes a release by CID.
-func (c *Client) Release(ctx context.Context, cid string) (*hubv1.Release, error) {
+func (c *Client) Release(ctx context.Context, cid string) (*potluck.Release, error) {
 	resp, err := c.hub.GetRelease(ctx, &hubv1.GetReleaseRequest{Cid: cid})
 	if err != nil {
 		return nil, fmt.Errorf("node: release %s: %w", cid, err)
 	}
-	return resp.GetRelease(), nil
+	return wire.ReleaseOf(resp.GetRelease())
 }
 
-// List lists the hub's releases of a kind (unspecified: all).
-func (c *Client) List(ctx context.Context, kind hubv1.ReleaseKind, base string) ([]*hubv1.Release, error) {
-	resp, err := c.hub.List(ctx, &hubv1.ListRequest{Kind: kind, BaseCid: base})
+// List lists the hub's releases of a kind and base ("": any), oldest
+// first.
+func (c *Client) List(ctx context.Context, kind potluck.Kind, base string) ([]*potluck.Release, error) {
+	resp, err := c.hub.List(ctx, &hubv1.ListRequest{Kind: wire.Kind(kind), BaseCid: base})
 	if err != nil {
 		return nil, fmt.Errorf("node: list: %w", err)
 	}
-	return resp.GetReleases(), nil
+	out := make([]*potluck.Release, 0, len(resp.GetReleases()))
+	for _, p := range resp.GetReleases() {
+		r, err := wire.ReleaseOf(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 // Merge asks the hub to run a recipe (YAML naming releases by CID).
-func (c *Client) Merge(ctx context.Context, recipe []byte) (*hubv1.Release, error) {
+func (c *Client) Merge(ctx context.Context, recipe []byte) (*potluck.Release, error) {
 	resp, err := c.hub.Merge(ctx, &hubv1.MergeRequest{Recipe: string(recipe)})
 	if err != nil {
 		return nil, fmt.Errorf("node: merge: %w", err)
 	}
-	return resp.GetRelease(), nil
+	return wire.ReleaseOf(resp.GetRelease())
 }
 
 // StartMerge queues a recipe as a merge job on the hub and returns the job
 // at once (done already when the hub has merged the same recipe before).
-func (c *Client) StartMerge(ctx context.Context, recipe []byte) (*hubv1.MergeJob, error) {
+func (c *Client) StartMerge(ctx context.Context, recipe []byte) (*potluck.MergeJob, error) {
 	resp, err := c.hub.StartMerge(ctx, &hubv1.StartMergeRequest{Recipe: string(recipe)})
 	if err != nil {
 		return nil, fmt.Errorf("node: start merge: %w", err)
 	}
-	return resp.GetJob(), nil
+	return wire.MergeJobOf(resp.GetJob())
 }
 
 // MergeJob reports a merge job: its state, progress, release or error.
-func (c *Client) MergeJob(ctx context.Context, id string) (*hubv1.MergeJob, error) {
+func (c *Client) MergeJob(ctx context.Context, id string) (*potluck.MergeJob, error) {
 	resp, err := c.hub.GetMergeJob(ctx, &hubv1.GetMergeJobRequest{Id: id})
 	if err != nil {
 		return nil, fmt.Errorf("node: merge job %s: %w", id, err)
 	}
-	return resp.GetJob(), nil
+	return wire.MergeJobOf(resp.GetJob())
 }
 
 // CancelMergeJob stops a merge job and returns it once stopped.
-func (c *Client) CancelMergeJob(ctx context.Context, id string) (*hubv1.MergeJob, error) {
+func (c *Client) CancelMergeJob(ctx context.Context, id string) (*potluck.MergeJob, error) {
 	resp, err := c.hub.CancelMergeJob(ctx, &hubv1.CancelMergeJobRequest{Id: id})
 	if err != nil {
 		return nil, fmt.Errorf("node: cancel merge job %s: %w", id, err)
 	}
-	return resp.GetJob(), nil
+	return wire.MergeJobOf(resp.GetJob())
 }

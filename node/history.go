@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -12,18 +11,6 @@ import (
 	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
 	"github.com/potluck-hub/potluck/translog"
 )
-
-// historyEntry is the part of a hub log entry the key history reads.
-type historyEntry struct {
-	Type      string     `json:"type"`
-	Time      time.Time  `json:"time"`
-	Key       string     `json:"key"`
-	Action    string     `json:"action"`
-	Org       string     `json:"org"`
-	NotBefore *time.Time `json:"not_before"`
-	NotAfter  *time.Time `json:"not_after"`
-	Revoked   *time.Time `json:"revoked"`
-}
 
 // KeyCheck is what the log says of the key that signed a release.
 type KeyCheck struct {
@@ -36,7 +23,7 @@ type KeyCheck struct {
 // out or altered), and checks that the key that signed the release was a
 // member key, inside its window and not revoked, when the release was
 // logged.
-func (c *Client) CheckKeyAtLogTime(ctx context.Context, r *Receipt) (*KeyCheck, error) {
+func (c *Client) CheckKeyAtLogTime(ctx context.Context, r *potluck.Receipt) (*KeyCheck, error) {
 	v, err := translog.NewVerifier(r.LogKey)
 	if err != nil {
 		return nil, err
@@ -58,27 +45,32 @@ func (c *Client) CheckKeyAtLogTime(ctx context.Context, r *Receipt) (*KeyCheck, 
 // keyAtLogTime replays the key entries before entry index and checks the
 // key that signed that (release) entry was valid when it was logged.
 func keyAtLogTime(entries [][]byte, index int64) (*KeyCheck, error) {
-	var rel historyEntry
-	if err := json.Unmarshal(entries[index], &rel); err != nil || rel.Key == "" {
-		return nil, fmt.Errorf("%w: log entry %d names no signing key (%v)", ErrVerify, index, err)
+	pe, err := potluck.ParseEntry(entries[index])
+	if err != nil {
+		return nil, fmt.Errorf("%w: log entry %d: %w", ErrVerify, index, err)
 	}
-	var state *historyEntry
+	rel, ok := pe.(*potluck.ReleaseEntry)
+	if !ok || rel.Key == "" {
+		return nil, fmt.Errorf("%w: log entry %d names no signing key (a %s entry)", ErrVerify, index, pe.EntryType())
+	}
+	var state *potluck.KeyEntry
 	for _, b := range entries[:index] {
-		var e historyEntry
-		if json.Unmarshal(b, &e) != nil || e.Type != "key" || e.Key != rel.Key {
+		e, err := potluck.ParseEntry(b)
+		k, ok := e.(*potluck.KeyEntry)
+		if err != nil || !ok || k.Key != rel.Key {
 			continue
 		}
-		if e.Action == "remove" {
+		if k.Action == potluck.KeyRemove {
 			state = nil
 		} else {
-			state = &e
+			state = k
 		}
 	}
 	if state == nil {
 		return nil, fmt.Errorf("%w: key %s was not a member key when entry %d was logged", ErrVerify, rel.Key, index)
 	}
 	t := rel.Time
-	if err := potluck.WindowOf(state.NotBefore, state.NotAfter, state.Revoked).Check(t); err != nil {
+	if err := state.Window().Check(t); err != nil {
 		return nil, fmt.Errorf("%w: key %s of %q was %v when entry %d was logged", ErrVerify, rel.Key, state.Org, err, index)
 	}
 	return &KeyCheck{Org: state.Org, LoggedAt: t}, nil

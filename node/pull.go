@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -20,7 +19,7 @@ var ErrVerify = errors.New("node: verification failed")
 
 // Pulled is a release fetched and checked.
 type Pulled struct {
-	Release *hubv1.Release
+	Release *potluck.Release
 	Signed  *signing.Verified // who signed it
 }
 
@@ -42,14 +41,14 @@ func (c *Client) Pull(ctx context.Context, rootCID, outDir string, trusted []*si
 		if root, err := store.DirCID(entries); err != nil || root.String() != rootCID {
 			return fmt.Errorf("%w: release %s: its files make root CID %v (%v)", ErrVerify, rootCID, root, err)
 		}
-		signed, err = checkBundle(rel.GetBundle(), trusted, entries)
+		signed, err = checkBundle(rel.Bundle, trusted, entries)
 		if err != nil {
 			return fmt.Errorf("release %s: %w", rootCID, err)
 		}
 		if err := c.checkReceipt(ctx, rel, tmp); err != nil {
 			return fmt.Errorf("release %s: %w", rootCID, err)
 		}
-		if prov := rel.GetProvenance(); prov != nil {
+		if prov := rel.Provenance; prov != nil {
 			if _, _, err := CheckProvenance(prov, trusted, rootCID, signed.Root); err != nil {
 				return fmt.Errorf("release %s: provenance: %w", rootCID, err)
 			}
@@ -57,7 +56,7 @@ func (c *Client) Pull(ctx context.Context, rootCID, outDir string, trusted []*si
 				return err
 			}
 		}
-		return os.WriteFile(filepath.Join(tmp, signing.SignatureFile), rel.GetBundle(), 0o644)
+		return os.WriteFile(filepath.Join(tmp, signing.SignatureFile), rel.Bundle, 0o644)
 	})
 	if err != nil {
 		return nil, err
@@ -68,8 +67,8 @@ func (c *Client) Pull(ctx context.Context, rootCID, outDir string, trusted []*si
 // checkReceipt verifies the release's log receipt, if the hub gave one,
 // against the hub's log key (pinned with Client.LogKey, else as the hub
 // says), and keeps it in dir.
-func (c *Client) checkReceipt(ctx context.Context, rel *hubv1.Release, dir string) error {
-	if rel.GetReceipt() == nil {
+func (c *Client) checkReceipt(ctx context.Context, rel *potluck.Release, dir string) error {
+	if rel.Receipt == nil {
 		return nil
 	}
 	info, err := c.Info(ctx)
@@ -80,11 +79,12 @@ func (c *Client) checkReceipt(ctx context.Context, rel *hubv1.Release, dir strin
 	if c.LogKey != "" && c.LogKey != key {
 		return fmt.Errorf("%w: the hub's log key %q is not the pinned %q", ErrVerify, key, c.LogKey)
 	}
-	r := receiptFromProto(rel.GetReceipt(), info.LogOrigin, key)
-	if _, err := CheckReceipt(r, rel.GetCid(), rel.GetBundle(), key); err != nil {
+	r := *rel.Receipt
+	r.LogOrigin, r.LogKey = info.LogOrigin, key
+	if _, err := CheckReceipt(&r, rel.CID, rel.Bundle, key); err != nil {
 		return err
 	}
-	return writeReceipt(dir, r)
+	return writeReceipt(dir, &r)
 }
 
 // checkBundle verifies a bundle against trusted keys and the files' digests.
@@ -103,33 +103,33 @@ func checkBundle(bundle []byte, trusted []*signing.PublicKey, entries []store.En
 }
 
 // fetchFiles downloads every file of rel into dir, checking each one.
-func (c *Client) fetchFiles(ctx context.Context, rel *hubv1.Release, dir string, progress Progress) ([]store.Entry, error) {
+func (c *Client) fetchFiles(ctx context.Context, rel *potluck.Release, dir string, progress Progress) ([]store.Entry, error) {
 	var total, done int64
-	for _, f := range rel.GetFiles() {
-		total += int64(f.GetSize())
+	for _, f := range rel.Files {
+		total += f.Size
 	}
 	var entries []store.Entry
-	for _, f := range rel.GetFiles() {
-		if err := store.CheckPath(f.GetPath()); err != nil {
+	for _, f := range rel.Files {
+		if err := store.CheckPath(f.Path); err != nil {
 			return nil, fmt.Errorf("%w: the hub names a file %v", ErrVerify, err)
 		}
-		p := filepath.Join(dir, filepath.FromSlash(f.GetPath()))
-		if err := c.fetch(ctx, rel.GetCid(), f.GetPath(), p, int64(f.GetSize()), func(n int64) {
+		p := filepath.Join(dir, filepath.FromSlash(f.Path))
+		if err := c.fetch(ctx, rel.CID, f.Path, p, f.Size, func(n int64) {
 			if progress != nil {
 				progress(done+n, total)
 			}
 		}); err != nil {
 			return nil, err
 		}
-		done += int64(f.GetSize())
+		done += f.Size
 		info, err := store.HashFileAt(p)
 		if err != nil {
 			return nil, err
 		}
-		if info.CID.String() != f.GetCid() || info.Size != int64(f.GetSize()) || hex.EncodeToString(info.SHA256[:]) != hex.EncodeToString(f.GetSha256()) {
-			return nil, fmt.Errorf("%w: file %q: got %d bytes, CID %s; the release lists %d bytes, CID %s", ErrVerify, f.GetPath(), info.Size, info.CID, f.GetSize(), f.GetCid())
+		if info.CID.String() != f.CID || info.Size != f.Size || potluck.HexDigest(info.SHA256) != f.SHA256 {
+			return nil, fmt.Errorf("%w: file %q: got %d bytes, CID %s; the release lists %d bytes, CID %s", ErrVerify, f.Path, info.Size, info.CID, f.Size, f.CID)
 		}
-		entries = append(entries, store.Entry{Path: f.GetPath(), File: info})
+		entries = append(entries, store.Entry{Path: f.Path, File: info})
 	}
 	return entries, nil
 }

@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/mod/sumdb/tlog"
 
-	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
+	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/translog"
 )
 
@@ -19,28 +19,10 @@ import (
 // its signature.
 const ReceiptFile = ".potluck/receipt.json"
 
-// Receipt is a release's proof of inclusion in a hub's transparency log,
-// kept with the release so it can be checked offline.
-type Receipt struct {
-	LogOrigin  string   `json:"log_origin"`
-	LogKey     string   `json:"log_key"` // the verifier key the receipt was checked with
-	Index      int64    `json:"index"`
-	Entry      []byte   `json:"entry"`
-	Proof      [][]byte `json:"proof"`
-	Checkpoint []byte   `json:"checkpoint"`
-}
-
-// logEntry is the part of a hub's log entry a receipt check reads.
-type logEntry struct {
-	Release string `json:"release"`
-	Bundle  string `json:"bundle"`
-	Key     string `json:"key"`
-}
-
 // CheckReceipt verifies that the receipt's entry names release rootCID with
 // this bundle, and that it is in the tree of the receipt's checkpoint, which
 // the log key signed. It returns the checkpoint.
-func CheckReceipt(r *Receipt, rootCID string, bundle []byte, logKey string) (*translog.Checkpoint, error) {
+func CheckReceipt(r *potluck.Receipt, rootCID string, bundle []byte, logKey string) (*translog.Checkpoint, error) {
 	v, err := translog.NewVerifier(logKey)
 	if err != nil {
 		return nil, err
@@ -49,9 +31,13 @@ func CheckReceipt(r *Receipt, rootCID string, bundle []byte, logKey string) (*tr
 	if err != nil {
 		return nil, err
 	}
-	var e logEntry
-	if err := json.Unmarshal(r.Entry, &e); err != nil {
-		return nil, fmt.Errorf("%w: log entry: %v", ErrVerify, err)
+	pe, err := potluck.ParseEntry(r.Entry)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrVerify, err)
+	}
+	e, ok := pe.(*potluck.ReleaseEntry)
+	if !ok {
+		return nil, fmt.Errorf("%w: log entry %d is a %s entry, not a release's", ErrVerify, r.Index, pe.EntryType())
 	}
 	sum := sha256.Sum256(bundle)
 	if e.Release != rootCID || e.Bundle != hex.EncodeToString(sum[:]) {
@@ -70,12 +56,8 @@ func CheckReceipt(r *Receipt, rootCID string, bundle []byte, logKey string) (*tr
 	return cp, nil
 }
 
-func receiptFromProto(p *hubv1.Receipt, origin, key string) *Receipt {
-	return &Receipt{LogOrigin: origin, LogKey: key, Index: p.GetIndex(), Entry: p.GetEntry(), Proof: p.GetProof(), Checkpoint: p.GetCheckpoint()}
-}
-
 // writeReceipt stores a receipt in a release directory.
-func writeReceipt(dir string, r *Receipt) error {
+func writeReceipt(dir string, r *potluck.Receipt) error {
 	p := filepath.Join(dir, filepath.FromSlash(ReceiptFile))
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
@@ -88,12 +70,12 @@ func writeReceipt(dir string, r *Receipt) error {
 }
 
 // ReadReceipt reads the receipt a pulled release directory keeps.
-func ReadReceipt(dir string) (*Receipt, error) {
+func ReadReceipt(dir string) (*potluck.Receipt, error) {
 	b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(ReceiptFile)))
 	if err != nil {
 		return nil, err
 	}
-	var r Receipt
+	var r potluck.Receipt
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("%s: %w", ReceiptFile, err)
 	}

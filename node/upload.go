@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/potluck-hub/potluck"
+	"github.com/potluck-hub/potluck/internal/wire"
 	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
 )
 
@@ -53,14 +54,14 @@ type UploadOptions struct {
 // RegisterBase uploads a scanned base model directory with its signature
 // bundle (Dir.Bundle) and returns the release the hub recorded. The upload
 // resumes by itself after a dropped connection (see Upload).
-func (c *Client) RegisterBase(ctx context.Context, dir *potluck.Dir, bundle []byte, progress Progress) (*hubv1.Release, error) {
+func (c *Client) RegisterBase(ctx context.Context, dir *potluck.Dir, bundle []byte, progress Progress) (*potluck.Release, error) {
 	return c.Upload(ctx, potluck.KindBase, dir, bundle, "", UploadOptions{Progress: progress})
 }
 
 // Publish uploads a scanned delta directory made by MakeDelta, with its
 // signature bundle, as a delta of baseCID, resuming after dropped
 // connections (see Upload).
-func (c *Client) Publish(ctx context.Context, dir *potluck.Dir, bundle []byte, baseCID string, progress Progress) (*hubv1.Release, error) {
+func (c *Client) Publish(ctx context.Context, dir *potluck.Dir, bundle []byte, baseCID string, progress Progress) (*potluck.Release, error) {
 	return c.Upload(ctx, potluck.KindDelta, dir, bundle, baseCID, UploadOptions{Progress: progress})
 }
 
@@ -70,7 +71,7 @@ func (c *Client) Publish(ctx context.Context, dir *potluck.Dir, bundle []byte, b
 // how much it holds and sends only the rest; then the hub admits the
 // whole. model.sig is never uploaded as a file: the bundle travels in the
 // header.
-func (c *Client) Upload(ctx context.Context, kind potluck.Kind, dir *potluck.Dir, bundle []byte, baseCID string, opts UploadOptions) (*hubv1.Release, error) {
+func (c *Client) Upload(ctx context.Context, kind potluck.Kind, dir *potluck.Dir, bundle []byte, baseCID string, opts UploadOptions) (*potluck.Release, error) {
 	u := &uploader{c: c, dir: dir, opts: opts}
 	if u.opts.ChunkSize <= 0 || u.opts.ChunkSize > ChunkSize {
 		u.opts.ChunkSize = ChunkSize
@@ -92,14 +93,14 @@ type uploader struct {
 	id   string
 }
 
-func (u *uploader) run(ctx context.Context, kind potluck.Kind, bundle []byte, baseCID string) (*hubv1.Release, error) {
+func (u *uploader) run(ctx context.Context, kind potluck.Kind, bundle []byte, baseCID string) (*potluck.Release, error) {
 	u.id = u.opts.ResumeID
 	if u.id == "" {
 		header := &hubv1.UploadHeader{Bundle: bundle, BaseCid: baseCID}
 		for _, e := range u.dir.Files {
 			header.Files = append(header.Files, &hubv1.FileEntry{Path: e.Path, Size: uint64(e.File.Size), Sha256: e.File.SHA256[:], Cid: e.File.CID.String()})
 		}
-		req := &hubv1.StartUploadRequest{Kind: kindToProto(kind), Header: header}
+		req := &hubv1.StartUploadRequest{Kind: wire.Kind(kind), Header: header}
 		err := u.retry(ctx, func() (bool, error) {
 			resp, err := u.c.hub.StartUpload(ctx, req)
 			u.id = resp.GetUploadId()
@@ -112,17 +113,19 @@ func (u *uploader) run(ctx context.Context, kind potluck.Kind, bundle []byte, ba
 			u.opts.OnSession(u.id)
 		}
 	}
-	var rel *hubv1.Release
+	var resp *hubv1.CommitUploadResponse
 	err := u.retry(ctx, func() (bool, error) {
 		progressed, err := u.send(ctx)
 		if err != nil {
 			return progressed, err
 		}
-		resp, err := u.c.hub.CommitUpload(ctx, &hubv1.CommitUploadRequest{UploadId: u.id})
-		rel = resp.GetRelease()
+		resp, err = u.c.hub.CommitUpload(ctx, &hubv1.CommitUploadRequest{UploadId: u.id})
 		return false, err
 	})
-	return rel, err
+	if err != nil {
+		return nil, err
+	}
+	return wire.ReleaseOf(resp.GetRelease())
 }
 
 // retry calls f until it succeeds, fails for good, or fails Retries times
@@ -254,14 +257,4 @@ func (u *uploader) sendFile(path string, index int, off int64, send func(*hubv1.
 			return err
 		}
 	}
-}
-
-func kindToProto(k potluck.Kind) hubv1.ReleaseKind {
-	switch k {
-	case potluck.KindBase:
-		return hubv1.ReleaseKind_RELEASE_KIND_BASE
-	case potluck.KindDelta:
-		return hubv1.ReleaseKind_RELEASE_KIND_DELTA
-	}
-	return hubv1.ReleaseKind_RELEASE_KIND_UNSPECIFIED
 }

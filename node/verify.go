@@ -18,7 +18,7 @@ type Report struct {
 	// Receipt is the release's log receipt, checked, when the directory
 	// keeps one; LogKeyPinned says whether it was checked against a key the
 	// caller gave rather than the one recorded with it.
-	Receipt      *Receipt
+	Receipt      *potluck.Receipt
 	LogKeyPinned bool
 	// Provenance is a merge's checked provenance, when the directory keeps it.
 	Provenance *potluck.Provenance

@@ -14,17 +14,17 @@ import (
 	fmtlog "github.com/transparency-dev/formats/log"
 )
 
-// Receipt proves an entry is in the log: its index, and an inclusion proof
-// against the signed checkpoint made right after it was appended.
-type Receipt struct {
+// Inclusion proves an entry is in the log: its index, and an inclusion
+// proof against the signed checkpoint made right after it was appended.
+type Inclusion struct {
 	Index      int64
 	Proof      []tlog.Hash
 	Checkpoint []byte
 }
 
 // Append adds an entry, syncs it, signs a new checkpoint and returns the
-// entry's receipt. The entry is committed once the checkpoint is written.
-func (l *Log) Append(entry []byte) (*Receipt, error) {
+// entry's inclusion proof. The entry is committed once the checkpoint is written.
+func (l *Log) Append(entry []byte) (*Inclusion, error) {
 	if len(entry) > maxEntry {
 		return nil, fmt.Errorf("translog: entry of %d bytes", len(entry))
 	}
@@ -66,7 +66,7 @@ func (l *Log) Append(entry []byte) (*Receipt, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Receipt{Index: n, Proof: proof, Checkpoint: l.cp}, nil
+	return &Inclusion{Index: n, Proof: proof, Checkpoint: l.cp}, nil
 }
 
 // commit signs and writes the checkpoint for size entries, atomically.

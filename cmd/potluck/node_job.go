@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -33,14 +32,13 @@ once failed. With --cancel, stop the job first; nothing is published.`,
 			if err != nil {
 				return err
 			}
-			state := strings.ToLower(strings.TrimPrefix(job.GetState().String(), "MERGE_JOB_STATE_"))
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "job %s\nstate %s\ntensors %d/%d\n", job.GetId(), state, job.GetTensorsDone(), job.GetTensorsTotal())
-			if c := job.GetRelease().GetCid(); c != "" {
-				fmt.Fprintf(out, "cid %s\n", c)
+			fmt.Fprintf(out, "job %s\nstate %s\ntensors %d/%d\n", job.ID, job.State, job.Done, job.Total)
+			if job.Release != nil {
+				fmt.Fprintf(out, "cid %s\n", job.Release.CID)
 			}
-			if e := job.GetError(); e != "" {
-				fmt.Fprintf(out, "error %s\n", e)
+			if job.Err != nil {
+				fmt.Fprintf(out, "error %s\n", job.Err)
 			}
 			return nil
 		},

@@ -45,14 +45,14 @@ A recipe the hub has merged before returns the earlier release at once.`,
 				if err != nil {
 					return err
 				}
-				fmt.Fprintln(cmd.OutOrStdout(), job.GetId())
+				fmt.Fprintln(cmd.OutOrStdout(), job.ID)
 				return nil
 			}
 			rel, err := client.Merge(cmd.Context(), recipe)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), rel.GetCid())
+			fmt.Fprintln(cmd.OutOrStdout(), rel.CID)
 			return nil
 		},
 	}

@@ -81,6 +81,6 @@ func publishDelta(cmd *cobra.Command, hc *hubConn, dir string, man *potluck.Mani
 	if !quiet {
 		fmt.Fprintf(cmd.ErrOrStderr(), "published %d tensors, %d bytes, as a delta of %s\n", len(man.Tensors), scan.Size(), man.Base)
 	}
-	fmt.Fprintln(cmd.OutOrStdout(), rel.GetCid())
+	fmt.Fprintln(cmd.OutOrStdout(), rel.CID)
 	return nil
 }

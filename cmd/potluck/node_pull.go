@@ -36,7 +36,7 @@ before the directory appears. The signature is written to DIR/model.sig.`,
 			}
 			if !quiet {
 				fmt.Fprintf(cmd.ErrOrStderr(), "pulled %s (%d files) signed by %s (key %s)\n",
-					p.Release.GetCid(), len(p.Release.GetFiles()), p.Release.GetPublisher(), p.Signed.Key.Hint())
+					p.Release.CID, len(p.Release.Files), p.Release.Publisher, p.Signed.Key.Hint())
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), out)
 			return nil

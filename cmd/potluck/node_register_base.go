@@ -43,7 +43,7 @@ gives, so anyone can check it with IPFS tools.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), rel.GetCid())
+			fmt.Fprintln(cmd.OutOrStdout(), rel.CID)
 			return nil
 		},
 	}

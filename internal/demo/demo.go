@@ -166,7 +166,7 @@ func registerBase(ctx context.Context, w io.Writer, client *node.Client, r *Resu
 	if err != nil {
 		return err
 	}
-	r.BaseCID = rel.GetCid()
+	r.BaseCID = rel.CID
 	local, err := store.HashDir(r.BaseDir)
 	if err != nil {
 		return err
@@ -193,14 +193,14 @@ func publish(ctx context.Context, w io.Writer, client *node.Client, r *Result, l
 	if err != nil {
 		return "", err
 	}
-	fmt.Fprintf(w, "    delta %s (%d tensors, %d bytes, signed by %s key %s)\n", rel.GetCid(), len(man.Tensors), scan.Size(), rel.GetPublisher(), rel.GetKeyHint())
-	for _, f := range rel.GetFiles() {
-		fmt.Fprintf(w, "      %-40s %s\n", f.GetPath(), f.GetCid())
+	fmt.Fprintf(w, "    delta %s (%d tensors, %d bytes, signed by %s key %s)\n", rel.CID, len(man.Tensors), scan.Size(), rel.Publisher, rel.KeyHint)
+	for _, f := range rel.Files {
+		fmt.Fprintf(w, "      %-40s %s\n", f.Path, f.CID)
 	}
 	if r.DeltaDir == "" {
 		r.DeltaDir = out
 	}
-	return rel.GetCid(), nil
+	return rel.CID, nil
 }
 
 // recipe is the demo's merge: both deltas added to the base at full weight.
@@ -218,8 +218,8 @@ func mergeAndPull(ctx context.Context, w io.Writer, client *node.Client, r *Resu
 	if err != nil {
 		return err
 	}
-	r.MergeCID = rel.GetCid()
-	fmt.Fprintf(w, "    merge %s (signed by the hub, key %s)\n", r.MergeCID, rel.GetKeyHint())
+	r.MergeCID = rel.CID
+	fmt.Fprintf(w, "    merge %s (signed by the hub, key %s)\n", r.MergeCID, rel.KeyHint)
 	r.MergedDir = filepath.Join(r.Dir, "merged")
 	fmt.Fprintf(w, "==> pulling the merge to %s, checking every byte and the hub's signature\n", r.MergedDir)
 	if _, err := client.Pull(ctx, r.MergeCID, r.MergedDir, []*signing.PublicKey{r.HubKey}, nil); err != nil {
@@ -241,7 +241,7 @@ func mergeAndPull(ctx context.Context, w io.Writer, client *node.Client, r *Resu
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "    pulled and verified %s from %s (key %s)\n", c, p.Release.GetPublisher(), p.Signed.Key.Hint())
+		fmt.Fprintf(w, "    pulled and verified %s from %s (key %s)\n", c, p.Release.Publisher, p.Signed.Key.Hint())
 	}
 	return nil
 }
