@@ -21,6 +21,11 @@ const Version = "0.2.0"
 // ManifestFile is the manifest's name inside a delta or merge release.
 const ManifestFile = "potluck.json"
 
+// SignatureFile is where a release directory keeps its Sigstore bundle,
+// the name the OpenSSF model-signing tool gives it. It is not part of the
+// release: not uploaded, not in its CID, not signed.
+const SignatureFile = "model.sig"
+
 // ManifestSchema names the manifest format; it changes when the format does.
 const ManifestSchema = "potluck.manifest/v1"
 

@@ -107,8 +107,7 @@ func checkManifestFiles(man *potluck.Manifest, a *admission) error {
 		if f.Path == potluck.ManifestFile {
 			continue
 		}
-		info := a.staged[i].Info
-		got := potluck.File{Path: f.Path, Size: info.Size, SHA256: potluck.HexDigest(info.SHA256), CID: info.CID.String()}
+		got := a.staged[i].Info.Describe(f.Path)
 		if want, ok := listed[f.Path]; !ok || want != got {
 			return fmt.Errorf("%w: manifest: file %q is listed as %+v, uploaded %+v", ErrRejected, f.Path, want, got)
 		}

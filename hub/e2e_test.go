@@ -181,11 +181,11 @@ func writeModels(t *testing.T, dir string) models {
 }
 
 func (hs *harness) registerBase(dir string, s *signing.Signer) (*potluck.Release, error) {
-	d, err := potluck.ScanDir(dir)
+	d, err := store.ScanDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	bundle, err := d.Bundle(s)
+	bundle, err := node.Bundle(d, s)
 	if err != nil {
 		return nil, err
 	}
@@ -202,7 +202,7 @@ func makeDelta(t *testing.T, base, ft, out, baseCID string) *potluck.Manifest {
 }
 
 // signDir signs dir (writing dir/model.sig) and returns the scan and bundle.
-func signDir(t *testing.T, dir string, s *signing.Signer) (*potluck.Dir, []byte) {
+func signDir(t *testing.T, dir string, s *signing.Signer) (*store.Dir, []byte) {
 	t.Helper()
 	scan, bundle, err := node.SignDir(dir, s)
 	if err != nil {
@@ -300,7 +300,7 @@ func checkReleaseFiles(t *testing.T, rel *potluck.Release, dir string) {
 // it without model.sig.
 func dirCID(t *testing.T, dir string) string {
 	t.Helper()
-	d, err := potluck.ScanDir(dir)
+	d, err := store.ScanDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -867,7 +867,7 @@ func remanifest(t *testing.T, dir string) {
 // (model.sig aside) with its size, SHA-256 (computed here) and CID.
 func uploadHeader(t *testing.T, dir string, bundle []byte, baseCID string) (*hubv1.UploadHeader, [][]byte) {
 	t.Helper()
-	scan, err := potluck.ScanDir(dir)
+	scan, err := store.ScanDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -988,7 +988,7 @@ func TestRefusedUploadsLeaveNothing(t *testing.T) {
 	// manifest to describe the altered files and signs the result with A's
 	// key: everything about it is right but the alteration.
 	n := 0
-	variant := func(t *testing.T, alter func(dir string)) (*potluck.Dir, []byte) {
+	variant := func(t *testing.T, alter func(dir string)) (*store.Dir, []byte) {
 		n++
 		dir := filepath.Join(hs.dir, fmt.Sprintf("variant-%d", n))
 		copyDir(t, good, dir)
@@ -1196,11 +1196,11 @@ func TestRefusedUploadsLeaveNothing(t *testing.T) {
 	}
 
 	t.Run("ChunkOver4MiB", func(t *testing.T) {
-		d, err := potluck.ScanDir(big)
+		d, err := store.ScanDir(big)
 		if err != nil {
 			t.Fatal(err)
 		}
-		bundle, err := d.Bundle(hs.keyA)
+		bundle, err := node.Bundle(d, hs.keyA)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -29,6 +29,7 @@ import (
 	"github.com/potluck-hub/potluck/internal/testmodel"
 	"github.com/potluck-hub/potluck/node"
 	"github.com/potluck-hub/potluck/signing"
+	"github.com/potluck-hub/potluck/store"
 )
 
 // benchHub serves a hub over TLS on loopback with one member, lab-a.
@@ -73,7 +74,7 @@ func newBenchHub(b *testing.B) *benchHub {
 // the next index; kind base or delta (of baseCID).
 func (bh *benchHub) upload(b *testing.B, n int, dirs []string, kind potluck.Kind, baseCID string) {
 	b.Helper()
-	scans := make([]*potluck.Dir, len(dirs))
+	scans := make([]*store.Dir, len(dirs))
 	bundles := make([][]byte, len(dirs))
 	for i, d := range dirs {
 		var err error
@@ -132,7 +133,7 @@ func BenchmarkPublishLoad(b *testing.B) {
 					b.Fatal(err)
 				}
 				os.RemoveAll(ft)
-				d, err := potluck.ScanDir(deltas[i])
+				d, err := store.ScanDir(deltas[i])
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -184,7 +185,7 @@ func uploadMemory(b *testing.B, bin string, spec testmodel.Spec) {
 		if err := testmodel.WriteBase(dirs[i], uint64(100+i), spec); err != nil {
 			b.Fatal(err)
 		}
-		d, err := potluck.ScanDir(dirs[i])
+		d, err := store.ScanDir(dirs[i])
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -255,7 +256,7 @@ func rssKiB(b *testing.B) int64 {
 
 // dirCIDOf is the CID of a directory without model.sig.
 func dirCIDOf(b *testing.B, dir string) string {
-	d, err := potluck.ScanDir(dir)
+	d, err := store.ScanDir(dir)
 	if err != nil {
 		b.Fatal(err)
 	}

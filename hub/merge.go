@@ -133,7 +133,7 @@ func (h *Hub) workDir() (string, error) {
 
 // ingestMerge signs a merge output with the hub's key and stores it.
 func (h *Hub) ingestMerge(ctx context.Context, dir, base string, inputs []string) (*potluck.Release, error) {
-	res, err := signing.HashDir(dir, signing.DefaultIgnorePaths())
+	res, err := signing.DigestDir(dir, signing.DefaultIgnorePaths())
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +150,7 @@ func (h *Hub) ingestMerge(ctx context.Context, dir, base string, inputs []string
 		return nil, err
 	}
 	r := &potluck.Release{
-		CID: root.String(), Kind: potluck.KindMerge, Base: base, Publisher: HubOrg, Files: merge.DescribeAll(entries),
+		CID: root.String(), Kind: potluck.KindMerge, Base: base, Publisher: HubOrg, Files: store.Describe(entries),
 		Bundle: bundle, KeyHint: h.key.Public().Hint(), Created: h.opts.Now().UTC(),
 	}
 	man, err := potluck.ReadManifest(dir)

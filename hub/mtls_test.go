@@ -17,10 +17,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/hub"
 	"github.com/potluck-hub/potluck/node"
 	"github.com/potluck-hub/potluck/signing"
+	"github.com/potluck-hub/potluck/store"
 )
 
 // writePEM writes one PEM block.
@@ -105,13 +105,13 @@ func TestMutualTLS(t *testing.T) {
 }
 
 // scanAndBundle scans a model directory and signs it.
-func scanAndBundle(t *testing.T, dir string, s *signing.Signer) (*potluck.Dir, []byte) {
+func scanAndBundle(t *testing.T, dir string, s *signing.Signer) (*store.Dir, []byte) {
 	t.Helper()
-	d, err := potluck.ScanDir(dir)
+	d, err := store.ScanDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := d.Bundle(s)
+	b, err := node.Bundle(d, s)
 	if err != nil {
 		t.Fatal(err)
 	}

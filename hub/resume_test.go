@@ -27,6 +27,7 @@ import (
 	"github.com/potluck-hub/potluck/node"
 	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
 	"github.com/potluck-hub/potluck/signing"
+	"github.com/potluck-hub/potluck/store"
 )
 
 // proxy forwards TCP connections to a target it can be told to change,
@@ -124,11 +125,11 @@ func resumeOpts(progress node.Progress) node.UploadOptions {
 // the least number of bytes the node was told the hub held after the cut.
 func uploadThroughCut(t *testing.T, hs *harness, dir string, restart func(p *proxy)) (*potluck.Release, int64) {
 	t.Helper()
-	d, err := potluck.ScanDir(dir)
+	d, err := store.ScanDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bundle, err := d.Bundle(hs.keyA)
+	bundle, err := node.Bundle(d, hs.keyA)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,11 +255,11 @@ func TestUploadResumesAfterHubRestart(t *testing.T) {
 // first n chunks of 64 KiB.
 func startRaw(t *testing.T, raw hubv1.HubServiceClient, dir string, s *signing.Signer, n int) string {
 	t.Helper()
-	d, err := potluck.ScanDir(dir)
+	d, err := store.ScanDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bundle, err := d.Bundle(s)
+	bundle, err := node.Bundle(d, s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +322,7 @@ func TestUploadSessionBelongsToItsOrg(t *testing.T) {
 	if c := grpcStatus(t, err).Code(); c != codes.FailedPrecondition {
 		t.Errorf("committing an incomplete session: %v, want FailedPrecondition", err)
 	}
-	d, err := potluck.ScanDir(m.base)
+	d, err := store.ScanDir(m.base)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -408,12 +409,12 @@ func TestSixteenConcurrentPublishers(t *testing.T) {
 				return
 			}
 			defer c.Close()
-			d, err := potluck.ScanDir(dirs[i])
+			d, err := store.ScanDir(dirs[i])
 			if err != nil {
 				errs[i] = err
 				return
 			}
-			bundle, err := d.Bundle(key)
+			bundle, err := node.Bundle(d, key)
 			if err != nil {
 				errs[i] = err
 				return
@@ -458,7 +459,7 @@ func TestUploadResumesAfterTornWrite(t *testing.T) {
 		f.Close()
 	}
 	hs.start()
-	d, err := potluck.ScanDir(m.base)
+	d, err := store.ScanDir(m.base)
 	if err != nil {
 		t.Fatal(err)
 	}

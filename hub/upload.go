@@ -292,7 +292,7 @@ func (h *Hub) commit(ctx context.Context, a *admission, checks []potluck.Check) 
 		}
 		p := a.up.Files[i].Path
 		entries[i] = store.Entry{Path: p, File: st.Info}
-		files[i] = potluck.File{Path: p, Size: st.Info.Size, SHA256: potluck.HexDigest(st.Info.SHA256), CID: st.Info.CID.String()}
+		files[i] = st.Info.Describe(p)
 	}
 	root, err := h.store.PutDir(ctx, entries)
 	if err != nil {

@@ -19,20 +19,9 @@ func describeFiles(dir string) ([]potluck.File, error) {
 // manifest itself and directories.
 func DescribeEntries(entries []store.Entry) []potluck.File {
 	var files []potluck.File
-	for _, f := range DescribeAll(entries) {
+	for _, f := range store.Describe(entries) {
 		if f.Path != potluck.ManifestFile {
 			files = append(files, f)
-		}
-	}
-	return files
-}
-
-// DescribeAll turns walked entries into release files, directories left out.
-func DescribeAll(entries []store.Entry) []potluck.File {
-	var files []potluck.File
-	for _, e := range entries {
-		if !e.Dir {
-			files = append(files, potluck.File{Path: e.Path, Size: e.File.Size, SHA256: potluck.HexDigest(e.File.SHA256), CID: e.File.CID.String()})
 		}
 	}
 	return files

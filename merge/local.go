@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/potluck-hub/potluck"
+	"github.com/potluck-hub/potluck/store"
 )
 
 // Resolver fetches a release by CID into a local directory and returns it;
@@ -50,7 +50,7 @@ func openRef(ctx context.Context, ref string, resolve Resolver) (*Model, string,
 			return nil, "", err
 		}
 	}
-	scan, err := potluck.ScanDir(dir)
+	scan, err := store.ScanDir(dir)
 	if err != nil {
 		return nil, "", err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/merge"
@@ -67,14 +68,26 @@ func MakeDelta(ctx context.Context, o DeltaOptions) (*potluck.Manifest, error) {
 
 // SignDir signs dir's files and writes the bundle to dir/model.sig, where
 // `potluck verify` and the OpenSSF tool look for it.
-func SignDir(dir string, s *signing.Signer) (*potluck.Dir, []byte, error) {
-	d, err := potluck.ScanDir(dir)
+func SignDir(dir string, s *signing.Signer) (*store.Dir, []byte, error) {
+	d, err := store.ScanDir(dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	bundle, err := d.Bundle(s)
+	bundle, err := Bundle(d, s)
 	if err != nil {
 		return nil, nil, err
 	}
 	return d, bundle, os.WriteFile(filepath.Join(dir, signing.SignatureFile), bundle, 0o644)
+}
+
+// Bundle signs a scanned directory's files in the OpenSSF model-signing
+// format, recording its hidden paths as ignored, so the OpenSSF tool
+// verifies the same set.
+func Bundle(d *store.Dir, s *signing.Signer) ([]byte, error) {
+	res := make([]signing.Resource, len(d.Files))
+	for i, f := range d.Files {
+		res[i] = signing.Resource{Name: f.Path, Digest: f.File.SHA256}
+	}
+	slices.SortFunc(res, func(a, b signing.Resource) int { return signing.ComparePaths(a.Name, b.Name) })
+	return signing.Sign(s, filepath.Base(d.Path), res, d.Hidden)
 }

@@ -469,11 +469,11 @@ func TestVerifyDir(t *testing.T) {
 	})
 	t.Run("SignatureByAnotherKey", func(t *testing.T) {
 		d := fresh(t)
-		scan, err := potluck.ScanDir(d)
+		scan, err := store.ScanDir(d)
 		if err != nil {
 			t.Fatal(err)
 		}
-		bundle, err := scan.Bundle(other)
+		bundle, err := node.Bundle(scan, other)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/merge"
 	"github.com/potluck-hub/potluck/signing"
+	"github.com/potluck-hub/potluck/store"
 )
 
 // Recomputed is the outcome of Recompute.
@@ -69,7 +70,7 @@ func (c *Client) Recompute(ctx context.Context, mergeCID, work string, trusted [
 	if _, err := merge.Run(ctx, job, out); err != nil {
 		return nil, err
 	}
-	scan, err := potluck.ScanDir(out)
+	scan, err := store.ScanDir(out)
 	if err != nil {
 		return nil, err
 	}

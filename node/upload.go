@@ -15,6 +15,7 @@ import (
 	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/internal/wire"
 	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
+	"github.com/potluck-hub/potluck/store"
 )
 
 // ChunkSize is the data carried by each upload message (the hub's limit).
@@ -54,14 +55,14 @@ type UploadOptions struct {
 // RegisterBase uploads a scanned base model directory with its signature
 // bundle (Dir.Bundle) and returns the release the hub recorded. The upload
 // resumes by itself after a dropped connection (see Upload).
-func (c *Client) RegisterBase(ctx context.Context, dir *potluck.Dir, bundle []byte, progress Progress) (*potluck.Release, error) {
+func (c *Client) RegisterBase(ctx context.Context, dir *store.Dir, bundle []byte, progress Progress) (*potluck.Release, error) {
 	return c.Upload(ctx, potluck.KindBase, dir, bundle, "", UploadOptions{Progress: progress})
 }
 
 // Publish uploads a scanned delta directory made by MakeDelta, with its
 // signature bundle, as a delta of baseCID, resuming after dropped
 // connections (see Upload).
-func (c *Client) Publish(ctx context.Context, dir *potluck.Dir, bundle []byte, baseCID string, progress Progress) (*potluck.Release, error) {
+func (c *Client) Publish(ctx context.Context, dir *store.Dir, bundle []byte, baseCID string, progress Progress) (*potluck.Release, error) {
 	return c.Upload(ctx, potluck.KindDelta, dir, bundle, baseCID, UploadOptions{Progress: progress})
 }
 
@@ -71,7 +72,7 @@ func (c *Client) Publish(ctx context.Context, dir *potluck.Dir, bundle []byte, b
 // how much it holds and sends only the rest; then the hub admits the
 // whole. model.sig is never uploaded as a file: the bundle travels in the
 // header.
-func (c *Client) Upload(ctx context.Context, kind potluck.Kind, dir *potluck.Dir, bundle []byte, baseCID string, opts UploadOptions) (*potluck.Release, error) {
+func (c *Client) Upload(ctx context.Context, kind potluck.Kind, dir *store.Dir, bundle []byte, baseCID string, opts UploadOptions) (*potluck.Release, error) {
 	u := &uploader{c: c, dir: dir, opts: opts}
 	if u.opts.ChunkSize <= 0 || u.opts.ChunkSize > ChunkSize {
 		u.opts.ChunkSize = ChunkSize
@@ -88,7 +89,7 @@ func (c *Client) Upload(ctx context.Context, kind potluck.Kind, dir *potluck.Dir
 
 type uploader struct {
 	c    *Client
-	dir  *potluck.Dir
+	dir  *store.Dir
 	opts UploadOptions
 	id   string
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/signing"
+	"github.com/potluck-hub/potluck/store"
 )
 
 // Report is what verifying a release directory established.
@@ -61,7 +62,7 @@ func VerifyDirWith(dir string, trusted []*signing.PublicKey, o VerifyOptions) (*
 		return nil, err
 	}
 	rep := &Report{Signed: v}
-	d, err := potluck.ScanDir(dir)
+	d, err := store.ScanDir(dir)
 	if err != nil {
 		return rep, nil // signed, but not a release directory: no CID to give
 	}
@@ -123,10 +124,10 @@ func checkKeptReceipt(dir string, bundle []byte, logKey string, rep *Report) err
 	return nil
 }
 
-func checkManifest(m *potluck.Manifest, d *potluck.Dir) error {
+func checkManifest(m *potluck.Manifest, d *store.Dir) error {
 	have := map[string]potluck.File{}
 	for _, e := range d.Files {
-		have[e.Path] = potluck.File{Path: e.Path, Size: e.File.Size, SHA256: potluck.HexDigest(e.File.SHA256), CID: e.File.CID.String()}
+		have[e.Path] = e.File.Describe(e.Path)
 	}
 	for _, f := range m.Files {
 		if got, ok := have[f.Path]; !ok || got != f {

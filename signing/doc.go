@@ -8,7 +8,7 @@
 // through a sigstore signature.SignerVerifier, so that a KMS or HSM key can
 // replace a key file without changing the format.
 //
-// The usual flow is HashDir then Sign on the publisher's side, and VerifyDir (or
+// The usual flow is DigestDir then Sign on the publisher's side, and VerifyDir (or
 // VerifyBundle then Verified.Match, when the files arrive over the network) on
 // the receiver's side.
 package signing

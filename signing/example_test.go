@@ -32,7 +32,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	files, err := signing.HashDir(model, signing.DefaultIgnorePaths())
+	files, err := signing.DigestDir(model, signing.DefaultIgnorePaths())
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -12,11 +12,13 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/potluck-hub/potluck"
 )
 
 // SignatureFile is the name the OpenSSF tool gives the bundle inside the
-// model directory; HashDir always skips it, since it cannot sign itself.
-const SignatureFile = "model.sig"
+// model directory; DigestDir always skips it, since it cannot sign itself.
+const SignatureFile = potluck.SignatureFile
 
 // Resource is one file of a model and its sha256 digest.
 type Resource struct {
@@ -28,7 +30,7 @@ type Resource struct {
 
 // RootDigest is the sha256 of the resources' raw digests concatenated in
 // order: the statement's subject digest, one value naming the whole model.
-// The resources must be in canonical order (see HashDir).
+// The resources must be in canonical order (see DigestDir).
 func RootDigest(rs []Resource) [32]byte {
 	h := sha256.New()
 	for _, r := range rs {
@@ -57,7 +59,7 @@ func HashFile(name string) ([32]byte, error) {
 	return sum, nil
 }
 
-// HashDir hashes every regular file under dir, as the OpenSSF tool's "files"
+// DigestDir digests every regular file under dir, as the OpenSSF tool's "files"
 // serialization does, and returns them in canonical order (see ComparePaths).
 //
 // ignorePaths are slash-separated paths relative to dir; each ignores the file
@@ -65,7 +67,7 @@ func HashFile(name string) ([32]byte, error) {
 // "a/b", not "ab"). SignatureFile is always ignored. A symbolic link that is
 // not ignored is an error (the format's allow_symlinks is false), as is any
 // other non-regular file. dir itself may be a symbolic link.
-func HashDir(dir string, ignorePaths []string) ([]Resource, error) {
+func DigestDir(dir string, ignorePaths []string) ([]Resource, error) {
 	ignore, err := cleanIgnorePaths(append(slices.Clone(ignorePaths), SignatureFile))
 	if err != nil {
 		return nil, fmt.Errorf("hash dir %s: %w", dir, err)
@@ -88,7 +90,7 @@ func HashDir(dir string, ignorePaths []string) ([]Resource, error) {
 	return rs, nil
 }
 
-// visit handles one entry of HashDir's walk.
+// visit handles one entry of DigestDir's walk.
 func visit(rs *[]Resource, root, p string, d fs.DirEntry, ignore []string) error {
 	rel, err := filepath.Rel(root, p)
 	if err != nil || rel == "." {

@@ -24,7 +24,7 @@ func TestHashDirIgnore(t *testing.T) {
 	for _, name := range []string{"a/b", "ab", "c/d/e", "c/f", "model.sig", "x"} {
 		writeFile(t, filepath.Join(dir, filepath.FromSlash(name)), name)
 	}
-	rs, err := HashDir(dir, []string{"./a/", "c/d", "x"})
+	rs, err := DigestDir(dir, []string{"./a/", "c/d", "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func TestHashDirBadIgnorePaths(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "f"), "f")
 	for _, ig := range []string{"", ".", "..", "../f", "/etc"} {
-		if _, err := HashDir(dir, []string{ig}); err == nil {
+		if _, err := DigestDir(dir, []string{ig}); err == nil {
 			t.Errorf("ignore path %q: no error", ig)
 		}
 	}
@@ -56,10 +56,10 @@ func TestHashDirSymlinks(t *testing.T) {
 	if err := os.Symlink("real", filepath.Join(dir, "link")); err != nil {
 		t.Skip("symlinks unavailable:", err)
 	}
-	if _, err := HashDir(dir, nil); err == nil || !strings.Contains(err.Error(), "link") {
+	if _, err := DigestDir(dir, nil); err == nil || !strings.Contains(err.Error(), "link") {
 		t.Errorf("symlink in model: got %v, want an error naming it", err)
 	}
-	if rs, err := HashDir(dir, []string{"link"}); err != nil || len(rs) != 1 || rs[0].Name != "real" {
+	if rs, err := DigestDir(dir, []string{"link"}); err != nil || len(rs) != 1 || rs[0].Name != "real" {
 		t.Errorf("ignored symlink: got %v, %v", rs, err)
 	}
 	// The model directory itself may be reached through a link.
@@ -67,7 +67,7 @@ func TestHashDirSymlinks(t *testing.T) {
 	if err := os.Symlink(dir, alias); err != nil {
 		t.Fatal(err)
 	}
-	if rs, err := HashDir(alias, []string{"link"}); err != nil || len(rs) != 1 {
+	if rs, err := DigestDir(alias, []string{"link"}); err != nil || len(rs) != 1 {
 		t.Errorf("linked model dir: got %v, %v", rs, err)
 	}
 }

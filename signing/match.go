@@ -20,7 +20,7 @@ func VerifyDir(dir string, bundleJSON []byte, trusted []*PublicKey, ignorePaths 
 	if err != nil {
 		return nil, fmt.Errorf("verify %s: %w", dir, err)
 	}
-	found, err := HashDir(dir, append(slices.Clone(v.IgnorePaths), ignorePaths...))
+	found, err := DigestDir(dir, append(slices.Clone(v.IgnorePaths), ignorePaths...))
 	if err != nil {
 		return nil, fmt.Errorf("verify %s: %w", dir, err)
 	}

@@ -101,7 +101,7 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 			}
 			s, k := loadPair(t, priv, pub)
 			dir := testModel(t)
-			rs, err := HashDir(dir, append(DefaultIgnorePaths(), "notes.txt"))
+			rs, err := DigestDir(dir, append(DefaultIgnorePaths(), "notes.txt"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -110,7 +110,7 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 				names = append(names, r.Name)
 			}
 			if want := []string{"a", "sub/dir/file", "sub-x"}; !slices.Equal(names, want) {
-				t.Fatalf("HashDir names %q, want %q", names, want)
+				t.Fatalf("DigestDir names %q, want %q", names, want)
 			}
 			sig, err := Sign(s, filepath.Base(dir), rs, []string{"notes.txt"})
 			if err != nil {

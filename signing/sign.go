@@ -13,7 +13,7 @@ import (
 //
 // name is the statement's subject name, by convention the model directory's
 // base name; it is informative only. resources must be in canonical order
-// and unique, as HashDir returns them. ignorePaths are recorded in the
+// and unique, as DigestDir returns them. ignorePaths are recorded in the
 // statement, together with the paths the OpenSSF tool always ignores
 // (model.sig, .git, .gitattributes, .github, .gitignore), so that a verifier
 // rehashes the directory the same way.
@@ -70,7 +70,7 @@ func signPayload(s *Signer, payload []byte) ([]byte, error) {
 
 // DefaultIgnorePaths are the paths Sign always records as ignored, as the
 // OpenSSF tool does: SignatureFile and git's files. Pass them (and any
-// others) to HashDir when hashing a directory to sign it.
+// others) to DigestDir when hashing a directory to sign it.
 func DefaultIgnorePaths() []string {
 	return slices.Clone(defaultIgnorePaths)
 }

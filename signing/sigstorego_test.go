@@ -57,7 +57,7 @@ func TestSigstoreGoVerifiesOurBundles(t *testing.T) {
 			}
 			priv, pubPath := newKey(t, tc.curve)
 			s, pub := loadPair(t, priv, pubPath)
-			res, err := HashDir(dir, DefaultIgnorePaths())
+			res, err := DigestDir(dir, DefaultIgnorePaths())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -94,7 +94,7 @@ func TestSigstoreGoVerifiesOpenSSFBundle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := HashDir("testdata/model-signing/v1.1.0-elliptic-key", []string{"ignore-me"})
+	res, err := DigestDir("testdata/model-signing/v1.1.0-elliptic-key", []string{"ignore-me"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/potluck-hub/potluck"
+	"github.com/potluck-hub/potluck/node"
+	"github.com/potluck-hub/potluck/store"
 )
 
 func nodeRegisterBaseCmd() *cobra.Command {
@@ -26,11 +28,11 @@ gives, so anyone can check it with IPFS tools.`,
 			if err != nil {
 				return err
 			}
-			dir, err := potluck.ScanDir(args[0])
+			dir, err := store.ScanDir(args[0])
 			if err != nil {
 				return err
 			}
-			bundle, err := dir.Bundle(signer)
+			bundle, err := node.Bundle(dir, signer)
 			if err != nil {
 				return err
 			}

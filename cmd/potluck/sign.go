@@ -37,7 +37,7 @@ file's SHA-256. 'model_signing verify key' and 'potluck verify' check it.`,
 			if rel, err := filepath.Rel(dir, out); err == nil && filepath.IsLocal(rel) {
 				skip = append(skip, filepath.ToSlash(rel))
 			}
-			res, err := signing.HashDir(dir, skip)
+			res, err := signing.DigestDir(dir, skip)
 			if err != nil {
 				return err
 			}

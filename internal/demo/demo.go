@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/hub"
 	"github.com/potluck-hub/potluck/internal/testmodel"
 	"github.com/potluck-hub/potluck/merge"
@@ -154,11 +153,11 @@ func startHub(dataDir, members string, tokens []string) ([]*node.Client, *hub.Hu
 
 func registerBase(ctx context.Context, w io.Writer, client *node.Client, r *Result, s *signing.Signer) error {
 	fmt.Fprintf(w, "==> lab-a registers the base %s\n", r.BaseDir)
-	d, err := potluck.ScanDir(r.BaseDir)
+	d, err := store.ScanDir(r.BaseDir)
 	if err != nil {
 		return err
 	}
-	bundle, err := d.Bundle(s)
+	bundle, err := node.Bundle(d, s)
 	if err != nil {
 		return err
 	}
