@@ -26,13 +26,20 @@ const (
 	EntryKey EntryType = "key"
 	// EntryVerdict records a member's upload that the hub refused.
 	EntryVerdict EntryType = "verdict"
+	// EntryAttestation records an org's signed claim of how a release
+	// scores (see Evaluation).
+	EntryAttestation EntryType = "attestation"
+	// EntryYank records a release withdrawn: who, when, why.
+	EntryYank EntryType = "yank"
 )
 
 // entryTypes makes an empty entry of each known type, for ParseEntry.
 var entryTypes = map[EntryType]func() Entry{
-	EntryRelease: func() Entry { return new(ReleaseEntry) },
-	EntryKey:     func() Entry { return new(KeyEntry) },
-	EntryVerdict: func() Entry { return new(VerdictEntry) },
+	EntryRelease:     func() Entry { return new(ReleaseEntry) },
+	EntryKey:         func() Entry { return new(KeyEntry) },
+	EntryVerdict:     func() Entry { return new(VerdictEntry) },
+	EntryAttestation: func() Entry { return new(AttestationEntry) },
+	EntryYank:        func() Entry { return new(YankEntry) },
 }
 
 // ErrEntry reports a log entry that cannot be decoded.
@@ -127,6 +134,37 @@ type VerdictEntry struct {
 
 // EntryType is EntryVerdict.
 func (*VerdictEntry) EntryType() EntryType { return EntryVerdict }
+
+// AttestationEntry records an evaluation attestation the hub accepted: an
+// in-toto statement about a release, signed by a member org's key. The
+// whole signed bundle is in the entry, so an auditor holding only the log
+// can check the signature, the org's key at that time (the key entries
+// before it) and the claim; the other fields repeat what the bundle says,
+// for readers that do not parse it.
+type AttestationEntry struct {
+	EntryHeader
+	Release string     `json:"release"`
+	Org     string     `json:"org"`
+	Key     string     `json:"key"` // hint of the signing key
+	Claim   Evaluation `json:"claim"`
+	Bundle  []byte     `json:"bundle"` // the Sigstore bundle (base64 in JSON)
+}
+
+// EntryType is EntryAttestation.
+func (*AttestationEntry) EntryType() EntryType { return EntryAttestation }
+
+// YankEntry records a release withdrawn by its publisher or an operator.
+// Its bytes stay fetchable by CID; the hub hides it from listings and
+// refuses it as a new base or merge input.
+type YankEntry struct {
+	EntryHeader
+	Release string `json:"release"`
+	Org     string `json:"org"` // who yanked it
+	Reason  string `json:"reason"`
+}
+
+// EntryType is EntryYank.
+func (*YankEntry) EntryType() EntryType { return EntryYank }
 
 // UnknownEntry is an entry of a type this version does not know (written
 // by a newer hub); Raw holds it whole.

@@ -3,7 +3,9 @@ package potluck_test
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,5 +126,49 @@ func TestParseEntryUnknownAndBad(t *testing.T) {
 				t.Errorf("ParseEntry(%s): %v, want ErrEntry", b, err)
 			}
 		})
+	}
+}
+
+func TestNewEntryKindsRoundTrip(t *testing.T) {
+	at := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+	for _, e := range []potluck.Entry{
+		&potluck.AttestationEntry{EntryHeader: potluck.EntryHeader{Time: at}, Release: "bafyr", Org: "lab-a", Key: "k",
+			Claim: potluck.Evaluation{Task: "mnist", Metric: "accuracy", Value: 0.93, DatasetDigest: "sha256:" + strings.Repeat("ab", 32),
+				Details: json.RawMessage(`{"per_class":[0.9,0.95]}`)}, Bundle: []byte("{\"bundle\":1}")},
+		&potluck.YankEntry{EntryHeader: potluck.EntryHeader{Time: at}, Release: "bafyr", Org: "lab-a", Reason: "trained on test data"},
+	} {
+		b, err := potluck.EncodeEntry(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var raw map[string]any
+		if err := json.Unmarshal(b, &raw); err != nil || raw["type"] != string(e.EntryType()) {
+			t.Fatalf("%s: encoded %s (%v): type field %v", e.EntryType(), b, err, raw["type"])
+		}
+		back, err := potluck.ParseEntry(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(back, e) {
+			t.Errorf("%s: decoded %#v, want %#v", e.EntryType(), back, e)
+		}
+	}
+}
+
+func TestEvaluationCheck(t *testing.T) {
+	ok := potluck.Evaluation{Task: "mnist", Metric: "accuracy", Value: 0.5}
+	if err := ok.Check(); err != nil {
+		t.Fatalf("a plain evaluation: %v", err)
+	}
+	for field, bad := range map[string]potluck.Evaluation{
+		"task":    {Task: "", Metric: "accuracy"},
+		"metric":  {Task: "t", Metric: "acc uracy"},
+		"value":   {Task: "t", Metric: "m", Value: math.NaN()},
+		"dataset": {Task: "t", Metric: "m", DatasetDigest: "md5:00"},
+		"details": {Task: "t", Metric: "m", Details: json.RawMessage(`{"a":`)},
+	} {
+		if err := bad.Check(); err == nil || !strings.Contains(err.Error(), field) {
+			t.Errorf("%s: %v, want an error naming %s", field, err, field)
+		}
 	}
 }

@@ -20,6 +20,33 @@ type Release struct {
 	Provenance []byte `json:"provenance,omitempty"`
 	// Checks, for an upload: the admission checks it passed.
 	Checks []Check `json:"checks,omitempty"`
+	// Inputs, for a merge: the CIDs of the recipe's models, in order. A
+	// release's parents are its Base and its Inputs.
+	Inputs []string `json:"inputs,omitempty"`
+	// Yank, once the release is withdrawn: who, when and why.
+	Yank *Yank `json:"yank,omitempty"`
+}
+
+// Parents are the releases r was made from: its base, then a merge's
+// inputs (each once, the base left out of them).
+func (r *Release) Parents() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, c := range append([]string{r.Base}, r.Inputs...) {
+		if c != "" && !seen[c] {
+			seen[c] = true
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Yank says a release was withdrawn, as its log entry records.
+type Yank struct {
+	Time     time.Time `json:"time"`
+	Org      string    `json:"org"`
+	Reason   string    `json:"reason"`
+	LogIndex int64     `json:"log_index"`
 }
 
 // File returns the release's file at path.
