@@ -26,6 +26,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/potluck-hub/potluck/internal/isa"
 )
 
 const benchN = 256 << 10
@@ -292,9 +294,9 @@ func TestKernelReport(t *testing.T) {
 		}
 		out := make([]byte, n*d.size)
 		for _, threads := range threadCounts {
-			for _, l := range []level{best, generic} {
+			for _, l := range []level{isa.Best, generic} {
 				var ceil float64
-				atLevel(best, func() { ceil = runPipe(ceilingPipe, d, out, in, n, threads, 3) })
+				atLevel(isa.Best, func() { ceil = runPipe(ceilingPipe, d, out, in, n, threads, 3) })
 				for _, m := range methods {
 					var g float64
 					atLevel(l, func() { g = runPipe(m.pipe, d, out, in, n, threads, 2) })

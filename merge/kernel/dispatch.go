@@ -1,27 +1,20 @@
 package kernel
 
-// level is an instruction set the kernels can run on.
-type level int
+import "github.com/potluck-hub/potluck/internal/isa"
+
+// level is an instruction set the kernels can run on. internal/isa picks
+// the best one this CPU supports, for every SIMD package alike.
+type level = isa.Level
 
 const (
-	generic level = iota
-	avx2          // AVX2 and F16C, 8 float32 lanes
-	avx512        // AVX-512 F, BW, VL and DQ, 16 float32 lanes
+	generic = isa.Generic
+	avx2    = isa.AVX2   // AVX2 and F16C, 8 float32 lanes
+	avx512  = isa.AVX512 // AVX-512 F, BW, VL and DQ, 16 float32 lanes
 )
 
-func (l level) String() string {
-	switch l {
-	case avx2:
-		return "avx2"
-	case avx512:
-		return "avx512"
-	}
-	return "generic"
-}
-
-// impl is the level every kernel runs at: best at start-up, generic while
-// ForceGeneric is in effect.
-var impl = best
+// impl is the level every kernel runs at: isa.Best at start-up, generic
+// while ForceGeneric is in effect.
+var impl = isa.Best
 
 // Implementation names the kernels in use: "avx512", "avx2" or "generic".
 func Implementation() string { return impl.String() }

@@ -20,6 +20,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/potluck-hub/potluck/internal/isa"
 )
 
 const fusedBenchInputs = 4
@@ -110,7 +112,7 @@ func benchFused(b *testing.B, linear bool) {
 								fused, xor := math.Inf(1), math.Inf(1)
 								for range 7 {
 									fused = min(fused, timeOp(run, reps))
-									atLevel(best, func() { xor = min(xor, timeOp(func() { XorN(dst, all) }, reps)) })
+									atLevel(isa.Best, func() { xor = min(xor, timeOp(func() { XorN(dst, all) }, reps)) })
 								}
 								b.ReportMetric(float64(inBytes)/fused/1e9, "best-GB/s")
 								b.ReportMetric(float64(inBytes)/xor/1e9, "xorN-GB/s")

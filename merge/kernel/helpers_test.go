@@ -5,12 +5,14 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/potluck-hub/potluck/internal/isa"
 )
 
 // levels are the implementations this machine can run, generic last.
 func levels() []level {
 	var ls []level
-	for l := best; l > generic; l-- {
+	for l := isa.Best; l > generic; l-- {
 		ls = append(ls, l)
 	}
 	return ls
