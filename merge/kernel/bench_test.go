@@ -28,12 +28,13 @@ import (
 	"time"
 
 	"github.com/potluck-hub/potluck/internal/isa"
+	"github.com/potluck-hub/potluck/internal/simdtest"
 )
 
 const benchN = 256 << 10
 
 func benchLevels(b *testing.B, fn func(b *testing.B)) {
-	for _, l := range append(levels(), generic) {
+	for _, l := range append(simdtest.Levels(), generic) {
 		b.Run(l.String(), func(b *testing.B) { atLevel(l, func() { fn(b) }) })
 	}
 }
@@ -49,7 +50,7 @@ func BenchmarkWidenBF16(b *testing.B) {
 }
 
 func BenchmarkWidenF16(b *testing.B) {
-	src, dst := halves(rand.New(rand.NewPCG(1, 1)), benchN), make([]float32, benchN)
+	src, dst := simdtest.Halves(rand.New(rand.NewPCG(1, 1)), benchN), make([]float32, benchN)
 	benchLevels(b, func(b *testing.B) {
 		b.SetBytes(2 * benchN)
 		for b.Loop() {
@@ -59,7 +60,7 @@ func BenchmarkWidenF16(b *testing.B) {
 }
 
 func BenchmarkNarrowBF16(b *testing.B) {
-	src, dst := randFloats(rand.New(rand.NewPCG(1, 1)), benchN), make([]byte, 2*benchN)
+	src, dst := simdtest.RandFloats(rand.New(rand.NewPCG(1, 1)), benchN), make([]byte, 2*benchN)
 	benchLevels(b, func(b *testing.B) {
 		b.SetBytes(4 * benchN)
 		for b.Loop() {
@@ -69,7 +70,7 @@ func BenchmarkNarrowBF16(b *testing.B) {
 }
 
 func BenchmarkNarrowF16(b *testing.B) {
-	src, dst := randFloats(rand.New(rand.NewPCG(1, 1)), benchN), make([]byte, 2*benchN)
+	src, dst := simdtest.RandFloats(rand.New(rand.NewPCG(1, 1)), benchN), make([]byte, 2*benchN)
 	benchLevels(b, func(b *testing.B) {
 		b.SetBytes(4 * benchN)
 		for b.Loop() {

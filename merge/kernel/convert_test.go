@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"testing"
+
+	"github.com/potluck-hub/potluck/internal/simdtest"
 )
 
 // all16 is every 16-bit pattern, little-endian.
@@ -19,25 +21,25 @@ func all16() []byte {
 
 func TestWidenEvery16BitPattern(t *testing.T) {
 	src := all16()
-	for _, l := range levels() {
+	for _, l := range simdtest.Levels() {
 		for off := range 3 {
-			s := unaligned8(src, off) // odd byte starts too
-			diff32(t, "WidenBF16", l, 1<<16, off, zero32, func(dst []float32) { widenBF16(dst, s) })
-			diff32(t, "WidenF16", l, 1<<16, off, zero32, func(dst []float32) { widenF16(dst, s) })
+			s := simdtest.Unaligned8(src, off) // odd byte starts too
+			simdtest.Diff32(t, atLevel, "WidenBF16", l, 1<<16, off, simdtest.Zero32, func(dst []float32) { widenBF16(dst, s) })
+			simdtest.Diff32(t, atLevel, "WidenF16", l, 1<<16, off, simdtest.Zero32, func(dst []float32) { widenF16(dst, s) })
 		}
 	}
 }
 
 func TestNarrowSpecials(t *testing.T) {
-	src := make([]float32, 0, 2*len(specials))
-	for _, b := range specials {
+	src := make([]float32, 0, 2*len(simdtest.Specials))
+	for _, b := range simdtest.Specials {
 		src = append(src, math.Float32frombits(b), math.Float32frombits(b^0x80000000))
 	}
-	for _, l := range levels() {
+	for _, l := range simdtest.Levels() {
 		for off := range 3 {
-			s := unaligned(src, off)
-			diff8(t, "NarrowBF16", l, 2*len(s), 2*off+1, func(dst []byte) { narrowBF16(dst, s) })
-			diff8(t, "NarrowF16", l, 2*len(s), 2*off+1, func(dst []byte) { narrowF16(dst, s) })
+			s := simdtest.Unaligned(src, off)
+			simdtest.Diff8(t, atLevel, "NarrowBF16", l, 2*len(s), 2*off+1, func(dst []byte) { narrowBF16(dst, s) })
+			simdtest.Diff8(t, atLevel, "NarrowF16", l, 2*len(s), 2*off+1, func(dst []byte) { narrowF16(dst, s) })
 		}
 	}
 }
@@ -53,37 +55,37 @@ func TestNarrowEveryExponent(t *testing.T) {
 			src = append(src, math.Float32frombits(b), math.Float32frombits(b|0x80000000))
 		}
 	}
-	for _, l := range levels() {
-		diff8(t, "NarrowBF16", l, 2*len(src), 0, func(dst []byte) { narrowBF16(dst, src) })
-		diff8(t, "NarrowF16", l, 2*len(src), 0, func(dst []byte) { narrowF16(dst, src) })
+	for _, l := range simdtest.Levels() {
+		simdtest.Diff8(t, atLevel, "NarrowBF16", l, 2*len(src), 0, func(dst []byte) { narrowBF16(dst, src) })
+		simdtest.Diff8(t, atLevel, "NarrowF16", l, 2*len(src), 0, func(dst []byte) { narrowF16(dst, src) })
 	}
 }
 
 func TestConvertLengths(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for _, l := range levels() {
-		for _, n := range lengths() {
+	for _, l := range simdtest.Levels() {
+		for _, n := range simdtest.Lengths() {
 			off := r.IntN(4)
-			h := unaligned8(halves(r, n), off)
-			f := unaligned(randFloats(r, n), off)
-			diff32(t, "WidenBF16", l, n, 3-off, zero32, func(dst []float32) { widenBF16(dst, h) })
-			diff32(t, "WidenF16", l, n, 3-off, zero32, func(dst []float32) { widenF16(dst, h) })
-			diff8(t, "NarrowBF16", l, 2*n, off^1, func(dst []byte) { narrowBF16(dst, f) })
-			diff8(t, "NarrowF16", l, 2*n, off^1, func(dst []byte) { narrowF16(dst, f) })
-			w := unaligned8(f32Bytes(f), off^1)
-			diff32(t, "ReadF32", l, n, off, zero32, func(dst []float32) { readF32(dst, w) })
-			diff8(t, "WriteF32", l, 4*n, off^3, func(dst []byte) { writeF32(dst, f) })
+			h := simdtest.Unaligned8(simdtest.Halves(r, n), off)
+			f := simdtest.Unaligned(simdtest.RandFloats(r, n), off)
+			simdtest.Diff32(t, atLevel, "WidenBF16", l, n, 3-off, simdtest.Zero32, func(dst []float32) { widenBF16(dst, h) })
+			simdtest.Diff32(t, atLevel, "WidenF16", l, n, 3-off, simdtest.Zero32, func(dst []float32) { widenF16(dst, h) })
+			simdtest.Diff8(t, atLevel, "NarrowBF16", l, 2*n, off^1, func(dst []byte) { narrowBF16(dst, f) })
+			simdtest.Diff8(t, atLevel, "NarrowF16", l, 2*n, off^1, func(dst []byte) { narrowF16(dst, f) })
+			w := simdtest.Unaligned8(f32Bytes(f), off^1)
+			simdtest.Diff32(t, atLevel, "ReadF32", l, n, off, simdtest.Zero32, func(dst []float32) { readF32(dst, w) })
+			simdtest.Diff8(t, atLevel, "WriteF32", l, 4*n, off^3, func(dst []byte) { writeF32(dst, f) })
 		}
 	}
 }
 
 func TestConvertPanics(t *testing.T) {
-	mustPanic(t, "WidenBF16", func() { WidenBF16(make([]float32, 2), make([]byte, 3)) })
-	mustPanic(t, "WidenF16", func() { WidenF16(make([]float32, 2), make([]byte, 5)) })
-	mustPanic(t, "NarrowBF16", func() { NarrowBF16(make([]byte, 3), make([]float32, 2)) })
-	mustPanic(t, "NarrowF16", func() { NarrowF16(make([]byte, 4), make([]float32, 1)) })
-	mustPanic(t, "ReadF32", func() { ReadF32(make([]float32, 1), make([]byte, 5)) })
-	mustPanic(t, "WriteF32", func() { WriteF32(make([]byte, 3), make([]float32, 1)) })
+	simdtest.MustPanic(t, "WidenBF16", func() { WidenBF16(make([]float32, 2), make([]byte, 3)) })
+	simdtest.MustPanic(t, "WidenF16", func() { WidenF16(make([]float32, 2), make([]byte, 5)) })
+	simdtest.MustPanic(t, "NarrowBF16", func() { NarrowBF16(make([]byte, 3), make([]float32, 2)) })
+	simdtest.MustPanic(t, "NarrowF16", func() { NarrowF16(make([]byte, 4), make([]float32, 1)) })
+	simdtest.MustPanic(t, "ReadF32", func() { ReadF32(make([]float32, 1), make([]byte, 5)) })
+	simdtest.MustPanic(t, "WriteF32", func() { WriteF32(make([]byte, 3), make([]float32, 1)) })
 }
 
 // TestNarrowEveryFloat32 narrows all 2³² float32 patterns at every level
@@ -104,9 +106,9 @@ func TestNarrowEveryFloat32(t *testing.T) {
 			fn   func([]byte, []float32)
 		}{{"NarrowBF16", narrowBF16}, {"NarrowF16", narrowF16}} {
 			atLevel(generic, func() { k.fn(want, src) })
-			for _, l := range levels() {
+			for _, l := range simdtest.Levels() {
 				atLevel(l, func() { k.fn(got, src) })
-				if i := sameBytes(want, got); i >= 0 {
+				if i := simdtest.SameBytes(want, got); i >= 0 {
 					t.Fatalf("%s %s: float32 %#08x: got %#04x, generic %#04x", k.name, l,
 						uint32(start)+uint32(i/2), binary.LittleEndian.Uint16(got[i&^1:]), binary.LittleEndian.Uint16(want[i&^1:]))
 				}
@@ -114,8 +116,6 @@ func TestNarrowEveryFloat32(t *testing.T) {
 		}
 	}
 }
-
-func zero32(int) float32 { return 0 }
 
 // f32Bytes encodes v little-endian.
 func f32Bytes(v []float32) []byte {

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/potluck-hub/potluck/internal/isa"
+	"github.com/potluck-hub/potluck/internal/simdtest"
 )
 
 const fusedBenchInputs = 4
@@ -83,7 +84,7 @@ func benchFused(b *testing.B, linear bool) {
 					}
 					all := append([][]byte{base}, srcs...)
 					inBytes := int64(len(all) * len(base))
-					ls := levels()
+					ls := simdtest.Levels()
 					if size.n <= 1<<20 {
 						ls = append(ls, generic)
 					}
