@@ -97,6 +97,25 @@ var Specials = []uint32{
 	0x3F801000, 0x3F803000, 0x3F800FFF, 0x3F801001, // f16 ties
 }
 
+// SpecialBytes is Specials as little-endian bytes: a fuzz seed.
+func SpecialBytes() []byte {
+	b := make([]byte, 0, 4*len(Specials))
+	for _, s := range Specials {
+		b = binary.LittleEndian.AppendUint32(b, s)
+	}
+	return b
+}
+
+// FloatsOf reads data as little-endian float32s (a trailing partial one
+// left out).
+func FloatsOf(data []byte) []float32 {
+	v := make([]float32, len(data)/4)
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:]))
+	}
+	return v
+}
+
 // RandBits is a float32 bit pattern: a special, raw random bits, or a
 // value of ordinary magnitude.
 func RandBits(r *rand.Rand) uint32 {
@@ -217,4 +236,12 @@ func Unaligned(vals []float32, off int) []float32 {
 func Unaligned8(b []byte, off int) []byte {
 	s, _ := Padded8(len(b), off, func(i int) byte { return b[i] })
 	return s
+}
+
+// BenchLevels runs fn as a sub-benchmark at every level this machine has,
+// generic last, named by the level.
+func BenchLevels(b *testing.B, at AtLevel, fn func(b *testing.B)) {
+	for _, l := range append(Levels(), isa.Generic) {
+		b.Run(l.String(), func(b *testing.B) { at(l, func() { fn(b) }) })
+	}
 }

@@ -1,7 +1,8 @@
 package kernel
 
 // Benchmarks. go test -bench . ./merge/kernel measures each kernel on
-// 256 Ki elements (cache-resident: compute speed), generic beside SIMD.
+// 256 Ki elements (cache-resident: compute speed), generic beside SIMD
+// (half's benchmarks measure the conversions).
 //
 // The report measures, against the bandwidth ceiling, the methods' kernel
 // pipelines on in-memory tensors, 4 deltas and a base, the way the merge
@@ -27,61 +28,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/potluck-hub/potluck/half"
 	"github.com/potluck-hub/potluck/internal/isa"
 	"github.com/potluck-hub/potluck/internal/simdtest"
 )
 
 const benchN = 256 << 10
 
-func benchLevels(b *testing.B, fn func(b *testing.B)) {
-	for _, l := range append(simdtest.Levels(), generic) {
-		b.Run(l.String(), func(b *testing.B) { atLevel(l, func() { fn(b) }) })
-	}
-}
-
-func BenchmarkWidenBF16(b *testing.B) {
-	src, dst := make([]byte, 2*benchN), make([]float32, benchN)
-	benchLevels(b, func(b *testing.B) {
-		b.SetBytes(2 * benchN)
-		for b.Loop() {
-			widenBF16(dst, src)
-		}
-	})
-}
-
-func BenchmarkWidenF16(b *testing.B) {
-	src, dst := simdtest.Halves(rand.New(rand.NewPCG(1, 1)), benchN), make([]float32, benchN)
-	benchLevels(b, func(b *testing.B) {
-		b.SetBytes(2 * benchN)
-		for b.Loop() {
-			widenF16(dst, src)
-		}
-	})
-}
-
-func BenchmarkNarrowBF16(b *testing.B) {
-	src, dst := simdtest.RandFloats(rand.New(rand.NewPCG(1, 1)), benchN), make([]byte, 2*benchN)
-	benchLevels(b, func(b *testing.B) {
-		b.SetBytes(4 * benchN)
-		for b.Loop() {
-			narrowBF16(dst, src)
-		}
-	})
-}
-
-func BenchmarkNarrowF16(b *testing.B) {
-	src, dst := simdtest.RandFloats(rand.New(rand.NewPCG(1, 1)), benchN), make([]byte, 2*benchN)
-	benchLevels(b, func(b *testing.B) {
-		b.SetBytes(4 * benchN)
-		for b.Loop() {
-			narrowF16(dst, src)
-		}
-	})
-}
-
 func BenchmarkAxpy(b *testing.B) {
 	acc, x := make([]float32, benchN), make([]float32, benchN)
-	benchLevels(b, func(b *testing.B) {
+	simdtest.BenchLevels(b, atLevel, func(b *testing.B) {
 		b.SetBytes(4 * benchN)
 		for b.Loop() {
 			axpy(acc, 0.5, x)
@@ -91,7 +47,7 @@ func BenchmarkAxpy(b *testing.B) {
 
 func BenchmarkFirstNonFinite(b *testing.B) {
 	x := make([]float32, benchN)
-	benchLevels(b, func(b *testing.B) {
+	simdtest.BenchLevels(b, atLevel, func(b *testing.B) {
 		b.SetBytes(4 * benchN)
 		for b.Loop() {
 			firstNonFinite(x)
@@ -103,7 +59,7 @@ func BenchmarkTIESWeighted(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	xs := tiesInputs(r, 4, benchN)
 	out, base, w := make([]float32, benchN), make([]float32, benchN), []float32{1, 0.5, 0.25, 2}
-	benchLevels(b, func(b *testing.B) {
+	simdtest.BenchLevels(b, atLevel, func(b *testing.B) {
 		b.SetBytes(4 * 4 * benchN)
 		for b.Loop() {
 			tiesWeighted(out, base, xs, w, 1, true)
@@ -114,7 +70,7 @@ func BenchmarkTIESWeighted(b *testing.B) {
 func BenchmarkXorN(b *testing.B) {
 	srcs := [][]byte{make([]byte, 4*benchN), make([]byte, 4*benchN), make([]byte, 4*benchN), make([]byte, 4*benchN)}
 	dst := make([]byte, 4*benchN)
-	benchLevels(b, func(b *testing.B) {
+	simdtest.BenchLevels(b, atLevel, func(b *testing.B) {
 		b.SetBytes(4 * 4 * benchN)
 		for b.Loop() {
 			xorN(dst, srcs)
@@ -131,9 +87,9 @@ type dtypeOps struct {
 }
 
 var benchDTypes = []dtypeOps{
-	{"bf16", 2, widenBF16, narrowBF16},
-	{"f16", 2, widenF16, narrowF16},
-	{"f32", 4, readF32, writeF32},
+	{"bf16", 2, half.WidenBF16, half.NarrowBF16},
+	{"f16", 2, half.WidenF16, half.NarrowF16},
+	{"f32", 4, half.ReadF32, half.WriteF32},
 }
 
 const benchChunk = 16 << 10

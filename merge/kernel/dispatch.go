@@ -1,6 +1,9 @@
 package kernel
 
-import "github.com/potluck-hub/potluck/internal/isa"
+import (
+	"github.com/potluck-hub/potluck/half"
+	"github.com/potluck-hub/potluck/internal/isa"
+)
 
 // level is an instruction set the kernels can run on. internal/isa picks
 // the best one this CPU supports, for every SIMD package alike.
@@ -19,15 +22,20 @@ var impl = isa.Best
 // Implementation names the kernels in use: "avx512", "avx2" or "generic".
 func Implementation() string { return impl.String() }
 
-// ForceGeneric makes every kernel run its generic loop until the returned
-// function is called, which restores the previous choice. It is for tests
-// and benchmarks, and must not be called while kernels run concurrently.
+// ForceGeneric makes every kernel, and half's conversions, run its generic
+// loop until the returned function is called, which restores the previous
+// choice. It is for tests and benchmarks, and must not be called while
+// kernels run concurrently.
 //
 //	defer kernel.ForceGeneric()()
 func ForceGeneric() (restore func()) {
+	restoreHalf := half.ForceGeneric()
 	prev := impl
 	impl = generic
-	return func() { impl = prev }
+	return func() {
+		impl = prev
+		restoreHalf()
+	}
 }
 
 // mustLen panics unless got == want: a programmer error.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/potluck-hub/potluck/half"
 	"github.com/potluck-hub/potluck/internal/simdtest"
 )
 
@@ -56,14 +57,14 @@ func isNaNIn(f Format, h uint32) bool {
 	return h&0x7FFFFFFF > 0x7F800000
 }
 
-// encode narrows v to format f with the package's scalar conversions (for
+// encode narrows v to format f with half's scalar conversions (for
 // making inputs; the independent reference test encodes on its own).
 func encode(f Format, v float32) uint32 {
 	switch f {
 	case BF16:
-		return uint32(F32ToBF16Bits(math.Float32bits(v)))
+		return uint32(half.F32ToBF16Bits(math.Float32bits(v)))
 	case F16:
-		return uint32(F32ToF16Bits(math.Float32bits(v)))
+		return uint32(half.F32ToF16Bits(math.Float32bits(v)))
 	}
 	return math.Float32bits(v)
 }
@@ -410,8 +411,8 @@ func TestFusedExactReference(t *testing.T) {
 // level, NaN payloads included over the elements the assembly takes.
 func TestFusedIsComposition(t *testing.T) {
 	r := rand.New(rand.NewPCG(17, 18))
-	widen := map[Format]func([]float32, []byte){BF16: WidenBF16, F16: WidenF16, F32: ReadF32}
-	narrow := map[Format]func([]byte, []float32){BF16: NarrowBF16, F16: NarrowF16, F32: WriteF32}
+	widen := map[Format]func([]float32, []byte){BF16: half.WidenBF16, F16: half.WidenF16, F32: half.ReadF32}
+	narrow := map[Format]func([]byte, []float32){BF16: half.NarrowBF16, F16: half.NarrowF16, F32: half.WriteF32}
 	for _, l := range append(simdtest.Levels(), generic) {
 		for _, f := range fusedFormats {
 			for _, n := range simdtest.Lengths() {

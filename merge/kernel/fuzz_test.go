@@ -1,45 +1,34 @@
 package kernel
 
 import (
-	"encoding/binary"
 	"math"
 	"testing"
 
 	"github.com/potluck-hub/potluck/internal/simdtest"
 )
 
-// FuzzDifferential runs every kernel, at every level this machine has, on
-// the fuzzer's bytes (read as float32s and as 16-bit values) from an
-// unaligned start, against the generic loops:
+// FuzzDifferential runs the element-wise kernels, at every level this
+// machine has, on the fuzzer's bytes (read as float32s) from an unaligned
+// start, against the generic loops (half's FuzzDifferential does the same
+// for the conversions):
 //
 //	go test -fuzz FuzzDifferential ./merge/kernel
 func FuzzDifferential(f *testing.F) {
-	seed := make([]byte, 0, 4*len(simdtest.Specials))
-	for _, b := range simdtest.Specials {
-		seed = binary.LittleEndian.AppendUint32(seed, b)
-	}
+	seed := simdtest.SpecialBytes()
 	f.Add(seed, uint8(0), uint32(0x3F800000))
 	f.Add(seed[:67], uint8(3), uint32(0x7FC00001))
 	f.Add(make([]byte, 300), uint8(1), uint32(0x80000000))
 	f.Fuzz(func(t *testing.T, data []byte, off uint8, wbits uint32) {
 		o := int(off % 4)
-		n := len(data) / 4
-		vals := make([]float32, n)
-		for i := range vals {
-			vals[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:]))
-		}
+		vals := simdtest.FloatsOf(data)
+		n := len(vals)
 		rev := make([]float32, n)
 		for i := range rev {
 			rev[i] = vals[n-1-i]
 		}
-		h := simdtest.Unaligned8(data[:len(data)&^1], o)
 		x, y := simdtest.Unaligned(vals, o), simdtest.Unaligned(rev, (o+1)%4)
 		w := math.Float32frombits(wbits)
 		for _, l := range simdtest.Levels() {
-			simdtest.Diff32(t, atLevel, "WidenBF16", l, len(h)/2, 3-o, simdtest.Zero32, func(dst []float32) { widenBF16(dst, h) })
-			simdtest.Diff32(t, atLevel, "WidenF16", l, len(h)/2, 3-o, simdtest.Zero32, func(dst []float32) { widenF16(dst, h) })
-			simdtest.Diff8(t, atLevel, "NarrowBF16", l, 2*n, o+1, func(dst []byte) { narrowBF16(dst, x) })
-			simdtest.Diff8(t, atLevel, "NarrowF16", l, 2*n, o+1, func(dst []byte) { narrowF16(dst, x) })
 			simdtest.DiffArith(t, atLevel, "Axpy", l, n, 3-o, simdtest.At(rev), func(acc []float32) { axpy(acc, w, x) })
 			simdtest.DiffArith(t, atLevel, "AddScaled", l, n, 3-o, simdtest.Zero32, func(out []float32) { addScaled(out, y, w, x) })
 			simdtest.DiffArith(t, atLevel, "AddInto", l, n, 3-o, simdtest.At(rev), func(dst []float32) { addInto(dst, x) })

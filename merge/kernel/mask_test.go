@@ -1,7 +1,6 @@
 package kernel
 
 import (
-	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -415,44 +414,26 @@ func TestMaskPanics(t *testing.T) {
 	simdtest.MustPanic(t, "DotLanes", func() { DotLanes(&acc, 0, make([]float32, 2), make([]float32, 3)) })
 }
 
-// floatsOf reads data as little-endian float32s.
-func floatsOf(data []byte) []float32 {
-	v := make([]float32, len(data)/4)
-	for i := range v {
-		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:]))
-	}
-	return v
-}
-
-// seedBytes is the specials as bytes, a fuzz seed.
-func seedBytes() []byte {
-	b := make([]byte, 0, 4*len(simdtest.Specials))
-	for _, s := range simdtest.Specials {
-		b = binary.LittleEndian.AppendUint32(b, s)
-	}
-	return b
-}
-
 // FuzzDAREMask: go test -fuzz FuzzDAREMask ./merge/kernel
 func FuzzDAREMask(f *testing.F) {
-	f.Add(seedBytes(), uint8(0), uint64(0), int64(0), uint64(1<<52))
-	f.Add(seedBytes()[:67], uint8(3), uint64(math.MaxUint64), int64(math.MaxInt64-3), uint64(1<<53))
+	f.Add(simdtest.SpecialBytes(), uint8(0), uint64(0), int64(0), uint64(1<<52))
+	f.Add(simdtest.SpecialBytes()[:67], uint8(3), uint64(math.MaxUint64), int64(math.MaxInt64-3), uint64(1<<53))
 	f.Add(make([]byte, 300), uint8(1), uint64(0x123456789), int64(1<<40), uint64(0))
 	f.Add(make([]byte, 64), uint8(2), uint64(7), int64(-5), uint64(math.MaxUint64))
 	f.Fuzz(func(t *testing.T, data []byte, align uint8, key uint64, off int64, keep uint64) {
-		checkDARE(t, floatsOf(data), int(align%4), key, off, keep)
+		checkDARE(t, simdtest.FloatsOf(data), int(align%4), key, off, keep)
 	})
 }
 
 // FuzzMaskBetween (and CountKey): go test -fuzz FuzzMaskBetween ./merge/kernel
 func FuzzMaskBetween(f *testing.F) {
-	f.Add(seedBytes(), uint8(0), int64(0), int64(1<<32), uint32(0))
-	f.Add(seedBytes(), uint8(1), int64(0x3F800000), int64(0x7F800000), uint32(0x7F800000))
-	f.Add(seedBytes()[:67], uint8(3), int64(1<<32), int64(1<<32), uint32(0x3F800000))
+	f.Add(simdtest.SpecialBytes(), uint8(0), int64(0), int64(1<<32), uint32(0))
+	f.Add(simdtest.SpecialBytes(), uint8(1), int64(0x3F800000), int64(0x7F800000), uint32(0x7F800000))
+	f.Add(simdtest.SpecialBytes()[:67], uint8(3), int64(1<<32), int64(1<<32), uint32(0x3F800000))
 	f.Add(make([]byte, 300), uint8(2), int64(-1), int64(1), uint32(0))
 	f.Add(make([]byte, 64), uint8(1), int64(math.MinInt64), int64(math.MaxInt64), uint32(0x80000000))
 	f.Fuzz(func(t *testing.T, data []byte, align uint8, lo, hi int64, key uint32) {
-		vals := floatsOf(data)
+		vals := simdtest.FloatsOf(data)
 		checkMaskBetween(t, vals, int(align%4), lo, hi)
 		x := simdtest.Unaligned(vals, int(align%4))
 		want := 0
@@ -483,11 +464,11 @@ func fuzzAcc(bits [8]uint64) *laneAcc {
 
 // FuzzSumAbsLanes: go test -fuzz FuzzSumAbsLanes ./merge/kernel
 func FuzzSumAbsLanes(f *testing.F) {
-	f.Add(seedBytes(), uint8(0), int64(0), uint64(0), uint64(0))
-	f.Add(seedBytes()[:67], uint8(3), int64(5), uint64(0x7FF0000000000000), uint64(0x3FF0000000000000))
+	f.Add(simdtest.SpecialBytes(), uint8(0), int64(0), uint64(0), uint64(0))
+	f.Add(simdtest.SpecialBytes()[:67], uint8(3), int64(5), uint64(0x7FF0000000000000), uint64(0x3FF0000000000000))
 	f.Add(make([]byte, 300), uint8(1), int64(-3), uint64(0x8000000000000000), uint64(0x7FF8000000000001))
 	f.Fuzz(func(t *testing.T, data []byte, align uint8, lane int64, a0, a5 uint64) {
-		vals := floatsOf(data)
+		vals := simdtest.FloatsOf(data)
 		x := simdtest.Unaligned(vals, int(align%4))
 		ref := func(acc *[8]float64) {
 			for i, v := range vals {
@@ -501,11 +482,11 @@ func FuzzSumAbsLanes(f *testing.F) {
 
 // FuzzDotLanes: go test -fuzz FuzzDotLanes ./merge/kernel
 func FuzzDotLanes(f *testing.F) {
-	f.Add(seedBytes(), uint8(0), int64(0), uint64(0))
-	f.Add(seedBytes()[:67], uint8(3), int64(5), uint64(0x7FF0000000000000))
+	f.Add(simdtest.SpecialBytes(), uint8(0), int64(0), uint64(0))
+	f.Add(simdtest.SpecialBytes()[:67], uint8(3), int64(5), uint64(0x7FF0000000000000))
 	f.Add(make([]byte, 300), uint8(1), int64(-3), uint64(0x8000000000000000))
 	f.Fuzz(func(t *testing.T, data []byte, align uint8, lane int64, a0 uint64) {
-		vals := floatsOf(data)
+		vals := simdtest.FloatsOf(data)
 		n := len(vals)
 		rev := make([]float32, n)
 		for i := range rev {

@@ -43,9 +43,9 @@ import (
 // whole register of 16-bit values for two vectors, the even elements
 // (shifted up) one vector and the odd (masked) the other, and the output
 // merges them back into place (VPTERNLOGD, VPBLENDW) rather than packing.
-// One vector of bfloat16 is widened and packed as WidenBF16 and NarrowBF16
-// do. Lanes hold other elements than in the slice kernels, but every lane
-// does the same arithmetic, so the bits are the same.
+// One vector of bfloat16 is widened and packed as half's WidenBF16 and
+// NarrowBF16 do. Lanes hold other elements than in the slice kernels, but
+// every lane does the same arithmetic, so the bits are the same.
 
 // format is one encoding of the inputs and the output.
 type format struct {

@@ -1,4 +1,4 @@
-package kernel
+package half
 
 import (
 	"encoding/binary"
@@ -7,6 +7,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/potluck-hub/potluck/internal/isa"
 	"github.com/potluck-hub/potluck/internal/simdtest"
 )
 
@@ -105,7 +106,7 @@ func TestNarrowEveryFloat32(t *testing.T) {
 			name string
 			fn   func([]byte, []float32)
 		}{{"NarrowBF16", narrowBF16}, {"NarrowF16", narrowF16}} {
-			atLevel(generic, func() { k.fn(want, src) })
+			atLevel(isa.Generic, func() { k.fn(want, src) })
 			for _, l := range simdtest.Levels() {
 				atLevel(l, func() { k.fn(got, src) })
 				if i := simdtest.SameBytes(want, got); i >= 0 {
