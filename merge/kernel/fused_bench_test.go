@@ -9,7 +9,7 @@ package kernel
 // or 64 Mi (memory-resident), in bf16, f16 and f32, at each level (generic
 // on the small size only). The MB/s column counts input bytes (base and
 // inputs). After the timed loop the case times itself and XorN at the
-// best level (the ceiling of the kernel report in bench_test.go) over the
+// best level (the ceiling of BenchmarkPipeline in bench_test.go) over the
 // same five inputs into an output of the same size, alternately, seven
 // times each, and reports the best of each (best-GB/s, xorN-GB/s) and
 // their ratio (ratio-to-xorN): single-threaded input bandwidth against the
