@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/potluck-hub/potluck/merge/kernel"
+	"github.com/potluck-hub/potluck/half"
 )
 
-// The 16-bit conversions run through merge/kernel, whose AVX-512 and AVX2
-// loops give exactly the bits of the scalar conversions in convert.go (its
-// tests check every 16-bit pattern and, on request, every float32).
+// The 16-bit and float32 conversions are package half's, whose AVX-512 and
+// AVX2 loops give exactly the bits of its scalar conversions (its tests
+// check every 16-bit pattern and, on request, every float32); the merge
+// engine converts with the same functions.
 
 // DecodeFloat32 converts little-endian tensor bytes of a float dtype (F32, F16,
 // BF16, F64) to float32. F64 values are rounded to nearest even by float32().
@@ -65,11 +66,11 @@ func checkLengths(n, nbytes int, dt DType, op string) error {
 	return nil
 }
 
-func decodeF32(dst []float32, src []byte) { kernel.ReadF32(dst, src[:len(dst)*4]) }
+func decodeF32(dst []float32, src []byte) { half.ReadF32(dst, src[:len(dst)*4]) }
 
-func decodeF16(dst []float32, src []byte) { kernel.WidenF16(dst, src[:len(dst)*2]) }
+func decodeF16(dst []float32, src []byte) { half.WidenF16(dst, src[:len(dst)*2]) }
 
-func decodeBF16(dst []float32, src []byte) { kernel.WidenBF16(dst, src[:len(dst)*2]) }
+func decodeBF16(dst []float32, src []byte) { half.WidenBF16(dst, src[:len(dst)*2]) }
 
 func decodeF64(dst []float32, src []byte) {
 	src = src[:len(dst)*8]
@@ -78,11 +79,11 @@ func decodeF64(dst []float32, src []byte) {
 	}
 }
 
-func encodeF32(dst []byte, src []float32) { kernel.WriteF32(dst[:len(src)*4], src) }
+func encodeF32(dst []byte, src []float32) { half.WriteF32(dst[:len(src)*4], src) }
 
-func encodeF16(dst []byte, src []float32) { kernel.NarrowF16(dst[:len(src)*2], src) }
+func encodeF16(dst []byte, src []float32) { half.NarrowF16(dst[:len(src)*2], src) }
 
-func encodeBF16(dst []byte, src []float32) { kernel.NarrowBF16(dst[:len(src)*2], src) }
+func encodeBF16(dst []byte, src []float32) { half.NarrowBF16(dst[:len(src)*2], src) }
 
 func encodeF64(dst []byte, src []float32) {
 	dst = dst[:len(src)*8]

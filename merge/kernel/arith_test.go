@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/potluck-hub/potluck/internal/simdtest"
 )
 
 // scalars are the weights the arithmetic kernels are tried with.
@@ -15,19 +17,19 @@ var scalars = []float32{1, -1, 0.25, 1 + 0x1p-12, 3, 0, float32(math.Copysign(0,
 func arithCases(t *testing.T, l level, r *rand.Rand, n int, s float32) {
 	t.Helper()
 	off := r.IntN(4)
-	a, b := randFloats(r, n), randFloats(r, n)
-	x, y := unaligned(a, (off+1)%4), unaligned(b, (off+2)%4)
-	diffArith(t, "Axpy", l, n, off, at(b), func(acc []float32) { axpy(acc, s, x) })
-	diffArith(t, "AddScaled", l, n, off, zero32, func(out []float32) { addScaled(out, y, s, x) })
-	diffArith(t, "AddInto", l, n, off, at(b), func(dst []float32) { addInto(dst, x) })
-	diffArith(t, "ScaleBy", l, n, off, at(a), func(v []float32) { scaleBy(v, s) })
-	diffArith(t, "DivBy", l, n, off, at(a), func(v []float32) { divBy(v, s) })
+	a, b := simdtest.RandFloats(r, n), simdtest.RandFloats(r, n)
+	x, y := simdtest.Unaligned(a, (off+1)%4), simdtest.Unaligned(b, (off+2)%4)
+	simdtest.DiffArith(t, atLevel, "Axpy", l, n, off, simdtest.At(b), func(acc []float32) { axpy(acc, s, x) })
+	simdtest.DiffArith(t, atLevel, "AddScaled", l, n, off, simdtest.Zero32, func(out []float32) { addScaled(out, y, s, x) })
+	simdtest.DiffArith(t, atLevel, "AddInto", l, n, off, simdtest.At(b), func(dst []float32) { addInto(dst, x) })
+	simdtest.DiffArith(t, atLevel, "ScaleBy", l, n, off, simdtest.At(a), func(v []float32) { scaleBy(v, s) })
+	simdtest.DiffArith(t, atLevel, "DivBy", l, n, off, simdtest.At(a), func(v []float32) { divBy(v, s) })
 }
 
 func TestArithLengths(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	for _, l := range levels() {
-		for _, n := range lengths() {
+	for _, l := range simdtest.Levels() {
+		for _, n := range simdtest.Lengths() {
 			for _, s := range scalars {
 				arithCases(t, l, r, n, s)
 			}
@@ -39,7 +41,7 @@ func TestArithLengths(t *testing.T) {
 // once to 2⁻¹¹ + 2⁻²⁴; unfused it is 2⁻¹¹. Every level must give 2⁻¹¹.
 func TestAxpyIsNotFused(t *testing.T) {
 	const w = 1 + 0x1p-12
-	for _, l := range append(levels(), generic) {
+	for _, l := range append(simdtest.Levels(), generic) {
 		acc, x := make([]float32, 67), make([]float32, 67)
 		for i := range acc {
 			acc[i], x[i] = -1, w
@@ -55,8 +57,8 @@ func TestAxpyIsNotFused(t *testing.T) {
 
 func TestFirstNonFinite(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
-	for _, l := range append(levels(), generic) {
-		for _, n := range lengths() {
+	for _, l := range append(simdtest.Levels(), generic) {
+		for _, n := range simdtest.Lengths() {
 			x := make([]float32, n)
 			for i := range x {
 				x[i] = float32(r.NormFloat64())
@@ -91,15 +93,15 @@ func TestFirstNonFinite(t *testing.T) {
 }
 
 func TestArithPanics(t *testing.T) {
-	mustPanic(t, "Axpy", func() { Axpy(make([]float32, 2), 1, make([]float32, 3)) })
-	mustPanic(t, "AddScaled", func() { AddScaled(make([]float32, 2), make([]float32, 2), 1, make([]float32, 1)) })
-	mustPanic(t, "AddInto", func() { AddInto(make([]float32, 2), make([]float32, 1)) })
-	mustPanic(t, "XorN", func() { XorN(make([]byte, 2), [][]byte{make([]byte, 2), make([]byte, 1)}) })
+	simdtest.MustPanic(t, "Axpy", func() { Axpy(make([]float32, 2), 1, make([]float32, 3)) })
+	simdtest.MustPanic(t, "AddScaled", func() { AddScaled(make([]float32, 2), make([]float32, 2), 1, make([]float32, 1)) })
+	simdtest.MustPanic(t, "AddInto", func() { AddInto(make([]float32, 2), make([]float32, 1)) })
+	simdtest.MustPanic(t, "XorN", func() { XorN(make([]byte, 2), [][]byte{make([]byte, 2), make([]byte, 1)}) })
 }
 
 func TestXorN(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
-	for _, l := range levels() {
+	for _, l := range simdtest.Levels() {
 		for _, n := range []int{0, 1, 255, 256, 257, 1000, 4096, 4096 + 77} {
 			for k := range 5 {
 				srcs := make([][]byte, k)
@@ -108,9 +110,9 @@ func TestXorN(t *testing.T) {
 					for j := range b {
 						b[j] = byte(r.Uint32())
 					}
-					srcs[i] = unaligned8(b, i)
+					srcs[i] = simdtest.Unaligned8(b, i)
 				}
-				diff8(t, "XorN", l, n, k, func(dst []byte) { XorN(dst, srcs) })
+				simdtest.Diff8(t, atLevel, "XorN", l, n, k, func(dst []byte) { XorN(dst, srcs) })
 			}
 		}
 	}

@@ -1,84 +1,38 @@
 package kernel
 
 // Benchmarks. go test -bench . ./merge/kernel measures each kernel on
-// 256 Ki elements (cache-resident: compute speed), generic beside SIMD.
+// 256 Ki elements (cache-resident: compute speed), generic beside SIMD
+// (half's benchmarks measure the conversions).
 //
-// The report measures, against the bandwidth ceiling, the methods' kernel
-// pipelines on in-memory tensors, 4 deltas and a base, the way the merge
-// engine runs them (chunks of 16 Ki elements, buffers reused, the inputs
-// widened, checked, combined and the output narrowed):
+// BenchmarkPipeline measures the methods' kernel pipelines, beside the
+// bandwidth ceiling, on in-memory tensors of 4 Mi elements, 4 deltas and a
+// base, the way the merge engine runs its unfused path (chunks of 16 Ki
+// elements, buffers reused, the inputs widened, checked, combined and the
+// output narrowed):
 //
-//	POTLUCK_KERNEL_BENCH=1 go test -run TestKernelReport -v ./merge/kernel
+//	go test -run - -bench Pipeline ./merge/kernel
 //
-// POTLUCK_BENCH_ELEMS sets the elements per tensor (default 16 Mi; the
-// issue's figure is 64 Mi), POTLUCK_BENCH_JSON=1 prints one JSON object a
-// line. GB/s counts input bytes (the base and the deltas) per second;
-// ratio = GB/s / ceiling GB/s, the ceiling being XorN over the same inputs
-// into an output of the same dtype, at the same thread count.
+// MB/s counts input bytes (the base and the deltas); the ceiling row is
+// XorN over the same inputs into an output of the same dtype, at the same
+// thread count. potluck bench measures the whole engine the same way.
 
 import (
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"runtime"
-	"strconv"
 	"sync"
 	"testing"
-	"time"
+
+	"github.com/potluck-hub/potluck/half"
+	"github.com/potluck-hub/potluck/internal/isa"
+	"github.com/potluck-hub/potluck/internal/simdtest"
 )
 
 const benchN = 256 << 10
 
-func benchLevels(b *testing.B, fn func(b *testing.B)) {
-	for _, l := range append(levels(), generic) {
-		b.Run(l.String(), func(b *testing.B) { atLevel(l, func() { fn(b) }) })
-	}
-}
-
-func BenchmarkWidenBF16(b *testing.B) {
-	src, dst := make([]byte, 2*benchN), make([]float32, benchN)
-	benchLevels(b, func(b *testing.B) {
-		b.SetBytes(2 * benchN)
-		for b.Loop() {
-			widenBF16(dst, src)
-		}
-	})
-}
-
-func BenchmarkWidenF16(b *testing.B) {
-	src, dst := halves(rand.New(rand.NewPCG(1, 1)), benchN), make([]float32, benchN)
-	benchLevels(b, func(b *testing.B) {
-		b.SetBytes(2 * benchN)
-		for b.Loop() {
-			widenF16(dst, src)
-		}
-	})
-}
-
-func BenchmarkNarrowBF16(b *testing.B) {
-	src, dst := randFloats(rand.New(rand.NewPCG(1, 1)), benchN), make([]byte, 2*benchN)
-	benchLevels(b, func(b *testing.B) {
-		b.SetBytes(4 * benchN)
-		for b.Loop() {
-			narrowBF16(dst, src)
-		}
-	})
-}
-
-func BenchmarkNarrowF16(b *testing.B) {
-	src, dst := randFloats(rand.New(rand.NewPCG(1, 1)), benchN), make([]byte, 2*benchN)
-	benchLevels(b, func(b *testing.B) {
-		b.SetBytes(4 * benchN)
-		for b.Loop() {
-			narrowF16(dst, src)
-		}
-	})
-}
-
 func BenchmarkAxpy(b *testing.B) {
 	acc, x := make([]float32, benchN), make([]float32, benchN)
-	benchLevels(b, func(b *testing.B) {
+	simdtest.BenchLevels(b, atLevel, func(b *testing.B) {
 		b.SetBytes(4 * benchN)
 		for b.Loop() {
 			axpy(acc, 0.5, x)
@@ -88,7 +42,7 @@ func BenchmarkAxpy(b *testing.B) {
 
 func BenchmarkFirstNonFinite(b *testing.B) {
 	x := make([]float32, benchN)
-	benchLevels(b, func(b *testing.B) {
+	simdtest.BenchLevels(b, atLevel, func(b *testing.B) {
 		b.SetBytes(4 * benchN)
 		for b.Loop() {
 			firstNonFinite(x)
@@ -100,7 +54,7 @@ func BenchmarkTIESWeighted(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	xs := tiesInputs(r, 4, benchN)
 	out, base, w := make([]float32, benchN), make([]float32, benchN), []float32{1, 0.5, 0.25, 2}
-	benchLevels(b, func(b *testing.B) {
+	simdtest.BenchLevels(b, atLevel, func(b *testing.B) {
 		b.SetBytes(4 * 4 * benchN)
 		for b.Loop() {
 			tiesWeighted(out, base, xs, w, 1, true)
@@ -111,7 +65,7 @@ func BenchmarkTIESWeighted(b *testing.B) {
 func BenchmarkXorN(b *testing.B) {
 	srcs := [][]byte{make([]byte, 4*benchN), make([]byte, 4*benchN), make([]byte, 4*benchN), make([]byte, 4*benchN)}
 	dst := make([]byte, 4*benchN)
-	benchLevels(b, func(b *testing.B) {
+	simdtest.BenchLevels(b, atLevel, func(b *testing.B) {
 		b.SetBytes(4 * 4 * benchN)
 		for b.Loop() {
 			xorN(dst, srcs)
@@ -128,9 +82,9 @@ type dtypeOps struct {
 }
 
 var benchDTypes = []dtypeOps{
-	{"bf16", 2, widenBF16, narrowBF16},
-	{"f16", 2, widenF16, narrowF16},
-	{"f32", 4, readF32, writeF32},
+	{"bf16", 2, half.WidenBF16, half.NarrowBF16},
+	{"f16", 2, half.WidenF16, half.NarrowF16},
+	{"f32", 4, half.ReadF32, half.WriteF32},
 }
 
 const benchChunk = 16 << 10
@@ -168,9 +122,8 @@ var benchWeights = []float32{0.4, 0.3, 0.2, 0.1}
 
 // weightedSum is task arithmetic and fedavg: base + λ·Σ wᵢδᵢ.
 func weightedSum(d dtypeOps, c *chunkBufs, out []byte, in [][]byte, lo, hi int) {
-	k := hi - lo
 	for ; lo < hi; lo += benchChunk {
-		k = min(benchChunk, hi-lo)
+		k := min(benchChunk, hi-lo)
 		load(d, c, in, lo, lo+k)
 		acc := c.acc[:k]
 		clear(acc)
@@ -222,91 +175,70 @@ func ceilingPipe(d dtypeOps, c *chunkBufs, out []byte, in [][]byte, lo, hi int) 
 	xorN(out[lo*d.size:hi*d.size], srcs)
 }
 
-// run times pipe over n elements on threads goroutines (each a contiguous
-// share), best of reps, and returns input GB/s.
-func runPipe(pipe pipeline, d dtypeOps, out []byte, in [][]byte, n, threads, reps int) float64 {
-	bufs := make([]*chunkBufs, threads)
-	for t := range bufs {
-		bufs[t] = newChunkBufs(len(in) - 1)
+// runPipe runs pipe over n elements on len(bufs) goroutines, each a
+// contiguous share with its own buffers.
+func runPipe(pipe pipeline, d dtypeOps, bufs []*chunkBufs, out []byte, in [][]byte, n int) {
+	threads := len(bufs)
+	share := (n/threads + benchChunk - 1) / benchChunk * benchChunk
+	var wg sync.WaitGroup
+	for t := range threads {
+		lo, hi := min(n, t*share), min(n, (t+1)*share)
+		wg.Go(func() { pipe(d, bufs[t], out, in, lo, hi) })
 	}
-	best := time.Duration(1 << 62)
-	for range reps {
-		start := time.Now()
-		var wg sync.WaitGroup
-		share := (n/threads + benchChunk - 1) / benchChunk * benchChunk
-		for t := range threads {
-			lo, hi := min(n, t*share), min(n, (t+1)*share)
-			wg.Go(func() { pipe(d, bufs[t], out, in, lo, hi) })
+	wg.Wait()
+}
+
+// pipeInputs returns a base and deltas of n elements in dtype d: small
+// normal values, as deltas are.
+func pipeInputs(d dtypeOps, n, deltas int) [][]byte {
+	r := rand.New(rand.NewPCG(uint64(d.size), 7))
+	v := make([]float32, n)
+	in := make([][]byte, deltas+1)
+	for i := range in {
+		for j := range v {
+			v[j] = float32(r.NormFloat64()) * 0.01
 		}
-		wg.Wait()
-		best = min(best, time.Since(start))
+		in[i] = make([]byte, n*d.size)
+		d.narrow(in[i], v)
 	}
-	return float64(len(in)*n*d.size) / best.Seconds() / 1e9
+	return in
 }
 
-// reportRow is one line of the report, as the issue asks for it.
-type reportRow struct {
-	Name        string  `json:"name"`
-	DType       string  `json:"dtype"`
-	Impl        string  `json:"impl"`
-	Inputs      int     `json:"inputs"`
-	Threads     int     `json:"threads"`
-	BytesRead   int64   `json:"bytes_read"`
-	GBps        float64 `json:"gbps"`
-	CeilingGBps float64 `json:"ceiling_gbps"`
-	Ratio       float64 `json:"ratio"`
-}
-
-func TestKernelReport(t *testing.T) {
-	if os.Getenv("POTLUCK_KERNEL_BENCH") == "" {
-		t.Skip("set POTLUCK_KERNEL_BENCH=1 to run the kernel report")
-	}
-	n := 16 << 20
-	if s := os.Getenv("POTLUCK_BENCH_ELEMS"); s != "" {
-		n, _ = strconv.Atoi(s)
-	}
-	asJSON := os.Getenv("POTLUCK_BENCH_JSON") != ""
-	const deltas = 4
+func BenchmarkPipeline(b *testing.B) {
+	const n, deltas = 4 << 20, 4
 	methods := []struct {
 		name string
 		pipe pipeline
-	}{{"linear", linear}, {"task_arithmetic", weightedSum}, {"fedavg", weightedSum}, {"ties (consensus, no trim)", ties}}
+	}{{"linear", linear}, {"weighted_sum", weightedSum}, {"ties_consensus", ties}}
 	threadCounts := []int{1}
 	if c := runtime.NumCPU(); c > 1 {
 		threadCounts = append(threadCounts, c)
 	}
-	if !asJSON {
-		fmt.Printf("%d elements per tensor, %d deltas + base; kernels: %s; GB/s of input\n", n, deltas, Implementation())
-		fmt.Printf("%-26s %-5s %-8s %7s %8s %8s %6s\n", "method", "dtype", "impl", "threads", "GB/s", "ceiling", "ratio")
-	}
 	for _, d := range benchDTypes {
-		r := rand.New(rand.NewPCG(uint64(d.size), 7))
-		in := make([][]byte, deltas+1)
-		for i := range in {
-			v := make([]float32, n)
-			for j := range v {
-				v[j] = float32(r.NormFloat64()) * 0.01
-			}
-			in[i] = make([]byte, n*d.size)
-			d.narrow(in[i], v)
-		}
-		out := make([]byte, n*d.size)
-		for _, threads := range threadCounts {
-			for _, l := range []level{best, generic} {
-				var ceil float64
-				atLevel(best, func() { ceil = runPipe(ceilingPipe, d, out, in, n, threads, 3) })
-				for _, m := range methods {
-					var g float64
-					atLevel(l, func() { g = runPipe(m.pipe, d, out, in, n, threads, 2) })
-					row := reportRow{m.name, d.name, l.String(), deltas + 1, threads, int64((deltas + 1) * n * d.size), g, ceil, g / ceil}
-					if asJSON {
-						b, _ := json.Marshal(row)
-						fmt.Println(string(b))
-					} else {
-						fmt.Printf("%-26s %-5s %-8s %7d %8.2f %8.2f %6.3f\n", row.Name, row.DType, row.Impl, threads, row.GBps, row.CeilingGBps, row.Ratio)
-					}
+		b.Run(d.name, func(b *testing.B) {
+			in, out := pipeInputs(d, n, deltas), make([]byte, n*d.size)
+			run := func(name string, l level, pipe pipeline) {
+				for _, threads := range threadCounts {
+					b.Run(fmt.Sprintf("%s/%s/threads=%d", name, l, threads), func(b *testing.B) {
+						bufs := make([]*chunkBufs, threads)
+						for t := range bufs {
+							bufs[t] = newChunkBufs(deltas)
+						}
+						b.SetBytes(int64(len(in) * n * d.size))
+						atLevel(l, func() {
+							for b.Loop() {
+								runPipe(pipe, d, bufs, out, in, n)
+							}
+						})
+					})
 				}
 			}
-		}
+			run("ceiling", isa.Best, ceilingPipe)
+			for _, m := range methods {
+				for _, l := range append(simdtest.Levels(), generic) {
+					run(m.name, l, m.pipe)
+				}
+			}
+		})
 	}
 }

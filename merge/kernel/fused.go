@@ -10,8 +10,8 @@ package kernel
 //
 // The arithmetic is exactly that of the slice kernels, in the same order
 // (multiply rounded, then add, every sum from +0): a chunk merged here and
-// one merged through WidenBF16, Axpy, DivBy, AddScaled and NarrowBF16 have
-// the same bits.
+// one merged through half.WidenBF16, Axpy, DivBy, AddScaled and
+// half.NarrowBF16 have the same bits.
 
 // Format is the encoding of a tensor's elements: little-endian bfloat16,
 // IEEE half or float32.

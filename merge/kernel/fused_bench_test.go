@@ -9,7 +9,7 @@ package kernel
 // or 64 Mi (memory-resident), in bf16, f16 and f32, at each level (generic
 // on the small size only). The MB/s column counts input bytes (base and
 // inputs). After the timed loop the case times itself and XorN at the
-// best level (the ceiling of the kernel report in bench_test.go) over the
+// best level (the ceiling of BenchmarkPipeline in bench_test.go) over the
 // same five inputs into an output of the same size, alternately, seven
 // times each, and reports the best of each (best-GB/s, xorN-GB/s) and
 // their ratio (ratio-to-xorN): single-threaded input bandwidth against the
@@ -20,6 +20,9 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/potluck-hub/potluck/internal/isa"
+	"github.com/potluck-hub/potluck/internal/simdtest"
 )
 
 const fusedBenchInputs = 4
@@ -81,7 +84,7 @@ func benchFused(b *testing.B, linear bool) {
 					}
 					all := append([][]byte{base}, srcs...)
 					inBytes := int64(len(all) * len(base))
-					ls := levels()
+					ls := simdtest.Levels()
 					if size.n <= 1<<20 {
 						ls = append(ls, generic)
 					}
@@ -110,7 +113,7 @@ func benchFused(b *testing.B, linear bool) {
 								fused, xor := math.Inf(1), math.Inf(1)
 								for range 7 {
 									fused = min(fused, timeOp(run, reps))
-									atLevel(best, func() { xor = min(xor, timeOp(func() { XorN(dst, all) }, reps)) })
+									atLevel(isa.Best, func() { xor = min(xor, timeOp(func() { XorN(dst, all) }, reps)) })
 								}
 								b.ReportMetric(float64(inBytes)/fused/1e9, "best-GB/s")
 								b.ReportMetric(float64(inBytes)/xor/1e9, "xorN-GB/s")

@@ -1,6 +1,10 @@
 package kernel
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/potluck-hub/potluck/half"
+)
 
 // The reference fused sums: a block at a time through the generic slice
 // loops, so each element sees exactly the operations, in the same order,
@@ -29,31 +33,33 @@ var (
 )
 
 // genericBlock is the elements the generic sums widen at a time, into
-// stack buffers: the slice loops of convert_generic.go and arith_generic.go
-// then run without a call per element.
+// stack buffers: half's slice conversions and the loops of
+// arith_generic.go then run without a call per element.
 const genericBlock = 256
 
-// widenGeneric widens len(dst) encoded elements of format f.
+// widenGeneric widens len(dst) encoded elements of format f. half's
+// conversions give the bits of their generic loops at every level, so the
+// reference does not depend on half's level (ForceGeneric sets both).
 func widenGeneric(f Format, dst []float32, src []byte) {
 	switch f {
 	case BF16:
-		widenBF16Generic(dst, src)
+		half.WidenBF16(dst, src)
 	case F16:
-		widenF16Generic(dst, src)
+		half.WidenF16(dst, src)
 	default:
-		readF32Generic(dst, src)
+		half.ReadF32(dst, src)
 	}
 }
 
-// narrowGeneric encodes src in format f.
+// narrowGeneric encodes src in format f, as widenGeneric decodes.
 func narrowGeneric(f Format, dst []byte, src []float32) {
 	switch f {
 	case BF16:
-		narrowBF16Generic(dst, src)
+		half.NarrowBF16(dst, src)
 	case F16:
-		narrowF16Generic(dst, src)
+		half.NarrowF16(dst, src)
 	default:
-		writeF32Generic(dst, src)
+		half.WriteF32(dst, src)
 	}
 }
 

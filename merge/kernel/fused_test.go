@@ -10,6 +10,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/potluck-hub/potluck/half"
+	"github.com/potluck-hub/potluck/internal/simdtest"
 )
 
 var fusedFormats = []Format{BF16, F16, F32}
@@ -54,14 +57,14 @@ func isNaNIn(f Format, h uint32) bool {
 	return h&0x7FFFFFFF > 0x7F800000
 }
 
-// encode narrows v to format f with the package's scalar conversions (for
+// encode narrows v to format f with half's scalar conversions (for
 // making inputs; the independent reference test encodes on its own).
 func encode(f Format, v float32) uint32 {
 	switch f {
 	case BF16:
-		return uint32(F32ToBF16Bits(math.Float32bits(v)))
+		return uint32(half.F32ToBF16Bits(math.Float32bits(v)))
 	case F16:
-		return uint32(F32ToF16Bits(math.Float32bits(v)))
+		return uint32(half.F32ToF16Bits(math.Float32bits(v)))
 	}
 	return math.Float32bits(v)
 }
@@ -74,7 +77,7 @@ var fusedSpecials = map[Format][]uint32{
 		0x7F80, 0xFF80, 0x7FC0, 0xFFC0, 0x7F81, 0xFF81, 0x7FFF, 0x3F80, 0xBF80, 0x4000, 0x7F00},
 	F16: {0x0000, 0x8000, 0x0001, 0x8001, 0x03FF, 0x0200, 0x0400, 0x8400, 0x7BFF, 0xFBFF, 0x7BFE,
 		0x7C00, 0xFC00, 0x7E00, 0xFE00, 0x7C01, 0xFC01, 0x7DFF, 0x7FFF, 0x3C00, 0xBC00, 0x7800},
-	F32: specials,
+	F32: simdtest.Specials,
 }
 
 // fusedMode is how a case's inputs are drawn.
@@ -83,7 +86,7 @@ type fusedMode int
 const (
 	modeFinite   fusedMode = iota // ordinary values of one magnitude, all finite
 	modeSparse                    // ordinary values and the odd special
-	modeSpecials                  // specials and raw bit patterns
+	modeSpecials                  // simdtest.Specials and raw bit patterns
 	modeLarge                     // near the format's largest: sums overflow
 	numModes
 )
@@ -175,9 +178,9 @@ func newFusedCase(r *rand.Rand, f Format, n, nsrc int, linear bool) *fusedCase {
 		return r.IntN(4) * f.Size()
 	}
 	c := &fusedCase{f: f, n: n, linear: linear, mode: m, dstOff: off(), div: 1, lambda: 1}
-	c.base = unaligned8(fusedElems(r, f, n, m), off())
+	c.base = simdtest.Unaligned8(fusedElems(r, f, n, m), off())
 	for range nsrc {
-		c.srcs = append(c.srcs, unaligned8(fusedElems(r, f, n, m), off()))
+		c.srcs = append(c.srcs, simdtest.Unaligned8(fusedElems(r, f, n, m), off()))
 		c.w = append(c.w, fusedWeight(r))
 	}
 	if r.IntN(2) == 0 {
@@ -192,7 +195,7 @@ func newFusedCase(r *rand.Rand, f Format, n, nsrc int, linear bool) *fusedCase {
 // run calls the kernel at level l on a fresh guarded dst and returns the
 // whole buffer and the result.
 func (c *fusedCase) run(l level) (all []byte, ok bool) {
-	dst, all := padded8(c.n*c.f.Size(), c.dstOff, func(int) byte { return 0xA5 })
+	dst, all := simdtest.Padded8(c.n*c.f.Size(), c.dstOff, func(int) byte { return 0xA5 })
 	atLevel(l, func() {
 		if c.linear {
 			ok = SumLinear(c.f, dst, c.base, c.srcs, c.w)
@@ -210,7 +213,7 @@ func (c *fusedCase) run(l level) (all []byte, ok bool) {
 // compared bit for bit even when NaN.
 func diffFused(t *testing.T, what string, f Format, n, dstOff, exact int, got, want []byte) {
 	t.Helper()
-	lo, hi := guard+dstOff, guard+dstOff+n*f.Size()
+	lo, hi := simdtest.Guard+dstOff, simdtest.Guard+dstOff+n*f.Size()
 	for i := range got {
 		if i >= lo && i < hi {
 			continue
@@ -243,12 +246,12 @@ func checkCase(t *testing.T, l level, c *fusedCase) (ok bool) {
 
 func TestFusedLevels(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
-	for _, l := range levels() {
+	for _, l := range simdtest.Levels() {
 		for _, f := range fusedFormats {
 			oks := map[bool]int{}
 			// Past lengths(): one or two wide steps of AVX-512 (256
 			// elements of sumScaled) and every count of single vectors.
-			for _, n := range append(lengths(), 256, 271, 300, 511, 529, 767) {
+			for _, n := range append(simdtest.Lengths(), 256, 271, 300, 511, 529, 767) {
 				nsrcs := []int{1, 2, 3, 4, 5, 6, 7, 8, 9}
 				if n > 67 {
 					nsrcs = []int{1 + n%9, 4}
@@ -277,7 +280,7 @@ func TestFusedLevels(t *testing.T) {
 func TestFusedFlag(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 14))
 	const n = 100
-	for _, l := range append(levels(), generic) {
+	for _, l := range append(simdtest.Levels(), generic) {
 		for _, f := range fusedFormats {
 			for _, linear := range []bool{false, true} {
 				for _, pos := range []int{0, 15, 16, 31, 32, 63, 64, 95, 96, 99} {
@@ -343,7 +346,7 @@ func TestFusedExactReference(t *testing.T) {
 		x, _ := new(big.Float).SetPrec(prec[f]).SetMode(big.ToNearestEven).SetFloat64(v).Float64()
 		return x
 	}
-	for _, l := range append(levels(), generic) {
+	for _, l := range append(simdtest.Levels(), generic) {
 		for _, f := range fusedFormats {
 			for _, n := range []int{1, 7, 16, 17, 32, 45, 100, 257} {
 				for nsrc := 1; nsrc <= 9; nsrc++ {
@@ -408,15 +411,15 @@ func TestFusedExactReference(t *testing.T) {
 // level, NaN payloads included over the elements the assembly takes.
 func TestFusedIsComposition(t *testing.T) {
 	r := rand.New(rand.NewPCG(17, 18))
-	widen := map[Format]func([]float32, []byte){BF16: WidenBF16, F16: WidenF16, F32: ReadF32}
-	narrow := map[Format]func([]byte, []float32){BF16: NarrowBF16, F16: NarrowF16, F32: WriteF32}
-	for _, l := range append(levels(), generic) {
+	widen := map[Format]func([]float32, []byte){BF16: half.WidenBF16, F16: half.WidenF16, F32: half.ReadF32}
+	narrow := map[Format]func([]byte, []float32){BF16: half.NarrowBF16, F16: half.NarrowF16, F32: half.WriteF32}
+	for _, l := range append(simdtest.Levels(), generic) {
 		for _, f := range fusedFormats {
-			for _, n := range lengths() {
+			for _, n := range simdtest.Lengths() {
 				for _, nsrc := range []int{1 + n%9, 4} {
 					c := newFusedCase(r, f, n, nsrc, false)
 					got, gotOK := c.run(l)
-					_, want := padded8(n*f.Size(), c.dstOff, func(int) byte { return 0xA5 })
+					_, want := simdtest.Padded8(n*f.Size(), c.dstOff, func(int) byte { return 0xA5 })
 					wantOK := true
 					atLevel(l, func() {
 						x, b, acc, out := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
@@ -432,8 +435,8 @@ func TestFusedIsComposition(t *testing.T) {
 							DivBy(acc, c.div)
 						}
 						AddScaled(out, b, c.lambda, acc)
-						narrow[f](want[guard+c.dstOff:][:n*f.Size()], out)
-						widen[f](out, want[guard+c.dstOff:][:n*f.Size()])
+						narrow[f](want[simdtest.Guard+c.dstOff:][:n*f.Size()], out)
+						widen[f](out, want[simdtest.Guard+c.dstOff:][:n*f.Size()])
 						if FirstNonFinite(out) >= 0 {
 							wantOK = false
 						}
@@ -459,7 +462,7 @@ func TestFusedIsComposition(t *testing.T) {
 // -0), so SumLinear of -0 inputs and SumScaled of -0 inputs on a -0 base
 // give +0.
 func TestFusedSignedZero(t *testing.T) {
-	for _, l := range append(levels(), generic) {
+	for _, l := range append(simdtest.Levels(), generic) {
 		for _, f := range fusedFormats {
 			for _, n := range []int{1, 15, 16, 40, 300} {
 				negZero := make([]byte, n*f.Size())
@@ -489,12 +492,12 @@ func TestFusedSignedZero(t *testing.T) {
 
 func TestFusedPanics(t *testing.T) {
 	b4, b2 := make([]byte, 4), make([]byte, 2)
-	mustPanic(t, "format", func() { SumScaled(0, b4, b4, nil, nil, 1, 1) })
-	mustPanic(t, "odd dst", func() { SumScaled(BF16, make([]byte, 3), make([]byte, 3), nil, nil, 1, 1) })
-	mustPanic(t, "f32 dst", func() { SumLinear(F32, b2, b2, nil, nil) })
-	mustPanic(t, "base", func() { SumScaled(F16, b4, b2, nil, nil, 1, 1) })
-	mustPanic(t, "weights", func() { SumLinear(BF16, b4, b4, [][]byte{b4}, nil) })
-	mustPanic(t, "source", func() { SumScaled(BF16, b4, b4, [][]byte{b2}, []float32{1}, 1, 1) })
+	simdtest.MustPanic(t, "format", func() { SumScaled(0, b4, b4, nil, nil, 1, 1) })
+	simdtest.MustPanic(t, "odd dst", func() { SumScaled(BF16, make([]byte, 3), make([]byte, 3), nil, nil, 1, 1) })
+	simdtest.MustPanic(t, "f32 dst", func() { SumLinear(F32, b2, b2, nil, nil) })
+	simdtest.MustPanic(t, "base", func() { SumScaled(F16, b4, b2, nil, nil, 1, 1) })
+	simdtest.MustPanic(t, "weights", func() { SumLinear(BF16, b4, b4, [][]byte{b4}, nil) })
+	simdtest.MustPanic(t, "source", func() { SumScaled(BF16, b4, b4, [][]byte{b2}, []float32{1}, 1, 1) })
 }
 
 // fuzzFused runs a fuzz input through SumScaled or SumLinear at every level
@@ -507,14 +510,14 @@ func fuzzFused(t *testing.T, linear bool, data []byte, format, nsrc, off uint8, 
 	sz := n * f.Size()
 	o := int(off)
 	c := &fusedCase{f: f, n: n, linear: linear, dstOff: o % 4, div: math.Float32frombits(div), lambda: math.Float32frombits(lambda)}
-	c.base = unaligned8(data[:sz], o/4%4)
+	c.base = simdtest.Unaligned8(data[:sz], o/4%4)
 	w := math.Float32frombits(w0)
 	for k := range nIn {
-		c.srcs = append(c.srcs, unaligned8(data[(k+1)*sz:(k+2)*sz], (o/16+k)%4))
+		c.srcs = append(c.srcs, simdtest.Unaligned8(data[(k+1)*sz:(k+2)*sz], (o/16+k)%4))
 		c.w = append(c.w, w)
 		w *= -0.5
 	}
-	for _, l := range levels() {
+	for _, l := range simdtest.Levels() {
 		checkCase(t, l, c)
 	}
 }

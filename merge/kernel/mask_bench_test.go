@@ -13,6 +13,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/potluck-hub/potluck/internal/simdtest"
 )
 
 var maskBenchSizes = []struct {
@@ -40,7 +42,7 @@ func benchMask(b *testing.B, bytes int, fn func(n int) func()) {
 	for _, size := range maskBenchSizes {
 		b.Run(size.name, func(b *testing.B) {
 			run := fn(size.n)
-			for _, l := range append(levels(), generic) {
+			for _, l := range append(simdtest.Levels(), generic) {
 				b.Run(l.String(), func(b *testing.B) {
 					atLevel(l, func() {
 						run() // fault in, warm the caches

@@ -1,10 +1,11 @@
 package kernel
 
 import (
-	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/potluck-hub/potluck/internal/simdtest"
 )
 
 // The masking kernels against straightforward references, and at every
@@ -67,7 +68,7 @@ func TestSplitMixReference(t *testing.T) {
 // TestDAREKnown checks each level on the published draws: with keep the
 // draw itself an element is dropped, with keep one more it is kept.
 func TestDAREKnown(t *testing.T) {
-	for _, l := range append(levels(), generic) {
+	for _, l := range append(simdtest.Levels(), generic) {
 		for n := 1; n <= 40; n++ {
 			for j, z := range splitMixSeed0 {
 				u := z >> 11
@@ -111,8 +112,8 @@ func dareOffs(r *rand.Rand) []int64 {
 func TestDAREMask(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	keys := []uint64{0, 1, math.MaxUint64, 0x9E3779B97F4A7C15, r.Uint64()}
-	for _, n := range lengths() {
-		vals := randFloats(r, n)
+	for _, n := range simdtest.Lengths() {
+		vals := simdtest.RandFloats(r, n)
 		for _, key := range keys {
 			for _, off := range dareOffs(r) {
 				for _, keep := range dareKeeps(r) {
@@ -130,14 +131,14 @@ func TestDAREMask(t *testing.T) {
 // level and the generic loop, against dareRef.
 func checkDARE(t *testing.T, vals []float32, align int, key uint64, off int64, keep uint64) {
 	t.Helper()
-	want, wantAll := padded32(len(vals), align, at(vals))
+	want, wantAll := simdtest.Padded32(len(vals), align, simdtest.At(vals))
 	dareRef(want, key, off, keep)
-	for _, l := range append(levels(), generic) {
-		got, gotAll := padded32(len(vals), align, at(vals))
+	for _, l := range append(simdtest.Levels(), generic) {
+		got, gotAll := simdtest.Padded32(len(vals), align, simdtest.At(vals))
 		atLevel(l, func() { DAREMask(got, key, off, keep) })
-		if i := sameBits32(wantAll, gotAll); i >= 0 {
+		if i := simdtest.SameBits32(wantAll, gotAll); i >= 0 {
 			t.Fatalf("DAREMask %s n=%d align=%d key=%#x off=%d keep=%#x: buffer element %d (slice element %d): got %#08x, want %#08x",
-				l, len(vals), align, key, off, keep, i, i-guard-align, math.Float32bits(gotAll[i]), math.Float32bits(wantAll[i]))
+				l, len(vals), align, key, off, keep, i, i-simdtest.Guard-align, math.Float32bits(gotAll[i]), math.Float32bits(wantAll[i]))
 		}
 	}
 }
@@ -149,14 +150,14 @@ func TestDAREWithoutDQ(t *testing.T) {
 	hasDQ = false
 	r := rand.New(rand.NewPCG(21, 22))
 	for _, n := range []int{0, 7, 8, 67, 1000} {
-		checkDARE(t, randFloats(r, n), 1, r.Uint64(), int64(r.Uint64()), r.Uint64N(1<<53))
+		checkDARE(t, simdtest.RandFloats(r, n), 1, r.Uint64(), int64(r.Uint64()), r.Uint64N(1<<53))
 	}
 }
 
 // TestDARERate checks the drop rate: about 1 − keep/2⁵³ of 1 Mi elements.
 func TestDARERate(t *testing.T) {
 	const n = 1 << 20
-	for _, l := range append(levels(), generic) {
+	for _, l := range append(simdtest.Levels(), generic) {
 		for _, p := range []float64{0.1, 0.5, 0.9} {
 			x := make([]float32, n)
 			for i := range x {
@@ -191,8 +192,8 @@ func keyBounds(r *rand.Rand, vals []float32) []int64 {
 
 func TestMaskBetween(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 14))
-	for _, n := range lengths() {
-		vals := randFloats(r, n)
+	for _, n := range simdtest.Lengths() {
+		vals := simdtest.RandFloats(r, n)
 		bs := keyBounds(r, vals)
 		for _, lo := range bs {
 			for _, hi := range bs {
@@ -207,14 +208,14 @@ func TestMaskBetween(t *testing.T) {
 
 func checkMaskBetween(t *testing.T, vals []float32, align int, lo, hi int64) {
 	t.Helper()
-	want, wantAll := padded32(len(vals), align, at(vals))
+	want, wantAll := simdtest.Padded32(len(vals), align, simdtest.At(vals))
 	maskBetweenRef(want, lo, hi)
-	for _, l := range append(levels(), generic) {
-		got, gotAll := padded32(len(vals), align, at(vals))
+	for _, l := range append(simdtest.Levels(), generic) {
+		got, gotAll := simdtest.Padded32(len(vals), align, simdtest.At(vals))
 		atLevel(l, func() { MaskBetween(got, lo, hi) })
-		if i := sameBits32(wantAll, gotAll); i >= 0 {
+		if i := simdtest.SameBits32(wantAll, gotAll); i >= 0 {
 			t.Fatalf("MaskBetween %s n=%d align=%d lo=%#x hi=%#x: buffer element %d (slice element %d): got %#08x, want %#08x",
-				l, len(vals), align, lo, hi, i, i-guard-align, math.Float32bits(gotAll[i]), math.Float32bits(wantAll[i]))
+				l, len(vals), align, lo, hi, i, i-simdtest.Guard-align, math.Float32bits(gotAll[i]), math.Float32bits(wantAll[i]))
 		}
 	}
 }
@@ -223,7 +224,7 @@ func checkMaskBetween(t *testing.T, vals []float32, align int, lo, hi int64) {
 func fewValues(r *rand.Rand, n int) []float32 {
 	pool := make([]float32, 1+r.IntN(6))
 	for i := range pool {
-		pool[i] = math.Float32frombits(randBits(r))
+		pool[i] = math.Float32frombits(simdtest.RandBits(r))
 	}
 	v := make([]float32, n)
 	for i := range v {
@@ -240,18 +241,18 @@ func fewValues(r *rand.Rand, n int) []float32 {
 func TestCountKeyChunks(t *testing.T) {
 	defer func(c int) { countChunk = c }(countChunk)
 	countChunk = 16
-	testCountKey(t, rand.New(rand.NewPCG(23, 24)), lengths())
+	testCountKey(t, rand.New(rand.NewPCG(23, 24)), simdtest.Lengths())
 }
 
 func TestCountKey(t *testing.T) {
-	testCountKey(t, rand.New(rand.NewPCG(15, 16)), append(lengths(), 1<<20+5))
+	testCountKey(t, rand.New(rand.NewPCG(15, 16)), append(simdtest.Lengths(), 1<<20+5))
 }
 
 func testCountKey(t *testing.T, r *rand.Rand, ns []int) {
 	for _, n := range ns {
 		for range 4 {
 			vals := fewValues(r, n)
-			x := unaligned(vals, r.IntN(4))
+			x := simdtest.Unaligned(vals, r.IntN(4))
 			keys := []uint32{0, 0x7F800000, 0x7FC00000, 0x80000000, 0xFFFFFFFF, r.Uint32()}
 			if n > 0 {
 				b := math.Float32bits(vals[r.IntN(n)])
@@ -264,7 +265,7 @@ func testCountKey(t *testing.T, r *rand.Rand, ns []int) {
 						want++
 					}
 				}
-				for _, l := range append(levels(), generic) {
+				for _, l := range append(simdtest.Levels(), generic) {
 					var got int
 					atLevel(l, func() { got = CountKey(x, key) })
 					if got != want {
@@ -318,7 +319,7 @@ func checkLanes(t *testing.T, name string, start *laneAcc, ref func(acc *[8]floa
 	t.Helper()
 	want := *start
 	ref(want.acc())
-	for _, l := range append(levels(), generic) {
+	for _, l := range append(simdtest.Levels(), generic) {
 		got := *start
 		atLevel(l, func() { kernel(got.acc()) })
 		if i := sameLanes(&got, &want); i >= 0 {
@@ -338,7 +339,7 @@ func finiteFloats(r *rand.Rand, n int) []float32 {
 	v := make([]float32, n)
 	for i := range v {
 		for {
-			b := randBits(r)
+			b := simdtest.RandBits(r)
 			if b&0x7F800000 != 0x7F800000 {
 				v[i] = math.Float32frombits(b)
 				break
@@ -350,11 +351,11 @@ func finiteFloats(r *rand.Rand, n int) []float32 {
 
 func TestSumAbsLanes(t *testing.T) {
 	r := rand.New(rand.NewPCG(17, 18))
-	for _, n := range lengths() {
+	for _, n := range simdtest.Lengths() {
 		for _, lane := range laneStarts {
-			for _, gen := range []func(*rand.Rand, int) []float32{finiteFloats, randFloats} {
+			for _, gen := range []func(*rand.Rand, int) []float32{finiteFloats, simdtest.RandFloats} {
 				vals := gen(r, n)
-				x := unaligned(vals, r.IntN(4))
+				x := simdtest.Unaligned(vals, r.IntN(4))
 				ref := func(acc *[8]float64) {
 					for i, v := range vals {
 						acc[(lane+i)&7] += math.Abs(float64(v))
@@ -368,11 +369,11 @@ func TestSumAbsLanes(t *testing.T) {
 
 func TestDotLanes(t *testing.T) {
 	r := rand.New(rand.NewPCG(19, 20))
-	for _, n := range lengths() {
+	for _, n := range simdtest.Lengths() {
 		for _, lane := range laneStarts {
-			for _, gen := range []func(*rand.Rand, int) []float32{finiteFloats, randFloats} {
+			for _, gen := range []func(*rand.Rand, int) []float32{finiteFloats, simdtest.RandFloats} {
 				av, bv := gen(r, n), gen(r, n)
-				a, b := unaligned(av, r.IntN(4)), unaligned(bv, r.IntN(4))
+				a, b := simdtest.Unaligned(av, r.IntN(4)), simdtest.Unaligned(bv, r.IntN(4))
 				ref := func(acc *[8]float64) {
 					for i := range av {
 						p := float64(av[i]) * float64(bv[i])
@@ -388,7 +389,7 @@ func TestDotLanes(t *testing.T) {
 // TestLaneOrder checks that each lane adds in element order: 2⁵³ then
 // 1s is 2⁵³ whatever the number of 1s, 1s then 2⁵³ is not.
 func TestLaneOrder(t *testing.T) {
-	for _, l := range append(levels(), generic) {
+	for _, l := range append(simdtest.Levels(), generic) {
 		for _, n := range []int{64, 67, 1000} {
 			x := make([]float32, n)
 			for i := range x {
@@ -410,56 +411,38 @@ func TestLaneOrder(t *testing.T) {
 
 func TestMaskPanics(t *testing.T) {
 	var acc [8]float64
-	mustPanic(t, "DotLanes", func() { DotLanes(&acc, 0, make([]float32, 2), make([]float32, 3)) })
-}
-
-// floatsOf reads data as little-endian float32s.
-func floatsOf(data []byte) []float32 {
-	v := make([]float32, len(data)/4)
-	for i := range v {
-		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:]))
-	}
-	return v
-}
-
-// seedBytes is the specials as bytes, a fuzz seed.
-func seedBytes() []byte {
-	b := make([]byte, 0, 4*len(specials))
-	for _, s := range specials {
-		b = binary.LittleEndian.AppendUint32(b, s)
-	}
-	return b
+	simdtest.MustPanic(t, "DotLanes", func() { DotLanes(&acc, 0, make([]float32, 2), make([]float32, 3)) })
 }
 
 // FuzzDAREMask: go test -fuzz FuzzDAREMask ./merge/kernel
 func FuzzDAREMask(f *testing.F) {
-	f.Add(seedBytes(), uint8(0), uint64(0), int64(0), uint64(1<<52))
-	f.Add(seedBytes()[:67], uint8(3), uint64(math.MaxUint64), int64(math.MaxInt64-3), uint64(1<<53))
+	f.Add(simdtest.SpecialBytes(), uint8(0), uint64(0), int64(0), uint64(1<<52))
+	f.Add(simdtest.SpecialBytes()[:67], uint8(3), uint64(math.MaxUint64), int64(math.MaxInt64-3), uint64(1<<53))
 	f.Add(make([]byte, 300), uint8(1), uint64(0x123456789), int64(1<<40), uint64(0))
 	f.Add(make([]byte, 64), uint8(2), uint64(7), int64(-5), uint64(math.MaxUint64))
 	f.Fuzz(func(t *testing.T, data []byte, align uint8, key uint64, off int64, keep uint64) {
-		checkDARE(t, floatsOf(data), int(align%4), key, off, keep)
+		checkDARE(t, simdtest.FloatsOf(data), int(align%4), key, off, keep)
 	})
 }
 
 // FuzzMaskBetween (and CountKey): go test -fuzz FuzzMaskBetween ./merge/kernel
 func FuzzMaskBetween(f *testing.F) {
-	f.Add(seedBytes(), uint8(0), int64(0), int64(1<<32), uint32(0))
-	f.Add(seedBytes(), uint8(1), int64(0x3F800000), int64(0x7F800000), uint32(0x7F800000))
-	f.Add(seedBytes()[:67], uint8(3), int64(1<<32), int64(1<<32), uint32(0x3F800000))
+	f.Add(simdtest.SpecialBytes(), uint8(0), int64(0), int64(1<<32), uint32(0))
+	f.Add(simdtest.SpecialBytes(), uint8(1), int64(0x3F800000), int64(0x7F800000), uint32(0x7F800000))
+	f.Add(simdtest.SpecialBytes()[:67], uint8(3), int64(1<<32), int64(1<<32), uint32(0x3F800000))
 	f.Add(make([]byte, 300), uint8(2), int64(-1), int64(1), uint32(0))
 	f.Add(make([]byte, 64), uint8(1), int64(math.MinInt64), int64(math.MaxInt64), uint32(0x80000000))
 	f.Fuzz(func(t *testing.T, data []byte, align uint8, lo, hi int64, key uint32) {
-		vals := floatsOf(data)
+		vals := simdtest.FloatsOf(data)
 		checkMaskBetween(t, vals, int(align%4), lo, hi)
-		x := unaligned(vals, int(align%4))
+		x := simdtest.Unaligned(vals, int(align%4))
 		want := 0
 		for _, v := range vals {
 			if math.Float32bits(v)&0x7FFFFFFF == key {
 				want++
 			}
 		}
-		for _, l := range append(levels(), generic) {
+		for _, l := range append(simdtest.Levels(), generic) {
 			var got int
 			atLevel(l, func() { got = CountKey(x, key) })
 			if got != want {
@@ -481,12 +464,12 @@ func fuzzAcc(bits [8]uint64) *laneAcc {
 
 // FuzzSumAbsLanes: go test -fuzz FuzzSumAbsLanes ./merge/kernel
 func FuzzSumAbsLanes(f *testing.F) {
-	f.Add(seedBytes(), uint8(0), int64(0), uint64(0), uint64(0))
-	f.Add(seedBytes()[:67], uint8(3), int64(5), uint64(0x7FF0000000000000), uint64(0x3FF0000000000000))
+	f.Add(simdtest.SpecialBytes(), uint8(0), int64(0), uint64(0), uint64(0))
+	f.Add(simdtest.SpecialBytes()[:67], uint8(3), int64(5), uint64(0x7FF0000000000000), uint64(0x3FF0000000000000))
 	f.Add(make([]byte, 300), uint8(1), int64(-3), uint64(0x8000000000000000), uint64(0x7FF8000000000001))
 	f.Fuzz(func(t *testing.T, data []byte, align uint8, lane int64, a0, a5 uint64) {
-		vals := floatsOf(data)
-		x := unaligned(vals, int(align%4))
+		vals := simdtest.FloatsOf(data)
+		x := simdtest.Unaligned(vals, int(align%4))
 		ref := func(acc *[8]float64) {
 			for i, v := range vals {
 				acc[(int(lane)+i)&7] += math.Abs(float64(v))
@@ -499,17 +482,17 @@ func FuzzSumAbsLanes(f *testing.F) {
 
 // FuzzDotLanes: go test -fuzz FuzzDotLanes ./merge/kernel
 func FuzzDotLanes(f *testing.F) {
-	f.Add(seedBytes(), uint8(0), int64(0), uint64(0))
-	f.Add(seedBytes()[:67], uint8(3), int64(5), uint64(0x7FF0000000000000))
+	f.Add(simdtest.SpecialBytes(), uint8(0), int64(0), uint64(0))
+	f.Add(simdtest.SpecialBytes()[:67], uint8(3), int64(5), uint64(0x7FF0000000000000))
 	f.Add(make([]byte, 300), uint8(1), int64(-3), uint64(0x8000000000000000))
 	f.Fuzz(func(t *testing.T, data []byte, align uint8, lane int64, a0 uint64) {
-		vals := floatsOf(data)
+		vals := simdtest.FloatsOf(data)
 		n := len(vals)
 		rev := make([]float32, n)
 		for i := range rev {
 			rev[i] = vals[n-1-i]
 		}
-		a, b := unaligned(vals, int(align%4)), unaligned(rev, int(align/4%4))
+		a, b := simdtest.Unaligned(vals, int(align%4)), simdtest.Unaligned(rev, int(align/4%4))
 		ref := func(acc *[8]float64) {
 			for i := range vals {
 				acc[(int(lane)+i)&7] += float64(float64(vals[i]) * float64(rev[i]))

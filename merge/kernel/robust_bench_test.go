@@ -19,6 +19,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"unsafe"
+
+	"github.com/potluck-hub/potluck/internal/simdtest"
 )
 
 var robustBenchSizes = []struct {
@@ -80,7 +82,7 @@ func benchRobust(b *testing.B, trim bool) {
 						}
 						b.ReportMetric(float64(bytes)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
 					})
-					for _, l := range append(levels(), generic) {
+					for _, l := range append(simdtest.Levels(), generic) {
 						b.Run(l.String(), func(b *testing.B) {
 							atLevel(l, func() {
 								run() // fault in, warm the caches

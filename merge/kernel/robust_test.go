@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/potluck-hub/potluck/internal/simdtest"
 )
 
 // The robust kernels against a reference that sorts float64 copies with
@@ -76,7 +78,7 @@ func robustFloat(r *rand.Rand, any bool) float32 {
 		return math.Float32frombits(robustFinite[r.IntN(len(robustFinite))])
 	case 4:
 		if any {
-			return math.Float32frombits(randBits(r))
+			return math.Float32frombits(simdtest.RandBits(r))
 		}
 		return math.Float32frombits(r.Uint32() & 0xFF7FFFFF) // finite
 	case 5:
@@ -97,9 +99,9 @@ func robustInputs(r *rand.Rand, cnt, n int, any bool) (xs [][]float32, base []fl
 	}
 	xs = make([][]float32, cnt)
 	for i := range xs {
-		xs[i] = unaligned(fill(), (i+1)%4)
+		xs[i] = simdtest.Unaligned(fill(), (i+1)%4)
 	}
-	return xs, unaligned(fill(), 2)
+	return xs, simdtest.Unaligned(fill(), 2)
 }
 
 // robustCounts are the input counts tried: every one the AVX2 registers
@@ -128,7 +130,7 @@ var robustLambdas = []float32{1, 0.5, -1, 3, 1e-30, 0, float32(math.Copysign(0, 
 func sameArith(a, b []float32) int {
 	for i := range a {
 		x, y := math.Float32bits(a[i]), math.Float32bits(b[i])
-		if x != y && !(isNaN32(x) && isNaN32(y)) {
+		if x != y && !(simdtest.IsNaN32(x) && simdtest.IsNaN32(y)) {
 			return i
 		}
 	}
@@ -180,7 +182,7 @@ func TestRobustZeros(t *testing.T) {
 		{[]float32{neg, neg}, 0x80000000}, // (−0 + −0)·½
 		{[]float32{0, neg}, 0},            // (−0 + +0)·½
 	}
-	for _, l := range append(levels(), generic) {
+	for _, l := range append(simdtest.Levels(), generic) {
 		for _, c := range cases {
 			const n = 37 // two vectors and a tail at either width
 			xs := make([][]float32, len(c.col))
@@ -207,9 +209,9 @@ func TestRobustZeros(t *testing.T) {
 
 func TestRobustLevels(t *testing.T) {
 	r := rand.New(rand.NewPCG(33, 34))
-	for _, l := range levels() {
+	for _, l := range simdtest.Levels() {
 		for _, cnt := range robustCounts {
-			for _, n := range lengths() {
+			for _, n := range simdtest.Lengths() {
 				if n > 300 && r.IntN(6) != 0 {
 					continue // the long slices on a sample
 				}
@@ -219,12 +221,12 @@ func TestRobustLevels(t *testing.T) {
 				xs, base := robustInputs(r, cnt, n, true)
 				lambda := robustLambdas[r.IntN(len(robustLambdas))]
 				off := r.IntN(4)
-				diffArith(t, "MedianCombine", l, n, off, zero32, func(out []float32) { MedianCombine(out, base, xs, lambda) })
+				simdtest.DiffArith(t, atLevel, "MedianCombine", l, n, off, simdtest.Zero32, func(out []float32) { MedianCombine(out, base, xs, lambda) })
 				for _, k := range trimKs(r, cnt) {
 					if n > 300 && k > 1 && k < (cnt-1)/2 && r.IntN(4) != 0 {
 						continue
 					}
-					diffArith(t, "TrimmedCombine", l, n, off, zero32, func(out []float32) { TrimmedCombine(out, base, xs, k, lambda) })
+					simdtest.DiffArith(t, atLevel, "TrimmedCombine", l, n, off, simdtest.Zero32, func(out []float32) { TrimmedCombine(out, base, xs, k, lambda) })
 				}
 			}
 		}
@@ -237,7 +239,7 @@ func TestRobustTies(t *testing.T) {
 	r := rand.New(rand.NewPCG(35, 36))
 	neg := float32(math.Copysign(0, -1))
 	pool := []float32{0, neg, 1, -1, 0x1p-149, -0x1p-149}
-	for _, l := range levels() {
+	for _, l := range simdtest.Levels() {
 		for cnt := 1; cnt <= 20; cnt++ {
 			const n = 1000
 			xs := make([][]float32, cnt)
@@ -251,9 +253,9 @@ func TestRobustTies(t *testing.T) {
 				}
 			}
 			base := make([]float32, n)
-			diffArith(t, "MedianCombine", l, n, 1, zero32, func(out []float32) { MedianCombine(out, base, xs, 1) })
+			simdtest.DiffArith(t, atLevel, "MedianCombine", l, n, 1, simdtest.Zero32, func(out []float32) { MedianCombine(out, base, xs, 1) })
 			for _, k := range trimKs(r, cnt) {
-				diffArith(t, "TrimmedCombine", l, n, 3, zero32, func(out []float32) { TrimmedCombine(out, base, xs, k, 1) })
+				simdtest.DiffArith(t, atLevel, "TrimmedCombine", l, n, 3, simdtest.Zero32, func(out []float32) { TrimmedCombine(out, base, xs, k, 1) })
 			}
 		}
 	}
@@ -262,16 +264,16 @@ func TestRobustTies(t *testing.T) {
 func TestRobustPanics(t *testing.T) {
 	x := make([]float32, 8)
 	short := make([]float32, 7)
-	for _, l := range append(levels(), generic) {
+	for _, l := range append(simdtest.Levels(), generic) {
 		atLevel(l, func() {
-			mustPanic(t, "MedianCombine no inputs", func() { MedianCombine(x, x, nil, 1) })
-			mustPanic(t, "MedianCombine short base", func() { MedianCombine(x, short, [][]float32{x}, 1) })
-			mustPanic(t, "MedianCombine short input", func() { MedianCombine(x, x, [][]float32{x, short}, 1) })
-			mustPanic(t, "TrimmedCombine no inputs", func() { TrimmedCombine(x, x, nil, 0, 1) })
-			mustPanic(t, "TrimmedCombine k < 0", func() { TrimmedCombine(x, x, [][]float32{x}, -1, 1) })
-			mustPanic(t, "TrimmedCombine 2k = N", func() { TrimmedCombine(x, x, [][]float32{x, x}, 1, 1) })
-			mustPanic(t, "TrimmedCombine 2k > N", func() { TrimmedCombine(x, x, [][]float32{x, x, x}, 2, 1) })
-			mustPanic(t, "TrimmedCombine short input", func() { TrimmedCombine(x, x, [][]float32{short}, 0, 1) })
+			simdtest.MustPanic(t, "MedianCombine no inputs", func() { MedianCombine(x, x, nil, 1) })
+			simdtest.MustPanic(t, "MedianCombine short base", func() { MedianCombine(x, short, [][]float32{x}, 1) })
+			simdtest.MustPanic(t, "MedianCombine short input", func() { MedianCombine(x, x, [][]float32{x, short}, 1) })
+			simdtest.MustPanic(t, "TrimmedCombine no inputs", func() { TrimmedCombine(x, x, nil, 0, 1) })
+			simdtest.MustPanic(t, "TrimmedCombine k < 0", func() { TrimmedCombine(x, x, [][]float32{x}, -1, 1) })
+			simdtest.MustPanic(t, "TrimmedCombine 2k = N", func() { TrimmedCombine(x, x, [][]float32{x, x}, 1, 1) })
+			simdtest.MustPanic(t, "TrimmedCombine 2k > N", func() { TrimmedCombine(x, x, [][]float32{x, x, x}, 2, 1) })
+			simdtest.MustPanic(t, "TrimmedCombine short input", func() { TrimmedCombine(x, x, [][]float32{short}, 0, 1) })
 		})
 	}
 }
@@ -352,9 +354,9 @@ func robustFuzzInputs(data []byte, cnt int, raw bool, align uint8) (xs [][]float
 	}
 	xs = make([][]float32, cnt)
 	for i := range xs {
-		xs[i] = unaligned(vals[i*n:(i+1)*n], int(align+uint8(i))%4)
+		xs[i] = simdtest.Unaligned(vals[i*n:(i+1)*n], int(align+uint8(i))%4)
 	}
-	return xs, unaligned(vals[cnt*n:(cnt+1)*n], int(align)%4), finite
+	return xs, simdtest.Unaligned(vals[cnt*n:(cnt+1)*n], int(align)%4), finite
 }
 
 func robustFuzzSeeds(f *testing.F) {
@@ -390,8 +392,8 @@ func FuzzMedianCombine(f *testing.F) {
 		if finite && !math.IsNaN(float64(lambda)) {
 			checkRef(t, "MedianCombine", n, kernel, func(out []float32) { medianRef(out, base, xs, lambda) })
 		}
-		for _, l := range levels() {
-			diffArith(t, "MedianCombine", l, n, int(align/4)%4, zero32, kernel)
+		for _, l := range simdtest.Levels() {
+			simdtest.DiffArith(t, atLevel, "MedianCombine", l, n, int(align/4)%4, simdtest.Zero32, kernel)
 		}
 	})
 }
@@ -412,8 +414,8 @@ func FuzzTrimmedCombine(f *testing.F) {
 		if finite && !math.IsNaN(float64(lambda)) {
 			checkRef(t, "TrimmedCombine", n, kernel, func(out []float32) { trimmedRef(out, base, xs, k, lambda) })
 		}
-		for _, l := range levels() {
-			diffArith(t, "TrimmedCombine", l, n, int(align/4)%4, zero32, kernel)
+		for _, l := range simdtest.Levels() {
+			simdtest.DiffArith(t, atLevel, "TrimmedCombine", l, n, int(align/4)%4, simdtest.Zero32, kernel)
 		}
 	})
 }

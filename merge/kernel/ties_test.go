@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/potluck-hub/potluck/internal/simdtest"
 )
 
 // tiesInputs returns k inputs of n elements from r: values drawn to make
@@ -19,12 +21,12 @@ func tiesInputs(r *rand.Rand, k, n int) [][]float32 {
 			case 1:
 				v[j] = float32(math.Copysign(0, -1))
 			case 2:
-				v[j] = math.Float32frombits(randBits(r))
+				v[j] = math.Float32frombits(simdtest.RandBits(r))
 			default:
 				v[j] = float32(r.IntN(7) - 3)
 			}
 		}
-		xs[i] = unaligned(v, (i+1)%4)
+		xs[i] = simdtest.Unaligned(v, (i+1)%4)
 	}
 	return xs
 }
@@ -32,19 +34,19 @@ func tiesInputs(r *rand.Rand, k, n int) [][]float32 {
 func TestTIES(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	weights := []float32{1, -1, 0.5, 0, 3, float32(math.Copysign(0, -1)), 1e-30, math.Float32frombits(0x7FC00001), float32(math.Inf(1))}
-	for _, l := range levels() {
-		for _, n := range lengths() {
+	for _, l := range simdtest.Levels() {
+		for _, n := range simdtest.Lengths() {
 			for k := range 6 {
 				xs := tiesInputs(r, k, n)
 				w := make([]float32, k)
 				for i := range w {
 					w[i] = weights[r.IntN(len(weights))]
 				}
-				base := unaligned(randFloats(r, n), 2)
+				base := simdtest.Unaligned(simdtest.RandFloats(r, n), 2)
 				lambda := scalars[r.IntN(len(scalars))]
 				for _, norm := range []bool{false, true} {
-					diffArith(t, "TIESWeighted", l, n, k%4, zero32, func(out []float32) { TIESWeighted(out, base, xs, w, lambda, norm) })
-					diffArith(t, "TIESPaper", l, n, k%4, zero32, func(out []float32) { TIESPaper(out, base, xs, w, lambda, norm) })
+					simdtest.DiffArith(t, atLevel, "TIESWeighted", l, n, k%4, simdtest.Zero32, func(out []float32) { TIESWeighted(out, base, xs, w, lambda, norm) })
+					simdtest.DiffArith(t, atLevel, "TIESPaper", l, n, k%4, simdtest.Zero32, func(out []float32) { TIESPaper(out, base, xs, w, lambda, norm) })
 				}
 			}
 		}
@@ -59,10 +61,10 @@ func TestTIESManyInputs(t *testing.T) {
 	for i := range w {
 		w[i] = float32(r.Float64())
 	}
-	base := randFloats(r, 100)
-	for _, l := range levels() {
-		diffArith(t, "TIESWeighted", l, 100, 1, zero32, func(out []float32) { TIESWeighted(out, base, xs, w, 0.7, true) })
-		diffArith(t, "TIESPaper", l, 100, 1, zero32, func(out []float32) { TIESPaper(out, base, xs, w, 0.7, true) })
+	base := simdtest.RandFloats(r, 100)
+	for _, l := range simdtest.Levels() {
+		simdtest.DiffArith(t, atLevel, "TIESWeighted", l, 100, 1, simdtest.Zero32, func(out []float32) { TIESWeighted(out, base, xs, w, 0.7, true) })
+		simdtest.DiffArith(t, atLevel, "TIESPaper", l, 100, 1, simdtest.Zero32, func(out []float32) { TIESPaper(out, base, xs, w, 0.7, true) })
 	}
 }
 
@@ -82,17 +84,17 @@ func TestNaNPayloads(t *testing.T) {
 	xs := [][]float32{nans(n, 1), nans(n, 2), nans(n, 3)}
 	w := []float32{math.Float32frombits(0x7FC00011), math.Float32frombits(0xFFA00022), 1}
 	base := nans(n, 4)
-	for _, l := range levels() {
+	for _, l := range simdtest.Levels() {
 		for _, norm := range []bool{false, true} {
-			diffArith(t, "TIESWeighted", l, n, 0, zero32, func(out []float32) { TIESWeighted(out, base, xs, w, w[1], norm) })
-			diffArith(t, "TIESPaper", l, n, 0, zero32, func(out []float32) { TIESPaper(out, base, xs, w, w[0], norm) })
+			simdtest.DiffArith(t, atLevel, "TIESWeighted", l, n, 0, simdtest.Zero32, func(out []float32) { TIESWeighted(out, base, xs, w, w[1], norm) })
+			simdtest.DiffArith(t, atLevel, "TIESPaper", l, n, 0, simdtest.Zero32, func(out []float32) { TIESPaper(out, base, xs, w, w[0], norm) })
 		}
 		for _, s := range w {
-			diffArith(t, "Axpy", l, n, 1, at(xs[0]), func(acc []float32) { axpy(acc, s, xs[1]) })
-			diffArith(t, "AddScaled", l, n, 1, zero32, func(out []float32) { addScaled(out, xs[0], s, xs[1]) })
-			diffArith(t, "AddInto", l, n, 1, at(xs[0]), func(dst []float32) { addInto(dst, xs[1]) })
-			diffArith(t, "ScaleBy", l, n, 1, at(xs[0]), func(v []float32) { scaleBy(v, s) })
-			diffArith(t, "DivBy", l, n, 1, at(xs[0]), func(v []float32) { divBy(v, s) })
+			simdtest.DiffArith(t, atLevel, "Axpy", l, n, 1, simdtest.At(xs[0]), func(acc []float32) { axpy(acc, s, xs[1]) })
+			simdtest.DiffArith(t, atLevel, "AddScaled", l, n, 1, simdtest.Zero32, func(out []float32) { addScaled(out, xs[0], s, xs[1]) })
+			simdtest.DiffArith(t, atLevel, "AddInto", l, n, 1, simdtest.At(xs[0]), func(dst []float32) { addInto(dst, xs[1]) })
+			simdtest.DiffArith(t, atLevel, "ScaleBy", l, n, 1, simdtest.At(xs[0]), func(v []float32) { scaleBy(v, s) })
+			simdtest.DiffArith(t, atLevel, "DivBy", l, n, 1, simdtest.At(xs[0]), func(v []float32) { divBy(v, s) })
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
+	"github.com/potluck-hub/potluck/half/_asm/simd"
 )
 
 // The fused weighted sums (fused.go in the kernel package): one pass over
@@ -42,9 +43,9 @@ import (
 // whole register of 16-bit values for two vectors, the even elements
 // (shifted up) one vector and the odd (masked) the other, and the output
 // merges them back into place (VPTERNLOGD, VPBLENDW) rather than packing.
-// One vector of bfloat16 is widened and packed as WidenBF16 and NarrowBF16
-// do. Lanes hold other elements than in the slice kernels, but every lane
-// does the same arithmetic, so the bits are the same.
+// One vector of bfloat16 is widened and packed as half's WidenBF16 and
+// NarrowBF16 do. Lanes hold other elements than in the slice kernels, but
+// every lane does the same arithmetic, so the bits are the same.
 
 // format is one encoding of the inputs and the output.
 type format struct {
@@ -71,7 +72,7 @@ var (
 var unroll = map[string][2]int{"AVX512": {20, 8}, "AVX2": {8, 4}}
 
 func fused() {
-	for _, a := range []isa{avx512, avx2} {
+	for _, a := range []simd.ISA{simd.AVX512, simd.AVX2} {
 		for _, f := range []format{fmtBF16, fmtF16, fmtF32} {
 			fusedSum(a, f, false)
 			fusedSum(a, f, true)
@@ -82,9 +83,9 @@ func fused() {
 // vops are the integer vector instructions whose AVX-512 form has another
 // name (VPANDD for VPAND, …). The AVX-512 kernels use only EVEX-encodable
 // instructions, so any of the 32 registers may hold any operand.
-type vops struct{ a isa }
+type vops struct{ a simd.ISA }
 
-func (o vops) is512() bool { return o.a.name == "AVX512" }
+func (o vops) is512() bool { return o.a.Name == "AVX512" }
 
 func (o vops) and(x, y, d Op) {
 	if o.is512() {
@@ -121,12 +122,12 @@ func (o vops) half(v reg.VecVirtual) reg.Register {
 
 // broadcastParam puts float32 parameter name in every lane, straight from
 // memory (MOVSS cannot reach registers 16–31).
-func broadcastParam(a isa, name string) reg.VecVirtual {
+func broadcastParam(a simd.ISA, name string) reg.VecVirtual {
 	b, err := Param(name).Resolve()
 	if err != nil {
 		panic(err)
 	}
-	v := a.vec()
+	v := a.Vec()
 	VBROADCASTSS(b.Addr, v)
 	return v
 }
@@ -149,16 +150,16 @@ func vecConst(v uint32) Mem {
 }
 
 // fusedSum emits sumScaled<f><a> (linear false) or sumLinear<f><a>.
-func fusedSum(a isa, f format, linear bool) {
-	fn := "sumScaled" + f.name + a.name
+func fusedSum(a simd.ISA, f format, linear bool) {
+	fn := "sumScaled" + f.name + a.Name
 	sig := "func(dst []byte, base []byte, srcs [][]byte, w []float32, div float32, lambda float32, divide bool) bool"
 	if linear {
-		fn = "sumLinear" + f.name + a.name
+		fn = "sumLinear" + f.name + a.Name
 		sig = "func(dst []byte, base []byte, srcs [][]byte, w []float32) bool"
 	}
 	TEXT(fn, NOSPLIT, sig)
 	o := vops{a}
-	l := a.lanes()
+	l := a.Lanes()
 	dst, base := Load(Param("dst").Base(), GP64()), Load(Param("base").Base(), GP64())
 	n := Load(Param("dst").Len(), GP64()) // bytes left
 	srcs := Load(Param("srcs").Base(), GP64())
@@ -178,11 +179,11 @@ func fusedSum(a isa, f format, linear bool) {
 	// mx is the running maximum of the outputs' bits without the sign: of
 	// 16-bit words for the 16-bit formats (in the lower half for float16,
 	// whose VCVTPS2PH writes half a register), of 32-bit words for float32.
-	mx := a.vec()
+	mx := a.Vec()
 	o.zero(mx)
 	var hiMask reg.VecVirtual
 	if f == fmtBF16 {
-		hiMask = broadcast32(a, 0xFFFF0000)
+		hiMask = simd.Broadcast32(a, 0xFFFF0000)
 	}
 	// The narrowing constants: registers on AVX-512, memory on AVX2 (whose
 	// 16 registers go to the accumulators).
@@ -192,7 +193,7 @@ func fusedSum(a isa, f format, linear bool) {
 			return vecConst(v)
 		}
 		if _, ok := kregs[v]; !ok {
-			kregs[v] = broadcast32(a, v)
+			kregs[v] = simd.Broadcast32(a, v)
 		}
 		return kregs[v]
 	}
@@ -214,28 +215,28 @@ func fusedSum(a isa, f format, linear bool) {
 		switch {
 		case f == fmtBF16 && u%2 == 0:
 			for i := 0; i < u; i += 2 {
-				e, od := a.vec(), a.vec()
-				o.movu(at(ptr, i/2*a.bytes), od)
+				e, od := a.Vec(), a.Vec()
+				o.movu(at(ptr, i/2*a.Bytes), od)
 				VPSLLD(U8(16), od, e)
 				o.and(hiMask, od, od)
 				fn(i, e)
 				fn(i+1, od)
 			}
 		case f == fmtBF16:
-			x := a.vec()
+			x := a.Vec()
 			VPMOVZXWD(at(ptr, 0), x)
 			VPSLLD(U8(16), x, x)
 			fn(0, x)
 		case f == fmtF16:
 			for j := range u {
-				x := a.vec()
-				VCVTPH2PS(at(ptr, j*a.bytes/2), x)
+				x := a.Vec()
+				VCVTPH2PS(at(ptr, j*a.Bytes/2), x)
 				fn(j, x)
 			}
 		default:
 			for j := range u {
-				x := a.vec()
-				VMOVUPS(at(ptr, j*a.bytes), x)
+				x := a.Vec()
+				VMOVUPS(at(ptr, j*a.Bytes), x)
 				fn(j, x)
 			}
 		}
@@ -244,7 +245,7 @@ func fusedSum(a isa, f format, linear bool) {
 	// rounded returns float32 v rounded to bfloat16 in the upper 16 bits
 	// of each lane: v + 0x7FFF + (v>>16)&1, or v | 0x400000 for a NaN.
 	rounded := func(v reg.VecVirtual) reg.VecVirtual {
-		lsb, r := a.vec(), a.vec()
+		lsb, r := a.Vec(), a.Vec()
 		VPSRLD(U8(16), v, lsb)
 		o.and(one, lsb, lsb)
 		VPADDD(round, v, r)
@@ -254,7 +255,7 @@ func fusedSum(a isa, f format, linear bool) {
 			VCMPPS(U8(3), v, v, nan) // unordered: v is a NaN
 			VPORD(quiet, v, nan, r)
 		} else {
-			nan, q := a.vec(), a.vec()
+			nan, q := a.Vec(), a.Vec()
 			VCMPPS(U8(3), v, v, nan)
 			VPOR(quiet, v, q)
 			VBLENDVPS(nan, q, r, r)
@@ -264,15 +265,15 @@ func fusedSum(a isa, f format, linear bool) {
 
 	// check folds |h| of the outputs in h into m.
 	check := func(h reg.Register, words bool, m reg.Register) {
-		var t reg.Register = a.vec()
-		if h.Size() < uint(a.bytes) {
+		var t reg.Register = a.Vec()
+		if h.Size() < uint(a.Bytes) {
 			t = o.half(t.(reg.VecVirtual))
 		}
 		var ab Op
 		switch {
 		case !words:
 			ab = konst(0x7FFFFFFF)
-		case o.is512() && h.Size() < uint(a.bytes):
+		case o.is512() && h.Size() < uint(a.Bytes):
 			ab = o.half(kregs[0x7FFF7FFF])
 		default:
 			ab = konst(0x7FFF7FFF)
@@ -297,13 +298,13 @@ func fusedSum(a isa, f format, linear bool) {
 				} else {
 					VPBLENDW(U8(0xAA), od, e, od) // odd words from od, even from e
 				}
-				o.movu(od, at(dst, i/2*a.bytes))
+				o.movu(od, at(dst, i/2*a.Bytes))
 				check(od, true, mx)
 			}
 		case f == fmtBF16:
 			r := rounded(acc[0])
 			VPSRLD(U8(16), r, r)
-			h := a.vec()
+			h := a.Vec()
 			if o.is512() {
 				VPMOVDW(r, h.AsY())
 			} else {
@@ -315,14 +316,14 @@ func fusedSum(a isa, f format, linear bool) {
 			check(r, true, mx)
 		case f == fmtF16:
 			for j, v := range acc {
-				h := o.half(a.vec())
+				h := o.half(a.Vec())
 				VCVTPS2PH(U8(0), v, h)
-				o.movu(h, at(dst, j*a.bytes/2))
+				o.movu(h, at(dst, j*a.Bytes/2))
 				check(h, true, o.half(mx))
 			}
 		default:
 			for j, v := range acc {
-				VMOVUPS(v, at(dst, j*a.bytes))
+				VMOVUPS(v, at(dst, j*a.Bytes))
 				check(v, false, mx)
 			}
 		}
@@ -340,7 +341,7 @@ func fusedSum(a isa, f format, linear bool) {
 		}
 		acc := make([]reg.VecVirtual, u)
 		for j := range acc {
-			acc[j] = a.vec()
+			acc[j] = a.Vec()
 			o.zero(acc[j])
 		}
 		MOVQ(srcs, hp)
@@ -349,7 +350,7 @@ func fusedSum(a isa, f format, linear bool) {
 		JE(LabelRef(label(name + "_summed")))
 		Label(label(name + "_src"))
 		MOVQ(Mem{Base: hp}, p)
-		wv := a.vec()
+		wv := a.Vec()
 		VBROADCASTSS(Mem{Base: wp}, wv)
 		widen(p, u, func(j int, x reg.VecVirtual) {
 			if linear {
@@ -381,9 +382,9 @@ func fusedSum(a isa, f format, linear bool) {
 		JMP(LabelRef(label(name)))
 	}
 	if linear {
-		step("wide", "one", unroll[a.name][1])
+		step("wide", "one", unroll[a.Name][1])
 	} else {
-		step("wide", "one", unroll[a.name][0])
+		step("wide", "one", unroll[a.Name][0])
 	}
 	step("one", "done", 1)
 	Label(label("done"))
@@ -399,7 +400,7 @@ func fusedSum(a isa, f format, linear bool) {
 	default:
 		inf, words = 0x7F800000, false
 	}
-	thr := broadcast32(a, inf)
+	thr := simd.Broadcast32(a, inf)
 	var mr, tr reg.Register = mx, thr
 	if f == fmtF16 {
 		mr, tr = o.half(mx), o.half(thr)
@@ -414,7 +415,7 @@ func fusedSum(a isa, f format, linear bool) {
 			KORTESTW(k, k)
 		}
 	} else {
-		var t reg.Register = a.vec()
+		var t reg.Register = a.Vec()
 		if f == fmtF16 {
 			t = t.(reg.VecVirtual).AsX()
 		}
@@ -430,5 +431,5 @@ func fusedSum(a isa, f format, linear bool) {
 	ok := GP8()
 	SETEQ(ok)
 	Store(ok, ReturnIndex(0))
-	done()
+	simd.Done()
 }

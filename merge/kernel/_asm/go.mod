@@ -2,10 +2,15 @@ module github.com/potluck-hub/potluck/merge/kernel/_asm
 
 go 1.26.8
 
-require github.com/mmcloughlin/avo v0.5.0
+require (
+	github.com/mmcloughlin/avo v0.5.0
+	github.com/potluck-hub/potluck/half/_asm v0.0.0-00010101000000-000000000000
+)
 
 require (
 	golang.org/x/mod v0.6.0 // indirect
 	golang.org/x/sys v0.1.0 // indirect
 	golang.org/x/tools v0.2.0 // indirect
 )
+
+replace github.com/potluck-hub/potluck/half/_asm => ../../../half/_asm

@@ -1,9 +1,15 @@
-package safetensors
+package half
 
 import (
 	"math"
 	"testing"
 )
+
+// The scalar conversions on float32 values, as the tests state them.
+func bf16ToF32(h uint16) float32 { return math.Float32frombits(BF16ToF32Bits(h)) }
+func f32ToBF16(f float32) uint16 { return F32ToBF16Bits(math.Float32bits(f)) }
+func f16ToF32(h uint16) float32  { return math.Float32frombits(F16ToF32Bits(h)) }
+func f32ToF16(f float32) uint16  { return F32ToF16Bits(math.Float32bits(f)) }
 
 func f32bits(b uint32) float32 { return math.Float32frombits(b) }
 
@@ -27,12 +33,12 @@ func TestBF16ToF32Known(t *testing.T) {
 		{0xC000, math.Float32bits(-2)},
 	}
 	for _, tt := range tests {
-		if got := math.Float32bits(BF16ToF32(tt.in)); got != tt.want {
-			t.Errorf("BF16ToF32(%#04x) = %#08x, want %#08x", tt.in, got, tt.want)
+		if got := math.Float32bits(bf16ToF32(tt.in)); got != tt.want {
+			t.Errorf("bf16ToF32(%#04x) = %#08x, want %#08x", tt.in, got, tt.want)
 		}
 	}
-	if v := BF16ToF32(0x7FC0); !math.IsNaN(float64(v)) {
-		t.Errorf("BF16ToF32(0x7FC0) = %v, want NaN", v)
+	if v := bf16ToF32(0x7FC0); !math.IsNaN(float64(v)) {
+		t.Errorf("bf16ToF32(0x7FC0) = %v, want NaN", v)
 	}
 }
 
@@ -55,13 +61,13 @@ func TestF32ToBF16Known(t *testing.T) {
 		{0x00018000, 0x0002},
 	}
 	for _, tt := range tests {
-		if got := F32ToBF16(f32bits(tt.in)); got != tt.want {
-			t.Errorf("F32ToBF16(%#08x) = %#04x, want %#04x", tt.in, got, tt.want)
+		if got := f32ToBF16(f32bits(tt.in)); got != tt.want {
+			t.Errorf("f32ToBF16(%#08x) = %#04x, want %#04x", tt.in, got, tt.want)
 		}
 	}
 	for _, nan := range []uint32{0x7F800001, 0xFF800001, 0x7FC00000, 0x7F80FFFF} {
-		if got := F32ToBF16(f32bits(nan)); !isNaNBF16(got) {
-			t.Errorf("F32ToBF16(%#08x) = %#04x, want a NaN", nan, got)
+		if got := f32ToBF16(f32bits(nan)); !isNaNBF16(got) {
+			t.Errorf("f32ToBF16(%#08x) = %#04x, want a NaN", nan, got)
 		}
 	}
 }
@@ -82,15 +88,15 @@ func TestF16ToF32Known(t *testing.T) {
 		{0xFC00, math.Inf(-1)},
 	}
 	for _, tt := range tests {
-		if got := F16ToF32(tt.in); float64(got) != tt.want {
-			t.Errorf("F16ToF32(%#04x) = %v, want %v", tt.in, got, tt.want)
+		if got := f16ToF32(tt.in); float64(got) != tt.want {
+			t.Errorf("f16ToF32(%#04x) = %v, want %v", tt.in, got, tt.want)
 		}
 	}
-	if got := math.Float32bits(F16ToF32(0x8000)); got != 0x80000000 {
-		t.Errorf("F16ToF32(0x8000) = %#08x, want -0", got)
+	if got := math.Float32bits(f16ToF32(0x8000)); got != 0x80000000 {
+		t.Errorf("f16ToF32(0x8000) = %#08x, want -0", got)
 	}
-	if v := F16ToF32(0x7E00); !math.IsNaN(float64(v)) {
-		t.Errorf("F16ToF32(0x7E00) = %v, want NaN", v)
+	if v := f16ToF32(0x7E00); !math.IsNaN(float64(v)) {
+		t.Errorf("f16ToF32(0x7E00) = %v, want NaN", v)
 	}
 }
 
@@ -121,13 +127,13 @@ func TestF32ToF16Known(t *testing.T) {
 		{1 + float32(math.Ldexp(3, -11)), 0x3C02}, // tie, 0x3C01 odd
 	}
 	for _, tt := range tests {
-		if got := F32ToF16(tt.in); got != tt.want {
-			t.Errorf("F32ToF16(%v) = %#04x, want %#04x", tt.in, got, tt.want)
+		if got := f32ToF16(tt.in); got != tt.want {
+			t.Errorf("f32ToF16(%v) = %#04x, want %#04x", tt.in, got, tt.want)
 		}
 	}
 	for _, nan := range []uint32{0x7FC00000, 0x7F800001, 0xFF800001} {
-		if got := F32ToF16(f32bits(nan)); !isNaNF16(got) {
-			t.Errorf("F32ToF16(%#08x) = %#04x, want a NaN", nan, got)
+		if got := f32ToF16(f32bits(nan)); !isNaNF16(got) {
+			t.Errorf("f32ToF16(%#08x) = %#04x, want a NaN", nan, got)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package safetensors
+package half
 
 import (
 	"math"
@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// f16Value decodes a half from its definition, independently of F16ToF32.
+// f16Value decodes a half from its definition, independently of F16ToF32Bits.
 func f16Value(h uint16) float64 {
 	sign := 1.0
 	if h&0x8000 != 0 {
@@ -28,14 +28,14 @@ func f16Value(h uint16) float64 {
 func TestF16Exhaustive(t *testing.T) {
 	for i := range 1 << 16 {
 		h := uint16(i)
-		f := F16ToF32(h)
+		f := f16ToF32(h)
 		if want := f16Value(h); math.IsNaN(want) != math.IsNaN(float64(f)) ||
 			!math.IsNaN(want) && (float64(f) != want || math.Signbit(want) != math.Signbit(float64(f))) {
-			t.Fatalf("F16ToF32(%#04x) = %v, want %v", h, f, want)
+			t.Fatalf("f16ToF32(%#04x) = %v, want %v", h, f, want)
 		}
-		back := F32ToF16(f)
+		back := f32ToF16(f)
 		if isNaNF16(h) && !isNaNF16(back) || !isNaNF16(h) && back != h {
-			t.Fatalf("F32ToF16(F16ToF32(%#04x)) = %#04x", h, back)
+			t.Fatalf("f32ToF16(f16ToF32(%#04x)) = %#04x", h, back)
 		}
 	}
 }
@@ -43,9 +43,9 @@ func TestF16Exhaustive(t *testing.T) {
 func TestBF16Exhaustive(t *testing.T) {
 	for i := range 1 << 16 {
 		h := uint16(i)
-		back := F32ToBF16(BF16ToF32(h))
+		back := f32ToBF16(bf16ToF32(h))
 		if isNaNBF16(h) && !isNaNBF16(back) || !isNaNBF16(h) && back != h {
-			t.Fatalf("F32ToBF16(BF16ToF32(%#04x)) = %#04x", h, back)
+			t.Fatalf("f32ToBF16(bf16ToF32(%#04x)) = %#04x", h, back)
 		}
 	}
 }
@@ -98,7 +98,7 @@ func TestF32ToF16Nearest(t *testing.T) {
 		if r.IntN(2) == 0 {
 			x = -x
 		}
-		checkNearest(t, "F32ToF16", x, F32ToF16(x), f16Value, 0x7BFF)
+		checkNearest(t, "F32ToF16", x, f32ToF16(x), f16Value, 0x7BFF)
 	}
 }
 
@@ -107,6 +107,6 @@ func TestF32ToBF16Nearest(t *testing.T) {
 	bf16Value := func(h uint16) float64 { return float64(math.Float32frombits(uint32(h) << 16)) }
 	for range 200000 {
 		x := randomF32(r)
-		checkNearest(t, "F32ToBF16", x, F32ToBF16(x), bf16Value, 0x7F7F)
+		checkNearest(t, "F32ToBF16", x, f32ToBF16(x), bf16Value, 0x7F7F)
 	}
 }

@@ -1,6 +1,6 @@
 //go:build !amd64 || purego
 
-package kernel
+package half
 
 func widenBF16(dst []float32, src []byte)  { widenBF16Generic(dst, src) }
 func widenF16(dst []float32, src []byte)   { widenF16Generic(dst, src) }

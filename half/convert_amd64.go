@@ -1,8 +1,12 @@
 //go:build !purego
 
-package kernel
+package half
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/potluck-hub/potluck/internal/isa"
+)
 
 // Each stub takes whole vectors: len(dst) a multiple of 16 (AVX512) or 8
 // (AVX2; 16 for narrowBF16AVX2), the other slice of the matching length.
@@ -10,7 +14,7 @@ import "unsafe"
 // widenBF16AVX512 and widenBF16AVX2 equal
 //
 //	for i := range dst {
-//		dst[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(src[2*i:])) << 16)
+//		dst[i] = math.Float32frombits(BF16ToF32Bits(binary.LittleEndian.Uint16(src[2*i:])))
 //	}
 //
 //go:noescape
@@ -58,10 +62,10 @@ func narrowF16AVX2(dst []byte, src []float32)
 func widenBF16(dst []float32, src []byte) {
 	n := 0
 	switch impl {
-	case avx512:
+	case isa.AVX512:
 		n = len(dst) &^ 15
 		widenBF16AVX512(dst[:n], src[:2*n])
-	case avx2:
+	case isa.AVX2:
 		n = len(dst) &^ 7
 		widenBF16AVX2(dst[:n], src[:2*n])
 	}
@@ -71,10 +75,10 @@ func widenBF16(dst []float32, src []byte) {
 func widenF16(dst []float32, src []byte) {
 	n := 0
 	switch impl {
-	case avx512:
+	case isa.AVX512:
 		n = len(dst) &^ 15
 		widenF16AVX512(dst[:n], src[:2*n])
-	case avx2:
+	case isa.AVX2:
 		n = len(dst) &^ 7
 		widenF16AVX2(dst[:n], src[:2*n])
 	}
@@ -84,10 +88,10 @@ func widenF16(dst []float32, src []byte) {
 func narrowBF16(dst []byte, src []float32) {
 	n := 0
 	switch impl {
-	case avx512:
+	case isa.AVX512:
 		n = len(src) &^ 15
 		narrowBF16AVX512(dst[:2*n], src[:n])
-	case avx2:
+	case isa.AVX2:
 		n = len(src) &^ 15
 		narrowBF16AVX2(dst[:2*n], src[:n])
 	}
@@ -97,10 +101,10 @@ func narrowBF16(dst []byte, src []float32) {
 func narrowF16(dst []byte, src []float32) {
 	n := 0
 	switch impl {
-	case avx512:
+	case isa.AVX512:
 		n = len(src) &^ 15
 		narrowF16AVX512(dst[:2*n], src[:n])
-	case avx2:
+	case isa.AVX2:
 		n = len(src) &^ 7
 		narrowF16AVX2(dst[:2*n], src[:n])
 	}
@@ -110,7 +114,7 @@ func narrowF16(dst []byte, src []float32) {
 // readF32 and writeF32 are a copy: amd64 is little-endian, and Go's copy is
 // already a vector memmove.
 func readF32(dst []float32, src []byte) {
-	if impl == generic {
+	if impl == isa.Generic {
 		readF32Generic(dst, src)
 		return
 	}
@@ -118,7 +122,7 @@ func readF32(dst []float32, src []byte) {
 }
 
 func writeF32(dst []byte, src []float32) {
-	if impl == generic {
+	if impl == isa.Generic {
 		writeF32Generic(dst, src)
 		return
 	}
