@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 //go:generate sh -c "cd _gen && go run . -out ../data"
@@ -53,7 +54,25 @@ func Train() (*Set, error) { return open("train") }
 // 5, 10, ..., 9995 in that order. Each call returns a new copy.
 func Test() (*Set, error) { return open("t10k") }
 
+// The embedded files, decompressed once.
+var (
+	trainFiles = sync.OnceValues(func() (*Set, error) { return decode("train") })
+	testFiles  = sync.OnceValues(func() (*Set, error) { return decode("t10k") })
+)
+
 func open(prefix string) (*Set, error) {
+	f := trainFiles
+	if prefix == "t10k" {
+		f = testFiles
+	}
+	s, err := f()
+	if err != nil {
+		return nil, err
+	}
+	return &Set{Pixels: bytes.Clone(s.Pixels), Labels: bytes.Clone(s.Labels)}, nil
+}
+
+func decode(prefix string) (*Set, error) {
 	images, err := gunzip(prefix + "-images-idx3-ubyte.gz")
 	if err != nil {
 		return nil, err
