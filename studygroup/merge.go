@@ -30,7 +30,8 @@ type MergeRequest struct {
 //	merge = base + (δ₀ + δ₁ + ... + δₙ₋₁)/n,  δₖ = labₖ − base,
 //
 // in float32, each δₖ rounded once, summed in lab order from +0. It writes
-// req.Out.
+// req.Out. The hub's merge gives the same bytes for the recipe
+// task_arithmetic with parameters {weight: 1, normalize: true}.
 func Mean(ctx context.Context, req MergeRequest) (string, error) {
 	return mergeDirs(req, func(base []float32, deltas [][]float32, out []float32) {
 		n := float32(len(deltas))
@@ -49,7 +50,9 @@ func Mean(ctx context.Context, req MergeRequest) (string, error) {
 // magnitudes (at least one; of equal magnitudes the first in the tensor),
 // zeroing the rest; elect each element's sign as that of Σₖ trimmed δₖ;
 // and add to the base the mean of the trimmed values that have the elected
-// sign (the disjoint mean; 0 where none has). It writes req.Out.
+// sign (the disjoint mean; 0 where none has). It writes req.Out. The hub's
+// merge gives the same bytes for the recipe ties with parameters
+// {density: D, weight: 1}.
 func TIES(density float64) MergeFunc {
 	return func(ctx context.Context, req MergeRequest) (string, error) {
 		if !(density > 0 && density <= 1) {
@@ -83,7 +86,8 @@ func TIES(density float64) MergeFunc {
 // Median is the coordinate-wise median of the labs' deltas added to the
 // base: per element, the middle δ, or float32(a+b)·0.5 of the two middle
 // ones for an even number of labs. One lab, however large its delta,
-// cannot move it past the honest labs' values. It writes req.Out.
+// cannot move it past the honest labs' values. It writes req.Out. The
+// hub's merge gives the same bytes for the recipe median.
 func Median(ctx context.Context, req MergeRequest) (string, error) {
 	return mergeDirs(req, func(base []float32, deltas [][]float32, out []float32) {
 		vals := make([]float32, len(deltas))
