@@ -7,21 +7,25 @@
 // The model is a small MLP (package internal/mlp: 784-64-10, ReLU) and the
 // data the embedded MNIST subset (package internal/mnist: 6,000 training
 // and 2,000 test images). Run simulates everything but the hub; the merge is
-// injected (Options.Merge), so the hub's merge can replace the local Mean
-// or TIES without changing anything else.
+// injected (Options.Merge), so the hub's merge can replace the local Mean,
+// TIES or Median without changing anything else. RESULTS.md beside this
+// file has the measurements, including the settings where the claim fails.
 //
 // # The protocol
 //
 // Round 0: the base is a freshly initialised MLP trained by SGD on a small
-// public, unskewed slice (Options.PublicSamples images, Options.BaseEpochs
-// passes), so that it starts well above chance.
+// public, unskewed slice, so that it starts well above chance: the first
+// Options.PublicSamples training images of the subset (300 by default: MNIST
+// training images 0, 10, ..., 2990), Options.BaseEpochs passes (3; the
+// default base scores 0.735 on the test set).
 //
 // Round r ≥ 1: every lab starts from the current model (the base, then the
 // last merge), fine-tunes it for Options.Epochs passes over its own
 // training split and writes the result as a checkpoint; the merge combines
 // the checkpoints into the next current model. Each lab's fine-tune, the
 // merge and the reference are scored on every lab's held-out split and on
-// the full test set.
+// the full test set. Each lab alone is scored too: the lab's own model
+// trained from the base on its split for as many steps, never merging.
 //
 // The centralised reference starts from the same base and is trained on the
 // union of the labs' (honest) training splits, for as many SGD steps each
@@ -57,8 +61,9 @@
 // # Determinism
 //
 // Every model is trained on one goroutine in a fixed order, from
-// generators seeded by Options.Seed, the round and the lab; labs train in
-// parallel only with each other. Two runs with the same options give the
+// generators seeded by Options.Seed, the round and the lab; different
+// models (the labs, each lab alone, the reference) train and are scored in
+// parallel, which changes no bit. Two runs with the same options give the
 // same numbers and the same checkpoint bytes (on one platform: exp and log
 // come from Go's math package).
 package studygroup

@@ -41,7 +41,7 @@ type Round struct {
 	Reference Scores   // the centralised reference after the round
 }
 
-func summarize(d *Data, labTrain [][]Sample) DataSummary {
+func summarize(d *Data) DataSummary {
 	s := DataSummary{Public: len(d.Public), Test: len(d.Test)}
 	count := func(list []Sample) (c [10]int) {
 		for _, x := range list {
