@@ -127,19 +127,7 @@ func TestCompose(t *testing.T) {
 }
 
 func TestKubernetes(t *testing.T) {
-	byKind := map[string]map[string]obj{}
-	for _, f := range []string{"k8s/hub.yaml", "k8s/minio.yaml"} {
-		for _, d := range readDocs(t, f) {
-			kind, name := str(d, "kind"), str(d, "metadata", "name")
-			if kind == "" || name == "" || str(d, "apiVersion") == "" {
-				t.Fatalf("%s: a document without apiVersion, kind or name: %v", f, d)
-			}
-			if byKind[kind] == nil {
-				byKind[kind] = map[string]obj{}
-			}
-			byKind[kind][name] = d
-		}
-	}
+	byKind := readManifests(t)
 	for kind, names := range map[string][]string{
 		"Deployment": {"potluck-hub", "potluck-minio"}, "Service": {"potluck-hub", "potluck-minio"},
 		"PersistentVolumeClaim": {"potluck-hub-data", "potluck-minio-data"}, "Secret": {"potluck-hub", "potluck-minio"},
@@ -152,14 +140,7 @@ func TestKubernetes(t *testing.T) {
 		}
 	}
 	dep := byKind["Deployment"]["potluck-hub"]
-	containers := list(dep, "spec", "template", "spec", "containers")
-	if len(containers) != 1 {
-		t.Fatalf("hub deployment: %d containers", len(containers))
-	}
-	c := containers[0]
-	if img := str(c, "image"); !strings.Contains(img, "potluck") {
-		t.Errorf("hub image %q", img)
-	}
+	c := hubContainer(t, byKind)
 	ports := map[string]int{}
 	for _, p := range list(c, "ports") {
 		ports[str(p, "name")] = num(p, "containerPort")
