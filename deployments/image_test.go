@@ -84,9 +84,10 @@ func (df dockerfile) last(op string) *instr {
 	return found
 }
 
-// user is a container's uid and gid.
+// user is a container's uid, gid and supplementary groups (fsGroup).
 type user struct {
 	uid, gid uint32
+	groups   []uint32
 }
 
 // user is who the image runs as: USER, else distroless's nonroot (65532).
