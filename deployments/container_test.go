@@ -1,7 +1,6 @@
 package deployments
 
 import (
-	"bytes"
 	"net"
 	"os"
 	"os/exec"
@@ -10,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -162,7 +160,7 @@ func freeAddr(t *testing.T) string {
 // running is a started container: its process and what it printed.
 type running struct {
 	cmd     *exec.Cmd
-	out     *syncBuffer
+	log     string // its output, both streams, as `docker logs` shows it
 	done    chan error
 	stopped bool
 }
@@ -187,8 +185,13 @@ func (c *container) start(t *testing.T) *running {
 	} else if c.user != nil {
 		t.Logf("not root: the hub runs as uid %d, not the container's %d", os.Geteuid(), c.user.uid)
 	}
-	r := &running{cmd: cmd, out: &syncBuffer{}, done: make(chan error, 1)}
-	cmd.Stdout, cmd.Stderr = r.out, r.out
+	r := &running{cmd: cmd, log: filepath.Join(t.TempDir(), "log"), done: make(chan error, 1)}
+	f, err := os.Create(r.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close() // the process has its own copy
+	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -208,13 +211,19 @@ func (r *running) stop(t *testing.T) {
 	select {
 	case err := <-r.done:
 		if err != nil {
-			t.Errorf("the hub exited with %v on SIGTERM:\n%s", err, r.out)
+			t.Errorf("the hub exited with %v on SIGTERM:\n%s", err, r.output())
 		}
 	case <-time.After(45 * time.Second):
 		r.cmd.Process.Kill()
 		<-r.done
-		t.Errorf("the hub did not stop within 45s of SIGTERM:\n%s", r.out)
+		t.Errorf("the hub did not stop within 45s of SIGTERM:\n%s", r.output())
 	}
+}
+
+// output is what the process printed so far.
+func (r *running) output() string {
+	b, _ := os.ReadFile(r.log)
+	return string(b)
 }
 
 // waitFor waits until the process prints a match of re, failing if it
@@ -222,34 +231,16 @@ func (r *running) stop(t *testing.T) {
 func (r *running) waitFor(t *testing.T, re *regexp.Regexp) []string {
 	t.Helper()
 	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if m := re.FindStringSubmatch(r.out.String()); m != nil {
+		if m := re.FindStringSubmatch(r.output()); m != nil {
 			return m
 		}
 		select {
 		case err := <-r.done:
 			r.stopped = true
-			t.Fatalf("the hub exited (%v) before printing %s:\n%s", err, re, r.out)
+			t.Fatalf("the hub exited (%v) before printing %s:\n%s", err, re, r.output())
 		default:
 		}
 	}
-	t.Fatalf("the hub did not print %s within 90s:\n%s", re, r.out)
+	t.Fatalf("the hub did not print %s within 90s:\n%s", re, r.output())
 	return nil
-}
-
-// syncBuffer is a bytes.Buffer safe for a process's two streams.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -56,7 +56,7 @@ func checkServing(t *testing.T, c *container, r *running, ca *x509.CertPool, ser
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: s.trust}}
 	resp, err := hc.Get("https://" + s.http + "/healthz")
 	if err != nil {
-		t.Fatalf("GET /healthz: %v\n%s", err, r.out)
+		t.Fatalf("GET /healthz: %v\n%s", err, r.output())
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
