@@ -189,10 +189,14 @@ func anyStrings(l []any) []string {
 
 func TestKubernetes(t *testing.T) {
 	byKind := readManifests(t)
+	// kubectl apply would overwrite the Secrets the README has operators make.
+	for name := range byKind["Secret"] {
+		t.Errorf("the manifests hold Secret %s: applying them overwrites the one the README's command made", name)
+	}
 	for kind, names := range map[string][]string{
 		"Deployment": {"potluck-hub", "potluck-minio"}, "Service": {"potluck-hub", "potluck-minio"},
-		"PersistentVolumeClaim": {"potluck-hub-data", "potluck-minio-data"}, "Secret": {"potluck-hub", "potluck-minio"},
-		"ConfigMap": {"potluck-hub"},
+		"PersistentVolumeClaim": {"potluck-hub-data", "potluck-minio-data"},
+		"ConfigMap":             {"potluck-hub", "potluck-minio-policy"}, "Job": {"potluck-minio-bucket"},
 	} {
 		for _, n := range names {
 			if byKind[kind][n] == nil {
@@ -209,48 +213,59 @@ func TestKubernetes(t *testing.T) {
 	if ports["grpc"] != grpcPort || ports["http"] != httpPort {
 		t.Errorf("hub container ports %v, want grpc %d and http %d", ports, grpcPort, httpPort)
 	}
-	settings := obj{}
-	if err := yaml.Unmarshal([]byte(str(byKind["ConfigMap"]["potluck-hub"], "data", "hub.yaml")), &settings); err != nil {
-		t.Fatal(err)
-	}
+	settings := hubSettings(t, byKind, false)
 	if str(settings, "listen") != "0.0.0.0:7420" || str(settings, "http") != "0.0.0.0:7421" || str(settings, "data") != "/data" {
 		t.Errorf("hub config listen %q http %q data %q", str(settings, "listen"), str(settings, "http"), str(settings, "data"))
 	}
-	// Every mount names a volume of the pod, and the data, config and
-	// secret land where the config file expects them.
-	vols := map[string]any{}
-	for _, v := range list(dep, "spec", "template", "spec", "volumes") {
-		vols[str(v, "name")] = v
+	if s := str(settings, "tls-cert"); s != "" {
+		t.Errorf("hub config tls-cert %q: the self-signed certificate is the default", s)
 	}
-	mounts := map[string]string{}
-	for _, m := range list(c, "volumeMounts") {
-		if vols[str(m, "name")] == nil {
-			t.Errorf("mount %v names no volume", m)
+	if str(hubSettings(t, byKind, true), "tls-cert") == "" {
+		t.Error("hub config: no commented tls-cert line to uncomment for a CA's certificate")
+	}
+	// Every Secret a pod reads is one the README's commands make, with the
+	// keys it reads; MinIO's root credentials reach no hub.
+	secrets := readmeSecrets(t)
+	for _, kind := range []string{"Deployment", "Job"} {
+		for name, d := range byKind[kind] {
+			spec := get(d, "spec", "template", "spec")
+			for _, v := range list(spec, "volumes") {
+				if s := str(v, "secret", "secretName"); s != "" && secrets[s] == nil {
+					t.Errorf("%s %s mounts Secret %s, which the README makes no command for", kind, name, s)
+				}
+			}
+			for _, ct := range list(spec, "containers") {
+				for _, e := range list(ct, "env") {
+					ref := get(e, "valueFrom", "secretKeyRef")
+					if ref == nil {
+						continue
+					}
+					if s := secrets[str(ref, "name")]; s == nil || !s.hasKey(str(ref, "key")) {
+						t.Errorf("%s %s reads key %s of Secret %s, which the README's commands do not make", kind, name, str(ref, "key"), str(ref, "name"))
+					}
+					if name == "potluck-hub" && str(ref, "name") == "potluck-minio" {
+						t.Errorf("the hub gets MinIO's root credentials (%s): want its own bucket-scoped user", str(e, "name"))
+					}
+				}
+			}
 		}
-		mounts[str(m, "mountPath")] = str(m, "name")
 	}
-	if claim := str(vols[mounts["/data"]], "persistentVolumeClaim", "claimName"); byKind["PersistentVolumeClaim"][claim] == nil {
-		t.Errorf("/data is not on a declared PVC (%q)", claim)
+	job := list(byKind["Job"]["potluck-minio-bucket"], "spec", "template", "spec", "containers")[0]
+	checkInitScript(t, "Job potluck-minio-bucket", strings.Join(anyStrings(list(job, "command")), " "), "http://potluck-minio:9000",
+		podMounts(t, byKind["Job"]["potluck-minio-bucket"], job), func(v any, rel string) []byte {
+			return []byte(str(byKind["ConfigMap"][str(v, "configMap", "name")], "data", rel))
+		})
+	// Labs outside the cluster reach the hub's Service.
+	svc := byKind["Service"]["potluck-hub"]
+	if ty := str(svc, "spec", "type"); ty != "LoadBalancer" && ty != "NodePort" {
+		t.Errorf("Service potluck-hub is %q: labs outside the cluster cannot reach it", ty)
 	}
-	secretDir := filepath.Dir(str(settings, "members"))
-	if s := str(vols[mounts[secretDir]], "secret", "secretName"); byKind["Secret"][s] == nil {
-		t.Errorf("the members file's folder %s is not a mounted Secret", secretDir)
-	}
-	for _, key := range []string{"members.yaml", "tls.crt", "tls.key"} {
-		if get(byKind["Secret"]["potluck-hub"], "stringData", key) == nil {
-			t.Errorf("Secret potluck-hub has no %s", key)
-		}
-	}
-	if cm := str(vols[mounts["/etc/potluck/hub.yaml"]], "configMap", "name"); cm != "potluck-hub" {
-		t.Errorf("hub.yaml is not mounted from the ConfigMap (%q)", cm)
-	}
-	// The Service sends its ports to the container's named ports.
-	for _, p := range list(byKind["Service"]["potluck-hub"], "spec", "ports") {
+	for _, p := range list(svc, "spec", "ports") {
 		if ports[str(p, "targetPort")] != num(p, "port") {
 			t.Errorf("service port %v does not reach the container's", p)
 		}
 	}
-	if sel := str(byKind["Service"]["potluck-hub"], "spec", "selector", "app"); sel != str(dep, "spec", "template", "metadata", "labels", "app") {
+	if sel := str(svc, "spec", "selector", "app"); sel != str(dep, "spec", "template", "metadata", "labels", "app") {
 		t.Errorf("service selector %q does not match the pods", sel)
 	}
 }
