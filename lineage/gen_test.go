@@ -1,0 +1,147 @@
+package lineage_test
+
+import (
+	"crypto/sha256"
+	"encoding/base32"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/potluck-hub/potluck"
+	"github.com/potluck-hub/potluck/lineage"
+)
+
+// studyGroup makes a lineage of n releases shaped like a consortium's study
+// groups: a few bases, each with its labs; each round every lab (most of
+// the time) publishes a delta on the group's latest merge (now and then on
+// an older one), and the hub merges the round's deltas, some rounds with a
+// straggler from an earlier round; a few deltas are yanked, a few bases
+// stand alone, and one group has 20 labs. Nodes are in creation order.
+func studyGroup(n int, seed uint64) potluck.Lineage {
+	r := rand.New(rand.NewPCG(seed, 1))
+	var l potluck.Lineage
+	when := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	add := func(kind potluck.Kind, org string, parents ...string) string {
+		node := potluck.LineageNode{
+			CID: fakeCID(seed, len(l.Nodes)), Kind: kind, Publisher: org,
+			Created: when, Parents: parents,
+			Yanked: kind == potluck.KindDelta && r.IntN(25) == 0,
+		}
+		when = when.Add(time.Duration(1+r.IntN(20)) * time.Hour)
+		for t := range r.IntN(3) {
+			node.Best = append(node.Best, potluck.Score{
+				Task: []string{"mnist", "mmlu", "lab-c/contracts-qa"}[t], Metric: "accuracy",
+				Value: 0.5 + r.Float64()/2, Org: fmt.Sprintf("lab-%c", 'a'+r.IntN(6)),
+			})
+		}
+		l.Nodes = append(l.Nodes, node)
+		return node.CID
+	}
+	type group struct {
+		labs  int
+		heads []string // the base, then each round's merge
+		spare []string // deltas no merge took yet
+	}
+	var groups []*group
+	for len(l.Nodes) < n {
+		if len(groups) == 0 || (len(groups) < 1+n/150 && r.IntN(12) == 0) {
+			labs := 3 + r.IntN(6)
+			if len(groups) == 1 {
+				labs = 20
+			}
+			groups = append(groups, &group{labs: labs, heads: []string{add(potluck.KindBase, "upstream")}})
+			if r.IntN(3) == 0 {
+				add(potluck.KindBase, "upstream") // a base no one built on (yet)
+			}
+			continue
+		}
+		g := groups[r.IntN(len(groups))]
+		head := g.heads[len(g.heads)-1]
+		var inputs []string
+		for lab := range g.labs {
+			if r.IntN(7) == 0 || len(l.Nodes) >= n {
+				continue
+			}
+			on := head
+			if r.IntN(10) == 0 {
+				on = g.heads[r.IntN(len(g.heads))]
+			}
+			inputs = append(inputs, add(potluck.KindDelta, fmt.Sprintf("lab-%c", 'a'+lab%26), on))
+		}
+		if len(g.spare) > 0 && r.IntN(4) == 0 {
+			inputs, g.spare = append(inputs, g.spare[0]), g.spare[1:]
+		}
+		if len(inputs) < 2 || len(l.Nodes) >= n {
+			g.spare = append(g.spare, inputs...)
+			continue
+		}
+		g.heads = append(g.heads, add(potluck.KindMerge, "hub", append([]string{head}, inputs...)...))
+	}
+	l.Nodes = l.Nodes[:n] // parents come before children, so none is lost
+	l.Root = l.Nodes[0].CID
+	return l
+}
+
+// fakeCID looks like a CIDv1 (base32, "bafybei" and 52 letters) and is
+// unique per seed and index.
+func fakeCID(seed uint64, i int) string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%d/%d", seed, i))
+	enc := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:])
+	return "bafybei" + strings.ToLower(enc[:52])
+}
+
+// graphOf gives a lineage's nodes (w×h each) and edges, parents first,
+// leaving out parents not in the lineage.
+func graphOf(l potluck.Lineage, w, h float64) ([]lineage.Node, []lineage.Edge) {
+	in := map[string]bool{}
+	var nodes []lineage.Node
+	for _, n := range l.Nodes {
+		in[n.CID] = true
+		nodes = append(nodes, lineage.Node{ID: n.CID, Width: w, Height: h})
+	}
+	var edges []lineage.Edge
+	for _, n := range l.Nodes {
+		for _, p := range n.Parents {
+			if in[p] {
+				edges = append(edges, lineage.Edge{From: p, To: n.CID})
+			}
+		}
+	}
+	return nodes, edges
+}
+
+// randomDAG has n nodes, each with up to three parents among the nodes
+// before it, given in a shuffled order.
+func randomDAG(n int, seed uint64) ([]lineage.Node, []lineage.Edge) {
+	r := rand.New(rand.NewPCG(seed, 2))
+	nodes := make([]lineage.Node, n)
+	var edges []lineage.Edge
+	for i := range n {
+		nodes[i] = lineage.Node{ID: fmt.Sprintf("n%d", i), Width: 20 + float64(r.IntN(40)), Height: 10 + float64(r.IntN(30))}
+		for range r.IntN(4) {
+			if i > 0 {
+				edges = append(edges, lineage.Edge{From: fmt.Sprintf("n%d", r.IntN(i)), To: nodes[i].ID})
+			}
+		}
+	}
+	r.Shuffle(n, func(i, j int) { nodes[i], nodes[j] = nodes[j], nodes[i] })
+	r.Shuffle(len(edges), func(i, j int) { edges[i], edges[j] = edges[j], edges[i] })
+	return nodes, edges
+}
+
+// randomForest has n nodes in trees of random shapes, parents given after
+// their children now and then.
+func randomForest(n int, seed uint64) ([]lineage.Node, []lineage.Edge) {
+	r := rand.New(rand.NewPCG(seed, 3))
+	nodes := make([]lineage.Node, n)
+	var edges []lineage.Edge
+	for i := range n {
+		nodes[i] = lineage.Node{ID: fmt.Sprintf("t%d", i), Width: 30, Height: 12}
+		if i > 0 && r.IntN(20) > 0 {
+			edges = append(edges, lineage.Edge{From: fmt.Sprintf("t%d", r.IntN(i)), To: nodes[i].ID})
+		}
+	}
+	r.Shuffle(n, func(i, j int) { nodes[i], nodes[j] = nodes[j], nodes[i] })
+	return nodes, edges
+}
