@@ -159,10 +159,14 @@ func (g *graph) cycleError(waiting []int) error {
 			}
 		}
 	}
-	// walk goes from child to parent; print it along the edges.
-	names := make([]string, 0, len(walk)+1)
-	for i := len(walk) - 1; i >= 0; i-- {
-		names = append(names, fmt.Sprintf("%q", g.ids[walk[i]]))
+	// walk goes from child to parent; print it along the edges, from the
+	// node given first.
+	slices.Reverse(walk)
+	first := slices.Index(walk, slices.Min(walk))
+	walk = slices.Concat(walk[first:], walk[:first])
+	names := make([]string, len(walk))
+	for i, v := range walk {
+		names[i] = fmt.Sprintf("%q", g.ids[v])
 	}
 	if len(names) > 8 {
 		names = append(names[:4:4], "…", names[len(names)-3], names[len(names)-2], names[len(names)-1])

@@ -1,8 +1,10 @@
 package lineage_test
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/potluck-hub/potluck/lineage"
@@ -162,4 +164,66 @@ func TestLayoutEmpty(t *testing.T) {
 	if err != nil || len(d.Nodes) != 0 || d.Width != 0 || d.Height != 0 {
 		t.Fatalf("empty graph: %+v, %v", d, err)
 	}
+}
+
+func TestLayoutBadInput(t *testing.T) {
+	ns := func(ids ...string) []lineage.Node {
+		var out []lineage.Node
+		for _, id := range ids {
+			out = append(out, lineage.Node{ID: id, Width: 10, Height: 10})
+		}
+		return out
+	}
+	es := func(pairs ...string) []lineage.Edge {
+		var out []lineage.Edge
+		for i := 0; i < len(pairs); i += 2 {
+			out = append(out, lineage.Edge{From: pairs[i], To: pairs[i+1]})
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name  string
+		nodes []lineage.Node
+		edges []lineage.Edge
+		want  error
+		says  []string // what the message must name
+	}{
+		{"cycle", ns("base", "a", "b", "c", "lone"), es("base", "a", "a", "b", "b", "c", "c", "a"), lineage.ErrCycle,
+			[]string{`"a" → "b" → "c" → "a"`}},
+		{"own parent", ns("a"), es("a", "a"), lineage.ErrCycle, []string{`"a"`}},
+		{"unknown child", ns("a"), es("a", "ghost"), lineage.ErrUnknownNode, []string{`"ghost"`}},
+		{"unknown parent", ns("a"), es("ghost", "a"), lineage.ErrUnknownNode, []string{`"ghost"`}},
+		{"twice", ns("a", "b", "a"), nil, lineage.ErrDuplicateNode, []string{`"a"`, "0 and 2"}},
+		{"no ID", ns("a", ""), nil, lineage.ErrDuplicateNode, []string{"node 1"}},
+		{"negative size", []lineage.Node{{ID: "a", Width: -1}}, nil, nil, []string{`"a"`, "size"}},
+	} {
+		d, err := lineage.Layout(c.nodes, c.edges, lineage.Options{})
+		if err == nil {
+			t.Errorf("%s: no error, drawing %+v", c.name, d)
+			continue
+		}
+		if c.want != nil && !errors.Is(err, c.want) {
+			t.Errorf("%s: error %v, want %v", c.name, err, c.want)
+		}
+		for _, s := range c.says {
+			if !strings.Contains(err.Error(), s) {
+				t.Errorf("%s: error %q does not say %s", c.name, err, s)
+			}
+		}
+	}
+}
+
+// A cycle through a thousand nodes is refused at once, and the message
+// stays short.
+func TestLayoutLongCycle(t *testing.T) {
+	nodes, edges := roundsChain(300, 2)
+	edges = append(edges, lineage.Edge{From: "merge-299", To: "delta-0-1"})
+	_, err := lineage.Layout(nodes, edges, lineage.Options{})
+	if !errors.Is(err, lineage.ErrCycle) {
+		t.Fatalf("error %v, want a cycle", err)
+	}
+	if len(err.Error()) > 400 {
+		t.Errorf("message of %d bytes: %s", len(err.Error()), err)
+	}
+	t.Log(err)
 }
