@@ -1,11 +1,13 @@
 package lineage_test
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base32"
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/potluck-hub/potluck"
@@ -144,4 +146,38 @@ func randomForest(n int, seed uint64) ([]lineage.Node, []lineage.Edge) {
 	}
 	r.Shuffle(n, func(i, j int) { nodes[i], nodes[j] = nodes[j], nodes[i] })
 	return nodes, edges
+}
+
+// The sizes of lineage a hub's page shows: a study group's first months,
+// a year, several years.
+var benchSizes = []int{100, 500, 1000}
+
+func BenchmarkLayout(b *testing.B) {
+	for _, n := range benchSizes {
+		nodes, edges := graphOf(studyGroup(n, 1), 200, 46)
+		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := lineage.Layout(nodes, edges, lineage.Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkSVG lays out and draws; it reports the SVG's size.
+func BenchmarkSVG(b *testing.B) {
+	for _, n := range benchSizes {
+		l := studyGroup(n, 1)
+		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
+			var buf bytes.Buffer
+			for b.Loop() {
+				buf.Reset()
+				if err := lineage.WriteSVG(&buf, l, lineage.SVGOptions{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(buf.Len()), "svg-bytes")
+		})
+	}
 }
