@@ -8,11 +8,13 @@ import (
 // brandesKopf gives every vertex a y by Brandes and Köpf's method (Fast
 // and Simple Horizontal Coordinate Assignment, 2001): four passes, each
 // aligning every vertex with a median neighbour in the layer before or
-// after into vertical blocks (a long edge's dummies always in one block
-// unless that crosses another long edge, so long edges run straight), then
-// packing the blocks towards the top or the bottom; each vertex gets the
-// mean of its two middle y's of the four. Blocks are packed by longest
-// path over the "just above" relation rather than by the paper's classes.
+// after into vertical blocks, then packing the blocks towards the top or
+// the bottom; each vertex gets the mean of its two middle y's of the four.
+// Two changes: a node is never aligned with a dummy, so a long edge's
+// dummies form a block of their own (a straight run, unless it crosses
+// another long edge) and its ends curve into nodes that stay with their
+// layer's others; and blocks are packed by longest path over the "just
+// above" relation rather than by the paper's classes.
 func (p *part) brandesKopf(o Options) []float64 {
 	marked := p.typeOneConflicts()
 	var ys [4][]float64

@@ -181,3 +181,38 @@ func BenchmarkSVG(b *testing.B) {
 		})
 	}
 }
+
+// longEdges is a lineage with long edges everywhere: rounds of one delta
+// on the latest merge and one on the base, merged; the deltas on the base
+// sit next to their merge, their edges spanning every round before.
+func longEdges(rounds int) ([]lineage.Node, []lineage.Edge) {
+	nodes := []lineage.Node{{ID: "base", Width: 200, Height: 46}}
+	var edges []lineage.Edge
+	head := "base"
+	for r := range rounds {
+		d, o, m := fmt.Sprintf("d%d", r), fmt.Sprintf("o%d", r), fmt.Sprintf("m%d", r)
+		for _, id := range []string{d, o, m} {
+			nodes = append(nodes, lineage.Node{ID: id, Width: 200, Height: 46})
+		}
+		edges = append(edges, lineage.Edge{From: head, To: d}, lineage.Edge{From: "base", To: o},
+			lineage.Edge{From: head, To: m}, lineage.Edge{From: d, To: m}, lineage.Edge{From: o, To: m})
+		head = m
+	}
+	return nodes, edges
+}
+
+// BenchmarkLayoutLongEdges is the worst shape we know: 3 nodes a round, and
+// a new edge across all the rounds before each round, so the dummies grow
+// with the square of the rounds (45,000 for 300 rounds).
+func BenchmarkLayoutLongEdges(b *testing.B) {
+	for _, rounds := range []int{100, 300} {
+		nodes, edges := longEdges(rounds)
+		b.Run(fmt.Sprintf("nodes=%d", len(nodes)), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := lineage.Layout(nodes, edges, lineage.Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

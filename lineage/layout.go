@@ -80,13 +80,17 @@ type Drawing struct {
 // input gives the same drawing: where the heuristics tie, the node given
 // first (for a lineage, the older release) comes first, top to bottom.
 //
-// The steps: longest-path layers with roots moved next to their first
-// child; dummy vertices where an edge spans layers; each weakly connected
-// part laid out on its own, the parts stacked top to bottom in the order of
+// The steps: longest-path layers, then nodes moved right where that
+// shortens edges (roots next to their first child) or, for a node with as
+// many parents as children, where the input order puts it between them;
+// dummy vertices where an edge spans layers; each weakly connected part
+// laid out on its own, the parts stacked top to bottom in the order of
 // their first node; a depth-first first order, then barycentre sweeps that
-// keep the order with the fewest crossings; y by least-squares sweeps that
-// keep each layer's spacing; x by layer, each layer as wide as its widest
-// node.
+// keep the order with the fewest crossings; y by Brandes and Köpf, which
+// keeps long edges straight, then each layer spaced out where it must be;
+// x by layer, each layer as wide as its widest node. Time and memory grow
+// with the nodes plus the layers each edge spans: a study group of 1,000
+// releases takes milliseconds.
 func Layout(nodes []Node, edges []Edge, o Options) (*Drawing, error) {
 	o = o.withDefaults()
 	g, err := newGraph(nodes, edges)

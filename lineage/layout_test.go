@@ -114,6 +114,25 @@ func roundsChain(rounds, labs int) ([]lineage.Node, []lineage.Edge) {
 	return nodes, edges
 }
 
+// In a chain of rounds with an even number of labs, the edge from each
+// merge to the next runs straight between the round's deltas, so the
+// merges line up with the base.
+func TestRoundsRunStraight(t *testing.T) {
+	for _, labs := range []int{2, 6, 20} {
+		nodes, edges := roundsChain(12, labs)
+		d, err := lineage.Layout(nodes, edges, lineage.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := d.Nodes[0].Y
+		for _, b := range d.Nodes {
+			if strings.HasPrefix(b.ID, "merge-") && b.Y != base {
+				t.Errorf("%d labs: %s at y=%v, the base at y=%v", labs, b.ID, b.Y, base)
+			}
+		}
+	}
+}
+
 // A merge of twenty deltas sits in the layer after them all, its twenty
 // edges ending at twenty different points on its left side.
 func TestLayoutManyParents(t *testing.T) {

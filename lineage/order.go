@@ -43,16 +43,20 @@ func newPart(g *graph, nodes, edges, layer []int, height []float64, local []int)
 	p.chains = make([][]int, len(edges))
 	for k, e := range edges {
 		u, v := g.edges[e][0], g.edges[e][1]
-		chain := []int{local[u]}
+		chain := make([]int, 0, layer[v]-layer[u]+1)
+		chain = append(chain, local[u])
 		for l := layer[u] + 1; l < layer[v]; l++ {
 			chain = append(chain, len(p.vs))
 			p.vs = append(p.vs, vertex{node: -1, layer: l - p.first})
 		}
 		chain = append(chain, local[v])
-		for i := 1; i < len(chain); i++ {
-			a, b := chain[i-1], chain[i]
-			p.vs[a].down = append(p.vs[a].down, b)
-			p.vs[b].up = append(p.vs[b].up, a)
+		a, b := chain[0], chain[len(chain)-1]
+		p.vs[a].down = append(p.vs[a].down, chain[1])
+		p.vs[b].up = append(p.vs[b].up, chain[len(chain)-2])
+		for i := 1; i < len(chain)-1; i++ {
+			// A dummy's neighbours are its chain's; sharing it saves a
+			// pair of allocations a dummy.
+			p.vs[chain[i]].up, p.vs[chain[i]].down = chain[i-1:i:i], chain[i+1:i+2:i+2]
 		}
 		p.chains[k] = chain
 	}
