@@ -148,24 +148,36 @@ func (s *svgWriter) edges(d *Drawing, l potluck.Lineage) {
 }
 
 func (s *svgWriter) path(pts []Point) {
+	b := s.b.AvailableBuffer()
 	for i, p := range pts {
 		x, y := p.X+s.ox, p.Y+s.oy
 		switch {
 		case i == 0:
-			fmt.Fprintf(&s.b, "M%s %s", num(x), num(y))
+			b = appendNum(append(appendNum(append(b, 'M'), x), ' '), y)
 		case p.Y == pts[i-1].Y:
-			fmt.Fprintf(&s.b, "H%s", num(x))
+			b = appendNum(append(b, 'H'), x)
 		default:
 			q := pts[i-1]
 			mid := (q.X+p.X)/2 + s.ox
-			fmt.Fprintf(&s.b, "C%s %s %s %s %s %s", num(mid), num(q.Y+s.oy), num(mid), num(y), num(x), num(y))
+			b = append(b, 'C')
+			for j, v := range []float64{mid, q.Y + s.oy, mid, y, x, y} {
+				if j > 0 {
+					b = append(b, ' ')
+				}
+				b = appendNum(b, v)
+			}
 		}
 	}
+	s.b.Write(b)
 }
 
 // num formats a coordinate to a tenth of a unit, the shortest way.
 func num(v float64) string {
-	return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64)
+	return string(appendNum(nil, v))
+}
+
+func appendNum(b []byte, v float64) []byte {
+	return strconv.AppendFloat(b, math.Round(v*10)/10, 'f', -1, 64)
 }
 
 // href is a release's link, escaped for a path and then for an attribute.

@@ -131,6 +131,14 @@ func cut(s string, n int) string {
 // esc escapes s for XML text or a quoted attribute; characters XML cannot
 // hold become U+FFFD.
 func esc(s string) string {
+	plain := true // printable ASCII with nothing to escape, as CIDs are
+	for i := 0; i < len(s) && plain; i++ {
+		c := s[i]
+		plain = c >= ' ' && c <= '~' && c != '&' && c != '<' && c != '>' && c != '"' && c != '\''
+	}
+	if plain {
+		return s
+	}
 	var b strings.Builder
 	_ = xml.EscapeText(&b, []byte(s)) // a strings.Builder does not fail
 	return b.String()
