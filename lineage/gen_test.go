@@ -113,15 +113,16 @@ func graphOf(l potluck.Lineage, w, h float64) ([]lineage.Node, []lineage.Edge) {
 	return nodes, edges
 }
 
-// randomDAG has n nodes, each with up to three parents among the nodes
-// before it, given in a shuffled order.
-func randomDAG(n int, seed uint64) ([]lineage.Node, []lineage.Edge) {
-	r := rand.New(rand.NewPCG(seed, 2))
+// randomDAG has n nodes of varied sizes, each with up to most parents
+// among the nodes before it (so a forest if most is 1), given in a
+// shuffled order.
+func randomDAG(n, most int, seed uint64) ([]lineage.Node, []lineage.Edge) {
+	r := rand.New(rand.NewPCG(seed, uint64(most)))
 	nodes := make([]lineage.Node, n)
 	var edges []lineage.Edge
 	for i := range n {
 		nodes[i] = lineage.Node{ID: fmt.Sprintf("n%d", i), Width: 20 + float64(r.IntN(40)), Height: 10 + float64(r.IntN(30))}
-		for range r.IntN(4) {
+		for range r.IntN(most + 1) {
 			if i > 0 {
 				edges = append(edges, lineage.Edge{From: fmt.Sprintf("n%d", r.IntN(i)), To: nodes[i].ID})
 			}
@@ -129,22 +130,6 @@ func randomDAG(n int, seed uint64) ([]lineage.Node, []lineage.Edge) {
 	}
 	r.Shuffle(n, func(i, j int) { nodes[i], nodes[j] = nodes[j], nodes[i] })
 	r.Shuffle(len(edges), func(i, j int) { edges[i], edges[j] = edges[j], edges[i] })
-	return nodes, edges
-}
-
-// randomForest has n nodes in trees of random shapes, parents given after
-// their children now and then.
-func randomForest(n int, seed uint64) ([]lineage.Node, []lineage.Edge) {
-	r := rand.New(rand.NewPCG(seed, 3))
-	nodes := make([]lineage.Node, n)
-	var edges []lineage.Edge
-	for i := range n {
-		nodes[i] = lineage.Node{ID: fmt.Sprintf("t%d", i), Width: 30, Height: 12}
-		if i > 0 && r.IntN(20) > 0 {
-			edges = append(edges, lineage.Edge{From: fmt.Sprintf("t%d", r.IntN(i)), To: nodes[i].ID})
-		}
-	}
-	r.Shuffle(n, func(i, j int) { nodes[i], nodes[j] = nodes[j], nodes[i] })
 	return nodes, edges
 }
 

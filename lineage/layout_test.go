@@ -27,7 +27,7 @@ func TestLayoutStudyGroup(t *testing.T) {
 
 func TestLayoutRandomDAGs(t *testing.T) {
 	for seed := range uint64(20) {
-		nodes, edges := randomDAG(10+int(seed)*15, seed)
+		nodes, edges := randomDAG(10+int(seed)*15, 3, seed)
 		d, err := lineage.Layout(nodes, edges, lineage.Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -57,7 +57,7 @@ func TestCrossingsReduced(t *testing.T) {
 		sumBefore, sumAfter = sumBefore+b, sumAfter+a
 	}
 	for seed := range uint64(12) {
-		nodes, edges := randomDAG(40+int(seed)*10, 100+seed)
+		nodes, edges := randomDAG(40+int(seed)*10, 3, 100+seed)
 		check(fmt.Sprintf("random DAG %d", seed), nodes, edges)
 		nodes, edges = graphOf(studyGroup(60+int(seed)*20, seed), 180, 40)
 		check(fmt.Sprintf("study group %d", seed), nodes, edges)
@@ -71,7 +71,7 @@ func TestCrossingsReduced(t *testing.T) {
 // Graphs that have a layered drawing with no crossings get one.
 func TestNoCrossingsWhenPlanar(t *testing.T) {
 	for seed := range uint64(10) {
-		nodes, edges := randomForest(20+int(seed)*40, seed)
+		nodes, edges := randomDAG(20+int(seed)*40, 1, seed)
 		d, err := lineage.Layout(nodes, edges, lineage.Options{})
 		if err != nil {
 			t.Fatal(err)
