@@ -188,7 +188,7 @@ func longEdges(rounds int) ([]lineage.Node, []lineage.Edge) {
 
 // BenchmarkLayoutLongEdges is the worst shape we know: 3 nodes a round, and
 // a new edge across all the rounds before each round, so the dummies grow
-// with the square of the rounds (45,000 for 300 rounds).
+// with the square of the rounds (about 90,000 for 300 rounds).
 func BenchmarkLayoutLongEdges(b *testing.B) {
 	for _, rounds := range []int{100, 300} {
 		nodes, edges := longEdges(rounds)
