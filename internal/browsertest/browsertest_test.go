@@ -28,11 +28,11 @@ document.body.dataset.done = "1";`))
 	})
 	url := browsertest.Serve(t, mux)
 	p := browsertest.Shared(t).Open(t, url)
-	p.WaitFor("body[data-done]")
-	if got := browsertest.Eval[string](p, `document.body.dataset.secure`); got != "true" {
+	p.WaitFor(t, "body[data-done]")
+	if got := browsertest.Eval[string](t, p, `document.body.dataset.secure`); got != "true" {
 		t.Errorf("loopback page: secure context with WebCrypto = %s, want true", got)
 	}
-	if got := browsertest.Eval[int](p, `Promise.resolve(6 * 7)`); got != 42 {
+	if got := browsertest.Eval[int](t, p, `Promise.resolve(6 * 7)`); got != 42 {
 		t.Errorf("awaited promise = %d, want 42", got)
 	}
 	if c := strings.Join(p.Console(), "\n"); !strings.Contains(c, "hello from the page") {

@@ -14,24 +14,25 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// Page is one tab, open on a URL for the life of a test.
+// Page is one tab, open for the life of the test that opened it. Its
+// methods take the test (or subtest) to fail, so that subtests can share a
+// tab: a new tab costs a few hundred milliseconds here, a navigation less.
 type Page struct {
-	t   testing.TB
 	ctx context.Context
-	url string
 
 	mu      sync.Mutex
+	url     string
 	console []string
 }
 
 // Open opens url in a new tab, which closes when the test ends, and
-// records what the page writes to the console (messages, uncaught
+// records what each page writes to the console (messages, uncaught
 // exceptions, the browser's own warnings such as a refused script).
 func (b *Browser) Open(t testing.TB, url string) *Page {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(b.ctx)
 	t.Cleanup(cancel)
-	p := &Page{t: t, ctx: ctx, url: url}
+	p := &Page{ctx: ctx}
 	if err := chromedp.Do(ctx); err != nil { // opens the tab, with no timeout: it lives as long as ctx
 		t.Fatalf("browsertest: open a tab: %v", err)
 	}
@@ -40,14 +41,36 @@ func (b *Browser) Open(t testing.TB, url string) *Page {
 	if err := chromedp.Listen(ctx, p.record); err != nil {
 		t.Fatalf("browsertest: listen to the console: %v", err)
 	}
-	p.do("navigate to "+url, chromedp.Navigate(url))
+	p.Navigate(t, url)
 	return p
 }
 
+// Navigate loads url in the tab, a fresh page with a fresh console.
+func (p *Page) Navigate(t testing.TB, url string) {
+	t.Helper()
+	p.mu.Lock()
+	p.url, p.console = url, nil
+	p.mu.Unlock()
+	p.do(t, "navigate to "+url, chromedp.Navigate(url))
+}
+
 // WaitFor waits until an element matches the CSS selector.
-func (p *Page) WaitFor(selector string) {
-	p.t.Helper()
-	p.do("wait for "+selector, chromedp.WaitReady(chromedp.CSS(selector)))
+func (p *Page) WaitFor(t testing.TB, selector string) {
+	t.Helper()
+	p.do(t, "wait for "+selector, chromedp.WaitReady(chromedp.CSS(selector)))
+}
+
+// Screenshot is a PNG of the whole page, for a test to save where a
+// person should look at what the page shows.
+func (p *Page) Screenshot(t testing.TB) []byte {
+	t.Helper()
+	var png []byte
+	p.do(t, "screenshot", func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		var err error
+		png, err = chromedp.FullScreenshot(100)(ctx, tg)
+		return chromedp.Void{}, err
+	})
+	return png
 }
 
 // record keeps one console message; it runs in chromedp's reading loop
@@ -91,7 +114,8 @@ func describe(o *runtime.RemoteObject) string {
 	return o.Description
 }
 
-// Console is what the page wrote to its console so far, one line each.
+// Console is what the current page wrote to its console so far, one line
+// each.
 func (p *Page) Console() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -102,12 +126,12 @@ func (p *Page) Console() []string {
 // is a promise) and decodes its JSON value into T. DevTools evaluation is
 // not subject to the page's Content-Security-Policy, so use it to read
 // results, not to test what the page may run.
-func Eval[T any](p *Page, expr string) T {
-	p.t.Helper()
+func Eval[T any](t testing.TB, p *Page, expr string) T {
+	t.Helper()
 	var v T
-	p.do("evaluate "+short(expr), func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+	p.do(t, "evaluate "+short(expr), func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
 		var err error
-		v, err = chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise)(ctx, t)
+		v, err = chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise)(ctx, tg)
 		return chromedp.Void{}, err
 	})
 	return v
@@ -115,15 +139,18 @@ func Eval[T any](p *Page, expr string) T {
 
 // do runs an action with the Timeout, failing the test with the page's
 // console when it fails.
-func (p *Page) do(what string, a chromedp.Action[chromedp.Void]) {
-	p.t.Helper()
+func (p *Page) do(t testing.TB, what string, a chromedp.Action[chromedp.Void]) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, Timeout)
 	defer cancel()
 	if err := chromedp.Do(ctx, a); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			err = fmt.Errorf("%w after %v: %w", errTimeout, Timeout, err)
 		}
-		p.t.Fatalf("browsertest: %s (page %s): %v\nconsole:\n%s", what, p.url, err, strings.Join(p.Console(), "\n"))
+		p.mu.Lock()
+		url := p.url
+		p.mu.Unlock()
+		t.Fatalf("browsertest: %s (page %s): %v\nconsole:\n%s", what, url, err, strings.Join(p.Console(), "\n"))
 	}
 }
 
