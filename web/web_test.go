@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"os"
 	"strings"
@@ -44,4 +46,77 @@ func checkCSP(t *testing.T, p *browsertest.Page) {
 			t.Errorf("page console: %s", line)
 		}
 	}
+}
+
+// A call of one of verify.js's exports, run by testdata/unit.js.
+type call struct {
+	Fn   string `json:"fn"`
+	Args []any  `json:"args"`
+}
+
+// b64 is bytes in a call: unit.js passes a Uint8Array.
+type b64 []byte
+
+func (b b64) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]string{"$b64": base64.StdEncoding.EncodeToString(b)})
+}
+
+// bigint is a decimal number in a call: unit.js passes a BigInt.
+type bigint string
+
+func (b bigint) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]string{"$big": string(b)})
+}
+
+// result is what a check resolves to; unit.js writes bytes as hex and
+// BigInts as decimal strings.
+type result struct {
+	OK       bool   `json:"ok"`
+	Reason   string `json:"reason"`
+	Threw    string `json:"threw"`
+	Size     string `json:"size"`
+	RootHash string `json:"rootHash"`
+	KeyHint  string `json:"keyHint"`
+}
+
+// runCalls runs calls in the browser, under the CSP, and returns each
+// one's JSON result in order.
+func runCalls(t *testing.T, calls []call) []json.RawMessage {
+	t.Helper()
+	body, err := json.Marshal(calls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := serve(t, map[string]http.Handler{
+		"/calls.json": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(body)
+		}),
+	})
+	p := browsertest.Shared(t).Open(t, url+"/testdata/unit.html")
+	p.WaitFor(t, `body[data-state="done"]`)
+	checkCSP(t, p)
+	var out []json.RawMessage
+	if err := json.Unmarshal([]byte(browsertest.Eval[string](t, p, `window.unitResults`)), &out); err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != len(calls) {
+		t.Fatalf("%d results for %d calls", len(out), len(calls))
+	}
+	return out
+}
+
+// results decodes check results, failing the test for any call that threw.
+func results(t *testing.T, raw []json.RawMessage) []result {
+	t.Helper()
+	out := make([]result, len(raw))
+	for i, r := range raw {
+		if err := json.Unmarshal(r, &out[i]); err != nil {
+			t.Fatalf("result %d: %v: %s", i, err, r)
+		}
+		if out[i].Threw != "" {
+			t.Errorf("call %d threw: %s", i, out[i].Threw)
+		}
+	}
+	return out
 }
