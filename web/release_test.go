@@ -359,8 +359,11 @@ func (s *site) load(t *testing.T, p page) ([]shownCheck, string) {
 	s.tab.Navigate(t, fmt.Sprintf("%s/release/%d", s.url, n))
 	s.tab.WaitFor(t, `#potluck-checks[data-state="done"]`)
 	checkCSP(t, s.tab)
-	return browsertest.Eval[[]shownCheck](t, s.tab, readChecks),
-		browsertest.Eval[string](t, s.tab, `document.getElementById('potluck-verdict').textContent`)
+	shown := browsertest.Eval[struct {
+		Checks  []shownCheck
+		Verdict string
+	}](t, s.tab, `({checks: `+readChecks+`, verdict: document.getElementById('potluck-verdict').textContent})`)
+	return shown.Checks, shown.Verdict
 }
 
 // tamper is one way a hub (or someone between it and the reader) could
@@ -370,6 +373,13 @@ type tamper struct {
 	name   string
 	change func(t *testing.T, f *fixture, p *page)
 	fail   map[string]string
+}
+
+// everyCurve names the cases that run for each key curve, not only for
+// P-256: those where the signature or the key changes.
+var everyCurve = map[string]bool{
+	"untouched": true, "a flipped signature byte": true, "a malformed bundle": true,
+	"a valid bundle over other files": true, "another publisher key": true,
 }
 
 func tampers() []tamper {
@@ -503,12 +513,16 @@ func mustRand(n int) []byte {
 
 // A release page, served under the CSP, runs every check in Chromium:
 // an untouched release passes all five, and each tampering fails the
-// checks it should, with the reason, and only those.
+// checks it should, with the reason, and only those. With a P-384 key
+// only the cases that touch the signature or the key run again.
 func TestReleasePage(t *testing.T) {
 	s := newSite(t)
 	for _, curve := range []elliptic.Curve{elliptic.P256(), elliptic.P384()} {
 		f := newFixture(t, curve)
 		for _, tc := range tampers() {
+			if !everyCurve[tc.name] && f.curve != "P-256" {
+				continue
+			}
 			t.Run(f.curve+"/"+tc.name, func(t *testing.T) {
 				p := f.clone(t)
 				tc.change(t, f, &p)

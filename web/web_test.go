@@ -34,11 +34,14 @@ func serve(t *testing.T, routes map[string]http.Handler) string {
 // its inline canary script was refused, and nothing else was.
 func checkCSP(t *testing.T, p *browsertest.Page) {
 	t.Helper()
-	if got := browsertest.Eval[string](t, p, `document.documentElement.dataset.inline || ""`); got != "" {
+	got := browsertest.Eval[struct {
+		Inline     string
+		Violations []string
+	}](t, p, `({inline: document.documentElement.dataset.inline || "", violations: window.cspViolations})`)
+	if got.Inline != "" {
 		t.Errorf("the inline canary script ran: the page was not served under the CSP")
 	}
-	v := browsertest.Eval[[]string](t, p, `window.cspViolations`)
-	if len(v) != 1 || !strings.HasPrefix(v[0], "script-src-elem refused inline") {
+	if v := got.Violations; len(v) != 1 || !strings.HasPrefix(v[0], "script-src-elem refused inline") {
 		t.Errorf("CSP violations %q, want only the inline canary's", v)
 	}
 	for _, line := range p.Console() {
