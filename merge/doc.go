@@ -19,6 +19,12 @@
 // counter-based generator keyed by seed, model and tensor name; magnitude
 // cuts are found by histograms over the float bits with ties broken by
 // position. So the output is the same for any number of workers and any
-// chunking, and the kernels_*.go loops are the reference a SIMD kernel must
-// match bit for bit.
+// chunking.
+//
+// The hot element-wise loops live in merge/kernel: its *_generic.go loops
+// are the reference, and its AVX-512 and AVX2 kernels match them bit for
+// bit. The kernels_*.go files here are thin wrappers over that package,
+// each documented with the loop it computes, beside the few loops that
+// stay in this package (slerp's interpolation, DELLA's row masks, the
+// per-element fallback of a magnitude cut, the output's finiteness check).
 package merge

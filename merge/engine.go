@@ -15,22 +15,20 @@ const workingSet = 12 << 20
 // engine merges tensors for one worker, a chunk at a time, reusing its
 // buffers for every chunk and tensor.
 type engine struct {
-	j               *Job
-	chunk           int // elements per chunk, a multiple of 64
-	base, out, acc  []float32
-	theta           []float32 // slerp's θ₁
-	xs              [][]float32
-	raw             []byte
-	sc              scratch
-	cuts            *cutFinder
-	order           []uint64
-	w32             []float32
-	rowG            []float64 // per-row statistics (model_stock filter_wise)
-	before, afterL1 [8]float64
-	rawBase         []byte   // the fused path's block of the base
-	rawIn           [][]byte // and of each input
-	srcs            [][]byte
-	helpers         []*engine // engines of the goroutines that share a tensor's segments
+	j              *Job
+	chunk          int // elements per chunk, a multiple of 64
+	base, out, acc []float32
+	theta          []float32 // slerp's θ₁
+	xs             [][]float32
+	raw            []byte
+	sc             scratch
+	cuts           *cutFinder
+	order          []uint64
+	w32            []float32
+	rawBase        []byte   // the fused path's block of the base
+	rawIn          [][]byte // and of each input
+	srcs           [][]byte
+	helpers        []*engine // engines of the goroutines that share a tensor's segments
 }
 
 func newEngine(j *Job) *engine {

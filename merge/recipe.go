@@ -194,13 +194,6 @@ func (r *Recipe) value(name string, model int, tensor string, t float64) any {
 	return methods[r.MergeMethod].params[name].def
 }
 
-// floatParam returns a top-level number parameter as the whole model sees
-// it (no tensor named), or its default.
-func (r *Recipe) floatParam(name string) float64 {
-	f, _ := toFloat(r.value(name, -1, "", 0))
-	return f
-}
-
 func (r *Recipe) boolParam(name string) bool {
 	b, _ := r.value(name, -1, "", 0).(bool)
 	return b
