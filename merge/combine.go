@@ -10,7 +10,7 @@ func (tr *tensorRun) combine(off int64, k int) error {
 	xs := make([][]float32, 0, len(tr.rd))
 	w := e.w32[:0]
 	for i := range tr.rd {
-		if tr.e.j.skip(i) {
+		if tr.e.r.p.skip(i) {
 			continue
 		}
 		x := e.xs[i][:k]
@@ -37,7 +37,7 @@ func (tr *tensorRun) combine(off int64, k int) error {
 	case famStock:
 		tr.stock(off, xs, w, k)
 	default:
-		if tr.m.consensus && e.j.global.consensusPaper {
+		if tr.m.consensus && e.r.p.global.consensusPaper {
 			tiesPaper(out, base, xs, w, lambda, tr.p.normalize)
 		} else if tr.m.consensus {
 			tiesWeighted(out, base, xs, w, lambda, tr.p.normalize)
@@ -52,7 +52,7 @@ func (tr *tensorRun) combine(off int64, k int) error {
 // method derives (fedavg's share of the samples, krum's 1/m, model_stock's
 // 1/N).
 func (tr *tensorRun) weight(i int) float64 {
-	g := tr.e.j.global
+	g := tr.e.r.p.global
 	switch tr.m.fam {
 	case famFedAvg:
 		var total float64

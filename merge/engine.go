@@ -15,7 +15,7 @@ const workingSet = 12 << 20
 // engine merges tensors for one worker, a chunk at a time, reusing its
 // buffers for every chunk and tensor.
 type engine struct {
-	j              *Job
+	r              *run
 	chunk          int // elements per chunk, a multiple of 64
 	base, out, acc []float32
 	theta          []float32 // slerp's θ₁
@@ -31,14 +31,14 @@ type engine struct {
 	helpers        []*engine // engines of the goroutines that share a tensor's segments
 }
 
-func newEngine(j *Job) *engine {
-	n := len(j.inputs)
-	chunk := j.ChunkElems
+func newEngine(r *run) *engine {
+	n := len(r.p.inputs)
+	chunk := r.chunk
 	if chunk <= 0 {
 		chunk = min(ChunkElems, workingSet/(n+4))
 	}
 	chunk = max(64, chunk&^63)
-	e := &engine{j: j, cuts: newCutFinder(), w32: make([]float32, n)}
+	e := &engine{r: r, cuts: newCutFinder(), w32: make([]float32, n)}
 	e.xs = make([][]float32, n)
 	e.grow(chunk)
 	return e
@@ -81,7 +81,7 @@ func (e *engine) mergeTensor(bt Tensor, outDT safetensors.DType, w io.Writer) er
 		return err
 	}
 	tr.planFused(outDT)
-	if tr.n >= 2*int64(e.j.segmentElems()) && tr.segmentable() && e.j.spare != nil {
+	if tr.n >= 2*int64(e.r.segment) && tr.segmentable() && e.r.slots != nil {
 		return tr.parallel(outDT, w)
 	}
 	return tr.span(0, tr.n, outDT, nil, w)
@@ -136,7 +136,7 @@ func (tr *tensorRun) span(from, to int64, outDT safetensors.DType, dst []byte, w
 
 // readBase reads k elements of the base tensor from off into e.base.
 func (e *engine) readBase(bt Tensor, off int64, k int) error {
-	return readFloats(e.j.Base, bt, off, e.base[:k], e.raw)
+	return readFloats(e.r.p.base, bt, off, e.base[:k], e.raw)
 }
 
 // staggered returns n bytes starting 1088·(slot+2) bytes (17 cache lines

@@ -80,7 +80,7 @@ func (tr *tensorRun) planFused(outDT safetensors.DType) {
 	// paths do the same arithmetic.
 	p := &fusedPlan{format: f, linear: tr.m.fam == famLinear, div: 1, lambda: lambda}
 	for i, rd := range tr.rd {
-		if tr.e.j.skip(i) {
+		if tr.e.r.p.skip(i) {
 			continue
 		}
 		if tr.clip[i] != 1 {
@@ -114,7 +114,7 @@ func (tr *tensorRun) fusedChunk(off int64, k int, dst []byte) (bool, error) {
 	for s := 0; s < k; s += fusedBlock {
 		m := min(fusedBlock, k-s)
 		at := off + int64(s)
-		base, err := rawAt(e.j.Base, tr.bt, at, m, e.rawBase)
+		base, err := rawAt(e.r.p.base, tr.bt, at, m, e.rawBase)
 		if err != nil {
 			return false, err
 		}

@@ -11,19 +11,19 @@ import (
 // smallest distances to the others; the m inputs of lowest score (ties to
 // the earlier input) are averaged. It reads every delta once before the
 // merge.
-func (j *Job) selectKrum(ctx context.Context) error {
-	n := len(j.inputs)
+func (p *plan) selectKrum(ctx context.Context) error {
+	n := len(p.inputs)
 	dist := make([]float64, n*n)
-	e := newEngine(j)
-	for _, name := range j.Base.Names() {
+	e := newEngine(&run{p: p, workers: 1})
+	for _, name := range p.base.Names() {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		bt, _ := j.Base.Tensor(name)
+		bt, _ := p.base.Tensor(name)
 		if !bt.DType.IsFloat() {
 			continue
 		}
-		if err := j.addDistances(e, bt, dist); err != nil {
+		if err := addDistances(e, bt, dist); err != nil {
 			return err
 		}
 	}
@@ -36,7 +36,7 @@ func (j *Job) selectKrum(ctx context.Context) error {
 			}
 		}
 		slices.Sort(ds)
-		for _, d := range ds[:n-j.global.f-2] {
+		for _, d := range ds[:n-p.global.f-2] {
 			scores[i] += d
 		}
 	}
@@ -45,15 +45,15 @@ func (j *Job) selectKrum(ctx context.Context) error {
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return cmpFloat(scores[a], scores[b]) })
-	j.keep = make([]bool, n)
-	for _, i := range order[:j.global.m] {
-		j.keep[i] = true
+	p.keep = make([]bool, n)
+	for _, i := range order[:p.global.m] {
+		p.keep[i] = true
 	}
 	return nil
 }
 
 // addDistances adds one tensor's ‖cᵢδᵢ − cₖδₖ‖² to dist.
-func (j *Job) addDistances(e *engine, bt Tensor, dist []float64) error {
+func addDistances(e *engine, bt Tensor, dist []float64) error {
 	tr, err := e.newRun(bt)
 	if err != nil {
 		return err

@@ -1,8 +1,6 @@
 package merge
 
 import (
-	"context"
-	"fmt"
 	"io"
 	"slices"
 	"sync"
@@ -18,16 +16,6 @@ import (
 // and a tensor's merge picks such slots up as it goes. Segments are written
 // in order by the tensor's own worker, which hashes them; a bounded window
 // of segments is in flight, so memory does not grow with the tensor.
-
-// segmentElems is the elements per segment (rounded up to whole chunks).
-const segmentElems = 1 << 20
-
-func (j *Job) segmentElems() int {
-	if j.SegmentElems > 0 {
-		return j.SegmentElems
-	}
-	return segmentElems
-}
 
 // segmentable reports whether the tensor's chunks may be merged in any
 // order: its readers read any range. (A magnitude cut that keeps only the
@@ -131,7 +119,7 @@ func (tr *tensorRun) fanOut(n int, fn func(r *tensorRun, k int) error) error {
 // each.
 func (tr *tensorRun) takeHelpers(want int) []*tensorRun {
 	var out []*tensorRun
-	for len(out) < min(want, tr.e.j.Workers-1) {
+	for len(out) < min(want, tr.e.r.workers-1) {
 		r := tr.takeHelper(tr, len(out))
 		if r == nil {
 			break
@@ -145,42 +133,25 @@ func (tr *tensorRun) takeHelpers(want int) []*tensorRun {
 // src on helper engine h (made on first use, then kept for later tensors);
 // nil when no slot is free.
 func (tr *tensorRun) takeHelper(src *tensorRun, h int) *tensorRun {
-	e, j := tr.e, tr.e.j
-	if j.spare == nil {
-		return nil
-	}
-	select {
-	case <-j.spare:
-	default:
+	e := tr.e
+	if !e.r.takeSlot() {
 		return nil
 	}
 	if h == len(e.helpers) {
-		e.helpers = append(e.helpers, newEngine(j))
+		e.helpers = append(e.helpers, newEngine(e.r))
 	}
 	r, err := src.clone(e.helpers[h])
 	if err != nil { // the tensor's readers opened once already: cannot fail
-		j.spare <- struct{}{}
+		e.r.giveSlot()
 		return nil
 	}
 	return r
 }
 
-// openSlots makes the job's slot pool with free slots free now; none with
-// a single worker, which has nothing to share.
-func (j *Job) openSlots(free int) {
-	j.spare = nil
-	if j.Workers > 1 {
-		j.spare = make(chan struct{}, j.Workers)
-		for range free {
-			j.spare <- struct{}{}
-		}
-	}
-}
-
 // releaseHelpers gives n slots back.
 func (tr *tensorRun) releaseHelpers(n int) {
 	for range n {
-		tr.e.j.spare <- struct{}{}
+		tr.e.r.giveSlot()
 	}
 }
 
@@ -190,8 +161,8 @@ type segBuf struct{ b []byte }
 // parallel merges the tensor in segments on this worker's slot and any
 // spare ones, writing them to w in order.
 func (tr *tensorRun) parallel(outDT safetensors.DType, w io.Writer) error {
-	j := tr.e.j
-	seg := (int64(j.segmentElems()) + int64(tr.chunk) - 1) / int64(tr.chunk) * int64(tr.chunk)
+	j := tr.e.r
+	seg := (int64(j.segment) + int64(tr.chunk) - 1) / int64(tr.chunk) * int64(tr.chunk)
 	nseg := int((tr.n + seg - 1) / seg)
 	type result struct {
 		buf   *segBuf
@@ -206,7 +177,7 @@ func (tr *tensorRun) parallel(outDT safetensors.DType, w io.Writer) error {
 	for i := range res {
 		res[i].ready = make(chan struct{})
 	}
-	window := make(chan struct{}, 2*max(1, j.Workers))
+	window := make(chan struct{}, 2*j.workers)
 	stop := make(chan struct{})
 	var next atomic.Int64
 	inPlace, direct := w.(InPlaceWriter)
@@ -259,14 +230,14 @@ func (tr *tensorRun) parallel(outDT safetensors.DType, w io.Writer) error {
 	snap := *tr
 	snap.lo, snap.hi = slices.Clone(tr.lo), slices.Clone(tr.hi)
 	grab := func() {
-		for helpers < j.Workers-1 {
+		for helpers < j.workers-1 {
 			r := tr.takeHelper(&snap, helpers)
 			if r == nil {
 				return
 			}
 			helpers++
 			wg.Add(1)
-			go run(r, func() { j.spare <- struct{}{} })
+			go run(r, j.giveSlot)
 		}
 	}
 	wg.Add(1)
@@ -288,39 +259,4 @@ func (tr *tensorRun) parallel(outDT safetensors.DType, w io.Writer) error {
 	close(stop)
 	wg.Wait()
 	return err
-}
-
-// InPlaceWriter is an output in memory (a buffer, a mapped file) that the
-// merge writes into in place, rather than through Write: SliceAt returns
-// the n bytes at offset off of the tensor's output. Calls for disjoint
-// ranges may come from several goroutines at once.
-type InPlaceWriter interface {
-	io.Writer
-	SliceAt(off, n int64) []byte
-}
-
-// WriteTensor merges the base tensor name and writes its bytes, in the
-// output dtype, to w (in place when w is an InPlaceWriter): what Run does
-// for each tensor, without the shards,
-// hashes and manifest. Workers goroutines share the tensor's segments. It
-// is for benchmarks and tools that stream one tensor; calls reuse one
-// engine's buffers, so they must not run concurrently.
-func (j *Job) WriteTensor(ctx context.Context, name string, w io.Writer) error {
-	if j.params == nil {
-		if err := j.ready(ctx); err != nil {
-			return err
-		}
-	}
-	bt, ok := j.Base.Tensor(name)
-	if !ok {
-		return fmt.Errorf("%w: tensor %q is not in the base %s", ErrIncompatible, name, j.Base.Name)
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	j.openSlots(j.Workers - 1) // the caller's goroutine is the first worker
-	if j.eng == nil {
-		j.eng = newEngine(j)
-	}
-	return j.eng.mergeTensor(bt, j.outDType(bt.DType), w)
 }

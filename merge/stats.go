@@ -12,7 +12,7 @@ const modelStockEps = 1e-8
 // the interpolation ratio (per row when filter_wise) from their angles.
 func (tr *tensorRun) gram() error {
 	stock := tr.m.fam == famStock
-	g, rows, pairs, err := tr.gramStats(stock, stock && tr.e.j.global.filterWise)
+	g, rows, pairs, err := tr.gramStats(stock, stock && tr.e.r.p.global.filterWise)
 	if err != nil {
 		return err
 	}

@@ -29,9 +29,9 @@ type tensorRun struct {
 }
 
 func (e *engine) newRun(bt Tensor) (*tensorRun, error) {
-	j := e.j
-	n := len(j.inputs)
-	tr := &tensorRun{e: e, m: methods[j.Recipe.MergeMethod], bt: bt, n: bt.NumElements(), p: j.params[bt.Name],
+	p := e.r.p
+	n := len(p.inputs)
+	tr := &tensorRun{e: e, m: p.m, bt: bt, n: bt.NumElements(), p: p.params[bt.Name],
 		rd: make([]chunkReader, n), clip: make([]float32, n), resc: make([]float32, n), keys: make([]uint64, n),
 		lo: make([]cutState, n), hi: make([]cutState, n)}
 	tr.cols = tr.n
@@ -39,22 +39,18 @@ func (e *engine) newRun(bt Tensor) (*tensorRun, error) {
 		tr.cols = bt.Shape[len(bt.Shape)-1]
 	}
 	tr.chunk = e.chunk
-	if tr.m.sparsify == spDella || (tr.m.fam == famStock && j.global.filterWise) {
+	if tr.m.sparsify == spDella || (tr.m.fam == famStock && p.global.filterWise) {
 		rows := max(1, int64(e.chunk)/max(tr.cols, 1))
 		tr.chunk = int(min(rows*tr.cols, max(tr.n, 1)))
 		e.grow(tr.chunk)
 	}
-	seed := uint64(0)
-	if j.Recipe.Seed != nil {
-		seed = *j.Recipe.Seed
-	}
-	for i, in := range j.inputs {
+	for i, in := range p.inputs {
 		tr.clip[i], tr.resc[i] = 1, 1
-		tr.keys[i] = maskKey(seed, in.index, bt.Name)
-		if j.skip(i) {
+		tr.keys[i] = maskKey(p.seed(), in.index, bt.Name)
+		if p.skip(i) {
 			continue
 		}
-		rd, err := in.reader(j.Base, bt, &e.sc)
+		rd, err := in.reader(p.base, bt, &e.sc)
 		if err != nil {
 			return nil, err
 		}
@@ -85,7 +81,7 @@ func (tr *tensorRun) load(i int, off int64, x []float32, sparsify bool) error {
 		return err
 	}
 	if b := firstNonFinite(x); b >= 0 {
-		return fmt.Errorf("%w: delta %s: tensor %q: element %d is %v", ErrIncompatible, tr.e.j.inputs[i].model.Name, tr.bt.Name, off+int64(b), x[b])
+		return fmt.Errorf("%w: delta %s: tensor %q: element %d is %v", ErrIncompatible, tr.e.r.p.inputs[i].model.Name, tr.bt.Name, off+int64(b), x[b])
 	}
 	if tr.clip[i] != 1 {
 		scaleBy(x, tr.clip[i])
@@ -114,7 +110,7 @@ func (tr *tensorRun) sparsify(i int, off int64, x []float32) {
 	case spRandom:
 		dareMask(x, tr.keys[i], off, keepBelow(d))
 	case spDella:
-		paper := tr.e.j.global.rescalePaper && tr.p.rescale
+		paper := tr.e.r.p.global.rescalePaper && tr.p.rescale
 		if int64(len(tr.e.order)) < tr.cols {
 			tr.e.order = make([]uint64, tr.cols)
 		}
@@ -240,7 +236,7 @@ func (tr *tensorRun) rescaleFactor(i int) error {
 	if !tr.p.rescale {
 		return nil
 	}
-	if tr.e.j.global.rescalePaper {
+	if tr.e.r.p.global.rescalePaper {
 		if tr.m.sparsify == spRandom {
 			tr.resc[i] = float32(1 / tr.p.density[i])
 		}
