@@ -18,13 +18,14 @@ type engine struct {
 	r              *run
 	chunk          int // elements per chunk, a multiple of 64
 	base, out, acc []float32
-	theta          []float32 // slerp's θ₁
+	tmp            []float32 // a combiner's second scratch (slerp's θ₁)
 	xs             [][]float32
+	view           [][]float32 // the inputs' chunks a combiner gets
+	ck             chunk       // what it gets them in
 	raw            []byte
 	sc             scratch
 	cuts           *cutFinder
 	order          []uint64
-	w32            []float32
 	rawBase        []byte   // the fused path's block of the base
 	rawIn          [][]byte // and of each input
 	srcs           [][]byte
@@ -38,7 +39,7 @@ func newEngine(r *run) *engine {
 		chunk = min(ChunkElems, workingSet/(n+4))
 	}
 	chunk = max(64, chunk&^63)
-	e := &engine{r: r, cuts: newCutFinder(), w32: make([]float32, n)}
+	e := &engine{r: r, cuts: newCutFinder()}
 	e.xs = make([][]float32, n)
 	e.grow(chunk)
 	return e
@@ -51,7 +52,7 @@ func (e *engine) grow(k int) {
 		return
 	}
 	e.chunk = k
-	e.base, e.out, e.acc, e.theta = make([]float32, k), make([]float32, k), make([]float32, k), make([]float32, k)
+	e.base, e.out, e.acc, e.tmp = make([]float32, k), make([]float32, k), make([]float32, k), make([]float32, k)
 	for i := range e.xs {
 		e.xs[i] = make([]float32, k)
 	}

@@ -18,9 +18,8 @@ import (
 // of segments is in flight, so memory does not grow with the tensor.
 
 // segmentable reports whether the tensor's chunks may be merged in any
-// order: its readers read any range. (A magnitude cut that keeps only the
-// first of the elements on its key gets, per segment, how many of them
-// came before: tieCounts.)
+// order: its readers read any range. (A positional stage gets, per
+// segment, the count of the elements before it: startCounts.)
 func (tr *tensorRun) segmentable() bool {
 	for _, rd := range tr.rd {
 		switch rd.(type) {
@@ -32,52 +31,73 @@ func (tr *tensorRun) segmentable() bool {
 	return true
 }
 
-// tieCounts returns, for each segment of seg elements and each input, how
-// many elements on the key of its lo and hi cuts the segments before it
-// hold: the seen counts a segment's cuts start from. It returns nil when
-// every cut is stateless. The counts take one more read of the inputs with
-// such cuts, on every core the job has spare.
-func (tr *tensorRun) tieCounts(seg int64, nseg int) ([][]int64, [][]int64, error) {
-	var todo []int
-	for i := range tr.rd {
-		if !tr.lo[i].stateless() || !tr.hi[i].stateless() {
-			todo = append(todo, i)
+// stage returns the run's stage k if it is positional: input k's mask, or
+// for k = len(tr.rd) the combiner.
+func (tr *tensorRun) stage(k int) (positional, bool) {
+	var p positional
+	var ok bool
+	if k < len(tr.masks) {
+		p, ok = tr.masks[k].(positional)
+	} else {
+		p, ok = tr.comb.(positional)
+	}
+	return p, ok
+}
+
+// setStage puts p, a copy of stage k, in its place.
+func (tr *tensorRun) setStage(k int, p positional) {
+	if k < len(tr.masks) {
+		tr.masks[k] = p.(mask)
+	} else {
+		tr.comb = p.(combiner)
+	}
+}
+
+// counting lists the run's positional stages that need a count.
+func (tr *tensorRun) counting() []int {
+	var out []int
+	for k := range len(tr.masks) + 1 {
+		if p, ok := tr.stage(k); ok && p.counting() {
+			out = append(out, k)
 		}
 	}
-	if len(todo) == 0 {
-		return nil, nil, nil
-	}
-	lo, hi := make([][]int64, nseg+1), make([][]int64, nseg+1)
-	for s := range lo {
-		lo[s], hi[s] = make([]int64, len(tr.rd)), make([]int64, len(tr.rd))
+	return out
+}
+
+// startCounts returns, for each segment of seg elements and each stage of
+// stages, the count its positional stage starts the segment from: that of
+// the segments before it. The counts take one more read of the inputs, on
+// every core the run has spare.
+func (tr *tensorRun) startCounts(stages []int, seg int64, nseg int) ([][]tally, error) {
+	counts := make([][]tally, nseg+1)
+	for s := range counts {
+		counts[s] = make([]tally, len(stages))
 	}
 	err := tr.fanOut(nseg, func(r *tensorRun, s int) error {
 		from := int64(s) * seg
-		for _, i := range todo {
-			x := r.e.xs[i]
-			for off := from; off < min(from+seg, tr.n); off += int64(r.chunk) {
-				k := int(min(int64(r.chunk), tr.n-off))
-				if err := r.load(i, off, x[:k], false); err != nil {
-					return err
-				}
-				lo[s+1][i] += r.lo[i].countKey(x[:k])
-				hi[s+1][i] += r.hi[i].countKey(x[:k])
+		for k, st := range stages {
+			p, _ := tr.stage(st)
+			t, err := p.count(r, from, min(from+seg, tr.n))
+			if err != nil {
+				return err
 			}
+			counts[s+1][k] = t
 		}
 		return nil
 	})
 	for s := 1; s <= nseg; s++ { // prefix sums: segment s starts after s−1
-		for i := range tr.rd {
-			lo[s][i] += lo[s-1][i]
-			hi[s][i] += hi[s-1][i]
+		for k := range stages {
+			for c := range counts[s][k] {
+				counts[s][k][c] += counts[s-1][k][c]
+			}
 		}
 	}
-	return lo, hi, err
+	return counts, err
 }
 
 // clone returns a run of the same tensor for another engine, its prepared
-// state (clipping, rescaling, cuts, model_stock's t, slerp's coefficients,
-// the fused plan) copied.
+// state (clipping, masks, rescaling, the combiner, the fused plan) copied:
+// positional stages, which count as they go, as fresh copies of their own.
 func (tr *tensorRun) clone(e *engine) (*tensorRun, error) {
 	c, err := e.newRun(tr.bt)
 	if err != nil {
@@ -85,10 +105,13 @@ func (tr *tensorRun) clone(e *engine) (*tensorRun, error) {
 	}
 	copy(c.clip, tr.clip)
 	copy(c.resc, tr.resc)
-	copy(c.lo, tr.lo)
-	copy(c.hi, tr.hi)
-	c.stockT, c.s0, c.s1, c.fused = tr.stockT, tr.s0, tr.s1, tr.fused
-	c.chunk = tr.chunk
+	copy(c.masks, tr.masks)
+	c.gram, c.comb, c.fused, c.chunk = tr.gram, tr.comb, tr.fused, tr.chunk
+	for k := range len(c.masks) + 1 {
+		if p, ok := c.stage(k); ok {
+			c.setStage(k, p.after(tally{}))
+		}
+	}
 	return c, nil
 }
 
@@ -164,14 +187,22 @@ func (tr *tensorRun) parallel(outDT safetensors.DType, w io.Writer) error {
 	j := tr.e.r
 	seg := (int64(j.segment) + int64(tr.chunk) - 1) / int64(tr.chunk) * int64(tr.chunk)
 	nseg := int((tr.n + seg - 1) / seg)
+	// Helpers clone the prepared state from a copy: tr's own positional
+	// stages change as its goroutine moves from segment to segment.
+	snap := *tr
+	snap.masks = slices.Clone(tr.masks)
 	type result struct {
 		buf   *segBuf
 		err   error
 		ready chan struct{}
 	}
-	tiesLo, tiesHi, err := tr.tieCounts(seg, nseg)
-	if err != nil {
-		return err
+	stages := tr.counting()
+	var counts [][]tally
+	var err error
+	if len(stages) > 0 {
+		if counts, err = tr.startCounts(stages, seg, nseg); err != nil {
+			return err
+		}
 	}
 	res := make([]result, nseg)
 	for i := range res {
@@ -203,10 +234,9 @@ func (tr *tensorRun) parallel(outDT safetensors.DType, w io.Writer) error {
 				<-window
 				return
 			}
-			if tiesLo != nil {
-				for i := range r.lo {
-					r.lo[i].seen, r.hi[i].seen = tiesLo[s][i], tiesHi[s][i]
-				}
+			for k, st := range stages {
+				p, _ := snap.stage(st)
+				r.setStage(st, p.after(counts[s][k]))
 			}
 			from := s * seg
 			to := min(from+seg, tr.n)
@@ -225,10 +255,6 @@ func (tr *tensorRun) parallel(outDT safetensors.DType, w io.Writer) error {
 	// The worker's own slot runs one goroutine on tr; each spare slot taken
 	// runs another on a helper engine, which is kept for later tensors.
 	helpers := 0
-	// Helpers clone the prepared state from a copy: tr's own cut states
-	// change as its goroutine moves from segment to segment.
-	snap := *tr
-	snap.lo, snap.hi = slices.Clone(tr.lo), slices.Clone(tr.hi)
 	grab := func() {
 		for helpers < j.workers-1 {
 			r := tr.takeHelper(&snap, helpers)
