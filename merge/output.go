@@ -137,9 +137,7 @@ func (r *run) runWorkers(ctx context.Context, shards []*outShard, tensors []*out
 	var wg sync.WaitGroup
 	r.openSlots(0) // each worker frees its slot when it runs out of tensors
 	for range r.workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			defer r.giveSlot()
 			e := newEngine(r)
 			for i := take(); i >= 0; i = take() {
@@ -152,19 +150,10 @@ func (r *run) runWorkers(ctx context.Context, shards []*outShard, tensors []*out
 					r.progress(int(done.Add(1)), len(tensors))
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	return out, firstError(errs)
-}
-
-func firstError(errs []error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // writeTensor merges one tensor into its place in the shard.

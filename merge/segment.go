@@ -1,21 +1,27 @@
 package merge
 
 import (
+	"context"
 	"io"
 	"slices"
 	"sync"
 	"sync/atomic"
 
 	"github.com/potluck-hub/potluck/safetensors"
+	"golang.org/x/sync/semaphore"
 )
 
 // A large tensor is split into segments that goroutines merge at once, so
 // a model with few large tensors (or the last large tensor of a model)
-// still keeps every core busy. The goroutines are bounded by the job's
-// Workers: a worker that runs out of tensors leaves its slot in j.spare,
-// and a tensor's merge picks such slots up as it goes. Segments are written
-// in order by the tensor's own worker, which hashes them; a bounded window
-// of segments is in flight, so memory does not grow with the tensor.
+// still keeps every core busy. The goroutines are bounded by the run's
+// Workers: a worker that runs out of tensors gives its slot back to the
+// run (run.go), and a tensor's merge takes such slots up as it goes
+// (helpers.go). Segments are written in order by the tensor's own worker,
+// which hashes them; a bounded window of segments is in flight, so memory
+// does not grow with the tensor. Positional stages (a magnitude cut that
+// keeps only the first of the elements on its key) start each segment
+// from the count of the elements before it, so segments give the bits one
+// pass gives.
 
 // segmentable reports whether the tensor's chunks may be merged in any
 // order: its readers read any range. (A positional stage gets, per
@@ -95,194 +101,141 @@ func (tr *tensorRun) startCounts(stages []int, seg int64, nseg int) ([][]tally, 
 	return counts, err
 }
 
-// clone returns a run of the same tensor for another engine, its prepared
-// state (clipping, masks, rescaling, the combiner, the fused plan) copied:
-// positional stages, which count as they go, as fresh copies of their own.
-func (tr *tensorRun) clone(e *engine) (*tensorRun, error) {
-	c, err := e.newRun(tr.bt)
-	if err != nil {
-		return nil, err
-	}
-	copy(c.clip, tr.clip)
-	copy(c.resc, tr.resc)
-	copy(c.masks, tr.masks)
-	c.gram, c.comb, c.fused, c.chunk = tr.gram, tr.comb, tr.fused, tr.chunk
-	for k := range len(c.masks) + 1 {
-		if p, ok := c.stage(k); ok {
-			c.setStage(k, p.after(tally{}))
-		}
-	}
-	return c, nil
-}
-
-// fanOut calls fn for tasks 0 … n−1, on tr and on runs of the tensor on
-// helper engines for as many spare slots as it can take at once, and
-// returns the error of the lowest failed task. fn gets the run to use.
-func (tr *tensorRun) fanOut(n int, fn func(r *tensorRun, k int) error) error {
-	runs := append([]*tensorRun{tr}, tr.takeHelpers(n-1)...)
-	errs := make([]error, n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for _, r := range runs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for k := int(next.Add(1) - 1); k < n; k = int(next.Add(1) - 1) {
-				errs[k] = fn(r, k)
-			}
-		}()
-	}
-	wg.Wait()
-	tr.releaseHelpers(len(runs) - 1)
-	return firstError(errs)
-}
-
-// takeHelpers takes up to want spare slots (never more than Workers − 1)
-// without waiting and returns a run of the tensor on a helper engine for
-// each.
-func (tr *tensorRun) takeHelpers(want int) []*tensorRun {
-	var out []*tensorRun
-	for len(out) < min(want, tr.e.r.workers-1) {
-		r := tr.takeHelper(tr, len(out))
-		if r == nil {
-			break
-		}
-		out = append(out, r)
-	}
-	return out
-}
-
-// takeHelper takes a spare slot, if one is free now, and returns a clone of
-// src on helper engine h (made on first use, then kept for later tensors);
-// nil when no slot is free.
-func (tr *tensorRun) takeHelper(src *tensorRun, h int) *tensorRun {
-	e := tr.e
-	if !e.r.takeSlot() {
-		return nil
-	}
-	if h == len(e.helpers) {
-		e.helpers = append(e.helpers, newEngine(e.r))
-	}
-	r, err := src.clone(e.helpers[h])
-	if err != nil { // the tensor's readers opened once already: cannot fail
-		e.r.giveSlot()
-		return nil
-	}
-	return r
-}
-
-// releaseHelpers gives n slots back.
-func (tr *tensorRun) releaseHelpers(n int) {
-	for range n {
-		tr.e.r.giveSlot()
-	}
-}
-
-// segBuf holds one segment's encoded bytes (a pointer in the pool).
-type segBuf struct{ b []byte }
-
 // parallel merges the tensor in segments on this worker's slot and any
 // spare ones, writing them to w in order.
 func (tr *tensorRun) parallel(outDT safetensors.DType, w io.Writer) error {
-	j := tr.e.r
-	seg := (int64(j.segment) + int64(tr.chunk) - 1) / int64(tr.chunk) * int64(tr.chunk)
-	nseg := int((tr.n + seg - 1) / seg)
+	r := tr.e.r
+	seg := (int64(r.segment) + int64(tr.chunk) - 1) / int64(tr.chunk) * int64(tr.chunk)
+	sg := newSegments(tr.n, seg, outDT, w, 2*r.workers)
+	stages := tr.counting()
+	var counts [][]tally
+	if len(stages) > 0 {
+		var err error
+		if counts, err = tr.startCounts(stages, seg, sg.count); err != nil {
+			return err
+		}
+	}
 	// Helpers clone the prepared state from a copy: tr's own positional
 	// stages change as its goroutine moves from segment to segment.
 	snap := *tr
 	snap.masks = slices.Clone(tr.masks)
-	type result struct {
-		buf   *segBuf
-		err   error
-		ready chan struct{}
-	}
-	stages := tr.counting()
-	var counts [][]tally
-	var err error
-	if len(stages) > 0 {
-		if counts, err = tr.startCounts(stages, seg, nseg); err != nil {
-			return err
-		}
-	}
-	res := make([]result, nseg)
-	for i := range res {
-		res[i].ready = make(chan struct{})
-	}
-	window := make(chan struct{}, 2*j.workers)
-	stop := make(chan struct{})
-	var next atomic.Int64
-	inPlace, direct := w.(InPlaceWriter)
-	pool := sync.Pool{New: func() any { return &segBuf{b: make([]byte, seg*int64(outDT.Size()))} }}
-	var wg sync.WaitGroup
-	run := func(r *tensorRun, release func()) {
-		defer wg.Done()
-		defer release()
-		for {
-			select {
-			case window <- struct{}{}:
-			case <-stop:
-				return
-			}
-			select {
-			case <-stop:
-				<-window
-				return
-			default:
-			}
-			s := next.Add(1) - 1
-			if s >= int64(nseg) {
-				<-window
-				return
-			}
+	ctx, stop := context.WithCancel(context.Background())
+	work := func(x *tensorRun) {
+		for s := sg.take(ctx); s >= 0; s = sg.take(ctx) {
 			for k, st := range stages {
 				p, _ := snap.stage(st)
-				r.setStage(st, p.after(counts[s][k]))
+				x.setStage(st, p.after(counts[s][k]))
 			}
-			from := s * seg
-			to := min(from+seg, tr.n)
-			size := int64(outDT.Size())
-			var dst []byte
-			if direct {
-				dst = inPlace.SliceAt(from*size, (to-from)*size)
-			} else {
-				res[s].buf = pool.Get().(*segBuf)
-				dst = res[s].buf.b[:(to-from)*size]
-			}
-			res[s].err = r.span(from, to, outDT, dst, nil)
-			close(res[s].ready)
+			from, to := sg.bounds(s)
+			sg.done(s, x.span(from, to, outDT, sg.dst(s), nil))
 		}
 	}
-	// The worker's own slot runs one goroutine on tr; each spare slot taken
-	// runs another on a helper engine, which is kept for later tensors.
+	// The worker's own slot runs one goroutine on tr; each spare slot taken,
+	// as slots free up, runs another on a helper engine.
+	var wg sync.WaitGroup
+	wg.Go(func() { work(tr) })
 	helpers := 0
-	grab := func() {
-		for helpers < j.workers-1 {
-			r := tr.takeHelper(&snap, helpers)
-			if r == nil {
-				return
+	var err error
+	for s := range sg.count {
+		for ; helpers < r.workers-1; helpers++ {
+			h := tr.takeHelper(&snap, helpers)
+			if h == nil {
+				break
 			}
-			helpers++
-			wg.Add(1)
-			go run(r, j.giveSlot)
+			wg.Go(func() {
+				defer r.giveSlot()
+				work(h)
+			})
 		}
-	}
-	wg.Add(1)
-	go run(tr, func() {})
-	for s := range res {
-		grab()
-		<-res[s].ready
-		if err = res[s].err; err == nil && !direct {
-			_, err = w.Write(res[s].buf.b[:min(seg, tr.n-int64(s)*seg)*int64(outDT.Size())])
-		}
-		if res[s].buf != nil {
-			pool.Put(res[s].buf)
-		}
-		if err != nil {
+		if err = sg.write(s); err != nil {
 			break
 		}
-		<-window
 	}
-	close(stop)
+	stop()
 	wg.Wait()
+	return err
+}
+
+// segments are one tensor's segments, merged by several goroutines and
+// written in order. At most window of them are taken ahead of the one
+// being written, so memory does not grow with the tensor; each is merged
+// in place (an InPlaceWriter) or into a buffer of a ring of window, which
+// the window keeps from being reused before it is written.
+type segments struct {
+	n, seg  int64 // the tensor's elements, a segment's
+	count   int
+	size    int64 // bytes per element
+	w       io.Writer
+	inPlace InPlaceWriter // nil: through w
+	window  *semaphore.Weighted
+	ring    [][]byte // made on first use
+	next    atomic.Int64
+	ready   []chan struct{} // closed when the segment is merged
+	errs    []error
+}
+
+func newSegments(n, seg int64, outDT safetensors.DType, w io.Writer, window int) *segments {
+	sg := &segments{n: n, seg: seg, count: int((n + seg - 1) / seg), size: int64(outDT.Size()), w: w,
+		window: semaphore.NewWeighted(int64(window)), ring: make([][]byte, window)}
+	sg.inPlace, _ = w.(InPlaceWriter)
+	sg.ready, sg.errs = make([]chan struct{}, sg.count), make([]error, sg.count)
+	for s := range sg.ready {
+		sg.ready[s] = make(chan struct{})
+	}
+	return sg
+}
+
+// take returns the next segment to merge once the window has room, or -1
+// when none is left or ctx is done (the writer stopped).
+func (sg *segments) take(ctx context.Context) int {
+	if sg.window.Acquire(ctx, 1) != nil {
+		return -1
+	}
+	s := sg.next.Add(1) - 1
+	if ctx.Err() != nil || s >= int64(sg.count) {
+		sg.window.Release(1)
+		return -1
+	}
+	return int(s)
+}
+
+func (sg *segments) bounds(s int) (from, to int64) {
+	from = int64(s) * sg.seg
+	return from, min(from+sg.seg, sg.n)
+}
+
+// dst is where segment s is merged: its place in the output, or its ring
+// buffer.
+func (sg *segments) dst(s int) []byte {
+	from, to := sg.bounds(s)
+	if sg.inPlace != nil {
+		return sg.inPlace.SliceAt(from*sg.size, (to-from)*sg.size)
+	}
+	b := &sg.ring[s%len(sg.ring)]
+	if *b == nil {
+		*b = make([]byte, sg.seg*sg.size)
+	}
+	return (*b)[:(to-from)*sg.size]
+}
+
+// done records segment s merged, with its error.
+func (sg *segments) done(s int, err error) {
+	sg.errs[s] = err
+	close(sg.ready[s])
+}
+
+// write waits for segment s and writes it (unless it is already in
+// place), then makes room in the window. An error leaves the window full:
+// no goroutine takes another segment.
+func (sg *segments) write(s int) error {
+	<-sg.ready[s]
+	err := sg.errs[s]
+	if err == nil && sg.inPlace == nil {
+		from, to := sg.bounds(s)
+		_, err = sg.w.Write(sg.ring[s%len(sg.ring)][:(to-from)*sg.size])
+	}
+	if err == nil {
+		sg.window.Release(1)
+	}
 	return err
 }
