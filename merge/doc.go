@@ -10,7 +10,9 @@
 // on each delta) on every one. Inputs may be delta releases (dense or
 // sparse tensors), PEFT LoRA adapters, full fine-tuned models or the base
 // itself. METHODS.md gives each method's exact definition, its parameters
-// and defaults, and where and why it departs from mergekit.
+// and defaults, and where and why it departs from mergekit. Each method is
+// one value declared in its own file, method_*.go: its parameters and the
+// stages the engine runs for it (method.go).
 //
 // Output bytes depend only on the inputs and the recipe: every method sums
 // its inputs in a fixed order, in float32, with no fused multiply-add (each

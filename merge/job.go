@@ -92,18 +92,6 @@ func (j *Job) newPlan(ctx context.Context) (*plan, error) {
 	return p, nil
 }
 
-func sameShape(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // write produces every output file in dir and returns the manifest it wrote.
 func (j *Job) write(ctx context.Context, p *plan, dir string) (*potluck.Manifest, error) {
 	tensors, err := newRun(j, p).writeTensors(ctx, dir, j.shardSize())
