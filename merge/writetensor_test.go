@@ -134,3 +134,24 @@ func (m *memOut) Write(p []byte) (int, error) {
 }
 
 func (m *memOut) SliceAt(off, n int64) []byte { return m.b[off : off+n] }
+
+// A job whose plan fails for a late tensor keeps no half-made plan:
+// WriteTensor after the failed Run reports the same error.
+func TestWriteTensorAfterFailedRun(t *testing.T) {
+	f := newMethodFixture(t, 2, []float64{1})
+	y := fmt.Sprintf("merge_method: della\nbase_model: %q\nparameters:\n  density: [0.5, 0.1]\n  epsilon: 0.2\nmodels:\n  - model: %q\n  - model: %q\n", f.base, f.deltas[0], f.deltas[1])
+	r, err := merge.ParseRecipe([]byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := merge.OpenLocal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer job.Close()
+	out := outDir(t)
+	_, err = merge.Run(context.Background(), job, out)
+	wantErr(t, err, merge.ErrRecipe, "density 0.1 ± epsilon 0.2")
+	err = job.WriteTensor(context.Background(), f.tensors[0].Name, io.Discard)
+	wantErr(t, err, merge.ErrRecipe, "density 0.1 ± epsilon 0.2")
+}
