@@ -4,7 +4,8 @@ import "context"
 
 // A merge method is one value, declared in its own file (method_*.go) and
 // registered there: what a recipe may give it (its parameters, how many
-// models) and, for each tensor, the stages the engine runs, in order:
+// models), whether it chooses its inputs over the whole model before the
+// merge (krum), and for each tensor the stages the engine runs, in order:
 //
 //  1. clip: each delta's norm, and the inner products between deltas the
 //     method asks for (gram), in one pass over the raw deltas;

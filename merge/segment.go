@@ -40,13 +40,11 @@ func (tr *tensorRun) segmentable() bool {
 // stage returns the run's stage k if it is positional: input k's mask, or
 // for k = len(tr.rd) the combiner.
 func (tr *tensorRun) stage(k int) (positional, bool) {
-	var p positional
-	var ok bool
 	if k < len(tr.masks) {
-		p, ok = tr.masks[k].(positional)
-	} else {
-		p, ok = tr.comb.(positional)
+		p, ok := tr.masks[k].(positional)
+		return p, ok
 	}
+	p, ok := tr.comb.(positional)
 	return p, ok
 }
 
