@@ -77,7 +77,11 @@ func (tr *tensorRun) clone(e *engine) (*tensorRun, error) {
 	copy(c.clip, tr.clip)
 	copy(c.resc, tr.resc)
 	copy(c.masks, tr.masks)
-	c.gram, c.comb, c.fused, c.chunk = tr.gram, tr.comb, tr.fused, tr.chunk
+	c.gram, c.comb, c.fused = tr.gram, tr.comb, tr.fused
+	// The chunk is tr's: whole rows as tr's engine sized them, which may
+	// be more than this engine's buffers hold so far.
+	c.chunk = tr.chunk
+	e.grow(c.chunk)
 	for k := range len(c.masks) + 1 {
 		if p, ok := c.stage(k); ok {
 			c.setStage(k, p.after(tally{}))
