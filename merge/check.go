@@ -122,3 +122,15 @@ func CheckSparseIndices(base, delta *Model) error {
 	}
 	return nil
 }
+
+func sameShape(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,141 +1,93 @@
 package merge
 
+// The combining pass, and the combiners several methods share: the
+// weighted sum over the base and the TIES sign election.
+
 // combine computes e.out[:k] for the chunk at off: the inputs' chunks are
-// read, clipped, thinned and rescaled, then combined by the method's kernel.
+// read, clipped, masked and rescaled, then combined by the tensor's
+// combiner.
 func (tr *tensorRun) combine(off int64, k int) error {
 	e := tr.e
 	if err := e.readBase(tr.bt, off, k); err != nil {
 		return err
 	}
-	xs := make([][]float32, 0, len(tr.rd))
-	w := e.w32[:0]
+	xs := e.view[:0]
 	for i := range tr.rd {
-		if tr.e.j.skip(i) {
-			continue
-		}
 		x := e.xs[i][:k]
 		if err := tr.load(i, off, x, true); err != nil {
 			return err
 		}
 		xs = append(xs, x)
-		w = append(w, float32(tr.weight(i)))
 	}
-	base, out := e.base[:k], e.out[:k]
-	lambda := float32(tr.p.lambda)
-	switch tr.m.fam {
-	case famLinear:
-		tr.linear(xs, k)
-	case famSlerp:
-		th := e.theta[:k]
-		copy(th, xs[0])
-		addInto(th, base)
-		lerp2(out, base, th, tr.s0, tr.s1)
-	case famMedian:
-		medianCombine(out, base, xs, lambda)
-	case famTrimmed:
-		trimmedCombine(out, base, xs, int(tr.p.beta*float64(len(xs))), lambda)
-	case famStock:
-		tr.stock(off, xs, w, k)
-	default:
-		if tr.m.consensus && e.j.global.consensusPaper {
-			tiesPaper(out, base, xs, w, lambda, tr.p.normalize)
-		} else if tr.m.consensus {
-			tiesWeighted(out, base, xs, w, lambda, tr.p.normalize)
-		} else {
-			tr.weightedSum(xs, w, k, lambda)
-		}
-	}
+	e.view = xs
+	c := &e.ck
+	*c = chunk{off: off, cols: tr.cols, base: e.base[:k], xs: xs, out: e.out[:k], acc: e.acc[:k], tmp: e.tmp[:k]}
+	tr.comb.combine(c)
 	return nil
 }
 
-// weight is input i's weight in the sum: the recipe's, or the one the
-// method derives (fedavg's share of the samples, krum's 1/m, model_stock's
-// 1/N).
-func (tr *tensorRun) weight(i int) float64 {
-	g := tr.e.j.global
-	switch tr.m.fam {
-	case famFedAvg:
-		var total float64
-		for _, s := range g.samples {
-			total += s
-		}
-		return g.samples[i] / total
-	case famKrum:
-		return 1 / float64(g.m)
-	case famStock:
-		return 1 / float64(len(tr.rd))
-	}
-	return tr.p.weight[i]
+// sum is out = base + λ·(Σ wᵢxᵢ)/div, the sum from +0 in input order
+// (div 1: no division).
+type sum struct {
+	w           []float32
+	div, lambda float32
 }
 
-// weightedSum is out = base + λ·Σ wᵢxᵢ (divided by Σ wᵢ when normalize,
-// unless |Σ wᵢ| < 1e-8, as mergekit does).
-func (tr *tensorRun) weightedSum(xs [][]float32, w []float32, k int, lambda float32) {
-	acc := tr.e.acc[:k]
-	clear(acc)
-	for i, x := range xs {
-		axpy(acc, w[i], x)
+// newSum is the task-vector sum with the recipe's weights: divided by
+// Σ wᵢ (in float64, rounded once) when normalize, unless |Σ wᵢ| < 1e-8 as
+// mergekit does.
+func newSum(w []float64, normalize bool, lambda float64) *sum {
+	s := &sum{w: toF32(w), div: 1, lambda: float32(lambda)}
+	if div := sumOf(w); normalize && (div > 1e-8 || div < -1e-8) {
+		s.div = float32(div)
 	}
-	if d := tr.sumDivisor(); d != 1 {
-		divBy(acc, d)
-	}
-	addScaled(tr.e.out[:k], tr.e.base[:k], lambda, acc)
+	return s
 }
 
-// sumDivisor is what weightedSum divides the sum by: Σ wᵢ (in float64,
-// rounded once) when normalize, unless |Σ wᵢ| < 1e-8 as mergekit does; else
-// 1 (dividing by 1 changes nothing).
-func (tr *tensorRun) sumDivisor() float32 {
-	if div := tr.weightSum(); tr.p.normalize && (div > 1e-8 || div < -1e-8) {
-		return float32(div)
+// evenSum is out = base + λ·(Σ xᵢ)/n, each input weighted 1/n.
+func evenSum(n int, lambda float32) *sum {
+	w := make([]float32, n)
+	for i := range w {
+		w[i] = float32(1 / float64(n))
 	}
-	return 1
+	return &sum{w: w, div: 1, lambda: lambda}
 }
 
-// weightSum is Σ wᵢ of the recipe's weights, in float64.
-func (tr *tensorRun) weightSum() float64 {
-	var sum float64
-	for _, wi := range tr.p.weight {
-		sum += wi
+func (s *sum) combine(c *chunk) {
+	clear(c.acc)
+	for i, x := range c.xs {
+		axpy(c.acc, s.w[i], x)
 	}
-	return sum
+	if s.div != 1 {
+		divBy(c.acc, s.div)
+	}
+	addScaled(c.out, c.base, s.lambda, c.acc)
 }
 
-// linearWeight is input i's weight in the model soup: wᵢ / Σ wᵢ (in
-// float64, rounded once) when normalize, else wᵢ.
-func (tr *tensorRun) linearWeight(i int) float32 {
-	if tr.p.normalize {
-		return float32(tr.p.weight[i] / tr.weightSum())
+func (s *sum) fusedSum() fusedSum { return fusedSum{w: s.w, div: s.div, lambda: s.lambda} }
+
+// sumOf is Σ v in float64, in order.
+func sumOf(v []float64) float64 {
+	var s float64
+	for _, x := range v {
+		s += x
 	}
-	return float32(tr.p.weight[i])
+	return s
 }
 
-// linear is the model soup Σ wᵢθᵢ with θᵢ = θ₀ + δᵢ, the weights divided
-// by Σ wᵢ (in float64, rounded once) when normalize.
-func (tr *tensorRun) linear(xs [][]float32, k int) {
-	acc, base := tr.e.acc[:k], tr.e.base[:k]
-	clear(acc)
-	for i, x := range xs {
-		addInto(x, base)
-		axpy(acc, tr.linearWeight(i), x)
-	}
-	copy(tr.e.out[:k], acc)
+// ties elects a sign per element and takes the mean of the agreeing
+// values (kernels_ties.go): mergekit's weighted election, or the paper's.
+type ties struct {
+	w         []float32
+	lambda    float32
+	normalize bool
+	paper     bool
 }
 
-// stock is out = θ₀ + t·(Σ δᵢ/N), t per row when filter_wise.
-func (tr *tensorRun) stock(off int64, xs [][]float32, w []float32, k int) {
-	acc := tr.e.acc[:k]
-	clear(acc)
-	for i, x := range xs {
-		axpy(acc, w[i], x)
-	}
-	if len(tr.stockT) == 1 {
-		addScaled(tr.e.out[:k], tr.e.base[:k], float32(tr.stockT[0]), acc)
-		return
-	}
-	c := int(tr.cols)
-	for r := 0; r < k; r += c {
-		row := int((off + int64(r)) / tr.cols)
-		addScaled(tr.e.out[r:r+c], tr.e.base[r:r+c], float32(tr.stockT[row]), acc[r:r+c])
+func (t *ties) combine(c *chunk) {
+	if t.paper {
+		tiesPaper(c.out, c.base, c.xs, t.w, t.lambda, t.normalize)
+	} else {
+		tiesWeighted(c.out, c.base, c.xs, t.w, t.lambda, t.normalize)
 	}
 }

@@ -10,7 +10,9 @@
 // on each delta) on every one. Inputs may be delta releases (dense or
 // sparse tensors), PEFT LoRA adapters, full fine-tuned models or the base
 // itself. METHODS.md gives each method's exact definition, its parameters
-// and defaults, and where and why it departs from mergekit.
+// and defaults, and where and why it departs from mergekit. Each method is
+// one value declared in its own file, method_*.go: its parameters and the
+// stages the engine runs for it (method.go).
 //
 // Output bytes depend only on the inputs and the recipe: every method sums
 // its inputs in a fixed order, in float32, with no fused multiply-add (each
@@ -19,6 +21,12 @@
 // counter-based generator keyed by seed, model and tensor name; magnitude
 // cuts are found by histograms over the float bits with ties broken by
 // position. So the output is the same for any number of workers and any
-// chunking, and the kernels_*.go loops are the reference a SIMD kernel must
-// match bit for bit.
+// chunking.
+//
+// The hot element-wise loops live in merge/kernel: its *_generic.go loops
+// are the reference, and its AVX-512 and AVX2 kernels match them bit for
+// bit. The kernels_*.go files here are thin wrappers over that package,
+// each documented with the loop it computes, beside the few loops that
+// stay in this package (slerp's interpolation, DELLA's row masks, the
+// per-element fallback of a magnitude cut, the output's finiteness check).
 package merge

@@ -15,32 +15,31 @@ const workingSet = 12 << 20
 // engine merges tensors for one worker, a chunk at a time, reusing its
 // buffers for every chunk and tensor.
 type engine struct {
-	j               *Job
-	chunk           int // elements per chunk, a multiple of 64
-	base, out, acc  []float32
-	theta           []float32 // slerp's θ₁
-	xs              [][]float32
-	raw             []byte
-	sc              scratch
-	cuts            *cutFinder
-	order           []uint64
-	w32             []float32
-	rowG            []float64 // per-row statistics (model_stock filter_wise)
-	before, afterL1 [8]float64
-	rawBase         []byte   // the fused path's block of the base
-	rawIn           [][]byte // and of each input
-	srcs            [][]byte
-	helpers         []*engine // engines of the goroutines that share a tensor's segments
+	r              *run
+	chunk          int // elements per chunk, a multiple of 64
+	base, out, acc []float32
+	tmp            []float32 // a combiner's second scratch (slerp's θ₁)
+	xs             [][]float32
+	view           [][]float32 // the inputs' chunks a combiner gets
+	ck             chunk       // what it gets them in
+	raw            []byte
+	sc             scratch
+	cuts           *cutFinder
+	order          []uint64
+	rawBase        []byte   // the fused path's block of the base
+	rawIn          [][]byte // and of each input
+	srcs           [][]byte
+	helpers        []*engine // engines of the goroutines that share a tensor's segments
 }
 
-func newEngine(j *Job) *engine {
-	n := len(j.inputs)
-	chunk := j.ChunkElems
+func newEngine(r *run) *engine {
+	n := len(r.p.inputs)
+	chunk := r.chunk
 	if chunk <= 0 {
 		chunk = min(ChunkElems, workingSet/(n+4))
 	}
 	chunk = max(64, chunk&^63)
-	e := &engine{j: j, cuts: newCutFinder(), w32: make([]float32, n)}
+	e := &engine{r: r, cuts: newCutFinder()}
 	e.xs = make([][]float32, n)
 	e.grow(chunk)
 	return e
@@ -53,7 +52,7 @@ func (e *engine) grow(k int) {
 		return
 	}
 	e.chunk = k
-	e.base, e.out, e.acc, e.theta = make([]float32, k), make([]float32, k), make([]float32, k), make([]float32, k)
+	e.base, e.out, e.acc, e.tmp = make([]float32, k), make([]float32, k), make([]float32, k), make([]float32, k)
 	for i := range e.xs {
 		e.xs[i] = make([]float32, k)
 	}
@@ -83,7 +82,7 @@ func (e *engine) mergeTensor(bt Tensor, outDT safetensors.DType, w io.Writer) er
 		return err
 	}
 	tr.planFused(outDT)
-	if tr.n >= 2*int64(e.j.segmentElems()) && tr.segmentable() && e.j.spare != nil {
+	if tr.n >= 2*int64(e.r.segment) && tr.segmentable() && e.r.slots != nil {
 		return tr.parallel(outDT, w)
 	}
 	return tr.span(0, tr.n, outDT, nil, w)
@@ -138,7 +137,7 @@ func (tr *tensorRun) span(from, to int64, outDT safetensors.DType, dst []byte, w
 
 // readBase reads k elements of the base tensor from off into e.base.
 func (e *engine) readBase(bt Tensor, off int64, k int) error {
-	return readFloats(e.j.Base, bt, off, e.base[:k], e.raw)
+	return readFloats(e.r.p.base, bt, off, e.base[:k], e.raw)
 }
 
 // staggered returns n bytes starting 1088·(slot+2) bytes (17 cache lines

@@ -5,15 +5,15 @@ import (
 	"github.com/potluck-hub/potluck/safetensors"
 )
 
-// The fused path: the methods that are a weighted sum of dense deltas
-// (task arithmetic, fedavg, krum's mean, model_stock with one t, linear),
-// over a base, deltas and an output of one 16- or 32-bit float dtype, run
-// kernel.SumScaled or kernel.SumLinear straight on the encoded bytes, a
-// block at a time, instead of widening every input into a buffer and
-// streaming the chunk through one kernel per step. The kernels do the
-// engine's arithmetic in the engine's order, so both paths give the same
-// bits; a block whose input or result is not finite is redone through the
-// general path, which names the element.
+// The fused path: a tensor whose combiner is fusable, a weighted sum of
+// dense deltas (task arithmetic, fedavg, krum's mean, model_stock with one
+// t, linear's soup), over a base, deltas and an output of one 16- or
+// 32-bit float dtype, runs kernel.SumScaled or kernel.SumLinear straight
+// on the encoded bytes, a block at a time, instead of widening every input
+// into a buffer and streaming the chunk through one kernel per step. The
+// kernels do the engine's arithmetic in the engine's order, so both paths
+// give the same bits; a block whose input or result is not finite is
+// redone through the general path, which names the element.
 
 // fusedBlock is the elements per fused kernel call: a whole default chunk
 // (fewer, longer calls measured faster than 16 Ki-element ones: 0.91–0.99
@@ -47,43 +47,26 @@ func kernelFormat(dt safetensors.DType) (kernel.Format, bool) {
 	return 0, false
 }
 
-// planFused sets tr.fused when the tensor can take the fused path: called
-// after prepare, since clipping and model_stock's t come from it.
+// planFused sets tr.fused when the tensor can take the fused path: its
+// combiner is fusable, no input is masked or clipped, and every input
+// that changes the tensor is a dense delta of its dtype. It is called
+// after prepare, which gives the clipping factors and the combiner.
 func (tr *tensorRun) planFused(outDT safetensors.DType) {
 	tr.fused = nil
 	if noFused {
 		return
 	}
 	f, ok := kernelFormat(tr.bt.DType)
-	if !ok || outDT != tr.bt.DType {
+	fc, isSum := tr.comb.(fusable)
+	if !ok || !isSum || outDT != tr.bt.DType {
 		return
 	}
-	var lambda float32
-	switch tr.m.fam {
-	case famTask:
-		if tr.m.sparsify != spNone || tr.m.consensus {
-			return
-		}
-		lambda = float32(tr.p.lambda)
-	case famFedAvg, famKrum:
-		lambda = float32(tr.p.lambda)
-	case famStock:
-		if len(tr.stockT) != 1 {
-			return
-		}
-		lambda = float32(tr.stockT[0])
-	case famLinear:
-	default:
-		return
-	}
-	// The weights and divisor are the general path's (combine.go), so both
-	// paths do the same arithmetic.
-	p := &fusedPlan{format: f, linear: tr.m.fam == famLinear, div: 1, lambda: lambda}
+	// The weights, divisor and λ are the combiner's, so both paths do the
+	// same arithmetic.
+	s := fc.fusedSum()
+	p := &fusedPlan{format: f, linear: s.linear, div: s.div, lambda: s.lambda}
 	for i, rd := range tr.rd {
-		if tr.e.j.skip(i) {
-			continue
-		}
-		if tr.clip[i] != 1 {
+		if tr.clip[i] != 1 || tr.masks[i] != nil {
 			return
 		}
 		d, ok := rd.(denseReader)
@@ -93,14 +76,7 @@ func (tr *tensorRun) planFused(outDT safetensors.DType) {
 		if !ok || d.t.DType != tr.bt.DType {
 			return
 		}
-		w := float32(tr.weight(i))
-		if p.linear {
-			w = tr.linearWeight(i)
-		}
-		p.inputs, p.w = append(p.inputs, i), append(p.w, w)
-	}
-	if tr.m.fam != famStock && !p.linear { // the methods weightedSum combines
-		p.div = tr.sumDivisor()
+		p.inputs, p.w = append(p.inputs, i), append(p.w, s.w[i])
 	}
 	tr.fused = p
 }
@@ -114,7 +90,7 @@ func (tr *tensorRun) fusedChunk(off int64, k int, dst []byte) (bool, error) {
 	for s := 0; s < k; s += fusedBlock {
 		m := min(fusedBlock, k-s)
 		at := off + int64(s)
-		base, err := rawAt(e.j.Base, tr.bt, at, m, e.rawBase)
+		base, err := rawAt(e.r.p.base, tr.bt, at, m, e.rawBase)
 		if err != nil {
 			return false, err
 		}

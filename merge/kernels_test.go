@@ -23,13 +23,16 @@ func TestUnfusedTripleDiffers(t *testing.T) {
 	}
 }
 
+// negZero is −0: in Go the literal -0.0 is +0.
+var negZero = float32(math.Copysign(0, -1))
+
 func TestAxpy(t *testing.T) {
-	acc := []float32{fmaAcc, 1, -0.0, 1, 1, 1, 7}
+	acc := []float32{fmaAcc, 1, negZero, 1, 1, 1, 7}
 	x := []float32{fmaX, 3, 0, 0x1p-24, 3 * 0x1p-24, -1, 99}
 	want := []float32{
 		0x1p-11,     // unfused: float32(w·x) = 1 + 2⁻¹¹, then + (-1)
 		1 + 3*fmaW,  // 3·w = 3 + 3·2⁻¹² is exact, and so is the sum
-		0,           // -0 + 0·w = +0
+		0,           // -0 + 0·w = +0 (bits compared: an acc left alone stays -0)
 		1 + 0x1p-23, // 1 + 2⁻²⁴·w is just over half an ulp past 1: rounds up
 		1 + 0x1p-22, // 1 + 3·2⁻²⁴·w, just over 1.5 ulp: rounds to 2 ulp
 		1 - fmaW,    // 1 − w = -2⁻¹², exact
@@ -134,7 +137,10 @@ func TestFirstNonFinite(t *testing.T) {
 		want int
 	}{
 		{nil, -1},
-		{[]float32{0, -0.0, 1, math.MaxFloat32, -math.MaxFloat32, math.SmallestNonzeroFloat32}, -1},
+		// −0 has the sign bit set: a check of the raw bits that forgets
+		// to clear it would take it for a NaN.
+		{[]float32{0, negZero, 1, math.MaxFloat32, -math.MaxFloat32, math.SmallestNonzeroFloat32}, -1},
+		{[]float32{negZero, negZero, -math.SmallestNonzeroFloat32, nan}, 3},
 		{[]float32{nan}, 0},
 		{[]float32{1, 2, inf, nan}, 2},
 		{[]float32{1, -inf}, 1},

@@ -33,14 +33,13 @@ type outShard struct {
 // layout packs the base's tensors, in the base's order, into shards of at
 // most the shard size (a larger tensor alone in its shard), named as
 // Hugging Face names them.
-func (j *Job) layout() ([]*outShard, []*outTensor) {
+func (p *plan) layout(limit int64) ([]*outShard, []*outTensor) {
 	var shards []*outShard
 	var tensors []*outTensor
 	var size int64
-	limit := j.shardSize()
-	for _, sh := range j.Base.Shards {
+	for _, sh := range p.base.Shards {
 		for _, bt := range sh.Tensors {
-			dt := j.outDType(bt.DType)
+			dt := p.recipe.outDType(bt.DType)
 			n := bt.NumElements() * int64(dt.Size())
 			if len(shards) == 0 || (size > 0 && size+n > limit) {
 				shards, size = append(shards, &outShard{}), 0
@@ -64,8 +63,8 @@ func (j *Job) layout() ([]*outShard, []*outTensor) {
 // writeTensors writes every output tensor, Workers at a time, each straight
 // to its place in its shard, then the index. It returns the tensors as the
 // manifest records them.
-func (j *Job) writeTensors(ctx context.Context, dir string) ([]potluck.Tensor, error) {
-	shards, tensors := j.layout()
+func (r *run) writeTensors(ctx context.Context, dir string, shardSize int64) ([]potluck.Tensor, error) {
+	shards, tensors := r.p.layout(shardSize)
 	defer func() {
 		for _, s := range shards {
 			if s.f != nil {
@@ -76,7 +75,7 @@ func (j *Job) writeTensors(ctx context.Context, dir string) ([]potluck.Tensor, e
 	if err := createShards(dir, shards, tensors); err != nil {
 		return nil, err
 	}
-	out, err := j.runWorkers(ctx, shards, tensors)
+	out, err := r.runWorkers(ctx, shards, tensors)
 	if err != nil {
 		return nil, err
 	}
@@ -117,14 +116,14 @@ func createShards(dir string, shards []*outShard, tensors []*outTensor) error {
 
 // runWorkers merges the tensors, Workers at a time, each worker taking the
 // next tensor in order. The first error (in tensor order) stops the rest.
-func (j *Job) runWorkers(ctx context.Context, shards []*outShard, tensors []*outTensor) ([]potluck.Tensor, error) {
+func (r *run) runWorkers(ctx context.Context, shards []*outShard, tensors []*outTensor) ([]potluck.Tensor, error) {
 	out := make([]potluck.Tensor, len(tensors))
 	errs := make([]error, len(tensors))
 	var mu sync.Mutex
 	next, failed := 0, false
 	var done atomic.Int64
-	if j.Progress != nil {
-		j.Progress(0, len(tensors))
+	if r.progress != nil {
+		r.progress(0, len(tensors))
 	}
 	take := func() int {
 		mu.Lock()
@@ -136,40 +135,29 @@ func (j *Job) runWorkers(ctx context.Context, shards []*outShard, tensors []*out
 		return next - 1
 	}
 	var wg sync.WaitGroup
-	j.openSlots(0) // each worker frees its slot when it runs out of tensors
-	for range max(1, j.Workers) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer j.leave()
-			e := newEngine(j)
+	r.openSlots(0) // each worker frees its slot when it runs out of tensors
+	for range r.workers {
+		wg.Go(func() {
+			defer r.giveSlot()
+			e := newEngine(r)
 			for i := take(); i >= 0; i = take() {
-				out[i], errs[i] = j.writeTensor(ctx, e, shards[tensors[i].shard], tensors[i])
+				out[i], errs[i] = e.writeTensor(ctx, shards[tensors[i].shard], tensors[i])
 				if errs[i] != nil {
 					mu.Lock()
 					failed = true
 					mu.Unlock()
-				} else if j.Progress != nil {
-					j.Progress(int(done.Add(1)), len(tensors))
+				} else if r.progress != nil {
+					r.progress(int(done.Add(1)), len(tensors))
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	return out, firstError(errs)
 }
 
-func firstError(errs []error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // writeTensor merges one tensor into its place in the shard.
-func (j *Job) writeTensor(ctx context.Context, e *engine, s *outShard, t *outTensor) (potluck.Tensor, error) {
+func (e *engine) writeTensor(ctx context.Context, s *outShard, t *outTensor) (potluck.Tensor, error) {
 	if err := ctx.Err(); err != nil {
 		return potluck.Tensor{}, err
 	}

@@ -28,41 +28,6 @@ type param struct {
 	rangeOK  func(float64) string // "" when fine, else what it must be
 }
 
-// family is how a method combines its inputs.
-type family int
-
-const (
-	famTask    family = iota // θ₀ + λ·mix of (sparsified) deltas, with or without sign consensus
-	famLinear                // Σ wᵢθᵢ / Σ wᵢ
-	famStock                 // model_stock
-	famSlerp                 // slerp
-	famFedAvg                // θ₀ + λ Σ nᵢδᵢ / Σ nᵢ
-	famMedian                // coordinate-wise median
-	famTrimmed               // coordinate-wise trimmed mean
-	famKrum                  // (multi-)Krum
-)
-
-// sparsifier is how a task method thins each delta before combining.
-type sparsifier int
-
-const (
-	spNone      sparsifier = iota
-	spMagnitude            // TIES: keep the top density fraction by magnitude
-	spRandom               // DARE: keep each element with probability density
-	spOutliers             // breadcrumbs: drop the largest gamma and the smallest
-	spDella                // DELLA: keep probability by magnitude rank in its row
-)
-
-// method is one merge method: how it combines, and its parameters.
-type method struct {
-	fam       family
-	sparsify  sparsifier
-	consensus bool // TIES sign election
-	minModels int
-	maxModels int // 0: no limit
-	params    map[string]param
-}
-
 func inUnit(f float64) string { // density: (0, 1]
 	if f > 0 && f <= 1 {
 		return ""
@@ -98,7 +63,7 @@ func belowHalf(f float64) string {
 	return "in [0, 0.5)"
 }
 
-// Parameters shared by several methods.
+// Parameters shared by several methods (method_*.go).
 var (
 	pWeight    = param{kind: pNumber, def: 1.0, perModel: true}
 	pDensity   = param{kind: pNumber, def: 1.0, perModel: true, rangeOK: inUnit}
@@ -112,54 +77,6 @@ var (
 )
 
 func boolParam(def bool) param { return param{kind: pBool, def: def} }
-
-// taskMethod is a member of mergekit's generalized task arithmetic family.
-func taskMethod(sp sparsifier, consensus, normalize, rescale bool) method {
-	ps := map[string]param{"weight": pWeight, "lambda": pLambda, "normalize": boolParam(normalize), "clip": pClip}
-	if sp != spNone {
-		ps["density"] = pDensity
-		ps["rescale"] = boolParam(rescale)
-	}
-	switch sp {
-	case spOutliers:
-		ps["gamma"] = pGamma
-	case spDella:
-		ps["epsilon"] = pEpsilon
-	}
-	if sp == spRandom || sp == spDella {
-		ps["rescale_mode"] = pRescaleBy
-	}
-	if consensus {
-		ps["consensus"] = pConsensus
-		ps["int8_mask"] = pInt8Mask
-	}
-	return method{fam: famTask, sparsify: sp, consensus: consensus, minModels: 1, params: ps}
-}
-
-// methods are the merge methods a recipe may name, with mergekit's defaults.
-var methods = map[string]method{
-	"linear":           {fam: famLinear, minModels: 1, params: map[string]param{"weight": pWeight, "normalize": boolParam(true), "clip": pClip}},
-	"task_arithmetic":  taskMethod(spNone, false, false, false),
-	"ties":             taskMethod(spMagnitude, true, true, false),
-	"dare_linear":      taskMethod(spRandom, false, false, true),
-	"dare_ties":        taskMethod(spRandom, true, false, true),
-	"breadcrumbs":      taskMethod(spOutliers, false, false, false),
-	"breadcrumbs_ties": taskMethod(spOutliers, true, false, false),
-	"della":            taskMethod(spDella, true, true, true),
-	"della_linear":     taskMethod(spDella, false, false, true),
-	"model_stock": {fam: famStock, minModels: 2, params: map[string]param{
-		"filter_wise": {kind: pBool, def: false, global: true}, "clip": pClip}},
-	"slerp": {fam: famSlerp, minModels: 1, maxModels: 1, params: map[string]param{
-		"t": {kind: pNumber, required: true}, "clip": pClip}},
-	"fedavg": {fam: famFedAvg, minModels: 1, params: map[string]param{
-		"samples": {kind: pNumber, perModel: true, global: true, rangeOK: positive}, "lambda": pLambda, "clip": pClip}},
-	"median": {fam: famMedian, minModels: 1, params: map[string]param{"lambda": pLambda, "clip": pClip}},
-	"trimmed_mean": {fam: famTrimmed, minModels: 1, params: map[string]param{
-		"beta": {kind: pNumber, def: 0.1, rangeOK: belowHalf}, "lambda": pLambda, "clip": pClip}},
-	"krum": {fam: famKrum, minModels: 1, params: map[string]param{
-		"f": {kind: pInt, global: true, rangeOK: nonNegative}, "m": {kind: pInt, def: 1.0, global: true, rangeOK: positive},
-		"lambda": pLambda, "clip": pClip}},
-}
 
 // methodNames lists the supported methods, sorted, for messages.
 func methodNames() string {

@@ -1,120 +1,105 @@
 package merge
 
 import (
+	"context"
 	"fmt"
-	"math"
 )
 
-// tensorParams are the recipe's parameters resolved for one tensor: per
-// active input (weight, density, gamma, epsilon), and for the tensor.
-type tensorParams struct {
-	weight, density, gamma, epsilon []float64
-	lambda, clip, t, beta           float64
-	normalize, rescale              bool
+// plan is a checked merge, the recipe made concrete: its method, the
+// inputs opened and checked against the base (for krum, only those it
+// keeps), and one op per float tensor with every parameter resolved.
+// Nothing changes it once newPlan has made it: runs (run.go) read it from
+// any number of goroutines.
+type plan struct {
+	recipe *Recipe
+	m      method
+	base   *Model
+	inputs []*input             // the models the method combines, in recipe order
+	ops    map[string]*tensorOp // per float base tensor
+	pos    map[string]float64   // each tensor's layer position, for gradients
+	each   tensorPlanner        // the method's, for the merge's values
 }
 
-// globalParams are the parameters that take one value for the whole merge.
-type globalParams struct {
-	consensusPaper bool // consensus: paper
-	rescalePaper   bool // rescale_mode: paper
-	filterWise     bool // model_stock
-	f, m           int  // krum
-	samples        []float64
-}
-
-// resolve evaluates every parameter for one tensor at layer position t and
-// checks what only the resolved values can tell.
-func (j *Job) resolve(name string, t float64) (*tensorParams, error) {
-	r, m := j.Recipe, methods[j.Recipe.MergeMethod]
-	p := &tensorParams{}
-	num := func(param string, model int) (float64, error) {
-		if _, ok := m.params[param]; !ok {
-			return 0, nil
-		}
-		v := r.value(param, model, name, t)
-		f, ok := toFloat(v)
-		if !ok {
-			return 0, fmt.Errorf("%w: tensor %q: no value for parameter %q (no filter matches and there is no default)", ErrRecipe, name, param)
-		}
-		return f, nil
+// newPlan checks the job's recipe and inputs, resolves every parameter for
+// every tensor and, when the method chooses its inputs (krum), chooses
+// them.
+func newPlan(ctx context.Context, j *Job) (*plan, error) {
+	if err := j.Recipe.Check(); err != nil {
+		return nil, err
 	}
+	if len(j.Deltas) != len(j.Recipe.Models) || len(j.DeltaCIDs) != len(j.Deltas) {
+		return nil, fmt.Errorf("merge: %d deltas and %d CIDs for %d recipe models", len(j.Deltas), len(j.DeltaCIDs), len(j.Recipe.Models))
+	}
+	p := &plan{recipe: j.Recipe, m: methods[j.Recipe.MergeMethod], base: j.Base}
 	var err error
-	for _, in := range j.inputs {
-		vals := make([]float64, 4)
-		for k, param := range []string{"weight", "density", "gamma", "epsilon"} {
-			if vals[k], err = num(param, in.index); err != nil {
-				return nil, err
-			}
-		}
-		p.weight, p.density = append(p.weight, vals[0]), append(p.density, vals[1])
-		p.gamma, p.epsilon = append(p.gamma, vals[2]), append(p.epsilon, vals[3])
+	if p.inputs, err = openInputs(j, p.m.baseIsInput); err != nil {
+		return nil, err
 	}
-	for _, s := range []struct {
-		param string
-		dst   *float64
-	}{{"lambda", &p.lambda}, {"clip", &p.clip}, {"t", &p.t}, {"beta", &p.beta}} {
-		if *s.dst, err = num(s.param, -1); err != nil {
-			return nil, err
-		}
+	if p.each, err = p.m.plan(&mergeScope{r: p.recipe, inputs: p.inputs}); err != nil {
+		return nil, err
 	}
-	p.normalize, _ = r.value("normalize", -1, name, t).(bool)
-	p.rescale, _ = r.value("rescale", -1, name, t).(bool)
-	return p, j.checkResolved(name, p)
+	p.pos = layerPositions(j.Base.Names())
+	if err := p.planTensors(); err != nil {
+		return nil, err
+	}
+	if p.m.choose == nil {
+		return p, nil
+	}
+	keep, err := p.m.choose(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return p.only(keep)
 }
 
-// checkResolved checks the constraints between resolved values.
-func (j *Job) checkResolved(name string, p *tensorParams) error {
-	m := methods[j.Recipe.MergeMethod]
-	if m.sparsify == spDella {
-		for i, d := range p.density {
-			if e := p.epsilon[i]; d < 1 && (d-e <= 0 || d+e >= 1) {
-				return fmt.Errorf("%w: tensor %q: models[%d]: density %v ± epsilon %v must stay inside (0, 1)", ErrRecipe, name, j.inputs[i].index, d, e)
-			}
+// planTensors makes every float tensor's op for the plan's inputs.
+func (p *plan) planTensors() error {
+	p.ops = map[string]*tensorOp{}
+	ms := &mergeScope{r: p.recipe, inputs: p.inputs}
+	for _, name := range p.base.Names() {
+		if t, _ := p.base.Tensor(name); !t.DType.IsFloat() {
+			continue
 		}
-	}
-	if m.fam == famLinear && p.normalize {
-		var s float64
-		for _, w := range p.weight {
-			s += w
+		op, err := p.each(&tensorScope{mergeScope: ms, name: name, pos: p.pos[name]})
+		if err != nil {
+			return err
 		}
-		if s == 0 {
-			return fmt.Errorf("%w: tensor %q: linear with normalize: the weights sum to 0", ErrRecipe, name)
-		}
+		p.ops[name] = op
 	}
 	return nil
 }
 
-// resolveGlobal evaluates the merge-wide parameters.
-func (j *Job) resolveGlobal() (*globalParams, error) {
-	r := j.Recipe
-	g := &globalParams{m: 1}
-	g.consensusPaper = r.value("consensus", -1, "", 0) == "paper"
-	g.rescalePaper = r.value("rescale_mode", -1, "", 0) == "paper"
-	g.filterWise, _ = r.value("filter_wise", -1, "", 0).(bool)
-	n := len(j.inputs)
-	switch r.MergeMethod {
-	case "krum":
-		g.f = max(0, (n-3)/2)
-		if f, ok := toFloat(r.value("f", -1, "", 0)); ok {
-			g.f = int(f)
-		}
-		if f, ok := toFloat(r.value("m", -1, "", 0)); ok {
-			g.m = int(f)
-		}
-		if n < 2*g.f+3 || g.m > n-g.f {
-			return nil, fmt.Errorf("%w: krum with f = %d needs at least %d models (has %d), and m = %d at most n − f", ErrRecipe, g.f, 2*g.f+3, n, g.m)
-		}
-	case "fedavg":
-		for _, in := range j.inputs {
-			s, ok := toFloat(r.value("samples", in.index, "", 0))
-			if !ok {
-				s = in.samples
-			}
-			if !(s > 0) || math.IsInf(s, 0) {
-				return nil, fmt.Errorf("%w: fedavg: models[%d] (%s) records no sample count: give it in its manifest or as parameter samples", ErrRecipe, in.index, in.model.Name)
-			}
-			g.samples = append(g.samples, s)
+// only returns the plan made again for the inputs keep marks.
+func (p *plan) only(keep []bool) (*plan, error) {
+	q := *p
+	q.inputs = nil
+	for i, in := range p.inputs {
+		if keep[i] {
+			q.inputs = append(q.inputs, in)
 		}
 	}
-	return g, nil
+	return &q, q.planTensors()
+}
+
+// openInputs classifies every recipe model. The base listed among the
+// models is a zero delta when baseIsInput and is left out otherwise.
+func openInputs(j *Job, baseIsInput bool) ([]*input, error) {
+	var inputs []*input
+	for i, d := range j.Deltas {
+		if j.DeltaCIDs[i] == j.BaseCID {
+			if baseIsInput {
+				inputs = append(inputs, &input{index: i, kind: inBase, model: d})
+			}
+			continue
+		}
+		in, err := openInput(j.Base, j.BaseCID, d, i)
+		if err != nil {
+			return nil, fmt.Errorf("merge: models[%d]: %w", i, err)
+		}
+		inputs = append(inputs, in)
+	}
+	if len(inputs) == 0 {
+		return nil, fmt.Errorf("%w: every model is the base itself", ErrRecipe)
+	}
+	return inputs, nil
 }

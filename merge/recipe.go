@@ -88,8 +88,8 @@ func (r *Recipe) Check() error {
 			return fmt.Errorf("%w: %s needs parameter %q", ErrRecipe, r.MergeMethod, name)
 		}
 	}
-	if m.fam == famLinear && r.boolParam("normalize") && !r.weightsVary() && r.weightSum() == 0 {
-		return fmt.Errorf("%w: linear with normalize: the weights sum to 0", ErrRecipe)
+	if m.check != nil {
+		return m.check(r)
 	}
 	return nil
 }
@@ -194,13 +194,6 @@ func (r *Recipe) value(name string, model int, tensor string, t float64) any {
 	return methods[r.MergeMethod].params[name].def
 }
 
-// floatParam returns a top-level number parameter as the whole model sees
-// it (no tensor named), or its default.
-func (r *Recipe) floatParam(name string) float64 {
-	f, _ := toFloat(r.value(name, -1, "", 0))
-	return f
-}
-
 func (r *Recipe) boolParam(name string) bool {
 	b, _ := r.value(name, -1, "", 0).(bool)
 	return b
@@ -210,11 +203,12 @@ func (r *Recipe) boolParam(name string) bool {
 // method without weights; for fedavg, its sample count when the recipe
 // gives one. Provenance records it.
 func (r *Recipe) Weight(i int) float64 {
-	name := "weight"
-	if r.MergeMethod == "fedavg" {
-		name = "samples"
+	m := methods[r.MergeMethod]
+	name := m.weightParam
+	if name == "" {
+		name = "weight"
 	}
-	if _, ok := methods[r.MergeMethod].params[name]; !ok {
+	if _, ok := m.params[name]; !ok {
 		return 1
 	}
 	f, ok := toFloat(r.value(name, i, "", 0))

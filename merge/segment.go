@@ -2,37 +2,30 @@ package merge
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"slices"
 	"sync"
 	"sync/atomic"
 
 	"github.com/potluck-hub/potluck/safetensors"
+	"golang.org/x/sync/semaphore"
 )
 
 // A large tensor is split into segments that goroutines merge at once, so
 // a model with few large tensors (or the last large tensor of a model)
-// still keeps every core busy. The goroutines are bounded by the job's
-// Workers: a worker that runs out of tensors leaves its slot in j.spare,
-// and a tensor's merge picks such slots up as it goes. Segments are written
-// in order by the tensor's own worker, which hashes them; a bounded window
-// of segments is in flight, so memory does not grow with the tensor.
-
-// segmentElems is the elements per segment (rounded up to whole chunks).
-const segmentElems = 1 << 20
-
-func (j *Job) segmentElems() int {
-	if j.SegmentElems > 0 {
-		return j.SegmentElems
-	}
-	return segmentElems
-}
+// still keeps every core busy. The goroutines are bounded by the run's
+// Workers: a worker that runs out of tensors gives its slot back to the
+// run (run.go), and a tensor's merge takes such slots up as it goes
+// (helpers.go). Segments are written in order by the tensor's own worker,
+// which hashes them; a bounded window of segments is in flight, so memory
+// does not grow with the tensor. Positional stages (a magnitude cut that
+// keeps only the first of the elements on its key) start each segment
+// from the count of the elements before it, so segments give the bits one
+// pass gives.
 
 // segmentable reports whether the tensor's chunks may be merged in any
-// order: its readers read any range. (A magnitude cut that keeps only the
-// first of the elements on its key gets, per segment, how many of them
-// came before: tieCounts.)
+// order: its readers read any range. (A positional stage gets, per
+// segment, the count of the elements before it: startCounts.)
 func (tr *tensorRun) segmentable() bool {
 	for _, rd := range tr.rd {
 		switch rd.(type) {
@@ -44,283 +37,203 @@ func (tr *tensorRun) segmentable() bool {
 	return true
 }
 
-// tieCounts returns, for each segment of seg elements and each input, how
-// many elements on the key of its lo and hi cuts the segments before it
-// hold: the seen counts a segment's cuts start from. It returns nil when
-// every cut is stateless. The counts take one more read of the inputs with
-// such cuts, on every core the job has spare.
-func (tr *tensorRun) tieCounts(seg int64, nseg int) ([][]int64, [][]int64, error) {
-	var todo []int
-	for i := range tr.rd {
-		if !tr.lo[i].stateless() || !tr.hi[i].stateless() {
-			todo = append(todo, i)
-		}
+// stage returns the run's stage k if it is positional: input k's mask, or
+// for k = len(tr.rd) the combiner.
+func (tr *tensorRun) stage(k int) (positional, bool) {
+	if k < len(tr.masks) {
+		p, ok := tr.masks[k].(positional)
+		return p, ok
 	}
-	if len(todo) == 0 {
-		return nil, nil, nil
-	}
-	lo, hi := make([][]int64, nseg+1), make([][]int64, nseg+1)
-	for s := range lo {
-		lo[s], hi[s] = make([]int64, len(tr.rd)), make([]int64, len(tr.rd))
-	}
-	err := tr.fanOut(nseg, func(r *tensorRun, s int) error {
-		from := int64(s) * seg
-		for _, i := range todo {
-			x := r.e.xs[i]
-			for off := from; off < min(from+seg, tr.n); off += int64(r.chunk) {
-				k := int(min(int64(r.chunk), tr.n-off))
-				if err := r.load(i, off, x[:k], false); err != nil {
-					return err
-				}
-				lo[s+1][i] += r.lo[i].countKey(x[:k])
-				hi[s+1][i] += r.hi[i].countKey(x[:k])
-			}
-		}
-		return nil
-	})
-	for s := 1; s <= nseg; s++ { // prefix sums: segment s starts after s−1
-		for i := range tr.rd {
-			lo[s][i] += lo[s-1][i]
-			hi[s][i] += hi[s-1][i]
-		}
-	}
-	return lo, hi, err
+	p, ok := tr.comb.(positional)
+	return p, ok
 }
 
-// clone returns a run of the same tensor for another engine, its prepared
-// state (clipping, rescaling, cuts, model_stock's t, slerp's coefficients,
-// the fused plan) copied.
-func (tr *tensorRun) clone(e *engine) (*tensorRun, error) {
-	c, err := e.newRun(tr.bt)
-	if err != nil {
-		return nil, err
+// setStage puts p, a copy of stage k, in its place.
+func (tr *tensorRun) setStage(k int, p positional) {
+	if k < len(tr.masks) {
+		tr.masks[k] = p.(mask)
+	} else {
+		tr.comb = p.(combiner)
 	}
-	copy(c.clip, tr.clip)
-	copy(c.resc, tr.resc)
-	copy(c.lo, tr.lo)
-	copy(c.hi, tr.hi)
-	c.stockT, c.s0, c.s1, c.fused = tr.stockT, tr.s0, tr.s1, tr.fused
-	c.chunk = tr.chunk
-	return c, nil
 }
 
-// fanOut calls fn for tasks 0 … n−1, on tr and on runs of the tensor on
-// helper engines for as many spare slots as it can take at once, and
-// returns the error of the lowest failed task. fn gets the run to use.
-func (tr *tensorRun) fanOut(n int, fn func(r *tensorRun, k int) error) error {
-	runs := append([]*tensorRun{tr}, tr.takeHelpers(n-1)...)
-	errs := make([]error, n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for _, r := range runs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for k := int(next.Add(1) - 1); k < n; k = int(next.Add(1) - 1) {
-				errs[k] = fn(r, k)
-			}
-		}()
-	}
-	wg.Wait()
-	tr.releaseHelpers(len(runs) - 1)
-	return firstError(errs)
-}
-
-// takeHelpers takes up to want spare slots (never more than Workers − 1)
-// without waiting and returns a run of the tensor on a helper engine for
-// each.
-func (tr *tensorRun) takeHelpers(want int) []*tensorRun {
-	var out []*tensorRun
-	for len(out) < min(want, tr.e.j.Workers-1) {
-		r := tr.takeHelper(tr, len(out))
-		if r == nil {
-			break
+// counting lists the run's positional stages that need a count.
+func (tr *tensorRun) counting() []int {
+	var out []int
+	for k := range len(tr.masks) + 1 {
+		if p, ok := tr.stage(k); ok && p.counting() {
+			out = append(out, k)
 		}
-		out = append(out, r)
 	}
 	return out
 }
 
-// takeHelper takes a spare slot, if one is free now, and returns a clone of
-// src on helper engine h (made on first use, then kept for later tensors);
-// nil when no slot is free.
-func (tr *tensorRun) takeHelper(src *tensorRun, h int) *tensorRun {
-	e, j := tr.e, tr.e.j
-	if j.spare == nil {
+// startCounts returns, for each segment of seg elements and each stage of
+// stages, the count its positional stage starts the segment from: that of
+// the segments before it. The counts take one more read of the inputs, on
+// every core the run has spare.
+func (tr *tensorRun) startCounts(stages []int, seg int64, nseg int) ([][]tally, error) {
+	counts := make([][]tally, nseg+1)
+	for s := range counts {
+		counts[s] = make([]tally, len(stages))
+	}
+	err := tr.fanOut(nseg, func(r *tensorRun, s int) error {
+		from := int64(s) * seg
+		for k, st := range stages {
+			p, _ := tr.stage(st)
+			t, err := p.count(r, from, min(from+seg, tr.n))
+			if err != nil {
+				return err
+			}
+			counts[s+1][k] = t
+		}
 		return nil
-	}
-	select {
-	case <-j.spare:
-	default:
-		return nil
-	}
-	if h == len(e.helpers) {
-		e.helpers = append(e.helpers, newEngine(j))
-	}
-	r, err := src.clone(e.helpers[h])
-	if err != nil { // the tensor's readers opened once already: cannot fail
-		j.spare <- struct{}{}
-		return nil
-	}
-	return r
-}
-
-// openSlots makes the job's slot pool with free slots free now; none with
-// a single worker, which has nothing to share.
-func (j *Job) openSlots(free int) {
-	j.spare = nil
-	if j.Workers > 1 {
-		j.spare = make(chan struct{}, j.Workers)
-		for range free {
-			j.spare <- struct{}{}
+	})
+	for s := 1; s <= nseg; s++ { // prefix sums: segment s starts after s−1
+		for k := range stages {
+			for c := range counts[s][k] {
+				counts[s][k][c] += counts[s-1][k][c]
+			}
 		}
 	}
+	return counts, err
 }
-
-// releaseHelpers gives n slots back.
-func (tr *tensorRun) releaseHelpers(n int) {
-	for range n {
-		tr.e.j.spare <- struct{}{}
-	}
-}
-
-// segBuf holds one segment's encoded bytes (a pointer in the pool).
-type segBuf struct{ b []byte }
 
 // parallel merges the tensor in segments on this worker's slot and any
 // spare ones, writing them to w in order.
 func (tr *tensorRun) parallel(outDT safetensors.DType, w io.Writer) error {
-	j := tr.e.j
-	seg := (int64(j.segmentElems()) + int64(tr.chunk) - 1) / int64(tr.chunk) * int64(tr.chunk)
-	nseg := int((tr.n + seg - 1) / seg)
-	type result struct {
-		buf   *segBuf
-		err   error
-		ready chan struct{}
-	}
-	tiesLo, tiesHi, err := tr.tieCounts(seg, nseg)
-	if err != nil {
-		return err
-	}
-	res := make([]result, nseg)
-	for i := range res {
-		res[i].ready = make(chan struct{})
-	}
-	window := make(chan struct{}, 2*max(1, j.Workers))
-	stop := make(chan struct{})
-	var next atomic.Int64
-	inPlace, direct := w.(InPlaceWriter)
-	pool := sync.Pool{New: func() any { return &segBuf{b: make([]byte, seg*int64(outDT.Size()))} }}
-	var wg sync.WaitGroup
-	run := func(r *tensorRun, release func()) {
-		defer wg.Done()
-		defer release()
-		for {
-			select {
-			case window <- struct{}{}:
-			case <-stop:
-				return
-			}
-			select {
-			case <-stop:
-				<-window
-				return
-			default:
-			}
-			s := next.Add(1) - 1
-			if s >= int64(nseg) {
-				<-window
-				return
-			}
-			if tiesLo != nil {
-				for i := range r.lo {
-					r.lo[i].seen, r.hi[i].seen = tiesLo[s][i], tiesHi[s][i]
-				}
-			}
-			from := s * seg
-			to := min(from+seg, tr.n)
-			size := int64(outDT.Size())
-			var dst []byte
-			if direct {
-				dst = inPlace.SliceAt(from*size, (to-from)*size)
-			} else {
-				res[s].buf = pool.Get().(*segBuf)
-				dst = res[s].buf.b[:(to-from)*size]
-			}
-			res[s].err = r.span(from, to, outDT, dst, nil)
-			close(res[s].ready)
+	r := tr.e.r
+	seg := (int64(r.segment) + int64(tr.chunk) - 1) / int64(tr.chunk) * int64(tr.chunk)
+	sg := newSegments(tr.n, seg, outDT, w, 2*r.workers)
+	stages := tr.counting()
+	var counts [][]tally
+	if len(stages) > 0 {
+		var err error
+		if counts, err = tr.startCounts(stages, seg, sg.count); err != nil {
+			return err
 		}
 	}
-	// The worker's own slot runs one goroutine on tr; each spare slot taken
-	// runs another on a helper engine, which is kept for later tensors.
-	helpers := 0
-	// Helpers clone the prepared state from a copy: tr's own cut states
-	// change as its goroutine moves from segment to segment.
+	// Helpers clone the prepared state from a copy: tr's own positional
+	// stages change as its goroutine moves from segment to segment.
 	snap := *tr
-	snap.lo, snap.hi = slices.Clone(tr.lo), slices.Clone(tr.hi)
-	grab := func() {
-		for helpers < j.Workers-1 {
-			r := tr.takeHelper(&snap, helpers)
-			if r == nil {
-				return
+	snap.masks = slices.Clone(tr.masks)
+	ctx, stop := context.WithCancel(context.Background())
+	work := func(x *tensorRun) {
+		for s := sg.take(ctx); s >= 0; s = sg.take(ctx) {
+			for k, st := range stages {
+				p, _ := snap.stage(st)
+				x.setStage(st, p.after(counts[s][k]))
 			}
-			helpers++
-			wg.Add(1)
-			go run(r, func() { j.spare <- struct{}{} })
+			from, to := sg.bounds(s)
+			sg.done(s, x.span(from, to, outDT, sg.dst(s), nil))
 		}
 	}
-	wg.Add(1)
-	go run(tr, func() {})
-	for s := range res {
-		grab()
-		<-res[s].ready
-		if err = res[s].err; err == nil && !direct {
-			_, err = w.Write(res[s].buf.b[:min(seg, tr.n-int64(s)*seg)*int64(outDT.Size())])
+	// The worker's own slot runs one goroutine on tr; each spare slot taken,
+	// as slots free up, runs another on a helper engine.
+	var wg sync.WaitGroup
+	wg.Go(func() { work(tr) })
+	helpers := 0
+	var err error
+	for s := range sg.count {
+		for ; helpers < r.workers-1; helpers++ {
+			h := tr.takeHelper(&snap, helpers)
+			if h == nil {
+				break
+			}
+			wg.Go(func() {
+				defer r.giveSlot()
+				work(h)
+			})
 		}
-		if res[s].buf != nil {
-			pool.Put(res[s].buf)
-		}
-		if err != nil {
+		if err = sg.write(s); err != nil {
 			break
 		}
-		<-window
 	}
-	close(stop)
+	stop()
 	wg.Wait()
 	return err
 }
 
-// InPlaceWriter is an output in memory (a buffer, a mapped file) that the
-// merge writes into in place, rather than through Write: SliceAt returns
-// the n bytes at offset off of the tensor's output. Calls for disjoint
-// ranges may come from several goroutines at once.
-type InPlaceWriter interface {
-	io.Writer
-	SliceAt(off, n int64) []byte
+// segments are one tensor's segments, merged by several goroutines and
+// written in order. At most window of them are taken ahead of the one
+// being written, so memory does not grow with the tensor; each is merged
+// in place (an InPlaceWriter) or into a buffer of a ring of window, which
+// the window keeps from being reused before it is written.
+type segments struct {
+	n, seg  int64 // the tensor's elements, a segment's
+	count   int
+	size    int64 // bytes per element
+	w       io.Writer
+	inPlace InPlaceWriter // nil: through w
+	window  *semaphore.Weighted
+	ring    [][]byte // made on first use
+	next    atomic.Int64
+	ready   []chan struct{} // closed when the segment is merged
+	errs    []error
 }
 
-// WriteTensor merges the base tensor name and writes its bytes, in the
-// output dtype, to w (in place when w is an InPlaceWriter): what Run does
-// for each tensor, without the shards,
-// hashes and manifest. Workers goroutines share the tensor's segments. It
-// is for benchmarks and tools that stream one tensor; calls reuse one
-// engine's buffers, so they must not run concurrently.
-func (j *Job) WriteTensor(ctx context.Context, name string, w io.Writer) error {
-	if j.params == nil {
-		if err := j.ready(ctx); err != nil {
-			return err
-		}
+func newSegments(n, seg int64, outDT safetensors.DType, w io.Writer, window int) *segments {
+	sg := &segments{n: n, seg: seg, count: int((n + seg - 1) / seg), size: int64(outDT.Size()), w: w,
+		window: semaphore.NewWeighted(int64(window)), ring: make([][]byte, window)}
+	sg.inPlace, _ = w.(InPlaceWriter)
+	sg.ready, sg.errs = make([]chan struct{}, sg.count), make([]error, sg.count)
+	for s := range sg.ready {
+		sg.ready[s] = make(chan struct{})
 	}
-	bt, ok := j.Base.Tensor(name)
-	if !ok {
-		return fmt.Errorf("%w: tensor %q is not in the base %s", ErrIncompatible, name, j.Base.Name)
+	return sg
+}
+
+// take returns the next segment to merge once the window has room, or -1
+// when none is left or ctx is done (the writer stopped).
+func (sg *segments) take(ctx context.Context) int {
+	if sg.window.Acquire(ctx, 1) != nil {
+		return -1
 	}
-	if err := ctx.Err(); err != nil {
-		return err
+	s := sg.next.Add(1) - 1
+	if ctx.Err() != nil || s >= int64(sg.count) {
+		sg.window.Release(1)
+		return -1
 	}
-	j.openSlots(j.Workers - 1) // the caller's goroutine is the first worker
-	if j.eng == nil {
-		j.eng = newEngine(j)
+	return int(s)
+}
+
+func (sg *segments) bounds(s int) (from, to int64) {
+	from = int64(s) * sg.seg
+	return from, min(from+sg.seg, sg.n)
+}
+
+// dst is where segment s is merged: its place in the output, or its ring
+// buffer.
+func (sg *segments) dst(s int) []byte {
+	from, to := sg.bounds(s)
+	if sg.inPlace != nil {
+		return sg.inPlace.SliceAt(from*sg.size, (to-from)*sg.size)
 	}
-	return j.eng.mergeTensor(bt, j.outDType(bt.DType), w)
+	b := &sg.ring[s%len(sg.ring)]
+	if *b == nil {
+		*b = make([]byte, sg.seg*sg.size)
+	}
+	return (*b)[:(to-from)*sg.size]
+}
+
+// done records segment s merged, with its error.
+func (sg *segments) done(s int, err error) {
+	sg.errs[s] = err
+	close(sg.ready[s])
+}
+
+// write waits for segment s and writes it (unless it is already in
+// place), then makes room in the window. An error leaves the window full:
+// no goroutine takes another segment.
+func (sg *segments) write(s int) error {
+	<-sg.ready[s]
+	err := sg.errs[s]
+	if err == nil && sg.inPlace == nil {
+		from, to := sg.bounds(s)
+		_, err = sg.w.Write(sg.ring[s%len(sg.ring)][:(to-from)*sg.size])
+	}
+	if err == nil {
+		sg.window.Release(1)
+	}
+	return err
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -134,3 +135,58 @@ func (m *memOut) Write(p []byte) (int, error) {
 }
 
 func (m *memOut) SliceAt(off, n int64) []byte { return m.b[off : off+n] }
+
+// A job whose plan fails for a late tensor keeps no half-made plan:
+// WriteTensor after the failed Run reports the same error.
+func TestWriteTensorAfterFailedRun(t *testing.T) {
+	f := newMethodFixture(t, 2, []float64{1})
+	y := fmt.Sprintf("merge_method: della\nbase_model: %q\nparameters:\n  density: [0.5, 0.1]\n  epsilon: 0.2\nmodels:\n  - model: %q\n  - model: %q\n", f.base, f.deltas[0], f.deltas[1])
+	r, err := merge.ParseRecipe([]byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := merge.OpenLocal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer job.Close()
+	out := outDir(t)
+	_, err = merge.Run(context.Background(), job, out)
+	wantErr(t, err, merge.ErrRecipe, "density 0.1 ± epsilon 0.2")
+	err = job.WriteTensor(context.Background(), f.tensors[0].Name, io.Discard)
+	wantErr(t, err, merge.ErrRecipe, "density 0.1 ± epsilon 0.2")
+}
+
+// A row-wise method (della) gives each tensor a chunk of whole rows, which
+// grows the engine's buffers for long rows; a helper engine that shares a
+// later tensor's segments takes the same chunk, so its buffers must hold
+// it too (they were sized by its own, shorter rows).
+func TestSegmentsAfterLongRows(t *testing.T) {
+	const long, big = "model.layers.0.long.weight", "model.layers.1.self_attn.q_proj.weight"
+	defer func(prev []methodTensor) { methodTensors = prev }(methodTensors)
+	methodTensors = append(slices.Clip(methodTensors), methodTensor{long, "F32", []int64{1, 100}, 0}, methodTensor{big, "BF16", []int64{128, 40}, 1})
+	f := newMethodFixture(t, 1, []float64{1})
+	y := fmt.Sprintf("merge_method: della_linear\nbase_model: %q\nseed: 3\nparameters: {density: 0.5}\nmodels: [{model: %q}]\n", f.base, f.deltas[0])
+	out := outDir(t)
+	runJob(t, y, out, 1, 0, 0)
+	want := readTensors(t, out)
+	r, err := merge.ParseRecipe([]byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := merge.OpenLocal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer job.Close()
+	job.Workers, job.ChunkElems, job.SegmentElems = 3, 64, 128
+	for _, name := range []string{long, big} { // long rows first: the engine grows
+		var buf bytes.Buffer
+		if err := job.WriteTensor(context.Background(), name, &buf); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !bytes.Equal(buf.Bytes(), want[name].Raw) {
+			t.Errorf("%s: WriteTensor's bytes differ from Run's", name)
+		}
+	}
+}

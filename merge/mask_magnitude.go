@@ -1,0 +1,154 @@
+package merge
+
+import (
+	"github.com/potluck-hub/potluck/merge/kernel"
+	"github.com/potluck-hub/potluck/safetensors"
+)
+
+// The magnitude masks: TIES keeps each delta's top ⌊density·N⌋ elements by
+// magnitude (at least one); breadcrumbs drops the ⌊γ·N⌋ largest and enough
+// of the smallest to keep ⌊density·N⌋. Both are cuts in the total order of
+// select.go, found by histograms over the tensor, one input at a time.
+
+var (
+	magnitudeMasks = maskSpec{params: map[string]param{"density": pDensity}, plan: planMagnitude(false)}
+	outlierMasks   = maskSpec{params: map[string]param{"density": pDensity, "gamma": pGamma}, plan: planMagnitude(true)}
+)
+
+// cutMasker is a tensor's magnitude masks.
+type cutMasker struct {
+	density []float64
+	gamma   []float64 // breadcrumbs; nil for TIES
+	rescale bool      // by the L1 norm ratio
+}
+
+func planMagnitude(outliers bool) func(s *tensorScope, rescale bool) (masker, error) {
+	return func(s *tensorScope, rescale bool) (masker, error) {
+		m := &cutMasker{rescale: rescale}
+		var err error
+		if m.density, err = s.perInput("density"); err != nil {
+			return nil, err
+		}
+		if outliers {
+			m.gamma, err = s.perInput("gamma")
+		}
+		return m, err
+	}
+}
+
+func (m *cutMasker) prepare(tr *tensorRun, i int) (mask, float32, error) {
+	d := m.density[i]
+	if d >= 1 {
+		return nil, 1, nil
+	}
+	cuts, err := tr.findCuts(i, m.ranks(i, tr.n))
+	if err != nil {
+		return nil, 1, err
+	}
+	cm := &cutMask{i: i, lo: cutState{c: cuts[0]}, hi: cutState{c: cuts[1]}}
+	if !m.rescale {
+		return cm, 1, nil
+	}
+	resc, err := tr.l1Rescale(i, cm)
+	return cm, resc, err
+}
+
+// ranks are input i's two cuts, as mergekit computes them: the top
+// ⌊density·N⌋ (at least one) for TIES; for breadcrumbs the ranks
+// [n_bot, N − n_top) with n_top = ⌊γ·N⌋ and n_bot = N − ⌊density·N⌋ − n_top
+// (n_top reduced when that is negative).
+func (m *cutMasker) ranks(i int, n int64) []int64 {
+	d := m.density[i]
+	if m.gamma == nil {
+		target := max(1, int64(d*float64(n)))
+		return []int64{n - target, n}
+	}
+	top := int64(m.gamma[i] * float64(n))
+	bot := n - int64(d*float64(n)) - top
+	if bot < 0 {
+		top, bot = top+bot, 0
+	}
+	return []int64{bot, n - top}
+}
+
+// cutMask keeps input i's elements above cut lo and not above cut hi.
+type cutMask struct {
+	i      int
+	lo, hi cutState
+}
+
+func (m *cutMask) apply(_ *tensorRun, off int64, x []float32) {
+	if off == 0 {
+		m.lo.seen, m.hi.seen = 0, 0
+	}
+	magnitudeMask(x, &m.lo, &m.hi)
+}
+
+func (m *cutMask) counting() bool { return !m.lo.stateless() || !m.hi.stateless() }
+
+func (m *cutMask) count(tr *tensorRun, from, to int64) (tally, error) {
+	var t tally
+	x := tr.e.xs[m.i]
+	for off := from; off < to; off += int64(tr.chunk) {
+		k := int(min(int64(tr.chunk), to-off))
+		if err := tr.load(m.i, off, x[:k], false); err != nil {
+			return t, err
+		}
+		t[0] += m.lo.countKey(x[:k])
+		t[1] += m.hi.countKey(x[:k])
+	}
+	return t, nil
+}
+
+func (m *cutMask) after(t tally) positional {
+	return &cutMask{i: m.i, lo: cutState{c: m.lo.c, seen: t[0]}, hi: cutState{c: m.hi.c, seen: t[1]}}
+}
+
+// findCuts finds input i's magnitude cuts at ranks qs.
+func (tr *tensorRun) findCuts(i int, qs []int64) ([]cut, error) {
+	x := tr.e.xs[i]
+	pass := func(fn func([]float32)) error {
+		return tr.passes(func(off int64, k int) error {
+			if err := tr.load(i, off, x[:k], false); err != nil {
+				return err
+			}
+			fn(x[:k])
+			return nil
+		})
+	}
+	high := func(h *[4][]uint32) error { return pass(func(x []float32) { histHigh(h, x) }) }
+	// A bfloat16 or half input, not rescaled, is counted as it lies, by the
+	// 15-bit magnitude key of its raw bits: one pass, unwidened. Bins from
+	// the format's Inf up hold Inf and NaN: then the widening pass finds
+	// the first and fails with it, so its float32 bins are never ranked.
+	var exact func(bin int) uint32
+	inf := 0
+	dr, dense := tr.rd[i].(denseReader)
+	if dense && tr.clip[i] == 1 {
+		switch dr.t.DType {
+		case safetensors.BF16:
+			exact, inf = func(bin int) uint32 { return uint32(bin) << 16 }, 0x7F80
+		case safetensors.F16:
+			exact, inf = func(bin int) uint32 { return kernel.F16ToF32Bits(uint16(bin)) }, 0x7C00
+		}
+	}
+	if exact != nil {
+		high = func(h *[4][]uint32) error {
+			err := tr.passes(func(off int64, k int) error {
+				b, err := rawAt(dr.m, dr.t, off, k, tr.e.raw)
+				if err == nil {
+					histRaw16(h, b)
+				}
+				return err
+			})
+			if err != nil || !nonFiniteBins(h, inf) {
+				return err
+			}
+			for t := range h {
+				clear(h[t])
+			}
+			return pass(func(x []float32) { histHigh(h, x) })
+		}
+	}
+	return tr.e.cuts.find(tr.n, qs, exact, high, pass)
+}

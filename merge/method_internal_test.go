@@ -1,0 +1,67 @@
+package merge
+
+import (
+	"math"
+	"testing"
+)
+
+// Every registered method declares what the engine needs of it: a plan,
+// a model count, a clip parameter (every method takes one), and defaults
+// its own parameter checks accept.
+func TestMethodsDeclared(t *testing.T) {
+	for name, m := range methods {
+		if m.name != name || m.plan == nil {
+			t.Errorf("%s: registered as %q, plan set: %v", name, m.name, m.plan != nil)
+		}
+		if m.minModels < 1 || (m.maxModels != 0 && m.maxModels < m.minModels) {
+			t.Errorf("%s: takes %d to %d models", name, m.minModels, m.maxModels)
+		}
+		if _, ok := m.params["clip"]; !ok {
+			t.Errorf("%s: no clip parameter", name)
+		}
+		for pn, p := range m.params {
+			if p.def == nil {
+				continue
+			}
+			if p.required {
+				t.Errorf("%s: parameter %s is required and has a default", name, pn)
+			}
+			if err := p.checkValue(setting{scalar: p.def}); err != nil {
+				t.Errorf("%s: parameter %s: its default %v: %v", name, pn, p.def, err)
+			}
+		}
+	}
+}
+
+// test_nearswap is declared here the way a method's own file declares it,
+// to show that a method needs nothing beyond its file: mergekit's nearswap
+// on exactly one model, θ₀ + w·δ per element with w = min(1, t/|δ|) (1
+// where δ = 0). TestOneFileMethod runs it.
+func init() {
+	register(method{
+		name:      "test_nearswap",
+		params:    map[string]param{"t": {kind: pNumber, required: true, rangeOK: positive}, "clip": pClip},
+		minModels: 1,
+		maxModels: 1,
+		plan: eachTensor(func(s *tensorScope) (*tensorOp, error) {
+			t, err := s.number("t")
+			if err != nil {
+				return nil, err
+			}
+			clip, err := s.clipParam()
+			return &tensorOp{clip: clip, combine: nearswap{float32(t)}}, err
+		}),
+	})
+}
+
+type nearswap struct{ t float32 }
+
+func (n nearswap) combine(c *chunk) {
+	for i, x := range c.xs[0] {
+		w := float32(1)
+		if a := float32(math.Abs(float64(x))); a > 0 {
+			w = min(1, n.t/a)
+		}
+		c.out[i] = c.base[i] + float32(w*x)
+	}
+}
