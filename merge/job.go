@@ -11,6 +11,7 @@ import (
 
 	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/safetensors"
+	"github.com/potluck-hub/potluck/store"
 )
 
 // ChunkElems is how many elements of a tensor are processed at a time: it
@@ -70,7 +71,7 @@ func Run(ctx context.Context, job *Job, outDir string) (*potluck.Manifest, error
 		return nil, err
 	}
 	var m *potluck.Manifest
-	err = potluck.WriteDir(outDir, func(tmp string) error {
+	err = store.WriteDir(outDir, func(tmp string) error {
 		var err error
 		m, err = job.write(ctx, p, tmp)
 		return err

@@ -7,8 +7,9 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/potluck-hub/potluck/safetensors"
 	"golang.org/x/sync/semaphore"
+
+	"github.com/potluck-hub/potluck/safetensors"
 )
 
 // A large tensor is split into segments that goroutines merge at once, so

@@ -50,7 +50,7 @@ func MakeDelta(ctx context.Context, o DeltaOptions) (*potluck.Manifest, error) {
 		o.BaseCID = c.String()
 	}
 	var man *potluck.Manifest
-	err = potluck.WriteDir(o.OutDir, func(tmp string) error {
+	err = store.WriteDir(o.OutDir, func(tmp string) error {
 		tensors, err := merge.Diff(ctx, base, ft, tmp, merge.DiffOptions{DType: o.DType})
 		if err != nil {
 			return err

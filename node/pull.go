@@ -33,7 +33,7 @@ func (c *Client) Pull(ctx context.Context, rootCID, outDir string, trusted []*si
 		return nil, err
 	}
 	var signed *signing.Verified
-	err = potluck.WriteDir(outDir, func(tmp string) error {
+	err = store.WriteDir(outDir, func(tmp string) error {
 		entries, err := c.fetchFiles(ctx, rel, tmp, progress)
 		if err != nil {
 			return err

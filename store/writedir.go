@@ -1,4 +1,4 @@
-package potluck
+package store
 
 import (
 	"fmt"
