@@ -20,6 +20,7 @@ import (
 	"github.com/potluck-hub/potluck/safetensors"
 	"github.com/potluck-hub/potluck/signing"
 	"github.com/potluck-hub/potluck/store"
+	"github.com/potluck-hub/potluck/translog"
 )
 
 // GetChunk is the size of the data messages Get streams.
@@ -263,6 +264,8 @@ func toStatus(err error) error {
 		code = codes.InvalidArgument
 	case errors.Is(err, ErrNotFound), errors.Is(err, store.ErrNotFound):
 		code = codes.NotFound
+	case errors.Is(err, translog.ErrNotFound): // an index or tree size past the log's end
+		code = codes.OutOfRange
 	}
 	st := status.New(code, err.Error())
 	var rej *RejectedError
