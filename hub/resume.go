@@ -20,7 +20,7 @@ type UploadStatus struct {
 
 // StartUpload opens a resumable upload session after the checks that need
 // no bytes (header, signature, caller, base): a refusal here is judged and
-// logged as Receive's would be. The session is bound to the caller's org.
+// logged as a commit's would be. The session is bound to the caller's org.
 func (h *Hub) StartUpload(ctx context.Context, up Upload) (UploadStatus, error) {
 	if _, err := h.receive(ctx, up, nil); err != nil {
 		return UploadStatus{}, err
@@ -95,10 +95,10 @@ func (h *Hub) WriteUpload(ctx context.Context, id string, src ChunkSource) (Uplo
 	return h.uploadStatus(s)
 }
 
-// CommitUpload admits a complete session as Receive admits a stream: the
-// same checks, and nothing visible unless all pass. A refused session is
-// dropped; one that failed for another reason (the hub stopping) stays, to
-// be committed again. Committing a committed session returns its release.
+// CommitUpload admits a complete session: every check, and nothing visible
+// unless all pass. A refused session is dropped; one that failed for
+// another reason (the hub stopping) stays, to be committed again.
+// Committing a committed session returns its release.
 func (h *Hub) CommitUpload(ctx context.Context, id string) (*potluck.Release, error) {
 	s, err := h.session(ctx, id)
 	if err != nil {

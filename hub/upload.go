@@ -46,7 +46,8 @@ type Chunk struct {
 	Data   []byte
 }
 
-// ChunkSource yields an upload's chunks in order and io.EOF after the last.
+// ChunkSource yields the chunks sent into an upload session, and io.EOF
+// after the last.
 type ChunkSource interface {
 	Next() (Chunk, error)
 }
@@ -63,16 +64,6 @@ func (a *admission) discard() {
 	for _, st := range a.staged {
 		st.Discard()
 	}
-}
-
-// Receive admits an upload: it checks the header and signature before any
-// bytes arrive, stages every file while hashing it, checks the staged bytes,
-// and only then commits them and records the release. On any error nothing
-// is stored; a refusal is a *RejectedError carrying the verdict, and once
-// the upload is attributable to a member (its signature checked) the
-// verdict is logged.
-func (h *Hub) Receive(ctx context.Context, up Upload, src ChunkSource) (*potluck.Release, error) {
-	return h.receive(ctx, up, func(a *admission) error { return h.stageFiles(ctx, a, src) })
 }
 
 // receive runs the admission of an upload whose bytes stage brings in;
@@ -196,25 +187,6 @@ func (h *Hub) checkBase(up Upload) error {
 	return nil
 }
 
-// stageFiles imports each declared file from the chunk stream into staging,
-// checking its size, SHA-256 and (when declared) CID.
-func (h *Hub) stageFiles(ctx context.Context, a *admission, src ChunkSource) error {
-	r := &chunkReader{src: src, received: h.metrics.uploadBytes.Add}
-	for i, f := range a.up.Files {
-		r.start(i, f.Size)
-		if err := h.stageOne(ctx, a, f, r); err != nil {
-			return err
-		}
-	}
-	if _, err := src.Next(); err != io.EOF {
-		if err == nil {
-			return fmt.Errorf("%w: data after the last declared file", ErrRejected)
-		}
-		return fmt.Errorf("upload: %w", err)
-	}
-	return nil
-}
-
 // stageOne imports one declared file from r into staging and checks it
 // against its declaration.
 func (h *Hub) stageOne(ctx context.Context, a *admission, f UploadFile, r io.Reader) error {
@@ -238,47 +210,6 @@ func checkStaged(f UploadFile, got store.FileInfo) error {
 		return fmt.Errorf("%w: file %q: CID %s, declared %s", ErrRejected, f.Path, got.CID, f.CID)
 	}
 	return nil
-}
-
-// chunkReader reads one declared file's bytes out of the chunk stream,
-// checking that chunks come in order and never run past the declared size.
-type chunkReader struct {
-	src     ChunkSource
-	file    int
-	size    int64
-	off     int64
-	pending []byte
-
-	received func(float64) // counts the bytes received
-}
-
-func (r *chunkReader) start(file int, size int64) {
-	r.file, r.size, r.off, r.pending = file, size, 0, nil
-}
-
-func (r *chunkReader) Read(p []byte) (int, error) {
-	for len(r.pending) == 0 {
-		if r.off == r.size {
-			return 0, io.EOF
-		}
-		c, err := r.src.Next()
-		if err == io.EOF {
-			return 0, fmt.Errorf("%w: upload cut off: file %d has %d of its %d bytes", ErrRejected, r.file, r.off, r.size)
-		}
-		if err != nil {
-			return 0, err
-		}
-		if c.File != r.file || c.Offset != r.off || len(c.Data) > MaxChunk || r.off+int64(len(c.Data)) > r.size {
-			return 0, fmt.Errorf("%w: chunk for file %d at %d (%d bytes), expected file %d at %d of %d bytes, at most %d per chunk",
-				ErrRejected, c.File, c.Offset, len(c.Data), r.file, r.off, r.size, MaxChunk)
-		}
-		r.pending = c.Data
-		r.received(float64(len(c.Data)))
-	}
-	n := copy(p, r.pending)
-	r.pending = r.pending[n:]
-	r.off += int64(n)
-	return n, nil
 }
 
 // commit makes the staged files visible, builds the release directory and
