@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 
@@ -12,6 +13,11 @@ import (
 	"github.com/potluck-hub/potluck/signing"
 	"github.com/potluck-hub/potluck/store"
 )
+
+// An upload: what a client declares, the admission stages that check the
+// declaration before any byte (header, signature, base; access is in
+// auth.go), the one that stages the bytes, and the commit. The stages after
+// it are in admit.go; pipeline.go lists them per kind of release.
 
 // ErrRejected reports an upload the hub refuses: a bad header, bytes that do
 // not match what was declared and signed, a delta that does not fit its base.
@@ -52,84 +58,9 @@ type ChunkSource interface {
 	Next() (Chunk, error)
 }
 
-// admission is an upload being checked: who signed it, and its staged files.
-type admission struct {
-	up     Upload
-	org    string
-	signed *signing.Verified
-	staged []*store.Staged
-}
-
-func (a *admission) discard() {
-	for _, st := range a.staged {
-		st.Discard()
-	}
-}
-
-// receive runs the admission of an upload whose bytes stage brings in;
-// with stage nil it runs only the checks that need no bytes (an upload
-// session opening) and returns no release.
-func (h *Hub) receive(ctx context.Context, up Upload, stage func(*admission) error) (*potluck.Release, error) {
-	a := &admission{up: up}
-	defer a.discard()
-	s := &screen{}
-	err := h.screenUpload(ctx, a, s, stage)
-	if err == nil {
-		if stage == nil {
-			return nil, nil
-		}
-		r, err := h.commit(ctx, a, s.checks)
-		if err == nil {
-			h.metrics.uploads.WithLabelValues(string(up.Kind), "accepted").Inc()
-			h.logger.Info("upload accepted", "kind", up.Kind, "cid", r.CID, "org", a.org, "base", up.Base)
-		}
-		return r, err
-	}
-	if !judged(err) {
-		return nil, err
-	}
-	h.metrics.uploads.WithLabelValues(string(up.Kind), "rejected").Inc()
-	v := potluck.Verdict{Checks: s.checks, Reason: err.Error()}
-	h.logger.Warn("upload rejected", "kind", up.Kind, "org", a.org, "base", up.Base, "reason", v.Reason)
-	if a.signed != nil {
-		if lerr := h.logVerdict(a, v); lerr != nil {
-			return nil, errors.Join(err, lerr)
-		}
-	}
-	return nil, &RejectedError{Verdict: v, Err: err}
-}
-
-// screenUpload runs every admission check in order, stopping at the first
-// that fails; with stage nil, only those before the bytes.
-func (h *Hub) screenUpload(ctx context.Context, a *admission, s *screen, stage func(*admission) error) error {
-	steps := []struct {
-		name string
-		f    func() error
-	}{
-		{"header", func() error { return checkUploadHeader(a.up) }},
-		{"signature", func() error { return h.checkSignature(a) }},
-		{"access", func() error { return checkCaller(ctx, a.org) }},
-		{"base", func() error { return h.checkBase(a.up) }},
-	}
-	if stage != nil {
-		steps = append(steps, struct {
-			name string
-			f    func() error
-		}{"bytes", func() error { return stage(a) }})
-	}
-	for _, st := range steps {
-		if err := s.run(st.name, st.f); err != nil {
-			return err
-		}
-	}
-	if stage == nil {
-		return nil
-	}
-	return h.admit(ctx, a, s)
-}
-
-// checkUploadHeader refuses a malformed header before any byte is sent.
-func checkUploadHeader(up Upload) error {
+// checkHeader refuses a malformed header before any byte is sent.
+func (h *Hub) checkHeader(_ context.Context, a *admission) error {
+	up := a.up
 	if up.Kind != potluck.KindBase && up.Kind != potluck.KindDelta {
 		return fmt.Errorf("%w: kind %q cannot be uploaded", ErrRejected, up.Kind)
 	}
@@ -151,7 +82,7 @@ func checkUploadHeader(up Upload) error {
 
 // checkSignature: the bundle is signed by a member key valid now and covers
 // exactly the declared files.
-func (h *Hub) checkSignature(a *admission) error {
+func (h *Hub) checkSignature(_ context.Context, a *admission) error {
 	res := make([]signing.Resource, len(a.up.Files))
 	for i, f := range a.up.Files {
 		res[i] = signing.Resource{Name: f.Path, Digest: f.SHA256}
@@ -172,8 +103,10 @@ func (h *Hub) checkSignature(a *admission) error {
 	return nil
 }
 
-// checkBase: a delta names a base the hub holds.
-func (h *Hub) checkBase(up Upload) error {
+// checkBase: a delta names a base the hub holds. A base builds on none:
+// it passes, so that every upload's record names the same first checks.
+func (h *Hub) checkBase(_ context.Context, a *admission) error {
+	up := a.up
 	if up.Kind != potluck.KindDelta {
 		return nil
 	}
@@ -183,6 +116,28 @@ func (h *Hub) checkBase(up Upload) error {
 	}
 	if base.Kind != potluck.KindBase {
 		return fmt.Errorf("%w: delta for %s, which is a %s, not a base", ErrRejected, up.Base, base.Kind)
+	}
+	return nil
+}
+
+// stageParts imports the complete part files of the admission's session
+// into the store's staging, hashing each once, and checks them against
+// the declaration.
+func (h *Hub) stageParts(ctx context.Context, a *admission) error {
+	s := a.parts
+	for i, f := range a.up.Files {
+		pf, err := os.Open(s.part(i))
+		if errors.Is(err, os.ErrNotExist) && f.Size == 0 {
+			pf, err = os.Open(os.DevNull)
+		}
+		if err != nil {
+			return fmt.Errorf("upload: file %q: %w", f.Path, err)
+		}
+		err = h.stageOne(ctx, a, f, io.LimitReader(pf, f.Size))
+		pf.Close()
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -213,8 +168,8 @@ func checkStaged(f UploadFile, got store.FileInfo) error {
 }
 
 // commit makes the staged files visible, builds the release directory and
-// records the release.
-func (h *Hub) commit(ctx context.Context, a *admission, checks []potluck.Check) (*potluck.Release, error) {
+// records the release with the checks it passed.
+func (h *Hub) commit(ctx context.Context, a *admission) (*potluck.Release, error) {
 	entries := make([]store.Entry, len(a.staged))
 	files := make([]potluck.File, len(a.staged))
 	for i, st := range a.staged {
@@ -232,7 +187,7 @@ func (h *Hub) commit(ctx context.Context, a *admission, checks []potluck.Check) 
 	slices.SortFunc(files, func(x, y potluck.File) int { return strings.Compare(x.Path, y.Path) })
 	r := &potluck.Release{
 		CID: root.String(), Kind: a.up.Kind, Base: a.up.Base, Publisher: a.org, Files: files,
-		Bundle: a.up.Bundle, KeyHint: a.signed.Key.Hint(), Created: h.opts.Now().UTC(), Checks: checks,
+		Bundle: a.up.Bundle, KeyHint: a.signed.Key.Hint(), Created: h.opts.Now().UTC(), Checks: a.checks,
 	}
 	return h.record(r, nil)
 }
