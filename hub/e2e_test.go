@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -67,11 +66,11 @@ type harness struct {
 	dial      node.DialOptions
 	addr      string
 
-	h      *hub.Hub
-	g      *grpc.Server
-	client *node.Client
-	conn   *grpc.ClientConn
-	raw    hubv1.HubServiceClient
+	h       *hub.Hub
+	unserve func() // stops serving h
+	client  *node.Client
+	conn    *grpc.ClientConn
+	raw     hubv1.HubServiceClient
 }
 
 func newHarness(t *testing.T) *harness {
@@ -119,18 +118,13 @@ func (hs *harness) start() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		h.Close()
-		t.Fatal(err)
-	}
-	g := hub.NewGRPCServer(h)
-	go g.Serve(lis)
-	hs.addr = lis.Addr().String()
+	// No ShutdownTimeout: stopping cancels the calls in flight at once.
+	l, unserve := serve(t, h, hub.ServeOptions{GRPCAddr: "127.0.0.1:0"})
+	hs.addr = l.GRPCAddr()
 	hs.dial = node.DialOptions{Fingerprint: h.Info().TLSFingerprint, Plaintext: opts.Plaintext}
-	client, err := node.Dial(lis.Addr().String(), hs.dial)
+	client, err := node.Dial(hs.addr, hs.dial)
 	if err != nil {
-		g.Stop()
+		unserve()
 		h.Close()
 		t.Fatal(err)
 	}
@@ -138,14 +132,14 @@ func (hs *harness) start() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := grpc.NewClient(lis.Addr().String(), dopts...)
+	conn, err := grpc.NewClient(hs.addr, dopts...)
 	if err != nil {
 		client.Close()
-		g.Stop()
+		unserve()
 		h.Close()
 		t.Fatal(err)
 	}
-	hs.h, hs.g, hs.client, hs.conn, hs.raw = h, g, client, conn, hubv1.NewHubServiceClient(conn)
+	hs.h, hs.unserve, hs.client, hs.conn, hs.raw = h, unserve, client, conn, hubv1.NewHubServiceClient(conn)
 }
 
 // stop closes the clients, the server and the hub; safe to call twice.
@@ -155,7 +149,7 @@ func (hs *harness) stop() {
 	}
 	hs.client.Close()
 	hs.conn.Close()
-	hs.g.Stop()
+	hs.unserve()
 	if err := hs.h.Close(); err != nil {
 		hs.t.Errorf("closing the hub: %v", err)
 	}
