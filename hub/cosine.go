@@ -19,7 +19,8 @@ const maxCosinePeers = 16
 // checkCosine compares a delta with the mean of the deltas already published
 // for its base, over its dense float tensors, chunk by chunk, and refuses it
 // when their cosine similarity is below the configured bound.
-func (h *Hub) checkCosine(ctx context.Context, baseCID string, delta *merge.Model) error {
+func (h *Hub) checkCosine(ctx context.Context, a *admission) error {
+	baseCID, delta := a.up.Base, a.upload
 	sc := h.opts.Screen
 	if !sc.Cosine {
 		return nil

@@ -20,6 +20,7 @@ import (
 	"github.com/potluck-hub/potluck/safetensors"
 	"github.com/potluck-hub/potluck/signing"
 	"github.com/potluck-hub/potluck/store"
+	"github.com/potluck-hub/potluck/translog"
 )
 
 // GetChunk is the size of the data messages Get streams.
@@ -74,68 +75,6 @@ func (s *Server) GetInfo(context.Context, *hubv1.GetInfoRequest) (*hubv1.GetInfo
 		resp.Members = append(resp.Members, pm)
 	}
 	return resp, nil
-}
-
-// uploadStream is what RegisterBase and Publish streams have in common.
-type uploadStream[Req interface {
-	GetHeader() *hubv1.UploadHeader
-	GetChunk() *hubv1.Chunk
-}] interface {
-	Recv() (Req, error)
-	Context() context.Context
-}
-
-func receive[Req interface {
-	GetHeader() *hubv1.UploadHeader
-	GetChunk() *hubv1.Chunk
-}](h *Hub, kind potluck.Kind, stream uploadStream[Req]) (*potluck.Release, error) {
-	first, err := stream.Recv()
-	if err == io.EOF {
-		return nil, status.Error(codes.InvalidArgument, "upload: the stream ended before its header")
-	}
-	if err != nil {
-		return nil, err
-	}
-	if first.GetHeader() == nil {
-		return nil, status.Error(codes.InvalidArgument, "upload: the first message must be a header")
-	}
-	src := &streamSource[Req]{recv: stream.Recv}
-	return h.Receive(stream.Context(), uploadFromProto(kind, first.GetHeader()), src)
-}
-
-// streamSource turns upload messages into chunks.
-type streamSource[Req interface{ GetChunk() *hubv1.Chunk }] struct {
-	recv func() (Req, error)
-}
-
-func (s *streamSource[Req]) Next() (Chunk, error) {
-	m, err := s.recv()
-	if err != nil {
-		return Chunk{}, err
-	}
-	c := m.GetChunk()
-	if c == nil {
-		return Chunk{}, status.Error(codes.InvalidArgument, "upload: a second header")
-	}
-	return Chunk{File: int(c.GetFileIndex()), Offset: int64(c.GetOffset()), Data: c.GetData()}, nil
-}
-
-// RegisterBase admits a base model.
-func (s *Server) RegisterBase(stream hubv1.HubService_RegisterBaseServer) error {
-	r, err := receive[*hubv1.RegisterBaseRequest](s.h, potluck.KindBase, stream)
-	if err != nil {
-		return toStatus(err)
-	}
-	return stream.SendAndClose(&hubv1.RegisterBaseResponse{Release: wire.Release(r)})
-}
-
-// Publish admits a delta.
-func (s *Server) Publish(stream hubv1.HubService_PublishServer) error {
-	r, err := receive[*hubv1.PublishRequest](s.h, potluck.KindDelta, stream)
-	if err != nil {
-		return toStatus(err)
-	}
-	return stream.SendAndClose(&hubv1.PublishResponse{Release: wire.Release(r)})
 }
 
 // Get streams a byte range of a stored file.
@@ -263,6 +202,8 @@ func toStatus(err error) error {
 		code = codes.InvalidArgument
 	case errors.Is(err, ErrNotFound), errors.Is(err, store.ErrNotFound):
 		code = codes.NotFound
+	case errors.Is(err, translog.ErrNotFound): // an index or tree size past the log's end
+		code = codes.OutOfRange
 	}
 	st := status.New(code, err.Error())
 	var rej *RejectedError

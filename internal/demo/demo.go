@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 
@@ -125,23 +124,25 @@ func startHub(dataDir, members string, tokens []string) ([]*node.Client, *hub.Hu
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := hub.Listen(h, hub.ServeOptions{GRPCAddr: "127.0.0.1:0", ShutdownTimeout: hub.DefaultShutdownTimeout})
 	if err != nil {
 		h.Close()
 		return nil, nil, nil, err
 	}
-	g := hub.NewGRPCServer(h)
-	go g.Serve(lis)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- l.Serve(ctx) }()
 	var clients []*node.Client
 	stop := func() {
 		for _, c := range clients {
 			c.Close()
 		}
-		g.Stop()
+		cancel()
+		<-served
 		h.Close()
 	}
 	for _, tok := range tokens {
-		c, err := node.Dial(lis.Addr().String(), node.DialOptions{Fingerprint: h.Info().TLSFingerprint, Token: tok})
+		c, err := node.Dial(l.GRPCAddr(), node.DialOptions{Fingerprint: h.Info().TLSFingerprint, Token: tok})
 		if err != nil {
 			stop()
 			return nil, nil, nil, err

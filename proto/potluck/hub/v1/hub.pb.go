@@ -214,10 +214,10 @@ func (x *FileEntry) GetCid() string {
 	return ""
 }
 
-// UploadHeader opens an upload: the files that follow and their signature.
+// UploadHeader declares an upload: its files and their signature.
 type UploadHeader struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The files whose bytes follow, in this order.
+	// The files of the upload; chunks name them by their index here.
 	Files []*FileEntry `protobuf:"bytes,1,rep,name=files,proto3" json:"files,omitempty"`
 	// A Sigstore bundle (JSON) signing the files in the OpenSSF model-signing
 	// format.
@@ -285,7 +285,8 @@ type Chunk struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Index of the file in UploadHeader.files.
 	FileIndex uint32 `protobuf:"varint,1,opt,name=file_index,json=fileIndex,proto3" json:"file_index,omitempty"`
-	// Offset of data inside that file; chunks arrive in order.
+	// Offset of data inside that file: at most the bytes the hub holds of
+	// it (bytes it holds already are skipped; a gap is refused).
 	Offset uint64 `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
 	// At most 4 MiB.
 	Data          []byte `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
@@ -809,8 +810,9 @@ func (x *Release) GetChecks() []*AdmissionCheck {
 // them, the failed one last.
 type AdmissionCheck struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The check: header, signature, access, files, tensors, finite, sparse,
-	// manifest, norm.
+	// The check, in the order they run: header, signature, access, base,
+	// bytes, format; for a delta then manifest, fit, sparse, values, norm,
+	// cosine.
 	Name   string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	Passed bool   `protobuf:"varint,2,opt,name=passed,proto3" json:"passed,omitempty"`
 	// Why it failed (empty when passed).
@@ -1187,262 +1189,6 @@ func (x *Member) GetPublicKeys() [][]byte {
 	return nil
 }
 
-// RegisterBaseRequest is one message of a base upload.
-type RegisterBaseRequest struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Types that are valid to be assigned to Msg:
-	//
-	//	*RegisterBaseRequest_Header
-	//	*RegisterBaseRequest_Chunk
-	Msg           isRegisterBaseRequest_Msg `protobuf_oneof:"msg"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *RegisterBaseRequest) Reset() {
-	*x = RegisterBaseRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[16]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *RegisterBaseRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*RegisterBaseRequest) ProtoMessage() {}
-
-func (x *RegisterBaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[16]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use RegisterBaseRequest.ProtoReflect.Descriptor instead.
-func (*RegisterBaseRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{16}
-}
-
-func (x *RegisterBaseRequest) GetMsg() isRegisterBaseRequest_Msg {
-	if x != nil {
-		return x.Msg
-	}
-	return nil
-}
-
-func (x *RegisterBaseRequest) GetHeader() *UploadHeader {
-	if x != nil {
-		if x, ok := x.Msg.(*RegisterBaseRequest_Header); ok {
-			return x.Header
-		}
-	}
-	return nil
-}
-
-func (x *RegisterBaseRequest) GetChunk() *Chunk {
-	if x != nil {
-		if x, ok := x.Msg.(*RegisterBaseRequest_Chunk); ok {
-			return x.Chunk
-		}
-	}
-	return nil
-}
-
-type isRegisterBaseRequest_Msg interface {
-	isRegisterBaseRequest_Msg()
-}
-
-type RegisterBaseRequest_Header struct {
-	Header *UploadHeader `protobuf:"bytes,1,opt,name=header,proto3,oneof"`
-}
-
-type RegisterBaseRequest_Chunk struct {
-	Chunk *Chunk `protobuf:"bytes,2,opt,name=chunk,proto3,oneof"`
-}
-
-func (*RegisterBaseRequest_Header) isRegisterBaseRequest_Msg() {}
-
-func (*RegisterBaseRequest_Chunk) isRegisterBaseRequest_Msg() {}
-
-// RegisterBaseResponse is the stored base.
-type RegisterBaseResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Release       *Release               `protobuf:"bytes,1,opt,name=release,proto3" json:"release,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *RegisterBaseResponse) Reset() {
-	*x = RegisterBaseResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[17]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *RegisterBaseResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*RegisterBaseResponse) ProtoMessage() {}
-
-func (x *RegisterBaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[17]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use RegisterBaseResponse.ProtoReflect.Descriptor instead.
-func (*RegisterBaseResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{17}
-}
-
-func (x *RegisterBaseResponse) GetRelease() *Release {
-	if x != nil {
-		return x.Release
-	}
-	return nil
-}
-
-// PublishRequest is one message of a delta upload.
-type PublishRequest struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Types that are valid to be assigned to Msg:
-	//
-	//	*PublishRequest_Header
-	//	*PublishRequest_Chunk
-	Msg           isPublishRequest_Msg `protobuf_oneof:"msg"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *PublishRequest) Reset() {
-	*x = PublishRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[18]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *PublishRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*PublishRequest) ProtoMessage() {}
-
-func (x *PublishRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[18]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use PublishRequest.ProtoReflect.Descriptor instead.
-func (*PublishRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{18}
-}
-
-func (x *PublishRequest) GetMsg() isPublishRequest_Msg {
-	if x != nil {
-		return x.Msg
-	}
-	return nil
-}
-
-func (x *PublishRequest) GetHeader() *UploadHeader {
-	if x != nil {
-		if x, ok := x.Msg.(*PublishRequest_Header); ok {
-			return x.Header
-		}
-	}
-	return nil
-}
-
-func (x *PublishRequest) GetChunk() *Chunk {
-	if x != nil {
-		if x, ok := x.Msg.(*PublishRequest_Chunk); ok {
-			return x.Chunk
-		}
-	}
-	return nil
-}
-
-type isPublishRequest_Msg interface {
-	isPublishRequest_Msg()
-}
-
-type PublishRequest_Header struct {
-	Header *UploadHeader `protobuf:"bytes,1,opt,name=header,proto3,oneof"`
-}
-
-type PublishRequest_Chunk struct {
-	Chunk *Chunk `protobuf:"bytes,2,opt,name=chunk,proto3,oneof"`
-}
-
-func (*PublishRequest_Header) isPublishRequest_Msg() {}
-
-func (*PublishRequest_Chunk) isPublishRequest_Msg() {}
-
-// PublishResponse is the stored delta.
-type PublishResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Release       *Release               `protobuf:"bytes,1,opt,name=release,proto3" json:"release,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *PublishResponse) Reset() {
-	*x = PublishResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[19]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *PublishResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*PublishResponse) ProtoMessage() {}
-
-func (x *PublishResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[19]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use PublishResponse.ProtoReflect.Descriptor instead.
-func (*PublishResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{19}
-}
-
-func (x *PublishResponse) GetRelease() *Release {
-	if x != nil {
-		return x.Release
-	}
-	return nil
-}
-
 // GetRequest names bytes to fetch.
 type GetRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1460,7 +1206,7 @@ type GetRequest struct {
 
 func (x *GetRequest) Reset() {
 	*x = GetRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[20]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1472,7 +1218,7 @@ func (x *GetRequest) String() string {
 func (*GetRequest) ProtoMessage() {}
 
 func (x *GetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[20]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1485,7 +1231,7 @@ func (x *GetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequest.ProtoReflect.Descriptor instead.
 func (*GetRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{20}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetRequest) GetCid() string {
@@ -1528,7 +1274,7 @@ type GetResponse struct {
 
 func (x *GetResponse) Reset() {
 	*x = GetResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[21]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1540,7 +1286,7 @@ func (x *GetResponse) String() string {
 func (*GetResponse) ProtoMessage() {}
 
 func (x *GetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[21]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1553,7 +1299,7 @@ func (x *GetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResponse.ProtoReflect.Descriptor instead.
 func (*GetResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{21}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetResponse) GetOffset() uint64 {
@@ -1581,7 +1327,7 @@ type ListRequest struct {
 
 func (x *ListRequest) Reset() {
 	*x = ListRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[22]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1593,7 +1339,7 @@ func (x *ListRequest) String() string {
 func (*ListRequest) ProtoMessage() {}
 
 func (x *ListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[22]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1606,7 +1352,7 @@ func (x *ListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRequest.ProtoReflect.Descriptor instead.
 func (*ListRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{22}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListRequest) GetKind() ReleaseKind {
@@ -1633,7 +1379,7 @@ type ListResponse struct {
 
 func (x *ListResponse) Reset() {
 	*x = ListResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[23]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1645,7 +1391,7 @@ func (x *ListResponse) String() string {
 func (*ListResponse) ProtoMessage() {}
 
 func (x *ListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[23]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1658,7 +1404,7 @@ func (x *ListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResponse.ProtoReflect.Descriptor instead.
 func (*ListResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{23}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListResponse) GetReleases() []*Release {
@@ -1680,7 +1426,7 @@ type MergeRequest struct {
 
 func (x *MergeRequest) Reset() {
 	*x = MergeRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[24]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1692,7 +1438,7 @@ func (x *MergeRequest) String() string {
 func (*MergeRequest) ProtoMessage() {}
 
 func (x *MergeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[24]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1705,7 +1451,7 @@ func (x *MergeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeRequest.ProtoReflect.Descriptor instead.
 func (*MergeRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{24}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *MergeRequest) GetRecipe() string {
@@ -1725,7 +1471,7 @@ type MergeResponse struct {
 
 func (x *MergeResponse) Reset() {
 	*x = MergeResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[25]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1737,7 +1483,7 @@ func (x *MergeResponse) String() string {
 func (*MergeResponse) ProtoMessage() {}
 
 func (x *MergeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[25]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1750,7 +1496,7 @@ func (x *MergeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeResponse.ProtoReflect.Descriptor instead.
 func (*MergeResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{25}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *MergeResponse) GetRelease() *Release {
@@ -1770,7 +1516,7 @@ type StartMergeRequest struct {
 
 func (x *StartMergeRequest) Reset() {
 	*x = StartMergeRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[26]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1782,7 +1528,7 @@ func (x *StartMergeRequest) String() string {
 func (*StartMergeRequest) ProtoMessage() {}
 
 func (x *StartMergeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[26]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1795,7 +1541,7 @@ func (x *StartMergeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartMergeRequest.ProtoReflect.Descriptor instead.
 func (*StartMergeRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{26}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *StartMergeRequest) GetRecipe() string {
@@ -1815,7 +1561,7 @@ type StartMergeResponse struct {
 
 func (x *StartMergeResponse) Reset() {
 	*x = StartMergeResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[27]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1827,7 +1573,7 @@ func (x *StartMergeResponse) String() string {
 func (*StartMergeResponse) ProtoMessage() {}
 
 func (x *StartMergeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[27]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1840,7 +1586,7 @@ func (x *StartMergeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartMergeResponse.ProtoReflect.Descriptor instead.
 func (*StartMergeResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{27}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *StartMergeResponse) GetJob() *MergeJob {
@@ -1860,7 +1606,7 @@ type GetMergeJobRequest struct {
 
 func (x *GetMergeJobRequest) Reset() {
 	*x = GetMergeJobRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[28]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1872,7 +1618,7 @@ func (x *GetMergeJobRequest) String() string {
 func (*GetMergeJobRequest) ProtoMessage() {}
 
 func (x *GetMergeJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[28]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1885,7 +1631,7 @@ func (x *GetMergeJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMergeJobRequest.ProtoReflect.Descriptor instead.
 func (*GetMergeJobRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{28}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetMergeJobRequest) GetId() string {
@@ -1905,7 +1651,7 @@ type GetMergeJobResponse struct {
 
 func (x *GetMergeJobResponse) Reset() {
 	*x = GetMergeJobResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[29]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1917,7 +1663,7 @@ func (x *GetMergeJobResponse) String() string {
 func (*GetMergeJobResponse) ProtoMessage() {}
 
 func (x *GetMergeJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[29]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1930,7 +1676,7 @@ func (x *GetMergeJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMergeJobResponse.ProtoReflect.Descriptor instead.
 func (*GetMergeJobResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{29}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetMergeJobResponse) GetJob() *MergeJob {
@@ -1950,7 +1696,7 @@ type CancelMergeJobRequest struct {
 
 func (x *CancelMergeJobRequest) Reset() {
 	*x = CancelMergeJobRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[30]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1962,7 +1708,7 @@ func (x *CancelMergeJobRequest) String() string {
 func (*CancelMergeJobRequest) ProtoMessage() {}
 
 func (x *CancelMergeJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[30]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1975,7 +1721,7 @@ func (x *CancelMergeJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelMergeJobRequest.ProtoReflect.Descriptor instead.
 func (*CancelMergeJobRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{30}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CancelMergeJobRequest) GetId() string {
@@ -1995,7 +1741,7 @@ type CancelMergeJobResponse struct {
 
 func (x *CancelMergeJobResponse) Reset() {
 	*x = CancelMergeJobResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[31]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2007,7 +1753,7 @@ func (x *CancelMergeJobResponse) String() string {
 func (*CancelMergeJobResponse) ProtoMessage() {}
 
 func (x *CancelMergeJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[31]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2020,7 +1766,7 @@ func (x *CancelMergeJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelMergeJobResponse.ProtoReflect.Descriptor instead.
 func (*CancelMergeJobResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{31}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CancelMergeJobResponse) GetJob() *MergeJob {
@@ -2048,7 +1794,7 @@ type MergeJob struct {
 
 func (x *MergeJob) Reset() {
 	*x = MergeJob{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[32]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2060,7 +1806,7 @@ func (x *MergeJob) String() string {
 func (*MergeJob) ProtoMessage() {}
 
 func (x *MergeJob) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[32]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2073,7 +1819,7 @@ func (x *MergeJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeJob.ProtoReflect.Descriptor instead.
 func (*MergeJob) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{32}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *MergeJob) GetId() string {
@@ -2128,7 +1874,7 @@ type GetReleaseRequest struct {
 
 func (x *GetReleaseRequest) Reset() {
 	*x = GetReleaseRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[33]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2140,7 +1886,7 @@ func (x *GetReleaseRequest) String() string {
 func (*GetReleaseRequest) ProtoMessage() {}
 
 func (x *GetReleaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[33]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2153,7 +1899,7 @@ func (x *GetReleaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReleaseRequest.ProtoReflect.Descriptor instead.
 func (*GetReleaseRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{33}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetReleaseRequest) GetCid() string {
@@ -2173,7 +1919,7 @@ type GetReleaseResponse struct {
 
 func (x *GetReleaseResponse) Reset() {
 	*x = GetReleaseResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[34]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2185,7 +1931,7 @@ func (x *GetReleaseResponse) String() string {
 func (*GetReleaseResponse) ProtoMessage() {}
 
 func (x *GetReleaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[34]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2198,7 +1944,7 @@ func (x *GetReleaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReleaseResponse.ProtoReflect.Descriptor instead.
 func (*GetReleaseResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{34}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetReleaseResponse) GetRelease() *Release {
@@ -2217,7 +1963,7 @@ type GetCheckpointRequest struct {
 
 func (x *GetCheckpointRequest) Reset() {
 	*x = GetCheckpointRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[35]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2229,7 +1975,7 @@ func (x *GetCheckpointRequest) String() string {
 func (*GetCheckpointRequest) ProtoMessage() {}
 
 func (x *GetCheckpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[35]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2242,7 +1988,7 @@ func (x *GetCheckpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckpointRequest.ProtoReflect.Descriptor instead.
 func (*GetCheckpointRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{35}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{31}
 }
 
 // GetCheckpointResponse is the latest checkpoint.
@@ -2256,7 +2002,7 @@ type GetCheckpointResponse struct {
 
 func (x *GetCheckpointResponse) Reset() {
 	*x = GetCheckpointResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[36]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2268,7 +2014,7 @@ func (x *GetCheckpointResponse) String() string {
 func (*GetCheckpointResponse) ProtoMessage() {}
 
 func (x *GetCheckpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[36]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2281,7 +2027,7 @@ func (x *GetCheckpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckpointResponse.ProtoReflect.Descriptor instead.
 func (*GetCheckpointResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{36}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GetCheckpointResponse) GetCheckpoint() []byte {
@@ -2303,7 +2049,7 @@ type GetEntriesRequest struct {
 
 func (x *GetEntriesRequest) Reset() {
 	*x = GetEntriesRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[37]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2315,7 +2061,7 @@ func (x *GetEntriesRequest) String() string {
 func (*GetEntriesRequest) ProtoMessage() {}
 
 func (x *GetEntriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[37]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2328,7 +2074,7 @@ func (x *GetEntriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEntriesRequest.ProtoReflect.Descriptor instead.
 func (*GetEntriesRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{37}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GetEntriesRequest) GetStart() int64 {
@@ -2355,7 +2101,7 @@ type GetEntriesResponse struct {
 
 func (x *GetEntriesResponse) Reset() {
 	*x = GetEntriesResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[38]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2367,7 +2113,7 @@ func (x *GetEntriesResponse) String() string {
 func (*GetEntriesResponse) ProtoMessage() {}
 
 func (x *GetEntriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[38]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2380,7 +2126,7 @@ func (x *GetEntriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEntriesResponse.ProtoReflect.Descriptor instead.
 func (*GetEntriesResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{38}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GetEntriesResponse) GetEntries() [][]byte {
@@ -2401,7 +2147,7 @@ type GetInclusionProofRequest struct {
 
 func (x *GetInclusionProofRequest) Reset() {
 	*x = GetInclusionProofRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[39]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2413,7 +2159,7 @@ func (x *GetInclusionProofRequest) String() string {
 func (*GetInclusionProofRequest) ProtoMessage() {}
 
 func (x *GetInclusionProofRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[39]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2426,7 +2172,7 @@ func (x *GetInclusionProofRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInclusionProofRequest.ProtoReflect.Descriptor instead.
 func (*GetInclusionProofRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{39}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GetInclusionProofRequest) GetIndex() int64 {
@@ -2453,7 +2199,7 @@ type GetInclusionProofResponse struct {
 
 func (x *GetInclusionProofResponse) Reset() {
 	*x = GetInclusionProofResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[40]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2465,7 +2211,7 @@ func (x *GetInclusionProofResponse) String() string {
 func (*GetInclusionProofResponse) ProtoMessage() {}
 
 func (x *GetInclusionProofResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[40]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2478,7 +2224,7 @@ func (x *GetInclusionProofResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInclusionProofResponse.ProtoReflect.Descriptor instead.
 func (*GetInclusionProofResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{40}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetInclusionProofResponse) GetProof() [][]byte {
@@ -2499,7 +2245,7 @@ type GetConsistencyProofRequest struct {
 
 func (x *GetConsistencyProofRequest) Reset() {
 	*x = GetConsistencyProofRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[41]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2511,7 +2257,7 @@ func (x *GetConsistencyProofRequest) String() string {
 func (*GetConsistencyProofRequest) ProtoMessage() {}
 
 func (x *GetConsistencyProofRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[41]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2524,7 +2270,7 @@ func (x *GetConsistencyProofRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConsistencyProofRequest.ProtoReflect.Descriptor instead.
 func (*GetConsistencyProofRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{41}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetConsistencyProofRequest) GetFirst() int64 {
@@ -2551,7 +2297,7 @@ type GetConsistencyProofResponse struct {
 
 func (x *GetConsistencyProofResponse) Reset() {
 	*x = GetConsistencyProofResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[42]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2563,7 +2309,7 @@ func (x *GetConsistencyProofResponse) String() string {
 func (*GetConsistencyProofResponse) ProtoMessage() {}
 
 func (x *GetConsistencyProofResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[42]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2576,7 +2322,7 @@ func (x *GetConsistencyProofResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConsistencyProofResponse.ProtoReflect.Descriptor instead.
 func (*GetConsistencyProofResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{42}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetConsistencyProofResponse) GetProof() [][]byte {
@@ -2596,7 +2342,7 @@ type UnpinRequest struct {
 
 func (x *UnpinRequest) Reset() {
 	*x = UnpinRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[43]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2608,7 +2354,7 @@ func (x *UnpinRequest) String() string {
 func (*UnpinRequest) ProtoMessage() {}
 
 func (x *UnpinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[43]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2621,7 +2367,7 @@ func (x *UnpinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnpinRequest.ProtoReflect.Descriptor instead.
 func (*UnpinRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{43}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *UnpinRequest) GetCid() string {
@@ -2640,7 +2386,7 @@ type UnpinResponse struct {
 
 func (x *UnpinResponse) Reset() {
 	*x = UnpinResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[44]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2652,7 +2398,7 @@ func (x *UnpinResponse) String() string {
 func (*UnpinResponse) ProtoMessage() {}
 
 func (x *UnpinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[44]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2665,7 +2411,7 @@ func (x *UnpinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnpinResponse.ProtoReflect.Descriptor instead.
 func (*UnpinResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{44}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{40}
 }
 
 var File_potluck_hub_v1_hub_proto protoreflect.FileDescriptor
@@ -2747,19 +2493,7 @@ const file_potluck_hub_v1_hub_proto_rawDesc = "" +
 	"\x06Member\x12\x10\n" +
 	"\x03org\x18\x01 \x01(\tR\x03org\x12\x1f\n" +
 	"\vpublic_keys\x18\x02 \x03(\fR\n" +
-	"publicKeys\"\x83\x01\n" +
-	"\x13RegisterBaseRequest\x126\n" +
-	"\x06header\x18\x01 \x01(\v2\x1c.potluck.hub.v1.UploadHeaderH\x00R\x06header\x12-\n" +
-	"\x05chunk\x18\x02 \x01(\v2\x15.potluck.hub.v1.ChunkH\x00R\x05chunkB\x05\n" +
-	"\x03msg\"I\n" +
-	"\x14RegisterBaseResponse\x121\n" +
-	"\arelease\x18\x01 \x01(\v2\x17.potluck.hub.v1.ReleaseR\arelease\"~\n" +
-	"\x0ePublishRequest\x126\n" +
-	"\x06header\x18\x01 \x01(\v2\x1c.potluck.hub.v1.UploadHeaderH\x00R\x06header\x12-\n" +
-	"\x05chunk\x18\x02 \x01(\v2\x15.potluck.hub.v1.ChunkH\x00R\x05chunkB\x05\n" +
-	"\x03msg\"D\n" +
-	"\x0fPublishResponse\x121\n" +
-	"\arelease\x18\x01 \x01(\v2\x17.potluck.hub.v1.ReleaseR\arelease\"b\n" +
+	"publicKeys\"b\n" +
 	"\n" +
 	"GetRequest\x12\x10\n" +
 	"\x03cid\x18\x01 \x01(\tR\x03cid\x12\x12\n" +
@@ -2835,12 +2569,11 @@ const file_potluck_hub_v1_hub_proto_rawDesc = "" +
 	"\x17MERGE_JOB_STATE_RUNNING\x10\x02\x12\x18\n" +
 	"\x14MERGE_JOB_STATE_DONE\x10\x03\x12\x1a\n" +
 	"\x16MERGE_JOB_STATE_FAILED\x10\x04\x12\x1d\n" +
-	"\x19MERGE_JOB_STATE_CANCELLED\x10\x052\x94\f\n" +
+	"\x19MERGE_JOB_STATE_CANCELLED\x10\x052\xe9\n" +
+	"\n" +
 	"\n" +
 	"HubService\x12J\n" +
-	"\aGetInfo\x12\x1e.potluck.hub.v1.GetInfoRequest\x1a\x1f.potluck.hub.v1.GetInfoResponse\x12[\n" +
-	"\fRegisterBase\x12#.potluck.hub.v1.RegisterBaseRequest\x1a$.potluck.hub.v1.RegisterBaseResponse(\x01\x12L\n" +
-	"\aPublish\x12\x1e.potluck.hub.v1.PublishRequest\x1a\x1f.potluck.hub.v1.PublishResponse(\x01\x12V\n" +
+	"\aGetInfo\x12\x1e.potluck.hub.v1.GetInfoRequest\x1a\x1f.potluck.hub.v1.GetInfoResponse\x12V\n" +
 	"\vStartUpload\x12\".potluck.hub.v1.StartUploadRequest\x1a#.potluck.hub.v1.StartUploadResponse\x12[\n" +
 	"\fUploadChunks\x12#.potluck.hub.v1.UploadChunksRequest\x1a$.potluck.hub.v1.UploadChunksResponse(\x01\x12Y\n" +
 	"\fCommitUpload\x12#.potluck.hub.v1.CommitUploadRequest\x1a$.potluck.hub.v1.CommitUploadResponse\x12@\n" +
@@ -2873,7 +2606,7 @@ func file_potluck_hub_v1_hub_proto_rawDescGZIP() []byte {
 }
 
 var file_potluck_hub_v1_hub_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_potluck_hub_v1_hub_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
+var file_potluck_hub_v1_hub_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_potluck_hub_v1_hub_proto_goTypes = []any{
 	(ReleaseKind)(0),                    // 0: potluck.hub.v1.ReleaseKind
 	(MergeJobState)(0),                  // 1: potluck.hub.v1.MergeJobState
@@ -2893,35 +2626,31 @@ var file_potluck_hub_v1_hub_proto_goTypes = []any{
 	(*GetInfoRequest)(nil),              // 15: potluck.hub.v1.GetInfoRequest
 	(*GetInfoResponse)(nil),             // 16: potluck.hub.v1.GetInfoResponse
 	(*Member)(nil),                      // 17: potluck.hub.v1.Member
-	(*RegisterBaseRequest)(nil),         // 18: potluck.hub.v1.RegisterBaseRequest
-	(*RegisterBaseResponse)(nil),        // 19: potluck.hub.v1.RegisterBaseResponse
-	(*PublishRequest)(nil),              // 20: potluck.hub.v1.PublishRequest
-	(*PublishResponse)(nil),             // 21: potluck.hub.v1.PublishResponse
-	(*GetRequest)(nil),                  // 22: potluck.hub.v1.GetRequest
-	(*GetResponse)(nil),                 // 23: potluck.hub.v1.GetResponse
-	(*ListRequest)(nil),                 // 24: potluck.hub.v1.ListRequest
-	(*ListResponse)(nil),                // 25: potluck.hub.v1.ListResponse
-	(*MergeRequest)(nil),                // 26: potluck.hub.v1.MergeRequest
-	(*MergeResponse)(nil),               // 27: potluck.hub.v1.MergeResponse
-	(*StartMergeRequest)(nil),           // 28: potluck.hub.v1.StartMergeRequest
-	(*StartMergeResponse)(nil),          // 29: potluck.hub.v1.StartMergeResponse
-	(*GetMergeJobRequest)(nil),          // 30: potluck.hub.v1.GetMergeJobRequest
-	(*GetMergeJobResponse)(nil),         // 31: potluck.hub.v1.GetMergeJobResponse
-	(*CancelMergeJobRequest)(nil),       // 32: potluck.hub.v1.CancelMergeJobRequest
-	(*CancelMergeJobResponse)(nil),      // 33: potluck.hub.v1.CancelMergeJobResponse
-	(*MergeJob)(nil),                    // 34: potluck.hub.v1.MergeJob
-	(*GetReleaseRequest)(nil),           // 35: potluck.hub.v1.GetReleaseRequest
-	(*GetReleaseResponse)(nil),          // 36: potluck.hub.v1.GetReleaseResponse
-	(*GetCheckpointRequest)(nil),        // 37: potluck.hub.v1.GetCheckpointRequest
-	(*GetCheckpointResponse)(nil),       // 38: potluck.hub.v1.GetCheckpointResponse
-	(*GetEntriesRequest)(nil),           // 39: potluck.hub.v1.GetEntriesRequest
-	(*GetEntriesResponse)(nil),          // 40: potluck.hub.v1.GetEntriesResponse
-	(*GetInclusionProofRequest)(nil),    // 41: potluck.hub.v1.GetInclusionProofRequest
-	(*GetInclusionProofResponse)(nil),   // 42: potluck.hub.v1.GetInclusionProofResponse
-	(*GetConsistencyProofRequest)(nil),  // 43: potluck.hub.v1.GetConsistencyProofRequest
-	(*GetConsistencyProofResponse)(nil), // 44: potluck.hub.v1.GetConsistencyProofResponse
-	(*UnpinRequest)(nil),                // 45: potluck.hub.v1.UnpinRequest
-	(*UnpinResponse)(nil),               // 46: potluck.hub.v1.UnpinResponse
+	(*GetRequest)(nil),                  // 18: potluck.hub.v1.GetRequest
+	(*GetResponse)(nil),                 // 19: potluck.hub.v1.GetResponse
+	(*ListRequest)(nil),                 // 20: potluck.hub.v1.ListRequest
+	(*ListResponse)(nil),                // 21: potluck.hub.v1.ListResponse
+	(*MergeRequest)(nil),                // 22: potluck.hub.v1.MergeRequest
+	(*MergeResponse)(nil),               // 23: potluck.hub.v1.MergeResponse
+	(*StartMergeRequest)(nil),           // 24: potluck.hub.v1.StartMergeRequest
+	(*StartMergeResponse)(nil),          // 25: potluck.hub.v1.StartMergeResponse
+	(*GetMergeJobRequest)(nil),          // 26: potluck.hub.v1.GetMergeJobRequest
+	(*GetMergeJobResponse)(nil),         // 27: potluck.hub.v1.GetMergeJobResponse
+	(*CancelMergeJobRequest)(nil),       // 28: potluck.hub.v1.CancelMergeJobRequest
+	(*CancelMergeJobResponse)(nil),      // 29: potluck.hub.v1.CancelMergeJobResponse
+	(*MergeJob)(nil),                    // 30: potluck.hub.v1.MergeJob
+	(*GetReleaseRequest)(nil),           // 31: potluck.hub.v1.GetReleaseRequest
+	(*GetReleaseResponse)(nil),          // 32: potluck.hub.v1.GetReleaseResponse
+	(*GetCheckpointRequest)(nil),        // 33: potluck.hub.v1.GetCheckpointRequest
+	(*GetCheckpointResponse)(nil),       // 34: potluck.hub.v1.GetCheckpointResponse
+	(*GetEntriesRequest)(nil),           // 35: potluck.hub.v1.GetEntriesRequest
+	(*GetEntriesResponse)(nil),          // 36: potluck.hub.v1.GetEntriesResponse
+	(*GetInclusionProofRequest)(nil),    // 37: potluck.hub.v1.GetInclusionProofRequest
+	(*GetInclusionProofResponse)(nil),   // 38: potluck.hub.v1.GetInclusionProofResponse
+	(*GetConsistencyProofRequest)(nil),  // 39: potluck.hub.v1.GetConsistencyProofRequest
+	(*GetConsistencyProofResponse)(nil), // 40: potluck.hub.v1.GetConsistencyProofResponse
+	(*UnpinRequest)(nil),                // 41: potluck.hub.v1.UnpinRequest
+	(*UnpinResponse)(nil),               // 42: potluck.hub.v1.UnpinResponse
 }
 var file_potluck_hub_v1_hub_proto_depIdxs = []int32{
 	2,  // 0: potluck.hub.v1.UploadHeader.files:type_name -> potluck.hub.v1.FileEntry
@@ -2935,62 +2664,52 @@ var file_potluck_hub_v1_hub_proto_depIdxs = []int32{
 	12, // 8: potluck.hub.v1.Release.checks:type_name -> potluck.hub.v1.AdmissionCheck
 	12, // 9: potluck.hub.v1.Verdict.checks:type_name -> potluck.hub.v1.AdmissionCheck
 	17, // 10: potluck.hub.v1.GetInfoResponse.members:type_name -> potluck.hub.v1.Member
-	3,  // 11: potluck.hub.v1.RegisterBaseRequest.header:type_name -> potluck.hub.v1.UploadHeader
-	4,  // 12: potluck.hub.v1.RegisterBaseRequest.chunk:type_name -> potluck.hub.v1.Chunk
-	11, // 13: potluck.hub.v1.RegisterBaseResponse.release:type_name -> potluck.hub.v1.Release
-	3,  // 14: potluck.hub.v1.PublishRequest.header:type_name -> potluck.hub.v1.UploadHeader
-	4,  // 15: potluck.hub.v1.PublishRequest.chunk:type_name -> potluck.hub.v1.Chunk
-	11, // 16: potluck.hub.v1.PublishResponse.release:type_name -> potluck.hub.v1.Release
-	0,  // 17: potluck.hub.v1.ListRequest.kind:type_name -> potluck.hub.v1.ReleaseKind
-	11, // 18: potluck.hub.v1.ListResponse.releases:type_name -> potluck.hub.v1.Release
-	11, // 19: potluck.hub.v1.MergeResponse.release:type_name -> potluck.hub.v1.Release
-	34, // 20: potluck.hub.v1.StartMergeResponse.job:type_name -> potluck.hub.v1.MergeJob
-	34, // 21: potluck.hub.v1.GetMergeJobResponse.job:type_name -> potluck.hub.v1.MergeJob
-	34, // 22: potluck.hub.v1.CancelMergeJobResponse.job:type_name -> potluck.hub.v1.MergeJob
-	1,  // 23: potluck.hub.v1.MergeJob.state:type_name -> potluck.hub.v1.MergeJobState
-	11, // 24: potluck.hub.v1.MergeJob.release:type_name -> potluck.hub.v1.Release
-	11, // 25: potluck.hub.v1.GetReleaseResponse.release:type_name -> potluck.hub.v1.Release
-	15, // 26: potluck.hub.v1.HubService.GetInfo:input_type -> potluck.hub.v1.GetInfoRequest
-	18, // 27: potluck.hub.v1.HubService.RegisterBase:input_type -> potluck.hub.v1.RegisterBaseRequest
-	20, // 28: potluck.hub.v1.HubService.Publish:input_type -> potluck.hub.v1.PublishRequest
-	5,  // 29: potluck.hub.v1.HubService.StartUpload:input_type -> potluck.hub.v1.StartUploadRequest
-	7,  // 30: potluck.hub.v1.HubService.UploadChunks:input_type -> potluck.hub.v1.UploadChunksRequest
-	9,  // 31: potluck.hub.v1.HubService.CommitUpload:input_type -> potluck.hub.v1.CommitUploadRequest
-	22, // 32: potluck.hub.v1.HubService.Get:input_type -> potluck.hub.v1.GetRequest
-	24, // 33: potluck.hub.v1.HubService.List:input_type -> potluck.hub.v1.ListRequest
-	26, // 34: potluck.hub.v1.HubService.Merge:input_type -> potluck.hub.v1.MergeRequest
-	28, // 35: potluck.hub.v1.HubService.StartMerge:input_type -> potluck.hub.v1.StartMergeRequest
-	30, // 36: potluck.hub.v1.HubService.GetMergeJob:input_type -> potluck.hub.v1.GetMergeJobRequest
-	32, // 37: potluck.hub.v1.HubService.CancelMergeJob:input_type -> potluck.hub.v1.CancelMergeJobRequest
-	35, // 38: potluck.hub.v1.HubService.GetRelease:input_type -> potluck.hub.v1.GetReleaseRequest
-	37, // 39: potluck.hub.v1.HubService.GetCheckpoint:input_type -> potluck.hub.v1.GetCheckpointRequest
-	39, // 40: potluck.hub.v1.HubService.GetEntries:input_type -> potluck.hub.v1.GetEntriesRequest
-	41, // 41: potluck.hub.v1.HubService.GetInclusionProof:input_type -> potluck.hub.v1.GetInclusionProofRequest
-	43, // 42: potluck.hub.v1.HubService.GetConsistencyProof:input_type -> potluck.hub.v1.GetConsistencyProofRequest
-	45, // 43: potluck.hub.v1.HubService.Unpin:input_type -> potluck.hub.v1.UnpinRequest
-	16, // 44: potluck.hub.v1.HubService.GetInfo:output_type -> potluck.hub.v1.GetInfoResponse
-	19, // 45: potluck.hub.v1.HubService.RegisterBase:output_type -> potluck.hub.v1.RegisterBaseResponse
-	21, // 46: potluck.hub.v1.HubService.Publish:output_type -> potluck.hub.v1.PublishResponse
-	6,  // 47: potluck.hub.v1.HubService.StartUpload:output_type -> potluck.hub.v1.StartUploadResponse
-	8,  // 48: potluck.hub.v1.HubService.UploadChunks:output_type -> potluck.hub.v1.UploadChunksResponse
-	10, // 49: potluck.hub.v1.HubService.CommitUpload:output_type -> potluck.hub.v1.CommitUploadResponse
-	23, // 50: potluck.hub.v1.HubService.Get:output_type -> potluck.hub.v1.GetResponse
-	25, // 51: potluck.hub.v1.HubService.List:output_type -> potluck.hub.v1.ListResponse
-	27, // 52: potluck.hub.v1.HubService.Merge:output_type -> potluck.hub.v1.MergeResponse
-	29, // 53: potluck.hub.v1.HubService.StartMerge:output_type -> potluck.hub.v1.StartMergeResponse
-	31, // 54: potluck.hub.v1.HubService.GetMergeJob:output_type -> potluck.hub.v1.GetMergeJobResponse
-	33, // 55: potluck.hub.v1.HubService.CancelMergeJob:output_type -> potluck.hub.v1.CancelMergeJobResponse
-	36, // 56: potluck.hub.v1.HubService.GetRelease:output_type -> potluck.hub.v1.GetReleaseResponse
-	38, // 57: potluck.hub.v1.HubService.GetCheckpoint:output_type -> potluck.hub.v1.GetCheckpointResponse
-	40, // 58: potluck.hub.v1.HubService.GetEntries:output_type -> potluck.hub.v1.GetEntriesResponse
-	42, // 59: potluck.hub.v1.HubService.GetInclusionProof:output_type -> potluck.hub.v1.GetInclusionProofResponse
-	44, // 60: potluck.hub.v1.HubService.GetConsistencyProof:output_type -> potluck.hub.v1.GetConsistencyProofResponse
-	46, // 61: potluck.hub.v1.HubService.Unpin:output_type -> potluck.hub.v1.UnpinResponse
-	44, // [44:62] is the sub-list for method output_type
-	26, // [26:44] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	0,  // 11: potluck.hub.v1.ListRequest.kind:type_name -> potluck.hub.v1.ReleaseKind
+	11, // 12: potluck.hub.v1.ListResponse.releases:type_name -> potluck.hub.v1.Release
+	11, // 13: potluck.hub.v1.MergeResponse.release:type_name -> potluck.hub.v1.Release
+	30, // 14: potluck.hub.v1.StartMergeResponse.job:type_name -> potluck.hub.v1.MergeJob
+	30, // 15: potluck.hub.v1.GetMergeJobResponse.job:type_name -> potluck.hub.v1.MergeJob
+	30, // 16: potluck.hub.v1.CancelMergeJobResponse.job:type_name -> potluck.hub.v1.MergeJob
+	1,  // 17: potluck.hub.v1.MergeJob.state:type_name -> potluck.hub.v1.MergeJobState
+	11, // 18: potluck.hub.v1.MergeJob.release:type_name -> potluck.hub.v1.Release
+	11, // 19: potluck.hub.v1.GetReleaseResponse.release:type_name -> potluck.hub.v1.Release
+	15, // 20: potluck.hub.v1.HubService.GetInfo:input_type -> potluck.hub.v1.GetInfoRequest
+	5,  // 21: potluck.hub.v1.HubService.StartUpload:input_type -> potluck.hub.v1.StartUploadRequest
+	7,  // 22: potluck.hub.v1.HubService.UploadChunks:input_type -> potluck.hub.v1.UploadChunksRequest
+	9,  // 23: potluck.hub.v1.HubService.CommitUpload:input_type -> potluck.hub.v1.CommitUploadRequest
+	18, // 24: potluck.hub.v1.HubService.Get:input_type -> potluck.hub.v1.GetRequest
+	20, // 25: potluck.hub.v1.HubService.List:input_type -> potluck.hub.v1.ListRequest
+	22, // 26: potluck.hub.v1.HubService.Merge:input_type -> potluck.hub.v1.MergeRequest
+	24, // 27: potluck.hub.v1.HubService.StartMerge:input_type -> potluck.hub.v1.StartMergeRequest
+	26, // 28: potluck.hub.v1.HubService.GetMergeJob:input_type -> potluck.hub.v1.GetMergeJobRequest
+	28, // 29: potluck.hub.v1.HubService.CancelMergeJob:input_type -> potluck.hub.v1.CancelMergeJobRequest
+	31, // 30: potluck.hub.v1.HubService.GetRelease:input_type -> potluck.hub.v1.GetReleaseRequest
+	33, // 31: potluck.hub.v1.HubService.GetCheckpoint:input_type -> potluck.hub.v1.GetCheckpointRequest
+	35, // 32: potluck.hub.v1.HubService.GetEntries:input_type -> potluck.hub.v1.GetEntriesRequest
+	37, // 33: potluck.hub.v1.HubService.GetInclusionProof:input_type -> potluck.hub.v1.GetInclusionProofRequest
+	39, // 34: potluck.hub.v1.HubService.GetConsistencyProof:input_type -> potluck.hub.v1.GetConsistencyProofRequest
+	41, // 35: potluck.hub.v1.HubService.Unpin:input_type -> potluck.hub.v1.UnpinRequest
+	16, // 36: potluck.hub.v1.HubService.GetInfo:output_type -> potluck.hub.v1.GetInfoResponse
+	6,  // 37: potluck.hub.v1.HubService.StartUpload:output_type -> potluck.hub.v1.StartUploadResponse
+	8,  // 38: potluck.hub.v1.HubService.UploadChunks:output_type -> potluck.hub.v1.UploadChunksResponse
+	10, // 39: potluck.hub.v1.HubService.CommitUpload:output_type -> potluck.hub.v1.CommitUploadResponse
+	19, // 40: potluck.hub.v1.HubService.Get:output_type -> potluck.hub.v1.GetResponse
+	21, // 41: potluck.hub.v1.HubService.List:output_type -> potluck.hub.v1.ListResponse
+	23, // 42: potluck.hub.v1.HubService.Merge:output_type -> potluck.hub.v1.MergeResponse
+	25, // 43: potluck.hub.v1.HubService.StartMerge:output_type -> potluck.hub.v1.StartMergeResponse
+	27, // 44: potluck.hub.v1.HubService.GetMergeJob:output_type -> potluck.hub.v1.GetMergeJobResponse
+	29, // 45: potluck.hub.v1.HubService.CancelMergeJob:output_type -> potluck.hub.v1.CancelMergeJobResponse
+	32, // 46: potluck.hub.v1.HubService.GetRelease:output_type -> potluck.hub.v1.GetReleaseResponse
+	34, // 47: potluck.hub.v1.HubService.GetCheckpoint:output_type -> potluck.hub.v1.GetCheckpointResponse
+	36, // 48: potluck.hub.v1.HubService.GetEntries:output_type -> potluck.hub.v1.GetEntriesResponse
+	38, // 49: potluck.hub.v1.HubService.GetInclusionProof:output_type -> potluck.hub.v1.GetInclusionProofResponse
+	40, // 50: potluck.hub.v1.HubService.GetConsistencyProof:output_type -> potluck.hub.v1.GetConsistencyProofResponse
+	42, // 51: potluck.hub.v1.HubService.Unpin:output_type -> potluck.hub.v1.UnpinResponse
+	36, // [36:52] is the sub-list for method output_type
+	20, // [20:36] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_potluck_hub_v1_hub_proto_init() }
@@ -2998,21 +2717,13 @@ func file_potluck_hub_v1_hub_proto_init() {
 	if File_potluck_hub_v1_hub_proto != nil {
 		return
 	}
-	file_potluck_hub_v1_hub_proto_msgTypes[16].OneofWrappers = []any{
-		(*RegisterBaseRequest_Header)(nil),
-		(*RegisterBaseRequest_Chunk)(nil),
-	}
-	file_potluck_hub_v1_hub_proto_msgTypes[18].OneofWrappers = []any{
-		(*PublishRequest_Header)(nil),
-		(*PublishRequest_Chunk)(nil),
-	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_potluck_hub_v1_hub_proto_rawDesc), len(file_potluck_hub_v1_hub_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   45,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

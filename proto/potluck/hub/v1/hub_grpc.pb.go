@@ -24,8 +24,6 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	HubService_GetInfo_FullMethodName             = "/potluck.hub.v1.HubService/GetInfo"
-	HubService_RegisterBase_FullMethodName        = "/potluck.hub.v1.HubService/RegisterBase"
-	HubService_Publish_FullMethodName             = "/potluck.hub.v1.HubService/Publish"
 	HubService_StartUpload_FullMethodName         = "/potluck.hub.v1.HubService/StartUpload"
 	HubService_UploadChunks_FullMethodName        = "/potluck.hub.v1.HubService/UploadChunks"
 	HubService_CommitUpload_FullMethodName        = "/potluck.hub.v1.HubService/CommitUpload"
@@ -52,16 +50,10 @@ type HubServiceClient interface {
 	// GetInfo returns the hub's identity: its version and the public key that
 	// signs the merges it computes.
 	GetInfo(ctx context.Context, in *GetInfoRequest, opts ...grpc.CallOption) (*GetInfoResponse, error)
-	// RegisterBase uploads an open base model directory signed by a member.
-	// The first message is a header, then the files' bytes in header order.
-	RegisterBase(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[RegisterBaseRequest, RegisterBaseResponse], error)
-	// Publish uploads a signed delta of a registered base, in the same shape as
-	// RegisterBase. The hub checks the signature, the base and every tensor
-	// before anything becomes visible.
-	Publish(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[PublishRequest, PublishResponse], error)
-	// StartUpload opens a resumable upload session for a base or a delta: the
-	// hub checks the header, signature, caller and base before any byte is
-	// sent and returns the session's id. Given the id of an open session
+	// StartUpload opens a resumable upload session for a base or a delta (a
+	// lab registering a base or publishing a signed delta of one): the hub
+	// checks the header, signature, caller and base before any byte is sent
+	// and returns the session's id. Given the id of an open session
 	// instead, it says how many bytes of each file the hub holds, so a client
 	// whose connection dropped (or whose hub restarted) sends only the rest.
 	StartUpload(ctx context.Context, in *StartUploadRequest, opts ...grpc.CallOption) (*StartUploadResponse, error)
@@ -69,9 +61,9 @@ type HubServiceClient interface {
 	// session, a file and the offset of its data; bytes the hub already holds
 	// are skipped, and a gap is refused (ABORTED: ask StartUpload again).
 	UploadChunks(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UploadChunksRequest, UploadChunksResponse], error)
-	// CommitUpload admits a session whose every byte has arrived, with the
-	// same checks as Publish; nothing is visible before it. Repeating it after
-	// success returns the same release.
+	// CommitUpload admits a session whose every byte has arrived: the hub
+	// checks the signature, the base and every tensor before anything becomes
+	// visible. Repeating it after success returns the same release.
 	CommitUpload(ctx context.Context, in *CommitUploadRequest, opts ...grpc.CallOption) (*CommitUploadResponse, error)
 	// Get streams the bytes of a stored file, by its CID or by a release's CID
 	// and a path inside it, optionally a byte range.
@@ -122,32 +114,6 @@ func (c *hubServiceClient) GetInfo(ctx context.Context, in *GetInfoRequest, opts
 	return out, nil
 }
 
-func (c *hubServiceClient) RegisterBase(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[RegisterBaseRequest, RegisterBaseResponse], error) {
-	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &HubService_ServiceDesc.Streams[0], HubService_RegisterBase_FullMethodName, cOpts...)
-	if err != nil {
-		return nil, err
-	}
-	x := &grpc.GenericClientStream[RegisterBaseRequest, RegisterBaseResponse]{ClientStream: stream}
-	return x, nil
-}
-
-// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type HubService_RegisterBaseClient = grpc.ClientStreamingClient[RegisterBaseRequest, RegisterBaseResponse]
-
-func (c *hubServiceClient) Publish(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[PublishRequest, PublishResponse], error) {
-	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &HubService_ServiceDesc.Streams[1], HubService_Publish_FullMethodName, cOpts...)
-	if err != nil {
-		return nil, err
-	}
-	x := &grpc.GenericClientStream[PublishRequest, PublishResponse]{ClientStream: stream}
-	return x, nil
-}
-
-// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type HubService_PublishClient = grpc.ClientStreamingClient[PublishRequest, PublishResponse]
-
 func (c *hubServiceClient) StartUpload(ctx context.Context, in *StartUploadRequest, opts ...grpc.CallOption) (*StartUploadResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(StartUploadResponse)
@@ -160,7 +126,7 @@ func (c *hubServiceClient) StartUpload(ctx context.Context, in *StartUploadReque
 
 func (c *hubServiceClient) UploadChunks(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UploadChunksRequest, UploadChunksResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &HubService_ServiceDesc.Streams[2], HubService_UploadChunks_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &HubService_ServiceDesc.Streams[0], HubService_UploadChunks_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +149,7 @@ func (c *hubServiceClient) CommitUpload(ctx context.Context, in *CommitUploadReq
 
 func (c *hubServiceClient) Get(ctx context.Context, in *GetRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[GetResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &HubService_ServiceDesc.Streams[3], HubService_Get_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &HubService_ServiceDesc.Streams[1], HubService_Get_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -319,16 +285,10 @@ type HubServiceServer interface {
 	// GetInfo returns the hub's identity: its version and the public key that
 	// signs the merges it computes.
 	GetInfo(context.Context, *GetInfoRequest) (*GetInfoResponse, error)
-	// RegisterBase uploads an open base model directory signed by a member.
-	// The first message is a header, then the files' bytes in header order.
-	RegisterBase(grpc.ClientStreamingServer[RegisterBaseRequest, RegisterBaseResponse]) error
-	// Publish uploads a signed delta of a registered base, in the same shape as
-	// RegisterBase. The hub checks the signature, the base and every tensor
-	// before anything becomes visible.
-	Publish(grpc.ClientStreamingServer[PublishRequest, PublishResponse]) error
-	// StartUpload opens a resumable upload session for a base or a delta: the
-	// hub checks the header, signature, caller and base before any byte is
-	// sent and returns the session's id. Given the id of an open session
+	// StartUpload opens a resumable upload session for a base or a delta (a
+	// lab registering a base or publishing a signed delta of one): the hub
+	// checks the header, signature, caller and base before any byte is sent
+	// and returns the session's id. Given the id of an open session
 	// instead, it says how many bytes of each file the hub holds, so a client
 	// whose connection dropped (or whose hub restarted) sends only the rest.
 	StartUpload(context.Context, *StartUploadRequest) (*StartUploadResponse, error)
@@ -336,9 +296,9 @@ type HubServiceServer interface {
 	// session, a file and the offset of its data; bytes the hub already holds
 	// are skipped, and a gap is refused (ABORTED: ask StartUpload again).
 	UploadChunks(grpc.ClientStreamingServer[UploadChunksRequest, UploadChunksResponse]) error
-	// CommitUpload admits a session whose every byte has arrived, with the
-	// same checks as Publish; nothing is visible before it. Repeating it after
-	// success returns the same release.
+	// CommitUpload admits a session whose every byte has arrived: the hub
+	// checks the signature, the base and every tensor before anything becomes
+	// visible. Repeating it after success returns the same release.
 	CommitUpload(context.Context, *CommitUploadRequest) (*CommitUploadResponse, error)
 	// Get streams the bytes of a stored file, by its CID or by a release's CID
 	// and a path inside it, optionally a byte range.
@@ -381,12 +341,6 @@ type UnimplementedHubServiceServer struct{}
 
 func (UnimplementedHubServiceServer) GetInfo(context.Context, *GetInfoRequest) (*GetInfoResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetInfo not implemented")
-}
-func (UnimplementedHubServiceServer) RegisterBase(grpc.ClientStreamingServer[RegisterBaseRequest, RegisterBaseResponse]) error {
-	return status.Error(codes.Unimplemented, "method RegisterBase not implemented")
-}
-func (UnimplementedHubServiceServer) Publish(grpc.ClientStreamingServer[PublishRequest, PublishResponse]) error {
-	return status.Error(codes.Unimplemented, "method Publish not implemented")
 }
 func (UnimplementedHubServiceServer) StartUpload(context.Context, *StartUploadRequest) (*StartUploadResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method StartUpload not implemented")
@@ -471,20 +425,6 @@ func _HubService_GetInfo_Handler(srv interface{}, ctx context.Context, dec func(
 	}
 	return interceptor(ctx, in, info, handler)
 }
-
-func _HubService_RegisterBase_Handler(srv interface{}, stream grpc.ServerStream) error {
-	return srv.(HubServiceServer).RegisterBase(&grpc.GenericServerStream[RegisterBaseRequest, RegisterBaseResponse]{ServerStream: stream})
-}
-
-// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type HubService_RegisterBaseServer = grpc.ClientStreamingServer[RegisterBaseRequest, RegisterBaseResponse]
-
-func _HubService_Publish_Handler(srv interface{}, stream grpc.ServerStream) error {
-	return srv.(HubServiceServer).Publish(&grpc.GenericServerStream[PublishRequest, PublishResponse]{ServerStream: stream})
-}
-
-// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type HubService_PublishServer = grpc.ClientStreamingServer[PublishRequest, PublishResponse]
 
 func _HubService_StartUpload_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(StartUploadRequest)
@@ -803,16 +743,6 @@ var HubService_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams: []grpc.StreamDesc{
-		{
-			StreamName:    "RegisterBase",
-			Handler:       _HubService_RegisterBase_Handler,
-			ClientStreams: true,
-		},
-		{
-			StreamName:    "Publish",
-			Handler:       _HubService_Publish_Handler,
-			ClientStreams: true,
-		},
 		{
 			StreamName:    "UploadChunks",
 			Handler:       _HubService_UploadChunks_Handler,
