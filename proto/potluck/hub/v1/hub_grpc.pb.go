@@ -39,6 +39,12 @@ const (
 	HubService_GetInclusionProof_FullMethodName   = "/potluck.hub.v1.HubService/GetInclusionProof"
 	HubService_GetConsistencyProof_FullMethodName = "/potluck.hub.v1.HubService/GetConsistencyProof"
 	HubService_Unpin_FullMethodName               = "/potluck.hub.v1.HubService/Unpin"
+	HubService_CheckPublish_FullMethodName        = "/potluck.hub.v1.HubService/CheckPublish"
+	HubService_Attest_FullMethodName              = "/potluck.hub.v1.HubService/Attest"
+	HubService_ListAttestations_FullMethodName    = "/potluck.hub.v1.HubService/ListAttestations"
+	HubService_Yank_FullMethodName                = "/potluck.hub.v1.HubService/Yank"
+	HubService_GetLineage_FullMethodName          = "/potluck.hub.v1.HubService/GetLineage"
+	HubService_ListMergeJobs_FullMethodName       = "/potluck.hub.v1.HubService/ListMergeJobs"
 )
 
 // HubServiceClient is the client API for HubService service.
@@ -94,6 +100,28 @@ type HubServiceClient interface {
 	// Unpin drops a release no other release refers to, so garbage collection
 	// may reclaim its files. Operators only.
 	Unpin(ctx context.Context, in *UnpinRequest, opts ...grpc.CallOption) (*UnpinResponse, error)
+	// CheckPublish is a publisher's preflight, before it computes or sends
+	// anything: the caller is a member, the key that will sign is one of its
+	// org's and valid now, and the base is one the hub holds and accepts to
+	// build on (a base or a merge, not yanked). Given the release's CID as
+	// well, it says whether the hub already holds that release.
+	CheckPublish(ctx context.Context, in *CheckPublishRequest, opts ...grpc.CallOption) (*CheckPublishResponse, error)
+	// Attest records an evaluation attestation: an in-toto statement about a
+	// release, signed by a member org's key, checked like an upload's
+	// signature and logged. The hub never computes or edits the numbers.
+	Attest(ctx context.Context, in *AttestRequest, opts ...grpc.CallOption) (*AttestResponse, error)
+	// ListAttestations lists the attestations of a release, oldest first.
+	ListAttestations(ctx context.Context, in *ListAttestationsRequest, opts ...grpc.CallOption) (*ListAttestationsResponse, error)
+	// Yank withdraws a release (its publisher org or an operator): logged,
+	// hidden from listings, refused as a new base or merge input; its bytes
+	// stay fetchable by CID.
+	Yank(ctx context.Context, in *YankRequest, opts ...grpc.CallOption) (*YankResponse, error)
+	// GetLineage returns the release graph around a release: its ancestors up
+	// to the root bases and everything built on it.
+	GetLineage(ctx context.Context, in *GetLineageRequest, opts ...grpc.CallOption) (*GetLineageResponse, error)
+	// ListMergeJobs lists merge jobs: an operator sees every job, a member
+	// the jobs its org started.
+	ListMergeJobs(ctx context.Context, in *ListMergeJobsRequest, opts ...grpc.CallOption) (*ListMergeJobsResponse, error)
 }
 
 type hubServiceClient struct {
@@ -276,6 +304,66 @@ func (c *hubServiceClient) Unpin(ctx context.Context, in *UnpinRequest, opts ...
 	return out, nil
 }
 
+func (c *hubServiceClient) CheckPublish(ctx context.Context, in *CheckPublishRequest, opts ...grpc.CallOption) (*CheckPublishResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CheckPublishResponse)
+	err := c.cc.Invoke(ctx, HubService_CheckPublish_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hubServiceClient) Attest(ctx context.Context, in *AttestRequest, opts ...grpc.CallOption) (*AttestResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AttestResponse)
+	err := c.cc.Invoke(ctx, HubService_Attest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hubServiceClient) ListAttestations(ctx context.Context, in *ListAttestationsRequest, opts ...grpc.CallOption) (*ListAttestationsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAttestationsResponse)
+	err := c.cc.Invoke(ctx, HubService_ListAttestations_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hubServiceClient) Yank(ctx context.Context, in *YankRequest, opts ...grpc.CallOption) (*YankResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(YankResponse)
+	err := c.cc.Invoke(ctx, HubService_Yank_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hubServiceClient) GetLineage(ctx context.Context, in *GetLineageRequest, opts ...grpc.CallOption) (*GetLineageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetLineageResponse)
+	err := c.cc.Invoke(ctx, HubService_GetLineage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hubServiceClient) ListMergeJobs(ctx context.Context, in *ListMergeJobsRequest, opts ...grpc.CallOption) (*ListMergeJobsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListMergeJobsResponse)
+	err := c.cc.Invoke(ctx, HubService_ListMergeJobs_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HubServiceServer is the server API for HubService service.
 // All implementations must embed UnimplementedHubServiceServer
 // for forward compatibility.
@@ -329,6 +417,28 @@ type HubServiceServer interface {
 	// Unpin drops a release no other release refers to, so garbage collection
 	// may reclaim its files. Operators only.
 	Unpin(context.Context, *UnpinRequest) (*UnpinResponse, error)
+	// CheckPublish is a publisher's preflight, before it computes or sends
+	// anything: the caller is a member, the key that will sign is one of its
+	// org's and valid now, and the base is one the hub holds and accepts to
+	// build on (a base or a merge, not yanked). Given the release's CID as
+	// well, it says whether the hub already holds that release.
+	CheckPublish(context.Context, *CheckPublishRequest) (*CheckPublishResponse, error)
+	// Attest records an evaluation attestation: an in-toto statement about a
+	// release, signed by a member org's key, checked like an upload's
+	// signature and logged. The hub never computes or edits the numbers.
+	Attest(context.Context, *AttestRequest) (*AttestResponse, error)
+	// ListAttestations lists the attestations of a release, oldest first.
+	ListAttestations(context.Context, *ListAttestationsRequest) (*ListAttestationsResponse, error)
+	// Yank withdraws a release (its publisher org or an operator): logged,
+	// hidden from listings, refused as a new base or merge input; its bytes
+	// stay fetchable by CID.
+	Yank(context.Context, *YankRequest) (*YankResponse, error)
+	// GetLineage returns the release graph around a release: its ancestors up
+	// to the root bases and everything built on it.
+	GetLineage(context.Context, *GetLineageRequest) (*GetLineageResponse, error)
+	// ListMergeJobs lists merge jobs: an operator sees every job, a member
+	// the jobs its org started.
+	ListMergeJobs(context.Context, *ListMergeJobsRequest) (*ListMergeJobsResponse, error)
 	mustEmbedUnimplementedHubServiceServer()
 }
 
@@ -386,6 +496,24 @@ func (UnimplementedHubServiceServer) GetConsistencyProof(context.Context, *GetCo
 }
 func (UnimplementedHubServiceServer) Unpin(context.Context, *UnpinRequest) (*UnpinResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Unpin not implemented")
+}
+func (UnimplementedHubServiceServer) CheckPublish(context.Context, *CheckPublishRequest) (*CheckPublishResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CheckPublish not implemented")
+}
+func (UnimplementedHubServiceServer) Attest(context.Context, *AttestRequest) (*AttestResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Attest not implemented")
+}
+func (UnimplementedHubServiceServer) ListAttestations(context.Context, *ListAttestationsRequest) (*ListAttestationsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAttestations not implemented")
+}
+func (UnimplementedHubServiceServer) Yank(context.Context, *YankRequest) (*YankResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Yank not implemented")
+}
+func (UnimplementedHubServiceServer) GetLineage(context.Context, *GetLineageRequest) (*GetLineageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetLineage not implemented")
+}
+func (UnimplementedHubServiceServer) ListMergeJobs(context.Context, *ListMergeJobsRequest) (*ListMergeJobsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListMergeJobs not implemented")
 }
 func (UnimplementedHubServiceServer) mustEmbedUnimplementedHubServiceServer() {}
 func (UnimplementedHubServiceServer) testEmbeddedByValue()                    {}
@@ -678,6 +806,114 @@ func _HubService_Unpin_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _HubService_CheckPublish_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CheckPublishRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HubServiceServer).CheckPublish(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HubService_CheckPublish_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HubServiceServer).CheckPublish(ctx, req.(*CheckPublishRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HubService_Attest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AttestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HubServiceServer).Attest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HubService_Attest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HubServiceServer).Attest(ctx, req.(*AttestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HubService_ListAttestations_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAttestationsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HubServiceServer).ListAttestations(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HubService_ListAttestations_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HubServiceServer).ListAttestations(ctx, req.(*ListAttestationsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HubService_Yank_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(YankRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HubServiceServer).Yank(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HubService_Yank_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HubServiceServer).Yank(ctx, req.(*YankRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HubService_GetLineage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetLineageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HubServiceServer).GetLineage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HubService_GetLineage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HubServiceServer).GetLineage(ctx, req.(*GetLineageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HubService_ListMergeJobs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMergeJobsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HubServiceServer).ListMergeJobs(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HubService_ListMergeJobs_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HubServiceServer).ListMergeJobs(ctx, req.(*ListMergeJobsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // HubService_ServiceDesc is the grpc.ServiceDesc for HubService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -740,6 +976,30 @@ var HubService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Unpin",
 			Handler:    _HubService_Unpin_Handler,
+		},
+		{
+			MethodName: "CheckPublish",
+			Handler:    _HubService_CheckPublish_Handler,
+		},
+		{
+			MethodName: "Attest",
+			Handler:    _HubService_Attest_Handler,
+		},
+		{
+			MethodName: "ListAttestations",
+			Handler:    _HubService_ListAttestations_Handler,
+		},
+		{
+			MethodName: "Yank",
+			Handler:    _HubService_Yank_Handler,
+		},
+		{
+			MethodName: "GetLineage",
+			Handler:    _HubService_GetLineage_Handler,
+		},
+		{
+			MethodName: "ListMergeJobs",
+			Handler:    _HubService_ListMergeJobs_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
