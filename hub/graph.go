@@ -96,6 +96,20 @@ func (g *graph) set(r *potluck.Release) {
 	}
 }
 
+// load indexes the releases of an empty graph, sorting them once.
+func (g *graph) load(ns []*relNode) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	slices.SortFunc(ns, func(a, b *relNode) int { return a.compare(b.created, b.cid) })
+	for _, n := range ns {
+		g.byCID[n.cid] = n
+		g.order = append(g.order, n)
+		for _, p := range n.parents {
+			g.children[p] = append(g.children[p], n) // in order, as ns is
+		}
+	}
+}
+
 // remove drops a release; its children, if any, keep their edges to it.
 func (g *graph) remove(c string) {
 	g.mu.Lock()

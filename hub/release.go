@@ -37,18 +37,49 @@ func openReleases(dir string) (*releases, error) {
 	if err != nil {
 		return nil, err
 	}
+	var ns []*relNode
 	for _, e := range ents {
 		name, ok := strings.CutSuffix(e.Name(), ".json")
 		if !ok || strings.HasPrefix(name, ".") {
 			continue
 		}
-		r, err := rs.get(name)
+		n, err := rs.readNode(name)
 		if err != nil {
 			return nil, err
 		}
-		rs.g.set(r)
+		ns = append(ns, n)
 	}
+	rs.g.load(ns)
 	return rs, nil
+}
+
+// readNode reads what the graph needs of release c's record, leaving its
+// files and signatures undecoded.
+func (rs *releases) readNode(c string) (*relNode, error) {
+	b, err := os.ReadFile(rs.path(c))
+	if err != nil {
+		return nil, err
+	}
+	var head struct {
+		potluck.Release
+		Files   json.RawMessage `json:"files"`
+		Bundle  json.RawMessage `json:"bundle"`
+		Receipt *struct {
+			Entry []byte `json:"entry"`
+		} `json:"receipt"`
+		Provenance json.RawMessage `json:"provenance"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
+		return nil, fmt.Errorf("hub: release record %s: %w", c, err)
+	}
+	if head.CID != c {
+		return nil, fmt.Errorf("hub: release record %s names release %q", c, head.CID)
+	}
+	r := head.Release
+	if head.Receipt != nil {
+		r.Receipt = &potluck.Receipt{Entry: head.Receipt.Entry}
+	}
+	return nodeOf(&r), nil
 }
 
 func (rs *releases) path(c string) string { return filepath.Join(rs.dir, c+".json") }

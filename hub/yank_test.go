@@ -187,6 +187,12 @@ func TestYank(t *testing.T) {
 				t.Errorf("HTTP /v1/releases%s: %d releases, want %d", q, len(p.Releases), n)
 			}
 		}
+		// The gateway still serves its bytes.
+		if resp, err := http.Get(srv.URL + "/ipfs/" + s.delta.CID + "?format=car"); err != nil || resp.StatusCode != http.StatusOK {
+			t.Errorf("the gateway's CAR of the yanked release: %v, %v", resp, err)
+		} else {
+			resp.Body.Close()
+		}
 		var d potluck.ReleaseDetail
 		getJSON(t, srv.URL+"/v1/releases/"+s.delta.CID, http.StatusOK, &d)
 		if d.Release == nil || d.Yank == nil || d.Yank.Reason != reason {

@@ -14,7 +14,8 @@ func hubYankCmd() *cobra.Command {
 		Use:   "yank CID --reason REASON",
 		Short: "Withdraw a release: logged, hidden from listings, still fetchable by CID",
 		Long: `Withdraw a release on the hub, saying why. Its publisher org or an operator
-may (the token says who calls). The hub logs the yank (who, when, why) in its
+may (the token says who calls; a merge, which the hub published, only an
+operator). The hub logs the yank (who, when, why) in its
 transparency log and records it with the release; listings leave the release
 out unless asked (potluck releases --yanked), while its bytes stay fetchable
 by CID so audits still work, and pull, show and verify flag it. Prints the
