@@ -14,6 +14,11 @@
 // the stages that need no bytes run when a session opens, all of them when
 // it is committed.
 //
+// The release index (release.go) keeps one record per release on disk and
+// the release graph in memory (graph.go), which answers listings a page at
+// a time (list.go) and what was built on what (lineage.go). A release is
+// withdrawn openly by a logged yank (yank.go).
+//
 // One publication, from the command line to its log entry:
 //
 //	cmd/potluck/node_publish.go  node.MakeDelta, node.SignDir, then Client.Upload

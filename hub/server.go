@@ -103,14 +103,18 @@ func (s *Server) Get(req *hubv1.GetRequest, stream hubv1.HubService_GetServer) e
 	}
 }
 
-// List lists releases.
+// List lists releases, a page at a time.
 func (s *Server) List(ctx context.Context, req *hubv1.ListRequest) (*hubv1.ListResponse, error) {
-	rs, err := s.h.List(ctx, wire.KindOf(req.GetKind()), req.GetBaseCid())
+	q, err := listQuery(req)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	resp := &hubv1.ListResponse{}
-	for _, r := range rs {
+	p, err := s.h.ListReleases(ctx, q)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &hubv1.ListResponse{NextPageToken: p.NextPageToken}
+	for _, r := range p.Releases {
 		resp.Releases = append(resp.Releases, wire.Release(r))
 	}
 	return resp, nil
@@ -152,13 +156,14 @@ func (s *Server) CancelMergeJob(ctx context.Context, req *hubv1.CancelMergeJobRe
 	return &hubv1.CancelMergeJobResponse{Job: wire.MergeJob(j)}, nil
 }
 
-// GetRelease describes a release.
+// GetRelease describes a release, with the releases built on it and its
+// attestations (see Hub.ReleaseDetail).
 func (s *Server) GetRelease(ctx context.Context, req *hubv1.GetReleaseRequest) (*hubv1.GetReleaseResponse, error) {
-	r, err := s.h.Release(ctx, req.GetCid())
+	d, err := s.h.ReleaseDetail(ctx, req.GetCid())
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &hubv1.GetReleaseResponse{Release: wire.Release(r)}, nil
+	return wire.ReleaseDetail(d), nil
 }
 
 // Unpin drops a release (operators only: see the interceptor).
@@ -190,6 +195,8 @@ func toStatus(err error) error {
 		code = codes.DataLoss
 	case errors.Is(err, store.ErrPinned):
 		code = codes.FailedPrecondition
+	case errors.Is(err, ErrAlreadyYanked):
+		code = codes.AlreadyExists
 	case errors.Is(err, ErrUnauthenticated):
 		code = codes.Unauthenticated
 	case errors.Is(err, signing.ErrUntrusted), errors.Is(err, signing.ErrBadSignature), errors.Is(err, ErrKeyInvalid),
@@ -197,7 +204,7 @@ func toStatus(err error) error {
 		code = codes.PermissionDenied
 	case errors.Is(err, ErrRejected), errors.Is(err, signing.ErrDigestMismatch), errors.Is(err, signing.ErrMalformed),
 		errors.Is(err, merge.ErrRecipe), errors.Is(err, merge.ErrIncompatible), errors.Is(err, safetensors.ErrInvalid),
-		errors.Is(err, potluck.ErrManifest), errors.Is(err, store.ErrInvalid):
+		errors.Is(err, potluck.ErrManifest), errors.Is(err, store.ErrInvalid), errors.Is(err, ErrBadRequest):
 		// Before NotFound: a delta for an unknown base is a bad request.
 		code = codes.InvalidArgument
 	case errors.Is(err, ErrNotFound), errors.Is(err, store.ErrNotFound):

@@ -26,7 +26,9 @@ type Pulled struct {
 // Pull fetches release rootCID into outDir (which must not exist) and checks
 // everything before the directory appears: each file's size, SHA-256 and
 // CID, the root CID over them, and the signature by one of the trusted keys
-// over every file. The bundle is written to outDir/model.sig.
+// over every file. The bundle is written to outDir/model.sig. A yanked
+// release is pulled all the same, its yank kept in outDir/.potluck (see
+// YankFile); Pulled.Release.Yank says so.
 func (c *Client) Pull(ctx context.Context, rootCID, outDir string, trusted []*signing.PublicKey, progress Progress) (*Pulled, error) {
 	rel, err := c.Release(ctx, rootCID)
 	if err != nil {
@@ -53,6 +55,11 @@ func (c *Client) Pull(ctx context.Context, rootCID, outDir string, trusted []*si
 				return fmt.Errorf("release %s: provenance: %w", rootCID, err)
 			}
 			if err := writeProvenance(tmp, prov); err != nil {
+				return err
+			}
+		}
+		if rel.Yank != nil {
+			if err := writeKept(tmp, YankFile, rel.Yank); err != nil {
 				return err
 			}
 		}

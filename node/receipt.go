@@ -58,15 +58,7 @@ func CheckReceipt(r *potluck.Receipt, rootCID string, bundle []byte, logKey stri
 
 // writeReceipt stores a receipt in a release directory.
 func writeReceipt(dir string, r *potluck.Receipt) error {
-	p := filepath.Join(dir, filepath.FromSlash(ReceiptFile))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(p, append(b, '\n'), 0o644)
+	return writeKept(dir, ReceiptFile, r)
 }
 
 // ReadReceipt reads the receipt a pulled release directory keeps.

@@ -19,7 +19,7 @@ import (
 
 func hubCmd() *cobra.Command {
 	c := &cobra.Command{Use: "hub", Short: "Run a consortium hub"}
-	c.AddCommand(hubServeCmd(), hubTokenCmd())
+	c.AddCommand(hubServeCmd(), hubTokenCmd(), hubYankCmd())
 	return c
 }
 

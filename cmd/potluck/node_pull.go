@@ -2,8 +2,11 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
+
+	"github.com/potluck-hub/potluck/node"
 )
 
 func nodePullCmd() *cobra.Command {
@@ -17,7 +20,9 @@ func nodePullCmd() *cobra.Command {
 		Long: `Fetch a release into a new directory. Every file is checked against its
 SHA-256 and CID, the root CID against the one asked for, and the signature
 against trusted keys (--trust, or else the hub's key and its members' keys),
-before the directory appears. The signature is written to DIR/model.sig.`,
+before the directory appears. The signature is written to DIR/model.sig.
+A release its publisher or an operator yanked is still pulled, with a
+warning giving the reason; DIR/.potluck/yank.json records the yank.`,
 		Example: `  potluck node pull bafybei... --out ./merged --hub 127.0.0.1:7420`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -37,6 +42,10 @@ before the directory appears. The signature is written to DIR/model.sig.`,
 			if !quiet {
 				fmt.Fprintf(cmd.ErrOrStderr(), "pulled %s (%d files) signed by %s (key %s)\n",
 					p.Release.CID, len(p.Release.Files), p.Release.Publisher, p.Signed.Key.Hint())
+			}
+			if y := p.Release.Yank; y != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: release %s was yanked %s; recorded in %s\n",
+					p.Release.CID, yankText(y), filepath.Join(out, filepath.FromSlash(node.YankFile)))
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), out)
 			return nil

@@ -27,7 +27,9 @@ the hub's keys with --hub), or a release on a hub by CID (fetched to a
 temporary directory and checked byte by byte). Checks: the signature is by a
 trusted key over exactly the directory's files; each file's SHA-256; for a
 delta or merge, the manifest's sizes, digests and CIDs. Exit status 0 only
-if every check holds.`,
+if every check holds. A yanked release is reported, not failed: with --hub
+from the hub's record, checked online now; offline from what the directory
+recorded when it was pulled.`,
 		Example: `  potluck verify ./merged --key hub.pub
   potluck verify bafybei... --hub 127.0.0.1:7420
   potluck verify --recompute bafybei...merge --hub 127.0.0.1:7420
@@ -87,7 +89,7 @@ func printVerify(cmd *cobra.Command, dir string, trusted []*signing.PublicKey, o
 		}
 	}
 	printReport(cmd.OutOrStdout(), "", rep, kc)
-	return nil
+	return printYank(cmd, "", rep.CID, rep.Yank, client)
 }
 
 // runAudit verifies a release on a hub and, for a merge, every input.
@@ -104,16 +106,22 @@ func runAudit(cmd *cobra.Command, client *node.Client, cid, work string, trusted
 	if err != nil {
 		return err
 	}
-	printAudit(cmd.OutOrStdout(), "", a)
-	return nil
+	return printAudit(cmd, "", a, client)
 }
 
-func printAudit(w io.Writer, indent string, a *node.Audit) {
+func printAudit(cmd *cobra.Command, indent string, a *node.Audit, client *node.Client) error {
+	w := cmd.OutOrStdout()
 	printReport(w, indent, a.Report, a.Key)
+	if err := printYank(cmd, indent, a.CID, a.Report.Yank, client); err != nil {
+		return err
+	}
 	for _, in := range a.Inputs {
 		fmt.Fprintf(w, "%s  input %s:\n", indent, in.CID)
-		printAudit(w, indent+"    ", in)
+		if err := printAudit(cmd, indent+"    ", in, client); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 func printReport(w io.Writer, indent string, rep *node.Report, kc *node.KeyCheck) {
