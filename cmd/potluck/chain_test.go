@@ -98,6 +98,13 @@ func TestBuildingOnEachOther(t *testing.T) {
 		}
 	}
 
+	out := must("verify", m2)
+	for _, in := range []string{m1, deltaC, deltaD, base, deltaA} {
+		if !strings.Contains(out, "input "+in+":") {
+			t.Errorf("verify %s does not check %s:\n%s", m2, in, out)
+		}
+	}
+
 	// Apply lab C's delta, by CID, to the base its manifest names.
 	if out := must("node", "apply", deltaC, "--out", at("rebuilt"), "--quiet"); out != at("rebuilt") {
 		t.Errorf("apply printed %q", out)
