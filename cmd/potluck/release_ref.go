@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 
 	cid "github.com/ipfs/go-cid"
 	"github.com/spf13/cobra"
@@ -11,20 +10,6 @@ import (
 
 // cacheEnv overrides where pulled releases are cached.
 const cacheEnv = "POTLUCK_CACHE_DIR"
-
-// releaseCache is where releases named by CID on the command line are
-// kept: $POTLUCK_CACHE_DIR/releases, else the user's cache folder's
-// potluck/releases (~/.cache/potluck/releases on Linux).
-func releaseCache() (string, error) {
-	if d := os.Getenv(cacheEnv); d != "" {
-		return filepath.Join(d, "releases"), nil
-	}
-	d, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("no cache folder for pulled releases (%v): set $%s", err, cacheEnv)
-	}
-	return filepath.Join(d, "potluck", "releases"), nil
-}
 
 // releaseDir returns a local directory holding the release ref names: ref
 // itself when it is a directory, else the release with CID ref, pulled
@@ -39,10 +24,7 @@ func releaseDir(cmd *cobra.Command, hc *hubConn, flag, ref string, quiet bool) (
 	if _, err := cid.Decode(ref); err != nil {
 		return "", fmt.Errorf("%s %s is neither a directory nor a release CID", flag, ref)
 	}
-	cache, err := releaseCache()
-	if err != nil {
-		return "", err
-	}
+	cache := defaultCacheDir()
 	client, err := hc.dial()
 	if err != nil {
 		return "", err
