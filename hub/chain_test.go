@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"maps"
 	"math"
 	"os"
@@ -196,7 +195,9 @@ func TestChain(t *testing.T) {
 	t.Run("ApplyRebuildsExactFinetune", func(t *testing.T) {
 		// From what the hub serves: the delta and M1, pulled.
 		out := applyPulled(t, hs, c, c.dC.CID)
-		sameTree(t, c.ftC, out)
+		if _, err := testmodel.SameFiles(c.ftC, out); err != nil {
+			t.Error(err)
+		}
 		if _, err := os.Stat(filepath.Join(c.deltaC, merge.LayoutDir)); !os.IsNotExist(err) {
 			t.Errorf("the delta of a fine-tune in M1's layout carries %s/ (%v)", merge.LayoutDir, err)
 		}
@@ -260,34 +261,11 @@ func applyPulled(t *testing.T, hs *harness, c *chain, delta string) string {
 // treeFiles reads every file under dir, by slash path.
 func treeFiles(t *testing.T, dir string) map[string][]byte {
 	t.Helper()
-	out := map[string][]byte{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		b, err := os.ReadFile(p)
-		out[filepath.ToSlash(rel)] = b
-		return err
-	})
+	out, err := testmodel.ReadFiles(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return out
-}
-
-// sameTree requires got to hold exactly want's files, byte for byte.
-func sameTree(t *testing.T, want, got string) {
-	t.Helper()
-	w, g := treeFiles(t, want), treeFiles(t, got)
-	if !slices.Equal(slices.Sorted(maps.Keys(g)), slices.Sorted(maps.Keys(w))) {
-		t.Errorf("rebuilt files %v, the fine-tune's %v", slices.Sorted(maps.Keys(g)), slices.Sorted(maps.Keys(w)))
-	}
-	for p, b := range w {
-		if !bytes.Equal(g[p], b) {
-			t.Errorf("%s: the rebuilt file (%d bytes) is not the fine-tune's (%d bytes)", p, len(g[p]), len(b))
-		}
-	}
 }
 
 // checkWithinULP compares every float value of the rebuilt model with the

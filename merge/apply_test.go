@@ -5,14 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
+	"github.com/potluck-hub/potluck/internal/testmodel"
 	"github.com/potluck-hub/potluck/merge"
 	"github.com/potluck-hub/potluck/safetensors"
 )
@@ -42,49 +41,11 @@ func diffAndApply(t *testing.T, f *fixture, ftDir string, opts merge.DiffOptions
 	return deltaDir, outDir
 }
 
-// files reads every regular file under dir but hidden ones, by path.
-func files(t *testing.T, dir string) map[string][]byte {
-	t.Helper()
-	out := map[string][]byte{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if strings.HasPrefix(d.Name(), ".") && p != dir {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.IsDir() {
-			return nil
-		}
-		rel, _ := filepath.Rel(dir, p)
-		b, err := os.ReadFile(p)
-		out[filepath.ToSlash(rel)] = b
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // sameFiles requires got to hold exactly want's files, byte for byte.
 func sameFiles(t *testing.T, want, got string) {
 	t.Helper()
-	w, g := files(t, want), files(t, got)
-	for p, b := range w {
-		if gb, ok := g[p]; !ok {
-			t.Errorf("%s: missing from the rebuilt model", p)
-		} else if !bytes.Equal(gb, b) {
-			t.Errorf("%s: the rebuilt file differs from the fine-tune's (%d bytes, want %d)", p, len(gb), len(b))
-		}
-	}
-	for p := range g {
-		if _, ok := w[p]; !ok {
-			t.Errorf("%s: in the rebuilt model, not in the fine-tune", p)
-		}
+	if _, err := testmodel.SameFiles(want, got); err != nil {
+		t.Error(err)
 	}
 }
 
@@ -99,7 +60,7 @@ func TestApplyBaseLayout(t *testing.T) {
 		writeFile(t, filepath.Join(ftDir, p), c)
 	}
 	deltaDir, out := diffAndApply(t, f, ftDir, merge.DiffOptions{Exact: true})
-	if _, err := os.Stat(filepath.Join(deltaDir, merge.LayoutDir)); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(deltaDir, merge.LayoutDir)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the delta of a fine-tune in its base's layout has %s/ (%v); it should carry nothing more", merge.LayoutDir, err)
 	}
 	sameFiles(t, ftDir, out)
@@ -152,7 +113,10 @@ func TestApplyOwnLayout(t *testing.T) {
 	if len(l.Shards) != 1 || l.Shards[0].Path != single || l.Shards[0].Size != int64(shard.Len()) {
 		t.Errorf("layout shards %+v, want %s of %d bytes", l.Shards, single, shard.Len())
 	}
-	carried := files(t, filepath.Join(deltaDir, merge.LayoutDir))
+	carried, err := testmodel.ReadFiles(filepath.Join(deltaDir, merge.LayoutDir))
+	if err != nil {
+		t.Fatal(err)
+	}
 	delete(carried, "layout.json")
 	if got := slices.Sorted(func(yield func(string) bool) {
 		for p := range carried {

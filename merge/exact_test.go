@@ -15,13 +15,17 @@ import (
 // for an F64 delta, encoded in the delta's dtype; Apply: applyChunk) over
 // every pair, or many random and adversarial pairs, of values.
 
-// bf16Values is every finite bf16 value, as float32.
-func bf16Values() []float32 {
+// values16 is every finite value of a 16-bit float dtype, as float32.
+func values16(dt safetensors.DType) []float32 {
 	var out []float32
+	raw, v := make([]byte, 2), make([]float32, 1)
 	for u := range 1 << 16 {
-		v := math.Float32frombits(uint32(u) << 16)
-		if !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0) {
-			out = append(out, v)
+		binary.LittleEndian.PutUint16(raw, uint16(u))
+		if err := safetensors.DecodeFloat32(v, raw, dt); err != nil {
+			panic(err)
+		}
+		if f := float64(v[0]); !math.IsNaN(f) && !math.IsInf(f, 0) {
+			out = append(out, v[0])
 		}
 	}
 	return out
@@ -114,6 +118,38 @@ func (x *exactness) firstInexactGap() int {
 	return len(x.pairs)
 }
 
+// sweep runs every fine-tune value of fts against each base value of
+// bases (deltas in F32) and tallies the pairs by exponent gap.
+func sweep(bases, fts []float32, dt safetensors.DType) *exactness {
+	minExp := -126
+	if dt == safetensors.F16 {
+		minExp = -14
+	}
+	binade := func(v float32) int { // as ExponentGap counts
+		_, e := math.Frexp(float64(v))
+		return max(e-1, minExp)
+	}
+	ftBinade := make([]int, len(fts))
+	for i, v := range fts {
+		ftBinade[i] = binade(v)
+	}
+	var x exactness
+	base, gaps := make([]float32, len(fts)), make([]int, len(fts))
+	r := newTripper(len(fts), dt, safetensors.F32)
+	for _, b := range bases {
+		for i, v := range fts {
+			base[i], gaps[i] = b, 0
+			if b != 0 && v != 0 {
+				gaps[i] = ftBinade[i] - binade(b)
+				gaps[i] = max(gaps[i], -gaps[i])
+			}
+		}
+		got, ok := r.run(base, fts)
+		x.add(base, fts, got, ok, dt, gaps)
+	}
+	return &x
+}
+
 // TestExactBF16InF32 checks the claim README makes: a bf16 fine-tune
 // published with an F32 delta (--exact) comes back bit for bit wherever
 // base and fine-tune are at most 16 binades apart, and not always beyond.
@@ -124,7 +160,7 @@ func (x *exactness) firstInexactGap() int {
 // cover every exponent gap. POTLUCK_EXHAUSTIVE=1 runs every pair of
 // finite bf16 values instead (4·10⁹, minutes).
 func TestExactBF16InF32(t *testing.T) {
-	all := bf16Values()
+	all := values16(safetensors.BF16)
 	var bases []float32
 	if os.Getenv("POTLUCK_EXHAUSTIVE") != "" {
 		bases = all
@@ -136,34 +172,10 @@ func TestExactBF16InF32(t *testing.T) {
 			}
 		}
 	}
-	var x exactness
-	ft := all
-	binade := func(v float32) int { // as ExponentGap counts
-		_, e := math.Frexp(float64(v))
-		return max(e-1, -126)
-	}
-	base, gaps, ftBinade := make([]float32, len(ft)), make([]int, len(ft)), make([]int, len(ft))
-	for i, v := range ft {
-		ftBinade[i] = binade(v)
-	}
-	r := newTripper(len(ft), safetensors.BF16, safetensors.F32)
-	for _, b := range bases {
-		for i := range base {
-			base[i] = b
-		}
-		for i, v := range ft {
-			gaps[i] = 0
-			if b != 0 && v != 0 {
-				gaps[i] = ftBinade[i] - binade(b)
-				gaps[i] = max(gaps[i], -gaps[i])
-			}
-		}
-		got, ok := r.run(base, ft)
-		x.add(base, ft, got, ok, safetensors.BF16, gaps)
-	}
+	x := sweep(bases, all, safetensors.BF16)
 	g := x.firstInexactGap()
 	t.Logf("%d base values × %d fine-tune values; every pair at most %d binades apart is exact; at %d, %d of %d pairs are (e.g. base %v, fine-tune %v)",
-		len(bases), len(ft), g-1, g, x.exact[g], x.pairs[g], x.example[g][0], x.example[g][1])
+		len(bases), len(all), g-1, g, x.exact[g], x.pairs[g], x.example[g][0], x.example[g][1])
 	if g != 17 {
 		t.Errorf("the first exponent gap with an inexact pair is %d; the claim (README, DiffOptions.Exact) is 17", g)
 	}
@@ -220,7 +232,7 @@ func TestExactF32InF64(t *testing.T) {
 // delta's, and exact where the delta is (base and fine-tune close enough
 // that ft − base has 8 significant bits or fewer).
 func TestApplyBoundBF16(t *testing.T) {
-	all := bf16Values()
+	all := values16(safetensors.BF16)
 	var bases []float32
 	for _, v := range all {
 		if a := math.Abs(float64(v)); a >= 1 && a < 2 {
@@ -270,34 +282,15 @@ func TestApplyBoundBF16(t *testing.T) {
 // fine-tune value against one in 32 bases of [1, 2) and of the
 // subnormals, drawn at random, both signs.
 func TestExactF16InF32(t *testing.T) {
-	var all, bases []float32
-	raw := make([]byte, 2)
-	v := make([]float32, 1)
+	all := values16(safetensors.F16)
+	var bases []float32
 	rng := rand.New(rand.NewPCG(16, 13))
-	for u := range 1 << 16 {
-		binary.LittleEndian.PutUint16(raw, uint16(u))
-		if err := safetensors.DecodeFloat32(v, raw, safetensors.F16); err != nil {
-			t.Fatal(err)
-		}
-		f := float64(v[0])
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			continue
-		}
-		all = append(all, v[0])
-		if a := math.Abs(f); (a < 0x1p-14 || (a >= 1 && a < 2)) && rng.IntN(32) == 0 {
-			bases = append(bases, v[0])
+	for _, v := range all {
+		if a := math.Abs(float64(v)); (a < 0x1p-14 || (a >= 1 && a < 2)) && rng.IntN(32) == 0 {
+			bases = append(bases, v)
 		}
 	}
-	var x exactness
-	r := newTripper(len(all), safetensors.F16, safetensors.F32)
-	base := make([]float32, len(all))
-	for _, b := range bases {
-		for i := range base {
-			base[i] = b
-		}
-		got, ok := r.run(base, all)
-		x.add(base, all, got, ok, safetensors.F16, nil)
-	}
+	x := sweep(bases, all, safetensors.F16)
 	g := x.firstInexactGap()
 	t.Logf("%d bases × %d fine-tune values; every pair at most %d binades apart is exact; at %d, %d of %d are (e.g. base %v, fine-tune %v)",
 		len(bases), len(all), g-1, g, x.exact[g], x.pairs[g], x.example[g][0], x.example[g][1])

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -109,21 +107,8 @@ func TestBuildingOnEachOther(t *testing.T) {
 	if out := must("node", "apply", deltaC, "--out", at("rebuilt"), "--quiet"); out != at("rebuilt") {
 		t.Errorf("apply printed %q", out)
 	}
-	want, got := os.DirFS(at("ft-c")), os.DirFS(at("rebuilt"))
-	n := 0
-	fs.WalkDir(want, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		n++
-		w, _ := fs.ReadFile(want, p)
-		if g, err := fs.ReadFile(got, p); err != nil || !bytes.Equal(g, w) {
-			t.Errorf("%s: the rebuilt file is not the fine-tune's (%v)", p, err)
-		}
-		return nil
-	})
-	if ents, _ := os.ReadDir(at("rebuilt")); len(ents) != n || n < 4 {
-		t.Errorf("rebuilt %d files, the fine-tune has %d", len(ents), n)
+	if n, err := testmodel.SameFiles(at("ft-c"), at("rebuilt")); err != nil || n < 4 {
+		t.Errorf("apply rebuilt %d files: %v", n, err)
 	}
 }
 

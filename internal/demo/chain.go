@@ -1,12 +1,9 @@
 package demo
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -103,39 +100,10 @@ func rebuild(ctx context.Context, w io.Writer, client *node.Client, r *Result, t
 	if _, err := node.Apply(ctx, node.ApplyOptions{DeltaDir: pulled, BaseDir: r.MergedDir, OutDir: c.Rebuilt}); err != nil {
 		return err
 	}
-	n, err := sameFiles(c.FineTuned[0], c.Rebuilt)
+	n, err := testmodel.SameFiles(c.FineTuned[0], c.Rebuilt)
 	if err != nil {
-		return err
+		return fmt.Errorf("demo: %w", err)
 	}
 	fmt.Fprintf(w, "    %s: %d files, identical to lab-a's byte for byte\n", c.Rebuilt, n)
 	return nil
-}
-
-// sameFiles compares two model directories file by file.
-func sameFiles(want, got string) (int, error) {
-	n := 0
-	err := filepath.WalkDir(want, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(want, p)
-		a, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		b, err := os.ReadFile(filepath.Join(got, rel))
-		if err != nil || !bytes.Equal(a, b) {
-			return fmt.Errorf("demo: %s: the rebuilt file is not the fine-tune's (%v)", rel, err)
-		}
-		n++
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	ents, err := os.ReadDir(got)
-	if err == nil && len(ents) != n {
-		err = fmt.Errorf("demo: the rebuilt model has %d files, the fine-tune %d", len(ents), n)
-	}
-	return n, err
 }
