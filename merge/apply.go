@@ -19,8 +19,9 @@ import (
 // Apply writes into dir (which must exist) the fine-tuned model delta was
 // made from: its files, its shards with their headers as they were, its
 // config and tokenizer (layout.go says where each comes from). Each float
-// tensor the delta holds is base + delta, summed in float64 and rounded
-// once to the fine-tune's dtype; every other tensor is the base's.
+// tensor the delta holds is base + delta, summed in float64 and rounded to
+// the fine-tune's dtype (through float32, which leaves an exact sum as it
+// is); every other tensor is the base's.
 //
 // Exactness: where the delta holds finetuned − base exactly, the sum is
 // the fine-tune's value and Apply gives back its bits (a −0 aside, which

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -35,7 +36,7 @@ checked, and reused, checked again, by later runs.
 A delta keeps each tensor in its base tensor's dtype (--dtype to choose);
 'potluck node apply' then rebuilds the fine-tune within one ulp. --exact
 stores it so that apply gives back the fine-tune bit for bit (F32 deltas of
-bf16/f16 weights, F64 of f32 weights: twice the size of bf16) and checks
+bf16/f16 weights, F64 of f32 weights: twice the default's size) and checks
 every element, naming one it cannot hold.`,
 		Example: `  potluck node publish --base ./base --finetuned ./my-finetune \
     --out ./my-delta --hub 127.0.0.1:7420 --key lab-a.key
@@ -54,6 +55,10 @@ every element, naming one it cannot hold.`,
 				os.Remove(outDir)
 				defer os.RemoveAll(outDir)
 			}
+			dt := safetensors.DType(strings.ToUpper(dtype))
+			if dtype != "" && !dt.IsFloat() {
+				return fmt.Errorf("--dtype %q: want F64, F32, BF16 or F16", dtype)
+			}
 			base, err := releaseDir(cmd, &hc, "--base", baseDir, quiet)
 			if err != nil {
 				return err
@@ -62,7 +67,7 @@ every element, naming one it cannot hold.`,
 				baseCID = baseDir // a CID, pulled and checked
 			}
 			man, err := node.MakeDelta(cmd.Context(), node.DeltaOptions{
-				BaseDir: base, FinetunedDir: ftDir, OutDir: outDir, BaseCID: baseCID, DType: safetensors.DType(dtype), Samples: samples, Exact: exact,
+				BaseDir: base, FinetunedDir: ftDir, OutDir: outDir, BaseCID: baseCID, DType: dt, Samples: samples, Exact: exact,
 			})
 			if err != nil {
 				return err
