@@ -103,8 +103,9 @@ func (h *Hub) checkSignature(_ context.Context, a *admission) error {
 	return nil
 }
 
-// checkBase: a delta names a base the hub holds. A base builds on none:
-// it passes, so that every upload's record names the same first checks.
+// checkBase: a delta names a full model the hub holds, a base or a merge,
+// not yanked (chain.go). A base builds on none: it passes, so that every
+// upload's record names the same first checks.
 func (h *Hub) checkBase(_ context.Context, a *admission) error {
 	up := a.up
 	if up.Kind != potluck.KindDelta {
@@ -114,10 +115,7 @@ func (h *Hub) checkBase(_ context.Context, a *admission) error {
 	if err != nil {
 		return fmt.Errorf("%w: delta for base %q: %w", ErrRejected, up.Base, err)
 	}
-	if base.Kind != potluck.KindBase {
-		return fmt.Errorf("%w: delta for %s, which is a %s, not a base", ErrRejected, up.Base, base.Kind)
-	}
-	return nil
+	return buildOn(base, "delta for base")
 }
 
 // stageParts imports the complete part files of the admission's session

@@ -29,4 +29,8 @@
 // each documented with the loop it computes, beside the few loops that
 // stay in this package (slerp's interpolation, DELLA's row masks, the
 // per-element fallback of a magnitude cut, the output's finiteness check).
+//
+// Diff makes a delta (finetuned − base) and Apply its inverse: it rebuilds
+// the fine-tune, laid out as it was (layout.go), exactly where the delta
+// holds the difference exactly (exact.go).
 package merge

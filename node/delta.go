@@ -19,10 +19,14 @@ type DeltaOptions struct {
 	FinetunedDir string // the fine-tuned model directory
 	OutDir       string // where the delta goes; must not exist
 	// BaseCID is the base's CID on the hub; computed from BaseDir when empty
-	// (which reads the whole base once).
+	// (which reads the whole base once), as DirCID does: a directory that
+	// `potluck node pull` wrote names the release it holds.
 	BaseCID string
 	// DType of the delta tensors; empty keeps each base tensor's dtype.
 	DType safetensors.DType
+	// Exact makes a delta from which Apply gives back the fine-tune bit for
+	// bit, or fails naming the element it cannot (merge.DiffOptions.Exact).
+	Exact bool
 	// Samples is how many training examples the fine-tune saw, recorded in
 	// the manifest for federated averaging (fedavg); 0 records none.
 	Samples int64
@@ -43,16 +47,17 @@ func MakeDelta(ctx context.Context, o DeltaOptions) (*potluck.Manifest, error) {
 	}
 	defer ft.Close()
 	if o.BaseCID == "" {
-		c, err := store.HashDir(o.BaseDir)
-		if err != nil {
+		if o.BaseCID, err = DirCID(o.BaseDir); err != nil {
 			return nil, err
 		}
-		o.BaseCID = c.String()
 	}
 	var man *potluck.Manifest
 	err = store.WriteDir(o.OutDir, func(tmp string) error {
-		tensors, err := merge.Diff(ctx, base, ft, tmp, merge.DiffOptions{DType: o.DType})
+		tensors, err := merge.Diff(ctx, base, ft, tmp, merge.DiffOptions{DType: o.DType, Exact: o.Exact})
 		if err != nil {
+			return err
+		}
+		if err := merge.WriteLayout(base, ft, tmp); err != nil {
 			return err
 		}
 		entries, err := store.WalkDir(tmp, store.HashFileAt)
@@ -64,6 +69,20 @@ func MakeDelta(ctx context.Context, o DeltaOptions) (*potluck.Manifest, error) {
 		return man.Write(tmp)
 	})
 	return man, err
+}
+
+// DirCID is the CID of the release a directory holds, as the hub computes
+// it: model.sig and hidden files (a pulled release's .potluck/) left out.
+func DirCID(dir string) (string, error) {
+	d, err := store.ScanDir(dir)
+	if err != nil {
+		return "", err
+	}
+	c, err := d.CID()
+	if err != nil {
+		return "", err
+	}
+	return c.String(), nil
 }
 
 // SignDir signs dir's files and writes the bundle to dir/model.sig, where

@@ -96,29 +96,30 @@ manifest recording every input by CID. The bytes are the same for any
 	c.Flags().IntVar(&workers, "workers", min(runtime.NumCPU(), 8), "goroutines merging tensors, and segments of a large tensor, at a time (the output is the same for any count)")
 	c.Flags().Int64Var(&shardSize, "shard-size", merge.DefaultShardSize, "largest output shard, in bytes")
 	hc.register(c, "", "hub gRPC address: the recipe names CIDs, pulled and checked before the merge")
-	c.Flags().StringVar(&cache, "cache", defaultCacheDir(), "where --hub keeps pulled releases, one directory per CID")
+	c.Flags().StringVar(&cache, "cache", defaultCacheDir(), "where --hub keeps pulled releases, one directory per CID ($"+cacheEnv+"/releases when set)")
 	c.Flags().StringSliceVar(&trust, "trust", nil, "with --hub: trusted public key (repeatable; default: the hub's and its members')")
 	c.MarkFlagRequired("out")
 	return c
 }
 
 // pullInto resolves a CID to cache/CID, pulling it there (every file and
-// the signature checked) unless an earlier pull left it; merge.Open then
-// recomputes the directory's CID, so a cached copy altered since is refused.
+// the signature checked) unless an earlier pull left it, which is checked
+// again offline (node.Client.Cached); merge.Open then recomputes the
+// directory's CID.
 func pullInto(client *node.Client, cache string, keys []*signing.PublicKey) merge.Resolver {
 	return func(ctx context.Context, cid string) (string, error) {
-		dir := filepath.Join(cache, cid)
-		if _, err := os.Stat(dir); err == nil {
-			return dir, nil
-		}
-		if _, err := client.Pull(ctx, cid, dir, keys, nil); err != nil {
-			return "", err
-		}
-		return dir, nil
+		dir, _, err := client.Cached(ctx, cache, cid, keys, nil)
+		return dir, err
 	}
 }
 
+// defaultCacheDir is where releases named by CID on the command line are
+// kept: $POTLUCK_CACHE_DIR/releases, else the user's cache folder's
+// potluck/releases (~/.cache/potluck/releases on Linux).
 func defaultCacheDir() string {
+	if d := os.Getenv(cacheEnv); d != "" {
+		return filepath.Join(d, "releases")
+	}
 	if d, err := os.UserCacheDir(); err == nil {
 		return filepath.Join(d, "potluck", "releases")
 	}

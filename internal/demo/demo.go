@@ -1,7 +1,8 @@
 // Package demo runs Potluck's whole path on one machine, every part real: a
 // hub on loopback with embedded storage, two labs with their own keys, a
 // base and two fine-tunes generated on the spot, publication, a merge on the
-// hub, a pull, and verification of every signature and digest.
+// hub, a pull, and verification of every signature and digest; then a
+// second round built on the merge (chain.go).
 package demo
 
 import (
@@ -31,6 +32,7 @@ type Result struct {
 	BaseDir, FineTuned   string
 	FineTunedB, DeltaDir string
 	HubKey               *signing.PublicKey
+	Chained              *Chained // the second round, built on the merge
 }
 
 // labs are the demo's two member organisations.
@@ -81,6 +83,12 @@ func Run(ctx context.Context, w io.Writer, dir string) (*Result, error) {
 		return nil, err
 	}
 	if err := reproduce(ctx, w, r); err != nil {
+		return nil, err
+	}
+	if err := auditLog(ctx, w, client, dir); err != nil {
+		return nil, err
+	}
+	if err := buildOnMerge(ctx, w, clients, r, signers); err != nil {
 		return nil, err
 	}
 	if err := auditLog(ctx, w, client, dir); err != nil {
