@@ -57,18 +57,18 @@ func (hs *harness) writeRecords(rs ...*potluck.Release) {
 	hs.start()
 }
 
-// chain is the study group's loop as release records: a base, two deltas
+// recordChain is the study group's loop as release records: a base, two deltas
 // on it, a merge of them, a delta on the merge and a merge of that; and an
 // unrelated base with a delta, which no lineage of the chain includes.
-type chain struct {
+type recordChain struct {
 	base, d1, d2, m1, d3, m2, other, otherDelta string
 	records                                     []*potluck.Release
 }
 
 var t0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 
-func newChain(t *testing.T) chain {
-	c := chain{base: fakeCID(t, "base"), d1: fakeCID(t, "d1"), d2: fakeCID(t, "d2"), m1: fakeCID(t, "m1"),
+func newRecordChain(t *testing.T) recordChain {
+	c := recordChain{base: fakeCID(t, "base"), d1: fakeCID(t, "d1"), d2: fakeCID(t, "d2"), m1: fakeCID(t, "m1"),
 		d3: fakeCID(t, "d3"), m2: fakeCID(t, "m2"), other: fakeCID(t, "other"), otherDelta: fakeCID(t, "other-delta")}
 	rec := func(c string, day int, kind potluck.Kind, org, base string, inputs ...string) *potluck.Release {
 		return &potluck.Release{CID: c, Kind: kind, Base: base, Publisher: org, Created: t0.Add(time.Duration(day) * 24 * time.Hour), Inputs: inputs}
@@ -97,7 +97,7 @@ func lineageShape(l *potluck.Lineage) []string {
 
 func TestLineageOfTheLoop(t *testing.T) {
 	hs := newHarness(t)
-	c := newChain(t)
+	c := newRecordChain(t)
 	hs.writeRecords(c.records...)
 	ctx := context.Background()
 	node := func(cid string, parents ...string) string { return cid + "<-" + strings.Join(parents, ",") }
@@ -176,7 +176,7 @@ func TestLineageOfTheLoop(t *testing.T) {
 // log entry: the graph takes them from there.
 func TestLineageReadsOldMergesInputsFromTheirLogEntry(t *testing.T) {
 	hs := newHarness(t)
-	c := newChain(t)
+	c := newRecordChain(t)
 	entry, err := potluck.EncodeEntry(&potluck.ReleaseEntry{Release: c.m1, Kind: potluck.KindMerge, Base: c.base, Inputs: []string{c.d1, c.d2}})
 	if err != nil {
 		t.Fatal(err)
@@ -346,7 +346,7 @@ func TestListPages(t *testing.T) {
 
 func TestListFilters(t *testing.T) {
 	hs := newHarness(t)
-	c := newChain(t)
+	c := newRecordChain(t)
 	hs.writeRecords(c.records...)
 	for _, tc := range []struct {
 		name string
@@ -370,7 +370,7 @@ func TestListFilters(t *testing.T) {
 	}
 }
 
-func day(c chain, cid string) int {
+func day(c recordChain, cid string) int {
 	for _, r := range c.records {
 		if r.CID == cid {
 			return int(r.Created.Sub(t0).Hours() / 24)
@@ -380,7 +380,7 @@ func day(c chain, cid string) int {
 }
 
 // tieSort orders CIDs of the same day by CID, as the hub does.
-func tieSort(c chain, cids []string) {
+func tieSort(c recordChain, cids []string) {
 	slices.SortStableFunc(cids, func(a, b string) int {
 		if d := day(c, a) - day(c, b); d != 0 {
 			return d

@@ -237,7 +237,7 @@ func TestYank(t *testing.T) {
 
 	t.Run("AffectedListsDescendants", func(t *testing.T) {
 		hs, tokA, _, tokOp := tokenHarness(t, hub.Access{RequireToken: true})
-		c := newChain(t)
+		c := newRecordChain(t)
 		hs.writeRecords(c.records...)
 		_, affected, err := hs.as(tokA).Yank(ctx, c.d1, reason)
 		if err != nil || !slices.Equal(affected, []string{c.m1, c.d3, c.m2}) {
