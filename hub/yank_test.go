@@ -5,6 +5,7 @@ package hub_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/hub"
@@ -289,4 +291,40 @@ func TestUnpinYanked(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(s.hs.data, "releases", s.base.CID+".json")); !os.IsNotExist(err) {
 		t.Errorf("the base's record after unpin: %v", err)
 	}
+}
+
+// TestYankedRefusedEndToEnd: what the Yank RPC withdrew, nothing new builds
+// on: the hub refuses it as a merge's input and as a new delta's base, with
+// the yank's who, when and why.
+func TestYankedRefusedEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	const reason = "its training data leaked the test set"
+	t.Run("AsMergeInput", func(t *testing.T) {
+		s := newYankSetup(t)
+		r, _, err := s.b.Yank(ctx, s.delta.CID, reason)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.a.Merge(ctx, recipe(s.base.CID, []string{s.delta.CID}, []float64{1}))
+		want := fmt.Sprintf("merge: models[0] %s was yanked by %s on %s (%q)", s.delta.CID, orgB, r.Yank.Time.Format(time.RFC3339), reason)
+		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), want) {
+			t.Fatalf("merge over a yanked delta: %v, want InvalidArgument containing %q", err, want)
+		}
+	})
+	t.Run("AsBase", func(t *testing.T) {
+		s := newYankSetup(t)
+		r, _, err := s.op.Yank(ctx, s.base.CID, reason)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := filepath.Join(s.hs.dir, "delta-a")
+		m := writeModels(t, filepath.Join(s.hs.dir, "again"))
+		makeDelta(t, m.base, m.ftA, dir, s.base.CID)
+		scan, bundle := signDir(t, dir, s.hs.keyA)
+		_, err = s.a.Publish(ctx, scan, bundle, s.base.CID, nil)
+		want := fmt.Sprintf("delta for base %s was yanked by ops on %s (%q)", s.base.CID, r.Yank.Time.Format(time.RFC3339), reason)
+		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), want) {
+			t.Fatalf("a delta of a yanked base: %v, want an error containing %q", err, want)
+		}
+	})
 }
