@@ -53,6 +53,9 @@ func (h *Hub) checkNorms(_ context.Context, a *admission) error {
 	if bound <= 0 {
 		return nil
 	}
+	if merge.IsAdapter(delta) {
+		return h.checkAdapterNorms(a, bound)
+	}
 	for _, name := range delta.Names() {
 		if strings.HasSuffix(name, merge.SparseIndices) {
 			continue

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -29,8 +30,11 @@ type DeltaOptions struct {
 }
 
 // MakeDelta writes finetuned − base to OutDir, tensor by tensor and chunk by
-// chunk, with a manifest naming the base by CID. OutDir appears whole or not
-// at all.
+// chunk, with a manifest naming the base by CID. A PEFT LoRA adapter
+// directory (FinetunedDir holding adapter_config.json) is taken as it is:
+// its config and factors are copied, not expanded (see makeAdapterDelta). A
+// delta that changes nothing is refused (merge.ErrZeroDelta). OutDir
+// appears whole or not at all.
 func MakeDelta(ctx context.Context, o DeltaOptions) (*potluck.Manifest, error) {
 	base, err := merge.OpenDir(o.BaseDir)
 	if err != nil {
@@ -49,11 +53,17 @@ func MakeDelta(ctx context.Context, o DeltaOptions) (*potluck.Manifest, error) {
 		}
 		o.BaseCID = c.String()
 	}
+	if merge.IsAdapter(ft) {
+		return makeAdapterDelta(o, base, ft)
+	}
 	var man *potluck.Manifest
 	err = store.WriteDir(o.OutDir, func(tmp string) error {
 		tensors, err := merge.Diff(ctx, base, ft, tmp, merge.DiffOptions{DType: o.DType})
 		if err != nil {
 			return err
+		}
+		if err := refuseZero(base, tmp); err != nil {
+			return fmt.Errorf("node: delta of %s: %w", o.FinetunedDir, err)
 		}
 		entries, err := store.WalkDir(tmp, store.HashFileAt)
 		if err != nil {

@@ -1,0 +1,41 @@
+package hub
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/potluck-hub/potluck/merge"
+)
+
+// A PEFT LoRA adapter is published as a delta of its base stored as it is
+// (adapter_config.json, adapter_model.safetensors and a manifest whose
+// tensors are encoded "lora", or "full" for a saved module): the size of
+// its factors, not of the model. Admission checks it through the delta's
+// stages: fit pairs every lora_A [r, in] with its lora_B [out, r] over a
+// base tensor [out, in] with r ≤ min(in, out) and a sane scale
+// (merge.CheckAdapter), values scans every factor (finite, digests, not all
+// zero), norm bounds ‖s·B·A‖ by the base tensor's norm, and cosine
+// screening leaves it out. A merge on the hub reads it as s·B·A, as a local
+// merge does.
+
+// checkAdapterNorms bounds the norm of what an adapter adds to each base
+// tensor by that tensor's norm.
+func (h *Hub) checkAdapterNorms(a *admission, bound float64) error {
+	norms, err := merge.AdapterNorms(a.base, a.upload)
+	if err != nil {
+		return rejected(err)
+	}
+	for _, target := range slices.Sorted(maps.Keys(norms)) {
+		dn := norms[target]
+		bn, err := h.baseNorm(a.up.Base, a.base, target)
+		if err != nil {
+			return err
+		}
+		if bn > 0 && dn > bound*bn {
+			return fmt.Errorf("%w: adapter for tensor %q: its update's norm %.6g is %.3g× the base tensor's %.6g (bound %g×)",
+				ErrRejected, target, dn, dn/bn, bn, bound)
+		}
+	}
+	return nil
+}
