@@ -158,7 +158,11 @@ func (s *Server) GetRelease(ctx context.Context, req *hubv1.GetReleaseRequest) (
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &hubv1.GetReleaseResponse{Release: wire.Release(r)}, nil
+	resp := &hubv1.GetReleaseResponse{Release: wire.Release(r)}
+	if resp.Attestations, err = s.attestations(ctx, r.CID, "", ""); err != nil {
+		return nil, err
+	}
+	return resp, nil
 }
 
 // Unpin drops a release (operators only: see the interceptor).
