@@ -27,14 +27,8 @@ func (h *Hub) checkAdapterNorms(a *admission, bound float64) error {
 		return rejected(err)
 	}
 	for _, target := range slices.Sorted(maps.Keys(norms)) {
-		dn := norms[target]
-		bn, err := h.baseNorm(a.up.Base, a.base, target)
-		if err != nil {
+		if err := h.withinBound(a, fmt.Sprintf("adapter for tensor %q", target), target, norms[target], bound); err != nil {
 			return err
-		}
-		if bn > 0 && dn > bound*bn {
-			return fmt.Errorf("%w: adapter for tensor %q: its update's norm %.6g is %.3g× the base tensor's %.6g (bound %g×)",
-				ErrRejected, target, dn, dn/bn, bn, bound)
 		}
 	}
 	return nil

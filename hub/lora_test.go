@@ -189,7 +189,7 @@ func TestLoRAAdapterRefused(t *testing.T) {
 			})
 		}, `values: hub: rejected: merge: incompatible inputs: model upload: tensor "base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight": element 3 is NaN`},
 		{"Norm", testmodel.Adapter{Rank: 4, Alpha: 400, Spread: 1}, nil,
-			`norm: hub: rejected: adapter for tensor "model.layers.0.self_attn.k_proj.weight": its update's norm `},
+			`norm: hub: rejected: adapter for tensor "model.layers.0.self_attn.k_proj.weight": delta norm `},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			hs := newHarness(t)

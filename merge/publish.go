@@ -146,11 +146,7 @@ func AdapterNorms(base, m *Model) (map[string]float64, error) {
 	}
 	out := map[string]float64{}
 	for target, lt := range ad.lora {
-		a, err := loadFactor(m, lt.a)
-		if err != nil {
-			return nil, err
-		}
-		b, err := loadFactor(m, lt.b)
+		a, b, err := loadFactors(m, lt)
 		if err != nil {
 			return nil, err
 		}

@@ -65,15 +65,22 @@ func MakeDelta(ctx context.Context, o DeltaOptions) (*potluck.Manifest, error) {
 		if err := refuseZero(base, tmp); err != nil {
 			return fmt.Errorf("node: delta of %s: %w", o.FinetunedDir, err)
 		}
-		entries, err := store.WalkDir(tmp, store.HashFileAt)
-		if err != nil {
-			return err
-		}
-		man = &potluck.Manifest{Schema: potluck.ManifestSchema, Kind: potluck.KindDelta, Base: o.BaseCID,
-			Samples: o.Samples, Files: merge.DescribeEntries(entries), Tensors: tensors}
-		return man.Write(tmp)
+		man, err = writeManifest(tmp, o, tensors)
+		return err
 	})
 	return man, err
+}
+
+// writeManifest writes the manifest of the delta in dir: its files, as
+// they are there, and tensors.
+func writeManifest(dir string, o DeltaOptions, tensors []potluck.Tensor) (*potluck.Manifest, error) {
+	entries, err := store.WalkDir(dir, store.HashFileAt)
+	if err != nil {
+		return nil, err
+	}
+	man := &potluck.Manifest{Schema: potluck.ManifestSchema, Kind: potluck.KindDelta, Base: o.BaseCID,
+		Samples: o.Samples, Files: merge.DescribeEntries(entries), Tensors: tensors}
+	return man, man.Write(dir)
 }
 
 // SignDir signs dir's files and writes the bundle to dir/model.sig, where

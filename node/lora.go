@@ -42,13 +42,8 @@ func makeAdapterDelta(o DeltaOptions, base, ad *merge.Model) (*potluck.Manifest,
 		if err != nil {
 			return err
 		}
-		entries, err := store.WalkDir(tmp, store.HashFileAt)
-		if err != nil {
-			return err
-		}
-		man = &potluck.Manifest{Schema: potluck.ManifestSchema, Kind: potluck.KindDelta, Base: o.BaseCID,
-			Samples: o.Samples, Files: merge.DescribeEntries(entries), Tensors: tensors}
-		return man.Write(tmp)
+		man, err = writeManifest(tmp, o, tensors)
+		return err
 	})
 	return man, err
 }
