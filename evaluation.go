@@ -104,16 +104,30 @@ func ParseEvaluationStatement(payload []byte) (*EvaluationStatement, error) {
 }
 
 // SameClaim reports whether two claims say the same: every field equal,
-// details compared as compact JSON.
+// details compared as the JSON values they encode (spacing, key order and
+// escapes aside: a log entry's copy of the details is re-encoded).
 func SameClaim(a, b Evaluation) bool {
 	if a.Task != b.Task || a.Metric != b.Metric || a.Value != b.Value || a.DatasetDigest != b.DatasetDigest {
 		return false
 	}
-	var ca, cb bytes.Buffer
 	if len(a.Details) == 0 || len(b.Details) == 0 {
 		return len(a.Details) == len(b.Details)
 	}
-	return json.Compact(&ca, a.Details) == nil && json.Compact(&cb, b.Details) == nil && bytes.Equal(ca.Bytes(), cb.Bytes())
+	ca, errA := reencode(a.Details)
+	cb, errB := reencode(b.Details)
+	return errA == nil && errB == nil && bytes.Equal(ca, cb)
+}
+
+// reencode re-encodes a JSON value: object keys sorted, no space,
+// numbers as written.
+func reencode(b []byte) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
 }
 
 // Metrics where a smaller value is better: a word of the metric's name

@@ -46,6 +46,22 @@ func TestEvaluationStatement(t *testing.T) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
 		}
 	}
+	// A log entry re-encodes the details (escaping <>&): the same claim.
+	withHTML := potluck.Evaluation{Task: "qa", Metric: "f1", Value: 0.5, Details: json.RawMessage(`{"b": "<a&b>", "a": 1.50}`)}
+	entry, err := potluck.EncodeEntry(&potluck.AttestationEntry{Claim: withHTML})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logged, err := potluck.ParseEntry(entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := logged.(*potluck.AttestationEntry).Claim; !potluck.SameClaim(got, withHTML) || string(got.Details) == string(withHTML.Details) {
+		t.Errorf("details %s as logged are not the claim's %s", got.Details, withHTML.Details)
+	}
+	if potluck.SameClaim(withHTML, potluck.Evaluation{Task: "qa", Metric: "f1", Value: 0.5, Details: json.RawMessage(`{"b": "<a&b>", "a": 1.5}`)}) {
+		t.Error("1.50 and 1.5 in details taken for the same claim (numbers are compared as written)")
+	}
 	if _, err := potluck.NewEvaluationStatement("bafyrelease", root, potluck.Evaluation{Task: "mmlu", Metric: "accuracy", Value: 0, DatasetDigest: "md5:00"}); err == nil {
 		t.Error("a statement with a bad dataset digest was made")
 	}

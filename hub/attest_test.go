@@ -52,7 +52,7 @@ func releaseTiny(t *testing.T, hs *harness, c *node.Client) *released {
 }
 
 var mmlu = potluck.Evaluation{Task: "mmlu", Metric: "accuracy", Value: 0.634,
-	DatasetDigest: "sha256:" + strings.Repeat("ab", 32), Details: json.RawMessage(`{"shots": 5}`)}
+	DatasetDigest: "sha256:" + strings.Repeat("ab", 32), Details: json.RawMessage(`{"shots": 5, "note": "a<b & c>d"}`)}
 
 // logSize is how many entries the hub's log holds.
 func (hs *harness) logSize() int64 {
