@@ -18,8 +18,8 @@ func sampleRelease() *potluck.Release {
 		Bundle: []byte("{bundle}"), KeyHint: "feed", Created: time.Unix(1700000000, 0).UTC(),
 		Receipt:    &potluck.Receipt{Index: 7, Entry: []byte("{}"), Proof: [][]byte{make([]byte, 32)}, Checkpoint: []byte("cp")},
 		Provenance: []byte("{prov}"), Checks: []potluck.Check{{Name: "header", Passed: true}, {Name: "norm", Reason: "too large"}},
-		Inputs:     []string{"bafyd1", "bafyd2"},
-		Yank:       &potluck.Yank{Time: time.Unix(1700000500, 0).UTC(), Org: "lab-a", Reason: "leaked test set", LogIndex: 42},
+		Inputs: []string{"bafyd1", "bafyd2"},
+		Yank:   &potluck.Yank{Time: time.Unix(1700000500, 0).UTC(), Org: "lab-a", Reason: "leaked test set", LogIndex: 42},
 	}
 }
 
