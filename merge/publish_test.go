@@ -26,16 +26,6 @@ func writeAdapter(t *testing.T, dir string, r int, alpha float64, fill func(name
 	return a, b, ea, eb
 }
 
-func openModel(t *testing.T, dir string) *merge.Model {
-	t.Helper()
-	m, err := merge.OpenDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	return m
-}
-
 // frobenius is ‖s·B·A‖ expanded element by element, in float64.
 func frobenius(s float64, a, b tensor) float64 {
 	r, in, out := int(a.Shape[0]), int(a.Shape[1]), int(b.Shape[0])
@@ -57,14 +47,14 @@ func frobenius(s float64, a, b tensor) float64 {
 // insane scale; Encoding marks the factors "lora".
 func TestAdapterPublishRules(t *testing.T) {
 	f := newMethodFixture(t, 0, []float64{1})
-	base := openModel(t, f.base)
+	base := openDir(t, f.base)
 	rng := rand.New(rand.NewPCG(3, 3))
 	random := func(_ string, n int) []float64 { return randVals(t, rng, n, safetensors.F32, 0.5, 0) }
 
 	dir := filepath.Join(t.TempDir(), "adapter")
 	const r, alpha = 3, 6.0
 	a, b, ea, eb := writeAdapter(t, dir, r, alpha, random)
-	ad := openModel(t, dir)
+	ad := openDir(t, dir)
 	if err := merge.CheckAdapter(base, ad); err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +91,7 @@ func TestAdapterPublishRules(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "adapter")
 			writeAdapter(t, dir, tc.rank, tc.alpha, random)
-			err := merge.CheckAdapter(base, openModel(t, dir))
+			err := merge.CheckAdapter(base, openDir(t, dir))
 			if want := fmt.Sprintf(tc.want, dir); err == nil || err.Error() != want {
 				t.Errorf("CheckAdapter: %v\nwant %s", err, want)
 			}
@@ -114,7 +104,7 @@ func TestAdapterPublishRules(t *testing.T) {
 // initialises it) changes nothing.
 func TestZeroDelta(t *testing.T) {
 	f := newMethodFixture(t, 0, []float64{1})
-	base := openModel(t, f.base)
+	base := openDir(t, f.base)
 	baseCID := hashDir(t, f.base)
 	for _, tc := range []struct {
 		name string
@@ -143,7 +133,7 @@ func TestZeroDelta(t *testing.T) {
 			}
 			dir := filepath.Join(t.TempDir(), "delta")
 			writeDelta(t, dir, baseCID, map[string][]tensor{"model.safetensors": ts})
-			if got, err := merge.ZeroDelta(base, openModel(t, dir)); err != nil || got != tc.want {
+			if got, err := merge.ZeroDelta(base, openDir(t, dir)); err != nil || got != tc.want {
 				t.Errorf("ZeroDelta: %v, %v; want %v", got, err, tc.want)
 			}
 		})
@@ -157,7 +147,7 @@ func TestZeroDelta(t *testing.T) {
 			}
 			return randVals(t, rng, n, safetensors.F32, 0.5, 0)
 		})
-		if got, err := merge.ZeroDelta(base, openModel(t, dir)); err != nil || !got {
+		if got, err := merge.ZeroDelta(base, openDir(t, dir)); err != nil || !got {
 			t.Errorf("ZeroDelta of an untrained adapter: %v, %v", got, err)
 		}
 	})
