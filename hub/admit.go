@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/merge"
@@ -57,10 +56,17 @@ func (h *Hub) checkSparse(_ context.Context, a *admission) error {
 	return rejected(merge.CheckSparseIndices(a.base, a.upload))
 }
 
-// checkValues: the manifest lists every tensor with its digest, and every
-// value is finite.
+// checkValues: the manifest lists every tensor with its digest, every
+// value is finite, and not every value is zero (the delta changes its base).
 func (h *Hub) checkValues(_ context.Context, a *admission) error {
-	return checkManifestTensors(a.man, a.upload)
+	if err := checkManifestTensors(a.man, a.upload); err != nil {
+		return err
+	}
+	zero, err := merge.ZeroDelta(a.base, a.upload)
+	if err == nil && zero {
+		err = merge.ErrZeroDelta
+	}
+	return rejected(err)
 }
 
 // rejected marks a check's error as the hub's refusal.
@@ -121,7 +127,7 @@ func checkManifestTensors(man *potluck.Manifest, m *merge.Model) error {
 		if !ok {
 			return fmt.Errorf("%w: manifest: tensor %q is in no uploaded file", ErrRejected, mt.Name)
 		}
-		if string(t.DType) != mt.DType || t.File != mt.File || t.Start != mt.Offset || t.Size() != mt.Length || fmt.Sprint(t.Shape) != fmt.Sprint(mt.Shape) || mt.Encoding != encodingOf(mt.Name) {
+		if string(t.DType) != mt.DType || t.File != mt.File || t.Start != mt.Offset || t.Size() != mt.Length || fmt.Sprint(t.Shape) != fmt.Sprint(mt.Shape) || mt.Encoding != merge.Encoding(m, mt.Name) {
 			return fmt.Errorf("%w: manifest: tensor %q is listed as %s%v in %s at %d+%d (%s), found %s%v in %s at %d+%d",
 				ErrRejected, mt.Name, mt.DType, mt.Shape, mt.File, mt.Offset, mt.Length, mt.Encoding, t.DType, t.Shape, t.File, t.Start, t.Size())
 		}
@@ -134,13 +140,4 @@ func checkManifestTensors(man *potluck.Manifest, m *merge.Model) error {
 		}
 	}
 	return nil
-}
-
-// encodingOf is the manifest encoding a delta entry must declare: "sparse"
-// for the #indices and #values entries of a sparse tensor, else "dense".
-func encodingOf(name string) string {
-	if strings.HasSuffix(name, merge.SparseIndices) || strings.HasSuffix(name, merge.SparseValues) {
-		return "sparse"
-	}
-	return "dense"
 }

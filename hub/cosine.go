@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/potluck-hub/potluck"
@@ -22,13 +23,14 @@ const maxCosinePeers = 16
 func (h *Hub) checkCosine(ctx context.Context, a *admission) error {
 	baseCID, delta := a.up.Base, a.upload
 	sc := h.opts.Screen
-	if !sc.Cosine {
-		return nil
+	if !sc.Cosine || merge.IsAdapter(delta) {
+		return nil // a LoRA adapter's factors are in a basis of its own: not compared
 	}
 	rels, err := h.releases.list(potluck.KindDelta, baseCID)
 	if err != nil {
 		return err
 	}
+	rels = slices.DeleteFunc(rels, func(r *potluck.Release) bool { _, lora := r.File(merge.AdapterConfig); return lora })
 	if len(rels) < max(sc.MinPeers, 1) {
 		return nil
 	}

@@ -21,7 +21,8 @@
 //
 // One publication, from the command line to its log entry:
 //
-//	cmd/potluck/node_publish.go  node.MakeDelta, node.SignDir, then Client.Upload
+//	cmd/potluck/node_publish.go  Client.PublishDelta
+//	node/publish.go              CheckPublish (preflight.go), node.MakeDelta, CheckPublish by CID, then Client.Upload
 //	node/upload.go               StartUpload, UploadChunks (resuming), CommitUpload
 //	hub/server_upload.go         each call to its Hub method
 //	hub/resume.go                Hub.StartUpload opens a session, CommitUpload admits it

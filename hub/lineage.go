@@ -74,13 +74,6 @@ func (h *Hub) Lineage(_ context.Context, c string) (*potluck.Lineage, error) {
 	return l, nil
 }
 
-// bestScores is the highest attested value per task and metric of release
-// c, with the org that claimed it, for its lineage node. The attestation
-// index fills it; until then no release has a score.
-func (h *Hub) bestScores(c string) []potluck.Score {
-	return nil
-}
-
 // ReleaseDetail describes release c with the releases built directly on it
 // and its attestations.
 func (h *Hub) ReleaseDetail(ctx context.Context, c string) (*potluck.ReleaseDetail, error) {
@@ -88,7 +81,7 @@ func (h *Hub) ReleaseDetail(ctx context.Context, c string) (*potluck.ReleaseDeta
 	if err != nil {
 		return nil, err
 	}
-	atts, err := h.releaseAttestations(ctx, c)
+	atts, err := h.Attestations(ctx, c, "", "")
 	if err != nil {
 		return nil, err
 	}
@@ -96,11 +89,4 @@ func (h *Hub) ReleaseDetail(ctx context.Context, c string) (*potluck.ReleaseDeta
 		atts = []*potluck.Attestation{}
 	}
 	return &potluck.ReleaseDetail{Release: r, Children: h.releases.g.childrenOf(c), Attestations: atts}, nil
-}
-
-// releaseAttestations lists the evaluation attestations of release c,
-// oldest first, for GetRelease and /v1/releases/CID. The attestation index
-// fills it; until then there are none.
-func (h *Hub) releaseAttestations(_ context.Context, c string) ([]*potluck.Attestation, error) {
-	return nil, nil
 }

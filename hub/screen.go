@@ -48,10 +48,13 @@ func judged(err error) bool {
 
 // checkNorms bounds each delta tensor's norm by its base tensor's.
 func (h *Hub) checkNorms(_ context.Context, a *admission) error {
-	baseCID, base, delta := a.up.Base, a.base, a.upload
+	delta := a.upload
 	bound := h.opts.Screen.MaxNormRatio
 	if bound <= 0 {
 		return nil
+	}
+	if merge.IsAdapter(delta) {
+		return h.checkAdapterNorms(a, bound)
 	}
 	for _, name := range delta.Names() {
 		if strings.HasSuffix(name, merge.SparseIndices) {
@@ -62,14 +65,22 @@ func (h *Hub) checkNorms(_ context.Context, a *admission) error {
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrRejected, err)
 		}
-		bn, err := h.baseNorm(baseCID, base, baseName)
-		if err != nil {
+		if err := h.withinBound(a, fmt.Sprintf("tensor %q", name), baseName, dn, bound); err != nil {
 			return err
 		}
-		if bn > 0 && dn > bound*bn {
-			return fmt.Errorf("%w: tensor %q: delta norm %.6g is %.3g× the base tensor's %.6g (bound %g×)",
-				ErrRejected, name, dn, dn/bn, bn, bound)
-		}
+	}
+	return nil
+}
+
+// withinBound checks the norm dn of what a delta adds to base tensor
+// baseName (label names it) against bound times the base tensor's norm.
+func (h *Hub) withinBound(a *admission, label, baseName string, dn, bound float64) error {
+	bn, err := h.baseNorm(a.up.Base, a.base, baseName)
+	if err != nil {
+		return err
+	}
+	if bn > 0 && dn > bound*bn {
+		return fmt.Errorf("%w: %s: delta norm %.6g is %.3g× the base tensor's %.6g (bound %g×)", ErrRejected, label, dn, dn/bn, bn, bound)
 	}
 	return nil
 }

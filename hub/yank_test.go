@@ -53,8 +53,6 @@ func newYankSetup(t *testing.T) *yankSetup {
 	return s
 }
 
-// logSize is how many entries the hub's log holds.
-func (hs *harness) logSize() int { return len(hs.logEntries()) }
 
 func TestYank(t *testing.T) {
 	ctx := context.Background()

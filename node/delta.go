@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -33,8 +34,11 @@ type DeltaOptions struct {
 }
 
 // MakeDelta writes finetuned − base to OutDir, tensor by tensor and chunk by
-// chunk, with a manifest naming the base by CID. OutDir appears whole or not
-// at all.
+// chunk, with a manifest naming the base by CID. A PEFT LoRA adapter
+// directory (FinetunedDir holding adapter_config.json) is taken as it is:
+// its config and factors are copied, not expanded (see makeAdapterDelta). A
+// delta that changes nothing is refused (merge.ErrZeroDelta). OutDir
+// appears whole or not at all.
 func MakeDelta(ctx context.Context, o DeltaOptions) (*potluck.Manifest, error) {
 	base, err := merge.OpenDir(o.BaseDir)
 	if err != nil {
@@ -51,22 +55,23 @@ func MakeDelta(ctx context.Context, o DeltaOptions) (*potluck.Manifest, error) {
 			return nil, err
 		}
 	}
+	if merge.IsAdapter(ft) {
+		return makeAdapterDelta(o, base, ft)
+	}
 	var man *potluck.Manifest
 	err = store.WriteDir(o.OutDir, func(tmp string) error {
 		tensors, err := merge.Diff(ctx, base, ft, tmp, merge.DiffOptions{DType: o.DType, Exact: o.Exact})
 		if err != nil {
 			return err
 		}
+		if err := refuseZero(base, tmp); err != nil {
+			return fmt.Errorf("node: delta of %s: %w", o.FinetunedDir, err)
+		}
 		if err := merge.WriteLayout(base, ft, tmp); err != nil {
 			return err
 		}
-		entries, err := store.WalkDir(tmp, store.HashFileAt)
-		if err != nil {
-			return err
-		}
-		man = &potluck.Manifest{Schema: potluck.ManifestSchema, Kind: potluck.KindDelta, Base: o.BaseCID,
-			Samples: o.Samples, Files: merge.DescribeEntries(entries), Tensors: tensors}
-		return man.Write(tmp)
+		man, err = writeManifest(tmp, o, tensors)
+		return err
 	})
 	return man, err
 }
@@ -83,6 +88,18 @@ func DirCID(dir string) (string, error) {
 		return "", err
 	}
 	return c.String(), nil
+}
+
+// writeManifest writes the manifest of the delta in dir: its files, as
+// they are there, and tensors.
+func writeManifest(dir string, o DeltaOptions, tensors []potluck.Tensor) (*potluck.Manifest, error) {
+	entries, err := store.WalkDir(dir, store.HashFileAt)
+	if err != nil {
+		return nil, err
+	}
+	man := &potluck.Manifest{Schema: potluck.ManifestSchema, Kind: potluck.KindDelta, Base: o.BaseCID,
+		Samples: o.Samples, Files: merge.DescribeEntries(entries), Tensors: tensors}
+	return man, man.Write(dir)
 }
 
 // SignDir signs dir's files and writes the bundle to dir/model.sig, where

@@ -26,6 +26,9 @@ type Report struct {
 	// Yank is the hub's yank of the release as recorded when it was
 	// pulled, if it was yanked then (the hub may have yanked it since).
 	Yank *potluck.Yank
+	// Attestations are the evaluation attestations the directory keeps
+	// (see potluck.AttestationsDir), checked; never nil.
+	Attestations []KeptAttestation
 }
 
 // VerifyDir checks a release directory offline: the signature in
@@ -84,6 +87,9 @@ func VerifyDirWith(dir string, trusted []*signing.PublicKey, o VerifyOptions) (*
 		return nil, err
 	}
 	if rep.Yank, err = ReadYank(dir); err != nil {
+		return nil, err
+	}
+	if err := checkKeptAttestations(dir, trusted, o.LogKey, rep); err != nil {
 		return nil, err
 	}
 	return rep, checkKeptProvenance(dir, trusted, rep)
