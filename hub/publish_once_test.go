@@ -102,7 +102,7 @@ func TestPreflight(t *testing.T) {
 		hs := newHarness(t)
 		r := releaseTiny(t, hs, hs.client)
 		_, err := hs.client.CheckPublish(ctx, potluck.KindDelta, r.delta.CID, hs.pubA, "")
-		refused(t, err, codes.InvalidArgument, `preflight: hub: rejected: delta for `+r.delta.CID+`, which is a delta, not a base`, false)
+		refused(t, err, codes.InvalidArgument, `preflight: hub: rejected: delta for base `+r.delta.CID+` is a delta; build on a base or a merge (the delta's own base is `+r.delta.Base+`)`, false)
 	})
 
 	// A refusal comes before the delta is computed: --out never appears.

@@ -53,7 +53,6 @@ func newYankSetup(t *testing.T) *yankSetup {
 	return s
 }
 
-
 func TestYank(t *testing.T) {
 	ctx := context.Background()
 	const reason = "trained on the evaluation set by mistake"

@@ -68,11 +68,11 @@ func (c *Client) PublishDelta(ctx context.Context, s *signing.Signer, o DeltaOpt
 		return nil, err
 	}
 	if o.BaseCID == "" {
-		root, err := store.HashDir(o.BaseDir)
+		base, err := DirCID(o.BaseDir) // as the hub names it: model.sig and .potluck/ left out
 		if err != nil {
 			return nil, err
 		}
-		o.BaseCID = root.String()
+		o.BaseCID = base
 		if _, err := c.CheckPublish(ctx, potluck.KindDelta, o.BaseCID, s.Public(), ""); err != nil {
 			return nil, err
 		}
