@@ -31,6 +31,10 @@ type method struct {
 	// method combines (linear's model soup), not left out as mergekit
 	// leaves it out of the task-vector methods.
 	baseIsInput bool
+	// baseOptional lets a recipe leave base_model out, as mergekit lets
+	// it for this method: the first model is then the base the output is
+	// laid out from, and one of the inputs (a zero delta).
+	baseOptional bool
 	// weightParam is the per-model parameter Recipe.Weight reports and
 	// provenance records ("" for "weight").
 	weightParam string

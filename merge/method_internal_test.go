@@ -6,14 +6,15 @@ import (
 )
 
 // Every registered method declares what the engine needs of it: a plan,
-// a model count, a clip parameter (every method takes one), and defaults
+// a model count (none beside the base only for a method that may pass the
+// base through), a clip parameter (every method takes one), and defaults
 // its own parameter checks accept.
 func TestMethodsDeclared(t *testing.T) {
 	for name, m := range methods {
 		if m.name != name || m.plan == nil {
 			t.Errorf("%s: registered as %q, plan set: %v", name, m.name, m.plan != nil)
 		}
-		if m.minModels < 1 || (m.maxModels != 0 && m.maxModels < m.minModels) {
+		if m.minModels < 0 || (m.minModels == 0 && !m.baseIsInput) || (m.maxModels != 0 && m.maxModels < m.minModels) {
 			t.Errorf("%s: takes %d to %d models", name, m.minModels, m.maxModels)
 		}
 		if _, ok := m.params["clip"]; !ok {
