@@ -9,6 +9,7 @@ package merge_test
 
 import (
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -107,7 +108,27 @@ func mkCheck(t *testing.T, m *mkModels, yaml string, ops int, ref func(bt tensor
 		if bad := checkValues(t, bt.Name, bt.DType, got[bt.Name].Raw, want, mag, ops, true); bad > 0 {
 			t.Errorf("%s: %d of %d elements off", bt.Name, bad, len(want))
 		}
+		ulps, share := worstError(t, bt.DType, got[bt.Name].Raw, want, mag, ops)
+		t.Logf("%s (%s): at most %.3g ulp of the output dtype from the rounded reference, %.3g of the bound", bt.Name, bt.DType, ulps, share)
 	}
+}
+
+// worstError is the largest distance of an output from its rounded
+// reference, in ulps of the output dtype and as a share of checkValues'
+// bound (infinite bounds left out).
+func worstError(t *testing.T, dt safetensors.DType, raw []byte, ref, mag []float64, ops int) (ulps, share float64) {
+	got := decode(t, dt, raw)
+	for i := range ref {
+		if math.IsInf(mag[i], 0) {
+			continue
+		}
+		want := roundTo(t, dt, ref[i])
+		u := ulp(t, dt, max(math.Abs(want), math.Abs(got[i])))
+		d := math.Abs(got[i] - want)
+		ulps = max(ulps, d/u)
+		share = max(share, d/(u+float64(ops+1)*math.Ldexp(mag[i], -24)))
+	}
+	return ulps, share
 }
 
 // withBigTensor adds a tensor of many 64-element chunks to the fixtures
