@@ -24,8 +24,7 @@ func init() {
 		name: "nuslerp",
 		params: map[string]param{"weight": pWeight, "nuslerp_row_wise": boolParam(false),
 			"nuslerp_flatten": boolParam(true), "clip": pClip},
-		minModels:    1,
-		maxModels:    2,
+		minModels:    1, // the count is checkNuslerp's
 		baseOptional: true,
 		check:        checkNuslerp,
 		plan:         eachTensor(planNuslerp),
