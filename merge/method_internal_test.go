@@ -1,9 +1,6 @@
 package merge
 
-import (
-	"math"
-	"testing"
-)
+import "testing"
 
 // Every registered method declares what the engine needs of it: a plan,
 // a model count (none beside the base only for a method that may pass the
@@ -34,13 +31,13 @@ func TestMethodsDeclared(t *testing.T) {
 	}
 }
 
-// test_nearswap is declared here the way a method's own file declares it,
-// to show that a method needs nothing beyond its file: mergekit's nearswap
-// on exactly one model, θ₀ + w·δ per element with w = min(1, t/|δ|) (1
-// where δ = 0). TestOneFileMethod runs it.
+// test_signstep is declared here the way a method's own file declares it,
+// to show that a method needs nothing beyond its file: a sign step on
+// exactly one model, θ₀ + t·sign(δ) per element (θ₀ where δ = 0).
+// TestOneFileMethod runs it.
 func init() {
 	register(method{
-		name:      "test_nearswap",
+		name:      "test_signstep",
 		params:    map[string]param{"t": {kind: pNumber, required: true, rangeOK: positive}, "clip": pClip},
 		minModels: 1,
 		maxModels: 1,
@@ -50,19 +47,22 @@ func init() {
 				return nil, err
 			}
 			clip, err := s.clipParam()
-			return &tensorOp{clip: clip, combine: nearswap{float32(t)}}, err
+			return &tensorOp{clip: clip, combine: signStep{float32(t)}}, err
 		}),
 	})
 }
 
-type nearswap struct{ t float32 }
+type signStep struct{ t float32 }
 
-func (n nearswap) combine(c *chunk) {
+func (n signStep) combine(c *chunk) {
 	for i, x := range c.xs[0] {
-		w := float32(1)
-		if a := float32(math.Abs(float64(x))); a > 0 {
-			w = min(1, n.t/a)
+		var step float32
+		switch {
+		case x > 0:
+			step = n.t
+		case x < 0:
+			step = -n.t
 		}
-		c.out[i] = c.base[i] + float32(w*x)
+		c.out[i] = c.base[i] + step
 	}
 }

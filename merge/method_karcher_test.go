@@ -118,7 +118,8 @@ func TestKarcherMatchesReference(t *testing.T) {
 			for i := range tc.n + 1 {
 				per = append(per, fmt.Sprintf("{weight: %v}", 0.6-0.2*float64(i)))
 			}
-			models, thetas, baseDir := m.models, m.thetas, m.base
+			models, baseDir := m.models, m.base
+			var thetas []map[string][]float64
 			switch {
 			case !tc.base:
 				models, baseDir = append([]string{m.base}, m.models[:tc.n-1]...), ""

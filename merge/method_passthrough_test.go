@@ -16,14 +16,6 @@ import (
 	"github.com/potluck-hub/potluck/safetensors"
 )
 
-// rawTensor is a tensor given by its encoded bytes.
-type rawTensor struct {
-	name  string
-	dt    safetensors.DType
-	shape []int64
-	raw   []byte
-}
-
 // randomBits returns n elements of dt drawn as random bit patterns, every
 // one finite: subnormals, −0 and values float32 cannot hold (for F64)
 // among them.
@@ -62,42 +54,12 @@ func randomBits(rng *rand.Rand, dt safetensors.DType, n int) []byte {
 	return b
 }
 
-// writeRawModel writes a one-shard model of ts and a config.json.
-func writeRawModel(t *testing.T, dir string, ts []rawTensor, config string) {
-	t.Helper()
-	specs := make([]safetensors.TensorSpec, len(ts))
-	for i, rt := range ts {
-		specs[i] = safetensors.TensorSpec{Name: rt.name, DType: rt.dt, Shape: rt.shape}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Create(filepath.Join(dir, "model.safetensors"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	w, err := safetensors.NewWriter(f, specs, map[string]string{"format": "pt"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, rt := range ts {
-		if _, err := w.Write(rt.raw); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, filepath.Join(dir, "config.json"), config)
-}
-
 // passthrough copies its one model's bytes exactly, float64 tensors,
 // subnormals and −0 included, whatever the workers, chunks and kernels,
 // with or without base_model naming it.
 func TestPassthroughCopiesBytes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 8))
-	var ts []rawTensor
+	var ts []tensor
 	for _, s := range []struct {
 		name  string
 		dt    safetensors.DType
@@ -113,10 +75,11 @@ func TestPassthroughCopiesBytes(t *testing.T) {
 		if len(s.shape) > 1 {
 			n *= int(s.shape[1])
 		}
-		ts = append(ts, rawTensor{s.name, s.dt, s.shape, randomBits(rng, s.dt, n)})
+		ts = append(ts, tensor{Name: s.name, DType: s.dt, Shape: s.shape, Raw: randomBits(rng, s.dt, n)})
 	}
 	dir := filepath.Join(t.TempDir(), "model")
-	writeRawModel(t, dir, ts, `{"model_type": "llama", "num_hidden_layers": 2}`)
+	writeModel(t, dir, map[string][]tensor{"model.safetensors": ts})
+	writeFile(t, filepath.Join(dir, "config.json"), `{"model_type": "llama", "num_hidden_layers": 2}`)
 	for _, y := range []string{
 		fmt.Sprintf("merge_method: passthrough\nmodels: [{model: %q}]\n", dir),
 		fmt.Sprintf("merge_method: passthrough\nbase_model: %q\nmodels: [{model: %q}]\n", dir, dir),
@@ -125,8 +88,8 @@ func TestPassthroughCopiesBytes(t *testing.T) {
 		runJob(t, y, out, 1, 0, 0)
 		got := readTensors(t, out)
 		for _, rt := range ts {
-			if !bytes.Equal(got[rt.name].Raw, rt.raw) || got[rt.name].DType != rt.dt {
-				t.Errorf("%s: the output is not the model's bytes", rt.name)
+			if !bytes.Equal(got[rt.Name].Raw, rt.Raw) || got[rt.Name].DType != rt.DType {
+				t.Errorf("%s: the output is not the model's bytes", rt.Name)
 			}
 		}
 		if b, err := os.ReadFile(filepath.Join(out, "config.json")); err != nil || !strings.Contains(string(b), "llama") {
