@@ -103,13 +103,15 @@ func TestKarcherMatchesReference(t *testing.T) {
 		iters          int
 		tol            float64
 		scale          float64 // the deltas': 10 spreads the points over wide angles
+		itersEnd       int     // max_iter is a gradient ending there (0: none)
 	}{
-		{"mergekit's test", 2, true, true, false, "max_iter: 5\ntol: 1e-5", 5, 1e-5, 1},
-		{"base listed", 2, true, true, true, "", 10, 1e-5, 1},
-		{"no base", 3, true, false, false, "tol: 1e-6", 10, 1e-6, 10},
-		{"deltas", 4, false, true, false, "max_iter: 3", 3, 1e-5, 10},
-		{"one step", 4, false, true, false, "max_iter: 1", 1, 1e-5, 10},
-		{"mean only", 3, false, true, false, "max_iter: 0", 0, 1e-5, 10},
+		{"mergekit's test", 2, true, true, false, "max_iter: 5\ntol: 1e-5", 5, 1e-5, 1, 0},
+		{"base listed", 2, true, true, true, "", 10, 1e-5, 1, 0},
+		{"no base", 3, true, false, false, "tol: 1e-6", 10, 1e-6, 10, 0},
+		{"deltas", 4, false, true, false, "max_iter: 3", 3, 1e-5, 10, 0},
+		{"one step", 4, false, true, false, "max_iter: 1", 1, 1e-5, 10, 0},
+		{"mean only", 3, false, true, false, "max_iter: 0", 0, 1e-5, 10, 0},
+		{"steps by layer", 3, false, true, false, "max_iter: [1, 3]", 1, 1e-5, 10, 3},
 	} {
 		t.Run(tc.describe, func(t *testing.T) {
 			m := newMKModels(t, tc.n, tc.full, tc.scale)
@@ -131,12 +133,16 @@ func TestKarcherMatchesReference(t *testing.T) {
 				thetas = append(append([]map[string][]float64(nil), m.thetas...), base)
 			}
 			y := mkRecipe("karcher", baseDir, tc.global, models, per)
-			mkCheck(t, m, y, len(thetas)+8, func(bt tensor, _ float64) ([]float64, []float64) {
+			mkCheck(t, m, y, len(thetas)+8, func(bt tensor, pos float64) ([]float64, []float64) {
+				iters := tc.iters
+				if tc.itersEnd != 0 {
+					iters = int(float64(tc.iters) + float64(tc.itersEnd-tc.iters)*pos)
+				}
 				var pts [][]float64
 				for _, th := range thetas {
 					pts = append(pts, th[bt.Name])
 				}
-				ref, mag, near := refKarcher(pts, tc.iters, tc.tol)
+				ref, mag, near := refKarcher(pts, iters, tc.tol)
 				if near {
 					t.Fatalf("%s: a decision lies within rounding of tol: the fixture cannot tell", bt.Name)
 				}

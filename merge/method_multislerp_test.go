@@ -104,11 +104,13 @@ func TestMultislerpMatchesReference(t *testing.T) {
 		normalize    bool
 		eps          float64
 		describe     string
+		w0End        float64 // model 0's weight is a gradient ending there (0: none)
 	}{
 		{n: 2, full: true, w: []float64{0.6, 0.4}, normalize: true, eps: 1e-8, describe: "mergekit's test"},
 		{n: 3, full: true, noBase: true, w: []float64{0.5, 0.3, 0.2}, normalize: true, eps: 1e-8, describe: "no base"},
 		{n: 4, w: []float64{1, 0.5, 2, 0.25}, normalize: true, eps: 1e-8, describe: "deltas"},
 		{n: 3, w: []float64{0.7, -0.2, 0.4}, global: "normalize_weights: false\neps: 1e-6", eps: 1e-6, describe: "unnormalised"},
+		{n: 3, w: []float64{0.5, 0.3, 0.2}, normalize: true, eps: 1e-8, describe: "weight gradient", w0End: 1.5},
 	} {
 		t.Run(tc.describe, func(t *testing.T) {
 			m := newMKModels(t, tc.n, tc.full)
@@ -117,6 +119,9 @@ func TestMultislerpMatchesReference(t *testing.T) {
 			for _, w := range tc.w {
 				per = append(per, fmt.Sprintf("{weight: %v}", w))
 			}
+			if tc.w0End != 0 {
+				per[0] = fmt.Sprintf("{weight: [%v, %v]}", tc.w[0], tc.w0End)
+			}
 			models, baseDir, thetas := m.models, m.base, m.thetas
 			if tc.noBase {
 				models, baseDir = append([]string{m.base}, m.models[:tc.n-1]...), ""
@@ -124,7 +129,11 @@ func TestMultislerpMatchesReference(t *testing.T) {
 			}
 			normalize := tc.normalize || !strings.Contains(tc.global, "normalize_weights: false")
 			y := mkRecipe("multislerp", baseDir, tc.global, models, per)
-			mkCheck(t, m, y, len(tc.w)+8, func(bt tensor, _ float64) ([]float64, []float64) {
+			mkCheck(t, m, y, len(tc.w)+8, func(bt tensor, pos float64) ([]float64, []float64) {
+				w := append([]float64(nil), tc.w...)
+				if tc.w0End != 0 {
+					w[0] += (tc.w0End - w[0]) * pos
+				}
 				var bv []float64
 				if !tc.noBase {
 					bv = base[bt.Name]
@@ -133,7 +142,7 @@ func TestMultislerpMatchesReference(t *testing.T) {
 				for _, v := range thetas {
 					th = append(th, v[bt.Name])
 				}
-				ref, mag, ok := refMultislerp(tc.w, normalize, tc.eps, bv, th)
+				ref, mag, ok := refMultislerp(w, normalize, tc.eps, bv, th)
 				if !ok {
 					t.Fatalf("%s: the reference raises", bt.Name)
 				}

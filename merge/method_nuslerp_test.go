@@ -114,22 +114,31 @@ func TestNuslerpMatchesReference(t *testing.T) {
 		for _, c := range []struct {
 			rowWise, flatten bool
 			w0, w1           float64
-		}{{false, false, 0.6, 0.4}, {true, false, 0.6, 0.4}, {false, true, 0.6, 0.4}, {true, true, 0.6, 0.4}, {false, false, -0.5, 0.5}} {
+			w0End            float64 // model 0's weight is a gradient ending there (0: none)
+		}{{false, false, 0.6, 0.4, 0}, {true, false, 0.6, 0.4, 0}, {false, true, 0.6, 0.4, 0}, {true, true, 0.6, 0.4, 0},
+			{false, false, -0.5, 0.5, 0}, {false, true, 0.1, 0.5, 0.9}} {
 			t.Run(fmt.Sprintf("base=%v/%+v", withBase, c), func(t *testing.T) {
 				global := fmt.Sprintf("nuslerp_row_wise: %v\nnuslerp_flatten: %v", c.rowWise, c.flatten)
 				per := []string{fmt.Sprintf("{weight: %v}", c.w0), fmt.Sprintf("{weight: %v}", c.w1)}
+				if c.w0End != 0 {
+					per[0] = fmt.Sprintf("{weight: [%v, %v]}", c.w0, c.w0End)
+				}
 				a, b, baseDir := base, m.thetas[0], ""
 				models := []string{m.base, m.models[0]}
 				if withBase {
 					a, b, baseDir, models = m.thetas[1], m.thetas[2], m.base, m.models[1:]
 				}
 				y := mkRecipe("nuslerp", baseDir, global, models, per)
-				mkCheck(t, m, y, 8, func(bt tensor, _ float64) ([]float64, []float64) {
+				mkCheck(t, m, y, 8, func(bt tensor, pos float64) ([]float64, []float64) {
 					var bv []float64
 					if withBase {
 						bv = base[bt.Name]
 					}
-					return refNuslerp(c.w0, c.w1, c.flatten, c.rowWise, bt.Shape, bv, a[bt.Name], b[bt.Name])
+					w0 := c.w0
+					if c.w0End != 0 {
+						w0 += (c.w0End - c.w0) * pos
+					}
+					return refNuslerp(w0, c.w1, c.flatten, c.rowWise, bt.Shape, bv, a[bt.Name], b[bt.Name])
 				})
 			})
 		}

@@ -107,15 +107,15 @@ func TestPassthroughCopiesBytes(t *testing.T) {
 // test_passthrough_scale, zeroing o_proj.
 func TestPassthroughScale(t *testing.T) {
 	f := newMethodFixture(t, 1, []float64{1})
-	y := fmt.Sprintf("merge_method: passthrough\nmodels:\n  - model: %q\n    parameters:\n      scale:\n        - {filter: up_proj, value: 0.3}\n        - {filter: norm, value: 0}\n        - {value: 1}\n", f.base)
+	y := fmt.Sprintf("merge_method: passthrough\nmodels:\n  - model: %q\n    parameters:\n      scale:\n        - {filter: up_proj, value: [0.3, 0.9]}\n        - {filter: norm, value: 0}\n        - {value: 1}\n", f.base)
 	out := outDir(t)
 	runJob(t, y, out, 1, 0, 0)
 	got := readTensors(t, out)
-	for _, bt := range f.tensors {
+	for k, bt := range f.tensors {
 		scale := 1.0
 		switch {
 		case strings.Contains(bt.Name, "up_proj"):
-			scale = 0.3
+			scale = 0.3 + 0.6*methodTensors[k].pos
 		case strings.Contains(bt.Name, "norm"):
 			scale = 0
 		}

@@ -79,6 +79,7 @@ func TestRAMMatchesReference(t *testing.T) {
 		full          bool
 		global        string
 		eps, r, alpha float64
+		rEnd          float64 // r's gradient ends there (0: none)
 		weights       bool
 	}{
 		{method: "ram", n: 2, full: true, eps: 1e-5, weights: true},
@@ -86,6 +87,7 @@ func TestRAMMatchesReference(t *testing.T) {
 		{method: "ramplus_tl", n: 2, full: true, global: "r: 0.05\nalpha: 1.0", eps: 1e-5, r: 0.05, alpha: 1, weights: true},
 		{method: "ramplus_tl", n: 4, global: "epsilon: 0.03", eps: 0.03, r: 0.1, alpha: 0.2},
 		{method: "ramplus_tl", n: 3, full: true, global: "epsilon: 0.02\nr: 0.5\nalpha: 0.3", eps: 0.02, r: 0.5, alpha: 0.3},
+		{method: "ramplus_tl", n: 4, global: "epsilon: 0.03\nr: [0.05, 0.5]", eps: 0.03, r: 0.05, rEnd: 0.5, alpha: 0.2},
 	} {
 		t.Run(fmt.Sprintf("%s/%d/%s", tc.method, tc.n, tc.global), func(t *testing.T) {
 			m := newMKModels(t, tc.n, tc.full)
@@ -97,12 +99,16 @@ func TestRAMMatchesReference(t *testing.T) {
 			}
 			y := mkRecipe(tc.method, m.base, tc.global, m.models, per)
 			base := m.baseVals()
-			mkCheck(t, m, y, tc.n+5, func(bt tensor, _ float64) ([]float64, []float64) {
+			mkCheck(t, m, y, tc.n+5, func(bt tensor, pos float64) ([]float64, []float64) {
+				r := tc.r
+				if tc.rEnd != 0 {
+					r += (tc.rEnd - tc.r) * pos
+				}
 				var th [][]float64
 				for _, v := range m.thetas {
 					th = append(th, v[bt.Name])
 				}
-				ref, mag, near := refRAM(tc.method == "ramplus_tl", tc.eps, tc.r, tc.alpha, base[bt.Name], th)
+				ref, mag, near := refRAM(tc.method == "ramplus_tl", tc.eps, r, tc.alpha, base[bt.Name], th)
 				if near {
 					t.Fatalf("%s: a delta lies within rounding of ε: the fixture cannot tell", bt.Name)
 				}

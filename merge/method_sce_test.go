@@ -94,16 +94,24 @@ func refSCE(topk float64, base []float64, tvs [][]float64) (ref, mag []float64) 
 // division, the base) and one of the output dtype.
 func TestSCEMatchesReference(t *testing.T) {
 	for _, tc := range []struct {
-		n    int
-		full bool
-		topk float64
-	}{{2, true, 0.5}, {4, false, 0.3}, {3, false, 1}, {3, true, 0}} {
-		t.Run(fmt.Sprintf("%d/%v/%v", tc.n, tc.full, tc.topk), func(t *testing.T) {
+		n             int
+		full          bool
+		topk, topkEnd float64 // topkEnd: a gradient's end (0: none)
+	}{{2, true, 0.5, 0}, {4, false, 0.3, 0}, {3, false, 1, 0}, {3, true, 0, 0}, {3, false, 0.2, 0.8}} {
+		t.Run(fmt.Sprintf("%d/%v/%v-%v", tc.n, tc.full, tc.topk, tc.topkEnd), func(t *testing.T) {
 			m := newMKModels(t, tc.n, tc.full)
 			base := m.baseVals()
 			per := []string{"{weight: 0.6}", "{weight: 0.4}"}
-			y := mkRecipe("sce", m.base, fmt.Sprintf("select_topk: %v", tc.topk), m.models, per)
-			mkCheck(t, m, y, 3*tc.n+8, func(bt tensor, _ float64) ([]float64, []float64) {
+			global := fmt.Sprintf("select_topk: %v", tc.topk)
+			if tc.topkEnd != 0 {
+				global = fmt.Sprintf("select_topk: [%v, %v]", tc.topk, tc.topkEnd)
+			}
+			y := mkRecipe("sce", m.base, global, m.models, per)
+			mkCheck(t, m, y, 3*tc.n+8, func(bt tensor, pos float64) ([]float64, []float64) {
+				topk := tc.topk
+				if tc.topkEnd != 0 {
+					topk += (tc.topkEnd - tc.topk) * pos
+				}
 				var tvs [][]float64
 				for _, th := range m.thetas {
 					tv := make([]float64, len(bt.Vals))
@@ -112,7 +120,7 @@ func TestSCEMatchesReference(t *testing.T) {
 					}
 					tvs = append(tvs, tv)
 				}
-				return refSCE(tc.topk, base[bt.Name], tvs)
+				return refSCE(topk, base[bt.Name], tvs)
 			})
 		})
 	}
