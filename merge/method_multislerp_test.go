@@ -187,3 +187,18 @@ func TestMultislerpDeterministic(t *testing.T) {
 	mkSameBytes(t, mkRecipe("multislerp", m.base, "", m.models, []string{"{weight: 0.5}", "{weight: 0.3}", "{weight: 0.2}"}))
 	mkSameBytes(t, mkRecipe("multislerp", "", "", append([]string{m.base}, m.models...), nil))
 }
+
+// The base listed among the models is left out of them, as mergekit's
+// multislerp takes it apart as base_tensor: the same bytes as not listing it.
+func TestMultislerpListedBase(t *testing.T) {
+	m := newMKModels(t, 2, true)
+	a, b := outDir(t), outDir(t)
+	runJob(t, mkRecipe("multislerp", m.base, "", m.models, nil), a, 1, 0, 0)
+	runJob(t, mkRecipe("multislerp", m.base, "", append([]string{m.base}, m.models...), nil), b, 1, 0, 0)
+	ta := readTensors(t, a)
+	for name, tb := range readTensors(t, b) {
+		if string(tb.Raw) != string(ta[name].Raw) {
+			t.Errorf("%s: listing the base changed the merge", name)
+		}
+	}
+}
