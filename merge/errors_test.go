@@ -85,8 +85,8 @@ func TestRunRejects(t *testing.T) {
 		target: merge.ErrIncompatible, parts: []string{`"` + head + `"`, "element 2 ", "Inf"},
 	}, {
 		name:   "unknown merge_method",
-		yaml:   func(*testing.T) string { r := good(); r.Method = "nuslerp"; return r.yaml() },
-		target: merge.ErrRecipe, parts: []string{`"nuslerp"`, "dare_ties"},
+		yaml:   func(*testing.T) string { r := good(); r.Method = "slerp_ties"; return r.yaml() },
+		target: merge.ErrRecipe, parts: []string{`"slerp_ties"`, "dare_ties"},
 	}, {
 		name:   "unknown model parameter",
 		yaml:   func(*testing.T) string { return strings.Replace(good().yaml(), "weight: 1\n", "density: 0.5\n", 1) },

@@ -116,7 +116,9 @@ func (j *Job) write(ctx context.Context, p *plan, dir string) (*potluck.Manifest
 // same merge run locally over directories and on a hub gives the same bytes.
 func (j *Job) provenance() (*potluck.MergeInfo, error) {
 	r := *j.Recipe
-	r.BaseModel = j.BaseCID
+	if r.BaseModel != "" { // else the first model is the base, and stays so
+		r.BaseModel = j.BaseCID
+	}
 	r.Models = append([]ModelRef(nil), j.Recipe.Models...)
 	for i := range r.Models {
 		r.Models[i].Model = j.DeltaCIDs[i]

@@ -26,7 +26,7 @@ func Open(ctx context.Context, r *Recipe, resolve Resolver) (*Job, error) {
 	}
 	job := &Job{Recipe: r}
 	var err error
-	if job.Base, job.BaseCID, err = openRef(ctx, r.BaseModel, resolve); err != nil {
+	if job.Base, job.BaseCID, err = openRef(ctx, r.BaseRef(), resolve); err != nil {
 		return nil, fmt.Errorf("merge: base_model: %w", err)
 	}
 	for i, m := range r.Models {

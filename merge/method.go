@@ -31,8 +31,13 @@ type method struct {
 	// method combines (linear's model soup), not left out as mergekit
 	// leaves it out of the task-vector methods.
 	baseIsInput bool
+	// baseOptional lets a recipe leave base_model out, as mergekit lets
+	// it for this method: the first model is then the base the output is
+	// laid out from, and one of the inputs (a zero delta).
+	baseOptional bool
 	// weightParam is the per-model parameter Recipe.Weight reports and
-	// provenance records ("" for "weight").
+	// provenance records ("" for "weight"; noWeight for none, every
+	// model weighing 1: a method that ignores the weights it accepts).
 	weightParam string
 	// check refuses, before any model is opened, a recipe that only the
 	// method can tell is wrong (nil: none).
@@ -45,6 +50,9 @@ type method struct {
 	// is then made again for the inputs it keeps.
 	choose func(ctx context.Context, p *plan) ([]bool, error)
 }
+
+// noWeight is the weightParam of a method whose models all weigh 1.
+const noWeight = "-"
 
 // tensorPlanner makes one tensor's op from its resolved parameters,
 // refusing values that only make sense together (DELLA's density ± ε).

@@ -32,7 +32,7 @@ func newPlan(ctx context.Context, j *Job) (*plan, error) {
 	}
 	p := &plan{recipe: j.Recipe, m: methods[j.Recipe.MergeMethod], base: j.Base}
 	var err error
-	if p.inputs, err = openInputs(j, p.m.baseIsInput); err != nil {
+	if p.inputs, err = openInputs(j, p.m.baseIsInput || j.Recipe.BaseModel == ""); err != nil {
 		return nil, err
 	}
 	if p.each, err = p.m.plan(&mergeScope{r: p.recipe, inputs: p.inputs}); err != nil {

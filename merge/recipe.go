@@ -34,6 +34,16 @@ type Recipe struct {
 	perModel []map[string]setting // each model's parameters, parsed by Check
 }
 
+// BaseRef is the model the output is laid out from, whose other files it
+// copies: base_model, or the first model when the method lets a recipe
+// leave base_model out (as mergekit takes one of the models).
+func (r *Recipe) BaseRef() string {
+	if r.BaseModel == "" && len(r.Models) > 0 {
+		return r.Models[0].Model
+	}
+	return r.BaseModel
+}
+
 // ModelRef is one input model of a recipe and its parameters.
 type ModelRef struct {
 	Model      string         `yaml:"model" json:"model"`
@@ -96,7 +106,7 @@ func (r *Recipe) Check() error {
 
 func (r *Recipe) checkFields(m method) error {
 	switch {
-	case r.BaseModel == "":
+	case r.BaseModel == "" && !m.baseOptional:
 		return fmt.Errorf("%w: base_model is required", ErrRecipe)
 	case len(r.Slices) > 0:
 		return fmt.Errorf("%w: slices are not supported: list the models under models", ErrRecipe)
@@ -122,7 +132,7 @@ func (r *Recipe) checkFields(m method) error {
 func (r *Recipe) inputCount() int {
 	n := 0
 	for _, mr := range r.Models {
-		if mr.Model != r.BaseModel {
+		if mr.Model != r.BaseRef() {
 			n++
 		}
 	}
