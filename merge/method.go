@@ -31,6 +31,11 @@ type method struct {
 	// method combines (linear's model soup), not left out as mergekit
 	// leaves it out of the task-vector methods.
 	baseIsInput bool
+	// optionalBase: the method runs without base_model (linear's model
+	// soup, as mergekit allows); the recipe's first model then lays out
+	// the output and is θ₀, and the method sees it listed among the
+	// models as the base itself.
+	optionalBase bool
 	// weightParam is the per-model parameter Recipe.Weight reports and
 	// provenance records ("" for "weight").
 	weightParam string

@@ -14,6 +14,9 @@ func init() {
 		baseIsInput: true,
 		check:       checkLinear,
 		plan:        eachTensor(planLinear),
+
+		// A model soup needs no base: mergekit's linear runs without one.
+		optionalBase: true,
 	})
 }
 
