@@ -152,18 +152,23 @@ func (r *Recipe) checkFields(m method) error {
 	if err := r.checkTokenizer(); err != nil {
 		return err
 	}
-	if n := r.inputCount(); len(r.Slices) == 0 && (n < m.minModels || (m.maxModels > 0 && n > m.maxModels)) {
-		return fmt.Errorf("%w: %s takes %s other than the base, the recipe lists %d", ErrRecipe, r.MergeMethod, countRange(m), n)
+	if n := r.inputCount(m); len(r.Slices) == 0 && (n < m.minModels || (m.maxModels > 0 && n > m.maxModels)) {
+		other := " other than the base"
+		if m.baseIsInput {
+			other = ""
+		}
+		return fmt.Errorf("%w: %s takes %s%s, the recipe lists %d", ErrRecipe, r.MergeMethod, countRange(m), other, n)
 	}
 	return nil
 }
 
-// inputCount is the number of models other than the base itself (which a
-// mergekit recipe may list among its models).
-func (r *Recipe) inputCount() int {
+// inputCount is the number of models the method combines: those other
+// than the base itself (which a mergekit recipe may list among its
+// models), or all of them when the base is one of its inputs (linear).
+func (r *Recipe) inputCount(m method) int {
 	n := 0
 	for _, mr := range r.Models {
-		if mr.Model != r.BaseModel {
+		if mr.Model != r.BaseModel || m.baseIsInput {
 			n++
 		}
 	}

@@ -25,6 +25,9 @@ type Variant struct {
 	// and Pad more.
 	Tokens, Added []string
 	Pad           int
+	// Rows, when set, is the embeddings' row count instead: fewer rows
+	// than tokens make a tokenizer padded past its model.
+	Rows int
 	// GPT2 names the tensors as GPT-2 does (transformer.h.N, wte, ln_f)
 	// and the layer count n_layer.
 	GPT2 bool
@@ -32,7 +35,10 @@ type Variant struct {
 
 // rows is the embeddings' row count.
 func (v Variant) rows() int {
-	if v.Tokens == nil {
+	switch {
+	case v.Rows > 0:
+		return v.Rows
+	case v.Tokens == nil:
 		return v.Vocab
 	}
 	return len(v.Tokens) + len(v.Added) + v.Pad
