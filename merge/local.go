@@ -57,13 +57,13 @@ func OpenWith(ctx context.Context, r *Recipe, o OpenOptions) (*Job, error) {
 	}
 	var err error
 	if job.Base, job.BaseCID, err = o.open(ctx, base); err != nil {
-		return nil, fmt.Errorf("merge: base_model: %w", err)
+		return nil, within("base_model", err)
 	}
 	for i, ref := range refs {
 		d, c, err := o.open(ctx, ref)
 		if err != nil {
 			job.Close()
-			return nil, fmt.Errorf("merge: %s: %w", r.where(i), err)
+			return nil, within(r.where(i), err)
 		}
 		job.Deltas = append(job.Deltas, d)
 		job.DeltaCIDs = append(job.DeltaCIDs, c)

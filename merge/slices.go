@@ -2,7 +2,6 @@ package merge
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -128,13 +127,24 @@ func (r *Recipe) sliceRecipe(i int) (*Recipe, error) {
 	return sub, nil
 }
 
-// within puts a slice's place after the sentinel that starts an error
-// about it ("merge: bad recipe: slices[1]: ..."), or before any other.
+// within puts a place (slices[1], models[0]) in an error about it, after
+// the sentinel or package prefix it starts with: "merge: bad recipe:
+// slices[1]: ...". The error still wraps err.
 func within(where string, err error) error {
-	for _, sentinel := range []error{ErrRecipe, ErrIncompatible} {
-		if rest, ok := strings.CutPrefix(err.Error(), sentinel.Error()+": "); ok && errors.Is(err, sentinel) {
-			return fmt.Errorf("%w: %s: %s", sentinel, where, rest)
+	msg := err.Error()
+	for _, prefix := range []string{ErrRecipe.Error() + ": ", ErrIncompatible.Error() + ": ", "merge: "} {
+		if rest, ok := strings.CutPrefix(msg, prefix); ok {
+			return &placed{prefix + where + ": " + rest, err}
 		}
 	}
-	return fmt.Errorf("%s: %w", where, err)
+	return &placed{"merge: " + where + ": " + msg, err}
 }
+
+// placed is an error with its place put in its message.
+type placed struct {
+	msg string
+	err error
+}
+
+func (p *placed) Error() string { return p.msg }
+func (p *placed) Unwrap() error { return p.err }
