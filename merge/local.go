@@ -121,14 +121,14 @@ func splitAdapter(ref string, o OpenOptions) (model, adapter string, pair bool) 
 
 // openOne opens one directory and computes its CID.
 func (o OpenOptions) openOne(ctx context.Context, ref string) (*Model, string, error) {
-	dir, snapshot, err := o.locate(ctx, ref)
+	dir, how, err := o.locate(ctx, ref)
 	if err != nil {
 		return nil, "", err
 	}
 	if err := refusePickle(dir); err != nil {
 		return nil, "", err
 	}
-	if snapshot {
+	if how == bySnapshot {
 		c, err := linkedDir(dir).cid()
 		if err != nil {
 			return nil, "", err
@@ -144,7 +144,7 @@ func (o OpenOptions) openOne(ctx context.Context, ref string) (*Model, string, e
 	if err != nil {
 		return nil, "", err
 	}
-	if o.Resolve != nil && c.String() != ref {
+	if how == byCID && c.String() != ref {
 		return nil, "", fmt.Errorf("%w: %s holds %s, not %s", ErrIncompatible, dir, c, ref)
 	}
 	m, err := OpenDir(dir)
@@ -154,22 +154,29 @@ func (o OpenOptions) openOne(ctx context.Context, ref string) (*Model, string, e
 	return m, c.String(), nil
 }
 
-// locate finds a reference's directory: a CID through Resolve, an earlier
-// stage's output by its name, a directory, or a Hugging Face name in the
-// local cache (snapshot: a directory of links).
-func (o OpenOptions) locate(ctx context.Context, ref string) (dir string, snapshot bool, err error) {
-	switch dir, named := o.Named[ref]; {
-	case o.Resolve != nil:
+// How a reference was found.
+const (
+	byPath     = iota // a directory
+	byCID             // fetched by Resolve: its CID must be the reference
+	bySnapshot        // a Hugging Face snapshot: a directory of links
+)
+
+// locate finds a reference's directory: an earlier stage's output by its
+// name, a CID through Resolve, a directory, or a Hugging Face name in the
+// local cache.
+func (o OpenOptions) locate(ctx context.Context, ref string) (dir string, how int, err error) {
+	if dir, ok := o.Named[ref]; ok {
+		return dir, byPath, nil
+	}
+	if o.Resolve != nil {
 		dir, err = o.Resolve(ctx, ref)
-		return dir, false, err
-	case named:
-		return dir, false, nil
+		return dir, byCID, err
 	}
 	if _, err := os.Stat(ref); err == nil || o.HFCache == "" || !looksLikeRepo(ref) {
-		return ref, false, nil // OpenDir says what is wrong with it
+		return ref, byPath, nil // OpenDir says what is wrong with it
 	}
 	dir, err = hfSnapshot(o.HFCache, ref)
-	return dir, err == nil, err
+	return dir, bySnapshot, err
 }
 
 // Close closes every input of the job.
