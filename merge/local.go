@@ -188,3 +188,9 @@ func (j *Job) Close() {
 		d.Close()
 	}
 }
+
+// Open opens one reference as OpenWith opens a recipe's (a directory, a
+// CID, a Hugging Face name, model+adapter) and returns it with its CID.
+func (o OpenOptions) Open(ctx context.Context, ref string) (*Model, string, error) {
+	return o.open(ctx, ref)
+}
