@@ -79,18 +79,11 @@ func modelChatTemplate(m *Model) (string, error) {
 		b, err := readOther(m, "chat_template.jinja")
 		return string(b), err
 	}
-	if !slices.Contains(m.Other, tokenizerConfigFile) {
-		return "", nil
-	}
-	b, err := readOther(m, tokenizerConfigFile)
-	if err != nil {
-		return "", err
-	}
 	var cfg struct {
 		ChatTemplate json.RawMessage `json:"chat_template"`
 	}
-	if err := json.Unmarshal(b, &cfg); err != nil {
-		return "", fmt.Errorf("merge: model %s: %s: %w", m.Name, tokenizerConfigFile, err)
+	if err := readJSON(m, tokenizerConfigFile, &cfg); err != nil {
+		return "", err
 	}
 	var s string
 	if json.Unmarshal(cfg.ChatTemplate, &s) == nil {
@@ -104,6 +97,22 @@ func modelChatTemplate(m *Model) (string, error) {
 		}
 	}
 	return "", nil
+}
+
+// readJSON decodes one of a model's JSON files into v; a file the model
+// does not have leaves v as it is.
+func readJSON(m *Model, p string, v any) error {
+	if !slices.Contains(m.Other, p) {
+		return nil
+	}
+	b, err := readOther(m, p)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("merge: model %s: %s: %w", m.Name, p, err)
+	}
+	return nil
 }
 
 // readOther reads one of a model's small files whole (at most 64 MiB).

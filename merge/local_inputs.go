@@ -1,7 +1,6 @@
 package merge
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -96,19 +95,12 @@ func (j *Job) checkArchitectures() error {
 // architecture names a model's architecture from its config.json ("" when
 // it has none).
 func architecture(m *Model) (string, error) {
-	if !slices.Contains(m.Other, configFile) {
-		return "", nil
-	}
-	b, err := readOther(m, configFile)
-	if err != nil {
-		return "", err
-	}
 	var cfg struct {
 		Architectures []string `json:"architectures"`
 		ModelType     string   `json:"model_type"`
 	}
-	if err := json.Unmarshal(b, &cfg); err != nil {
-		return "", fmt.Errorf("merge: model %s: %s: %w", m.Name, configFile, err)
+	if err := readJSON(m, configFile, &cfg); err != nil {
+		return "", err
 	}
 	if len(cfg.Architectures) > 0 {
 		return strings.Join(cfg.Architectures, ", "), nil

@@ -121,16 +121,12 @@ func (x *expansion) buildVocabulary(models []*Model, files map[*Model]*tokenizer
 	if kind == "model" {
 		src, _ = x.j.reference(ref)
 	}
-	if !slices.Contains(src.Other, "tokenizer.json") {
-		return nil, fmt.Errorf("%w: tokenizer source %s has no tokenizer.json", ErrIncompatible, src.Name)
+	out, err := readTokenizer(src) // a copy of its own: it is changed below
+	if err == nil && out == nil {
+		err = fmt.Errorf("%w: tokenizer source %s has no tokenizer.json", ErrIncompatible, src.Name)
 	}
-	raw, err := readOther(src, "tokenizer.json")
 	if err != nil {
 		return nil, err
-	}
-	out, err := parseTokenizer(raw)
-	if err != nil {
-		return nil, fmt.Errorf("%w: model %s: tokenizer.json: %v", ErrIncompatible, src.Name, err)
 	}
 	rows := x.embedRows(src)
 	if rows == 0 {

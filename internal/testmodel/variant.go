@@ -61,7 +61,7 @@ func WriteVariant(dir string, seed uint64, v Variant) error {
 	}
 	g := testgen.New(seed)
 	vals := func(safetensors.TensorSpec, int) float32 { return float32(g.Float64()-0.5) * 0.2 }
-	if err := writeLayout(dir, s, ts, vals); err != nil {
+	if err := writeLayout(dir, s, ts, vals, func(i int) int64 { return int64(i) }); err != nil {
 		return err
 	}
 	return v.writeFiles(dir)
@@ -70,30 +70,6 @@ func WriteVariant(dir string, seed uint64, v Variant) error {
 func gpt2Name(n string) string {
 	r := strings.NewReplacer("model.layers.", "transformer.h.", "model.embed_tokens.", "transformer.wte.", "model.norm.", "transformer.ln_f.")
 	return r.Replace(n)
-}
-
-// writeLayout writes the tensors ts in their shards, and an index.
-func writeLayout(dir string, s Spec, ts []tensor, f func(safetensors.TensorSpec, int) float32) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	weightMap := map[string]string{}
-	for shard := 0; shard < max(s.Shards, 1); shard++ {
-		var specs []safetensors.TensorSpec
-		for _, t := range ts {
-			if t.shard == shard {
-				specs = append(specs, t.spec)
-				weightMap[t.spec.Name] = shardName(shard, s.Shards)
-			}
-		}
-		if err := writeShard(filepath.Join(dir, shardName(shard, s.Shards)), specs, f, func(i int) int64 { return int64(i) }); err != nil {
-			return err
-		}
-	}
-	if s.Shards <= 1 {
-		return nil
-	}
-	return safetensors.WriteIndex(filepath.Join(dir, safetensors.IndexName), &safetensors.Index{WeightMap: weightMap})
 }
 
 // writeFiles writes config.json and the tokenizer files.
@@ -209,36 +185,16 @@ func transformShard(src, dst string, fn func(string, []float32)) error {
 	for _, t := range in.Tensors {
 		specs = append(specs, safetensors.TensorSpec{Name: t.Name, DType: t.DType, Shape: t.Shape})
 	}
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	defer out.Close()
-	w, err := safetensors.NewWriter(out, specs, map[string]string{"format": "pt"})
-	if err != nil {
-		return err
-	}
-	for _, t := range in.Tensors {
+	return createShard(dst, specs, func(t safetensors.TensorSpec) ([]byte, error) {
 		raw, err := in.ReadTensor(t.Name, nil)
-		if err != nil {
-			return err
+		if err != nil || !t.DType.IsFloat() {
+			return raw, err
 		}
-		if t.DType.IsFloat() {
-			vals := make([]float32, len(raw)/t.DType.Size())
-			if err := safetensors.DecodeFloat32(vals, raw, t.DType); err != nil {
-				return err
-			}
-			fn(t.Name, vals)
-			if err := safetensors.EncodeFloat32(raw, vals, t.DType); err != nil {
-				return err
-			}
+		vals := make([]float32, len(raw)/t.DType.Size())
+		if err := safetensors.DecodeFloat32(vals, raw, t.DType); err != nil {
+			return nil, err
 		}
-		if _, err := w.Write(raw); err != nil {
-			return err
-		}
-	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	return out.Close()
+		fn(t.Name, vals)
+		return raw, safetensors.EncodeFloat32(raw, vals, t.DType)
+	})
 }
