@@ -7,3 +7,6 @@ func DisableFused() (restore func()) {
 	noFused = true
 	return func() { noFused = prev }
 }
+
+// MethodNames lists the registered methods as error messages do.
+func MethodNames() string { return methodNames() }

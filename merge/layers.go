@@ -3,6 +3,7 @@ package merge
 import (
 	"regexp"
 	"strconv"
+	"strings"
 )
 
 // Gradients are evaluated at each tensor's layer position t in [0, 1], as
@@ -59,4 +60,24 @@ func layerPositions(names []string) map[string]float64 {
 		}
 	}
 	return out
+}
+
+// layerIndex returns the layer a tensor belongs to, or -1 for a tensor
+// outside the layers.
+func layerIndex(name string) int {
+	if _, i, ok := layerOf(name); ok {
+		return i
+	}
+	return -1
+}
+
+// isEmbedding reports whether a tensor outside the layers embeds tokens or
+// positions (it sits before the layers; the final norm and lm_head after).
+func isEmbedding(name string) bool {
+	for _, s := range []string{"embed", "wte", "wpe", "word_embeddings"} {
+		if strings.Contains(name, s) {
+			return true
+		}
+	}
+	return false
 }

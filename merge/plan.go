@@ -27,8 +27,8 @@ func newPlan(ctx context.Context, j *Job) (*plan, error) {
 	if err := j.Recipe.Check(); err != nil {
 		return nil, err
 	}
-	if len(j.Deltas) != len(j.Recipe.Models) || len(j.DeltaCIDs) != len(j.Deltas) {
-		return nil, fmt.Errorf("merge: %d deltas and %d CIDs for %d recipe models", len(j.Deltas), len(j.DeltaCIDs), len(j.Recipe.Models))
+	if n := len(j.Recipe.References()); len(j.Deltas) != n || len(j.DeltaCIDs) != len(j.Deltas) {
+		return nil, fmt.Errorf("merge: %d deltas and %d CIDs for %d recipe models", len(j.Deltas), len(j.DeltaCIDs), n)
 	}
 	p := &plan{recipe: j.Recipe, m: methods[j.Recipe.MergeMethod], base: j.Base}
 	var err error
@@ -39,6 +39,9 @@ func newPlan(ctx context.Context, j *Job) (*plan, error) {
 		return nil, err
 	}
 	p.pos = layerPositions(j.Base.Names())
+	if j.layerPos != nil {
+		p.pos = j.layerPos // a slice's (parts.go)
+	}
 	if err := p.planTensors(); err != nil {
 		return nil, err
 	}
