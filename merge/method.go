@@ -36,8 +36,8 @@ type method struct {
 	// laid out from, and one of the inputs (a zero delta).
 	baseOptional bool
 	// weightParam is the per-model parameter Recipe.Weight reports and
-	// provenance records ("" for "weight"; noWeight for none, every
-	// model weighing 1: a method that ignores the weights it accepts).
+	// provenance records ("" for "weight"; a method with no such
+	// parameter weighs every model 1).
 	weightParam string
 	// check refuses, before any model is opened, a recipe that only the
 	// method can tell is wrong (nil: none).
@@ -50,9 +50,6 @@ type method struct {
 	// is then made again for the inputs it keeps.
 	choose func(ctx context.Context, p *plan) ([]bool, error)
 }
-
-// noWeight is the weightParam of a method whose models all weigh 1.
-const noWeight = "-"
 
 // tensorPlanner makes one tensor's op from its resolved parameters,
 // refusing values that only make sense together (DELLA's density ± ε).

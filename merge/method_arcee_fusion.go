@@ -17,11 +17,10 @@ import "math"
 
 func init() {
 	register(method{
-		name:        "arcee_fusion",
-		params:      map[string]param{"clip": pClip, "weight": pIgnoredWeight},
-		weightParam: noWeight,
-		minModels:   1,
-		maxModels:   1,
+		name:      "arcee_fusion",
+		params:    map[string]param{"clip": pClip},
+		minModels: 1,
+		maxModels: 1,
 		plan: eachTensor(func(t *tensorScope) (*tensorOp, error) {
 			clip, err := t.clipParam()
 			return &tensorOp{clip: clip, rows: true, stats: fusionStats}, err

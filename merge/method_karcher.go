@@ -1,6 +1,9 @@
 package merge
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // karcher is mergekit's Riemannian (Karcher) mean of the models
 // themselves, each weighing alike: a recipe's base is one of the points
@@ -24,13 +27,24 @@ func init() {
 	register(method{
 		name: "karcher",
 		params: map[string]param{"max_iter": {kind: pInt, def: 10.0, rangeOK: nonNegative},
-			"tol": {kind: pNumber, def: 1e-5, rangeOK: nonNegative}, "clip": pClip, "weight": pIgnoredWeight},
-		weightParam:  noWeight,
+			"tol": {kind: pNumber, def: 1e-5, rangeOK: nonNegative}, "clip": pClip},
 		minModels:    1,
 		baseIsInput:  true,
 		baseOptional: true,
+		check:        checkKarcher,
 		plan:         planKarcher,
 	})
+}
+
+// checkKarcher refuses a recipe whose only model is the base: the mean of
+// one point is that point, and mergekit asks for a model besides the base.
+func checkKarcher(r *Recipe) error {
+	for _, m := range r.Models {
+		if m.Model != r.BaseRef() {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: karcher needs at least 1 model besides the base (the recipe lists only the base)", ErrRecipe)
 }
 
 func planKarcher(s *mergeScope) (tensorPlanner, error) {

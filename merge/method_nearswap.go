@@ -12,12 +12,10 @@ import "math"
 
 func init() {
 	register(method{
-		name: "nearswap",
-		params: map[string]param{"t": {kind: pNumber, required: true}, "clip": pClip,
-			"weight": pIgnoredWeight},
-		weightParam: noWeight,
-		minModels:   1,
-		maxModels:   1,
+		name:      "nearswap",
+		params:    map[string]param{"t": {kind: pNumber, required: true}, "clip": pClip},
+		minModels: 1,
+		maxModels: 1,
 		plan: eachTensor(func(s *tensorScope) (*tensorOp, error) {
 			t, err := s.number("t")
 			if err != nil {

@@ -21,7 +21,6 @@ func init() {
 		name:         "passthrough",
 		params:       map[string]param{"scale": {kind: pNumber, def: 1.0, perModel: true}, "clip": pClip},
 		minModels:    0,
-		maxModels:    1,
 		baseIsInput:  true,
 		baseOptional: true,
 		check:        checkPassthrough,

@@ -13,19 +13,17 @@ import "math"
 func init() {
 	pEps := param{kind: pNumber, def: 1e-5, rangeOK: nonNegative}
 	register(method{
-		name:        "ram",
-		params:      map[string]param{"epsilon": pEps, "clip": pClip, "weight": pIgnoredWeight},
-		weightParam: noWeight,
-		minModels:   1,
-		plan:        eachTensor(func(t *tensorScope) (*tensorOp, error) { return planRAM(t, false) }),
+		name:      "ram",
+		params:    map[string]param{"epsilon": pEps, "clip": pClip},
+		minModels: 1,
+		plan:      eachTensor(func(t *tensorScope) (*tensorOp, error) { return planRAM(t, false) }),
 	})
 	register(method{
 		name: "ramplus_tl",
 		params: map[string]param{"epsilon": pEps, "r": {kind: pNumber, def: 0.1}, "alpha": {kind: pNumber, def: 0.2},
-			"clip": pClip, "weight": pIgnoredWeight},
-		weightParam: noWeight,
-		minModels:   1,
-		plan:        eachTensor(func(t *tensorScope) (*tensorOp, error) { return planRAM(t, true) }),
+			"clip": pClip},
+		minModels: 1,
+		plan:      eachTensor(func(t *tensorScope) (*tensorOp, error) { return planRAM(t, true) }),
 	})
 }
 

@@ -18,9 +18,8 @@ func init() {
 	register(method{
 		name: "sce",
 		params: map[string]param{"select_topk": {kind: pNumber, def: 1.0}, "int8_mask": pInt8Mask,
-			"clip": pClip, "weight": pIgnoredWeight},
-		weightParam: noWeight,
-		minModels:   1,
+			"clip": pClip},
+		minModels: 1,
 		plan: eachTensor(func(t *tensorScope) (*tensorOp, error) {
 			topk, err := t.number("select_topk")
 			if err != nil {

@@ -14,9 +14,8 @@ func init() {
 	register(method{
 		name: "model_stock",
 		params: map[string]param{
-			"filter_wise": {kind: pBool, def: false, global: true}, "clip": pClip, "weight": pIgnoredWeight},
-		weightParam: noWeight,
-		minModels:   2,
+			"filter_wise": {kind: pBool, def: false, global: true}, "clip": pClip},
+		minModels: 2,
 		plan: func(s *mergeScope) (tensorPlanner, error) {
 			rowWise := s.flag("filter_wise")
 			return func(t *tensorScope) (*tensorOp, error) {

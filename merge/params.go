@@ -74,9 +74,6 @@ var (
 	pInt8Mask  = param{kind: pBool, def: false, global: true}
 	pConsensus = param{kind: pEnum, def: "mergekit", enum: []string{"mergekit", "paper"}, global: true}
 	pRescaleBy = param{kind: pEnum, def: "l1", enum: []string{"l1", "paper"}, global: true}
-	// pIgnoredWeight is a per-model weight a method accepts and ignores,
-	// as mergekit ignores it: its recipes give every model one.
-	pIgnoredWeight = param{kind: pNumber, perModel: true}
 )
 
 func boolParam(def bool) param { return param{kind: pBool, def: def} }
