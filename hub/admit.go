@@ -20,10 +20,12 @@ const maxManifest = 64 << 20
 // in screen.go and cosine.go.
 
 // checkFormat opens the staged files as a model: every safetensors header
-// is valid.
+// is valid, and every index names shards of the upload (admit_index.go).
 func (h *Hub) checkFormat(_ context.Context, a *admission) (err error) {
-	a.upload, err = merge.OpenModel("upload", stagedSource{a})
-	return rejected(err)
+	if a.upload, err = merge.OpenModel("upload", stagedSource{a}); err != nil {
+		return rejected(err)
+	}
+	return checkIndexes(a.upload)
 }
 
 // checkManifest: the delta carries a manifest that describes it: its kind,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -77,7 +78,29 @@ func (h *Hub) checkHeader(_ context.Context, a *admission) error {
 		}
 		seen[f.Path] = true
 	}
+	return checkFileDirs(seen)
+}
+
+// checkFileDirs: no declared file is also a directory of another ("a" and
+// "a/b"): no directory could hold both.
+func checkFileDirs(files map[string]bool) error {
+	for _, p := range slices.Sorted(maps.Keys(files)) {
+		for i := strings.IndexByte(p, '/'); i >= 0; i = next(p, i) {
+			if files[p[:i]] {
+				return fmt.Errorf("%w: file %q is also the directory of file %q: rename one of them", ErrRejected, p[:i], p)
+			}
+		}
+	}
 	return nil
+}
+
+// next is the index of the slash after the one at i in p, or -1.
+func next(p string, i int) int {
+	j := strings.IndexByte(p[i+1:], '/')
+	if j < 0 {
+		return -1
+	}
+	return i + 1 + j
 }
 
 // checkSignature: the bundle is signed by a member key valid now and covers

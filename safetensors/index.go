@@ -34,12 +34,29 @@ func readIndex(path string) (*Index, error) {
 	if err != nil {
 		return nil, err // an *fs.PathError, which names the path
 	}
+	idx, err := parseIndex(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return idx, nil
+}
+
+// ParseIndex decodes and checks an index file's bytes as ReadIndex does.
+func ParseIndex(b []byte) (*Index, error) {
+	idx, err := parseIndex(b)
+	if err != nil {
+		return nil, fmt.Errorf("safetensors: %w", err)
+	}
+	return idx, nil
+}
+
+func parseIndex(b []byte) (*Index, error) {
 	var idx Index
 	if err := json.Unmarshal(b, &idx); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, invalidf("index JSON: %v", err))
+		return nil, invalidf("index JSON: %v", err)
 	}
 	if err := idx.check(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	return &idx, nil
 }

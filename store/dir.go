@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ipfs/boxo/ipld/merkledag"
 	"github.com/ipfs/boxo/ipld/unixfs"
@@ -30,10 +32,20 @@ type Entry struct {
 
 // CheckPath reports whether p can name a file inside a release: relative,
 // slash-separated, clean, with no empty, "." or ".." component and no hidden
-// (dot) component, since `ipfs add -r` skips hidden files.
+// (dot) component, since `ipfs add -r` skips hidden files; and printable:
+// valid UTF-8 without control characters (a newline, an ANSI escape) or
+// bidirectional controls (U+202E), which would make a listing or a
+// terminal show another name than the file's.
 func CheckPath(p string) error {
 	if p == "" || strings.HasPrefix(p, "/") || path.Clean(p) != p {
 		return fmt.Errorf("%w: path %q is not a clean relative path", ErrInvalid, p)
+	}
+	if !utf8.ValidString(p) {
+		return fmt.Errorf("%w: path %q is not valid UTF-8", ErrInvalid, p)
+	}
+	if i := strings.IndexFunc(p, unprintable); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(p[i:])
+		return fmt.Errorf("%w: path %q contains the control character %U at byte %d: rename the file", ErrInvalid, p, r, i)
 	}
 	for _, part := range strings.Split(p, "/") {
 		if part == "." || part == ".." || strings.HasPrefix(part, ".") {
@@ -44,6 +56,14 @@ func CheckPath(p string) error {
 		}
 	}
 	return nil
+}
+
+// unprintable reports a control character (C0, DEL, C1) or a bidirectional
+// formatting character: the embeddings and overrides U+202A–U+202E, the
+// isolates U+2066–U+2069, the marks U+200E, U+200F and U+061C.
+func unprintable(r rune) bool {
+	return unicode.IsControl(r) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) ||
+		r == 0x200e || r == 0x200f || r == 0x061c
 }
 
 type treeNode struct {
