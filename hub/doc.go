@@ -28,6 +28,6 @@
 //	hub/resume.go                Hub.StartUpload opens a session, CommitUpload admits it
 //	hub/pipeline.go              admit: the delta's stages in order; a refusal becomes a verdict
 //	hub/upload.go                the stages up to staging the bytes; commit stores, then records
-//	hub/ledger.go                record: the release's log entry first, then the index
+//	hub/intent.go                record: an intent, the release's log entry, the index; Open completes or drops a half-done one
 //	translog/append.go           Append: the entry, its inclusion proof, a signed checkpoint
 package hub

@@ -71,6 +71,7 @@ type Hub struct {
 	jobs     *jobs
 	jobsCtx  context.Context // parent of every job's context
 	stopJobs context.CancelCauseFunc
+	fault    func(step string) error // tests: an error injected at a step of the commit path (intent.go)
 }
 
 // Open opens (creating on first start) the hub's data folder: the store,
@@ -112,6 +113,16 @@ func Open(opts Options) (*Hub, error) {
 		return nil, fmt.Errorf("hub: transparency log: %w", err)
 	}
 	h := &Hub{opts: opts, store: st, releases: rs, members: members, key: key, log: lg, logger: opts.Logger}
+	if err := h.recoverIntents(); err != nil {
+		st.Close()
+		lg.Close()
+		return nil, fmt.Errorf("hub: completing the releases a failure left half recorded: %w", err)
+	}
+	if err := h.repairRecords(context.Background()); err != nil {
+		st.Close()
+		lg.Close()
+		return nil, fmt.Errorf("hub: rebuilding damaged release records: %w", err)
+	}
 	if err := h.reconcileYanks(); err != nil {
 		st.Close()
 		lg.Close()

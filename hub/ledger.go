@@ -97,21 +97,3 @@ func receiptOf(rec *translog.Inclusion, entry []byte) *potluck.Receipt {
 	}
 	return out
 }
-
-// record logs a new release and then stores its record with the receipt;
-// a release already held is returned as it is, with no second entry. The
-// entry comes first: a crash in between leaves a logged release that was
-// never visible, never a visible one missing from the log.
-func (h *Hub) record(r *potluck.Release, inputs []string) (*potluck.Release, error) {
-	h.recordMu.Lock()
-	defer h.recordMu.Unlock()
-	if old, err := h.releases.get(r.CID); err == nil {
-		return old, nil
-	}
-	rec, err := h.logRelease(r, inputs)
-	if err != nil {
-		return nil, err
-	}
-	r.Receipt = rec
-	return h.releases.put(r)
-}

@@ -56,3 +56,18 @@ func (l *Log) ConsistencyProof(m, n int64) ([]tlog.Hash, error) {
 	}
 	return tlog.ProveTree(n, m, l)
 }
+
+// Prove returns entry i's inclusion proof against the latest checkpoint,
+// read together so that an append in between cannot part them.
+func (l *Log) Prove(i int64) (*Inclusion, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if i < 0 || i >= l.size {
+		return nil, fmt.Errorf("%w: entry %d of a log of %d", ErrNotFound, i, l.size)
+	}
+	proof, err := tlog.ProveRecord(l.size, i, l)
+	if err != nil {
+		return nil, err
+	}
+	return &Inclusion{Index: i, Proof: proof, Checkpoint: l.cp}, nil
+}
