@@ -17,15 +17,19 @@ import (
 // ErrNotFound reports a release the hub does not hold.
 var ErrNotFound = errors.New("hub: not found")
 
+// ErrDamaged reports a release record that cannot be read (repair.go).
+var ErrDamaged = errors.New("hub: damaged")
+
 // releases is the hub's index of releases: one JSON file each, written
 // atomically (temp file, fsync, rename), so a crash leaves a release
 // recorded whole or not at all. It is small: one record per release. The
 // release graph (graph.go) indexes the records in memory: built from them
 // on open, updated by every write.
 type releases struct {
-	dir string
-	mu  sync.Mutex // one write at a time
-	g   *graph
+	dir     string
+	mu      sync.Mutex // one write at a time
+	g       *graph
+	damaged sync.Map // CID → error: records that cannot be read, left out (repair.go)
 }
 
 func openReleases(dir string) (*releases, error) {
@@ -45,7 +49,8 @@ func openReleases(dir string) (*releases, error) {
 		}
 		n, err := rs.readNode(name)
 		if err != nil {
-			return nil, err
+			rs.damaged.Store(name, err) // served without it; repairRecords mends it
+			continue
 		}
 		ns = append(ns, n)
 	}
@@ -97,7 +102,8 @@ func (rs *releases) get(c string) (*potluck.Release, error) {
 	}
 	var r potluck.Release
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("hub: release record %s: %w", c, err)
+		rs.damaged.Store(c, err)
+		return nil, fmt.Errorf("%w: release record %s cannot be read (%v): the hub rebuilds it from its store and log when it next starts", ErrDamaged, c, err)
 	}
 	return &r, nil
 }
@@ -151,6 +157,7 @@ func (rs *releases) write(r *potluck.Release) error {
 		return err
 	}
 	rs.g.set(r)
+	rs.damaged.Delete(r.CID)
 	return nil
 }
 
@@ -160,11 +167,15 @@ func (rs *releases) list(kind potluck.Kind, base string) ([]*potluck.Release, er
 	return rs.getAll(rs.g.filter(kind, base))
 }
 
-// getAll reads the records of cids, in order.
+// getAll reads the records of cids, in order, leaving out the damaged
+// ones: one bad record does not hide the others.
 func (rs *releases) getAll(cids []string) ([]*potluck.Release, error) {
 	out := make([]*potluck.Release, 0, len(cids))
 	for _, c := range cids {
 		r, err := rs.get(c)
+		if errors.Is(err, ErrDamaged) {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
