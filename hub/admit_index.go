@@ -50,13 +50,22 @@ func checkIndex(m *merge.Model, p string) error {
 		return err
 	}
 	dir := path.Dir(p)
+	// An index beside no shard of the upload (a fine-tune's, carried along
+	// with its config) describes no file here: only its paths are checked.
+	described := slices.ContainsFunc(m.Shards, func(s merge.Shard) bool { return path.Dir(s.Path) == dir })
 	for _, name := range slices.Sorted(maps.Keys(idx.WeightMap)) {
 		shard := idx.WeightMap[name]
 		if err := store.CheckPath(shard); err != nil {
 			return fmt.Errorf("tensor %q: shard %q: %w", name, shard, err)
 		}
+		if !described {
+			continue
+		}
 		full := path.Join(dir, shard)
 		t, ok := m.Tensor(name)
+		if !ok { // a sparse delta holds T#indices and T#values where its base's index names T
+			t, ok = m.Tensor(name + merge.SparseValues)
+		}
 		switch {
 		case !strings.HasSuffix(full, ".safetensors") || !slices.ContainsFunc(m.Shards, func(s merge.Shard) bool { return s.Path == full }):
 			return fmt.Errorf("tensor %q: shard %q is not a .safetensors file of the upload", name, shard)
