@@ -76,6 +76,9 @@ func (h *Hub) merge(ctx context.Context, recipe []byte, progress func(done, tota
 	if _, err := merge.Run(ctx, job, out); err != nil {
 		return nil, err
 	}
+	if err := h.checkMergeOutput(job, out); err != nil {
+		return nil, err
+	}
 	return h.ingestMerge(context.WithoutCancel(ctx), out, job.BaseCID, job.DeltaCIDs)
 }
 

@@ -34,14 +34,15 @@ var (
 	stageBase      = stage{"base", (*Hub).checkBase}           // a delta's base is held
 
 	// After: the bytes, staged, and what they hold.
-	stageBytes    = stage{"bytes", (*Hub).stageParts}       // staged, matching the declared digests
-	stageFormat   = stage{"format", (*Hub).checkFormat}     // valid safetensors
-	stageManifest = stage{"manifest", (*Hub).checkManifest} // describes the upload
-	stageFit      = stage{"fit", (*Hub).checkFit}           // tensors fit the base
-	stageSparse   = stage{"sparse", (*Hub).checkSparse}     // sparse indices in range
-	stageValues   = stage{"values", (*Hub).checkValues}     // finite, with the listed digests
-	stageNorm     = stage{"norm", (*Hub).checkNorms}        // within the bound of the base's
-	stageCosine   = stage{"cosine", (*Hub).checkCosine}     // not against the other labs' deltas
+	stageBytes      = stage{"bytes", (*Hub).stageParts}       // staged, matching the declared digests
+	stageFormat     = stage{"format", (*Hub).checkFormat}     // valid safetensors
+	stageManifest   = stage{"manifest", (*Hub).checkManifest} // describes the upload
+	stageFit        = stage{"fit", (*Hub).checkFit}           // tensors fit the base
+	stageSparse     = stage{"sparse", (*Hub).checkSparse}     // sparse indices in range
+	stageValues     = stage{"values", (*Hub).checkValues}     // finite, with the listed digests
+	stageBaseValues = stage{"values", (*Hub).checkBaseValues} // a base's: finite
+	stageNorm       = stage{"norm", (*Hub).checkNorms}        // within the bound of the base's
+	stageCosine     = stage{"cosine", (*Hub).checkCosine}     // not against the other labs' deltas
 )
 
 // A pipeline is the stages one kind of upload goes through. Those before
@@ -52,7 +53,7 @@ type pipeline struct{ before, after []stage }
 var pipelines = map[potluck.Kind]pipeline{
 	potluck.KindBase: {
 		before: []stage{stageHeader, stageSignature, stageAccess, stageBase},
-		after:  []stage{stageBytes, stageFormat},
+		after:  []stage{stageBytes, stageFormat, stageBaseValues},
 	},
 	potluck.KindDelta: {
 		before: []stage{stageHeader, stageSignature, stageAccess, stageBase},

@@ -15,9 +15,13 @@ import (
 type Screening struct {
 	// MaxNormRatio bounds each delta tensor's L2 norm relative to its base
 	// tensor's: ‖δ‖ ≤ MaxNormRatio·‖θ‖. A delta 100× larger than the base
-	// is a bug or an attack. 0 turns the check off; base tensors of norm 0
-	// are not bounded.
+	// is a bug or an attack. 0 turns the check off (and MaxZeroBaseRMS's).
+	// It bounds a merge's output too: its change from the base.
 	MaxNormRatio float64
+	// MaxZeroBaseRMS bounds, over a base tensor of norm 0 (which gives no
+	// relative bound), the root mean square of what is added to it
+	// (DefaultMaxZeroBaseRMS if 0).
+	MaxZeroBaseRMS float64
 	// Cosine turns on screening against the deltas already published for
 	// the same base: a delta whose cosine similarity with their mean is
 	// below MinCosine is refused (a delta pulling against every other lab's
@@ -30,6 +34,10 @@ type Screening struct {
 
 // DefaultMaxNormRatio is the bound `hub serve` uses unless told otherwise.
 const DefaultMaxNormRatio = 10
+
+// DefaultMaxZeroBaseRMS is Screening.MaxZeroBaseRMS's default: a weight's
+// typical scale, far above a fine-tune's change to a tensor that is zero.
+const DefaultMaxZeroBaseRMS = 1
 
 // RejectedError is an upload refused by a check; it carries the verdict.
 type RejectedError struct {
@@ -79,8 +87,8 @@ func (h *Hub) withinBound(a *admission, label, baseName string, dn, bound float6
 	if err != nil {
 		return err
 	}
-	if bn > 0 && dn > bound*bn {
-		return fmt.Errorf("%w: %s: delta norm %.6g is %.3g× the base tensor's %.6g (bound %g×)", ErrRejected, label, dn, dn/bn, bn, bound)
+	if err := h.normBound(a.base, baseName, dn, bn); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrRejected, label, err)
 	}
 	return nil
 }

@@ -77,7 +77,7 @@ func TestScreeningRulesGiveVerdicts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := checkNames(t, base.Checks); got != "header,signature,access,base,bytes,format" {
+	if got := checkNames(t, base.Checks); got != "header,signature,access,base,bytes,format,values" {
 		t.Errorf("checks run on a base: %s", got)
 	}
 	const shard, name = "model-00002-of-00002.safetensors", "model.norm.weight"

@@ -203,7 +203,7 @@ func toStatus(err error) error {
 		errors.Is(err, ErrForbidden):
 		code = codes.PermissionDenied
 	case errors.Is(err, ErrRejected), errors.Is(err, signing.ErrDigestMismatch), errors.Is(err, signing.ErrMalformed),
-		errors.Is(err, merge.ErrRecipe), errors.Is(err, merge.ErrIncompatible), errors.Is(err, safetensors.ErrInvalid),
+		errors.Is(err, merge.ErrRecipe), errors.Is(err, merge.ErrIncompatible), errors.Is(err, merge.ErrOverflow), errors.Is(err, safetensors.ErrInvalid),
 		errors.Is(err, potluck.ErrManifest), errors.Is(err, store.ErrInvalid), errors.Is(err, ErrBadRequest):
 		// Before NotFound: a delta for an unknown base is a bad request.
 		code = codes.InvalidArgument

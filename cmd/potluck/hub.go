@@ -45,6 +45,7 @@ type serveFlags struct {
 	httpPlaintext             bool
 	access                    hub.Access
 	maxNormRatio              float64
+	maxZeroBaseRMS            float64
 	cosine                    hub.Screening
 	logLevel, logFormat       string
 	shutdownTimeout           time.Duration
@@ -67,6 +68,7 @@ func (f *serveFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.access.RequireToken, "require-token", true, "uploads and merges need a member org's bearer token (or client certificate)")
 	fs.BoolVar(&f.access.MembersOnlyReads, "members-only-reads", false, "reads (gRPC and HTTP) need a member's token too")
 	fs.Float64Var(&f.maxNormRatio, "max-norm-ratio", hub.DefaultMaxNormRatio, "refuse a delta tensor whose norm exceeds this many times its base tensor's; 0 turns the check off")
+	fs.Float64Var(&f.maxZeroBaseRMS, "max-zero-base-rms", hub.DefaultMaxZeroBaseRMS, "over a base tensor of norm 0, refuse a delta (or merge) whose root mean square there exceeds this")
 	fs.BoolVar(&f.cosine.Cosine, "cosine-screen", false, "refuse a delta whose cosine similarity with the mean of the deltas already published for its base is below --min-cosine")
 	fs.Float64Var(&f.cosine.MinCosine, "min-cosine", 0, "with --cosine-screen: the least cosine similarity admitted")
 	fs.IntVar(&f.cosine.MinPeers, "cosine-min-peers", 2, "with --cosine-screen: how many published deltas the check needs before it applies")
@@ -138,7 +140,7 @@ IPFS gateway at /ipfs/CID. Every flag can be set in a --config YAML file.`,
 				return err
 			}
 			h, err := hub.Open(hub.Options{DataDir: dataDir, MembersFile: f.members, Backend: backend, Access: f.access,
-				Plaintext: f.plaintext, TLS: f.tls, Screen: hub.Screening{MaxNormRatio: f.maxNormRatio, Cosine: f.cosine.Cosine, MinCosine: f.cosine.MinCosine, MinPeers: f.cosine.MinPeers}, Logger: logger, UploadTTL: f.uploadTTL,
+				Plaintext: f.plaintext, TLS: f.tls, Screen: hub.Screening{MaxNormRatio: f.maxNormRatio, MaxZeroBaseRMS: f.maxZeroBaseRMS, Cosine: f.cosine.Cosine, MinCosine: f.cosine.MinCosine, MinPeers: f.cosine.MinPeers}, Logger: logger, UploadTTL: f.uploadTTL,
 				MergeWorkers: f.mergeWorkers})
 			if err != nil {
 				return err
