@@ -22,6 +22,9 @@ const maxManifest = 64 << 20
 // checkFormat opens the staged files as a model: every safetensors header
 // is valid, and every index names shards of the upload (admit_index.go).
 func (h *Hub) checkFormat(_ context.Context, a *admission) (err error) {
+	if err := h.checkHeaders(a); err != nil {
+		return err
+	}
 	if a.upload, err = merge.OpenModel("upload", stagedSource{a}); err != nil {
 		return rejected(err)
 	}

@@ -36,6 +36,8 @@ type Options struct {
 	TLS       TLSOptions
 	// Screen bounds what an upload may hold (see Screening).
 	Screen Screening
+	// Limits bound what members can make the hub hold or do (see Limits).
+	Limits Limits
 	// Logger gets the hub's structured logs (slog.Default() if nil).
 	Logger *slog.Logger
 	// UploadTTL is how long an idle resumable upload session is kept
@@ -71,6 +73,7 @@ type Hub struct {
 	jobs     *jobs
 	jobsCtx  context.Context // parent of every job's context
 	stopJobs context.CancelCauseFunc
+	verdicts verdictQuota            // verdicts logged per org this hour (limits.go)
 	fault    func(step string) error // tests: an error injected at a step of the commit path (intent.go)
 }
 

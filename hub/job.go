@@ -119,8 +119,14 @@ func (js *jobs) save(j *job) error {
 // the same recipe over the same inputs that is queued, running or done (its
 // release still held) is returned instead of a new one.
 func (h *Hub) StartMerge(ctx context.Context, recipe []byte) (*potluck.MergeJob, error) {
+	if err := h.opts.Limits.checkRecipe(recipe); err != nil {
+		return nil, err
+	}
 	r, err := merge.ParseRecipe(recipe)
 	if err != nil {
+		return nil, err
+	}
+	if err := h.opts.Limits.checkRecipeModels(len(r.Models)); err != nil {
 		return nil, err
 	}
 	key, err := h.mergeKey(r)
@@ -137,6 +143,13 @@ func (h *Hub) StartMerge(ctx context.Context, recipe []byte) (*potluck.MergeJob,
 		if _, err := h.releases.get(old.rec.Release); err == nil {
 			return h.snapshot(old), nil
 		}
+	}
+	org := ""
+	if c := CallerFrom(ctx); c != nil {
+		org = c.Org
+	}
+	if err := h.opts.Limits.checkJobs(org, h.openJobsOf(org)); err != nil {
+		return nil, err
 	}
 	id, err := newJobID()
 	if err != nil {

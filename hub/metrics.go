@@ -22,6 +22,8 @@ type metrics struct {
 	uploadBytes prometheus.Counter
 	merges      *prometheus.CounterVec
 	mergeSecs   prometheus.Histogram
+	// verdictsUnlogged counts refusals beyond Limits.VerdictsPerOrgHour.
+	verdictsUnlogged *prometheus.CounterVec
 
 	mu      sync.Mutex
 	sizedAt time.Time
@@ -42,10 +44,12 @@ func newMetrics(h *Hub) *metrics {
 		Help: "Merges by result (ok, error)."}, []string{"result"})
 	m.mergeSecs = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "potluck_merge_duration_seconds",
 		Help: "Time to run a merge.", Buckets: prometheus.ExponentialBuckets(0.1, 3, 10)})
+	m.verdictsUnlogged = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "potluck_verdicts_unlogged_total",
+		Help: "Refused uploads whose verdict was not logged: beyond the org's hourly limit (Limits.VerdictsPerOrgHour)."}, []string{"org"})
 	releases := prometheus.NewDesc("potluck_releases", "Releases held, by kind.", []string{"kind"}, nil)
 	bytes := prometheus.NewDesc("potluck_store_bytes", "Bytes of the releases held, by kind (files shared between releases count once per release).", []string{"kind"}, nil)
 	jobs := prometheus.NewDesc("potluck_merge_jobs", "Merge jobs the hub knows, by state.", []string{"state"}, nil)
-	m.reg.MustRegister(m.rpcSeconds, m.rpcErrors, m.uploads, m.uploadBytes, m.merges, m.mergeSecs,
+	m.reg.MustRegister(m.rpcSeconds, m.rpcErrors, m.uploads, m.uploadBytes, m.merges, m.mergeSecs, m.verdictsUnlogged,
 		collectorFunc{descs: []*prometheus.Desc{jobs}, collect: func(ch chan<- prometheus.Metric) {
 			for state, n := range h.jobCounts() {
 				ch <- prometheus.MustNewConstMetric(jobs, prometheus.GaugeValue, float64(n), string(state))

@@ -131,7 +131,7 @@ func (h *Hub) screen(ctx context.Context, a *admission, stages []stage) error {
 	h.metrics.uploads.WithLabelValues(string(a.up.Kind), "rejected").Inc()
 	v := potluck.Verdict{Checks: a.checks, Reason: err.Error()}
 	h.logger.Warn("upload rejected", "kind", a.up.Kind, "org", a.org, "base", a.up.Base, "reason", v.Reason)
-	if a.signed != nil {
+	if a.signed != nil && h.verdictLogged(a) {
 		if lerr := h.logVerdict(a, v); lerr != nil {
 			return errors.Join(err, lerr)
 		}

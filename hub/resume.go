@@ -22,6 +22,9 @@ type UploadStatus struct {
 // no bytes (header, signature, caller, base): a refusal here is judged and
 // logged as a commit's would be. The session is bound to the caller's org.
 func (h *Hub) StartUpload(ctx context.Context, up Upload) (UploadStatus, error) {
+	if err := h.opts.Limits.checkDeclared(up, freeBytes(h.uploads.dir)); err != nil {
+		return UploadStatus{}, err
+	}
 	if err := h.admitBeforeBytes(ctx, up); err != nil {
 		return UploadStatus{}, err
 	}
@@ -29,7 +32,7 @@ func (h *Hub) StartUpload(ctx context.Context, up Upload) (UploadStatus, error) 
 	if c := CallerFrom(ctx); c != nil {
 		caller = c.Org
 	}
-	s, err := h.uploads.create(up, caller)
+	s, err := h.uploads.create(up, caller, h.opts.Limits)
 	if err != nil {
 		return UploadStatus{}, err
 	}
@@ -130,6 +133,7 @@ func (h *Hub) CommitUpload(ctx context.Context, id string) (*potluck.Release, er
 		return nil, err
 	}
 	s.state.Release = r.CID
+	s.committed.Store(true)
 	if err := s.checkpoint(h.opts.Now()); err != nil {
 		h.logger.Warn("recording a committed upload session", "id", id, "error", err)
 	}

@@ -197,6 +197,8 @@ func toStatus(err error) error {
 		code = codes.FailedPrecondition
 	case errors.Is(err, ErrAlreadyYanked):
 		code = codes.AlreadyExists
+	case errors.Is(err, ErrLimit):
+		code = codes.ResourceExhausted
 	case errors.Is(err, ErrUnauthenticated):
 		code = codes.Unauthenticated
 	case errors.Is(err, signing.ErrUntrusted), errors.Is(err, signing.ErrBadSignature), errors.Is(err, ErrKeyInvalid),

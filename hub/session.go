@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/potluck-hub/potluck"
@@ -73,6 +74,9 @@ type session struct {
 	parts    []*os.File
 	unsynced int64
 	gone     bool // expired, rejected or the hub closed
+	// committed is set once the session's release is recorded: it no
+	// longer counts against Limits.
+	committed atomic.Bool
 }
 
 // sessions are the hub's open uploads, loaded from disk on first use.
@@ -97,7 +101,7 @@ func openSessions(dir string, ttl time.Duration, now func() time.Time) (*session
 	return ss, err
 }
 
-func (ss *sessions) create(up Upload, caller string) (*session, error) {
+func (ss *sessions) create(up Upload, caller string, lim Limits) (*session, error) {
 	b := make([]byte, 16)
 	if _, err := rand.Read(b); err != nil {
 		return nil, err
@@ -119,6 +123,10 @@ func (ss *sessions) create(up Upload, caller string) (*session, error) {
 	ss.mu.Lock() // so get never loads it half-known
 	defer ss.mu.Unlock()
 	if err == nil {
+		if err = ss.checkLimits(caller, lim); err != nil {
+			os.RemoveAll(tmp)
+			return nil, err
+		}
 		err = os.Rename(tmp, s.dir)
 	}
 	if err != nil {
@@ -127,6 +135,21 @@ func (ss *sessions) create(up Upload, caller string) (*session, error) {
 	}
 	ss.open[id] = s
 	return s, nil
+}
+
+// checkLimits counts the sessions open (not committed), all and caller's,
+// against lim; the caller holds ss.mu.
+func (ss *sessions) checkLimits(caller string, lim Limits) error {
+	all, ofOrg := 0, 0
+	for _, s := range ss.open {
+		if !s.committed.Load() {
+			all++
+			if s.meta.Caller == caller {
+				ofOrg++
+			}
+		}
+	}
+	return lim.checkSessions(caller, all, ofOrg)
 }
 
 // get returns an open session, loading it from disk after a restart.
@@ -155,6 +178,7 @@ func (ss *sessions) get(id string) (*session, error) {
 			return nil, fmt.Errorf("hub: upload session %s: %w", id, err)
 		}
 	}
+	s.committed.Store(s.state.Release != "")
 	ss.open[id] = s
 	return s, nil
 }

@@ -51,6 +51,7 @@ type serveFlags struct {
 	shutdownTimeout           time.Duration
 	uploadTTL                 time.Duration
 	mergeWorkers              int
+	limits                    hub.Limits
 }
 
 func (f *serveFlags) register(fs *pflag.FlagSet) {
@@ -77,6 +78,15 @@ func (f *serveFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", hub.DefaultShutdownTimeout, "on SIGTERM, how long calls in flight may take to finish before they are cancelled (resumable upload sessions are kept)")
 	fs.DurationVar(&f.uploadTTL, "upload-ttl", hub.DefaultUploadTTL, "how long an idle resumable upload session is kept before its staging is reclaimed")
 	fs.IntVar(&f.mergeWorkers, "merge-workers", hub.DefaultMergeWorkers, "how many merge jobs run at once; the others wait, queued")
+	// Limits: each refusal names its flag; a negative value turns one off.
+	fs.IntVar(&f.limits.SessionsPerOrg, "limit-sessions-per-org", hub.DefaultSessionsPerOrg, "open upload sessions of one org")
+	fs.IntVar(&f.limits.Sessions, "limit-sessions", hub.DefaultSessions, "open upload sessions of every org together")
+	fs.Int64Var(&f.limits.UploadBytes, "limit-upload-bytes", hub.DefaultUploadBytes, "bytes one upload may declare (never more than the data folder's free space)")
+	fs.IntVar(&f.limits.JobsPerOrg, "limit-jobs-per-org", hub.DefaultJobsPerOrg, "queued and running merge jobs of one org")
+	fs.IntVar(&f.limits.RecipeModels, "limit-recipe-models", hub.DefaultRecipeModels, "models one recipe may list")
+	fs.IntVar(&f.limits.RecipeBytes, "limit-recipe-bytes", hub.DefaultRecipeBytes, "bytes of one recipe")
+	fs.Int64Var(&f.limits.HeaderBytes, "limit-header-bytes", hub.DefaultHeaderBytes, "bytes of a safetensors shard's header")
+	fs.IntVar(&f.limits.VerdictsPerOrgHour, "limit-verdicts-per-org-hour", hub.DefaultVerdictsPerOrgHour, "refused-upload verdicts logged per org and hour; beyond it they are counted (potluck_verdicts_unlogged_total), not logged")
 }
 
 func (f *serveFlags) logger(w io.Writer) (*slog.Logger, error) {
@@ -141,7 +151,7 @@ IPFS gateway at /ipfs/CID. Every flag can be set in a --config YAML file.`,
 			}
 			h, err := hub.Open(hub.Options{DataDir: dataDir, MembersFile: f.members, Backend: backend, Access: f.access,
 				Plaintext: f.plaintext, TLS: f.tls, Screen: hub.Screening{MaxNormRatio: f.maxNormRatio, MaxZeroBaseRMS: f.maxZeroBaseRMS, Cosine: f.cosine.Cosine, MinCosine: f.cosine.MinCosine, MinPeers: f.cosine.MinPeers}, Logger: logger, UploadTTL: f.uploadTTL,
-				MergeWorkers: f.mergeWorkers})
+				MergeWorkers: f.mergeWorkers, Limits: f.limits})
 			if err != nil {
 				return err
 			}
