@@ -113,11 +113,7 @@ func (s *Server) List(ctx context.Context, req *hubv1.ListRequest) (*hubv1.ListR
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	resp := &hubv1.ListResponse{NextPageToken: p.NextPageToken}
-	for _, r := range p.Releases {
-		resp.Releases = append(resp.Releases, wire.Release(r))
-	}
-	return resp, nil
+	return listResponse(p), nil
 }
 
 // Merge runs a recipe.

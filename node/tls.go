@@ -54,8 +54,15 @@ func (o DialOptions) GRPCOptions() ([]grpc.DialOption, error) {
 	if o.Token != "" {
 		opts = append(opts, grpc.WithPerRPCCredentials(bearer{token: o.Token, secure: !o.Plaintext}))
 	}
+	opts = append(opts, grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxRecvMessage)))
 	return opts, nil
 }
+
+// MaxRecvMessage bounds one message the node takes from the hub: a release
+// whose metadata (a merge's provenance, a release of many files) is beyond
+// gRPC's default 4 MiB arrives whole. The hub pages listings so that a
+// page fits the default.
+const MaxRecvMessage = 64 << 20
 
 func (o DialOptions) tlsConfig() (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: o.ServerName}
