@@ -164,7 +164,8 @@ func (h *Hub) checkHeaders(a *admission) error {
 		if err != nil && err != io.EOF {
 			return err
 		}
-		if n := binary.LittleEndian.Uint64(b[:]); n > uint64(max) {
+		// A length past the file's end is malformed: the format check says so.
+		if n := binary.LittleEndian.Uint64(b[:]); n > uint64(max) && n <= uint64(f.Size-8) {
 			return fmt.Errorf("%w: %s: %w", ErrRejected, f.Path, errLimit("safetensors header", n, "bytes", max, "HeaderBytes", ""))
 		}
 	}
