@@ -77,7 +77,7 @@ func (c *Client) PublishDelta(ctx context.Context, s *signing.Signer, o DeltaOpt
 			return nil, err
 		}
 	}
-	man, err := MakeDelta(ctx, o)
+	man, err := deltaToSend(ctx, o, up)
 	if err != nil {
 		return nil, err
 	}
@@ -116,6 +116,17 @@ func (c *Client) publishDir(ctx context.Context, s *signing.Signer, kind potluck
 	if cl.Existing != nil {
 		return &Publication{Release: cl.Existing, Existing: true, Dir: scan}, nil
 	}
+	sigPath := filepath.Join(dir, signing.SignatureFile)
+	if kind == potluck.KindDelta && up.ResumeID != "" {
+		// The session holds the signature the first run wrote: keep it.
+		if _, err := os.Stat(sigPath); err == nil {
+			rel, err := c.Upload(ctx, kind, scan, nil, base, up)
+			if err != nil {
+				return nil, err
+			}
+			return &Publication{Release: rel, Dir: scan}, nil
+		}
+	}
 	bundle, err := Bundle(scan, s)
 	if err != nil {
 		return nil, err
@@ -130,4 +141,24 @@ func (c *Client) publishDir(ctx context.Context, s *signing.Signer, kind potluck
 		return nil, err
 	}
 	return &Publication{Release: rel, Dir: scan}, nil
+}
+
+// deltaToSend makes the delta in o.OutDir, or, resuming an upload
+// (up.ResumeID) whose first run made it there, reads its manifest: the
+// directory must hold a delta of o.BaseCID.
+func deltaToSend(ctx context.Context, o DeltaOptions, up UploadOptions) (*potluck.Manifest, error) {
+	if up.ResumeID == "" || o.OutDir == "" {
+		return MakeDelta(ctx, o)
+	}
+	if _, err := os.Stat(o.OutDir); err != nil {
+		return MakeDelta(ctx, o)
+	}
+	man, err := potluck.ReadManifest(o.OutDir)
+	if err != nil {
+		return nil, fmt.Errorf("node: resuming upload %s from %s: %w (it must hold the delta the first run wrote)", up.ResumeID, o.OutDir, err)
+	}
+	if man.Kind != potluck.KindDelta || man.Base != o.BaseCID {
+		return nil, fmt.Errorf("node: resuming upload %s: %s holds a %s of %s, not a delta of %s", up.ResumeID, o.OutDir, man.Kind, man.Base, o.BaseCID)
+	}
+	return man, nil
 }
