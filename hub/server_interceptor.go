@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -53,6 +54,9 @@ func (h *Hub) authenticate(ctx context.Context, method string) (context.Context,
 	if !ours {
 		return ctx, nil
 	}
+	if err := h.requireClientCert(ctx); err != nil {
+		return nil, toStatus(err)
+	}
 	var c *Caller
 	if md, ok := metadata.FromIncomingContext(ctx); ok && len(md.Get("authorization")) > 0 {
 		tok, ok := strings.CutPrefix(md.Get("authorization")[0], "Bearer ")
@@ -73,6 +77,20 @@ func (h *Hub) authenticate(ctx context.Context, method string) (context.Context,
 		return nil, toStatus(err)
 	}
 	return ctx, nil
+}
+
+// requireClientCert: with mutual TLS (Options.TLS.ClientCAFile), every
+// call comes with a client certificate the consortium CA issued.
+func (h *Hub) requireClientCert(ctx context.Context) error {
+	if h.tls == nil || h.tls.Config.ClientCAs == nil {
+		return nil
+	}
+	if p, ok := peer.FromContext(ctx); ok {
+		if ti, ok := p.AuthInfo.(credentials.TLSInfo); ok && len(ti.State.VerifiedChains) > 0 {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: a client certificate is required: this hub serves gRPC with mutual TLS (hub serve --client-ca); dial with the certificate and key the consortium CA issued your org (potluck --client-cert, --client-key)", ErrUnauthenticated)
 }
 
 func (h *Hub) unaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {

@@ -79,7 +79,9 @@ func LoadTLS(dataDir string, o TLSOptions) (*TLS, error) {
 		if !pool.AppendCertsFromPEM(b) {
 			return nil, fmt.Errorf("hub: TLS: client CA %s: no PEM certificate", o.ClientCAFile)
 		}
-		cfg.ClientCAs, cfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
+		// Verified if given, required by the gRPC interceptor: refusing it in
+		// the handshake reads to the client as "broken pipe".
+		cfg.ClientCAs, cfg.ClientAuth = pool, tls.VerifyClientCertIfGiven
 	}
 	return &TLS{Config: cfg, Fingerprint: Fingerprint(cert.Certificate[0])}, nil
 }
