@@ -5,8 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
 	"github.com/potluck-hub/potluck/node"
+	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
 )
 
 // The documented resume, `node publish --out D --resume ID`, after a run
