@@ -187,6 +187,8 @@ func toStatus(err error) error {
 		code = codes.DeadlineExceeded
 	case errors.Is(err, errClosing):
 		code = codes.Unavailable
+	case errors.Is(err, store.ErrUnavailable):
+		code = codes.Unavailable
 	case errors.Is(err, store.ErrCorrupt), errors.Is(err, ErrDamaged):
 		code = codes.DataLoss
 	case errors.Is(err, store.ErrPinned):

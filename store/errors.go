@@ -16,4 +16,7 @@ var (
 	// ErrPinned reports a GC root that must stay: an Unpin refused because
 	// something still refers to the release.
 	ErrPinned = errors.New("store: still referenced")
+	// ErrUnavailable reports a backend that cannot be reached (MinIO down,
+	// the network cut): nothing is wrong with the bytes; try again later.
+	ErrUnavailable = errors.New("store: the storage backend cannot be reached (try again when it is back)")
 )

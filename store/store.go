@@ -176,6 +176,9 @@ func (s *Store) Open(ctx context.Context, c cid.Cid) (*File, error) {
 		return nil, err
 	}
 	obj, err := s.b.Open(ctx, FileKey(c))
+	if errors.Is(err, ErrUnavailable) {
+		return nil, fmt.Errorf("file %s: %w", c, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: file %s is recorded but unreadable: %v", ErrCorrupt, c, err)
 	}

@@ -66,7 +66,7 @@ func (o *object) ReadAt(p []byte, off int64) (int, error) {
 	o.last = off + int64(n)
 	if err != nil {
 		o.dropStream()
-		return n, fmt.Errorf("s3: read %s at %d: %w", o.key, off, err)
+		return n, o.b.fail(fmt.Sprintf("read at %d of", off), o.key, err)
 	}
 	if len(want) < len(p) {
 		return n, io.EOF

@@ -117,9 +117,18 @@ func (b *Backend) Put(ctx context.Context, key string, r io.Reader, size int64) 
 		return fmt.Errorf("%w: %s", store.ErrExists, key)
 	}
 	if err != nil {
-		return fmt.Errorf("s3: put %s: %w", key, err)
+		return b.fail("put", key, err)
 	}
 	return nil
+}
+
+// fail wraps a request's error: one that got no answer from the server,
+// or a 5xx, is store.ErrUnavailable, naming the endpoint.
+func (b *Backend) fail(op, key string, err error) error {
+	if r := minio.ToErrorResponse(err); r.StatusCode == 0 || r.StatusCode >= 500 {
+		return fmt.Errorf("%w: s3 %s: %s %s: %v", store.ErrUnavailable, b.opts.Endpoint, op, key, err)
+	}
+	return fmt.Errorf("s3: %s %s: %w", op, key, err)
 }
 
 func isExists(err error) bool {
@@ -142,7 +151,7 @@ func (b *Backend) Stat(ctx context.Context, key string) (store.ObjectInfo, error
 		return store.ObjectInfo{}, fmt.Errorf("%w: object %s", store.ErrNotFound, key)
 	}
 	if err != nil {
-		return store.ObjectInfo{}, fmt.Errorf("s3: stat %s: %w", key, err)
+		return store.ObjectInfo{}, b.fail("stat", key, err)
 	}
 	return store.ObjectInfo{Key: key, Size: info.Size, Modified: info.LastModified}, nil
 }
@@ -153,7 +162,7 @@ func (b *Backend) List(ctx context.Context, prefix string, fn func(store.ObjectI
 	defer cancel() // stops the lister if fn fails
 	for o := range b.c.ListObjects(ctx, b.opts.Bucket, minio.ListObjectsOptions{Prefix: b.key(prefix), Recursive: true}) {
 		if o.Err != nil {
-			return fmt.Errorf("s3: list %s: %w", prefix, o.Err)
+			return b.fail("list", prefix, o.Err)
 		}
 		if err := fn(store.ObjectInfo{Key: strings.TrimPrefix(o.Key, b.opts.Prefix), Size: o.Size, Modified: o.LastModified}); err != nil {
 			return err
@@ -166,7 +175,7 @@ func (b *Backend) List(ctx context.Context, prefix string, fn func(store.ObjectI
 func (b *Backend) Delete(ctx context.Context, key string) error {
 	err := b.c.RemoveObject(ctx, b.opts.Bucket, b.key(key), minio.RemoveObjectOptions{})
 	if err != nil && !isNotFound(err) {
-		return fmt.Errorf("s3: delete %s: %w", key, err)
+		return b.fail("delete", key, err)
 	}
 	return nil
 }

@@ -1,0 +1,143 @@
+package hub_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/potluck-hub/potluck/hub"
+	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
+	"github.com/potluck-hub/potluck/store/s3"
+)
+
+// cutProxy forwards TCP connections to a server until it is cut: then it
+// drops every connection, open or new, until it is mended. It stands
+// between the hub and MinIO, as MinIO stopping and starting again would.
+type cutProxy struct {
+	l      net.Listener
+	target string
+	mu     sync.Mutex
+	cut    bool
+	conns  map[net.Conn]bool
+}
+
+func newCutProxy(t *testing.T, target string) *cutProxy {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{l: l, target: target, conns: map[net.Conn]bool{}}
+	t.Cleanup(func() { l.Close(); p.setCut(true) })
+	go p.serve()
+	return p
+}
+
+func (p *cutProxy) serve() {
+	for {
+		c, err := p.l.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		if p.cut {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		u, err := net.Dial("tcp", p.target)
+		if err != nil {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		p.conns[c], p.conns[u] = true, true
+		p.mu.Unlock()
+		go func() { io.Copy(u, c); u.Close() }()
+		go func() { io.Copy(c, u); c.Close() }()
+	}
+}
+
+// setCut cuts (closing every open connection) or mends the proxy.
+func (p *cutProxy) setCut(cut bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = cut
+	if cut {
+		for c := range p.conns {
+			c.Close()
+		}
+		p.conns = map[net.Conn]bool{}
+	}
+}
+
+// With MinIO as the store, MinIO going away during an upload's commit
+// fails the commit, with nothing recorded or logged; the session is kept,
+// and once MinIO is back the same commit is accepted.
+func TestMinIOGoneAtCommit(t *testing.T) {
+	endpoint := os.Getenv("POTLUCK_TEST_S3_ENDPOINT")
+	if endpoint == "" {
+		t.Skip("needs a MinIO server: run `bash scripts/test`, or set POTLUCK_TEST_S3_ENDPOINT, _ACCESS_KEY and _SECRET_KEY")
+	}
+	ctx := context.Background()
+	proxy := newCutProxy(t, endpoint)
+	var p [6]byte
+	rand.Read(p[:])
+	backend, err := s3.New(ctx, s3.Options{Endpoint: proxy.l.Addr().String(), Bucket: "potluck-test", Prefix: "hub-" + hex.EncodeToString(p[:]) + "/",
+		AccessKey: os.Getenv("POTLUCK_TEST_S3_ACCESS_KEY"), SecretKey: os.Getenv("POTLUCK_TEST_S3_SECRET_KEY"), CreateBucket: true, MaxRetries: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := newHarness(t)
+	hs.stop()
+	hs.data = filepath.Join(hs.dir, "hub-data-s3")
+	hs.configure = func(o *hub.Options) { o.Backend = backend }
+	hs.start()
+	m := writeModels(t, hs.dir)
+	base, err := hs.registerBase(m.base, hs.keyA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(hs.dir, "delta")
+	makeDelta(t, m.base, m.ftA, dir, base.CID)
+	_, bundle := signDir(t, dir, hs.keyA)
+	h, files := uploadHeader(t, dir, bundle, base.CID)
+	s := rawStart(t, hs.raw, hubv1.ReleaseKind_RELEASE_KIND_DELTA, h)
+	if err := s.send(ctx, chunksOf(files, 1<<20)...); err != nil {
+		t.Fatal(err)
+	}
+
+	proxy.setCut(true)
+	_, err = s.commit(ctx)
+	if err == nil {
+		t.Fatal("committed with MinIO gone")
+	}
+	// It said DataLoss: "stored bytes do not match their CID".
+	if st := grpcStatus(t, err); st.Code() != codes.Unavailable || !strings.Contains(st.Message(), "the storage backend cannot be reached (try again when it is back)") {
+		t.Errorf("commit with MinIO gone: %v %q; want Unavailable saying the store cannot be reached", st.Code(), st.Message())
+	}
+	if got := hs.mustList(); len(got) != 1 {
+		t.Errorf("listed %v with MinIO gone; want the base alone", got)
+	}
+	hs.checkLedger()
+
+	proxy.setCut(false)
+	r, err := s.commit(ctx)
+	if err != nil {
+		t.Fatalf("the same commit with MinIO back: %v", err)
+	}
+	if want := dirCID(t, dir); r.CID != want {
+		t.Errorf("committed %s, want %s", r.CID, want)
+	}
+	if listed := hs.checkLedger(); !listed[r.CID] {
+		t.Errorf("release %s not listed after MinIO came back", r.CID)
+	}
+}
