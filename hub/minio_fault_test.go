@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -82,16 +83,17 @@ func (p *cutProxy) setCut(cut bool) {
 // With MinIO as the store, MinIO going away during an upload's commit
 // fails the commit, with nothing recorded or logged; the session is kept,
 // and once MinIO is back the same commit is accepted.
-func TestMinIOGoneAtCommit(t *testing.T) {
+// minioHarness is a harness whose store is MinIO (POTLUCK_TEST_S3_*)
+// reached through a cutProxy; configure, if set, adjusts the hub further.
+func minioHarness(t *testing.T, configure func(*hub.Options)) (*harness, *cutProxy) {
 	endpoint := os.Getenv("POTLUCK_TEST_S3_ENDPOINT")
 	if endpoint == "" {
 		t.Skip("needs a MinIO server: run `bash scripts/test`, or set POTLUCK_TEST_S3_ENDPOINT, _ACCESS_KEY and _SECRET_KEY")
 	}
-	ctx := context.Background()
 	proxy := newCutProxy(t, endpoint)
 	var p [6]byte
 	rand.Read(p[:])
-	backend, err := s3.New(ctx, s3.Options{Endpoint: proxy.l.Addr().String(), Bucket: "potluck-test", Prefix: "hub-" + hex.EncodeToString(p[:]) + "/",
+	backend, err := s3.New(context.Background(), s3.Options{Endpoint: proxy.l.Addr().String(), Bucket: "potluck-test", Prefix: "hub-" + hex.EncodeToString(p[:]) + "/",
 		AccessKey: os.Getenv("POTLUCK_TEST_S3_ACCESS_KEY"), SecretKey: os.Getenv("POTLUCK_TEST_S3_SECRET_KEY"), CreateBucket: true, MaxRetries: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -99,8 +101,19 @@ func TestMinIOGoneAtCommit(t *testing.T) {
 	hs := newHarness(t)
 	hs.stop()
 	hs.data = filepath.Join(hs.dir, "hub-data-s3")
-	hs.configure = func(o *hub.Options) { o.Backend = backend }
+	hs.configure = func(o *hub.Options) {
+		o.Backend = backend
+		if configure != nil {
+			configure(o)
+		}
+	}
 	hs.start()
+	return hs, proxy
+}
+
+func TestMinIOGoneAtCommit(t *testing.T) {
+	ctx := context.Background()
+	hs, proxy := minioHarness(t, nil)
 	m := writeModels(t, hs.dir)
 	base, err := hs.registerBase(m.base, hs.keyA)
 	if err != nil {
@@ -139,5 +152,54 @@ func TestMinIOGoneAtCommit(t *testing.T) {
 	}
 	if listed := hs.checkLedger(); !listed[r.CID] {
 		t.Errorf("release %s not listed after MinIO came back", r.CID)
+	}
+}
+
+// MinIO going away while a merge reads its inputs and writes its output
+// fails the merge job with Unavailable, recording nothing; the same merge
+// once MinIO is back gives the release.
+func TestMinIOGoneDuringMerge(t *testing.T) {
+	ctx := context.Background()
+	var cutAt sync.Once
+	var proxy *cutProxy
+	var armed atomic.Bool
+	hs, proxy := minioHarness(t, func(o *hub.Options) {
+		o.MergeProgress = func(_ context.Context, _ string, done, _ int) {
+			if done >= 1 && armed.Load() {
+				cutAt.Do(func() { proxy.setCut(true) })
+			}
+		}
+	})
+	m := writeModels(t, hs.dir)
+	base, err := hs.registerBase(m.base, hs.keyA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(hs.dir, "delta")
+	makeDelta(t, m.base, m.ftA, dir, base.CID)
+	d, err := hs.publish(dir, hs.keyA, base.CID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := recipe(base.CID, []string{d.CID}, []float64{0.5})
+	armed.Store(true)
+	_, err = hs.client.Merge(ctx, rec)
+	if err == nil {
+		t.Fatal("merged with MinIO gone")
+	}
+	if st := grpcStatus(t, err); st.Code() != codes.Unavailable || !strings.Contains(st.Message(), "the storage backend cannot be reached") {
+		t.Errorf("merge with MinIO gone: %v %q; want Unavailable saying the store cannot be reached", st.Code(), st.Message())
+	}
+	proxy.setCut(false)
+	if got := hs.mustList(); len(got) != 2 {
+		t.Errorf("listed %v after the failed merge; want the base and the delta", got)
+	}
+	armed.Store(false)
+	r, err := hs.client.Merge(ctx, rec)
+	if err != nil {
+		t.Fatalf("the same merge with MinIO back: %v", err)
+	}
+	if listed := hs.checkLedger(); !listed[r.CID] {
+		t.Errorf("merge %s not listed", r.CID)
 	}
 }
