@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -16,7 +17,10 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/potluck-hub/potluck/hub"
+	"github.com/potluck-hub/potluck/internal/testmodel"
 	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
+	"github.com/potluck-hub/potluck/signing"
+	"github.com/potluck-hub/potluck/store"
 	"github.com/potluck-hub/potluck/store/s3"
 )
 
@@ -201,5 +205,64 @@ func TestMinIOGoneDuringMerge(t *testing.T) {
 	}
 	if listed := hs.checkLedger(); !listed[r.CID] {
 		t.Errorf("merge %s not listed", r.CID)
+	}
+}
+
+// Sixteen publishers at once against MinIO, as against disk: every delta
+// accepted, each listed and logged once.
+func TestMinIOConcurrentPublishers(t *testing.T) {
+	hs, _ := minioHarness(t, nil)
+	m := writeModels(t, hs.dir)
+	base, err := hs.registerBase(m.base, hs.keyA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 16
+	dirs := make([]string, n)
+	for i := range dirs {
+		ft := filepath.Join(hs.dir, fmt.Sprintf("ft-%d", i))
+		if err := testmodel.WriteFinetune(m.base, ft, uint64(100+i), 0.02); err != nil {
+			t.Fatal(err)
+		}
+		dirs[i] = filepath.Join(hs.dir, fmt.Sprintf("delta-%d", i))
+		makeDelta(t, m.base, ft, dirs[i], base.CID)
+		signDir(t, dirs[i], []*signing.Signer{hs.keyA, hs.keyB}[i%2])
+	}
+	errs := make([]error, n)
+	cids := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range dirs {
+		wg.Go(func() {
+			scan, err := store.ScanDir(dirs[i])
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			bundle, err := os.ReadFile(filepath.Join(dirs[i], signing.SignatureFile))
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			r, err := hs.client.Publish(context.Background(), scan, bundle, base.CID, nil)
+			if err == nil {
+				cids[i] = r.CID
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("publisher %d: %v", i, err)
+		}
+	}
+	listed := hs.checkLedger()
+	for i, c := range cids {
+		if c != "" && !listed[c] {
+			t.Errorf("publisher %d's release %s is not listed", i, c)
+		}
+	}
+	if len(listed) != n+1 {
+		t.Errorf("%d releases listed, want the base and %d deltas", len(listed), n)
 	}
 }
