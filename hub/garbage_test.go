@@ -141,17 +141,7 @@ func TestRecipeScalarsCannotSignGarbage(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			hs := newHarness(t)
-			m := writeModels(t, hs.dir)
-			base, err := hs.registerBase(m.base, hs.keyA)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dir := filepath.Join(hs.dir, "delta")
-			makeDelta(t, m.base, m.ftA, dir, base.CID)
-			d, err := hs.publish(dir, hs.keyA, base.CID)
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, base, d, _ := hs.baseAndDelta()
 			rec := fmt.Sprintf("merge_method: task_arithmetic\nbase_model: %s\nparameters:\n  lambda: %g\nmodels:\n  - model: %s\n    parameters:\n      weight: %g\n",
 				base.CID, c.lambda, d.CID, c.weight)
 			if c.want == nil {
@@ -161,7 +151,7 @@ func TestRecipeScalarsCannotSignGarbage(t *testing.T) {
 				return
 			}
 			before := len(hs.mustList())
-			_, err = hs.client.Merge(context.Background(), []byte(rec))
+			_, err := hs.client.Merge(context.Background(), []byte(rec))
 			if err == nil {
 				t.Fatal("merged")
 			}

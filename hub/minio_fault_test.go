@@ -174,20 +174,10 @@ func TestMinIOGoneDuringMerge(t *testing.T) {
 			}
 		}
 	})
-	m := writeModels(t, hs.dir)
-	base, err := hs.registerBase(m.base, hs.keyA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(hs.dir, "delta")
-	makeDelta(t, m.base, m.ftA, dir, base.CID)
-	d, err := hs.publish(dir, hs.keyA, base.CID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, base, d, _ := hs.baseAndDelta()
 	rec := recipe(base.CID, []string{d.CID}, []float64{0.5})
 	armed.Store(true)
-	_, err = hs.client.Merge(ctx, rec)
+	_, err := hs.client.Merge(ctx, rec)
 	if err == nil {
 		t.Fatal("merged with MinIO gone")
 	}

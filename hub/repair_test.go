@@ -23,18 +23,26 @@ import (
 // damagedHub is a hub holding a base and a delta on it.
 func damagedHub(t *testing.T) (*harness, *potluck.Release, *potluck.Release, string) {
 	hs := newHarness(t)
-	m := writeModels(t, hs.dir)
+	_, base, delta, dir := hs.baseAndDelta()
+	return hs, base, delta, dir
+}
+
+// baseAndDelta writes the test models, registers the base and publishes
+// lab-a's delta of ftA on it (kept in dir).
+func (hs *harness) baseAndDelta() (m models, base, delta *potluck.Release, dir string) {
+	t := hs.t
+	t.Helper()
+	m = writeModels(t, hs.dir)
 	base, err := hs.registerBase(m.base, hs.keyA)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(hs.dir, "delta")
+	dir = filepath.Join(hs.dir, "delta")
 	makeDelta(t, m.base, m.ftA, dir, base.CID)
-	delta, err := hs.publish(dir, hs.keyA, base.CID)
-	if err != nil {
+	if delta, err = hs.publish(dir, hs.keyA, base.CID); err != nil {
 		t.Fatal(err)
 	}
-	return hs, base, delta, dir
+	return m, base, delta, dir
 }
 
 // truncateRecord cuts release c's record in half.

@@ -24,17 +24,7 @@ func TestReleaseLargerThanOneMessage(t *testing.T) {
 	ctx := context.Background()
 	hs := newHarness(t)
 	hs.limited(hub.Limits{RecipeBytes: -1})
-	m := writeModels(t, hs.dir)
-	base, err := hs.registerBase(m.base, hs.keyA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(hs.dir, "delta")
-	makeDelta(t, m.base, m.ftA, dir, base.CID)
-	d, err := hs.publish(dir, hs.keyA, base.CID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, base, d, _ := hs.baseAndDelta()
 	grad := strings.TrimSuffix(strings.Repeat("0.123456789012345, ", 210_000), ", ")
 	rec := fmt.Sprintf("merge_method: task_arithmetic\nbase_model: %s\nmodels:\n  - model: %s\n    parameters:\n      weight: [%s]\n", base.CID, d.CID, grad)
 	merged, err := hs.client.Merge(ctx, []byte(rec))
