@@ -11,7 +11,8 @@ import (
 // index and graph as JSON under /v1/releases (releaseRoutes), the
 // transparency log under /log/ (logRoutes), and the
 // IPFS gateway at /ipfs/CID (GatewayHandler), Prometheus metrics at
-// /metrics and the gRPC listener's certificate fingerprint at /v1/tls.
+// /metrics, the gRPC listener's certificate fingerprint at /v1/tls, and the
+// web view's pages (webRoutes: / and the pages it links).
 //
 // With members-only reads, everything but /healthz, /metrics and /v1/tls
 // needs a member's token as "Authorization: Bearer TOKEN".
@@ -27,6 +28,7 @@ func HTTPHandler(h *Hub) http.Handler {
 		w.Write([]byte("ok\n"))
 	})
 	releaseRoutes(mux, h)
+	webRoutes(mux, h)
 	return h.httpAccess(mux)
 }
 
