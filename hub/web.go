@@ -38,7 +38,7 @@ var pageFiles embed.FS
 
 // pages holds one template set per page: the layout and the page's body.
 var pages = func() map[string]*template.Template {
-	names := []string{"home", "releases", "release", "lineage", "log", "entry", "members", "search", "error"}
+	names := []string{"home", "releases", "release", "lineage", "log", "entry", "members", "search", "login", "error"}
 	out := make(map[string]*template.Template, len(names))
 	for _, n := range names {
 		out[n] = template.Must(template.New(n).Funcs(pageFuncs).ParseFS(pageFiles, "pages/layout.html", "pages/"+n+".html"))
@@ -75,6 +75,9 @@ func webRoutes(mux *http.ServeMux, h *Hub) {
 		"GET /log/{index}":            s.entry,
 		"GET /members":                s.membersPage,
 		"GET /search":                 s.search,
+		"GET /login":                  s.loginForm,
+		"POST /login":                 s.login,
+		"POST /logout":                s.logout,
 	} {
 		mux.Handle(pattern, web.WithCSP(fn))
 	}
@@ -83,14 +86,34 @@ func webRoutes(mux *http.ServeMux, h *Hub) {
 
 // frame is what the layout shows around every page.
 type frame struct {
-	Title   string
-	Query   string // the search box's text
-	Version string
-	LogKey  string
+	Title       string
+	Query       string // the search box's text
+	Version     string
+	LogKey      string
+	MembersOnly bool // offer to sign out
 }
 
 func (s *site) frame(title string) frame {
-	return frame{Title: title, Version: potluck.Version, LogKey: s.h.log.VerifierKey()}
+	return frame{Title: title, Version: potluck.Version, LogKey: s.h.log.VerifierKey(), MembersOnly: s.h.opts.Access.MembersOnlyReads}
+}
+
+// wantsPage reports whether a request is a browser's for a page, which is
+// sent to /login rather than refused.
+func wantsPage(r *http.Request) bool {
+	return r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// gatewayCSP keeps what the gateway serves from running as part of the
+// hub's pages: a release may hold an HTML file, and the gateway serves it
+// from the pages' origin. Sandboxed, it runs no script, in an origin of
+// its own.
+const gatewayCSP = "sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'"
+
+func sandboxed(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", gatewayCSP)
+		h.ServeHTTP(w, r)
+	})
 }
 
 // render writes page name with data, or the error page if it cannot; it

@@ -8,12 +8,15 @@ package hub_test
 // here, in the test: the hub has no way to serve them.
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -357,6 +360,9 @@ func TestWebView(t *testing.T) {
 		if sum := sha256.Sum256([]byte(body)); resp.StatusCode != http.StatusOK || hex.EncodeToString(sum[:]) != f.SHA256 {
 			t.Errorf("the gateway link: %s, sha256 %x; want the file, sha256 %s", resp.Status, sum, f.SHA256)
 		}
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.HasPrefix(csp, "sandbox; default-src 'none'") {
+			t.Errorf("the gateway serves a release's file under CSP %q, want it sandboxed", csp)
+		}
 	})
 
 	for _, tc := range []struct {
@@ -548,6 +554,37 @@ func TestWebView(t *testing.T) {
 		}
 	})
 
+	// scripts/screenshots keeps these for the README.
+	t.Run("Screenshots", func(t *testing.T) {
+		dir := os.Getenv("POTLUCK_SCREENSHOTS")
+		if dir == "" {
+			dir = t.TempDir()
+		}
+		tab := browsertest.Shared(t).Open(t, "about:blank")
+		tab.Viewport(t, 1200, 800)
+		// The release page is cut below its provenance: the README shows
+		// the checks, and a whole page would pass 300 KB.
+		for name, path := range map[string]string{
+			"lineage.png": "/releases/" + c.base.CID + "/lineage",
+			"release.png": "/releases/" + c.m1.CID,
+		} {
+			tab.Navigate(t, w.url+path)
+			quiet(t, tab)
+			if name == "release.png" {
+				checks, _ := checksOf(t, tab)
+				expectChecks(t, checks, releaseChecks, nil)
+			}
+			png := tab.Screenshot(t)
+			if name == "release.png" {
+				png = cropPNG(t, png, browsertest.Eval[float64](t, tab, `document.getElementById('provenance').getBoundingClientRect().bottom + 16`))
+			}
+			if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: %d bytes", filepath.Join(dir, name), len(png))
+		}
+	})
+
 	t.Run("NotFound", func(t *testing.T) {
 		for path, want := range map[string]string{
 			"/releases/" + fakeCID(t, "missing"): "hub: not found: release " + fakeCID(t, "missing"),
@@ -560,6 +597,25 @@ func TestWebView(t *testing.T) {
 			}
 		}
 	})
+}
+
+// cropPNG keeps the top of a screenshot, down to y CSS pixels.
+func cropPNG(t *testing.T, b []byte, y float64) []byte {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	r := img.Bounds()
+	r.Max.Y = min(r.Max.Y, r.Min.Y+int(y))
+	var out bytes.Buffer
+	enc := png.Encoder{CompressionLevel: png.BestCompression}
+	if err := enc.Encode(&out, img.(interface {
+		SubImage(image.Rectangle) image.Image
+	}).SubImage(r)); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
 }
 
 // pages are paths to every kind of page of the web hub.

@@ -60,6 +60,13 @@ func (p *Page) WaitFor(t testing.TB, selector string) {
 	p.do(t, "wait for "+selector, chromedp.WaitReady(chromedp.CSS(selector)))
 }
 
+// Viewport sets the tab's size in CSS pixels (headless Chromium opens
+// tabs at 800×600), for a layout or a screenshot that depends on it.
+func (p *Page) Viewport(t testing.TB, width, height int64) {
+	t.Helper()
+	p.do(t, "set the viewport", chromedp.EmulateViewport(width, height))
+}
+
 // Screenshot is a PNG of the whole page, for a test to save where a
 // person should look at what the page shows.
 func (p *Page) Screenshot(t testing.TB) []byte {
