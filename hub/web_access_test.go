@@ -28,7 +28,11 @@ func TestWebJobsProgress(t *testing.T) {
 	}
 	within(t, started, "the merge job's first tensor")
 
-	tab := browsertest.Shared(t).Open(t, browsertest.Serve(t, hub.HTTPHandler(js.hs.h))+"/")
+	base := browsertest.Serve(t, hub.HTTPHandler(js.hs.h))
+	if _, body := get(t, base+"/"); !strings.Contains(body, `<tr data-job="`+job.ID+`" data-state="running">`) {
+		t.Errorf("the home page's HTML, as a browser without JavaScript shows it, lists no running job %s", job.ID)
+	}
+	tab := browsertest.Shared(t).Open(t, base+"/")
 	row := `#potluck-jobs tr[data-job="` + job.ID + `"]`
 	got := browsertest.Eval[struct {
 		State      string

@@ -26,6 +26,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/hub"
@@ -525,6 +526,39 @@ func TestWebView(t *testing.T) {
 			if _, body := get(t, w.url+path); !strings.Contains(body, want) {
 				t.Errorf("%s does not hold %s", path, want)
 			}
+		}
+	})
+
+	t.Run("PagesWithScriptsOff", func(t *testing.T) {
+		// In a browser with JavaScript off: every page shows what it holds,
+		// and a page with checks says that nothing was checked.
+		tab := browsertest.Shared(t).Open(t, "about:blank")
+		tab.NoScript(t)
+		for path, want := range map[string]struct{ selector, text string }{
+			"/":                                    {`td[data-count="deltas"]`, "4"},
+			"/releases/" + c.base.CID + "/lineage": {`#node-` + c.m2.CID + ` title`, ""},
+			"/releases/" + c.m1.CID:                {`#potluck-verdict`, "Your browser checks this release with JavaScript (WebCrypto); without it nothing on this page is checked."},
+			"/log/0":                               {`#potluck-checks li[data-check="inclusion"]`, "not checked yet"},
+			"/members":                             {`#key-` + w.hs.pubA.Hint(), ""},
+			"/search?q=" + orgA:                    {`tr[data-release="` + c.dA.CID + `"]`, ""},
+		} {
+			tab.Navigate(t, w.url+path)
+			got := browsertest.Eval[struct {
+				Found bool
+				Text  string
+			}](t, tab, `(() => { const e = document.querySelector('`+want.selector+`');
+				return {found: !!e, text: e ? e.textContent : ''}; })()`)
+			if !got.Found || (want.text != "" && got.Text != want.text) {
+				t.Errorf("%s with scripts off: %s is %v %q, want %q", path, want.selector, got.Found, got.Text, want.text)
+			}
+		}
+		// The scripts were off indeed: given longer than the checks take here
+		// (a page's timers never fire, so the test waits, not the page),
+		// the checks never ran.
+		tab.Navigate(t, w.url+"/releases/"+c.m1.CID)
+		time.Sleep(2 * time.Second)
+		if state := browsertest.Eval[string](t, tab, `document.getElementById('potluck-checks').dataset.state ?? 'never'`); state != "never" {
+			t.Errorf("the release's checks ran (state %q) with scripts off", state)
 		}
 	})
 
