@@ -595,27 +595,35 @@ func TestWebView(t *testing.T) {
 			dir = t.TempDir()
 		}
 		tab := browsertest.Shared(t).Open(t, "about:blank")
-		tab.Viewport(t, 1200, 800)
-		// The release page is cut below its provenance: the README shows
-		// the checks, and a whole page would pass 300 KB.
-		for name, path := range map[string]string{
-			"lineage.png": "/releases/" + c.base.CID + "/lineage",
-			"release.png": "/releases/" + c.m1.CID,
+		// Each is cut below what the README shows (the graph; the checks),
+		// wide enough for the whole graph, and small enough to commit.
+		for _, s := range []struct {
+			name, path, below string
+			width             int64
+		}{
+			{"lineage.png", "/releases/" + c.base.CID + "/lineage", ".lineage-scroll", 1480},
+			{"release.png", "/releases/" + c.m1.CID, "section.verify", 1200},
 		} {
-			tab.Navigate(t, w.url+path)
+			tab.Viewport(t, s.width, 800)
+			tab.Navigate(t, w.url+s.path)
 			quiet(t, tab)
-			if name == "release.png" {
+			if s.name == "release.png" {
 				checks, _ := checksOf(t, tab)
 				expectChecks(t, checks, releaseChecks, nil)
 			}
-			png := tab.Screenshot(t)
-			if name == "release.png" {
-				png = cropPNG(t, png, browsertest.Eval[float64](t, tab, `document.getElementById('provenance').getBoundingClientRect().bottom + 16`))
+			fit := browsertest.Eval[struct{ Width, Bottom float64 }](t, tab, `(() => { const e = document.querySelector('`+s.below+`');
+				return {width: Math.max(e.scrollWidth - e.clientWidth, 0), bottom: e.getBoundingClientRect().bottom + 16}; })()`)
+			if fit.Width > 0 {
+				t.Errorf("%s: %s is %v pixels too narrow for what it shows", s.name, s.below, fit.Width)
 			}
-			if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+			png := cropPNG(t, tab.Screenshot(t), fit.Bottom)
+			if err := os.WriteFile(filepath.Join(dir, s.name), png, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("%s: %d bytes", filepath.Join(dir, name), len(png))
+			if len(png) > 200<<10 {
+				t.Errorf("%s: %d bytes, more than 200 KiB to commit", s.name, len(png))
+			}
+			t.Logf("%s: %d bytes", filepath.Join(dir, s.name), len(png))
 		}
 	})
 
