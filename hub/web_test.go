@@ -497,6 +497,9 @@ func TestWebView(t *testing.T) {
 	})
 
 	t.Run("EveryPageUnderCSP", func(t *testing.T) {
+		if strings.Contains(web.CSP, "unsafe-") || !strings.Contains(web.CSP, "script-src 'self'") {
+			t.Errorf("the pages' CSP %q allows inline or eval'd script or style", web.CSP)
+		}
 		for _, path := range append(w.pages(), "/static/release.js", "/static/site.css") {
 			resp, body := get(t, w.url+path)
 			if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Security-Policy") != web.CSP || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
