@@ -19,8 +19,6 @@ import (
 
 	"github.com/potluck-hub/potluck/hub"
 	"github.com/potluck-hub/potluck/node"
-	"github.com/potluck-hub/potluck/signing"
-	"github.com/potluck-hub/potluck/store"
 )
 
 // writePEM writes one PEM block.
@@ -102,18 +100,4 @@ func TestMutualTLS(t *testing.T) {
 	if _, err := noCert.Info(ctx); err == nil {
 		t.Fatal("a client without a certificate was served")
 	}
-}
-
-// scanAndBundle scans a model directory and signs it.
-func scanAndBundle(t *testing.T, dir string, s *signing.Signer) (*store.Dir, []byte) {
-	t.Helper()
-	d, err := store.ScanDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := node.Bundle(d, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d, b
 }

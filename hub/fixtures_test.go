@@ -1,0 +1,220 @@
+package hub_test
+
+// What the end-to-end tests upload: a generated base and two fine-tunes of
+// it (writeModels), deltas of them (makeDelta), signed (signDir,
+// scanAndBundle), altered as a careless or hostile lab could (copyDir,
+// rewriteShard, remanifest), merge recipes (recipe), and a hub already
+// holding a base and two deltas (baseAndTwoDeltas).
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/potluck-hub/potluck"
+	"github.com/potluck-hub/potluck/internal/testmodel"
+	"github.com/potluck-hub/potluck/node"
+	"github.com/potluck-hub/potluck/safetensors"
+	"github.com/potluck-hub/potluck/signing"
+	"github.com/potluck-hub/potluck/store"
+)
+
+// models are a generated base and two fine-tunes of it.
+type models struct{ base, ftA, ftB string }
+
+func writeModels(t *testing.T, dir string) models {
+	t.Helper()
+	m := models{base: filepath.Join(dir, "base"), ftA: filepath.Join(dir, "ft-a"), ftB: filepath.Join(dir, "ft-b")}
+	if err := testmodel.WriteBase(m.base, 1, testmodel.Small); err != nil {
+		t.Fatal(err)
+	}
+	if err := testmodel.WriteFinetune(m.base, m.ftA, 10, 0.02); err != nil {
+		t.Fatal(err)
+	}
+	if err := testmodel.WriteFinetune(m.base, m.ftB, 11, 0.02); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func makeDelta(t *testing.T, base, ft, out, baseCID string) *potluck.Manifest {
+	t.Helper()
+	man, err := node.MakeDelta(context.Background(), node.DeltaOptions{BaseDir: base, FinetunedDir: ft, OutDir: out, BaseCID: baseCID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return man
+}
+
+// signDir signs dir (writing dir/model.sig) and returns the scan and bundle.
+func signDir(t *testing.T, dir string, s *signing.Signer) (*store.Dir, []byte) {
+	t.Helper()
+	scan, bundle, err := node.SignDir(dir, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return scan, bundle
+}
+
+// scanAndBundle scans a model directory and signs it.
+func scanAndBundle(t *testing.T, dir string, s *signing.Signer) (*store.Dir, []byte) {
+	t.Helper()
+	d, err := store.ScanDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := node.Bundle(d, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, b
+}
+
+// baseAndTwoDeltas registers the generated base (signed by lab-a) and
+// publishes lab-a's and lab-b's deltas of it.
+func (hs *harness) baseAndTwoDeltas(t *testing.T) (m models, base, da, db *potluck.Release) {
+	t.Helper()
+	m = writeModels(t, hs.dir)
+	base, err := hs.registerBase(m.base, hs.keyA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	makeDelta(t, m.base, m.ftA, filepath.Join(hs.dir, "da"), base.CID)
+	if da, err = hs.publish(filepath.Join(hs.dir, "da"), hs.keyA, base.CID); err != nil {
+		t.Fatal(err)
+	}
+	makeDelta(t, m.base, m.ftB, filepath.Join(hs.dir, "db"), base.CID)
+	if db, err = hs.publish(filepath.Join(hs.dir, "db"), hs.keyB, base.CID); err != nil {
+		t.Fatal(err)
+	}
+	return m, base, da, db
+}
+
+// recipe is a task arithmetic recipe over base, one weight per delta.
+func recipe(base string, deltas []string, weights []float64) []byte {
+	s := fmt.Sprintf("merge_method: task_arithmetic\nbase_model: %s\nparameters:\n  lambda: 1.0\nmodels:\n", base)
+	for i, d := range deltas {
+		s += fmt.Sprintf("  - model: %s\n    parameters:\n      weight: %v\n", d, weights[i])
+	}
+	return []byte(s)
+}
+
+// copyDir copies a release directory, leaving out model.sig.
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		if rel == signing.SignatureFile {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rewriteShard rewrites a safetensors file through edit, which may change
+// specs (dtype, shape) and data (one slice per tensor, file order).
+func rewriteShard(t *testing.T, path string, edit func(specs []safetensors.TensorSpec, data [][]byte)) {
+	t.Helper()
+	f, err := safetensors.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var specs []safetensors.TensorSpec
+	var data [][]byte
+	for _, ti := range f.Tensors {
+		b, err := f.ReadTensor(ti.Name, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		specs = append(specs, safetensors.TensorSpec{Name: ti.Name, DType: ti.DType, Shape: slices.Clone(ti.Shape)})
+		data = append(data, slices.Clone(b))
+	}
+	meta := f.Metadata
+	f.Close()
+	edit(specs, data)
+	var buf bytes.Buffer
+	w, err := safetensors.NewWriter(&buf, specs, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range data {
+		if _, err := w.Write(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// remanifest rewrites dir/potluck.json so that it describes the files as
+// they are now: every file's size, SHA-256 and CID, and every tensor of a
+// readable shard where it lies, with the SHA-256 of its bytes. Tensors of a
+// shard that does not parse keep their old entries.
+func remanifest(t *testing.T, dir string) {
+	t.Helper()
+	man, err := potluck.ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := man.Tensors
+	man.Files, man.Tensors = nil, nil
+	entries, err := store.WalkDir(dir, store.HashFileAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Dir || e.Path == potluck.ManifestFile || e.Path == signing.SignatureFile {
+			continue
+		}
+		man.Files = append(man.Files, potluck.File{Path: e.Path, Size: e.File.Size, SHA256: fileSHA256(t, filepath.Join(dir, e.Path)), CID: e.File.CID.String()})
+		if !strings.HasSuffix(e.Path, ".safetensors") {
+			continue
+		}
+		f, err := safetensors.Open(filepath.Join(dir, e.Path))
+		if err != nil {
+			for _, ot := range old {
+				if ot.File == e.Path {
+					man.Tensors = append(man.Tensors, ot)
+				}
+			}
+			continue
+		}
+		for _, ti := range f.Tensors {
+			b, err := f.ReadTensor(ti.Name, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := sha256.Sum256(b)
+			man.Tensors = append(man.Tensors, potluck.Tensor{Name: ti.Name, DType: string(ti.DType), Shape: ti.Shape, File: e.Path,
+				Offset: ti.Start, Length: ti.End - ti.Start, SHA256: hex.EncodeToString(sum[:]), Encoding: "dense"})
+		}
+		f.Close()
+	}
+	if err := man.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+}
