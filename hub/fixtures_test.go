@@ -4,7 +4,8 @@ package hub_test
 // it (writeModels), deltas of them (makeDelta), signed (signDir,
 // scanAndBundle), altered as a careless or hostile lab could (copyDir,
 // rewriteShard, remanifest), merge recipes (recipe), and a hub already
-// holding a base and two deltas (baseAndTwoDeltas).
+// holding a base, and a delta or two of it (registeredBase, baseAndDelta,
+// baseAndTwoDeltas).
 
 import (
 	"bytes"
@@ -63,7 +64,7 @@ func signDir(t *testing.T, dir string, s *signing.Signer) (*store.Dir, []byte) {
 	return scan, bundle
 }
 
-// scanAndBundle scans a model directory and signs it.
+// scanAndBundle scans a model directory and signs it, writing nothing.
 func scanAndBundle(t *testing.T, dir string, s *signing.Signer) (*store.Dir, []byte) {
 	t.Helper()
 	d, err := store.ScanDir(dir)
@@ -77,21 +78,39 @@ func scanAndBundle(t *testing.T, dir string, s *signing.Signer) (*store.Dir, []b
 	return d, b
 }
 
-// baseAndTwoDeltas registers the generated base (signed by lab-a) and
-// publishes lab-a's and lab-b's deltas of it.
-func (hs *harness) baseAndTwoDeltas(t *testing.T) (m models, base, da, db *potluck.Release) {
+// registeredBase writes the models under hs.dir and registers the base,
+// signed by lab-a.
+func (hs *harness) registeredBase(t *testing.T) (models, *potluck.Release) {
 	t.Helper()
-	m = writeModels(t, hs.dir)
+	m := writeModels(t, hs.dir)
 	base, err := hs.registerBase(m.base, hs.keyA)
 	if err != nil {
 		t.Fatal(err)
 	}
-	makeDelta(t, m.base, m.ftA, filepath.Join(hs.dir, "da"), base.CID)
+	return m, base
+}
+
+// baseAndDelta is registeredBase, then lab-a's delta of the base, made in
+// hs.dir/da with the manifest man, published.
+func (hs *harness) baseAndDelta(t *testing.T) (m models, base, da *potluck.Release, man *potluck.Manifest) {
+	t.Helper()
+	m, base = hs.registeredBase(t)
+	man = makeDelta(t, m.base, m.ftA, filepath.Join(hs.dir, "da"), base.CID)
+	var err error
 	if da, err = hs.publish(filepath.Join(hs.dir, "da"), hs.keyA, base.CID); err != nil {
 		t.Fatal(err)
 	}
+	return m, base, da, man
+}
+
+// baseAndTwoDeltas is baseAndDelta, then lab-b's delta of the base, made
+// in hs.dir/db, published.
+func (hs *harness) baseAndTwoDeltas(t *testing.T) (m models, base, da, db *potluck.Release) {
+	t.Helper()
+	m, base, da, _ = hs.baseAndDelta(t)
 	makeDelta(t, m.base, m.ftB, filepath.Join(hs.dir, "db"), base.CID)
-	if db, err = hs.publish(filepath.Join(hs.dir, "db"), hs.keyB, base.CID); err != nil {
+	db, err := hs.publish(filepath.Join(hs.dir, "db"), hs.keyB, base.CID)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return m, base, da, db
@@ -217,4 +236,28 @@ func remanifest(t *testing.T, dir string) {
 	if err := man.Write(dir); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// tensorOf is the manifest's entry for the tensor name.
+func tensorOf(t *testing.T, man *potluck.Manifest, name string) potluck.Tensor {
+	t.Helper()
+	for _, tt := range man.Tensors {
+		if tt.Name == name {
+			return tt
+		}
+	}
+	t.Fatalf("the manifest lists no tensor %q", name)
+	return potluck.Tensor{}
+}
+
+// releaseFile is the release's file at path.
+func releaseFile(t *testing.T, rel *potluck.Release, path string) potluck.File {
+	t.Helper()
+	for _, f := range rel.Files {
+		if f.Path == path {
+			return f
+		}
+	}
+	t.Fatalf("release %s has no file %q", rel.CID, path)
+	return potluck.File{}
 }

@@ -86,6 +86,17 @@ func newHarness(t *testing.T) *harness {
 	return hs
 }
 
+// newHarnessWith is newHarness with the hub's options adjusted by
+// configure from its first start on.
+func newHarnessWith(t *testing.T, configure func(*hub.Options)) *harness {
+	t.Helper()
+	hs := newHarness(t)
+	hs.stop()
+	hs.configure = configure
+	hs.start()
+	return hs
+}
+
 func genKey(t *testing.T, dir, name string) (*signing.Signer, *signing.PublicKey) {
 	t.Helper()
 	priv, pub := filepath.Join(dir, name+".key"), filepath.Join(dir, name+".pub")
