@@ -90,7 +90,7 @@ func checkReleaseFiles(t *testing.T, rel *potluck.Release, dir string) {
 
 // dirCID is the CID the hub must give a release directory: `ipfs add -r` of
 // it without model.sig.
-func dirCID(t *testing.T, dir string) string {
+func dirCID(t testing.TB, dir string) string {
 	t.Helper()
 	d, err := store.ScanDir(dir)
 	if err != nil {

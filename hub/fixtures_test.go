@@ -154,10 +154,20 @@ func copyDir(t *testing.T, src, dst string) {
 // specs (dtype, shape) and data (one slice per tensor, file order).
 func rewriteShard(t *testing.T, path string, edit func(specs []safetensors.TensorSpec, data [][]byte)) {
 	t.Helper()
+	specs, data, meta := readShard(t, path)
+	edit(specs, data)
+	writeShard(t, path, specs, data, meta)
+}
+
+// readShard reads a safetensors file: its tensors' specs and bytes, in
+// file order, and its metadata.
+func readShard(t *testing.T, path string) ([]safetensors.TensorSpec, [][]byte, map[string]string) {
+	t.Helper()
 	f, err := safetensors.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer f.Close()
 	var specs []safetensors.TensorSpec
 	var data [][]byte
 	for _, ti := range f.Tensors {
@@ -168,9 +178,19 @@ func rewriteShard(t *testing.T, path string, edit func(specs []safetensors.Tenso
 		specs = append(specs, safetensors.TensorSpec{Name: ti.Name, DType: ti.DType, Shape: slices.Clone(ti.Shape)})
 		data = append(data, slices.Clone(b))
 	}
-	meta := f.Metadata
-	f.Close()
-	edit(specs, data)
+	return specs, data, f.Metadata
+}
+
+// writeShardFile writes tensors, in order, as a safetensors file with the
+// metadata a PyTorch export carries.
+func writeShardFile(t *testing.T, path string, specs []safetensors.TensorSpec, data [][]byte) {
+	t.Helper()
+	writeShard(t, path, specs, data, map[string]string{"format": "pt"})
+}
+
+// writeShard writes tensors, in order, as a safetensors file with meta.
+func writeShard(t *testing.T, path string, specs []safetensors.TensorSpec, data [][]byte, meta map[string]string) {
+	t.Helper()
 	var buf bytes.Buffer
 	w, err := safetensors.NewWriter(&buf, specs, meta)
 	if err != nil {

@@ -17,7 +17,6 @@ import (
 
 	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/internal/wire"
-	"github.com/potluck-hub/potluck/node"
 	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
 	"github.com/potluck-hub/potluck/signing"
 	"github.com/potluck-hub/potluck/store"
@@ -92,14 +91,7 @@ func (s rawSession) commit(ctx context.Context) (*potluck.Release, error) {
 // first n chunks of 64 KiB.
 func startRaw(t *testing.T, raw hubv1.HubServiceClient, dir string, s *signing.Signer, n int) string {
 	t.Helper()
-	d, err := store.ScanDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bundle, err := node.Bundle(d, s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, bundle := scanAndBundle(t, dir, s)
 	h, files := uploadHeader(t, dir, bundle, "")
 	session := rawStart(t, raw, hubv1.ReleaseKind_RELEASE_KIND_BASE, h)
 	chunks := chunksOf(files, 64<<10)

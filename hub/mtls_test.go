@@ -63,14 +63,11 @@ func consortiumCA(t *testing.T, dir, org string) (ca, cert, key string) {
 // a publication signed by another org's key is still refused, and a client
 // without a certificate cannot connect.
 func TestMutualTLS(t *testing.T) {
-	hs := newHarness(t)
-	ca, cert, key := consortiumCA(t, hs.dir, orgA)
-	hs.configure = func(o *hub.Options) {
+	ca, cert, key := consortiumCA(t, t.TempDir(), orgA)
+	hs := newHarnessWith(t, func(o *hub.Options) {
 		o.TLS.ClientCAFile = ca
 		o.Access.RequireToken = true
-	}
-	hs.stop()
-	hs.start()
+	})
 	ctx := context.Background()
 	fp := hs.h.Info().TLSFingerprint
 

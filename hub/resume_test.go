@@ -284,17 +284,14 @@ func TestUploadSessionBelongsToItsOrg(t *testing.T) {
 }
 
 func TestUploadSessionsExpire(t *testing.T) {
-	hs := newHarness(t)
-	m := writeModels(t, hs.dir)
 	var clock atomic.Int64
 	clock.Store(time.Now().Unix())
-	hs.stop()
-	hs.configure = func(o *hub.Options) {
+	hs := newHarnessWith(t, func(o *hub.Options) {
 		o.Now = func() time.Time { return time.Unix(clock.Load(), 0) }
 		o.UploadTTL = time.Hour
 		o.UploadReapEvery = 10 * time.Millisecond
-	}
-	hs.start()
+	})
+	m := writeModels(t, hs.dir)
 	// Reclaimed while the hub runs.
 	id := startRaw(t, hs.raw, m.base, hs.keyA, 2)
 	if len(uploadsLeft(t, hs)) == 0 {
