@@ -1,11 +1,11 @@
 package hub_test
 
 // What the end-to-end tests upload: a generated base and two fine-tunes of
-// it (writeModels), deltas of them (makeDelta), signed (signDir,
-// scanAndBundle), altered as a careless or hostile lab could (copyDir,
-// rewriteShard, remanifest), merge recipes (recipe), and a hub already
-// holding a base, and a delta or two of it (registeredBase, baseAndDelta,
-// baseAndTwoDeltas).
+// it (writeModels, generated once per test binary), deltas of them
+// (makeDelta), signed (signDir, scanAndBundle), altered as a careless or
+// hostile lab could (copyDir, rewriteShard, remanifest), merge recipes
+// (recipe), and a hub already holding a base, and a delta or two of it
+// (registeredBase, baseAndDelta, baseAndTwoDeltas).
 
 import (
 	"bytes"
@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/potluck-hub/potluck"
@@ -30,19 +31,74 @@ import (
 // models are a generated base and two fine-tunes of it.
 type models struct{ base, ftA, ftB string }
 
-func writeModels(t *testing.T, dir string) models {
-	t.Helper()
-	m := models{base: filepath.Join(dir, "base"), ftA: filepath.Join(dir, "ft-a"), ftB: filepath.Join(dir, "ft-b")}
+// modelsIn names the models' folders under dir: base, ft-a and ft-b.
+func modelsIn(dir string) models {
+	return models{base: filepath.Join(dir, "base"), ftA: filepath.Join(dir, "ft-a"), ftB: filepath.Join(dir, "ft-b")}
+}
+
+// modelFiles holds the bytes of the models every test starts from, by path
+// under their parent folder: generated once per test binary (about half a
+// second) on first use, written out for each test that asks (a fifth of
+// that). Only read once generated, so tests running in parallel share it;
+// held in memory (about 13 MB), so nothing is left on disk to remove.
+var modelFiles struct {
+	once  sync.Once
+	files map[string][]byte
+	err   error
+}
+
+// generateModels generates the models in a temporary folder and returns
+// their files' bytes by path under it.
+func generateModels() (map[string][]byte, error) {
+	dir, err := os.MkdirTemp("", "potluck-hub-models-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	m := modelsIn(dir)
 	if err := testmodel.WriteBase(m.base, 1, testmodel.Small); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if err := testmodel.WriteFinetune(m.base, m.ftA, 10, 0.02); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if err := testmodel.WriteFinetune(m.base, m.ftB, 11, 0.02); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	return m
+	files := map[string][]byte{}
+	err = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		files[rel], err = os.ReadFile(p)
+		return err
+	})
+	return files, err
+}
+
+// writeModels writes the base and its two fine-tunes under dir (base, ft-a,
+// ft-b): the test may change them.
+func writeModels(t *testing.T, dir string) models {
+	t.Helper()
+	c := &modelFiles
+	c.once.Do(func() { c.files, c.err = generateModels() })
+	if c.err != nil {
+		t.Fatalf("generating the test models: %v", c.err)
+	}
+	for rel, b := range c.files {
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return modelsIn(dir)
 }
 
 func makeDelta(t *testing.T, base, ft, out, baseCID string) *potluck.Manifest {
