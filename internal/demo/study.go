@@ -39,9 +39,9 @@ type StudyResult struct {
 	Orgs   []string // the labs' orgs on the hub, in lab order
 	Base   string   // the registered base's CID
 	Hub    []HubRound
-	// Recomputed is the CID an auditor's recomputation of the last merge
-	// gave (the merge's own CID when it reproduced).
-	Recomputed string
+	// Recomputed is, round by round, the CID an auditor's recomputation
+	// of the hub's merge gave (the merge's own CID when it reproduced).
+	Recomputed []string
 }
 
 // StudyGroup runs the study group through a real hub on loopback (TLS,
@@ -50,7 +50,7 @@ type StudyResult struct {
 // it, the hub merges the deltas it admitted with o.Method, and every lab
 // pulls the merge, checks it and attests its scores; the next round
 // starts from that merge. It prints each step, then the table, the last
-// merge's lineage and an auditor's recomputation of it, to w, and writes
+// merge's lineage and an auditor's recomputation of every merge, to w, and writes
 // results.csv and results.svg into o.Dir.
 func StudyGroup(ctx context.Context, w io.Writer, o StudyOptions) (*StudyResult, error) {
 	if err := o.Study.Check(); err != nil {
@@ -108,16 +108,19 @@ func StudyGroup(ctx context.Context, w io.Writer, o StudyOptions) (*StudyResult,
 		fmt.Fprintf(w, "\n==> the lineage of the last merge (potluck lineage %s)\n", last)
 		o.Lineage(w, l)
 	}
-	fmt.Fprintf(w, "==> an auditor recomputes the last merge from the hub's releases (potluck verify --recompute)\n")
-	rc, err := clients[len(clients)-1].Recompute(ctx, last, filepath.Join(o.Dir, "recompute"), g.trusted)
-	if err != nil {
-		return nil, err
+	fmt.Fprintf(w, "==> an auditor recomputes every merge from the hub's releases (potluck verify --recompute)\n")
+	auditor := clients[len(clients)-1]
+	for i, h := range r.Hub {
+		rc, err := auditor.Recompute(ctx, h.Merge, filepath.Join(o.Dir, "recompute", fmt.Sprintf("round-%d", i+1)), g.trusted)
+		if err != nil {
+			return r, fmt.Errorf("recomputing round %d's merge %s: %w", i+1, h.Merge, err)
+		}
+		r.Recomputed = append(r.Recomputed, rc.Local)
+		if !rc.Match() {
+			return r, fmt.Errorf("recomputing round %d's merge %s gives %s: the hub's merge does not reproduce", i+1, rc.Published, rc.Local)
+		}
+		fmt.Fprintf(w, "    round %d: recomputed %s: identical to the hub's\n", i+1, rc.Local)
 	}
-	r.Recomputed = rc.Local
-	if !rc.Match() {
-		return r, fmt.Errorf("demo: recomputing the merge %s gives %s", rc.Published, rc.Local)
-	}
-	fmt.Fprintf(w, "    recomputed %s: identical to the hub's\n", rc.Local)
 	return r, nil
 }
 

@@ -2,18 +2,13 @@ package demo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
 	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/node"
-	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
 	"github.com/potluck-hub/potluck/signing"
 	"github.com/potluck-hub/potluck/studygroup"
 )
@@ -92,7 +87,7 @@ func (g *group) merge(ctx context.Context, req studygroup.MergeRequest) (string,
 			BaseDir: g.pulled[k], BaseCID: g.current, FinetunedDir: ft,
 			OutDir: g.labDir(k, fmt.Sprintf("round-%d", req.Round), "delta"), Samples: int64(req.Samples[k]),
 		}, node.UploadOptions{})
-		if msg, ok := refusal(err); ok {
+		if msg, _, ok := node.Refusal(err); ok {
 			round.Deltas[k].Refused = msg
 			fmt.Fprintf(g.w, "    %s's delta is refused: %s\n", g.orgs[k], msg)
 			continue
@@ -115,25 +110,6 @@ func (g *group) merge(ctx context.Context, req studygroup.MergeRequest) (string,
 	g.rounds = append(g.rounds, round)
 	fmt.Fprintf(g.w, "==> round %d: the hub merges the %d deltas it admitted (%s): %s\n", req.Round, len(admitted), g.method.Name, rel.CID)
 	return g.pullAll(ctx, rel.CID, fmt.Sprintf("round-%d/merge", req.Round))
-}
-
-// refusal reports whether err is the hub's refusal of an upload (a verdict
-// came with it) and its message.
-func refusal(err error) (string, bool) {
-	var se interface{ GRPCStatus() *status.Status }
-	if !errors.As(err, &se) {
-		return "", false
-	}
-	st := se.GRPCStatus() // the hub's own status, not the wrapping error's text
-	if st.Code() != codes.InvalidArgument {
-		return "", false
-	}
-	for _, d := range st.Details() {
-		if _, ok := d.(*hubv1.Verdict); ok {
-			return st.Message(), true
-		}
-	}
-	return "", false
 }
 
 // attest has every lab attest the round's merge: its accuracy on the full
