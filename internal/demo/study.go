@@ -95,7 +95,7 @@ func StudyGroup(ctx context.Context, w io.Writer, o StudyOptions) (*StudyResult,
 	}
 	r := &StudyResult{Result: res, Method: o.Method, Orgs: orgs, Base: g.base, Hub: g.rounds}
 	fmt.Fprintf(w, "\n%s\n", res)
-	if err := writeResults(o.Dir, res); err != nil {
+	if err := res.WriteFiles(filepath.Join(o.Dir, "results")); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(w, "table: %s, plot: %s\n", filepath.Join(o.Dir, "results.csv"), filepath.Join(o.Dir, "results.svg"))
@@ -134,24 +134,6 @@ func screening(s hub.Screening) string {
 		out += fmt.Sprintf(", cosine screen ≥ %g once %d deltas are held (--cosine-screen)", s.MinCosine, max(s.MinPeers, 1))
 	}
 	return out
-}
-
-// writeResults writes res as dir/results.csv and dir/results.svg.
-func writeResults(dir string, res *studygroup.Result) error {
-	for name, write := range map[string]func(io.Writer) error{"results.csv": res.WriteCSV, "results.svg": res.WriteSVG} {
-		f, err := os.Create(filepath.Join(dir, name))
-		if err != nil {
-			return err
-		}
-		if err := write(f); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Close(); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // emptyDir makes dir unless it exists and is empty: a study group's files
