@@ -68,6 +68,11 @@ tables are printed and written to methods.csv and admission.csv.`,
 			if study && rounds < 1 {
 				return fmt.Errorf("demo: --rounds %d: a study group runs at least 1 round", rounds)
 			}
+			if study && method != "all" {
+				if _, err := demo.MethodNamed(method); err != nil {
+					return fmt.Errorf("demo: %w", err)
+				}
+			}
 			kept := dir != ""
 			if !kept {
 				tmp, err := os.MkdirTemp("", "potluck-demo-")
