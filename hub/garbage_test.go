@@ -141,7 +141,7 @@ func TestRecipeScalarsCannotSignGarbage(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			hs := newHarness(t)
-			_, base, d, _ := hs.baseAndDelta()
+			_, base, d, _ := hs.baseAndDelta(t)
 			rec := fmt.Sprintf("merge_method: task_arithmetic\nbase_model: %s\nparameters:\n  lambda: %g\nmodels:\n  - model: %s\n    parameters:\n      weight: %g\n",
 				base.CID, c.lambda, d.CID, c.weight)
 			if c.want == nil {

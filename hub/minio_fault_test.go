@@ -174,7 +174,7 @@ func TestMinIOGoneDuringMerge(t *testing.T) {
 			}
 		}
 	})
-	_, base, d, _ := hs.baseAndDelta()
+	_, base, d, _ := hs.baseAndDelta(t)
 	rec := recipe(base.CID, []string{d.CID}, []float64{0.5})
 	armed.Store(true)
 	_, err := hs.client.Merge(ctx, rec)

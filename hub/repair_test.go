@@ -20,29 +20,11 @@ import (
 // entry and its files in the store; publishing the same signed bytes
 // again (the same bundle) restores its signature bundle.
 
-// damagedHub is a hub holding a base and a delta on it.
+// damagedHub is a hub holding a base and a delta on it (made in dir).
 func damagedHub(t *testing.T) (*harness, *potluck.Release, *potluck.Release, string) {
 	hs := newHarness(t)
-	_, base, delta, dir := hs.baseAndDelta()
-	return hs, base, delta, dir
-}
-
-// baseAndDelta writes the test models, registers the base and publishes
-// lab-a's delta of ftA on it (kept in dir).
-func (hs *harness) baseAndDelta() (m models, base, delta *potluck.Release, dir string) {
-	t := hs.t
-	t.Helper()
-	m = writeModels(t, hs.dir)
-	base, err := hs.registerBase(m.base, hs.keyA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir = filepath.Join(hs.dir, "delta")
-	makeDelta(t, m.base, m.ftA, dir, base.CID)
-	if delta, err = hs.publish(dir, hs.keyA, base.CID); err != nil {
-		t.Fatal(err)
-	}
-	return m, base, delta, dir
+	_, base, delta, _ := hs.baseAndDelta(t)
+	return hs, base, delta, filepath.Join(hs.dir, "da")
 }
 
 // truncateRecord cuts release c's record in half.

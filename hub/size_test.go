@@ -24,7 +24,7 @@ func TestReleaseLargerThanOneMessage(t *testing.T) {
 	ctx := context.Background()
 	hs := newHarness(t)
 	hs.limited(hub.Limits{RecipeBytes: -1})
-	_, base, d, _ := hs.baseAndDelta()
+	_, base, d, _ := hs.baseAndDelta(t)
 	grad := strings.TrimSuffix(strings.Repeat("0.123456789012345, ", 210_000), ", ")
 	rec := fmt.Sprintf("merge_method: task_arithmetic\nbase_model: %s\nmodels:\n  - model: %s\n    parameters:\n      weight: [%s]\n", base.CID, d.CID, grad)
 	merged, err := hs.client.Merge(ctx, []byte(rec))
