@@ -2,7 +2,11 @@
 
 package kernel
 
-import "golang.org/x/sys/cpu"
+import (
+	"math"
+
+	"golang.org/x/sys/cpu"
+)
 
 // Each stub takes whole vectors: lengths a multiple of 16 (AVX512) or 8
 // (AVX2), except dareMask, sumAbsLanes and dotLanes: a multiple of 8 at
@@ -26,6 +30,24 @@ func dareMaskAVX512(x []float32, z uint64, lim uint64)
 
 //go:noescape
 func dareMaskAVX2(x []float32, z uint64, keep uint64)
+
+// dareMask2AVX512 and dareMask2AVX2 equal, for keep < 2¹⁶ and len(x) a
+// multiple of 32 (AVX512) or 16 (AVX2),
+//
+//	for i := range x {
+//		d := splitMix(z + uint64(i/4)*dareGamma)
+//		if uint32(d>>(16*(i%4)))&0xFFFF >= keep {
+//			x[i] = 0
+//		}
+//	}
+//
+// dareMask2AVX512 needs AVX512DQ, as dareMaskAVX512 does.
+//
+//go:noescape
+func dareMask2AVX512(x []float32, z uint64, keep uint32)
+
+//go:noescape
+func dareMask2AVX2(x []float32, z uint64, keep uint32)
 
 // maskBetweenAVX512 and maskBetweenAVX2 equal
 //
@@ -90,6 +112,31 @@ func dareMask(x []float32, key uint64, off int64, keep uint64) {
 		dareMaskAVX2(x[:n], dareBase(key, off), keep)
 	}
 	dareMaskGeneric(x[n:], key, off+int64(n), keep)
+}
+
+func dareMask2(x []float32, key uint64, e uint64, keep uint32) {
+	if keep >= 1<<16 {
+		return // every u < 2¹⁶ is kept
+	}
+	if e > math.MaxUint64-uint64(len(x)) {
+		// e wraps to 0 inside x: e>>2 drops back too, where the
+		// assembly's counters would run on.
+		dareMask2Generic(x, key, e, keep)
+		return
+	}
+	h := min(int(-e&3), len(x)) // the assembly starts on a draw
+	dareMask2Generic(x[:h], key, e, keep)
+	x, e = x[h:], e+uint64(h)
+	n := 0
+	switch dareLevel() {
+	case avx512:
+		n = len(x) &^ 31
+		dareMask2AVX512(x[:n], key+(e>>2+1)*dareGamma, keep)
+	case avx2:
+		n = len(x) &^ 15
+		dareMask2AVX2(x[:n], key+(e>>2+1)*dareGamma, keep)
+	}
+	dareMask2Generic(x[n:], key, e+uint64(n), keep)
 }
 
 func maskBetween(x []float32, lo, hi int64) {

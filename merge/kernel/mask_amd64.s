@@ -109,6 +109,54 @@ GLOBL maskqbf58476d1ce4e5b9<>(SB), RODATA|NOPTR, $8
 DATA maskq94d049bb133111eb<>+0(SB)/8, $0x94d049bb133111eb
 GLOBL maskq94d049bb133111eb<>(SB), RODATA|NOPTR, $8
 
+// func dareMask2AVX512(x []float32, z uint64, keep uint32)
+// Requires: AVX, AVX512BW, AVX512DQ, AVX512F
+TEXT ·dareMask2AVX512(SB), NOSPLIT, $0-36
+	MOVQ         x_base+0(FP), AX
+	MOVQ         x_len+8(FP), CX
+	MOVL         keep+32(FP), DX
+	VPBROADCASTQ maskqbf58476d1ce4e5b9<>+0(SB), Z2
+	VPBROADCASTQ maskq94d049bb133111eb<>+0(SB), Z3
+	VPBROADCASTQ z+24(FP), Z1
+	VPADDQ       maskDare2Lanes8<>+0(SB), Z1, Z1
+	VPBROADCASTQ maskqf1bbcdcbfa53e0a8<>+0(SB), Z4
+	VPBROADCASTW DX, Z0
+	VPXORD       Z5, Z5, Z5
+
+dareMask2AVX512_one:
+	CMPQ      CX, $0x00000020
+	JB        dareMask2AVX512_done
+	VPSRLQ    $0x1e, Z1, Z6
+	VPXORQ    Z1, Z6, Z6
+	VPMULLQ   Z2, Z6, Z6
+	VPSRLQ    $0x1b, Z6, Z7
+	VPXORQ    Z7, Z6, Z6
+	VPMULLQ   Z3, Z6, Z6
+	VPSRLQ    $0x1f, Z6, Z7
+	VPXORQ    Z7, Z6, Z6
+	VPCMPUW   $0x05, Z0, Z6, K1
+	KSHIFTRD  $0x10, K1, K2
+	VMOVDQU32 Z5, K1, (AX)
+	VMOVDQU32 Z5, K2, 64(AX)
+	VPADDQ    Z4, Z1, Z1
+	ADDQ      $0x00000080, AX
+	SUBQ      $0x00000020, CX
+	JMP       dareMask2AVX512_one
+
+dareMask2AVX512_done:
+	VZEROUPPER
+	RET
+
+DATA maskDare2Lanes8<>+0(SB)/8, $0x0000000000000000
+DATA maskDare2Lanes8<>+8(SB)/8, $0x9e3779b97f4a7c15
+DATA maskDare2Lanes8<>+16(SB)/8, $0x3c6ef372fe94f82a
+DATA maskDare2Lanes8<>+24(SB)/8, $0xdaa66d2c7ddf743f
+DATA maskDare2Lanes8<>+32(SB)/8, $0x78dde6e5fd29f054
+DATA maskDare2Lanes8<>+40(SB)/8, $0x1715609f7c746c69
+DATA maskDare2Lanes8<>+48(SB)/8, $0xb54cda58fbbee87e
+DATA maskDare2Lanes8<>+56(SB)/8, $0x538454127b096493
+GLOBL maskDare2Lanes8<>(SB), RODATA|NOPTR, $64
+
 // func maskBetweenAVX512(x []float32, add uint32, lim uint32)
 // Requires: AVX, AVX512F
 TEXT ·maskBetweenAVX512(SB), NOSPLIT, $0-32
@@ -432,6 +480,72 @@ GLOBL maskq00000000bf58476d<>(SB), RODATA|NOPTR, $8
 
 DATA maskq0000000094d049bb<>+0(SB)/8, $0x0000000094d049bb
 GLOBL maskq0000000094d049bb<>(SB), RODATA|NOPTR, $8
+
+// func dareMask2AVX2(x []float32, z uint64, keep uint32)
+// Requires: AVX, AVX2
+TEXT ·dareMask2AVX2(SB), NOSPLIT, $0-36
+	MOVQ         x_base+0(FP), AX
+	MOVQ         x_len+8(FP), CX
+	MOVL         keep+32(FP), DX
+	VMOVD        DX, X0
+	VPBROADCASTW X0, Y0
+	VPBROADCASTQ z+24(FP), Y1
+	VPADDQ       maskDare2Lanes4<>+0(SB), Y1, Y1
+	VPBROADCASTQ maskq78dde6e5fd29f054<>+0(SB), Y2
+	VPBROADCASTQ maskqbf58476d1ce4e5b9<>+0(SB), Y3
+	VPBROADCASTQ maskq00000000bf58476d<>+0(SB), Y4
+	VPBROADCASTQ maskq94d049bb133111eb<>+0(SB), Y5
+	VPBROADCASTQ maskq0000000094d049bb<>+0(SB), Y6
+
+dareMask2AVX2_one:
+	CMPQ         CX, $0x00000010
+	JB           dareMask2AVX2_done
+	VPSRLQ       $0x1e, Y1, Y7
+	VPXOR        Y1, Y7, Y7
+	VPMULUDQ     Y3, Y7, Y8
+	VPSRLQ       $0x20, Y7, Y9
+	VPMULUDQ     Y3, Y9, Y9
+	VPMULUDQ     Y4, Y7, Y7
+	VPADDQ       Y9, Y7, Y7
+	VPSLLQ       $0x20, Y7, Y7
+	VPADDQ       Y8, Y7, Y7
+	VPSRLQ       $0x1b, Y7, Y8
+	VPXOR        Y8, Y7, Y7
+	VPMULUDQ     Y5, Y7, Y8
+	VPSRLQ       $0x20, Y7, Y9
+	VPMULUDQ     Y5, Y9, Y9
+	VPMULUDQ     Y6, Y7, Y7
+	VPADDQ       Y9, Y7, Y7
+	VPSLLQ       $0x20, Y7, Y7
+	VPADDQ       Y8, Y7, Y7
+	VPSRLQ       $0x1f, Y7, Y8
+	VPXOR        Y8, Y7, Y7
+	VPMAXUW      Y0, Y7, Y8
+	VPCMPEQW     Y7, Y8, Y8
+	VPMOVSXWD    X8, Y7
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXWD    X8, Y8
+	VPANDN       (AX), Y7, Y7
+	VPANDN       32(AX), Y8, Y8
+	VMOVDQU      Y7, (AX)
+	VMOVDQU      Y8, 32(AX)
+	VPADDQ       Y2, Y1, Y1
+	ADDQ         $0x00000040, AX
+	SUBQ         $0x00000010, CX
+	JMP          dareMask2AVX2_one
+
+dareMask2AVX2_done:
+	VZEROUPPER
+	RET
+
+DATA maskDare2Lanes4<>+0(SB)/8, $0x0000000000000000
+DATA maskDare2Lanes4<>+8(SB)/8, $0x9e3779b97f4a7c15
+DATA maskDare2Lanes4<>+16(SB)/8, $0x3c6ef372fe94f82a
+DATA maskDare2Lanes4<>+24(SB)/8, $0xdaa66d2c7ddf743f
+GLOBL maskDare2Lanes4<>(SB), RODATA|NOPTR, $32
+
+DATA maskq78dde6e5fd29f054<>+0(SB)/8, $0x78dde6e5fd29f054
+GLOBL maskq78dde6e5fd29f054<>(SB), RODATA|NOPTR, $8
 
 // func maskBetweenAVX2(x []float32, add uint32, lim uint32)
 // Requires: AVX, AVX2

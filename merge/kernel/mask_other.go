@@ -3,6 +3,7 @@
 package kernel
 
 func dareMask(x []float32, key uint64, off int64, keep uint64) { dareMaskGeneric(x, key, off, keep) }
+func dareMask2(x []float32, key uint64, e uint64, keep uint32) { dareMask2Generic(x, key, e, keep) }
 func maskBetween(x []float32, lo, hi int64)                    { maskBetweenGeneric(x, lo, hi) }
 func countKey(x []float32, key uint32) int                     { return countKeyGeneric(x, key) }
 func sumAbsLanes(acc *[8]float64, lane int, x []float32)       { sumAbsLanesGeneric(acc, lane, x) }
