@@ -31,6 +31,9 @@ type method struct {
 	// method combines (linear's model soup), not left out as mergekit
 	// leaves it out of the task-vector methods.
 	baseIsInput bool
+	// randomMasks: the method draws random masks (DARE, DELLA), which
+	// Recipe.MaskScheme picks the generator of.
+	randomMasks bool
 	// weightParam is the per-model parameter Recipe.Weight reports and
 	// provenance records ("" for "weight").
 	weightParam string

@@ -24,6 +24,9 @@ type Recipe struct {
 	Dtype       string         `yaml:"dtype,omitempty" json:"dtype,omitempty"`
 	OutDtype    string         `yaml:"out_dtype,omitempty" json:"out_dtype,omitempty"`
 	Seed        *uint64        `yaml:"seed,omitempty" json:"seed,omitempty"`
+	// MaskScheme picks the random masks' generator (mask.go): 1, or 0
+	// (unset) for 1; 2 for what new merges record (PinMaskScheme).
+	MaskScheme int `yaml:"mask_scheme,omitempty" json:"mask_scheme,omitempty"`
 	// TokenizerSource may only be "base": the output's tokenizer files are
 	// always the base's.
 	TokenizerSource string `yaml:"tokenizer_source,omitempty" json:"tokenizer_source,omitempty"`
@@ -110,6 +113,9 @@ func (r *Recipe) checkFields(m method) error {
 	}
 	if _, ok := outDtypes[r.OutDtype]; r.OutDtype != "" && !ok {
 		return fmt.Errorf("%w: out_dtype %q (supported: float32, bfloat16, float16)", ErrRecipe, r.OutDtype)
+	}
+	if err := checkMaskScheme(r); err != nil {
+		return err
 	}
 	if n := r.inputCount(); n < m.minModels || (m.maxModels > 0 && n > m.maxModels) {
 		return fmt.Errorf("%w: %s takes %s other than the base, the recipe lists %d", ErrRecipe, r.MergeMethod, countRange(m), n)

@@ -62,6 +62,8 @@ manifest recording every input by CID. The bytes are the same for any
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
+			recipe.PinMaskScheme() // a new merge: the latest random masks, recorded
+
 			var resolve merge.Resolver
 			if hc.addr != "" {
 				client, err := hc.dial()

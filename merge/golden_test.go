@@ -1,0 +1,172 @@
+package merge_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/potluck-hub/potluck/safetensors"
+)
+
+// The merged bytes of every method, pinned: each recipe's output tensors
+// hash to what the engine gave before the fused masked path, the trim
+// statistics and mask scheme 2 were added (scheme 2's own, to what it gave
+// when it was added), so those changes provably left every existing merge
+// (scheme 1 included) bit for bit as it was. The
+// inputs are large enough for the kernels' vector loops, several chunks
+// and segments, and cuts that fall inside runs of equal magnitudes.
+//
+//	POTLUCK_GOLDEN_PRINT=1 go test ./merge -run TestGoldenOutputs -v
+//
+// prints the hashes (to pin a deliberate change).
+
+// goldenCases are the recipes, by name, with the SHA-256 of their output
+// tensors' bytes in name order.
+var goldenCases = []struct {
+	name, method, params string
+	scheme               int // mask_scheme (0: unset)
+	want                 string
+}{
+	{"linear", "linear", "", 0, "c470b56206ab3e415b95872a2dbc745972fdc320fd0105a9f51c31cf6ac1d242"},
+	{"task_arithmetic", "task_arithmetic", "lambda: 0.8", 0, "19e53260b9ef4274abd01abb4ecd0a1a3defc6627c1538bb599ca66e5a5f9377"},
+	{"ties", "ties", "density: 0.3", 0, "e04adc2ae1117eea645d6cf279bff288257ba1da597193aa7334ce3a15a78d7a"},
+	{"ties/paper", "ties", "density: 0.5\nconsensus: paper\nlambda: 1.2", 0, "5c21d35b8fb3b787f8bd862c94f296fc797e860548e8089773d13dba3d989e95"},
+	{"ties/rescale", "ties", "density: 0.4\nrescale: true", 0, "8470e6661a463dba5bde0c9cb7629bf1234e4c6e9dd379597f859c53a8aa12ed"},
+	{"dare_linear", "dare_linear", "density: 0.4", 0, "4ba74bbba8f8030cd2e274628e0ca09d167f5de7d656347c5192f3527ece0368"},
+	{"dare_ties", "dare_ties", "density: 0.3", 0, "cf0b900b46350ac5f46116cf254ce07ead13870be63faab75f924b523ce870e5"},
+	{"dare_ties/paper", "dare_ties", "density: 0.6\nrescale_mode: paper", 0, "dc655c5c4abf370a2dcd5643e28c5570ba001dd6ef8b094772e266ee3bcd26bd"},
+	{"breadcrumbs", "breadcrumbs", "density: 0.8\ngamma: 0.05", 0, "a2d7b041cff44d9174262c3d5198e4381db0425b5e9adec0dbede4f6a401b3cb"},
+	{"breadcrumbs_ties", "breadcrumbs_ties", "density: 0.7\ngamma: 0.02", 0, "e3fbc29593f05d55cbc34f3cd0e1321c909d09e6f084c8a6878623aad4d36708"},
+	{"della", "della", "density: 0.5\nepsilon: 0.1", 0, "dc855fdb102f5c4f023bfb78decb137c896323eed6a700de785b360369f7ed0c"},
+	{"della_linear", "della_linear", "density: 0.5\nepsilon: 0.1\nrescale_mode: paper", 0, "8113da4f960402eea0fca70ae50267482534954c61e3986e246dd1d162c71fc4"},
+	{"model_stock", "model_stock", "", 0, "ad95c17310bbda774af01b24d7ed02fb938e6b3f4a372a8479ce3c36ed454da1"},
+	{"median", "median", "", 0, "bffb22b262a4d6c82e6d9128df08ef3225a9bd5788b7b3e9b0b61f8dcccb274d"},
+	{"trimmed_mean", "trimmed_mean", "beta: 0", 0, "00e6f970ab56c710147b509da5105abc71f7a6f389833382c8d3210dc2832ad3"},
+	{"dare_ties/scheme 2", "dare_ties", "density: 0.3", 2, "a9336b7829f0ed49afd67978c4081130bc400eb412e02fbbc378809c3c55ab9b"},
+	{"della/scheme 2", "della", "density: 0.5\nepsilon: 0.1", 2, "49ab431988813b581984b5813bae185016da2d942456e37fbeaffc0733e35355"},
+}
+
+// goldenInputs writes the base and four deltas under dir: every float
+// dtype, the deltas in the base's dtypes (the fused paths) except delta 1,
+// which is float32; delta 3's values come from a few magnitudes, so its
+// cuts fall inside runs of ties.
+func goldenInputs(t *testing.T, dir string) (base string, deltas []string) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(2024, 11))
+	shapes := []struct {
+		name  string
+		dt    safetensors.DType
+		shape []int64
+	}{
+		{"model.embed_tokens.weight", safetensors.F32, []int64{30, 517}},
+		{"model.layers.0.mlp.up_proj.weight", safetensors.BF16, []int64{64, 1000}},
+		{"model.layers.1.mlp.up_proj.weight", safetensors.F16, []int64{40, 999}},
+		{"model.norm.weight", safetensors.BF16, []int64{333}},
+	}
+	var bts []tensor
+	for _, s := range shapes {
+		n := int(s.shape[0])
+		if len(s.shape) > 1 {
+			n *= int(s.shape[1])
+		}
+		bts = append(bts, tensor{Name: s.name, DType: s.dt, Shape: s.shape, Vals: randVals(t, rng, n, s.dt, 1, 0)})
+	}
+	base = filepath.Join(dir, "base")
+	writeModel(t, base, map[string][]tensor{"model.safetensors": bts})
+	writeFile(t, filepath.Join(base, "config.json"), `{"torch_dtype": "bfloat16", "num_hidden_layers": 2}`)
+	baseCID := hashDir(t, base)
+	for i := range 4 {
+		var ts []tensor
+		for _, bt := range bts {
+			dt := bt.DType
+			if i == 1 {
+				dt = safetensors.F32
+			}
+			v := randVals(t, rng, len(bt.Vals), dt, 0.01*float64(i+1), 11)
+			if i == 3 {
+				for e := range v {
+					v[e] = roundTo(t, dt, float64(rng.IntN(9)-4)*0.004)
+				}
+			}
+			ts = append(ts, tensor{Name: bt.Name, DType: dt, Shape: bt.Shape, Vals: v})
+		}
+		d := filepath.Join(dir, fmt.Sprintf("delta%d", i))
+		writeDelta(t, d, baseCID, map[string][]tensor{"model.safetensors": ts})
+		deltas = append(deltas, d)
+	}
+	return base, deltas
+}
+
+func TestGoldenOutputs(t *testing.T) {
+	base, deltas := goldenInputs(t, t.TempDir())
+	print := os.Getenv("POTLUCK_GOLDEN_PRINT") != ""
+	for _, gc := range goldenCases {
+		t.Run(gc.name, func(t *testing.T) {
+			y := fmt.Sprintf("merge_method: %s\nbase_model: %q\nseed: 3\n", gc.method, base)
+			if gc.scheme != 0 {
+				y += fmt.Sprintf("mask_scheme: %d\n", gc.scheme)
+			}
+			if gc.params != "" {
+				y += "parameters:\n"
+				for _, l := range splitLines(gc.params) {
+					y += "  " + l + "\n"
+				}
+			}
+			y += "models:\n"
+			for _, d := range deltas {
+				y += fmt.Sprintf("  - model: %q\n", d)
+			}
+			var sums []string
+			for _, cfg := range []struct{ workers, chunk int }{{1, 0}, {3, 1024}} {
+				out := outDir(t)
+				runJob(t, y, out, cfg.workers, cfg.chunk, 0)
+				sums = append(sums, tensorsDigest(t, out))
+			}
+			if sums[0] != sums[1] {
+				t.Fatalf("workers 1 and 3 (chunk 1024) differ: %s, %s", sums[0], sums[1])
+			}
+			if print {
+				fmt.Printf("\t{%q, %q, %q, %d, %q},\n", gc.name, gc.method, gc.params, gc.scheme, sums[0])
+				return
+			}
+			if sums[0] != gc.want {
+				t.Errorf("output tensors hash to %s, want %s", sums[0], gc.want)
+			}
+		})
+	}
+}
+
+// tensorsDigest hashes every tensor's bytes of the model in dir, in name
+// order.
+func tensorsDigest(t *testing.T, dir string) string {
+	t.Helper()
+	ts := readTensors(t, dir)
+	names := make([]string, 0, len(ts))
+	for n := range ts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	h := sha256.New()
+	for _, n := range names {
+		h.Write([]byte(n))
+		h.Write(ts[n].Raw)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func splitLines(s string) []string {
+	var out []string
+	start := 0
+	for i := range len(s) {
+		if s[i] == '\n' {
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, s[start:])
+}
