@@ -144,7 +144,6 @@ func TestMaskScheme2KeepRate(t *testing.T) {
 	t.Logf("chi-square over 256 bins: %.1f (255 degrees of freedom)", chi2)
 }
 
-
 // A recipe without mask_scheme (every merge recorded before scheme 2) stays
 // scheme 1, and its canonical form does not change; PinMaskScheme gives a
 // new merge of a method with random masks scheme 2, and only those.
