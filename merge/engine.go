@@ -83,9 +83,17 @@ func (e *engine) mergeTensor(bt Tensor, outDT safetensors.DType, w io.Writer) er
 	}
 	tr.planFused(outDT)
 	if tr.n >= 2*int64(e.r.segment) && tr.segmentable() && e.r.slots != nil {
-		return tr.parallel(outDT, w)
+		counts, err := tr.parallel(outDT, w)
+		if err != nil {
+			return err
+		}
+		return tr.checkStats(counts)
 	}
-	return tr.span(0, tr.n, outDT, nil, w)
+	tr.startCounting()
+	if err := tr.span(0, tr.n, outDT, nil, w); err != nil {
+		return err
+	}
+	return tr.checkStats(tr.counted())
 }
 
 // span merges the elements [from, to) a chunk at a time, encoded in outDT,

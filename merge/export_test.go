@@ -7,3 +7,6 @@ func DisableFused() (restore func()) {
 	noFused = true
 	return func() { noFused = prev }
 }
+
+// StatsTaken is how many magnitude histograms came from trim statistics.
+func StatsTaken() int64 { return statsTaken.Load() }

@@ -132,10 +132,10 @@ func (j *Job) provenance() (*potluck.MergeInfo, error) {
 	return info, nil
 }
 
-// skipFromBase are base files a merge does not copy: its manifest and
-// signature, its index (the output has its own), and weights in other
-// formats, which would contradict the merged ones.
-var skipFromBase = regexp.MustCompile(`(^|/)(potluck\.json|model\.sig|model\.safetensors\.index\.json|[^/]*\.bin\.index\.json)$|\.(bin|pt|pth|ckpt|gguf|h5|msgpack|onnx)$`)
+// skipFromBase are base files a merge does not copy: its manifest,
+// signature and trim statistics, its index (the output has its own), and
+// weights in other formats, which would contradict the merged ones.
+var skipFromBase = regexp.MustCompile(`(^|/)(potluck\.json|potluck\.stats|model\.sig|model\.safetensors\.index\.json|[^/]*\.bin\.index\.json)$|\.(bin|pt|pth|ckpt|gguf|h5|msgpack|onnx)$`)
 
 // copyOthers copies the base's other files (config, tokenizer, licence),
 // with config.json's torch_dtype updated when the recipe sets the dtype.

@@ -101,8 +101,9 @@ func (tr *tensorRun) startCounts(stages []int, seg int64, nseg int) ([][]tally, 
 }
 
 // parallel merges the tensor in segments on this worker's slot and any
-// spare ones, writing them to w in order.
-func (tr *tensorRun) parallel(outDT safetensors.DType, w io.Writer) error {
+// spare ones, writing them to w in order. It returns what the segments'
+// cut masks counted of their trim statistics (trim.go).
+func (tr *tensorRun) parallel(outDT safetensors.DType, w io.Writer) (statCounts, error) {
 	r := tr.e.r
 	seg := (int64(r.segment) + int64(tr.chunk) - 1) / int64(tr.chunk) * int64(tr.chunk)
 	sg := newSegments(tr.n, seg, outDT, w, 2*r.workers)
@@ -111,7 +112,7 @@ func (tr *tensorRun) parallel(outDT safetensors.DType, w io.Writer) error {
 	if len(stages) > 0 {
 		var err error
 		if counts, err = tr.startCounts(stages, seg, sg.count); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	// Helpers clone the prepared state from a copy: tr's own positional
@@ -119,6 +120,8 @@ func (tr *tensorRun) parallel(outDT safetensors.DType, w io.Writer) error {
 	snap := *tr
 	snap.masks = slices.Clone(tr.masks)
 	ctx, stop := context.WithCancel(context.Background())
+	var mu sync.Mutex
+	var checked statCounts
 	work := func(x *tensorRun) {
 		for s := sg.take(ctx); s >= 0; s = sg.take(ctx) {
 			for k, st := range stages {
@@ -126,7 +129,12 @@ func (tr *tensorRun) parallel(outDT safetensors.DType, w io.Writer) error {
 				x.setStage(st, p.after(counts[s][k]))
 			}
 			from, to := sg.bounds(s)
-			sg.done(s, x.span(from, to, outDT, sg.dst(s), nil))
+			x.startCounting()
+			err := x.span(from, to, outDT, sg.dst(s), nil)
+			mu.Lock()
+			checked.add(x.counted())
+			mu.Unlock()
+			sg.done(s, err)
 		}
 	}
 	// The worker's own slot runs one goroutine on tr; each spare slot taken,
@@ -152,7 +160,7 @@ func (tr *tensorRun) parallel(outDT safetensors.DType, w io.Writer) error {
 	}
 	stop()
 	wg.Wait()
-	return err
+	return checked, err
 }
 
 // segments are one tensor's segments, merged by several goroutines and

@@ -74,19 +74,15 @@ func newCutFinder() *cutFinder {
 	return f
 }
 
-func (f *cutFinder) find(n int64, qs []int64, exact func(bin int) uint32, high func(*[4][]uint32) error, pass func(func(x []float32)) error) ([]cut, error) {
+// find returns the cuts at ranks qs of n elements. high fills the
+// histogram of the keys' high 16 bits (from a pass over the input, or its
+// trim statistics); exact, when set, maps a bin to its one key (bfloat16
+// and half inputs, whose 15-bit keys are whole keys), else pass streams
+// the input again for the low 16 bits inside each cut's bin.
+func (f *cutFinder) find(n int64, qs []int64, exact func(bin int) uint32, high func(hi []int64) error, pass func(func(x []float32)) error) ([]cut, error) {
 	cuts := make([]cut, len(qs))
 	clear(f.hi)
-	for i := range f.hi4 {
-		clear(f.hi4[i])
-	}
-	err := high(&f.hi4)
-	for _, h := range f.hi4 {
-		for b, c := range h {
-			f.hi[b] += int64(c)
-		}
-	}
-	if err != nil {
+	if err := high(f.hi); err != nil {
 		return nil, err
 	}
 	f.bin, f.low = f.bin[:0], f.low[:0]
@@ -124,6 +120,17 @@ func (f *cutFinder) find(n int64, qs []int64, exact func(bin int) uint32, high f
 		cuts[i].eq = e
 	}
 	return cuts, nil
+}
+
+// foldHigh adds the four partial tables of histHigh or histRaw16 into hi,
+// and clears them.
+func (f *cutFinder) foldHigh(hi []int64) {
+	for _, h := range f.hi4 {
+		for b, c := range h {
+			hi[b] += int64(c)
+		}
+		clear(h)
+	}
 }
 
 // rankBin returns the bin holding rank q (0-based, ascending) and the count
