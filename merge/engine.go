@@ -29,7 +29,8 @@ type engine struct {
 	rawBase        []byte   // the fused path's block of the base
 	rawIn          [][]byte // and of each input
 	srcs           [][]byte
-	helpers        []*engine // engines of the goroutines that share a tensor's segments
+	masked         maskedState // the fused masked path's scratch
+	helpers        []*engine   // engines of the goroutines that share a tensor's segments
 }
 
 func newEngine(r *run) *engine {

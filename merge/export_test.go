@@ -10,3 +10,6 @@ func DisableFused() (restore func()) {
 
 // StatsTaken is how many magnitude histograms came from trim statistics.
 func StatsTaken() int64 { return statsTaken.Load() }
+
+// MaskedRanges is how many ranges the fused masked path has merged.
+func MaskedRanges() int64 { return maskedRanges.Load() }

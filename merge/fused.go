@@ -25,13 +25,15 @@ const fusedBlock = 1 << 16
 // noFused turns the fused path off, for tests that compare both paths.
 var noFused bool
 
-// fusedPlan is a tensor's fused sum, set when every condition holds.
+// fusedPlan is a tensor's fused sum, or (masked set) its fused masked
+// merge (fused_masked.go), set when every condition holds.
 type fusedPlan struct {
 	format      kernel.Format
 	linear      bool
 	inputs      []int // the inputs summed, in order
 	w           []float32
 	div, lambda float32
+	masked      *maskedPlan
 }
 
 // kernelFormat maps a float dtype to the fused kernels' encoding.
@@ -57,8 +59,12 @@ func (tr *tensorRun) planFused(outDT safetensors.DType) {
 		return
 	}
 	f, ok := kernelFormat(tr.bt.DType)
+	if !ok || outDT != tr.bt.DType {
+		return
+	}
 	fc, isSum := tr.comb.(fusable)
-	if !ok || !isSum || outDT != tr.bt.DType {
+	if !isSum || tr.masked() {
+		tr.planFusedMasked(f)
 		return
 	}
 	// The weights, divisor and λ are the combiner's, so both paths do the
@@ -81,10 +87,23 @@ func (tr *tensorRun) planFused(outDT safetensors.DType) {
 	tr.fused = p
 }
 
+// masked reports whether some input of the tensor is masked.
+func (tr *tensorRun) masked() bool {
+	for _, m := range tr.masks {
+		if m != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // fusedChunk writes the k elements from off, encoded, into dst. It reports
 // false when some block had a value that is not finite: the caller redoes
 // the chunk through the general path.
 func (tr *tensorRun) fusedChunk(off int64, k int, dst []byte) (bool, error) {
+	if tr.fused.masked != nil {
+		return tr.fusedMaskedChunk(off, k, dst)
+	}
 	p, e := tr.fused, tr.e
 	size := p.format.Size()
 	for s := 0; s < k; s += fusedBlock {
