@@ -64,7 +64,7 @@ type Merge struct {
 
 // MaskedScratch is the most float32s MergeMasked's scratch needs per
 // input.
-const MaskedScratch = 32
+const MaskedScratch = 64
 
 // MergeMasked computes dst from the encoded base and inputs, each input
 // thinned and rescaled as its MaskedInput says, then combined as m says.
@@ -73,14 +73,32 @@ const MaskedScratch = 32
 // written and the caller redoes the block through the slice kernels, which
 // name the culprit. scratch holds at least MaskedScratch·len(ins) float32s.
 // It panics unless every Src (and every Words of a MaskWords input) and
-// base hold as many elements as dst.
+// base hold as many elements as dst, every Lo and Hi is within the
+// format's keys ([0, 0x8000], or [0, 2³¹] for F32) and every Keep below
+// 2¹⁶.
 func MergeMasked(f Format, dst, base []byte, ins []MaskedInput, m Merge, scratch []float32) bool {
 	checkFused("MergeMasked", f, dst, base, nil, nil)
 	n := len(dst) / f.Size()
+	end := uint32(1 << 15)
+	if f == F32 {
+		end = 1 << 31
+	}
 	for _, in := range ins {
 		mustLen("MergeMasked", len(in.Src), len(dst))
-		if in.Kind == MaskWords {
+		switch in.Kind {
+		case MaskWords:
 			mustLen("MergeMasked", len(in.Words), n)
+		case MaskWindow:
+			if in.Lo > end || in.Hi > end {
+				panic("kernel: MergeMasked: window bound beyond the format's keys")
+			}
+		case MaskDARE2:
+			if in.Keep >= 1<<16 {
+				panic("kernel: MergeMasked: DARE2 threshold not below 2¹⁶")
+			}
+		case MaskNone:
+		default:
+			panic("kernel: MergeMasked: unknown mask kind")
 		}
 	}
 	if len(scratch) < MaskedScratch*len(ins) {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 
 	"github.com/potluck-hub/potluck/internal/simdtest"
 )
@@ -310,6 +311,20 @@ func TestCountKeys(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestMaskedInputLayout pins MaskedInput's layout, which the assembly
+// reads by offset (_asm/masked.go).
+func TestMaskedInputLayout(t *testing.T) {
+	var in MaskedInput
+	got := []uintptr{unsafe.Offsetof(in.Src), unsafe.Offsetof(in.W), unsafe.Offsetof(in.R), unsafe.Offsetof(in.Kind),
+		unsafe.Offsetof(in.Lo), unsafe.Offsetof(in.Hi), unsafe.Offsetof(in.Keep), unsafe.Offsetof(in.Z), unsafe.Offsetof(in.Words), unsafe.Sizeof(in)}
+	want := []uintptr{0, 24, 28, 32, 36, 40, 44, 48, 56, 80}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("MaskedInput offsets %v, the assembly reads %v", got, want)
 		}
 	}
 }

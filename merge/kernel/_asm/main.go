@@ -18,5 +18,6 @@ func main() {
 	ceiling()
 	tiesKernels()
 	fused()
+	maskedKernels()
 	Generate()
 }
