@@ -85,9 +85,10 @@ func (tr *tensorRun) planFusedMasked(f kernel.Format) {
 type maskedState struct {
 	ins     []kernel.MaskedInput
 	scratch []float32
-	words   [][]uint32 // per input: scheme-1 DARE masks
-	raws    [][]byte   // per input: the block's bytes
-	saved   []cutMask  // cut states at the chunk's start
+	words   [][]uint32    // per input: scheme-1 DARE masks
+	raws    [][]byte      // per input: the block's bytes
+	counts  [][2]cutCount // per input: its cuts' counts over the range
+	saved   []cutMask     // cut states at the chunk's start
 }
 
 // fusedMaskedChunk writes the k elements from off, encoded, into dst, or
@@ -104,6 +105,7 @@ func (tr *tensorRun) fusedMaskedChunk(off int64, k int, dst []byte) (bool, error
 		st.words = make([][]uint32, len(mp.inputs))
 		st.raws = make([][]byte, len(mp.inputs))
 		st.saved = make([]cutMask, len(mp.inputs))
+		st.counts = make([][2]cutCount, len(mp.inputs))
 	}
 	for n, i := range mp.inputs {
 		if cm, ok := tr.masks[i].(*cutMask); ok {
@@ -165,35 +167,43 @@ func (tr *tensorRun) maskedBlock(at int64, m int, base, dst []byte) bool {
 			return false
 		}
 		maskedRanges.Add(1)
-		tr.maskedAdvance(from, to)
+		tr.maskedAdvance()
 		from = to
 	}
 	return true
 }
 
 // maskedRange returns the end of the range from from (at most to m) in
-// which every cut decides the elements on its key alike.
+// which every cut decides the elements on its key alike, and leaves in
+// st.counts, for each cut that counts (a positional one, or one to check),
+// its elements below and on its key in the range.
 func (tr *tensorRun) maskedRange(from, m int) int {
 	p, st := tr.fused, &tr.e.masked
+	sz := p.format.Size()
 	to := m
-	for n, i := range tr.fused.masked.inputs {
-		cm, ok := tr.masks[i].(*cutMask)
-		if !ok {
-			continue
-		}
-		for _, cs := range []*cutState{&cm.lo, &cm.hi} {
-			if cs.stateless() {
+	for again := true; again; {
+		again = false
+		for n, i := range p.masked.inputs {
+			cm, ok := tr.masks[i].(*cutMask)
+			if !ok {
 				continue
 			}
-			b, e := formatKeys(p.format).cutKeys(cs.c.key)
-			raw := st.raws[n][from*p.format.Size() : to*p.format.Size()]
-			_, eq := kernel.CountKeys(p.format, raw, b, e)
-			if cs.seen+int64(eq) <= cs.c.eqAbove || cs.seen >= cs.c.eqAbove {
-				continue
+			for c, cs := range []*cutState{&cm.lo, &cm.hi} {
+				if cs.stateless() && cm.check[c] == nil {
+					continue
+				}
+				b, e := formatKeys(p.format).cutKeys(cs.c.key)
+				raw := st.raws[n][from*sz : to*sz]
+				below, eq := kernel.CountKeys(p.format, raw, b, e)
+				st.counts[n][c] = cutCount{int64(below), int64(eq)}
+				if cs.stateless() || cs.seen+int64(eq) <= cs.c.eqAbove || cs.seen >= cs.c.eqAbove {
+					continue
+				}
+				// The cut keeps the first eqAbove − seen of them: the range
+				// ends after the last, and every count is taken again.
+				to = from + 1 + nthKey(p.format, raw, e, int(cs.c.eqAbove-cs.seen))
+				again = true
 			}
-			// The cut keeps the first eqAbove − seen of them: the range
-			// ends after the last.
-			to = from + 1 + nthKey(p.format, raw, e, int(cs.c.eqAbove-cs.seen))
 		}
 	}
 	return to
@@ -232,9 +242,8 @@ func (tr *tensorRun) maskedInput(n, i int, e int64, from, to int) kernel.MaskedI
 			dareMask(f32Of(in.Words), m.d.key, e, keepBelow(m.p))
 		}
 	case *cutMask:
-		lo := m.lo.windowFrom(p.format, st.raws[n][from*sz:to*sz])
-		hi := m.hi.windowFrom(p.format, st.raws[n][from*sz:to*sz])
-		in.Kind, in.Lo, in.Hi = kernel.MaskWindow, lo, hi
+		d := formatKeys(p.format)
+		in.Kind, in.Lo, in.Hi = kernel.MaskWindow, m.lo.windowFrom(d, st.counts[n][0].eq), m.hi.windowFrom(d, st.counts[n][1].eq)
 	}
 	return in
 }
@@ -260,11 +269,10 @@ func f32Of(w []uint32) []float32 {
 	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(w))), len(w))
 }
 
-// windowFrom returns the key bound, in format f's key domain, from which
-// the cut keeps the elements of raw (a range it decides alike): every
-// element whose key is at least the bound is above the cut.
-func (s *cutState) windowFrom(f kernel.Format, raw []byte) uint32 {
-	d := formatKeys(f)
+// windowFrom returns the key bound, in key domain d, from which the cut
+// keeps the elements of a range it decides alike, eq of them on its key:
+// every element whose key is at least the bound is above the cut.
+func (s *cutState) windowFrom(d formatKeys, eq int64) uint32 {
 	switch {
 	case s.c.all:
 		return 0
@@ -274,38 +282,28 @@ func (s *cutState) windowFrom(f kernel.Format, raw []byte) uint32 {
 		return d.keyBound(int64(s.c.key) + 1)
 	case s.c.eqAbove == s.c.eq:
 		return d.keyBound(int64(s.c.key))
-	}
-	_, e := d.cutKeys(s.c.key)
-	_, eq := kernel.CountKeys(f, raw, 0, e)
-	if s.seen+int64(eq) <= s.c.eqAbove {
+	case s.seen+eq <= s.c.eqAbove:
 		return d.keyBound(int64(s.c.key))
 	}
 	return d.keyBound(int64(s.c.key) + 1)
 }
 
-// maskedAdvance moves every cut past elements [from, to) of the block just
-// merged: its count of elements on its key, and for a cut taken from trim
-// statistics the elements below and on it.
-func (tr *tensorRun) maskedAdvance(from, to int) {
-	p, st := tr.fused, &tr.e.masked
-	sz := p.format.Size()
-	for n, i := range p.masked.inputs {
+// maskedAdvance moves every cut past the range just merged: its count of
+// elements on its key, and for a cut taken from trim statistics the
+// elements below and on it (st.counts, from maskedRange).
+func (tr *tensorRun) maskedAdvance() {
+	st := &tr.e.masked
+	for n, i := range tr.fused.masked.inputs {
 		cm, ok := tr.masks[i].(*cutMask)
 		if !ok {
 			continue
 		}
-		raw := st.raws[n][from*sz : to*sz]
 		for c, cs := range []*cutState{&cm.lo, &cm.hi} {
-			if cs.stateless() && cm.check[c] == nil {
-				continue
-			}
-			b, e := formatKeys(p.format).cutKeys(cs.c.key)
-			below, eq := kernel.CountKeys(p.format, raw, b, e)
 			if !cs.stateless() {
-				cs.seen += int64(eq)
+				cs.seen += st.counts[n][c].eq
 			}
 			if cm.check[c] != nil {
-				cm.counted[c].add(cutCount{int64(below), int64(eq)})
+				cm.counted[c].add(st.counts[n][c])
 			}
 		}
 	}
