@@ -13,3 +13,7 @@ func StatsTaken() int64 { return statsTaken.Load() }
 
 // MaskedRanges is how many ranges the fused masked path has merged.
 func MaskedRanges() int64 { return maskedRanges.Load() }
+
+// SegmentsRedone is how many segments were merged again because their
+// positional stages' guessed start decided an element otherwise.
+func SegmentsRedone() int64 { return segmentsRedone.Load() }

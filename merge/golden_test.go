@@ -229,3 +229,27 @@ func TestGoldenFusedMasked(t *testing.T) {
 		}
 	}
 }
+
+// TestGoldenSpeculation: with segments, cuts inside runs of ties start
+// segments from guesses; some are wrong and merged again, and the bytes
+// are still those of one pass.
+func TestGoldenSpeculation(t *testing.T) {
+	base, deltas := goldenModels(t, t.TempDir(), false)
+	before := merge.SegmentsRedone()
+	for _, mr := range []struct{ method, params string }{{"ties", "density: 0.3"}, {"breadcrumbs", "density: 0.8\ngamma: 0.05"}} {
+		want := ""
+		for _, cfg := range []struct{ workers, chunk int }{{1, 0}, {2, 64}, {4, 128}} {
+			out := outDir(t)
+			runJob(t, recipeYAML(mr.method, mr.params, base, deltas), out, cfg.workers, cfg.chunk, 0)
+			got := tensorsDigest(t, out)
+			if want == "" {
+				want = got
+			} else if got != want {
+				t.Errorf("%s: workers %d chunk %d: the output differs", mr.method, cfg.workers, cfg.chunk)
+			}
+		}
+	}
+	if merge.SegmentsRedone() == before {
+		t.Error("no segment was merged again: the speculation went untested")
+	}
+}

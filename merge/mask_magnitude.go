@@ -108,18 +108,14 @@ func (m *cutMask) cut(c int) cut {
 
 func (m *cutMask) counting() bool { return !m.lo.stateless() || !m.hi.stateless() }
 
-func (m *cutMask) count(tr *tensorRun, from, to int64) (tally, error) {
-	var t tally
-	x := tr.e.xs[m.i]
-	for off := from; off < to; off += int64(tr.chunk) {
-		k := int(min(int64(tr.chunk), to-off))
-		if err := tr.load(m.i, off, x[:k], false); err != nil {
-			return t, err
-		}
-		t[0] += m.lo.countKey(x[:k])
-		t[1] += m.hi.countKey(x[:k])
-	}
-	return t, nil
+func (m *cutMask) tally() tally { return tally{m.lo.seen, m.hi.seen} }
+
+func (m *cutMask) guess(from, to, n int64) tally {
+	return tally{m.lo.guess(from, to, n), m.hi.guess(from, to, n)}
+}
+
+func (m *cutMask) same(g, a, c tally) bool {
+	return m.lo.same(g[0], a[0], c[0]) && m.hi.same(g[1], a[1], c[1])
 }
 
 func (m *cutMask) after(t tally) positional {

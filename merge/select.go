@@ -221,6 +221,36 @@ func (s *cutState) stateless() bool {
 	return s.c.all || s.c.none || s.c.eqAbove == 0 || s.c.eqAbove == s.c.eq
 }
 
+// keptAll is a start from which a cut keeps every element on its key
+// that a tensor can hold.
+const keptAll = -1 << 62
+
+// guess returns a start for the cut over elements [from, to) of n: the
+// elements on its key are kept up to the eqAbove-th, which, were they
+// spread evenly, would come at eqAbove/eq of the tensor; the elements
+// before it get keptAll, those after it eqAbove (none kept).
+func (s *cutState) guess(from, to, n int64) int64 {
+	if s.stateless() {
+		return 0
+	}
+	mid := float64(from+to) / 2 / float64(n)
+	if mid < float64(s.c.eqAbove)/float64(s.c.eq) {
+		return keptAll
+	}
+	return s.c.eqAbove
+}
+
+// same reports whether count c of elements on the key are decided alike
+// from start g and from start a: the k-th of them (from 0) is kept when
+// start+k < eqAbove.
+func (s *cutState) same(g, a, c int64) bool {
+	if s.stateless() || c == 0 || g == a {
+		return true
+	}
+	e := s.c.eqAbove
+	return (g+c <= e && a+c <= e) || (g >= e && a >= e)
+}
+
 // threshold returns t such that the cut keeps exactly the elements of x
 // whose key k ≥ t, and how many of them sit on its key (the caller adds
 // them to seen), or false when the elements on the key are kept only up to
