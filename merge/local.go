@@ -3,8 +3,6 @@ package merge
 import (
 	"context"
 	"fmt"
-
-	"github.com/potluck-hub/potluck/store"
 )
 
 // Resolver fetches a release by CID into a local directory and returns it;
@@ -50,7 +48,7 @@ func openRef(ctx context.Context, ref string, resolve Resolver) (*Model, string,
 			return nil, "", err
 		}
 	}
-	scan, err := store.ScanDir(dir)
+	scan, stats, err := scanLocal(dir, resolve == nil)
 	if err != nil {
 		return nil, "", err
 	}
@@ -65,6 +63,7 @@ func openRef(ctx context.Context, ref string, resolve Resolver) (*Model, string,
 	if err != nil {
 		return nil, "", err
 	}
+	withScanStats(m, stats)
 	return m, c.String(), nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/potluck-hub/potluck/internal/hashcache"
 	"github.com/potluck-hub/potluck/merge"
 	"github.com/potluck-hub/potluck/merge/trimstats"
 	"github.com/potluck-hub/potluck/safetensors"
@@ -89,6 +90,8 @@ func TestStatsGiveTheSameCuts(t *testing.T) {
 	writeSpecialDelta(t, special, base)
 	deltas = append(deltas, special)
 	var want []string
+	t.Setenv(hashcache.EnvDir, "off") // no statistics from the hash cache either
+	taken := merge.StatsTaken()
 	for _, mr := range magnitudeRecipes {
 		for _, workers := range []int{1, 3} {
 			out := outDir(t)
@@ -96,10 +99,12 @@ func TestStatsGiveTheSameCuts(t *testing.T) {
 			want = append(want, tensorsDigest(t, out))
 		}
 	}
+	if merge.StatsTaken() != taken {
+		t.Fatal("statistics used with no sidecar and no cache")
+	}
 	for _, d := range deltas {
 		writeStats(t, d, fileStats(t, d))
 	}
-	taken := merge.StatsTaken()
 	k := 0
 	for _, mr := range magnitudeRecipes {
 		for _, workers := range []int{1, 3} {
@@ -154,6 +159,7 @@ func writeSpecialDelta(t *testing.T, dir, base string) {
 // only far from every cut leave the bytes as they are; statistics for
 // another dtype or size are not used.
 func TestStatsThatLie(t *testing.T) {
+	t.Setenv(hashcache.EnvDir, "off") // statistics from delta 0's sidecar only
 	dir := t.TempDir()
 	base, deltas := goldenInputs(t, dir)
 	y := recipeYAML("ties", "density: 0.3", base, deltas)
@@ -271,4 +277,21 @@ func statsBytes(name string, h *trimstats.Histogram) (string, error) {
 	s.Add(name, h)
 	b, err := s.MarshalBinary()
 	return string(b), err
+}
+
+// TestStatsFromHashCache: a local merge over deltas without a sidecar takes
+// their statistics from the hash cache, which took them while hashing.
+func TestStatsFromHashCache(t *testing.T) {
+	t.Setenv(hashcache.EnvDir, t.TempDir())
+	base, deltas := goldenInputs(t, t.TempDir())
+	y := recipeYAML("ties", "density: 0.3", base, deltas)
+	taken := merge.StatsTaken()
+	out := outDir(t)
+	runJob(t, y, out, 1, 0, 0)
+	if merge.StatsTaken() == taken {
+		t.Fatal("no statistics from the hash cache")
+	}
+	if got := tensorsDigest(t, out); got != goldenCases[2].want {
+		t.Fatalf("ties with cached statistics: %s, want %s", got, goldenCases[2].want)
+	}
 }
