@@ -150,27 +150,70 @@ func (tr *tensorRun) maskedBlocks(off int64, k int, dst []byte) (bool, error) {
 	return true, nil
 }
 
-// maskedBlock merges the block of m elements at element at, splitting it
-// where a magnitude cut stops keeping the elements on its key.
+// maskedBlock merges the block of m elements at element at. Each range
+// is first merged as if every cut decided the elements on its key in it as
+// it decided the last one before (the kernel then reads the inputs from
+// memory while it computes); counted afterwards, from the cache, a cut
+// that stopped keeping them inside the range has the range split where it
+// did and merged again.
 func (tr *tensorRun) maskedBlock(at int64, m int, base, dst []byte) bool {
-	p, st := tr.fused, &tr.e.masked
-	mp := p.masked
-	size := p.format.Size()
 	for from := 0; from < m; {
-		to := tr.maskedRange(from, m)
-		ins := st.ins[:len(mp.inputs)]
-		for n, i := range mp.inputs {
-			ins[n] = tr.maskedInput(n, i, at+int64(from), from, to)
-		}
-		ok := kernel.MergeMasked(p.format, dst[from*size:to*size], base[from*size:to*size], ins, mp.merge, st.scratch)
-		if !ok {
+		to := m
+		if !tr.mergeRange(at, from, to, base, dst, false) {
 			return false
+		}
+		if !tr.countRange(from, to) {
+			to = tr.maskedRange(from, m)
+			if !tr.mergeRange(at, from, to, base, dst, true) {
+				return false
+			}
 		}
 		maskedRanges.Add(1)
 		tr.maskedAdvance()
 		from = to
 	}
 	return true
+}
+
+// mergeRange runs MergeMasked over elements [from, to) of the block, each
+// cut's window from its counts over the range (exact) or from the last
+// element before it.
+func (tr *tensorRun) mergeRange(at int64, from, to int, base, dst []byte, exact bool) bool {
+	p, st := tr.fused, &tr.e.masked
+	mp := p.masked
+	size := p.format.Size()
+	ins := st.ins[:len(mp.inputs)]
+	for n, i := range mp.inputs {
+		ins[n] = tr.maskedInput(n, i, at+int64(from), from, to, exact)
+	}
+	return kernel.MergeMasked(p.format, dst[from*size:to*size], base[from*size:to*size], ins, mp.merge, st.scratch)
+}
+
+// countRange counts, for every cut that counts, its elements below and on
+// its key in elements [from, to) of the block (into st.counts), and
+// reports whether each cut decided those on its key alike throughout.
+func (tr *tensorRun) countRange(from, to int) bool {
+	p, st := tr.fused, &tr.e.masked
+	sz := p.format.Size()
+	alike := true
+	for n, i := range p.masked.inputs {
+		cm, ok := tr.masks[i].(*cutMask)
+		if !ok {
+			continue
+		}
+		for c, cs := range []*cutState{&cm.lo, &cm.hi} {
+			if cs.stateless() && cm.check[c] == nil {
+				continue
+			}
+			b, e := formatKeys(p.format).cutKeys(cs.c.key)
+			below, eq := kernel.CountKeys(p.format, st.raws[n][from*sz:to*sz], b, e)
+			st.counts[n][c] = cutCount{int64(below), int64(eq)}
+			if !cs.stateless() && cs.seen < cs.c.eqAbove && cs.seen+int64(eq) > cs.c.eqAbove {
+				alike = false
+			}
+		}
+	}
+	return alike
 }
 
 // maskedRange returns the end of the range from from (at most to m) in
@@ -223,8 +266,10 @@ func nthKey(f kernel.Format, raw []byte, key uint32, n int) int {
 }
 
 // maskedInput is merged input n's (plan input i) MaskedInput for elements
-// [from, to) of the block, the first of them element e of the tensor.
-func (tr *tensorRun) maskedInput(n, i int, e int64, from, to int) kernel.MaskedInput {
+// [from, to) of the block, the first of them element e of the tensor: a
+// cut's window from its counts over the range when exact, else from its
+// count so far.
+func (tr *tensorRun) maskedInput(n, i int, e int64, from, to int, exact bool) kernel.MaskedInput {
 	p, st := tr.fused, &tr.e.masked
 	sz := p.format.Size()
 	in := kernel.MaskedInput{Src: st.raws[n][from*sz : to*sz], W: p.masked.w[n], R: tr.resc[i]}
@@ -243,7 +288,11 @@ func (tr *tensorRun) maskedInput(n, i int, e int64, from, to int) kernel.MaskedI
 		}
 	case *cutMask:
 		d := formatKeys(p.format)
-		in.Kind, in.Lo, in.Hi = kernel.MaskWindow, m.lo.windowFrom(d, st.counts[n][0].eq), m.hi.windowFrom(d, st.counts[n][1].eq)
+		lo, hi := m.lo.windowFrom(d, st.counts[n][0].eq), m.hi.windowFrom(d, st.counts[n][1].eq)
+		if !exact {
+			lo, hi = m.lo.windowFrom(d, 0), m.hi.windowFrom(d, 0)
+		}
+		in.Kind, in.Lo, in.Hi = kernel.MaskWindow, lo, hi
 	}
 	return in
 }
@@ -271,7 +320,8 @@ func f32Of(w []uint32) []float32 {
 
 // windowFrom returns the key bound, in key domain d, from which the cut
 // keeps the elements of a range it decides alike, eq of them on its key:
-// every element whose key is at least the bound is above the cut.
+// every element whose key is at least the bound is above the cut. With eq
+// 0 it is the bound the next element on the key would get.
 func (s *cutState) windowFrom(d formatKeys, eq int64) uint32 {
 	switch {
 	case s.c.all:
@@ -282,7 +332,7 @@ func (s *cutState) windowFrom(d formatKeys, eq int64) uint32 {
 		return d.keyBound(int64(s.c.key) + 1)
 	case s.c.eqAbove == s.c.eq:
 		return d.keyBound(int64(s.c.key))
-	case s.seen+eq <= s.c.eqAbove:
+	case s.seen < s.c.eqAbove && s.seen+eq <= s.c.eqAbove:
 		return d.keyBound(int64(s.c.key))
 	}
 	return d.keyBound(int64(s.c.key) + 1)

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"regexp"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -325,6 +328,29 @@ func TestMaskedInputLayout(t *testing.T) {
 	for i := range want {
 		if got[i] != want[i] {
 			t.Fatalf("MaskedInput offsets %v, the assembly reads %v", got, want)
+		}
+	}
+}
+
+// TestAVX2Registers reads the generated assembly: an AVX2 function must not
+// touch a register that only AVX-512 encodes (X16–X31, Y16–Y31, Z, K),
+// which avo's allocator may pick when too many vectors are live.
+func TestAVX2Registers(t *testing.T) {
+	evexOnly := regexp.MustCompile(`\b([XY](1[6-9]|2[0-9]|3[01])|Z[0-9]+|K[0-7])\b`)
+	for _, file := range []string{"kernel_amd64.s", "mask_amd64.s", "robust_amd64.s"} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn := ""
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "TEXT ") {
+				fn = line
+				continue
+			}
+			if strings.Contains(fn, "AVX2") && !strings.HasPrefix(strings.TrimSpace(line), "//") && evexOnly.MatchString(line) {
+				t.Errorf("%s: %s uses an AVX-512 register: %s", file, strings.Fields(fn)[1], strings.TrimSpace(line))
+			}
 		}
 	}
 }
