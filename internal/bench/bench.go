@@ -37,6 +37,7 @@ type Options struct {
 	Threads []int    // thread counts; empty: 1 and every core
 	Repeat  int      // runs per figure, the fastest kept
 	Scalar  bool     // also measure the generic (pure Go) kernels
+	Chunk   int      // elements per chunk (Job.ChunkElems); 0: the engine's choice
 }
 
 // Method is one measured recipe: its method, its parameters, any other
@@ -123,7 +124,7 @@ func Run(ctx context.Context, o Options, emit func(Result)) error {
 					if err := ctx.Err(); err != nil {
 						return err
 					}
-					secs, ceil, impl, err := set.measure(ctx, m, th, o.Repeat, scalar)
+					secs, ceil, impl, err := set.measure(ctx, m, th, o.Repeat, scalar, o.Chunk)
 					if err != nil {
 						return fmt.Errorf("bench: %s %s: %w", m.Label, name, err)
 					}
@@ -320,7 +321,7 @@ func (s *inputs) xorPass(th int) float64 {
 // a ceiling pass at the same thread count (a noisy machine then slows both
 // alike), and returns the fastest merge in seconds, the fastest ceiling in
 // GB/s of input, and the kernels that ran.
-func (s *inputs) measure(ctx context.Context, m Method, th, repeat int, scalar bool) (float64, float64, string, error) {
+func (s *inputs) measure(ctx context.Context, m Method, th, repeat int, scalar bool, chunk int) (float64, float64, string, error) {
 	y := fmt.Sprintf("merge_method: %s\nbase_model: base\n", m.Name)
 	if m.Top != "" {
 		y += m.Top + "\n"
@@ -340,7 +341,7 @@ func (s *inputs) measure(ctx context.Context, m Method, th, repeat int, scalar b
 	if m.NoStats {
 		deltas = s.bare
 	}
-	job := &merge.Job{Recipe: r, Base: s.base, BaseCID: benchBase, Deltas: deltas, Workers: th}
+	job := &merge.Job{Recipe: r, Base: s.base, BaseCID: benchBase, Deltas: deltas, Workers: th, ChunkElems: chunk}
 	for i := range s.deltas {
 		job.DeltaCIDs = append(job.DeltaCIDs, fmt.Sprintf("delta-%d", i))
 	}
