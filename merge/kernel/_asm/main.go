@@ -19,5 +19,6 @@ func main() {
 	tiesKernels()
 	fused()
 	maskedKernels()
+	robustFused()
 	Generate()
 }
