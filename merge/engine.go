@@ -30,6 +30,7 @@ type engine struct {
 	rawIn          [][]byte // and of each input
 	srcs           [][]byte
 	masked         maskedState // the fused masked path's scratch
+	zero           []byte      // encoded zeros: a zero delta's bytes
 	helpers        []*engine   // engines of the goroutines that share a tensor's segments
 }
 
@@ -142,6 +143,14 @@ func (tr *tensorRun) span(from, to int64, outDT safetensors.DType, dst []byte, w
 		}
 	}
 	return nil
+}
+
+// zeros returns n zero bytes.
+func (e *engine) zeros(n int) []byte {
+	if len(e.zero) < n {
+		e.zero = make([]byte, n)
+	}
+	return e.zero[:n]
 }
 
 // readBase reads k elements of the base tensor from off into e.base.
