@@ -75,6 +75,20 @@ func CountKey(x []float32, key uint32) int { return countKey(x, key) }
 // implementation; lane may be any int (lane & 7 is what counts).
 func SumAbsLanes(acc *[8]float64, lane int, x []float32) { sumAbsLanes(acc, lane, x) }
 
+// DotPairs is DotLanes for several pairs at once: for each p,
+// DotLanes(acc[p], lane, as[p], bs[p]), with the same bits. It panics
+// unless acc, as and bs are as long and every as[p] and bs[p] as long as
+// as[0].
+func DotPairs(acc []*[8]float64, lane int, as, bs [][]float32) {
+	mustLen("DotPairs", len(as), len(acc))
+	mustLen("DotPairs", len(bs), len(acc))
+	for p := range as {
+		mustLen("DotPairs", len(as[p]), len(as[0]))
+		mustLen("DotPairs", len(bs[p]), len(as[0]))
+	}
+	dotPairs(acc, lane, as, bs)
+}
+
 // DotLanes adds a[i]·b[i] to lane (lane+i) mod 8 of acc, in float64:
 //
 //	for i := range a {

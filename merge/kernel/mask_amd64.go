@@ -85,6 +85,54 @@ func sumAbsLanesAVX2(acc *[8]float64, x []float32)
 //go:noescape
 func dotLanesAVX2(acc *[8]float64, a []float32, b []float32)
 
+// dotPairs<g>AVX2 equals dotPairsGeneric(acc, 0, as, bs) for g pairs, acc
+// the pairs' 8·g lanes one after the other, ptrs as[0], bs[0], as[1], …
+// the pairs' data and n (a multiple of 8) their length, at both levels as
+// dotLanesAVX2.
+//
+//go:noescape
+func dotPairs1AVX2(acc *float64, ptrs **float32, n int)
+
+//go:noescape
+func dotPairs2AVX2(acc *float64, ptrs **float32, n int)
+
+//go:noescape
+func dotPairs3AVX2(acc *float64, ptrs **float32, n int)
+
+//go:noescape
+func dotPairs4AVX2(acc *float64, ptrs **float32, n int)
+
+var dotPairsFuncs = [...]func(acc *float64, ptrs **float32, n int){dotPairs1AVX2, dotPairs2AVX2, dotPairs3AVX2, dotPairs4AVX2}
+
+func dotPairs(acc []*[8]float64, lane int, as, bs [][]float32) {
+	if impl == generic || len(acc) == 0 {
+		dotPairsGeneric(acc, lane, as, bs)
+		return
+	}
+	n0 := len(as[0])
+	h := laneHead(lane, n0)
+	n := (n0 - h) &^ 7
+	var lanes [8 * len(dotPairsFuncs)]float64
+	var ptrs [2 * len(dotPairsFuncs)]*float32
+	for p := 0; p < len(acc); p += len(dotPairsFuncs) {
+		g := min(len(dotPairsFuncs), len(acc)-p)
+		for q := range g {
+			dotLanesGeneric(acc[p+q], lane, as[p+q][:h], bs[p+q][:h])
+			copy(lanes[8*q:8*q+8], acc[p+q][:])
+			if n > 0 {
+				ptrs[2*q], ptrs[2*q+1] = &as[p+q][h], &bs[p+q][h]
+			}
+		}
+		if n > 0 {
+			dotPairsFuncs[g-1](&lanes[0], &ptrs[0], n)
+		}
+		for q := range g {
+			copy(acc[p+q][:], lanes[8*q:8*q+8])
+			dotLanesGeneric(acc[p+q], 0, as[p+q][h+n:], bs[p+q][h+n:])
+		}
+	}
+}
+
 // hasDQ reports AVX512DQ, which the AVX-512 dareMask needs (a variable so
 // a test can take it away).
 var hasDQ = cpu.X86.HasAVX512DQ

@@ -93,3 +93,9 @@ func dotLanesGeneric(acc *[8]float64, lane int, a, b []float32) {
 		acc[(lane+i)&7] += float64(float64(a[i]) * float64(b[i])) // rounded: never fused
 	}
 }
+
+func dotPairsGeneric(acc []*[8]float64, lane int, as, bs [][]float32) {
+	for p := range acc {
+		dotLanesGeneric(acc[p], lane, as[p], bs[p])
+	}
+}

@@ -8,6 +8,7 @@ func maskBetween(x []float32, lo, hi int64)                    { maskBetweenGene
 func countKey(x []float32, key uint32) int                     { return countKeyGeneric(x, key) }
 func sumAbsLanes(acc *[8]float64, lane int, x []float32)       { sumAbsLanesGeneric(acc, lane, x) }
 func dotLanes(acc *[8]float64, lane int, a, b []float32)       { dotLanesGeneric(acc, lane, a, b) }
+func dotPairs(acc []*[8]float64, lane int, as, bs [][]float32) { dotPairsGeneric(acc, lane, as, bs) }
 
 // hasDQ is false: there is no assembly.
 var hasDQ = false

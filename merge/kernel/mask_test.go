@@ -577,3 +577,45 @@ func TestDARE2WithoutDQ(t *testing.T) {
 		checkDARE2(t, simdtest.RandFloats(r, n), 1, r.Uint64(), int64(r.Uint32()), r.Uint32N(1<<16))
 	}
 }
+
+// TestDotPairs: DotPairs equals DotLanes of each pair, at every level, for
+// 1 to 9 pairs (several calls of the grouped kernels), every lane start and
+// length.
+func TestDotPairs(t *testing.T) {
+	r := rand.New(rand.NewPCG(25, 26))
+	for _, n := range simdtest.Lengths() {
+		for _, lane := range laneStarts {
+			if n > 300 && r.IntN(4) != 0 {
+				continue
+			}
+			np := 1 + r.IntN(9)
+			gen := []func(*rand.Rand, int) []float32{finiteFloats, simdtest.RandFloats}[r.IntN(2)]
+			as, bs := make([][]float32, np), make([][]float32, np)
+			starts := make([]*laneAcc, np)
+			for p := range np {
+				as[p], bs[p] = simdtest.Unaligned(gen(r, n), r.IntN(4)), simdtest.Unaligned(gen(r, n), r.IntN(4))
+				starts[p] = newLaneAcc(r)
+			}
+			want := make([]laneAcc, np)
+			for p := range np {
+				want[p] = *starts[p]
+				atLevel(generic, func() { DotLanes(want[p].acc(), lane, as[p], bs[p]) })
+			}
+			for _, l := range append(simdtest.Levels(), generic) {
+				got := make([]laneAcc, np)
+				accs := make([]*[8]float64, np)
+				for p := range np {
+					got[p] = *starts[p]
+					accs[p] = got[p].acc()
+				}
+				atLevel(l, func() { DotPairs(accs, lane, as, bs) })
+				for p := range np {
+					if i := sameLanes(&got[p], &want[p]); i >= 0 {
+						t.Fatalf("DotPairs %s n=%d lane=%d pair %d of %d: word %d: got %#016x, want %#016x", l, n, lane, p, np, i,
+							math.Float64bits(got[p].buf[i]), math.Float64bits(want[p].buf[i]))
+					}
+				}
+			}
+		}
+	}
+}

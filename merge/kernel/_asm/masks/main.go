@@ -32,6 +32,9 @@ func main() {
 	// the AVX2 code.
 	sumAbsLanes()
 	dotLanes()
+	for g := 1; g <= dotPairsMax; g++ {
+		dotPairs(g)
+	}
 	Generate()
 }
 
@@ -561,4 +564,46 @@ func laneSums(fn string, p, n reg.Register, ss []stream, term func(j, half int, 
 	for h := range acc {
 		VMOVUPD(acc[h], Mem{Base: p, Disp: 32 * h})
 	}
+}
+
+// dotPairsMax is the most pairs one dotPairs kernel takes: their 2·g
+// accumulators and four temporaries fit AVX2's 16 registers.
+const dotPairsMax = 4
+
+// dotPairs emits dotPairs<g>AVX2: for g pairs of float32 streams at once,
+// acc[8p + i&7] += float64(a_p[i])·float64(b_p[i]), each lane in element
+// order, as dotLanes (g of them, their chains interleaved, so that no add
+// waits on its lane's last). The product of two float32s is exact in
+// float64, so VFMADD231PD gives the bits of a multiply and an add.
+func dotPairs(g int) {
+	fn := fmt.Sprintf("dotPairs%dAVX2", g)
+	TEXT(fn, NOSPLIT, "func(acc *float64, ptrs **float32, n int)")
+	p := Load(Param("acc"), GP64())
+	ptrs := Load(Param("ptrs"), GP64())
+	n := Load(Param("n"), GP64())
+	var ss []stream
+	for k := range 2 * g {
+		r := GP64()
+		MOVQ(Mem{Base: ptrs, Disp: 8 * k}, r)
+		ss = append(ss, stream{r})
+	}
+	acc := make([]reg.VecVirtual, 2*g)
+	for k := range acc {
+		acc[k] = YMM()
+		VMOVUPD(Mem{Base: p, Disp: 32 * k}, acc[k])
+	}
+	blocks(fn, n, 8, 1, ss, func(int) {
+		for q := range g {
+			for h := range 2 {
+				x, y := YMM(), YMM()
+				VCVTPS2PD(ss[2*q].at(0, 8, 16*h), x)
+				VCVTPS2PD(ss[2*q+1].at(0, 8, 16*h), y)
+				VFMADD231PD(y, x, acc[2*q+h]) // acc + x·y
+			}
+		}
+	})
+	for k := range acc {
+		VMOVUPD(acc[k], Mem{Base: p, Disp: 32 * k})
+	}
+	done()
 }
