@@ -52,14 +52,17 @@ type File struct {
 
 // Tensor is one tensor of a release: where its bytes lie and their digest.
 type Tensor struct {
-	Name     string  `json:"name"`
-	DType    string  `json:"dtype"`
-	Shape    []int64 `json:"shape"`
-	File     string  `json:"file"`
-	Offset   int64   `json:"offset"` // absolute offset of the data in File
-	Length   int64   `json:"length"`
-	SHA256   string  `json:"sha256"`
-	Encoding string  `json:"encoding"` // "dense", or "sparse" for a sparse tensor's #indices and #values entries
+	Name   string  `json:"name"`
+	DType  string  `json:"dtype"`
+	Shape  []int64 `json:"shape"`
+	File   string  `json:"file"`
+	Offset int64   `json:"offset"` // absolute offset of the data in File
+	Length int64   `json:"length"`
+	SHA256 string  `json:"sha256"`
+	// Encoding is "dense"; "sparse" for a sparse tensor's #indices and
+	// #values entries; for a LoRA adapter, "lora" for its factors and
+	// "full" for a module it saves whole.
+	Encoding string `json:"encoding"`
 }
 
 // Input is one input of a merge, as its provenance records it.

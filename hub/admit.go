@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/merge"
@@ -14,62 +13,60 @@ import (
 // hundred bytes each.
 const maxManifest = 64 << 20
 
-// admit checks staged bytes before anything is committed, recording each
-// check in s: every safetensors header is valid (format); for a delta, its
-// manifest agrees with the upload (manifest), every tensor fits the base
-// (fit, sparse), every value is finite and every digest right (values), and
-// every tensor's norm is within the bound of its base's (norm).
-func (h *Hub) admit(ctx context.Context, a *admission, s *screen) error {
-	var upload, base *merge.Model
-	defer func() {
-		for _, m := range []*merge.Model{upload, base} {
-			if m != nil {
-				m.Close()
-			}
-		}
-	}()
-	var man *potluck.Manifest
-	steps := []struct {
-		name string
-		f    func() error
-	}{
-		{"format", func() (err error) {
-			upload, err = merge.OpenModel("upload", stagedSource{a})
-			return rejected(err)
-		}},
-		{"manifest", func() (err error) {
-			if man, err = readManifest(upload); err != nil {
-				return rejected(err)
-			}
-			if man.Kind != potluck.KindDelta || man.Base != a.up.Base {
-				return fmt.Errorf("%w: manifest says %s of base %s; the upload is a delta of %s", ErrRejected, man.Kind, man.Base, a.up.Base)
-			}
-			return checkManifestFiles(man, a)
-		}},
-		{"fit", func() error {
-			baseRel, err := h.releases.get(a.up.Base)
-			if err != nil {
-				return err
-			}
-			if base, err = h.openRelease(ctx, baseRel); err != nil {
-				return err
-			}
-			return rejected(merge.CheckDelta(base, upload))
-		}},
-		{"sparse", func() error { return rejected(merge.CheckSparseIndices(base, upload)) }},
-		{"values", func() error { return checkManifestTensors(man, upload) }},
-		{"norm", func() error { return h.checkNorms(a.up.Base, base, upload) }},
-		{"cosine", func() error { return h.checkCosine(ctx, a.up.Base, upload) }},
+// The stages after the bytes are staged: the staged files form a valid
+// safetensors model (format); for a delta, its manifest agrees with the
+// upload (manifest), every tensor fits the base (fit, sparse), every value
+// is finite and every digest right (values). The norm and cosine bounds are
+// in screen.go and cosine.go.
+
+// checkFormat opens the staged files as a model: every safetensors header
+// is valid.
+func (h *Hub) checkFormat(_ context.Context, a *admission) (err error) {
+	a.upload, err = merge.OpenModel("upload", stagedSource{a})
+	return rejected(err)
+}
+
+// checkManifest: the delta carries a manifest that describes it: its kind,
+// its base and exactly the uploaded files.
+func (h *Hub) checkManifest(_ context.Context, a *admission) (err error) {
+	if a.man, err = readManifest(a.upload); err != nil {
+		return rejected(err)
 	}
-	for i, st := range steps {
-		if i == 1 && a.up.Kind != potluck.KindDelta {
-			return nil
-		}
-		if err := s.run(st.name, st.f); err != nil {
-			return err
-		}
+	if a.man.Kind != potluck.KindDelta || a.man.Base != a.up.Base {
+		return fmt.Errorf("%w: manifest says %s of base %s; the upload is a delta of %s", ErrRejected, a.man.Kind, a.man.Base, a.up.Base)
 	}
-	return nil
+	return checkManifestFiles(a.man, a)
+}
+
+// checkFit opens the delta's base: every delta tensor names a base tensor
+// and fits its shape.
+func (h *Hub) checkFit(ctx context.Context, a *admission) error {
+	baseRel, err := h.releases.get(a.up.Base)
+	if err != nil {
+		return err
+	}
+	if a.base, err = h.openRelease(ctx, baseRel); err != nil {
+		return err
+	}
+	return rejected(merge.CheckDelta(a.base, a.upload))
+}
+
+// checkSparse: a sparse tensor's indices lie inside its base tensor.
+func (h *Hub) checkSparse(_ context.Context, a *admission) error {
+	return rejected(merge.CheckSparseIndices(a.base, a.upload))
+}
+
+// checkValues: the manifest lists every tensor with its digest, every
+// value is finite, and not every value is zero (the delta changes its base).
+func (h *Hub) checkValues(_ context.Context, a *admission) error {
+	if err := checkManifestTensors(a.man, a.upload); err != nil {
+		return err
+	}
+	zero, err := merge.ZeroDelta(a.base, a.upload)
+	if err == nil && zero {
+		err = merge.ErrZeroDelta
+	}
+	return rejected(err)
 }
 
 // rejected marks a check's error as the hub's refusal.
@@ -130,7 +127,7 @@ func checkManifestTensors(man *potluck.Manifest, m *merge.Model) error {
 		if !ok {
 			return fmt.Errorf("%w: manifest: tensor %q is in no uploaded file", ErrRejected, mt.Name)
 		}
-		if string(t.DType) != mt.DType || t.File != mt.File || t.Start != mt.Offset || t.Size() != mt.Length || fmt.Sprint(t.Shape) != fmt.Sprint(mt.Shape) || mt.Encoding != encodingOf(mt.Name) {
+		if string(t.DType) != mt.DType || t.File != mt.File || t.Start != mt.Offset || t.Size() != mt.Length || fmt.Sprint(t.Shape) != fmt.Sprint(mt.Shape) || mt.Encoding != merge.Encoding(m, mt.Name) {
 			return fmt.Errorf("%w: manifest: tensor %q is listed as %s%v in %s at %d+%d (%s), found %s%v in %s at %d+%d",
 				ErrRejected, mt.Name, mt.DType, mt.Shape, mt.File, mt.Offset, mt.Length, mt.Encoding, t.DType, t.Shape, t.File, t.Start, t.Size())
 		}
@@ -143,13 +140,4 @@ func checkManifestTensors(man *potluck.Manifest, m *merge.Model) error {
 		}
 	}
 	return nil
-}
-
-// encodingOf is the manifest encoding a delta entry must declare: "sparse"
-// for the #indices and #values entries of a sparse tensor, else "dense".
-func encodingOf(name string) string {
-	if strings.HasSuffix(name, merge.SparseIndices) || strings.HasSuffix(name, merge.SparseValues) {
-		return "sparse"
-	}
-	return "dense"
 }

@@ -121,12 +121,12 @@ func CallerFrom(ctx context.Context) *Caller {
 	return c
 }
 
-// checkCaller: an upload by an authenticated caller must be signed by a
+// checkAccess: an upload by an authenticated caller must be signed by a
 // key of the caller's own org.
-func checkCaller(ctx context.Context, signer string) error {
+func (h *Hub) checkAccess(ctx context.Context, a *admission) error {
 	c := CallerFrom(ctx)
-	if c == nil || c.Org == signer {
+	if c == nil || c.Org == a.org {
 		return nil
 	}
-	return fmt.Errorf("%w: signed by a key of %q, but the caller authenticated as %q", ErrForbidden, signer, c.Org)
+	return fmt.Errorf("%w: signed by a key of %q, but the caller authenticated as %q", ErrForbidden, a.org, c.Org)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/potluck-hub/potluck"
@@ -19,15 +20,17 @@ const maxCosinePeers = 16
 // checkCosine compares a delta with the mean of the deltas already published
 // for its base, over its dense float tensors, chunk by chunk, and refuses it
 // when their cosine similarity is below the configured bound.
-func (h *Hub) checkCosine(ctx context.Context, baseCID string, delta *merge.Model) error {
+func (h *Hub) checkCosine(ctx context.Context, a *admission) error {
+	baseCID, delta := a.up.Base, a.upload
 	sc := h.opts.Screen
-	if !sc.Cosine {
-		return nil
+	if !sc.Cosine || merge.IsAdapter(delta) {
+		return nil // a LoRA adapter's factors are in a basis of its own: not compared
 	}
 	rels, err := h.releases.list(potluck.KindDelta, baseCID)
 	if err != nil {
 		return err
 	}
+	rels = slices.DeleteFunc(rels, func(r *potluck.Release) bool { _, lora := r.File(merge.AdapterConfig); return lora })
 	if len(rels) < max(sc.MinPeers, 1) {
 		return nil
 	}

@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -67,11 +66,11 @@ type harness struct {
 	dial      node.DialOptions
 	addr      string
 
-	h      *hub.Hub
-	g      *grpc.Server
-	client *node.Client
-	conn   *grpc.ClientConn
-	raw    hubv1.HubServiceClient
+	h       *hub.Hub
+	unserve func() // stops serving h
+	client  *node.Client
+	conn    *grpc.ClientConn
+	raw     hubv1.HubServiceClient
 }
 
 func newHarness(t *testing.T) *harness {
@@ -119,18 +118,13 @@ func (hs *harness) start() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		h.Close()
-		t.Fatal(err)
-	}
-	g := hub.NewGRPCServer(h)
-	go g.Serve(lis)
-	hs.addr = lis.Addr().String()
+	// No ShutdownTimeout: stopping cancels the calls in flight at once.
+	l, unserve := serve(t, h, hub.ServeOptions{GRPCAddr: "127.0.0.1:0"})
+	hs.addr = l.GRPCAddr()
 	hs.dial = node.DialOptions{Fingerprint: h.Info().TLSFingerprint, Plaintext: opts.Plaintext}
-	client, err := node.Dial(lis.Addr().String(), hs.dial)
+	client, err := node.Dial(hs.addr, hs.dial)
 	if err != nil {
-		g.Stop()
+		unserve()
 		h.Close()
 		t.Fatal(err)
 	}
@@ -138,14 +132,14 @@ func (hs *harness) start() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := grpc.NewClient(lis.Addr().String(), dopts...)
+	conn, err := grpc.NewClient(hs.addr, dopts...)
 	if err != nil {
 		client.Close()
-		g.Stop()
+		unserve()
 		h.Close()
 		t.Fatal(err)
 	}
-	hs.h, hs.g, hs.client, hs.conn, hs.raw = h, g, client, conn, hubv1.NewHubServiceClient(conn)
+	hs.h, hs.unserve, hs.client, hs.conn, hs.raw = h, unserve, client, conn, hubv1.NewHubServiceClient(conn)
 }
 
 // stop closes the clients, the server and the hub; safe to call twice.
@@ -155,7 +149,7 @@ func (hs *harness) stop() {
 	}
 	hs.client.Close()
 	hs.conn.Close()
-	hs.g.Stop()
+	hs.unserve()
 	if err := hs.h.Close(); err != nil {
 		hs.t.Errorf("closing the hub: %v", err)
 	}
@@ -885,67 +879,59 @@ func uploadHeader(t *testing.T, dir string, bundle []byte, baseCID string) (*hub
 	return h, contents
 }
 
-// rawStream is one upload stream driven by hand.
-type rawStream struct {
-	send  func(h *hubv1.UploadHeader, c *hubv1.Chunk) error
-	close func() (*potluck.Release, error)
+// rawSession is an upload session driven by hand through the session RPCs
+// (StartUpload, UploadChunks, CommitUpload), as a broken or hostile client
+// could drive it.
+type rawSession struct {
+	raw hubv1.HubServiceClient
+	id  string
 }
 
-func (hs *harness) rawPublish(ctx context.Context) rawStream {
-	s, err := hs.raw.Publish(ctx)
+// rawStart opens an upload session of kind for h; the hub must accept it.
+func rawStart(t *testing.T, raw hubv1.HubServiceClient, kind hubv1.ReleaseKind, h *hubv1.UploadHeader) rawSession {
+	t.Helper()
+	resp, err := raw.StartUpload(context.Background(), &hubv1.StartUploadRequest{Kind: kind, Header: h})
 	if err != nil {
-		hs.t.Fatal(err)
+		t.Fatal(err)
 	}
-	return rawStream{
-		send: func(h *hubv1.UploadHeader, c *hubv1.Chunk) error {
-			if h != nil {
-				return s.Send(&hubv1.PublishRequest{Msg: &hubv1.PublishRequest_Header{Header: h}})
-			}
-			return s.Send(&hubv1.PublishRequest{Msg: &hubv1.PublishRequest_Chunk{Chunk: c}})
-		},
-		close: func() (*potluck.Release, error) {
-			r, err := s.CloseAndRecv()
-			if err != nil {
-				return nil, err
-			}
-			return wire.ReleaseOf(r.GetRelease())
-		},
-	}
+	return rawSession{raw: raw, id: resp.GetUploadId()}
 }
 
-func (hs *harness) rawRegisterBase(ctx context.Context) rawStream {
-	s, err := hs.raw.RegisterBase(ctx)
+// send streams chunks into the session in one UploadChunks call and
+// returns the hub's answer. A send error (the hub has already answered)
+// stops it: the answer comes when the stream closes.
+func (s rawSession) send(ctx context.Context, chunks ...*hubv1.Chunk) error {
+	st, err := s.raw.UploadChunks(ctx)
 	if err != nil {
-		hs.t.Fatal(err)
+		return err
 	}
-	return rawStream{
-		send: func(h *hubv1.UploadHeader, c *hubv1.Chunk) error {
-			if h != nil {
-				return s.Send(&hubv1.RegisterBaseRequest{Msg: &hubv1.RegisterBaseRequest_Header{Header: h}})
-			}
-			return s.Send(&hubv1.RegisterBaseRequest{Msg: &hubv1.RegisterBaseRequest_Chunk{Chunk: c}})
-		},
-		close: func() (*potluck.Release, error) {
-			r, err := s.CloseAndRecv()
-			if err != nil {
-				return nil, err
-			}
-			return wire.ReleaseOf(r.GetRelease())
-		},
-	}
-}
-
-// sendAll sends files in chunks of size n; a send error (the hub has
-// already answered) stops it: the answer comes from close.
-func (rs rawStream) sendAll(files [][]byte, n int) {
-	for i, b := range files {
-		for off := 0; off < len(b); off += n { // an empty file sends nothing
-			end := min(off+n, len(b))
-			if err := rs.send(nil, &hubv1.Chunk{FileIndex: uint32(i), Offset: uint64(off), Data: b[off:end]}); err != nil {
-				return
-			}
+	for _, c := range chunks {
+		if st.Send(&hubv1.UploadChunksRequest{UploadId: s.id, Chunk: c}) != nil {
+			break
 		}
 	}
+	_, err = st.CloseAndRecv()
+	return err
+}
+
+func (s rawSession) commit(ctx context.Context) (*potluck.Release, error) {
+	resp, err := s.raw.CommitUpload(ctx, &hubv1.CommitUploadRequest{UploadId: s.id})
+	if err != nil {
+		return nil, err
+	}
+	return wire.ReleaseOf(resp.GetRelease())
+}
+
+// chunksOf cuts files into chunks of at most n bytes, in order; an empty
+// file gives none.
+func chunksOf(files [][]byte, n int) []*hubv1.Chunk {
+	var out []*hubv1.Chunk
+	for i, b := range files {
+		for off := 0; off < len(b); off += n {
+			out = append(out, &hubv1.Chunk{FileIndex: uint32(i), Offset: uint64(off), Data: b[off:min(off+n, len(b))]})
+		}
+	}
+	return out
 }
 
 // flipSignatureByte alters one byte inside the DSSE signature of a bundle.
@@ -1107,14 +1093,14 @@ func TestRefusedUploadsLeaveNothing(t *testing.T) {
 		if chunks < 4 {
 			t.Fatalf("first file has %d chunks of 64 KiB; the test needs several", chunks)
 		}
-		hs.expectRefused(t, codes.InvalidArgument, []string{"cut off"}, func() error {
-			s := hs.rawPublish(ctx)
-			if err := s.send(h, nil); err != nil {
+		half := chunks / 2 * piece
+		want := fmt.Sprintf("file %q has %d of its %d bytes", h.Files[0].GetPath(), half, len(files[0]))
+		hs.expectRefused(t, codes.FailedPrecondition, []string{want}, func() error {
+			s := rawStart(t, hs.raw, hubv1.ReleaseKind_RELEASE_KIND_DELTA, h)
+			if err := s.send(ctx, chunksOf([][]byte{files[0][:half]}, piece)...); err != nil {
 				t.Fatal(err)
 			}
-			half := [][]byte{files[0][:chunks/2*piece]}
-			s.sendAll(half, piece)
-			_, err := s.close()
+			_, err := s.commit(ctx)
 			return err
 		})
 	})
@@ -1123,23 +1109,29 @@ func TestRefusedUploadsLeaveNothing(t *testing.T) {
 		_, bundle := signDir(t, good, hs.keyA)
 		h, files := uploadHeader(t, good, bundle, baseCID)
 		before := hs.snapshot()
+		parts := len(uploadsLeft(t, hs))
+		s := rawStart(t, hs.raw, hubv1.ReleaseKind_RELEASE_KIND_DELTA, h)
 		cctx, cancel := context.WithCancel(ctx)
-		s := hs.rawPublish(cctx)
-		if err := s.send(h, nil); err != nil {
+		st, err := hs.raw.UploadChunks(cctx)
+		if err != nil {
 			t.Fatal(err)
 		}
-		s.sendAll([][]byte{files[0][:len(files[0])/2]}, 64<<10)
-		// Let the hub stage some of the bytes before the cancel.
+		for _, c := range chunksOf([][]byte{files[0][:len(files[0])/2]}, 64<<10) {
+			if st.Send(&hubv1.UploadChunksRequest{UploadId: s.id, Chunk: c}) != nil {
+				break
+			}
+		}
+		// Let the hub write some of the bytes before the cancel.
 		deadline := time.Now().Add(5 * time.Second)
-		for len(hs.snapshot().staging) == len(before.staging) && time.Now().Before(deadline) {
+		for len(uploadsLeft(t, hs)) == parts && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
 		}
 		cancel()
-		if _, err := s.close(); status.Code(err) != codes.Canceled {
+		if _, err := st.CloseAndRecv(); status.Code(err) != codes.Canceled {
 			t.Errorf("cancelled upload: %v, want Canceled", err)
 		}
-		// The hub notices the cancel on its own time: wait for staging to
-		// empty, then compare.
+		// The hub notices the cancel on its own time: wait for the store to
+		// settle, then compare.
 		var d string
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 			if d = before.diff(hs.snapshot()); d == "" {
@@ -1161,12 +1153,11 @@ func TestRefusedUploadsLeaveNothing(t *testing.T) {
 			files[1][i] ^= 0x5a
 		}
 		hs.expectRefused(t, codes.InvalidArgument, []string{"sha256", h.Files[1].GetPath()}, func() error {
-			s := hs.rawPublish(ctx)
-			if err := s.send(h, nil); err != nil {
+			s := rawStart(t, hs.raw, hubv1.ReleaseKind_RELEASE_KIND_DELTA, h)
+			if err := s.send(ctx, chunksOf(files, node.ChunkSize)...); err != nil {
 				t.Fatal(err)
 			}
-			s.sendAll(files, node.ChunkSize)
-			_, err := s.close()
+			_, err := s.commit(ctx)
 			return err
 		})
 	})
@@ -1174,14 +1165,32 @@ func TestRefusedUploadsLeaveNothing(t *testing.T) {
 	t.Run("ChunkAtWrongOffset", func(t *testing.T) {
 		_, bundle := signDir(t, good, hs.keyA)
 		h, files := uploadHeader(t, good, bundle, baseCID)
-		hs.expectRefused(t, codes.InvalidArgument, []string{"chunk for file 0 at 1"}, func() error {
-			s := hs.rawPublish(ctx)
-			if err := s.send(h, nil); err != nil {
-				t.Fatal(err)
-			}
-			s.send(nil, &hubv1.Chunk{FileIndex: 0, Offset: 1, Data: files[0][1:1000]})
-			_, err := s.close()
-			return err
+		want := fmt.Sprintf("chunk for file %q at 1, the hub holds 0 bytes of it", h.Files[0].GetPath())
+		hs.expectRefused(t, codes.Aborted, []string{want}, func() error {
+			s := rawStart(t, hs.raw, hubv1.ReleaseKind_RELEASE_KIND_DELTA, h)
+			return s.send(ctx, &hubv1.Chunk{FileIndex: 0, Offset: 1, Data: files[0][1:1000]})
+		})
+	})
+
+	t.Run("ChunkPastItsFile", func(t *testing.T) {
+		_, bundle := signDir(t, good, hs.keyA)
+		h, files := uploadHeader(t, good, bundle, baseCID)
+		size := len(files[0])
+		want := fmt.Sprintf("chunk for file %q ends at %d, past its declared %d bytes", h.Files[0].GetPath(), size+1, size)
+		hs.expectRefused(t, codes.InvalidArgument, []string{want}, func() error {
+			s := rawStart(t, hs.raw, hubv1.ReleaseKind_RELEASE_KIND_DELTA, h)
+			return s.send(ctx, &hubv1.Chunk{FileIndex: 0, Offset: 0, Data: append(slices.Clone(files[0]), 0)})
+		})
+	})
+
+	t.Run("DataAfterTheLastFile", func(t *testing.T) {
+		_, bundle := signDir(t, good, hs.keyA)
+		h, files := uploadHeader(t, good, bundle, baseCID)
+		want := fmt.Sprintf("chunk for file %d (of %d) with 1 bytes", len(files), len(files))
+		hs.expectRefused(t, codes.InvalidArgument, []string{want}, func() error {
+			s := rawStart(t, hs.raw, hubv1.ReleaseKind_RELEASE_KIND_DELTA, h)
+			extra := &hubv1.Chunk{FileIndex: uint32(len(files)), Offset: 0, Data: []byte{0}}
+			return s.send(ctx, append(chunksOf(files, node.ChunkSize), extra)...)
 		})
 	})
 
@@ -1209,19 +1218,14 @@ func TestRefusedUploadsLeaveNothing(t *testing.T) {
 			t.Fatalf("first file is %s, want blob.bin", h.Files[0].GetPath())
 		}
 		hs.expectRefused(t, codes.InvalidArgument, []string{"at most 4194304"}, func() error {
-			s := hs.rawRegisterBase(ctx)
-			if err := s.send(h, nil); err != nil {
-				t.Fatal(err)
-			}
+			s := rawStart(t, hs.raw, hubv1.ReleaseKind_RELEASE_KIND_BASE, h)
 			// Every byte right and in order, but the first chunk is one byte
 			// over the limit.
 			const over = 4<<20 + 1
-			if s.send(nil, &hubv1.Chunk{FileIndex: 0, Offset: 0, Data: files[0][:over]}) == nil &&
-				s.send(nil, &hubv1.Chunk{FileIndex: 0, Offset: over, Data: files[0][over:]}) == nil {
-				s.sendAll(append([][]byte{nil}, files[1:]...), node.ChunkSize)
-			}
-			_, err := s.close()
-			return err
+			return s.send(ctx, append([]*hubv1.Chunk{
+				{FileIndex: 0, Offset: 0, Data: files[0][:over]},
+				{FileIndex: 0, Offset: over, Data: files[0][over:]},
+			}, chunksOf(append([][]byte{nil}, files[1:]...), node.ChunkSize)...)...)
 		})
 	})
 
@@ -1405,22 +1409,50 @@ func TestRestartKeepsReleasesAndKey(t *testing.T) {
 	}
 }
 
-// An upload stream closed before its header is bad input from the client,
-// not a fault of the hub.
-func TestEmptyUploadStream(t *testing.T) {
+// Malformed upload calls are bad input from the client, not a fault of
+// the hub: a session opened with no header, a chunk stream with no chunk,
+// a message carrying none (a second header, say) or naming another session.
+func TestMalformedUploadCalls(t *testing.T) {
 	hs := newHarness(t)
 	ctx := context.Background()
-	t.Run("NoMessageAtAll", func(t *testing.T) {
-		hs.expectRefused(t, codes.InvalidArgument, []string{"header"}, func() error {
-			_, err := hs.rawPublish(ctx).close()
+	m := writeModels(t, hs.dir)
+	d, err := store.ScanDir(m.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle, err := node.Bundle(d, hs.keyA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := uploadHeader(t, m.base, bundle, "")
+	t.Run("NoHeader", func(t *testing.T) {
+		hs.expectRefused(t, codes.InvalidArgument, []string{"start upload: a header or an upload id is needed"}, func() error {
+			_, err := hs.raw.StartUpload(ctx, &hubv1.StartUploadRequest{Kind: hubv1.ReleaseKind_RELEASE_KIND_BASE})
 			return err
 		})
 	})
-	t.Run("ChunkBeforeHeader", func(t *testing.T) {
-		hs.expectRefused(t, codes.InvalidArgument, []string{"header"}, func() error {
-			s := hs.rawPublish(ctx)
-			s.send(nil, &hubv1.Chunk{Data: []byte("x")})
-			_, err := s.close()
+	t.Run("NoMessageAtAll", func(t *testing.T) {
+		hs.expectRefused(t, codes.InvalidArgument, []string{"upload chunks: the stream is empty"}, func() error {
+			return rawSession{raw: hs.raw}.send(ctx)
+		})
+	})
+	const notAChunk = "upload chunks: every message must carry a chunk of the stream's session"
+	t.Run("MessageWithoutChunk", func(t *testing.T) {
+		hs.expectRefused(t, codes.InvalidArgument, []string{notAChunk}, func() error {
+			s := rawStart(t, hs.raw, hubv1.ReleaseKind_RELEASE_KIND_BASE, h)
+			return s.send(ctx, &hubv1.Chunk{Data: []byte("x")}, nil)
+		})
+	})
+	t.Run("ChunkOfAnotherSession", func(t *testing.T) {
+		hs.expectRefused(t, codes.InvalidArgument, []string{notAChunk}, func() error {
+			s, other := rawStart(t, hs.raw, hubv1.ReleaseKind_RELEASE_KIND_BASE, h), rawStart(t, hs.raw, hubv1.ReleaseKind_RELEASE_KIND_BASE, h)
+			st, err := hs.raw.UploadChunks(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st.Send(&hubv1.UploadChunksRequest{UploadId: s.id, Chunk: &hubv1.Chunk{Data: []byte("x")}})
+			st.Send(&hubv1.UploadChunksRequest{UploadId: other.id, Chunk: &hubv1.Chunk{FileIndex: 1, Data: []byte("x")}})
+			_, err = st.CloseAndRecv()
 			return err
 		})
 	})

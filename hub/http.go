@@ -2,15 +2,14 @@ package hub
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
-
-	"github.com/potluck-hub/potluck"
 )
 
 // HTTPHandler serves the hub's HTTP endpoints: /healthz, and the release
-// index as JSON at /v1/releases (?kind=base|delta|merge&base=CID) and
-// /v1/releases/CID, the transparency log under /log/ (logRoutes), and the
+// index and graph as JSON under /v1/releases (releaseRoutes), the
+// transparency log under /log/ (logRoutes), and the
 // IPFS gateway at /ipfs/CID (GatewayHandler), Prometheus metrics at
 // /metrics and the gRPC listener's certificate fingerprint at /v1/tls.
 //
@@ -27,14 +26,7 @@ func HTTPHandler(h *Hub) http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
-	mux.HandleFunc("GET /v1/releases", func(w http.ResponseWriter, r *http.Request) {
-		rs, err := h.List(r.Context(), potluck.Kind(r.URL.Query().Get("kind")), r.URL.Query().Get("base"))
-		writeJSON(w, rs, err)
-	})
-	mux.HandleFunc("GET /v1/releases/{cid}", func(w http.ResponseWriter, r *http.Request) {
-		rel, err := h.Release(r.Context(), r.PathValue("cid"))
-		writeJSON(w, rel, err)
-	})
+	releaseRoutes(mux, h)
 	return h.httpAccess(mux)
 }
 
@@ -65,6 +57,8 @@ func writeJSON(w http.ResponseWriter, v any, err error) {
 		code := http.StatusInternalServerError
 		if errorsIsNotFound(err) {
 			code = http.StatusNotFound
+		} else if errors.Is(err, ErrBadRequest) {
+			code = http.StatusBadRequest
 		}
 		w.WriteHeader(code)
 		json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})

@@ -112,6 +112,11 @@ func Open(opts Options) (*Hub, error) {
 		return nil, fmt.Errorf("hub: transparency log: %w", err)
 	}
 	h := &Hub{opts: opts, store: st, releases: rs, members: members, key: key, log: lg, logger: opts.Logger}
+	if err := h.reconcileYanks(); err != nil {
+		st.Close()
+		lg.Close()
+		return nil, fmt.Errorf("hub: recording the logged yanks: %w", err)
+	}
 	h.metrics = newMetrics(h)
 	if h.uploads, err = openSessions(filepath.Join(opts.DataDir, "uploads"), opts.UploadTTL, opts.Now); err != nil {
 		st.Close()

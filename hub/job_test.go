@@ -74,9 +74,11 @@ func newJobSetup(t *testing.T, workers int) *jobSetup {
 
 func (js *jobSetup) recipe(w2 float64) []byte { return recipe(js.base, js.deltas, []float64{1, w2}) }
 
-// blockFirst makes the first job to reach its first tensor wait there until
-// release is closed or the job's context ends; started is closed when it
-// waits.
+// blockFirst makes the first job to reach its first tensor wait there, and
+// at every tensor after it, until release is closed or the job's context
+// ends; started is closed when it first waits. Every report waits, not only
+// the first: a job merges tensors on several workers, and one not held
+// could otherwise finish the whole merge while another is held.
 func blockFirst(release <-chan struct{}) (started chan struct{}, fn func(ctx context.Context, id string, done, total int)) {
 	started = make(chan struct{})
 	var once sync.Once
@@ -89,7 +91,7 @@ func blockFirst(release <-chan struct{}) (started chan struct{}, fn func(ctx con
 		}
 		mine := first == id
 		mu.Unlock()
-		if !mine || done != 1 {
+		if !mine || done < 1 {
 			return
 		}
 		once.Do(func() { close(started) })

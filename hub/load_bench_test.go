@@ -12,7 +12,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,14 +59,9 @@ func newBenchHub(b *testing.B) *benchHub {
 	if err != nil {
 		b.Fatal(err)
 	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	g := hub.NewGRPCServer(h)
-	go g.Serve(lis)
-	b.Cleanup(func() { g.Stop(); h.Close() })
-	return &benchHub{dir: dir, addr: lis.Addr().String(), dial: node.DialOptions{Fingerprint: h.Info().TLSFingerprint}, key: key}
+	l, stop := serve(b, h, hub.ServeOptions{GRPCAddr: "127.0.0.1:0"})
+	b.Cleanup(func() { stop(); h.Close() })
+	return &benchHub{dir: dir, addr: l.GRPCAddr(), dial: node.DialOptions{Fingerprint: h.Info().TLSFingerprint}, key: key}
 }
 
 // upload sends dirs[i] for every i, from n nodes at once, each node taking

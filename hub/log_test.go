@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/grpc/codes"
+
 	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/hub"
 	"github.com/potluck-hub/potluck/node"
@@ -147,5 +149,25 @@ func TestLogOverHTTP(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(body), `\"type\":\"release\"`) {
 		t.Fatalf("entries: %s", body)
+	}
+}
+
+// Asking the log for what lies past its end is OUT_OF_RANGE, over gRPC as
+// for every call the hub answers.
+func TestLogPastItsEndIsOutOfRange(t *testing.T) {
+	hs := newHarness(t)
+	ctx := context.Background()
+	size := int64(len(hs.logEntries()))
+	_, err := hs.raw.GetEntries(ctx, &hubv1.GetEntriesRequest{Start: size, Count: 1})
+	if c := grpcStatus(t, err).Code(); c != codes.OutOfRange {
+		t.Errorf("entry %d of a log of %d: %v, want OutOfRange", size, size, err)
+	}
+	_, err = hs.raw.GetInclusionProof(ctx, &hubv1.GetInclusionProofRequest{Index: size, TreeSize: size + 1})
+	if c := grpcStatus(t, err).Code(); c != codes.OutOfRange {
+		t.Errorf("inclusion of %d in a tree of %d: %v, want OutOfRange", size, size+1, err)
+	}
+	_, err = hs.raw.GetConsistencyProof(ctx, &hubv1.GetConsistencyProofRequest{First: 1, Second: size + 1})
+	if c := grpcStatus(t, err).Code(); c != codes.OutOfRange {
+		t.Errorf("consistency of 1 with %d: %v, want OutOfRange", size+1, err)
 	}
 }

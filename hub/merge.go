@@ -90,29 +90,32 @@ func (h *Hub) mergeThreads() int {
 	return max(1, runtime.GOMAXPROCS(0)/jobs)
 }
 
-// resolve opens the recipe's base and deltas from the store, checking that
-// each delta was published for that base.
+// resolve opens the recipe's base_model (a base or a merge) and its deltas
+// from the store, checking that none is yanked and that each delta was
+// published for that base_model (chain.go).
 func (h *Hub) resolve(ctx context.Context, r *merge.Recipe) (*merge.Job, error) {
 	baseRel, err := h.releases.get(r.BaseModel)
 	if err != nil {
 		return nil, fmt.Errorf("merge: base_model: %w", err)
 	}
-	if baseRel.Kind != potluck.KindBase {
-		return nil, fmt.Errorf("%w: base_model %s is a %s, not a base", ErrRejected, r.BaseModel, baseRel.Kind)
+	if err := buildOn(baseRel, "merge: base_model"); err != nil {
+		return nil, err
+	}
+	rels := make([]*potluck.Release, len(r.Models))
+	for i, m := range r.Models {
+		if rels[i], err = h.releases.get(m.Model); err != nil {
+			return nil, fmt.Errorf("merge: models[%d]: %w", i, err)
+		}
+	}
+	if err := checkInputs(r, baseRel, rels); err != nil {
+		return nil, err
 	}
 	job := &merge.Job{Recipe: r, BaseCID: baseRel.CID}
 	if job.Base, err = h.openRelease(ctx, baseRel); err != nil {
 		return nil, err
 	}
-	for i, m := range r.Models {
-		rel, err := h.releases.get(m.Model)
-		if err == nil && (rel.Kind != potluck.KindDelta || rel.Base != baseRel.CID) {
-			err = fmt.Errorf("%w: %s is a %s of base %q, not a delta of %s", ErrRejected, m.Model, rel.Kind, rel.Base, baseRel.CID)
-		}
-		var d *merge.Model
-		if err == nil {
-			d, err = h.openRelease(ctx, rel)
-		}
+	for i, rel := range rels {
+		d, err := h.openRelease(ctx, rel)
 		if err != nil {
 			job.Close()
 			return nil, fmt.Errorf("merge: models[%d]: %w", i, err)
@@ -131,7 +134,8 @@ func (h *Hub) workDir() (string, error) {
 	return os.MkdirTemp(root, "merge-")
 }
 
-// ingestMerge signs a merge output with the hub's key and stores it.
+// ingestMerge signs a merge output with the hub's key and stores it,
+// recording its parents: its base and the recipe's models, in order.
 func (h *Hub) ingestMerge(ctx context.Context, dir, base string, inputs []string) (*potluck.Release, error) {
 	res, err := signing.DigestDir(dir, signing.DefaultIgnorePaths())
 	if err != nil {
@@ -151,7 +155,7 @@ func (h *Hub) ingestMerge(ctx context.Context, dir, base string, inputs []string
 	}
 	r := &potluck.Release{
 		CID: root.String(), Kind: potluck.KindMerge, Base: base, Publisher: HubOrg, Files: store.Describe(entries),
-		Bundle: bundle, KeyHint: h.key.Public().Hint(), Created: h.opts.Now().UTC(),
+		Bundle: bundle, KeyHint: h.key.Public().Hint(), Created: h.opts.Now().UTC(), Inputs: inputs,
 	}
 	man, err := potluck.ReadManifest(dir)
 	if err != nil {

@@ -4,26 +4,16 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"slices"
 
 	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/signing"
 )
 
-// rootDigest is the model-signing root digest over a release's files.
+// rootDigest is the model-signing root digest over a release's files, in
+// hex.
 func rootDigest(files []potluck.File) (string, error) {
-	res := make([]signing.Resource, len(files))
-	for i, f := range files {
-		d, err := hex.DecodeString(f.SHA256)
-		if err != nil || len(d) != 32 {
-			return "", fmt.Errorf("file %q: bad sha256 %q", f.Path, f.SHA256)
-		}
-		res[i].Name = f.Path
-		copy(res[i].Digest[:], d)
-	}
-	slices.SortFunc(res, func(a, b signing.Resource) int { return signing.ComparePaths(a.Name, b.Name) })
-	root := signing.RootDigest(res)
-	return hex.EncodeToString(root[:]), nil
+	root, err := signing.FilesRoot(files)
+	return hex.EncodeToString(root[:]), err
 }
 
 // provenance builds and signs, with the hub's key, the in-toto statement of

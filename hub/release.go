@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 
@@ -20,17 +19,67 @@ var ErrNotFound = errors.New("hub: not found")
 
 // releases is the hub's index of releases: one JSON file each, written
 // atomically (temp file, fsync, rename), so a crash leaves a release
-// recorded whole or not at all. It is small: one record per release.
+// recorded whole or not at all. It is small: one record per release. The
+// release graph (graph.go) indexes the records in memory: built from them
+// on open, updated by every write.
 type releases struct {
 	dir string
-	mu  sync.Mutex
+	mu  sync.Mutex // one write at a time
+	g   *graph
 }
 
 func openReleases(dir string) (*releases, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	return &releases{dir: dir}, nil
+	rs := &releases{dir: dir, g: newGraph()}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var ns []*relNode
+	for _, e := range ents {
+		name, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok || strings.HasPrefix(name, ".") {
+			continue
+		}
+		n, err := rs.readNode(name)
+		if err != nil {
+			return nil, err
+		}
+		ns = append(ns, n)
+	}
+	rs.g.load(ns)
+	return rs, nil
+}
+
+// readNode reads what the graph needs of release c's record, leaving its
+// files and signatures undecoded.
+func (rs *releases) readNode(c string) (*relNode, error) {
+	b, err := os.ReadFile(rs.path(c))
+	if err != nil {
+		return nil, err
+	}
+	var head struct {
+		potluck.Release
+		Files   json.RawMessage `json:"files"`
+		Bundle  json.RawMessage `json:"bundle"`
+		Receipt *struct {
+			Entry []byte `json:"entry"`
+		} `json:"receipt"`
+		Provenance json.RawMessage `json:"provenance"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
+		return nil, fmt.Errorf("hub: release record %s: %w", c, err)
+	}
+	if head.CID != c {
+		return nil, fmt.Errorf("hub: release record %s names release %q", c, head.CID)
+	}
+	r := head.Release
+	if head.Receipt != nil {
+		r.Receipt = &potluck.Receipt{Entry: head.Receipt.Entry}
+	}
+	return nodeOf(&r), nil
 }
 
 func (rs *releases) path(c string) string { return filepath.Join(rs.dir, c+".json") }
@@ -61,51 +110,65 @@ func (rs *releases) put(r *potluck.Release) (*potluck.Release, error) {
 	if old, err := rs.get(r.CID); err == nil {
 		return old, nil
 	}
+	return r, rs.write(r)
+}
+
+// replace rewrites the record of a release the index holds (to add its
+// yank).
+func (rs *releases) replace(r *potluck.Release) error {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return rs.write(r)
+}
+
+// remove drops a release's record.
+func (rs *releases) remove(c string) error {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	if err := os.Remove(rs.path(c)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	rs.g.remove(c)
+	return nil
+}
+
+// write stores r's record atomically, then indexes it. The caller holds mu.
+func (rs *releases) write(r *potluck.Release) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	tmp, err := os.CreateTemp(rs.dir, ".tmp-*")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer os.Remove(tmp.Name())
 	_, err = tmp.Write(b)
 	if err = errors.Join(err, tmp.Sync(), tmp.Close()); err != nil {
-		return nil, err
+		return err
 	}
 	if err := os.Rename(tmp.Name(), rs.path(r.CID)); err != nil {
-		return nil, err
+		return err
 	}
-	return r, nil
+	rs.g.set(r)
+	return nil
 }
 
 // list returns the releases matching kind and base ("" matches any),
-// oldest first.
+// yanked or not, oldest first (ties by CID).
 func (rs *releases) list(kind potluck.Kind, base string) ([]*potluck.Release, error) {
-	ents, err := os.ReadDir(rs.dir)
-	if err != nil {
-		return nil, err
-	}
-	var out []*potluck.Release
-	for _, e := range ents {
-		name, ok := strings.CutSuffix(e.Name(), ".json")
-		if !ok || strings.HasPrefix(name, ".") {
-			continue
-		}
-		r, err := rs.get(name)
+	return rs.getAll(rs.g.filter(kind, base))
+}
+
+// getAll reads the records of cids, in order.
+func (rs *releases) getAll(cids []string) ([]*potluck.Release, error) {
+	out := make([]*potluck.Release, 0, len(cids))
+	for _, c := range cids {
+		r, err := rs.get(c)
 		if err != nil {
 			return nil, err
 		}
-		if (kind == "" || r.Kind == kind) && (base == "" || r.Base == base) {
-			out = append(out, r)
-		}
+		out = append(out, r)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].Created.Equal(out[j].Created) {
-			return out[i].Created.Before(out[j].Created)
-		}
-		return out[i].CID < out[j].CID
-	})
 	return out, nil
 }

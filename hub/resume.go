@@ -20,9 +20,9 @@ type UploadStatus struct {
 
 // StartUpload opens a resumable upload session after the checks that need
 // no bytes (header, signature, caller, base): a refusal here is judged and
-// logged as Receive's would be. The session is bound to the caller's org.
+// logged as a commit's would be. The session is bound to the caller's org.
 func (h *Hub) StartUpload(ctx context.Context, up Upload) (UploadStatus, error) {
-	if _, err := h.receive(ctx, up, nil); err != nil {
+	if err := h.admitBeforeBytes(ctx, up); err != nil {
 		return UploadStatus{}, err
 	}
 	caller := ""
@@ -95,10 +95,10 @@ func (h *Hub) WriteUpload(ctx context.Context, id string, src ChunkSource) (Uplo
 	return h.uploadStatus(s)
 }
 
-// CommitUpload admits a complete session as Receive admits a stream: the
-// same checks, and nothing visible unless all pass. A refused session is
-// dropped; one that failed for another reason (the hub stopping) stays, to
-// be committed again. Committing a committed session returns its release.
+// CommitUpload admits a complete session: every check, and nothing visible
+// unless all pass. A refused session is dropped; one that failed for
+// another reason (the hub stopping) stays, to be committed again.
+// Committing a committed session returns its release.
 func (h *Hub) CommitUpload(ctx context.Context, id string) (*potluck.Release, error) {
 	s, err := h.session(ctx, id)
 	if err != nil {
@@ -122,7 +122,7 @@ func (h *Hub) CommitUpload(ctx context.Context, id string) (*potluck.Release, er
 	}
 	s.closeParts()
 	up := Upload{Kind: s.meta.Kind, Files: s.meta.Files, Bundle: s.meta.Bundle, Base: s.meta.Base}
-	r, err := h.receive(ctx, up, func(a *admission) error { return h.stageParts(ctx, a, s) })
+	r, err := h.admit(ctx, up, s)
 	if judged(err) {
 		h.uploads.drop(s)
 	}
@@ -137,24 +137,4 @@ func (h *Hub) CommitUpload(ctx context.Context, id string) (*potluck.Release, er
 		os.Remove(s.part(i))
 	}
 	return r, nil
-}
-
-// stageParts imports a session's complete part files into the store's
-// staging, hashing each once, and checks them against the declaration.
-func (h *Hub) stageParts(ctx context.Context, a *admission, s *session) error {
-	for i, f := range a.up.Files {
-		pf, err := os.Open(s.part(i))
-		if errors.Is(err, os.ErrNotExist) && f.Size == 0 {
-			pf, err = os.Open(os.DevNull)
-		}
-		if err != nil {
-			return fmt.Errorf("upload: file %q: %w", f.Path, err)
-		}
-		err = h.stageOne(ctx, a, f, io.LimitReader(pf, f.Size))
-		pf.Close()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -264,29 +264,12 @@ func startRaw(t *testing.T, raw hubv1.HubServiceClient, dir string, s *signing.S
 		t.Fatal(err)
 	}
 	h, files := uploadHeader(t, dir, bundle, "")
-	ctx := context.Background()
-	resp, err := raw.StartUpload(ctx, &hubv1.StartUploadRequest{Kind: hubv1.ReleaseKind_RELEASE_KIND_BASE, Header: h})
-	if err != nil {
+	session := rawStart(t, raw, hubv1.ReleaseKind_RELEASE_KIND_BASE, h)
+	chunks := chunksOf(files, 64<<10)
+	if err := session.send(context.Background(), chunks[:min(n, len(chunks))]...); err != nil {
 		t.Fatal(err)
 	}
-	id := resp.GetUploadId()
-	st, err := raw.UploadChunks(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, b := range files {
-		for off := 0; off < len(b) && n > 0; off += 64 << 10 {
-			c := &hubv1.Chunk{FileIndex: uint32(i), Offset: uint64(off), Data: b[off:min(off+64<<10, len(b))]}
-			if err := st.Send(&hubv1.UploadChunksRequest{UploadId: id, Chunk: c}); err != nil {
-				t.Fatal(err)
-			}
-			n--
-		}
-	}
-	if _, err := st.CloseAndRecv(); err != nil {
-		t.Fatal(err)
-	}
-	return id
+	return session.id
 }
 
 func TestUploadSessionBelongsToItsOrg(t *testing.T) {

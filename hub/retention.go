@@ -2,10 +2,8 @@ package hub
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -39,7 +37,7 @@ func (h *Hub) Unpin(ctx context.Context, c string) error {
 	if err := h.store.Unpin(ctx, root); err != nil {
 		return err
 	}
-	if err := os.Remove(h.releases.path(c)); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := h.releases.remove(c); err != nil {
 		return fmt.Errorf("hub: unpin %s: %w", c, err)
 	}
 	return nil
@@ -77,10 +75,12 @@ func (h *Hub) referrers(ctx context.Context, r *potluck.Release) ([]string, erro
 
 // loggedReferrers is the hook for the hub's log: a release with an entry
 // in the transparency log is history an auditor must still be able to
-// fetch and check, so its entry pins it. (A future log policy, such as
-// redaction entries, decides here.)
+// fetch and check, so its entry pins it. A yanked release is the
+// exception: its yank entry records that it was withdrawn, so an operator
+// may free its bytes; its release and yank entries stay in the log. (The
+// releases built on it still pin it: see referrers.)
 func (h *Hub) loggedReferrers(r *potluck.Release) ([]string, error) {
-	if r.Receipt == nil {
+	if r.Receipt == nil || r.Yank != nil {
 		return nil, nil
 	}
 	return []string{fmt.Sprintf("entry %d of the hub's log records it", r.Receipt.Index)}, nil

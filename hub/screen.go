@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -9,11 +10,6 @@ import (
 	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/merge"
 )
-
-// Admission screening: every check an upload goes through is recorded with
-// its outcome, returned to the uploader (on success in the release, on
-// failure as the error's verdict) and written to the log, so a member can
-// see why it was refused and an auditor that the same rules held for all.
 
 // Screening bounds what a delta may hold beyond the structural checks.
 type Screening struct {
@@ -44,19 +40,6 @@ type RejectedError struct {
 func (e *RejectedError) Error() string { return e.Err.Error() }
 func (e *RejectedError) Unwrap() error { return e.Err }
 
-// screen runs checks in order and records each outcome.
-type screen struct{ checks []potluck.Check }
-
-func (s *screen) run(name string, f func() error) error {
-	err := f()
-	c := potluck.Check{Name: name, Passed: err == nil}
-	if err != nil {
-		c.Reason = err.Error()
-	}
-	s.checks = append(s.checks, c)
-	return err
-}
-
 // judged reports whether err is the hub's judgment of the upload (a check
 // that failed) rather than a dropped connection or a local fault.
 func judged(err error) bool {
@@ -64,10 +47,14 @@ func judged(err error) bool {
 }
 
 // checkNorms bounds each delta tensor's norm by its base tensor's.
-func (h *Hub) checkNorms(baseCID string, base, delta *merge.Model) error {
+func (h *Hub) checkNorms(_ context.Context, a *admission) error {
+	delta := a.upload
 	bound := h.opts.Screen.MaxNormRatio
 	if bound <= 0 {
 		return nil
+	}
+	if merge.IsAdapter(delta) {
+		return h.checkAdapterNorms(a, bound)
 	}
 	for _, name := range delta.Names() {
 		if strings.HasSuffix(name, merge.SparseIndices) {
@@ -78,14 +65,22 @@ func (h *Hub) checkNorms(baseCID string, base, delta *merge.Model) error {
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrRejected, err)
 		}
-		bn, err := h.baseNorm(baseCID, base, baseName)
-		if err != nil {
+		if err := h.withinBound(a, fmt.Sprintf("tensor %q", name), baseName, dn, bound); err != nil {
 			return err
 		}
-		if bn > 0 && dn > bound*bn {
-			return fmt.Errorf("%w: tensor %q: delta norm %.6g is %.3g× the base tensor's %.6g (bound %g×)",
-				ErrRejected, name, dn, dn/bn, bn, bound)
-		}
+	}
+	return nil
+}
+
+// withinBound checks the norm dn of what a delta adds to base tensor
+// baseName (label names it) against bound times the base tensor's norm.
+func (h *Hub) withinBound(a *admission, label, baseName string, dn, bound float64) error {
+	bn, err := h.baseNorm(a.up.Base, a.base, baseName)
+	if err != nil {
+		return err
+	}
+	if bn > 0 && dn > bound*bn {
+		return fmt.Errorf("%w: %s: delta norm %.6g is %.3g× the base tensor's %.6g (bound %g×)", ErrRejected, label, dn, dn/bn, bn, bound)
 	}
 	return nil
 }

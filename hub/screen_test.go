@@ -77,6 +77,9 @@ func TestScreeningRulesGiveVerdicts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if got := checkNames(t, base.Checks); got != "header,signature,access,base,bytes,format" {
+		t.Errorf("checks run on a base: %s", got)
+	}
 	const shard, name = "model-00002-of-00002.safetensors", "model.norm.weight"
 	for _, tc := range []struct {
 		rule string
@@ -145,19 +148,13 @@ func TestScreeningRulesGiveVerdicts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var names []string
-		for _, c := range rel.Checks {
-			if !c.Passed {
-				t.Errorf("accepted with check %+v failed", c)
-			}
-			names = append(names, c.Name)
-		}
-		if got := strings.Join(names, ","); got != "header,signature,access,base,bytes,format,manifest,fit,sparse,values,norm,cosine" {
-			t.Errorf("checks run: %s", got)
+		names := checkNames(t, rel.Checks)
+		if names != "header,signature,access,base,bytes,format,manifest,fit,sparse,values,norm,cosine" {
+			t.Errorf("checks run: %s", names)
 		}
 		pe, err := potluck.ParseEntry(rel.Receipt.Entry)
 		e, ok := pe.(*potluck.ReleaseEntry)
-		if err != nil || !ok || e.Verdict != "accepted" || len(e.Checks) != len(names) {
+		if err != nil || !ok || e.Verdict != "accepted" || len(e.Checks) != len(rel.Checks) {
 			t.Errorf("release log entry %+v (%v), want the accepted verdict with its checks", e, err)
 		}
 	})
@@ -174,4 +171,18 @@ func TestScreeningRulesGiveVerdicts(t *testing.T) {
 			t.Errorf("with the norm check off: %v", err)
 		}
 	})
+}
+
+// checkNames lists an accepted release's checks by name, in the order they
+// ran, failing the test for any that did not pass.
+func checkNames(t *testing.T, checks []potluck.Check) string {
+	t.Helper()
+	var names []string
+	for _, c := range checks {
+		if !c.Passed {
+			t.Errorf("accepted with check %+v failed", c)
+		}
+		names = append(names, c.Name)
+	}
+	return strings.Join(names, ",")
 }

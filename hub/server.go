@@ -20,6 +20,7 @@ import (
 	"github.com/potluck-hub/potluck/safetensors"
 	"github.com/potluck-hub/potluck/signing"
 	"github.com/potluck-hub/potluck/store"
+	"github.com/potluck-hub/potluck/translog"
 )
 
 // GetChunk is the size of the data messages Get streams.
@@ -76,68 +77,6 @@ func (s *Server) GetInfo(context.Context, *hubv1.GetInfoRequest) (*hubv1.GetInfo
 	return resp, nil
 }
 
-// uploadStream is what RegisterBase and Publish streams have in common.
-type uploadStream[Req interface {
-	GetHeader() *hubv1.UploadHeader
-	GetChunk() *hubv1.Chunk
-}] interface {
-	Recv() (Req, error)
-	Context() context.Context
-}
-
-func receive[Req interface {
-	GetHeader() *hubv1.UploadHeader
-	GetChunk() *hubv1.Chunk
-}](h *Hub, kind potluck.Kind, stream uploadStream[Req]) (*potluck.Release, error) {
-	first, err := stream.Recv()
-	if err == io.EOF {
-		return nil, status.Error(codes.InvalidArgument, "upload: the stream ended before its header")
-	}
-	if err != nil {
-		return nil, err
-	}
-	if first.GetHeader() == nil {
-		return nil, status.Error(codes.InvalidArgument, "upload: the first message must be a header")
-	}
-	src := &streamSource[Req]{recv: stream.Recv}
-	return h.Receive(stream.Context(), uploadFromProto(kind, first.GetHeader()), src)
-}
-
-// streamSource turns upload messages into chunks.
-type streamSource[Req interface{ GetChunk() *hubv1.Chunk }] struct {
-	recv func() (Req, error)
-}
-
-func (s *streamSource[Req]) Next() (Chunk, error) {
-	m, err := s.recv()
-	if err != nil {
-		return Chunk{}, err
-	}
-	c := m.GetChunk()
-	if c == nil {
-		return Chunk{}, status.Error(codes.InvalidArgument, "upload: a second header")
-	}
-	return Chunk{File: int(c.GetFileIndex()), Offset: int64(c.GetOffset()), Data: c.GetData()}, nil
-}
-
-// RegisterBase admits a base model.
-func (s *Server) RegisterBase(stream hubv1.HubService_RegisterBaseServer) error {
-	r, err := receive[*hubv1.RegisterBaseRequest](s.h, potluck.KindBase, stream)
-	if err != nil {
-		return toStatus(err)
-	}
-	return stream.SendAndClose(&hubv1.RegisterBaseResponse{Release: wire.Release(r)})
-}
-
-// Publish admits a delta.
-func (s *Server) Publish(stream hubv1.HubService_PublishServer) error {
-	r, err := receive[*hubv1.PublishRequest](s.h, potluck.KindDelta, stream)
-	if err != nil {
-		return toStatus(err)
-	}
-	return stream.SendAndClose(&hubv1.PublishResponse{Release: wire.Release(r)})
-}
-
 // Get streams a byte range of a stored file.
 func (s *Server) Get(req *hubv1.GetRequest, stream hubv1.HubService_GetServer) error {
 	ctx := stream.Context()
@@ -164,14 +103,18 @@ func (s *Server) Get(req *hubv1.GetRequest, stream hubv1.HubService_GetServer) e
 	}
 }
 
-// List lists releases.
+// List lists releases, a page at a time.
 func (s *Server) List(ctx context.Context, req *hubv1.ListRequest) (*hubv1.ListResponse, error) {
-	rs, err := s.h.List(ctx, wire.KindOf(req.GetKind()), req.GetBaseCid())
+	q, err := listQuery(req)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	resp := &hubv1.ListResponse{}
-	for _, r := range rs {
+	p, err := s.h.ListReleases(ctx, q)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &hubv1.ListResponse{NextPageToken: p.NextPageToken}
+	for _, r := range p.Releases {
 		resp.Releases = append(resp.Releases, wire.Release(r))
 	}
 	return resp, nil
@@ -213,13 +156,14 @@ func (s *Server) CancelMergeJob(ctx context.Context, req *hubv1.CancelMergeJobRe
 	return &hubv1.CancelMergeJobResponse{Job: wire.MergeJob(j)}, nil
 }
 
-// GetRelease describes a release.
+// GetRelease describes a release, with the releases built on it and its
+// attestations (see Hub.ReleaseDetail).
 func (s *Server) GetRelease(ctx context.Context, req *hubv1.GetReleaseRequest) (*hubv1.GetReleaseResponse, error) {
-	r, err := s.h.Release(ctx, req.GetCid())
+	d, err := s.h.ReleaseDetail(ctx, req.GetCid())
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &hubv1.GetReleaseResponse{Release: wire.Release(r)}, nil
+	return wire.ReleaseDetail(d), nil
 }
 
 // Unpin drops a release (operators only: see the interceptor).
@@ -251,6 +195,8 @@ func toStatus(err error) error {
 		code = codes.DataLoss
 	case errors.Is(err, store.ErrPinned):
 		code = codes.FailedPrecondition
+	case errors.Is(err, ErrAlreadyYanked):
+		code = codes.AlreadyExists
 	case errors.Is(err, ErrUnauthenticated):
 		code = codes.Unauthenticated
 	case errors.Is(err, signing.ErrUntrusted), errors.Is(err, signing.ErrBadSignature), errors.Is(err, ErrKeyInvalid),
@@ -258,11 +204,13 @@ func toStatus(err error) error {
 		code = codes.PermissionDenied
 	case errors.Is(err, ErrRejected), errors.Is(err, signing.ErrDigestMismatch), errors.Is(err, signing.ErrMalformed),
 		errors.Is(err, merge.ErrRecipe), errors.Is(err, merge.ErrIncompatible), errors.Is(err, safetensors.ErrInvalid),
-		errors.Is(err, potluck.ErrManifest), errors.Is(err, store.ErrInvalid):
+		errors.Is(err, potluck.ErrManifest), errors.Is(err, store.ErrInvalid), errors.Is(err, ErrBadRequest):
 		// Before NotFound: a delta for an unknown base is a bad request.
 		code = codes.InvalidArgument
 	case errors.Is(err, ErrNotFound), errors.Is(err, store.ErrNotFound):
 		code = codes.NotFound
+	case errors.Is(err, translog.ErrNotFound): // an index or tree size past the log's end
+		code = codes.OutOfRange
 	}
 	st := status.New(code, err.Error())
 	var rej *RejectedError

@@ -2,7 +2,6 @@ package hub
 
 import (
 	"context"
-	"errors"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -10,7 +9,6 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
-	"github.com/potluck-hub/potluck/translog"
 )
 
 // maxEntriesPerCall bounds GetEntries.
@@ -33,7 +31,7 @@ func (s *Server) GetEntries(_ context.Context, req *hubv1.GetEntriesRequest) (*h
 			if len(resp.Entries) > 0 {
 				break
 			}
-			return nil, logStatus(err)
+			return nil, toStatus(err)
 		}
 		resp.Entries = append(resp.Entries, e)
 	}
@@ -44,7 +42,7 @@ func (s *Server) GetEntries(_ context.Context, req *hubv1.GetEntriesRequest) (*h
 func (s *Server) GetInclusionProof(_ context.Context, req *hubv1.GetInclusionProofRequest) (*hubv1.GetInclusionProofResponse, error) {
 	p, err := s.h.log.InclusionProof(req.GetIndex(), req.GetTreeSize())
 	if err != nil {
-		return nil, logStatus(err)
+		return nil, toStatus(err)
 	}
 	return &hubv1.GetInclusionProofResponse{Proof: hashesToBytes(p)}, nil
 }
@@ -53,7 +51,7 @@ func (s *Server) GetInclusionProof(_ context.Context, req *hubv1.GetInclusionPro
 func (s *Server) GetConsistencyProof(_ context.Context, req *hubv1.GetConsistencyProofRequest) (*hubv1.GetConsistencyProofResponse, error) {
 	p, err := s.h.log.ConsistencyProof(req.GetFirst(), req.GetSecond())
 	if err != nil {
-		return nil, logStatus(err)
+		return nil, toStatus(err)
 	}
 	return &hubv1.GetConsistencyProofResponse{Proof: hashesToBytes(p)}, nil
 }
@@ -64,11 +62,4 @@ func hashesToBytes(hs []tlog.Hash) [][]byte {
 		out[i] = append([]byte(nil), h[:]...)
 	}
 	return out
-}
-
-func logStatus(err error) error {
-	if errors.Is(err, translog.ErrNotFound) {
-		return status.Error(codes.OutOfRange, err.Error())
-	}
-	return status.Error(codes.Internal, err.Error())
 }

@@ -7,6 +7,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/internal/wire"
 	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
 )
@@ -78,4 +79,28 @@ func (s *sessionSource) Next() (Chunk, error) {
 		return Chunk{}, status.Error(codes.InvalidArgument, "upload chunks: every message must carry a chunk of the stream's session")
 	}
 	return Chunk{File: int(c.GetFileIndex()), Offset: int64(c.GetOffset()), Data: c.GetData()}, nil
+}
+
+// uploadFromProto converts an upload header; the shared vocabulary
+// (releases, receipts, verdicts, jobs) converts in internal/wire.
+func uploadFromProto(kind potluck.Kind, h *hubv1.UploadHeader) Upload {
+	up := Upload{Kind: kind, Bundle: h.GetBundle(), Base: h.GetBaseCid()}
+	for _, f := range h.GetFiles() {
+		uf := UploadFile{Path: f.GetPath(), Size: int64(f.GetSize()), CID: f.GetCid()}
+		if len(f.GetSha256()) == 32 && f.GetSize() <= 1<<62 {
+			copy(uf.SHA256[:], f.GetSha256())
+		} else {
+			uf.Size = -1 // refused by the header check, naming the file
+		}
+		up.Files = append(up.Files, uf)
+	}
+	return up
+}
+
+func receivedToProto(r []int64) []uint64 {
+	out := make([]uint64, len(r))
+	for i, n := range r {
+		out[i] = uint64(n)
+	}
+	return out
 }

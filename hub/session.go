@@ -225,13 +225,6 @@ func (ss *sessions) close() error {
 
 func (s *session) part(i int) string { return filepath.Join(s.dir, fmt.Sprintf("%d.part", i)) }
 
-// received returns a copy of the bytes held of each file.
-func (s *session) received() []int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]int64(nil), s.state.Received...)
-}
-
 // write stores a chunk: the part of it past what the session holds. A chunk
 // wholly held already is ignored (a resent tail); one past it is refused.
 func (s *session) write(c Chunk, now time.Time) error {

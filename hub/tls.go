@@ -67,7 +67,7 @@ func LoadTLS(dataDir string, o TLSOptions) (*TLS, error) {
 	}
 	cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("hub: TLS: %w", err)
+		return nil, fmt.Errorf("hub: TLS: certificate %s, key %s: %w", o.CertFile, o.KeyFile, err)
 	}
 	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	if o.ClientCAFile != "" {

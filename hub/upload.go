@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 
@@ -12,6 +13,11 @@ import (
 	"github.com/potluck-hub/potluck/signing"
 	"github.com/potluck-hub/potluck/store"
 )
+
+// An upload: what a client declares, the admission stages that check the
+// declaration before any byte (header, signature, base; access is in
+// auth.go), the one that stages the bytes, and the commit. The stages after
+// it are in admit.go; pipeline.go lists them per kind of release.
 
 // ErrRejected reports an upload the hub refuses: a bad header, bytes that do
 // not match what was declared and signed, a delta that does not fit its base.
@@ -46,99 +52,15 @@ type Chunk struct {
 	Data   []byte
 }
 
-// ChunkSource yields an upload's chunks in order and io.EOF after the last.
+// ChunkSource yields the chunks sent into an upload session, and io.EOF
+// after the last.
 type ChunkSource interface {
 	Next() (Chunk, error)
 }
 
-// admission is an upload being checked: who signed it, and its staged files.
-type admission struct {
-	up     Upload
-	org    string
-	signed *signing.Verified
-	staged []*store.Staged
-}
-
-func (a *admission) discard() {
-	for _, st := range a.staged {
-		st.Discard()
-	}
-}
-
-// Receive admits an upload: it checks the header and signature before any
-// bytes arrive, stages every file while hashing it, checks the staged bytes,
-// and only then commits them and records the release. On any error nothing
-// is stored; a refusal is a *RejectedError carrying the verdict, and once
-// the upload is attributable to a member (its signature checked) the
-// verdict is logged.
-func (h *Hub) Receive(ctx context.Context, up Upload, src ChunkSource) (*potluck.Release, error) {
-	return h.receive(ctx, up, func(a *admission) error { return h.stageFiles(ctx, a, src) })
-}
-
-// receive runs the admission of an upload whose bytes stage brings in;
-// with stage nil it runs only the checks that need no bytes (an upload
-// session opening) and returns no release.
-func (h *Hub) receive(ctx context.Context, up Upload, stage func(*admission) error) (*potluck.Release, error) {
-	a := &admission{up: up}
-	defer a.discard()
-	s := &screen{}
-	err := h.screenUpload(ctx, a, s, stage)
-	if err == nil {
-		if stage == nil {
-			return nil, nil
-		}
-		r, err := h.commit(ctx, a, s.checks)
-		if err == nil {
-			h.metrics.uploads.WithLabelValues(string(up.Kind), "accepted").Inc()
-			h.logger.Info("upload accepted", "kind", up.Kind, "cid", r.CID, "org", a.org, "base", up.Base)
-		}
-		return r, err
-	}
-	if !judged(err) {
-		return nil, err
-	}
-	h.metrics.uploads.WithLabelValues(string(up.Kind), "rejected").Inc()
-	v := potluck.Verdict{Checks: s.checks, Reason: err.Error()}
-	h.logger.Warn("upload rejected", "kind", up.Kind, "org", a.org, "base", up.Base, "reason", v.Reason)
-	if a.signed != nil {
-		if lerr := h.logVerdict(a, v); lerr != nil {
-			return nil, errors.Join(err, lerr)
-		}
-	}
-	return nil, &RejectedError{Verdict: v, Err: err}
-}
-
-// screenUpload runs every admission check in order, stopping at the first
-// that fails; with stage nil, only those before the bytes.
-func (h *Hub) screenUpload(ctx context.Context, a *admission, s *screen, stage func(*admission) error) error {
-	steps := []struct {
-		name string
-		f    func() error
-	}{
-		{"header", func() error { return checkUploadHeader(a.up) }},
-		{"signature", func() error { return h.checkSignature(a) }},
-		{"access", func() error { return checkCaller(ctx, a.org) }},
-		{"base", func() error { return h.checkBase(a.up) }},
-	}
-	if stage != nil {
-		steps = append(steps, struct {
-			name string
-			f    func() error
-		}{"bytes", func() error { return stage(a) }})
-	}
-	for _, st := range steps {
-		if err := s.run(st.name, st.f); err != nil {
-			return err
-		}
-	}
-	if stage == nil {
-		return nil
-	}
-	return h.admit(ctx, a, s)
-}
-
-// checkUploadHeader refuses a malformed header before any byte is sent.
-func checkUploadHeader(up Upload) error {
+// checkHeader refuses a malformed header before any byte is sent.
+func (h *Hub) checkHeader(_ context.Context, a *admission) error {
+	up := a.up
 	if up.Kind != potluck.KindBase && up.Kind != potluck.KindDelta {
 		return fmt.Errorf("%w: kind %q cannot be uploaded", ErrRejected, up.Kind)
 	}
@@ -160,7 +82,7 @@ func checkUploadHeader(up Upload) error {
 
 // checkSignature: the bundle is signed by a member key valid now and covers
 // exactly the declared files.
-func (h *Hub) checkSignature(a *admission) error {
+func (h *Hub) checkSignature(_ context.Context, a *admission) error {
 	res := make([]signing.Resource, len(a.up.Files))
 	for i, f := range a.up.Files {
 		res[i] = signing.Resource{Name: f.Path, Digest: f.SHA256}
@@ -181,8 +103,11 @@ func (h *Hub) checkSignature(a *admission) error {
 	return nil
 }
 
-// checkBase: a delta names a base the hub holds.
-func (h *Hub) checkBase(up Upload) error {
+// checkBase: a delta names a full model the hub holds, a base or a merge,
+// not yanked (chain.go). A base builds on none: it passes, so that every
+// upload's record names the same first checks.
+func (h *Hub) checkBase(_ context.Context, a *admission) error {
+	up := a.up
 	if up.Kind != potluck.KindDelta {
 		return nil
 	}
@@ -190,27 +115,27 @@ func (h *Hub) checkBase(up Upload) error {
 	if err != nil {
 		return fmt.Errorf("%w: delta for base %q: %w", ErrRejected, up.Base, err)
 	}
-	if base.Kind != potluck.KindBase {
-		return fmt.Errorf("%w: delta for %s, which is a %s, not a base", ErrRejected, up.Base, base.Kind)
-	}
-	return nil
+	return buildOn(base, "delta for base")
 }
 
-// stageFiles imports each declared file from the chunk stream into staging,
-// checking its size, SHA-256 and (when declared) CID.
-func (h *Hub) stageFiles(ctx context.Context, a *admission, src ChunkSource) error {
-	r := &chunkReader{src: src, received: h.metrics.uploadBytes.Add}
+// stageParts imports the complete part files of the admission's session
+// into the store's staging, hashing each once, and checks them against
+// the declaration.
+func (h *Hub) stageParts(ctx context.Context, a *admission) error {
+	s := a.parts
 	for i, f := range a.up.Files {
-		r.start(i, f.Size)
-		if err := h.stageOne(ctx, a, f, r); err != nil {
+		pf, err := os.Open(s.part(i))
+		if errors.Is(err, os.ErrNotExist) && f.Size == 0 {
+			pf, err = os.Open(os.DevNull)
+		}
+		if err != nil {
+			return fmt.Errorf("upload: file %q: %w", f.Path, err)
+		}
+		err = h.stageOne(ctx, a, f, io.LimitReader(pf, f.Size))
+		pf.Close()
+		if err != nil {
 			return err
 		}
-	}
-	if _, err := src.Next(); err != io.EOF {
-		if err == nil {
-			return fmt.Errorf("%w: data after the last declared file", ErrRejected)
-		}
-		return fmt.Errorf("upload: %w", err)
 	}
 	return nil
 }
@@ -240,50 +165,9 @@ func checkStaged(f UploadFile, got store.FileInfo) error {
 	return nil
 }
 
-// chunkReader reads one declared file's bytes out of the chunk stream,
-// checking that chunks come in order and never run past the declared size.
-type chunkReader struct {
-	src     ChunkSource
-	file    int
-	size    int64
-	off     int64
-	pending []byte
-
-	received func(float64) // counts the bytes received
-}
-
-func (r *chunkReader) start(file int, size int64) {
-	r.file, r.size, r.off, r.pending = file, size, 0, nil
-}
-
-func (r *chunkReader) Read(p []byte) (int, error) {
-	for len(r.pending) == 0 {
-		if r.off == r.size {
-			return 0, io.EOF
-		}
-		c, err := r.src.Next()
-		if err == io.EOF {
-			return 0, fmt.Errorf("%w: upload cut off: file %d has %d of its %d bytes", ErrRejected, r.file, r.off, r.size)
-		}
-		if err != nil {
-			return 0, err
-		}
-		if c.File != r.file || c.Offset != r.off || len(c.Data) > MaxChunk || r.off+int64(len(c.Data)) > r.size {
-			return 0, fmt.Errorf("%w: chunk for file %d at %d (%d bytes), expected file %d at %d of %d bytes, at most %d per chunk",
-				ErrRejected, c.File, c.Offset, len(c.Data), r.file, r.off, r.size, MaxChunk)
-		}
-		r.pending = c.Data
-		r.received(float64(len(c.Data)))
-	}
-	n := copy(p, r.pending)
-	r.pending = r.pending[n:]
-	r.off += int64(n)
-	return n, nil
-}
-
 // commit makes the staged files visible, builds the release directory and
-// records the release.
-func (h *Hub) commit(ctx context.Context, a *admission, checks []potluck.Check) (*potluck.Release, error) {
+// records the release with the checks it passed.
+func (h *Hub) commit(ctx context.Context, a *admission) (*potluck.Release, error) {
 	entries := make([]store.Entry, len(a.staged))
 	files := make([]potluck.File, len(a.staged))
 	for i, st := range a.staged {
@@ -301,7 +185,7 @@ func (h *Hub) commit(ctx context.Context, a *admission, checks []potluck.Check) 
 	slices.SortFunc(files, func(x, y potluck.File) int { return strings.Compare(x.Path, y.Path) })
 	r := &potluck.Release{
 		CID: root.String(), Kind: a.up.Kind, Base: a.up.Base, Publisher: a.org, Files: files,
-		Bundle: a.up.Bundle, KeyHint: a.signed.Key.Hint(), Created: h.opts.Now().UTC(), Checks: checks,
+		Bundle: a.up.Bundle, KeyHint: a.signed.Key.Hint(), Created: h.opts.Now().UTC(), Checks: a.checks,
 	}
 	return h.record(r, nil)
 }

@@ -13,7 +13,11 @@ import (
 // CheckDelta checks that every tensor of delta fits base: present there,
 // same shape, both float. A sparse tensor (T#indices and T#values) must
 // name a float tensor of the base; its indices are checked as it is read.
+// A LoRA adapter is checked by CheckAdapter.
 func CheckDelta(base, delta *Model) error {
+	if IsAdapter(delta) {
+		return CheckAdapter(base, delta)
+	}
 	sparse, dense, err := sparseTensors(delta)
 	if err != nil {
 		return err

@@ -17,6 +17,24 @@ type DiffOptions struct {
 	// DType of the delta's tensors; empty keeps each base tensor's dtype
 	// (a bf16 model gives a bf16 delta, half the size of f32).
 	DType safetensors.DType
+	// Exact makes a delta from which Apply gives back the fine-tune's bits:
+	// tensors in F32 for BF16 and F16 weights, F64 for F32 and F64 ones
+	// (unless DType names the dtype), and every element checked, a tensor
+	// where Apply would not give the fine-tune's value refused. (F32 holds
+	// the difference of two BF16 values exactly when they are at most 16
+	// binades apart, of two F16 values at most 13; F64 that of two F32
+	// values at most 29: exact_test.go.)
+	Exact bool
+}
+
+// losslessDType is the delta dtype Exact picks for a fine-tune tensor of
+// dtype ft over a base tensor of dtype base.
+func losslessDType(ft, base safetensors.DType) safetensors.DType {
+	half := func(d safetensors.DType) bool { return d == safetensors.BF16 || d == safetensors.F16 }
+	if half(ft) && half(base) {
+		return safetensors.F32
+	}
+	return safetensors.F64
 }
 
 // Diff writes finetuned − base into dir (which must exist), one shard per
@@ -47,10 +65,12 @@ func Diff(ctx context.Context, base, finetuned *Model, dir string, opts DiffOpti
 	return all, nil
 }
 
-// differ holds Diff's chunk buffers.
+// differ holds Diff's chunk buffers; those for F64 deltas and exactness
+// checks (exact.go) are made when first needed.
 type differ struct {
 	base, x []float32
 	raw     []byte
+	wide    *wideBufs
 }
 
 // readChunk reads len(dst) elements of t from element off and widens them.
@@ -81,40 +101,63 @@ func (e *differ) diffShard(ctx context.Context, base, ft *Model, sh Shard, dir s
 		dt := bt.DType
 		if opts.DType != "" {
 			dt = opts.DType
+		} else if opts.Exact {
+			dt = losslessDType(t.DType, bt.DType)
 		}
 		pairs = append(pairs, pair{ft: t, base: bt})
 		specs = append(specs, safetensors.TensorSpec{Name: t.Name, DType: dt, Shape: t.Shape})
 	}
 	return writeShard(ctx, dir, sh.Path, specs, map[string]string{"format": "pt", "potluck": "delta"},
-		func(i int, dt safetensors.DType, w io.Writer) error { return e.diffTensor(base, ft, pairs[i], dt, w) })
+		func(i int, dt safetensors.DType, w io.Writer) error {
+			return e.diffTensor(base, ft, pairs[i], dt, opts.Exact, w)
+		})
 }
 
-func (e *differ) diffTensor(base, ft *Model, p pair, outDT safetensors.DType, w io.Writer) error {
+func (e *differ) diffTensor(base, ft *Model, p pair, outDT safetensors.DType, exact bool, w io.Writer) error {
 	n := p.ft.NumElements()
 	for off := int64(0); off < n; off += ChunkElems {
 		k := int(min(ChunkElems, n-off))
-		if err := e.readChunk(base, p.base, off, e.base[:k]); err != nil {
+		raw, err := e.diffChunk(base, ft, p, off, k, outDT)
+		if err != nil {
 			return err
 		}
-		if err := e.readChunk(ft, p.ft, off, e.x[:k]); err != nil {
-			return err
-		}
-		axpy(e.x[:k], -1, e.base[:k]) // x − 1·base: exact negation, one rounding
-		if i := firstNonFinite(e.x[:k]); i >= 0 {
-			return fmt.Errorf("%w: %s: tensor %q: element %d of the delta is %v", ErrIncompatible, ft.Name, p.ft.Name, off+int64(i), e.x[i])
-		}
-		raw := e.raw[:k*outDT.Size()]
-		if err := safetensors.EncodeFloat32(raw, e.x[:k], outDT); err != nil {
-			return err
-		}
-		if i := firstNonFiniteEncoded(raw, outDT); i >= 0 {
-			return fmt.Errorf("%w: %s: tensor %q: element %d: the delta %v is not finite in %s", ErrOverflow, ft.Name, p.ft.Name, off+int64(i), e.x[i], outDT)
+		if exact {
+			if err := e.checkExact(base, ft, p, off, raw, outDT); err != nil {
+				return err
+			}
 		}
 		if _, err := w.Write(raw); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// diffChunk returns k elements of finetuned − base from element off,
+// encoded in outDT: computed in float32 (one rounding), or in float64 for
+// an F64 delta.
+func (e *differ) diffChunk(base, ft *Model, p pair, off int64, k int, outDT safetensors.DType) ([]byte, error) {
+	if outDT == safetensors.F64 {
+		return e.diffChunk64(base, ft, p, off, k)
+	}
+	if err := e.readChunk(base, p.base, off, e.base[:k]); err != nil {
+		return nil, err
+	}
+	if err := e.readChunk(ft, p.ft, off, e.x[:k]); err != nil {
+		return nil, err
+	}
+	axpy(e.x[:k], -1, e.base[:k]) // x − 1·base: exact negation, one rounding
+	if i := firstNonFinite(e.x[:k]); i >= 0 {
+		return nil, fmt.Errorf("%w: %s: tensor %q: element %d of the delta is %v", ErrIncompatible, ft.Name, p.ft.Name, off+int64(i), e.x[i])
+	}
+	raw := e.raw[:k*outDT.Size()]
+	if err := safetensors.EncodeFloat32(raw, e.x[:k], outDT); err != nil {
+		return nil, err
+	}
+	if i := firstNonFiniteEncoded(raw, outDT); i >= 0 {
+		return nil, fmt.Errorf("%w: %s: tensor %q: element %d: the delta %v is not finite in %s", ErrOverflow, ft.Name, p.ft.Name, off+int64(i), e.x[i], outDT)
+	}
+	return raw, nil
 }
 
 // sameBytes checks that two (non-float) tensors hold identical bytes,

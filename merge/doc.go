@@ -4,10 +4,12 @@
 // statistic, with one row or one tensor), never with the model or the
 // number of inputs.
 //
-// Methods: linear, task_arithmetic, ties, dare_linear, dare_ties,
-// breadcrumbs, breadcrumbs_ties, della, della_linear, model_stock, slerp,
-// fedavg, median, trimmed_mean and krum, with a clip parameter (a norm bound
-// on each delta) on every one. Inputs may be delta releases (dense or
+// Methods: every one mergekit registers (linear, passthrough,
+// task_arithmetic, ties, dare_linear, dare_ties, breadcrumbs,
+// breadcrumbs_ties, della, della_linear, model_stock, slerp, nuslerp,
+// multislerp, karcher, sce, ram, ramplus_tl, arcee_fusion, nearswap),
+// and fedavg, median, trimmed_mean and krum, with a clip parameter (a norm
+// bound on each delta) on every one. Inputs may be delta releases (dense or
 // sparse tensors), PEFT LoRA adapters, full fine-tuned models or the base
 // itself. METHODS.md gives each method's exact definition, its parameters
 // and defaults, and where and why it departs from mergekit. Each method is
@@ -29,8 +31,16 @@
 // are the reference, and its AVX-512 and AVX2 kernels match them bit for
 // bit. The weighted sums, the masked methods and the robust ones run fused
 // kernels straight on the encoded bytes where their inputs allow
-// (METHODS.md, Speed). The kernels_*.go files here are thin wrappers over that package,
-// each documented with the loop it computes, beside the few loops that
-// stay in this package (slerp's interpolation, DELLA's row masks, the
-// per-element fallback of a magnitude cut, the output's finiteness check).
+// (METHODS.md, Speed). The kernels_*.go files here are thin wrappers over
+// that package, each documented with the loop it computes, beside the few
+// loops that stay in this package (slerp's and nuslerp's interpolation, DELLA's row
+// masks, the per-element fallback of a magnitude cut, the element-wise
+// combiners of nearswap, ram, sce and arcee_fusion, the output's
+// finiteness check). The statistics of the spherical methods and
+// arcee_fusion use detmath.go's elementary functions, which give the same
+// bits on every platform.
+//
+// Diff makes a delta (finetuned − base) and Apply its inverse: it rebuilds
+// the fine-tune, laid out as it was (layout.go), exactly where the delta
+// holds the difference exactly (exact.go).
 package merge

@@ -83,6 +83,9 @@ func (e *engine) mergeTensor(bt Tensor, outDT safetensors.DType, w io.Writer) er
 	if err := tr.prepare(); err != nil {
 		return err
 	}
+	if tr.verbatim(outDT) {
+		return tr.copyBase(w)
+	}
 	tr.planFused(outDT)
 	if tr.n >= 2*int64(e.r.segment) && tr.segmentable() && e.r.slots != nil {
 		counts, err := tr.parallel(outDT, w)

@@ -85,20 +85,20 @@ func TestRunRejects(t *testing.T) {
 		target: merge.ErrIncompatible, parts: []string{`"` + head + `"`, "element 2 ", "Inf"},
 	}, {
 		name:   "unknown merge_method",
-		yaml:   func(*testing.T) string { r := good(); r.Method = "nuslerp"; return r.yaml() },
-		target: merge.ErrRecipe, parts: []string{`"nuslerp"`, "dare_ties"},
+		yaml:   func(*testing.T) string { r := good(); r.Method = "slerp_ties"; return r.yaml() },
+		target: merge.ErrRecipe, parts: []string{`"slerp_ties"`, "dare_ties"},
 	}, {
 		name:   "unknown model parameter",
-		yaml:   func(*testing.T) string { return strings.Replace(good().yaml(), "weight: 1\n", "density: 0.5\n", 1) },
-		target: merge.ErrRecipe, parts: []string{`"density"`, "models[0]"},
+		yaml:   func(*testing.T) string { return strings.Replace(good().yaml(), "weight: 1\n", "densty: 0.5\n", 1) },
+		target: merge.ErrRecipe, parts: []string{`"densty"`, "models[0]"},
 	}, {
 		name:   "unknown global parameter",
-		yaml:   func(*testing.T) string { r := good(); r.Params = "rescale: true"; return r.yaml() },
-		target: merge.ErrRecipe, parts: []string{`"rescale"`},
+		yaml:   func(*testing.T) string { r := good(); r.Params = "rescal: true"; return r.yaml() },
+		target: merge.ErrRecipe, parts: []string{`"rescal"`},
 	}, {
 		name:   "unknown top-level field",
-		yaml:   func(*testing.T) string { return good().yaml() + "chat_template: chatml\n" },
-		target: merge.ErrRecipe, parts: []string{"chat_template"},
+		yaml:   func(*testing.T) string { return good().yaml() + "chat_templat: chatml\n" },
+		target: merge.ErrRecipe, parts: []string{"chat_templat"},
 	}, {
 		name: "linear weights sum to 0 with normalize",
 		yaml: func(*testing.T) string {

@@ -17,3 +17,6 @@ func MaskedRanges() int64 { return maskedRanges.Load() }
 // SegmentsRedone is how many segments were merged again because their
 // positional stages' guessed start decided an element otherwise.
 func SegmentsRedone() int64 { return segmentsRedone.Load() }
+
+// MethodNames lists the registered methods as error messages do.
+func MethodNames() string { return methodNames() }

@@ -28,6 +28,7 @@ type tensor struct {
 	Shape []int64
 	Vals  []float64 // float dtypes
 	Ints  []int64   // I64
+	Raw   []byte    // when set, the encoded bytes as they are (any dtype)
 }
 
 // writeShard writes a safetensors file holding ts, in order.

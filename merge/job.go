@@ -2,12 +2,6 @@ package merge
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
-	"os"
-	"path/filepath"
-	"regexp"
 
 	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/safetensors"
@@ -53,9 +47,12 @@ type Job struct {
 	// Workers > 1 calls come from several goroutines and may arrive out of
 	// order. It must be cheap: it runs on a worker.
 	Progress func(done, total int)
+	// Output says what the output holds besides the tensors (output_files.go).
+	Output OutputOptions
 
-	plan   *plan   // the last plan made, which WriteTensor reuses
-	stream *stream // WriteTensor's run and engine, kept between calls
+	layerPos map[string]float64 // a slice's positions for gradients (parts.go)
+	plan     *plan              // the last plan made, which WriteTensor reuses
+	stream   *stream            // WriteTensor's run and engine, kept between calls
 }
 
 // Run writes the merged model to outDir, which must not exist: the base's
@@ -66,14 +63,14 @@ type Job struct {
 // sibling directory and renamed into place, so outDir appears whole or not
 // at all.
 func Run(ctx context.Context, job *Job, outDir string) (*potluck.Manifest, error) {
-	p, err := job.newPlan(ctx)
+	runs, x, err := job.plans(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var m *potluck.Manifest
 	err = store.WriteDir(outDir, func(tmp string) error {
 		var err error
-		m, err = job.write(ctx, p, tmp)
+		m, err = job.write(ctx, runs, x, tmp)
 		return err
 	})
 	if err != nil {
@@ -94,13 +91,13 @@ func (j *Job) newPlan(ctx context.Context) (*plan, error) {
 }
 
 // write produces every output file in dir and returns the manifest it wrote.
-func (j *Job) write(ctx context.Context, p *plan, dir string) (*potluck.Manifest, error) {
-	tensors, err := newRun(j, p).writeTensors(ctx, dir, j.shardSize())
+func (j *Job) write(ctx context.Context, runs []*run, x *expansion, dir string) (*potluck.Manifest, error) {
+	tensors, err := writeTensors(ctx, runs, dir, j.shardSize())
 	if err != nil {
 		return nil, err
 	}
 	man := &potluck.Manifest{Schema: potluck.ManifestSchema, Kind: potluck.KindMerge, Base: j.BaseCID, Publisher: j.Publisher, Tensors: tensors}
-	if err := j.copyOthers(dir); err != nil {
+	if err := j.writeOthers(dir, x); err != nil {
 		return nil, err
 	}
 	if man.Files, err = describeFiles(dir); err != nil {
@@ -115,13 +112,7 @@ func (j *Job) write(ctx context.Context, p *plan, dir string) (*potluck.Manifest
 // provenance records the recipe with every model named by its CID, so the
 // same merge run locally over directories and on a hub gives the same bytes.
 func (j *Job) provenance() (*potluck.MergeInfo, error) {
-	r := *j.Recipe
-	r.BaseModel = j.BaseCID
-	r.Models = append([]ModelRef(nil), j.Recipe.Models...)
-	for i := range r.Models {
-		r.Models[i].Model = j.DeltaCIDs[i]
-	}
-	canon, err := r.Canonical()
+	canon, err := j.cidRecipe().Canonical()
 	if err != nil {
 		return nil, err
 	}
@@ -130,52 +121,6 @@ func (j *Job) provenance() (*potluck.MergeInfo, error) {
 		info.Inputs = append(info.Inputs, potluck.Input{CID: c, Weight: j.Recipe.Weight(i)})
 	}
 	return info, nil
-}
-
-// skipFromBase are base files a merge does not copy: its manifest,
-// signature and trim statistics, its index (the output has its own), and
-// weights in other formats, which would contradict the merged ones.
-var skipFromBase = regexp.MustCompile(`(^|/)(potluck\.json|potluck\.stats|model\.sig|model\.safetensors\.index\.json|[^/]*\.bin\.index\.json)$|\.(bin|pt|pth|ckpt|gguf|h5|msgpack|onnx)$`)
-
-// copyOthers copies the base's other files (config, tokenizer, licence),
-// with config.json's torch_dtype updated when the recipe sets the dtype.
-func (j *Job) copyOthers(dir string) error {
-	for _, p := range j.Base.Other {
-		if skipFromBase.MatchString(p) {
-			continue
-		}
-		if err := j.copyFile(dir, p); err != nil {
-			return fmt.Errorf("merge: copy %s from base: %w", p, err)
-		}
-	}
-	return nil
-}
-
-var torchDType = regexp.MustCompile(`"torch_dtype"(\s*):(\s*)"[^"]*"`)
-
-func (j *Job) copyFile(dir, p string) error {
-	src, err := j.Base.OpenFile(p)
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	dst := filepath.Join(dir, filepath.FromSlash(p))
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	f, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if name := j.Recipe.dtypeName(); p == "config.json" && name != "" {
-		b, err := io.ReadAll(io.LimitReader(src, 64<<20))
-		if err == nil {
-			_, err = f.Write(torchDType.ReplaceAll(b, []byte(`"torch_dtype"$1:$2"`+name+`"`)))
-		}
-		return errors.Join(err, f.Sync(), f.Close())
-	}
-	_, err = io.Copy(f, src)
-	return errors.Join(err, f.Sync(), f.Close())
 }
 
 // dtypeName is the output dtype the recipe names (out_dtype, else dtype).

@@ -19,11 +19,7 @@ type loraReader struct {
 // newLoRAReader loads an adapted tensor's two factors. Normally row o of ΔW
 // is Σₖ B[o,k]·A[k,:]; transposed, row a is Σₖ A[k,a]·Bᵀ[k,:].
 func newLoRAReader(m *Model, lt loraTensor, bt Tensor) (*loraReader, error) {
-	a, err := loadFactor(m, lt.a)
-	if err != nil {
-		return nil, err
-	}
-	b, err := loadFactor(m, lt.b)
+	a, b, err := loadFactors(m, lt)
 	if err != nil {
 		return nil, err
 	}
@@ -39,6 +35,14 @@ func newLoRAReader(m *Model, lt loraTensor, bt Tensor) (*loraReader, error) {
 	}
 	lr.row = make([]float32, lr.cols)
 	return lr, nil
+}
+
+// loadFactors reads an adapted tensor's A and B whole.
+func loadFactors(m *Model, lt loraTensor) (a, b []float32, err error) {
+	if a, err = loadFactor(m, lt.a); err == nil {
+		b, err = loadFactor(m, lt.b)
+	}
+	return a, b, err
 }
 
 // loadFactor reads a whole LoRA factor and checks that it is finite.

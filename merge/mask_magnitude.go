@@ -139,11 +139,7 @@ func (tr *tensorRun) findCuts(i int, qs []int64) (cuts []cut, checks []*cutCheck
 			return nil
 		})
 	}
-	high := func(hi []int64) error {
-		err := pass(func(x []float32) { histHigh(&f.hi4, x) })
-		f.foldHigh(hi)
-		return err
-	}
+	high := f.highOf(pass)
 	// A bfloat16 or half input, not rescaled, is counted as it lies, by the
 	// 15-bit magnitude key of its raw bits: one pass, unwidened. Bins from
 	// the format's Inf up hold Inf and NaN: then the widening pass finds

@@ -34,8 +34,13 @@ type method struct {
 	// randomMasks: the method draws random masks (DARE, DELLA), which
 	// Recipe.MaskScheme picks the generator of.
 	randomMasks bool
+	// baseOptional lets a recipe leave base_model out, as mergekit lets
+	// it for this method: the first model is then the base the output is
+	// laid out from, and one of the inputs (a zero delta).
+	baseOptional bool
 	// weightParam is the per-model parameter Recipe.Weight reports and
-	// provenance records ("" for "weight").
+	// provenance records ("" for "weight"; a method with no such
+	// parameter weighs every model 1).
 	weightParam string
 	// check refuses, before any model is opened, a recipe that only the
 	// method can tell is wrong (nil: none).

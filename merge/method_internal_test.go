@@ -1,19 +1,17 @@
 package merge
 
-import (
-	"math"
-	"testing"
-)
+import "testing"
 
 // Every registered method declares what the engine needs of it: a plan,
-// a model count, a clip parameter (every method takes one), and defaults
+// a model count (none beside the base only for a method that may pass the
+// base through), a clip parameter (every method takes one), and defaults
 // its own parameter checks accept.
 func TestMethodsDeclared(t *testing.T) {
 	for name, m := range methods {
 		if m.name != name || m.plan == nil {
 			t.Errorf("%s: registered as %q, plan set: %v", name, m.name, m.plan != nil)
 		}
-		if m.minModels < 1 || (m.maxModels != 0 && m.maxModels < m.minModels) {
+		if m.minModels < 0 || (m.minModels == 0 && !m.baseIsInput) || (m.maxModels != 0 && m.maxModels < m.minModels) {
 			t.Errorf("%s: takes %d to %d models", name, m.minModels, m.maxModels)
 		}
 		if _, ok := m.params["clip"]; !ok {
@@ -33,13 +31,13 @@ func TestMethodsDeclared(t *testing.T) {
 	}
 }
 
-// test_nearswap is declared here the way a method's own file declares it,
-// to show that a method needs nothing beyond its file: mergekit's nearswap
-// on exactly one model, θ₀ + w·δ per element with w = min(1, t/|δ|) (1
-// where δ = 0). TestOneFileMethod runs it.
+// test_signstep is declared here the way a method's own file declares it,
+// to show that a method needs nothing beyond its file: a sign step on
+// exactly one model, θ₀ + t·sign(δ) per element (θ₀ where δ = 0).
+// TestOneFileMethod runs it.
 func init() {
 	register(method{
-		name:      "test_nearswap",
+		name:      "test_signstep",
 		params:    map[string]param{"t": {kind: pNumber, required: true, rangeOK: positive}, "clip": pClip},
 		minModels: 1,
 		maxModels: 1,
@@ -49,19 +47,22 @@ func init() {
 				return nil, err
 			}
 			clip, err := s.clipParam()
-			return &tensorOp{clip: clip, combine: nearswap{float32(t)}}, err
+			return &tensorOp{clip: clip, combine: signStep{float32(t)}}, err
 		}),
 	})
 }
 
-type nearswap struct{ t float32 }
+type signStep struct{ t float32 }
 
-func (n nearswap) combine(c *chunk) {
+func (n signStep) combine(c *chunk) {
 	for i, x := range c.xs[0] {
-		w := float32(1)
-		if a := float32(math.Abs(float64(x))); a > 0 {
-			w = min(1, n.t/a)
+		var step float32
+		switch {
+		case x > 0:
+			step = n.t
+		case x < 0:
+			step = -n.t
 		}
-		c.out[i] = c.base[i] + float32(w*x)
+		c.out[i] = c.base[i] + step
 	}
 }

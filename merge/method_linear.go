@@ -4,16 +4,19 @@ import "fmt"
 
 // linear is the model soup Σ wᵢθᵢ with θᵢ = θ₀ + δᵢ, the weights divided by
 // Σ wᵢ when normalize. The base listed among the models is one of the
-// soup's models (a zero delta), as in mergekit.
+// soup's models (a zero delta), as in mergekit. Without base_model, as
+// mergekit allows, the first model is the base: the output is laid out
+// like it and takes its other files, and it is one of the soup's models.
 
 func init() {
 	register(method{
-		name:        "linear",
-		params:      map[string]param{"weight": pWeight, "normalize": boolParam(true), "clip": pClip},
-		minModels:   1,
-		baseIsInput: true,
-		check:       checkLinear,
-		plan:        eachTensor(planLinear),
+		name:         "linear",
+		params:       map[string]param{"weight": pWeight, "normalize": boolParam(true), "clip": pClip},
+		minModels:    1,
+		baseIsInput:  true,
+		baseOptional: true,
+		check:        checkLinear,
+		plan:         eachTensor(planLinear),
 	})
 }
 

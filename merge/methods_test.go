@@ -37,7 +37,7 @@ var methodTensors = []methodTensor{
 	{"model.embed_tokens.weight", safetensors.F32, []int64{6, 5}, 0},
 	{"model.layers.0.mlp.up_proj.weight", safetensors.BF16, []int64{8, 16}, 0},
 	{"model.layers.1.mlp.up_proj.weight", safetensors.F16, []int64{4, 12}, 1},
-	{"model.norm.weight", safetensors.BF16, []int64{7}, 1},
+	{"model.norm.weight", safetensors.BF16, []int64{7}, 0}, // outside the layers: t = 0, as mergekit
 }
 
 // sameDTypes makes every delta tensor take its base tensor's dtype (the

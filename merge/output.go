@@ -15,8 +15,10 @@ import (
 	"github.com/potluck-hub/potluck/safetensors"
 )
 
-// outTensor is one tensor of the output: its base tensor and where it goes.
+// outTensor is one tensor of the output: its base tensor, the run that
+// merges it (a part of the output, parts.go), and where it goes.
 type outTensor struct {
+	r     *run
 	bt    Tensor
 	shard int
 	info  safetensors.TensorInfo // absolute offsets in its shard
@@ -30,25 +32,27 @@ type outShard struct {
 	f       *os.File
 }
 
-// layout packs the base's tensors, in the base's order, into shards of at
-// most the shard size (a larger tensor alone in its shard), named as
-// Hugging Face names them.
-func (p *plan) layout(limit int64) ([]*outShard, []*outTensor) {
+// layout packs the tensors of each run's base, the runs in order and each
+// base's tensors in its order, into shards of at most the shard size (a
+// larger tensor alone in its shard), named as Hugging Face names them.
+func layout(runs []*run, limit int64) ([]*outShard, []*outTensor) {
 	var shards []*outShard
 	var tensors []*outTensor
 	var size int64
-	for _, sh := range p.base.Shards {
-		for _, bt := range sh.Tensors {
-			dt := p.recipe.outDType(bt.DType)
-			n := bt.NumElements() * int64(dt.Size())
-			if len(shards) == 0 || (size > 0 && size+n > limit) {
-				shards, size = append(shards, &outShard{}), 0
+	for _, r := range runs {
+		for _, sh := range r.p.base.Shards {
+			for _, bt := range sh.Tensors {
+				dt := r.p.recipe.outDType(bt.DType)
+				n := bt.NumElements() * int64(dt.Size())
+				if len(shards) == 0 || (size > 0 && size+n > limit) {
+					shards, size = append(shards, &outShard{}), 0
+				}
+				s := shards[len(shards)-1]
+				s.specs = append(s.specs, safetensors.TensorSpec{Name: bt.Name, DType: dt, Shape: bt.Shape})
+				s.tensors = append(s.tensors, len(tensors))
+				tensors = append(tensors, &outTensor{r: r, bt: bt, shard: len(shards) - 1})
+				size += n
 			}
-			s := shards[len(shards)-1]
-			s.specs = append(s.specs, safetensors.TensorSpec{Name: bt.Name, DType: dt, Shape: bt.Shape})
-			s.tensors = append(s.tensors, len(tensors))
-			tensors = append(tensors, &outTensor{bt: bt, shard: len(shards) - 1})
-			size += n
 		}
 	}
 	for i, s := range shards {
@@ -60,11 +64,11 @@ func (p *plan) layout(limit int64) ([]*outShard, []*outTensor) {
 	return shards, tensors
 }
 
-// writeTensors writes every output tensor, Workers at a time, each straight
-// to its place in its shard, then the index. It returns the tensors as the
-// manifest records them.
-func (r *run) writeTensors(ctx context.Context, dir string, shardSize int64) ([]potluck.Tensor, error) {
-	shards, tensors := r.p.layout(shardSize)
+// writeTensors writes every output tensor, each run's Workers at a time,
+// each straight to its place in its shard, then the index. It returns the
+// tensors as the manifest records them.
+func writeTensors(ctx context.Context, runs []*run, dir string, shardSize int64) ([]potluck.Tensor, error) {
+	shards, tensors := layout(runs, shardSize)
 	defer func() {
 		for _, s := range shards {
 			if s.f != nil {
@@ -75,7 +79,7 @@ func (r *run) writeTensors(ctx context.Context, dir string, shardSize int64) ([]
 	if err := createShards(dir, shards, tensors); err != nil {
 		return nil, err
 	}
-	out, err := r.runWorkers(ctx, shards, tensors)
+	out, err := runParts(ctx, runs, shards, tensors)
 	if err != nil {
 		return nil, err
 	}
@@ -93,6 +97,29 @@ func (r *run) writeTensors(ctx context.Context, dir string, shardSize int64) ([]
 		s.f = nil
 	}
 	return out, safetensors.WriteIndex(filepath.Join(dir, safetensors.IndexName), idx)
+}
+
+// runParts runs each run over its tensors, in order, progress counting
+// over them all.
+func runParts(ctx context.Context, runs []*run, shards []*outShard, tensors []*outTensor) ([]potluck.Tensor, error) {
+	var out []potluck.Tensor
+	from := 0
+	for _, r := range runs {
+		to := from
+		for to < len(tensors) && tensors[to].r == r {
+			to++
+		}
+		if progress := r.progress; progress != nil && len(runs) > 1 {
+			done, total := from, len(tensors)
+			r.progress = func(n, _ int) { progress(done+n, total) }
+		}
+		part, err := r.runWorkers(ctx, shards, tensors[from:to])
+		if err != nil {
+			return nil, err
+		}
+		out, from = append(out, part...), to
+	}
+	return out, nil
 }
 
 // createShards creates each shard file with its header written.

@@ -42,8 +42,8 @@ func checkIntsCopied(t *testing.T, f *fixture, got map[string]tensorBytes) {
 }
 
 // checkOthersCopied checks that the output holds one shard with its index,
-// the base's other files (byte for byte) but its index, and its manifest,
-// nothing else.
+// the base's other files (byte for byte) but its index, its manifest and
+// model card (README.md, mergekit_config.yml), nothing else.
 func checkOthersCopied(t *testing.T, f *fixture, out string) {
 	t.Helper()
 	files := readAll(t, out)
@@ -52,7 +52,7 @@ func checkOthersCopied(t *testing.T, f *fixture, out string) {
 			t.Errorf("%s: %q, want the base's %q", p, files[p], c)
 		}
 	}
-	want := []string{"config.json", single, safetensors.IndexName, potluck.ManifestFile, "tokenizer.json"}
+	want := []string{"config.json", single, safetensors.IndexName, potluck.ManifestFile, "tokenizer.json", "README.md", "mergekit_config.yml"}
 	slices.Sort(want)
 	if got := keys(files); !slices.Equal(got, want) {
 		t.Errorf("output files %v, want %v", got, want)

@@ -27,18 +27,21 @@ func newPlan(ctx context.Context, j *Job) (*plan, error) {
 	if err := j.Recipe.Check(); err != nil {
 		return nil, err
 	}
-	if len(j.Deltas) != len(j.Recipe.Models) || len(j.DeltaCIDs) != len(j.Deltas) {
-		return nil, fmt.Errorf("merge: %d deltas and %d CIDs for %d recipe models", len(j.Deltas), len(j.DeltaCIDs), len(j.Recipe.Models))
+	if n := len(j.Recipe.References()); len(j.Deltas) != n || len(j.DeltaCIDs) != len(j.Deltas) {
+		return nil, fmt.Errorf("merge: %d deltas and %d CIDs for %d recipe models", len(j.Deltas), len(j.DeltaCIDs), n)
 	}
 	p := &plan{recipe: j.Recipe, m: methods[j.Recipe.MergeMethod], base: j.Base}
 	var err error
-	if p.inputs, err = openInputs(j, p.m.baseIsInput); err != nil {
+	if p.inputs, err = openInputs(j, p.m.baseIsInput || j.Recipe.BaseModel == ""); err != nil {
 		return nil, err
 	}
 	if p.each, err = p.m.plan(&mergeScope{r: p.recipe, inputs: p.inputs}); err != nil {
 		return nil, err
 	}
 	p.pos = layerPositions(j.Base.Names())
+	if j.layerPos != nil {
+		p.pos = j.layerPos // a slice's (parts.go)
+	}
 	if err := p.planTensors(); err != nil {
 		return nil, err
 	}

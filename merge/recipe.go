@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -14,7 +16,8 @@ import (
 var ErrRecipe = errors.New("merge: bad recipe")
 
 // Recipe is a merge recipe in the YAML shape mergekit users already write.
-// Model references are local directories, or CIDs of releases when the hub
+// Model references are local directories (or Hugging Face names in the
+// local cache, or model+adapter pairs), or CIDs of releases when the hub
 // runs the merge.
 type Recipe struct {
 	MergeMethod string         `yaml:"merge_method" json:"merge_method"`
@@ -27,14 +30,38 @@ type Recipe struct {
 	// MaskScheme picks the random masks' generator (mask.go): 1, or 0
 	// (unset) for 1; 2 for what new merges record (PinMaskScheme).
 	MaskScheme int `yaml:"mask_scheme,omitempty" json:"mask_scheme,omitempty"`
-	// TokenizerSource may only be "base": the output's tokenizer files are
-	// always the base's.
+	// TokenizerSource is the output's vocabulary (tokenizer.go): "base",
+	// "union", or a model ("model:X" or X). Empty: the base's tokenizer
+	// files, and embeddings of other sizes cut to their common rows.
 	TokenizerSource string `yaml:"tokenizer_source,omitempty" json:"tokenizer_source,omitempty"`
-	// Slices is refused with a clear message (layer ranges are not supported).
-	Slices []any `yaml:"slices,omitempty" json:"-"`
+	// Slices, instead of Models, builds the output's layers from ranges of
+	// layers of the inputs (slices.go).
+	Slices []Slice `yaml:"slices,omitempty" json:"slices,omitempty"`
+	// Tokenizer is mergekit's tokenizer block: TokenizerSource with
+	// per-token embedding sources and padding.
+	Tokenizer *TokenizerConfig `yaml:"tokenizer,omitempty" json:"tokenizer,omitempty"`
+	// ChatTemplate sets the output's chat template: "auto", a built-in
+	// name, or a Jinja template.
+	ChatTemplate string `yaml:"chat_template,omitempty" json:"chat_template,omitempty"`
+	// Modules (mergekit's per-module slices) is refused with a message.
+	Modules any `yaml:"modules,omitempty" json:"-"`
 
 	global   map[string]setting   // Parameters, parsed by Check
 	perModel []map[string]setting // each model's parameters, parsed by Check
+	// fallback, in a slice's recipe, is the whole recipe's parameters,
+	// read where the slice's own give no value (slices.go).
+	fallback map[string]setting
+	warnings []string // what Check accepted but ignores
+}
+
+// BaseRef is the model the output is laid out from, whose other files it
+// copies: base_model, or the first model when the method lets a recipe
+// leave base_model out (as mergekit takes one of the models).
+func (r *Recipe) BaseRef() string {
+	if r.BaseModel == "" && len(r.Models) > 0 {
+		return r.Models[0].Model
+	}
+	return r.BaseModel
 }
 
 // ModelRef is one input model of a recipe and its parameters.
@@ -62,18 +89,25 @@ func ParseRecipe(b []byte) (*Recipe, error) {
 }
 
 // Check validates the recipe against its method's parameters: every name,
-// kind and range, before any model is opened.
+// kind and range, before any model is opened. A parameter that mergekit
+// accepts but the method does not read is dropped with a warning
+// (Warnings); an unknown one is an error.
 func (r *Recipe) Check() error {
 	m, ok := methods[r.MergeMethod]
 	if !ok {
 		return fmt.Errorf("%w: merge_method %q is not supported (supported: %s)", ErrRecipe, r.MergeMethod, methodNames())
 	}
+	r.warnings = nil
 	if err := r.checkFields(m); err != nil {
 		return err
 	}
-	global, err := parseParams("parameters", r.Parameters, m, false)
+	global, err := r.parseParams("parameters", r.Parameters, m, false)
 	if err != nil {
 		return err
+	}
+	r.global = global
+	if len(r.Slices) > 0 {
+		return r.checkSlices(m)
 	}
 	perModel := make([]map[string]setting, len(r.Models))
 	for i, mr := range r.Models {
@@ -81,13 +115,19 @@ func (r *Recipe) Check() error {
 			return fmt.Errorf("%w: models[%d]: model is required", ErrRecipe, i)
 		}
 		where := fmt.Sprintf("models[%d] (%s).parameters", i, mr.Model)
-		if perModel[i], err = parseParams(where, mr.Parameters, m, true); err != nil {
+		if perModel[i], err = r.parseParams(where, mr.Parameters, m, true); err != nil {
 			return err
 		}
 	}
-	r.global, r.perModel = global, perModel
-	for name, p := range m.params {
-		if p.required && !r.hasParam(name) {
+	r.perModel = perModel
+	return r.checkMethod(m)
+}
+
+// checkMethod runs the checks only the method's values tell: required
+// parameters, and the method's own.
+func (r *Recipe) checkMethod(m method) error {
+	for _, name := range slices.Sorted(maps.Keys(m.params)) {
+		if m.params[name].required && !r.hasParam(name) {
 			return fmt.Errorf("%w: %s needs parameter %q", ErrRecipe, r.MergeMethod, name)
 		}
 	}
@@ -97,16 +137,24 @@ func (r *Recipe) Check() error {
 	return nil
 }
 
+// Warnings lists what Check accepted but the merge ignores, one sentence
+// each, for the user to read.
+func (r *Recipe) Warnings() []string { return r.warnings }
+
+func (r *Recipe) warn(format string, args ...any) {
+	r.warnings = append(r.warnings, fmt.Sprintf(format, args...))
+}
+
 func (r *Recipe) checkFields(m method) error {
 	switch {
-	case r.BaseModel == "":
-		return fmt.Errorf("%w: base_model is required", ErrRecipe)
-	case len(r.Slices) > 0:
-		return fmt.Errorf("%w: slices are not supported: list the models under models", ErrRecipe)
-	case len(r.Models) == 0:
+	case r.BaseModel == "" && !m.baseOptional:
+		return fmt.Errorf("%w: base_model is required (%s works on differences from a base)", ErrRecipe, r.MergeMethod)
+	case r.Modules != nil:
+		return fmt.Errorf("%w: modules (per-module slices of multi-module models) is not supported: use models or slices", ErrRecipe)
+	case len(r.Slices) > 0 && len(r.Models) > 0:
+		return fmt.Errorf("%w: the recipe gives both models and slices; give one of them", ErrRecipe)
+	case len(r.Slices) == 0 && len(r.Models) == 0:
 		return fmt.Errorf("%w: models is empty", ErrRecipe)
-	case r.TokenizerSource != "" && r.TokenizerSource != "base":
-		return fmt.Errorf("%w: tokenizer_source %q: the tokenizer is always the base's (tokenizer_source: base)", ErrRecipe, r.TokenizerSource)
 	}
 	if _, ok := outDtypes[r.Dtype]; r.Dtype != "" && !ok {
 		return fmt.Errorf("%w: dtype %q (supported: float32, bfloat16, float16; computation is in float32 whatever it says)", ErrRecipe, r.Dtype)
@@ -117,18 +165,26 @@ func (r *Recipe) checkFields(m method) error {
 	if err := checkMaskScheme(r); err != nil {
 		return err
 	}
-	if n := r.inputCount(); n < m.minModels || (m.maxModels > 0 && n > m.maxModels) {
-		return fmt.Errorf("%w: %s takes %s other than the base, the recipe lists %d", ErrRecipe, r.MergeMethod, countRange(m), n)
+	if err := r.checkTokenizer(); err != nil {
+		return err
+	}
+	if n := r.inputCount(m); len(r.Slices) == 0 && (n < m.minModels || (m.maxModels > 0 && n > m.maxModels)) {
+		other := " other than the base"
+		if m.baseIsInput {
+			other = ""
+		}
+		return fmt.Errorf("%w: %s takes %s%s, the recipe lists %d", ErrRecipe, r.MergeMethod, countRange(m), other, n)
 	}
 	return nil
 }
 
-// inputCount is the number of models other than the base itself (which a
-// mergekit recipe may list among its models).
-func (r *Recipe) inputCount() int {
+// inputCount is the number of models the method combines: those other
+// than the base itself (which a mergekit recipe may list among its
+// models), or all of them when the base is one of its inputs (linear).
+func (r *Recipe) inputCount(m method) int {
 	n := 0
 	for _, mr := range r.Models {
-		if mr.Model != r.BaseModel {
+		if mr.Model != r.BaseRef() || m.baseIsInput {
 			n++
 		}
 	}
@@ -145,32 +201,11 @@ func countRange(m method) string {
 	return fmt.Sprintf("%d to %d models", m.minModels, m.maxModels)
 }
 
-// parseParams parses and checks one parameters map (top level, or a model's).
-func parseParams(where string, got map[string]any, m method, perModel bool) (map[string]setting, error) {
-	out := map[string]setting{}
-	for k, v := range got {
-		p, ok := m.params[k]
-		if !ok || (perModel && !p.perModel) {
-			what := "is not supported by this method"
-			if ok {
-				what = "is a top-level parameter, not a per-model one"
-			}
-			return nil, fmt.Errorf("%w: %s: parameter %q %s (supported: %s)", ErrRecipe, where, k, what, m.paramNames(perModel))
-		}
-		s, err := parseSetting(v, false)
-		if err == nil {
-			err = p.checkValue(s)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: parameter %q: %v", ErrRecipe, where, k, err)
-		}
-		out[k] = s
-	}
-	return out, nil
-}
-
 func (r *Recipe) hasParam(name string) bool {
 	if _, ok := r.global[name]; ok {
+		return true
+	}
+	if _, ok := r.fallback[name]; ok {
 		return true
 	}
 	for _, pm := range r.perModel {
@@ -182,8 +217,9 @@ func (r *Recipe) hasParam(name string) bool {
 }
 
 // value returns parameter name for model i (−1 for none) and one tensor at
-// layer position t: the model's setting, else the recipe's, else the
-// method's default (nil when it has none), as mergekit resolves them.
+// layer position t: the model's setting, else the recipe's (in a slice,
+// the slice's, then the whole recipe's), else the method's default (nil
+// when it has none), as mergekit resolves them.
 func (r *Recipe) value(name string, model int, tensor string, t float64) any {
 	if model >= 0 && model < len(r.perModel) {
 		if s, ok := r.perModel[model][name]; ok {
@@ -192,9 +228,11 @@ func (r *Recipe) value(name string, model int, tensor string, t float64) any {
 			}
 		}
 	}
-	if s, ok := r.global[name]; ok {
-		if v, ok := s.eval(tensor, t); ok {
-			return v
+	for _, level := range []map[string]setting{r.global, r.fallback} {
+		if s, ok := level[name]; ok {
+			if v, ok := s.eval(tensor, t); ok {
+				return v
+			}
 		}
 	}
 	return methods[r.MergeMethod].params[name].def
@@ -234,8 +272,10 @@ func (r *Recipe) weightSum() float64 {
 
 // weightsVary reports whether any weight may differ between tensors.
 func (r *Recipe) weightsVary() bool {
-	if s, ok := r.global["weight"]; ok && s.varies() {
-		return true
+	for _, level := range []map[string]setting{r.global, r.fallback} {
+		if s, ok := level["weight"]; ok && s.varies() {
+			return true
+		}
 	}
 	for _, pm := range r.perModel {
 		if s, ok := pm["weight"]; ok && s.varies() {

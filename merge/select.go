@@ -124,6 +124,15 @@ func (f *cutFinder) find(n int64, qs []int64, exact func(bin int) uint32, high f
 
 // foldHigh adds the four partial tables of histHigh or histRaw16 into hi,
 // and clears them.
+// highOf is find's high from pass, a pass over the widened values.
+func (f *cutFinder) highOf(pass func(func(x []float32)) error) func(hi []int64) error {
+	return func(hi []int64) error {
+		err := pass(func(x []float32) { histHigh(&f.hi4, x) })
+		f.foldHigh(hi)
+		return err
+	}
+}
+
 func (f *cutFinder) foldHigh(hi []int64) {
 	for _, h := range f.hi4 {
 		for b, c := range h {

@@ -95,21 +95,9 @@ func (c *Client) Release(ctx context.Context, cid string) (*potluck.Release, err
 }
 
 // List lists the hub's releases of a kind and base ("": any), oldest
-// first.
+// first, yanked ones left out (see ListAll).
 func (c *Client) List(ctx context.Context, kind potluck.Kind, base string) ([]*potluck.Release, error) {
-	resp, err := c.hub.List(ctx, &hubv1.ListRequest{Kind: wire.Kind(kind), BaseCid: base})
-	if err != nil {
-		return nil, fmt.Errorf("node: list: %w", err)
-	}
-	out := make([]*potluck.Release, 0, len(resp.GetReleases()))
-	for _, p := range resp.GetReleases() {
-		r, err := wire.ReleaseOf(p)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, nil
+	return c.ListAll(ctx, ListOptions{Kind: kind, Base: base})
 }
 
 // Merge asks the hub to run a recipe (YAML naming releases by CID).

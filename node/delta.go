@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,18 +20,25 @@ type DeltaOptions struct {
 	FinetunedDir string // the fine-tuned model directory
 	OutDir       string // where the delta goes; must not exist
 	// BaseCID is the base's CID on the hub; computed from BaseDir when empty
-	// (which reads the whole base once).
+	// (which reads the whole base once), as DirCID does: a directory that
+	// `potluck node pull` wrote names the release it holds.
 	BaseCID string
 	// DType of the delta tensors; empty keeps each base tensor's dtype.
 	DType safetensors.DType
+	// Exact makes a delta from which Apply gives back the fine-tune bit for
+	// bit, or fails naming the element it cannot (merge.DiffOptions.Exact).
+	Exact bool
 	// Samples is how many training examples the fine-tune saw, recorded in
 	// the manifest for federated averaging (fedavg); 0 records none.
 	Samples int64
 }
 
 // MakeDelta writes finetuned − base to OutDir, tensor by tensor and chunk by
-// chunk, with a manifest naming the base by CID. OutDir appears whole or not
-// at all.
+// chunk, with a manifest naming the base by CID. A PEFT LoRA adapter
+// directory (FinetunedDir holding adapter_config.json) is taken as it is:
+// its config and factors are copied, not expanded (see makeAdapterDelta). A
+// delta that changes nothing is refused (merge.ErrZeroDelta). OutDir
+// appears whole or not at all.
 func MakeDelta(ctx context.Context, o DeltaOptions) (*potluck.Manifest, error) {
 	base, err := merge.OpenDir(o.BaseDir)
 	if err != nil {
@@ -43,27 +51,55 @@ func MakeDelta(ctx context.Context, o DeltaOptions) (*potluck.Manifest, error) {
 	}
 	defer ft.Close()
 	if o.BaseCID == "" {
-		c, err := store.HashDir(o.BaseDir)
-		if err != nil {
+		if o.BaseCID, err = DirCID(o.BaseDir); err != nil {
 			return nil, err
 		}
-		o.BaseCID = c.String()
+	}
+	if merge.IsAdapter(ft) {
+		return makeAdapterDelta(o, base, ft)
 	}
 	var man *potluck.Manifest
 	err = store.WriteDir(o.OutDir, func(tmp string) error {
-		tensors, err := merge.Diff(ctx, base, ft, tmp, merge.DiffOptions{DType: o.DType})
+		tensors, err := merge.Diff(ctx, base, ft, tmp, merge.DiffOptions{DType: o.DType, Exact: o.Exact})
 		if err != nil {
 			return err
 		}
-		entries, err := store.WalkDir(tmp, store.HashFileAt)
-		if err != nil {
+		if err := refuseZero(base, tmp); err != nil {
+			return fmt.Errorf("node: delta of %s: %w", o.FinetunedDir, err)
+		}
+		if err := merge.WriteLayout(base, ft, tmp); err != nil {
 			return err
 		}
-		man = &potluck.Manifest{Schema: potluck.ManifestSchema, Kind: potluck.KindDelta, Base: o.BaseCID,
-			Samples: o.Samples, Files: merge.DescribeEntries(entries), Tensors: tensors}
-		return man.Write(tmp)
+		man, err = writeManifest(tmp, o, tensors)
+		return err
 	})
 	return man, err
+}
+
+// DirCID is the CID of the release a directory holds, as the hub computes
+// it: model.sig and hidden files (a pulled release's .potluck/) left out.
+func DirCID(dir string) (string, error) {
+	d, err := store.ScanDir(dir)
+	if err != nil {
+		return "", err
+	}
+	c, err := d.CID()
+	if err != nil {
+		return "", err
+	}
+	return c.String(), nil
+}
+
+// writeManifest writes the manifest of the delta in dir: its files, as
+// they are there, and tensors.
+func writeManifest(dir string, o DeltaOptions, tensors []potluck.Tensor) (*potluck.Manifest, error) {
+	entries, err := store.WalkDir(dir, store.HashFileAt)
+	if err != nil {
+		return nil, err
+	}
+	man := &potluck.Manifest{Schema: potluck.ManifestSchema, Kind: potluck.KindDelta, Base: o.BaseCID,
+		Samples: o.Samples, Files: merge.DescribeEntries(entries), Tensors: tensors}
+	return man, man.Write(dir)
 }
 
 // SignDir signs dir's files and writes the bundle to dir/model.sig, where

@@ -53,27 +53,47 @@ func keyAtLogTime(entries [][]byte, index int64) (*KeyCheck, error) {
 	if !ok || rel.Key == "" {
 		return nil, fmt.Errorf("%w: log entry %d names no signing key (a %s entry)", ErrVerify, index, pe.EntryType())
 	}
-	var state *potluck.KeyEntry
+	keys := keyStates{}
 	for _, b := range entries[:index] {
-		e, err := potluck.ParseEntry(b)
-		k, ok := e.(*potluck.KeyEntry)
-		if err != nil || !ok || k.Key != rel.Key {
-			continue
-		}
-		if k.Action == potluck.KeyRemove {
-			state = nil
-		} else {
-			state = k
+		if e, err := potluck.ParseEntry(b); err == nil {
+			keys.apply(e)
 		}
 	}
+	state, err := keys.check(rel.Key, rel.Time, index)
+	if err != nil {
+		return nil, err
+	}
+	return &KeyCheck{Org: state.Org, LoggedAt: rel.Time}, nil
+}
+
+// keyStates replays a log's key entries: what the log last said of each
+// member key, by hint.
+type keyStates map[string]*potluck.KeyEntry
+
+// apply takes in one entry: a key entry sets its key's state (a removal
+// forgets it); other entries change nothing.
+func (ks keyStates) apply(e potluck.Entry) {
+	k, ok := e.(*potluck.KeyEntry)
+	switch {
+	case !ok:
+	case k.Action == potluck.KeyRemove:
+		delete(ks, k.Key)
+	default:
+		ks[k.Key] = k
+	}
+}
+
+// check returns the state of key hint and checks that it was a member key,
+// inside its window and not revoked, at t, when entry index was logged.
+func (ks keyStates) check(hint string, t time.Time, index int64) (*potluck.KeyEntry, error) {
+	state := ks[hint]
 	if state == nil {
-		return nil, fmt.Errorf("%w: key %s was not a member key when entry %d was logged", ErrVerify, rel.Key, index)
+		return nil, fmt.Errorf("%w: key %s was not a member key when entry %d was logged", ErrVerify, hint, index)
 	}
-	t := rel.Time
 	if err := state.Window().Check(t); err != nil {
-		return nil, fmt.Errorf("%w: key %s of %q was %v when entry %d was logged", ErrVerify, rel.Key, state.Org, err, index)
+		return nil, fmt.Errorf("%w: key %s of %q was %v when entry %d was logged", ErrVerify, hint, state.Org, err, index)
 	}
-	return &KeyCheck{Org: state.Org, LoggedAt: t}, nil
+	return state, nil
 }
 
 // entries fetches every entry of the tree cp commits to and checks that

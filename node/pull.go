@@ -21,18 +21,26 @@ var ErrVerify = errors.New("node: verification failed")
 type Pulled struct {
 	Release *potluck.Release
 	Signed  *signing.Verified // who signed it
+	// Attestations are the release's evaluation attestations kept in the
+	// directory, checked; Untrusted those signed by keys not trusted, left
+	// out. Neither is nil.
+	Attestations, Untrusted []*potluck.Attestation
 }
 
 // Pull fetches release rootCID into outDir (which must not exist) and checks
 // everything before the directory appears: each file's size, SHA-256 and
 // CID, the root CID over them, and the signature by one of the trusted keys
-// over every file. The bundle is written to outDir/model.sig.
+// over every file. The bundle is written to outDir/model.sig, the log
+// receipt and the checked evaluation attestations under outDir/.potluck. A
+// yanked release is pulled all the same, its yank kept in outDir/.potluck
+// (see YankFile); Pulled.Release.Yank says so.
 func (c *Client) Pull(ctx context.Context, rootCID, outDir string, trusted []*signing.PublicKey, progress Progress) (*Pulled, error) {
 	rel, err := c.Release(ctx, rootCID)
 	if err != nil {
 		return nil, err
 	}
 	var signed *signing.Verified
+	var kept, untrusted []*potluck.Attestation
 	err = store.WriteDir(outDir, func(tmp string) error {
 		entries, err := c.fetchFiles(ctx, rel, tmp, progress)
 		if err != nil {
@@ -48,6 +56,9 @@ func (c *Client) Pull(ctx context.Context, rootCID, outDir string, trusted []*si
 		if err := c.checkReceipt(ctx, rel, tmp); err != nil {
 			return fmt.Errorf("release %s: %w", rootCID, err)
 		}
+		if kept, untrusted, err = c.keepAttestations(ctx, rel, tmp, trusted, signed.Root); err != nil {
+			return fmt.Errorf("release %s: %w", rootCID, err)
+		}
 		if prov := rel.Provenance; prov != nil {
 			if _, _, err := CheckProvenance(prov, trusted, rootCID, signed.Root); err != nil {
 				return fmt.Errorf("release %s: provenance: %w", rootCID, err)
@@ -56,12 +67,17 @@ func (c *Client) Pull(ctx context.Context, rootCID, outDir string, trusted []*si
 				return err
 			}
 		}
+		if rel.Yank != nil {
+			if err := writeKept(tmp, YankFile, rel.Yank); err != nil {
+				return err
+			}
+		}
 		return os.WriteFile(filepath.Join(tmp, signing.SignatureFile), rel.Bundle, 0o644)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &Pulled{Release: rel, Signed: signed}, nil
+	return &Pulled{Release: rel, Signed: signed, Attestations: kept, Untrusted: untrusted}, nil
 }
 
 // checkReceipt verifies the release's log receipt, if the hub gave one,

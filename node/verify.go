@@ -23,6 +23,12 @@ type Report struct {
 	LogKeyPinned bool
 	// Provenance is a merge's checked provenance, when the directory keeps it.
 	Provenance *potluck.Provenance
+	// Yank is the hub's yank of the release as recorded when it was
+	// pulled, if it was yanked then (the hub may have yanked it since).
+	Yank *potluck.Yank
+	// Attestations are the evaluation attestations the directory keeps
+	// (see potluck.AttestationsDir), checked; never nil.
+	Attestations []KeptAttestation
 }
 
 // VerifyDir checks a release directory offline: the signature in
@@ -78,6 +84,12 @@ func VerifyDirWith(dir string, trusted []*signing.PublicKey, o VerifyOptions) (*
 		}
 	}
 	if err := checkKeptReceipt(dir, bundle, o.LogKey, rep); err != nil {
+		return nil, err
+	}
+	if rep.Yank, err = ReadYank(dir); err != nil {
+		return nil, err
+	}
+	if err := checkKeptAttestations(dir, trusted, o.LogKey, rep); err != nil {
 		return nil, err
 	}
 	return rep, checkKeptProvenance(dir, trusted, rep)

@@ -13,7 +13,7 @@ import (
 	"github.com/potluck-hub/potluck/internal/testgen"
 )
 
-func openStore(t *testing.T) (*Store, string) {
+func openStore(t testing.TB) (*Store, string) {
 	t.Helper()
 	dir := t.TempDir()
 	s, err := Open(dir, Options{})
@@ -24,7 +24,7 @@ func openStore(t *testing.T) (*Store, string) {
 	return s, dir
 }
 
-func addCommit(t *testing.T, s *Store, content []byte) FileInfo {
+func addCommit(t testing.TB, s *Store, content []byte) FileInfo {
 	t.Helper()
 	st, err := s.Add(bytes.NewReader(content))
 	if err != nil {

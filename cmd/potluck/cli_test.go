@@ -129,7 +129,7 @@ func TestNodeKeygen(t *testing.T) {
 func TestHelpHasExamples(t *testing.T) {
 	for _, cmd := range [][]string{
 		{"hub", "serve"}, {"node", "keygen"}, {"node", "register-base"}, {"node", "publish"}, {"node", "pull"},
-		{"node", "merge"}, {"node", "job"}, {"merge"}, {"verify"}, {"cid"}, {"demo"},
+		{"node", "merge"}, {"node", "job"}, {"node", "apply"}, {"merge"}, {"extract-lora"}, {"verify"}, {"cid"}, {"demo"},
 	} {
 		name := strings.Join(cmd, " ")
 		t.Run(strings.ReplaceAll(name, " ", "_"), func(t *testing.T) {

@@ -18,8 +18,12 @@ func demoCmd() *cobra.Command {
 and two fine-tunes (safetensors, bf16 and f32), register the base, publish
 both deltas from two labs with two keys, merge them on the hub (task
 arithmetic), pull the merge and verify every signature and digest, then
-reproduce the merge locally and compare CIDs. Everything goes in --dir
-(default: a temporary folder, removed afterwards).`,
+reproduce the merge locally and compare CIDs. Then a second round built
+on the merge: each lab trains from the merge it pulled and publishes a
+delta against it, the hub merges those over the merge, an auditor
+recomputes that merge, and lab-b rebuilds lab-a's fine-tune byte for byte
+(node apply). Everything goes in --dir (default: a temporary folder,
+removed afterwards).`,
 		Example: `  potluck demo
   potluck demo --dir ./potluck-demo   # keep everything to look at`,
 		Args: cobra.NoArgs,

@@ -1,14 +1,10 @@
 package main
 
 import (
-	"context"
-	"crypto/tls"
-	"errors"
+	"cmp"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -17,14 +13,13 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"google.golang.org/grpc"
 
 	"github.com/potluck-hub/potluck/hub"
 )
 
 func hubCmd() *cobra.Command {
 	c := &cobra.Command{Use: "hub", Short: "Run a consortium hub"}
-	c.AddCommand(hubServeCmd(), hubTokenCmd())
+	c.AddCommand(hubServeCmd(), hubTokenCmd(), hubYankCmd())
 	return c
 }
 
@@ -77,7 +72,7 @@ func (f *serveFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.cosine.MinPeers, "cosine-min-peers", 2, "with --cosine-screen: how many published deltas the check needs before it applies")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug (every call), info, warn, error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
-	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long calls in flight may take to finish before they are cancelled (resumable upload sessions are kept)")
+	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", hub.DefaultShutdownTimeout, "on SIGTERM, how long calls in flight may take to finish before they are cancelled (resumable upload sessions are kept)")
 	fs.DurationVar(&f.uploadTTL, "upload-ttl", hub.DefaultUploadTTL, "how long an idle resumable upload session is kept before its staging is reclaimed")
 	fs.IntVar(&f.mergeWorkers, "merge-workers", hub.DefaultMergeWorkers, "how many merge jobs run at once; the others wait, queued")
 }
@@ -151,85 +146,18 @@ IPFS gateway at /ipfs/CID. Every flag can be set in a --config YAML file.`,
 			defer h.Close()
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return serve(ctx, h, f.listen, f.httpAddr, !f.httpPlaintext, f.shutdownTimeout, logger, func(addr, httpAt string) {
-				fp := h.Info().TLSFingerprint
-				if fp == "" {
-					fp = "none (plaintext)"
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "hub: gRPC on %s, HTTP on %s, data in %s, hub key %s, TLS fingerprint %s\n", addr, httpAt, dataDir, h.Info().PublicKey.Hint(), fp)
-			})
+			l, err := hub.Listen(h, hub.ServeOptions{GRPCAddr: f.listen, HTTPAddr: f.httpAddr, HTTPPlaintext: f.httpPlaintext,
+				ShutdownTimeout: f.shutdownTimeout})
+			if err != nil {
+				return err
+			}
+			fp := cmp.Or(h.Info().TLSFingerprint, "none (plaintext)")
+			fmt.Fprintf(cmd.OutOrStdout(), "hub: gRPC on %s, HTTP on %s, data in %s, hub key %s, TLS fingerprint %s\n",
+				l.GRPCAddr(), cmp.Or(l.HTTPURL(), "(disabled)"), dataDir, h.Info().PublicKey.Hint(), fp)
+			return l.Serve(ctx)
 		},
 	}
 	sf.register(c.Flags())
 	f.register(c.Flags())
 	return c
-}
-
-// serve runs the gRPC server (and the HTTP one, when httpAddr is set) until
-// ctx ends, then stops them gracefully. The HTTP listener speaks TLS with
-// the gRPC listener's certificate unless httpTLS is false or the hub is
-// plaintext; client certificates are verified when given, never required,
-// so health checks and scrapers need none.
-//
-// On shutdown, new calls are refused and calls in flight get up to grace to
-// finish; then they are cancelled (resumable upload sessions are kept; merge
-// scratch space is discarded), so nothing half-written ever becomes visible.
-func serve(ctx context.Context, h *hub.Hub, listen, httpAddr string, httpTLS bool, grace time.Duration, logger *slog.Logger, ready func(grpcAt, httpAt string)) error {
-	lis, err := net.Listen("tcp", listen)
-	if err != nil {
-		return err
-	}
-	g := hub.NewGRPCServer(h)
-	errc := make(chan error, 2)
-	go func() { errc <- g.Serve(lis) }()
-	var hs *http.Server
-	httpAt := "(disabled)"
-	if httpAddr != "" {
-		hl, err := net.Listen("tcp", httpAddr)
-		if err != nil {
-			g.Stop()
-			return err
-		}
-		httpAt = "http://" + hl.Addr().String()
-		if t := h.TLS(); t != nil && httpTLS {
-			cfg := t.Config.Clone()
-			if cfg.ClientCAs != nil {
-				cfg.ClientAuth = tls.VerifyClientCertIfGiven
-			}
-			cfg.NextProtos = []string{"h2", "http/1.1"}
-			hl = tls.NewListener(hl, cfg)
-			httpAt = "https://" + hl.Addr().String()
-		}
-		hs = &http.Server{Handler: hub.HTTPHandler(h), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-		go func() { errc <- hs.Serve(hl) }()
-	}
-	ready(lis.Addr().String(), httpAt)
-	logger.Info("serving", "grpc", lis.Addr().String(), "http", httpAt, "tls_fingerprint", h.Info().TLSFingerprint)
-	select {
-	case <-ctx.Done():
-		logger.Info("shutting down", "grace", grace)
-	case err = <-errc:
-		logger.Error("listener failed", "error", err)
-	}
-	stopAll(g, hs, grace)
-	logger.Info("stopped")
-	if errors.Is(err, http.ErrServerClosed) || errors.Is(err, grpc.ErrServerStopped) {
-		err = nil
-	}
-	return err
-}
-
-func stopAll(g *grpc.Server, hs *http.Server, grace time.Duration) {
-	if hs != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), grace)
-		defer cancel()
-		hs.Shutdown(ctx)
-	}
-	done := make(chan struct{})
-	go func() { g.GracefulStop(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(grace):
-		g.Stop()
-	}
 }

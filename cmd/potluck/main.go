@@ -28,6 +28,7 @@ func rootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("passphrase-file", "", "file holding the passphrase of an encrypted private key (or set $"+passphraseEnv+")")
-	root.AddCommand(hubCmd(), nodeCmd(), mergeCmd(), signCmd(), verifyCmd(), logCmd(), cidCmd(), storeCmd(), carCmd(), demoCmd(), benchCmd())
+	root.AddCommand(hubCmd(), nodeCmd(), mergeCmd(), extractLoRACmd(), signCmd(), verifyCmd(), logCmd(), cidCmd(), storeCmd(), carCmd(), demoCmd(), benchCmd(),
+		releasesCmd(), showCmd(), lineageCmd())
 	return root
 }

@@ -12,7 +12,8 @@ import (
 
 func nodeCmd() *cobra.Command {
 	c := &cobra.Command{Use: "node", Short: "A lab's commands: keys, publishing, pulling"}
-	c.AddCommand(nodeKeygenCmd(), nodeRegisterBaseCmd(), nodePublishCmd(), nodePullCmd(), nodeMergeCmd(), nodeJobCmd())
+	c.AddCommand(nodeKeygenCmd(), nodeRegisterBaseCmd(), nodePublishCmd(), nodePullCmd(), nodeMergeCmd(), nodeJobCmd(),
+		nodeApplyCmd(), nodeAttestCmd(), nodeAttestationsCmd())
 	return c
 }
 

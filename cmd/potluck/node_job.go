@@ -8,7 +8,7 @@ import (
 
 func nodeJobCmd() *cobra.Command {
 	var hc hubConn
-	var cancel bool
+	var cancel, asJSON bool
 	c := &cobra.Command{
 		Use:   "job ID",
 		Short: "Show (or cancel) a merge job on the hub",
@@ -17,7 +17,8 @@ progress in output tensors, and its release's CID once done or its error
 once failed. With --cancel, stop the job first; nothing is published.`,
 		Example: `  potluck node merge recipe.yaml --hub 127.0.0.1:7420 --wait=false
   potluck node job job-0123abcd... --hub 127.0.0.1:7420
-  potluck node job job-0123abcd... --hub 127.0.0.1:7420 --cancel`,
+  potluck node job job-0123abcd... --hub 127.0.0.1:7420 --cancel
+  potluck node job job-0123abcd... --hub 127.0.0.1:7420 --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			client, err := hc.dial()
@@ -33,6 +34,9 @@ once failed. With --cancel, stop the job first; nothing is published.`,
 				return err
 			}
 			out := cmd.OutOrStdout()
+			if asJSON {
+				return printJSON(out, newJobJSON(job))
+			}
 			fmt.Fprintf(out, "job %s\nstate %s\ntensors %d/%d\n", job.ID, job.State, job.Done, job.Total)
 			if job.Release != nil {
 				fmt.Fprintf(out, "cid %s\n", job.Release.CID)
@@ -44,6 +48,7 @@ once failed. With --cancel, stop the job first; nothing is published.`,
 		},
 	}
 	c.Flags().BoolVar(&cancel, "cancel", false, "cancel the job (it stops at the next tensor)")
+	jsonFlag(c, &asJSON)
 	hubFlag(c, &hc)
 	return c
 }

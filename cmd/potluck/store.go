@@ -192,7 +192,8 @@ func storeUnpinCmd() *cobra.Command {
 		Short: "Drop a release nothing refers to; the next gc reclaims it",
 		Long: `Drop a release from the hub so that the next 'potluck store gc' reclaims its
 files. Refused while a delta or merge builds on it, a merge took it as an
-input, or the hub's log records it.`,
+input, or the hub's log records it, unless it was yanked: a yanked release's
+log entries stay, but no longer hold its bytes.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			h, err := f.openHub(cmd.Context(), members)

@@ -17,7 +17,7 @@ func verifyCmd() *cobra.Command {
 	var hc hubConn
 	var bundle, logKey string
 	var keys, ignore []string
-	var recompute bool
+	var recompute, asJSON bool
 	var work string
 	c := &cobra.Command{
 		Use:   "verify DIR|CID",
@@ -26,9 +26,16 @@ func verifyCmd() *cobra.Command {
 the hub's keys with --hub), or a release on a hub by CID (fetched to a
 temporary directory and checked byte by byte). Checks: the signature is by a
 trusted key over exactly the directory's files; each file's SHA-256; for a
-delta or merge, the manifest's sizes, digests and CIDs. Exit status 0 only
-if every check holds.`,
+delta or merge, the manifest's sizes, digests and CIDs; the log receipt and
+merge provenance a pulled directory keeps; and each evaluation attestation
+it keeps (.potluck/attestations/): signed by a trusted key, about exactly
+this directory's files, and in the hub's log. An attestation signed by a key
+not trusted is listed as unchecked. Exit status 0 only if every check holds.
+A yanked release is reported, not failed: with --hub from the hub's record,
+checked online now; offline from what the directory recorded when it was
+pulled.`,
 		Example: `  potluck verify ./merged --key hub.pub
+  potluck verify ./pulled --hub 127.0.0.1:7420 --json
   potluck verify bafybei... --hub 127.0.0.1:7420
   potluck verify --recompute bafybei...merge --hub 127.0.0.1:7420
   potluck verify ./model --bundle model.sig --key pub.pem --ignore-paths ignore-me   # as model_signing verify key`,
@@ -51,15 +58,15 @@ if every check holds.`,
 				return err
 			}
 			if recompute {
-				return runRecompute(cmd, client, target, work, trusted)
+				return runRecompute(cmd, client, target, work, trusted, asJSON)
 			}
 			if st, err := os.Stat(target); err != nil || !st.IsDir() {
 				if client == nil {
 					return fmt.Errorf("%s is not a directory; to verify a CID give --hub", target)
 				}
-				return runAudit(cmd, client, target, work, trusted, logKey)
+				return runAudit(cmd, client, target, work, trusted, logKey, asJSON)
 			}
-			return printVerify(cmd, target, trusted, node.VerifyOptions{Bundle: bundle, IgnorePaths: ignore, LogKey: logKey}, client)
+			return printVerify(cmd, target, trusted, node.VerifyOptions{Bundle: bundle, IgnorePaths: ignore, LogKey: logKey}, client, asJSON)
 		},
 	}
 	hc.register(c, "", "hub gRPC address (to verify a CID, or to trust the hub's keys)")
@@ -69,13 +76,14 @@ if every check holds.`,
 	c.Flags().StringVar(&work, "work", "", "with a CID: keep what is fetched here (default: a temporary folder)")
 	c.Flags().StringVar(&logKey, "log-key", "", "the hub's log verifier key: check the release's log receipt against it")
 	c.Flags().StringSliceVar(&ignore, "ignore-paths", nil, "paths inside DIR left out of the signature (repeatable)")
+	jsonFlag(c, &asJSON)
 	return c
 }
 
 // printVerify verifies dir and reports each check; with a hub client, it
 // also replays the hub's log to check the signing key was valid when the
 // release was logged.
-func printVerify(cmd *cobra.Command, dir string, trusted []*signing.PublicKey, o node.VerifyOptions, client *node.Client) error {
+func printVerify(cmd *cobra.Command, dir string, trusted []*signing.PublicKey, o node.VerifyOptions, client *node.Client, asJSON bool) error {
 	rep, err := node.VerifyDirWith(dir, trusted, o)
 	if err != nil {
 		return err
@@ -86,12 +94,15 @@ func printVerify(cmd *cobra.Command, dir string, trusted []*signing.PublicKey, o
 			return err
 		}
 	}
+	if asJSON {
+		return printJSON(cmd.OutOrStdout(), newReportJSON(rep, kc))
+	}
 	printReport(cmd.OutOrStdout(), "", rep, kc)
-	return nil
+	return printYank(cmd, "", rep.CID, rep.Yank, client)
 }
 
 // runAudit verifies a release on a hub and, for a merge, every input.
-func runAudit(cmd *cobra.Command, client *node.Client, cid, work string, trusted []*signing.PublicKey, logKey string) error {
+func runAudit(cmd *cobra.Command, client *node.Client, cid, work string, trusted []*signing.PublicKey, logKey string, asJSON bool) error {
 	if work == "" {
 		tmp, err := os.MkdirTemp("", "potluck-verify-")
 		if err != nil {
@@ -104,16 +115,25 @@ func runAudit(cmd *cobra.Command, client *node.Client, cid, work string, trusted
 	if err != nil {
 		return err
 	}
-	printAudit(cmd.OutOrStdout(), "", a)
-	return nil
+	if asJSON {
+		return printJSON(cmd.OutOrStdout(), auditJSON(a))
+	}
+	return printAudit(cmd, "", a, client)
 }
 
-func printAudit(w io.Writer, indent string, a *node.Audit) {
+func printAudit(cmd *cobra.Command, indent string, a *node.Audit, client *node.Client) error {
+	w := cmd.OutOrStdout()
 	printReport(w, indent, a.Report, a.Key)
+	if err := printYank(cmd, indent, a.CID, a.Report.Yank, client); err != nil {
+		return err
+	}
 	for _, in := range a.Inputs {
 		fmt.Fprintf(w, "%s  input %s:\n", indent, in.CID)
-		printAudit(w, indent+"    ", in)
+		if err := printAudit(cmd, indent+"    ", in, client); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 func printReport(w io.Writer, indent string, rep *node.Report, kc *node.KeyCheck) {
@@ -135,13 +155,20 @@ func printReport(w io.Writer, indent string, rep *node.Report, kc *node.KeyCheck
 	if p := rep.Provenance; p != nil {
 		fmt.Fprintf(w, "%sok  merge provenance signed by the hub: base %s and %d inputs, %s\n", indent, p.Base.CID, len(p.Inputs), p.Engine)
 	}
+	for _, k := range rep.Attestations {
+		if k.Key == nil {
+			fmt.Fprintf(w, "%s--  attestation %s by %s: signed by a key not trusted; not checked\n", indent, k.File, k.Attestation.Org)
+			continue
+		}
+		fmt.Fprintf(w, "%sok  attestation: %s%s\n", indent, claimLine(k.Attestation), logEntry(k.Attestation))
+	}
 	if rep.CID != "" {
 		fmt.Fprintf(w, "%scid %s\n", indent, rep.CID)
 	}
 }
 
 // runRecompute re-runs a hub's merge locally and compares CIDs.
-func runRecompute(cmd *cobra.Command, client *node.Client, cid, work string, trusted []*signing.PublicKey) error {
+func runRecompute(cmd *cobra.Command, client *node.Client, cid, work string, trusted []*signing.PublicKey, asJSON bool) error {
 	if client == nil {
 		return fmt.Errorf("--recompute needs --hub to fetch the merge and its inputs")
 	}
@@ -156,6 +183,9 @@ func runRecompute(cmd *cobra.Command, client *node.Client, cid, work string, tru
 	r, err := client.Recompute(cmd.Context(), cid, work, trusted)
 	if err != nil {
 		return err
+	}
+	if asJSON && r.Match() {
+		return printJSON(cmd.OutOrStdout(), map[string]any{"published": r.Published, "local": r.Local, "match": true})
 	}
 	if !r.Match() {
 		return fmt.Errorf("%w: the hub published %s, the recorded recipe over the recorded inputs gives %s", node.ErrVerify, r.Published, r.Local)

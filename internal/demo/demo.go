@@ -1,7 +1,8 @@
 // Package demo runs Potluck's whole path on one machine, every part real: a
 // hub on loopback with embedded storage, two labs with their own keys, a
 // base and two fine-tunes generated on the spot, publication, a merge on the
-// hub, a pull, and verification of every signature and digest.
+// hub, a pull, and verification of every signature and digest; then a
+// second round built on the merge (chain.go).
 package demo
 
 import (
@@ -9,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 
@@ -32,6 +32,7 @@ type Result struct {
 	BaseDir, FineTuned   string
 	FineTunedB, DeltaDir string
 	HubKey               *signing.PublicKey
+	Chained              *Chained // the second round, built on the merge
 }
 
 // labs are the demo's two member organisations.
@@ -87,6 +88,12 @@ func Run(ctx context.Context, w io.Writer, dir string) (*Result, error) {
 	if err := auditLog(ctx, w, client, dir); err != nil {
 		return nil, err
 	}
+	if err := buildOnMerge(ctx, w, clients, r, signers); err != nil {
+		return nil, err
+	}
+	if err := auditLog(ctx, w, client, dir); err != nil {
+		return nil, err
+	}
 	step("done: every signature, digest, CID and log proof checked")
 	return r, nil
 }
@@ -125,23 +132,25 @@ func startHub(dataDir, members string, tokens []string) ([]*node.Client, *hub.Hu
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := hub.Listen(h, hub.ServeOptions{GRPCAddr: "127.0.0.1:0", ShutdownTimeout: hub.DefaultShutdownTimeout})
 	if err != nil {
 		h.Close()
 		return nil, nil, nil, err
 	}
-	g := hub.NewGRPCServer(h)
-	go g.Serve(lis)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- l.Serve(ctx) }()
 	var clients []*node.Client
 	stop := func() {
 		for _, c := range clients {
 			c.Close()
 		}
-		g.Stop()
+		cancel()
+		<-served
 		h.Close()
 	}
 	for _, tok := range tokens {
-		c, err := node.Dial(lis.Addr().String(), node.DialOptions{Fingerprint: h.Info().TLSFingerprint, Token: tok})
+		c, err := node.Dial(l.GRPCAddr(), node.DialOptions{Fingerprint: h.Info().TLSFingerprint, Token: tok})
 		if err != nil {
 			stop()
 			return nil, nil, nil, err

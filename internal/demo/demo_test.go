@@ -165,6 +165,8 @@ func TestRun(t *testing.T) {
 		t.Logf("%d float elements checked, %d moved beyond the bound", floats, moved)
 	})
 
+	t.Run("SecondRoundBuildsOnTheMerge", func(t *testing.T) { checkChained(t, r) })
+
 	t.Run("LocalMergeIsIdentical", func(t *testing.T) {
 		// The locally reproduced merge holds the same bytes, file by file.
 		ents, err := os.ReadDir(r.LocalDir)

@@ -107,10 +107,18 @@ func mustRead(m *safetensors.Model, t safetensors.TensorSpec) []float32 {
 
 // write lays out a model in dir, float values from f, integers from n.
 func write(dir string, s Spec, f func(safetensors.TensorSpec, int) float32, n func(int) int64) error {
+	if err := writeLayout(dir, s, layout(s), f, n); err != nil {
+		return err
+	}
+	return writeConfig(dir, s)
+}
+
+// writeLayout writes the tensors ts in their shards, and an index when
+// there are several.
+func writeLayout(dir string, s Spec, ts []tensor, f func(safetensors.TensorSpec, int) float32, n func(int) int64) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	ts := layout(s)
 	weightMap := map[string]string{}
 	for shard := 0; shard < max(s.Shards, 1); shard++ {
 		var specs []safetensors.TensorSpec
@@ -124,15 +132,36 @@ func write(dir string, s Spec, f func(safetensors.TensorSpec, int) float32, n fu
 			return err
 		}
 	}
-	if s.Shards > 1 {
-		if err := safetensors.WriteIndex(filepath.Join(dir, safetensors.IndexName), &safetensors.Index{WeightMap: weightMap}); err != nil {
-			return err
-		}
+	if s.Shards <= 1 {
+		return nil
 	}
-	return writeConfig(dir, s)
+	return safetensors.WriteIndex(filepath.Join(dir, safetensors.IndexName), &safetensors.Index{WeightMap: weightMap})
 }
 
 func writeShard(path string, specs []safetensors.TensorSpec, f func(safetensors.TensorSpec, int) float32, n func(int) int64) error {
+	return createShard(path, specs, func(t safetensors.TensorSpec) ([]byte, error) {
+		count := 1
+		for _, d := range t.Shape {
+			count *= int(d)
+		}
+		raw := make([]byte, count*t.DType.Size())
+		if !t.DType.IsFloat() {
+			for i := 0; i < count; i++ {
+				binary.LittleEndian.PutUint64(raw[i*8:], uint64(n(i)))
+			}
+			return raw, nil
+		}
+		vals := make([]float32, count)
+		for i := range vals {
+			vals[i] = f(t, i)
+		}
+		return raw, safetensors.EncodeFloat32(raw, vals, t.DType)
+	})
+}
+
+// createShard writes a safetensors file of specs, each tensor's bytes
+// from data, in order.
+func createShard(path string, specs []safetensors.TensorSpec, data func(safetensors.TensorSpec) ([]byte, error)) error {
 	out, err := os.Create(path)
 	if err != nil {
 		return err
@@ -143,23 +172,9 @@ func writeShard(path string, specs []safetensors.TensorSpec, f func(safetensors.
 		return err
 	}
 	for _, t := range specs {
-		count := 1
-		for _, d := range t.Shape {
-			count *= int(d)
-		}
-		raw := make([]byte, count*t.DType.Size())
-		if t.DType.IsFloat() {
-			vals := make([]float32, count)
-			for i := range vals {
-				vals[i] = f(t, i)
-			}
-			if err := safetensors.EncodeFloat32(raw, vals, t.DType); err != nil {
-				return err
-			}
-		} else {
-			for i := 0; i < count; i++ {
-				binary.LittleEndian.PutUint64(raw[i*8:], uint64(n(i)))
-			}
+		raw, err := data(t)
+		if err != nil {
+			return err
 		}
 		if _, err := w.Write(raw); err != nil {
 			return err

@@ -38,7 +38,7 @@ func Release(r *potluck.Release) *hubv1.Release {
 	out := &hubv1.Release{
 		Cid: r.CID, Kind: Kind(r.Kind), BaseCid: r.Base, Publisher: r.Publisher,
 		Bundle: r.Bundle, CreatedUnix: r.Created.Unix(), KeyHint: r.KeyHint, Provenance: r.Provenance,
-		Checks: checks(r.Checks), Receipt: Receipt(r.Receipt),
+		Checks: checks(r.Checks), Receipt: Receipt(r.Receipt), Inputs: r.Inputs, Yank: yank(r.Yank),
 	}
 	for _, f := range r.Files {
 		out.Files = append(out.Files, File(f))
@@ -56,6 +56,7 @@ func ReleaseOf(p *hubv1.Release) (*potluck.Release, error) {
 		CID: p.GetCid(), Kind: KindOf(p.GetKind()), Base: p.GetBaseCid(), Publisher: p.GetPublisher(),
 		Bundle: p.GetBundle(), KeyHint: p.GetKeyHint(), Created: time.Unix(p.GetCreatedUnix(), 0).UTC(),
 		Provenance: p.GetProvenance(), Checks: checksOf(p.GetChecks()), Receipt: ReceiptOf(p.GetReceipt()),
+		Inputs: p.GetInputs(), Yank: yankOf(p.GetYank()),
 	}
 	for _, f := range p.GetFiles() {
 		pf, err := FileOf(f)
@@ -170,4 +171,74 @@ func MergeJobOf(p *hubv1.MergeJob) (*potluck.MergeJob, error) {
 		j.Err = errors.New(p.GetError())
 	}
 	return j, nil
+}
+
+func yank(y *potluck.Yank) *hubv1.Yank {
+	if y == nil {
+		return nil
+	}
+	return &hubv1.Yank{TimeUnix: y.Time.Unix(), Org: y.Org, Reason: y.Reason, LogIndex: y.LogIndex}
+}
+
+func yankOf(p *hubv1.Yank) *potluck.Yank {
+	if p == nil {
+		return nil
+	}
+	return &potluck.Yank{Time: time.Unix(p.GetTimeUnix(), 0).UTC(), Org: p.GetOrg(), Reason: p.GetReason(), LogIndex: p.GetLogIndex()}
+}
+
+// Evaluation converts an evaluation claim for the wire.
+func Evaluation(e potluck.Evaluation) *hubv1.Evaluation {
+	return &hubv1.Evaluation{Task: e.Task, Metric: e.Metric, Value: e.Value, DatasetDigest: e.DatasetDigest, Details: e.Details}
+}
+
+// EvaluationOf converts an evaluation claim from the wire.
+func EvaluationOf(p *hubv1.Evaluation) potluck.Evaluation {
+	return potluck.Evaluation{Task: p.GetTask(), Metric: p.GetMetric(), Value: p.GetValue(), DatasetDigest: p.GetDatasetDigest(), Details: p.GetDetails()}
+}
+
+// Attestation converts an attestation for the wire.
+func Attestation(a *potluck.Attestation) *hubv1.Attestation {
+	return &hubv1.Attestation{ReleaseCid: a.Release, Org: a.Org, KeyHint: a.KeyHint, Claim: Evaluation(a.Claim),
+		Bundle: a.Bundle, CreatedUnix: a.Created.Unix(), Receipt: Receipt(a.Receipt)}
+}
+
+// AttestationOf converts an attestation from the wire.
+func AttestationOf(p *hubv1.Attestation) (*potluck.Attestation, error) {
+	if p == nil {
+		return nil, errors.New("wire: no attestation in the hub's answer")
+	}
+	return &potluck.Attestation{Release: p.GetReleaseCid(), Org: p.GetOrg(), KeyHint: p.GetKeyHint(), Claim: EvaluationOf(p.GetClaim()),
+		Bundle: p.GetBundle(), Created: time.Unix(p.GetCreatedUnix(), 0).UTC(), Receipt: ReceiptOf(p.GetReceipt())}, nil
+}
+
+// Lineage converts a lineage for the wire.
+func Lineage(l *potluck.Lineage) *hubv1.Lineage {
+	out := &hubv1.Lineage{Root: l.Root}
+	for _, n := range l.Nodes {
+		pn := &hubv1.LineageNode{Cid: n.CID, Kind: Kind(n.Kind), Publisher: n.Publisher, CreatedUnix: n.Created.Unix(),
+			Parents: n.Parents, Yanked: n.Yanked}
+		for _, s := range n.Best {
+			pn.Best = append(pn.Best, &hubv1.Score{Task: s.Task, Metric: s.Metric, Value: s.Value, Org: s.Org})
+		}
+		out.Nodes = append(out.Nodes, pn)
+	}
+	return out
+}
+
+// LineageOf converts a lineage from the wire; lists are never nil.
+func LineageOf(p *hubv1.Lineage) (*potluck.Lineage, error) {
+	if p == nil {
+		return nil, errors.New("wire: no lineage in the hub's answer")
+	}
+	l := &potluck.Lineage{Root: p.GetRoot(), Nodes: []potluck.LineageNode{}}
+	for _, n := range p.GetNodes() {
+		ln := potluck.LineageNode{CID: n.GetCid(), Kind: KindOf(n.GetKind()), Publisher: n.GetPublisher(),
+			Created: time.Unix(n.GetCreatedUnix(), 0).UTC(), Parents: append([]string{}, n.GetParents()...), Yanked: n.GetYanked()}
+		for _, s := range n.GetBest() {
+			ln.Best = append(ln.Best, potluck.Score{Task: s.GetTask(), Metric: s.GetMetric(), Value: s.GetValue(), Org: s.GetOrg()})
+		}
+		l.Nodes = append(l.Nodes, ln)
+	}
+	return l, nil
 }

@@ -18,6 +18,8 @@ func sampleRelease() *potluck.Release {
 		Bundle: []byte("{bundle}"), KeyHint: "feed", Created: time.Unix(1700000000, 0).UTC(),
 		Receipt:    &potluck.Receipt{Index: 7, Entry: []byte("{}"), Proof: [][]byte{make([]byte, 32)}, Checkpoint: []byte("cp")},
 		Provenance: []byte("{prov}"), Checks: []potluck.Check{{Name: "header", Passed: true}, {Name: "norm", Reason: "too large"}},
+		Inputs: []string{"bafyd1", "bafyd2"},
+		Yank:   &potluck.Yank{Time: time.Unix(1700000500, 0).UTC(), Org: "lab-a", Reason: "leaked test set", LogIndex: 42},
 	}
 }
 
@@ -74,5 +76,33 @@ func TestMergeJobRoundTrip(t *testing.T) {
 	}
 	if _, err := wire.MergeJobOf(&hubv1.MergeJob{Id: "x"}); err == nil {
 		t.Error("a job of unspecified state was accepted")
+	}
+}
+
+func TestAttestationRoundTrip(t *testing.T) {
+	a := &potluck.Attestation{Release: "bafyrel", Org: "lab-b", KeyHint: "beef",
+		Claim:  potluck.Evaluation{Task: "mnist", Metric: "accuracy", Value: 0.9375, DatasetDigest: "sha256:00", Details: []byte(`{"n":2000}`)},
+		Bundle: []byte("{b}"), Created: time.Unix(1700000600, 0).UTC(), Receipt: &potluck.Receipt{Index: 9, Entry: []byte("{}")}}
+	back, err := wire.AttestationOf(wire.Attestation(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, a) {
+		t.Errorf("round trip\n%#v\nwant\n%#v", back, a)
+	}
+}
+
+func TestLineageRoundTrip(t *testing.T) {
+	l := &potluck.Lineage{Root: "bafym", Nodes: []potluck.LineageNode{
+		{CID: "bafyb", Kind: potluck.KindBase, Publisher: "lab-a", Created: time.Unix(1, 0).UTC(), Parents: []string{}},
+		{CID: "bafym", Kind: potluck.KindMerge, Publisher: "hub", Created: time.Unix(2, 0).UTC(), Parents: []string{"bafyb", "bafyd"},
+			Yanked: true, Best: []potluck.Score{{Task: "mnist", Metric: "accuracy", Value: 0.9, Org: "lab-b"}}},
+	}}
+	back, err := wire.LineageOf(wire.Lineage(l))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, l) {
+		t.Errorf("round trip\n%#v\nwant\n%#v", back, l)
 	}
 }

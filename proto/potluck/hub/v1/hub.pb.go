@@ -214,10 +214,10 @@ func (x *FileEntry) GetCid() string {
 	return ""
 }
 
-// UploadHeader opens an upload: the files that follow and their signature.
+// UploadHeader declares an upload: its files and their signature.
 type UploadHeader struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The files whose bytes follow, in this order.
+	// The files of the upload; chunks name them by their index here.
 	Files []*FileEntry `protobuf:"bytes,1,rep,name=files,proto3" json:"files,omitempty"`
 	// A Sigstore bundle (JSON) signing the files in the OpenSSF model-signing
 	// format.
@@ -285,7 +285,8 @@ type Chunk struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Index of the file in UploadHeader.files.
 	FileIndex uint32 `protobuf:"varint,1,opt,name=file_index,json=fileIndex,proto3" json:"file_index,omitempty"`
-	// Offset of data inside that file; chunks arrive in order.
+	// Offset of data inside that file: at most the bytes the hub holds of
+	// it (bytes it holds already are skipped; a gap is refused).
 	Offset uint64 `protobuf:"varint,2,opt,name=offset,proto3" json:"offset,omitempty"`
 	// At most 4 MiB.
 	Data          []byte `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
@@ -692,7 +693,12 @@ type Release struct {
 	// output files and root CID).
 	Provenance []byte `protobuf:"bytes,10,opt,name=provenance,proto3" json:"provenance,omitempty"`
 	// For an upload: the admission checks it passed, in the order they ran.
-	Checks        []*AdmissionCheck `protobuf:"bytes,11,rep,name=checks,proto3" json:"checks,omitempty"`
+	Checks []*AdmissionCheck `protobuf:"bytes,11,rep,name=checks,proto3" json:"checks,omitempty"`
+	// For a merge: the CIDs of the recipe's models, in order. A release's
+	// parents are its base and these.
+	Inputs []string `protobuf:"bytes,12,rep,name=inputs,proto3" json:"inputs,omitempty"`
+	// Set once the release is withdrawn.
+	Yank          *Yank `protobuf:"bytes,13,opt,name=yank,proto3" json:"yank,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -804,13 +810,98 @@ func (x *Release) GetChecks() []*AdmissionCheck {
 	return nil
 }
 
+func (x *Release) GetInputs() []string {
+	if x != nil {
+		return x.Inputs
+	}
+	return nil
+}
+
+func (x *Release) GetYank() *Yank {
+	if x != nil {
+		return x.Yank
+	}
+	return nil
+}
+
+// Yank says who withdrew a release, when and why.
+type Yank struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	TimeUnix int64                  `protobuf:"varint,1,opt,name=time_unix,json=timeUnix,proto3" json:"time_unix,omitempty"`
+	Org      string                 `protobuf:"bytes,2,opt,name=org,proto3" json:"org,omitempty"`
+	Reason   string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The yank's entry in the log.
+	LogIndex      int64 `protobuf:"varint,4,opt,name=log_index,json=logIndex,proto3" json:"log_index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Yank) Reset() {
+	*x = Yank{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Yank) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Yank) ProtoMessage() {}
+
+func (x *Yank) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Yank.ProtoReflect.Descriptor instead.
+func (*Yank) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Yank) GetTimeUnix() int64 {
+	if x != nil {
+		return x.TimeUnix
+	}
+	return 0
+}
+
+func (x *Yank) GetOrg() string {
+	if x != nil {
+		return x.Org
+	}
+	return ""
+}
+
+func (x *Yank) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Yank) GetLogIndex() int64 {
+	if x != nil {
+		return x.LogIndex
+	}
+	return 0
+}
+
 // AdmissionCheck is the outcome of one admission check of an upload. A
 // refused upload's status carries a Verdict (as an error detail) listing
 // them, the failed one last.
 type AdmissionCheck struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The check: header, signature, access, files, tensors, finite, sparse,
-	// manifest, norm.
+	// The check, in the order they run: header, signature, access, base,
+	// bytes, format; for a delta then manifest, fit, sparse, values, norm,
+	// cosine.
 	Name   string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	Passed bool   `protobuf:"varint,2,opt,name=passed,proto3" json:"passed,omitempty"`
 	// Why it failed (empty when passed).
@@ -821,7 +912,7 @@ type AdmissionCheck struct {
 
 func (x *AdmissionCheck) Reset() {
 	*x = AdmissionCheck{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[10]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -833,7 +924,7 @@ func (x *AdmissionCheck) String() string {
 func (*AdmissionCheck) ProtoMessage() {}
 
 func (x *AdmissionCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[10]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -846,7 +937,7 @@ func (x *AdmissionCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdmissionCheck.ProtoReflect.Descriptor instead.
 func (*AdmissionCheck) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{10}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *AdmissionCheck) GetName() string {
@@ -883,7 +974,7 @@ type Verdict struct {
 
 func (x *Verdict) Reset() {
 	*x = Verdict{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[11]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -895,7 +986,7 @@ func (x *Verdict) String() string {
 func (*Verdict) ProtoMessage() {}
 
 func (x *Verdict) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[11]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -908,7 +999,7 @@ func (x *Verdict) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Verdict.ProtoReflect.Descriptor instead.
 func (*Verdict) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{11}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Verdict) GetAccepted() bool {
@@ -949,7 +1040,7 @@ type Receipt struct {
 
 func (x *Receipt) Reset() {
 	*x = Receipt{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[12]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -961,7 +1052,7 @@ func (x *Receipt) String() string {
 func (*Receipt) ProtoMessage() {}
 
 func (x *Receipt) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[12]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -974,7 +1065,7 @@ func (x *Receipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Receipt.ProtoReflect.Descriptor instead.
 func (*Receipt) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{12}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Receipt) GetIndex() int64 {
@@ -1014,7 +1105,7 @@ type GetInfoRequest struct {
 
 func (x *GetInfoRequest) Reset() {
 	*x = GetInfoRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[13]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1026,7 +1117,7 @@ func (x *GetInfoRequest) String() string {
 func (*GetInfoRequest) ProtoMessage() {}
 
 func (x *GetInfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[13]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1039,7 +1130,7 @@ func (x *GetInfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInfoRequest.ProtoReflect.Descriptor instead.
 func (*GetInfoRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{13}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{14}
 }
 
 // GetInfoResponse is the hub's identity.
@@ -1063,7 +1154,7 @@ type GetInfoResponse struct {
 
 func (x *GetInfoResponse) Reset() {
 	*x = GetInfoResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[14]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1075,7 +1166,7 @@ func (x *GetInfoResponse) String() string {
 func (*GetInfoResponse) ProtoMessage() {}
 
 func (x *GetInfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[14]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1088,7 +1179,7 @@ func (x *GetInfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInfoResponse.ProtoReflect.Descriptor instead.
 func (*GetInfoResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{14}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetInfoResponse) GetVersion() string {
@@ -1145,7 +1236,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[15]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1157,7 +1248,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[15]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1170,7 +1261,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{15}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Member) GetOrg() string {
@@ -1183,262 +1274,6 @@ func (x *Member) GetOrg() string {
 func (x *Member) GetPublicKeys() [][]byte {
 	if x != nil {
 		return x.PublicKeys
-	}
-	return nil
-}
-
-// RegisterBaseRequest is one message of a base upload.
-type RegisterBaseRequest struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Types that are valid to be assigned to Msg:
-	//
-	//	*RegisterBaseRequest_Header
-	//	*RegisterBaseRequest_Chunk
-	Msg           isRegisterBaseRequest_Msg `protobuf_oneof:"msg"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *RegisterBaseRequest) Reset() {
-	*x = RegisterBaseRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[16]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *RegisterBaseRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*RegisterBaseRequest) ProtoMessage() {}
-
-func (x *RegisterBaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[16]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use RegisterBaseRequest.ProtoReflect.Descriptor instead.
-func (*RegisterBaseRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{16}
-}
-
-func (x *RegisterBaseRequest) GetMsg() isRegisterBaseRequest_Msg {
-	if x != nil {
-		return x.Msg
-	}
-	return nil
-}
-
-func (x *RegisterBaseRequest) GetHeader() *UploadHeader {
-	if x != nil {
-		if x, ok := x.Msg.(*RegisterBaseRequest_Header); ok {
-			return x.Header
-		}
-	}
-	return nil
-}
-
-func (x *RegisterBaseRequest) GetChunk() *Chunk {
-	if x != nil {
-		if x, ok := x.Msg.(*RegisterBaseRequest_Chunk); ok {
-			return x.Chunk
-		}
-	}
-	return nil
-}
-
-type isRegisterBaseRequest_Msg interface {
-	isRegisterBaseRequest_Msg()
-}
-
-type RegisterBaseRequest_Header struct {
-	Header *UploadHeader `protobuf:"bytes,1,opt,name=header,proto3,oneof"`
-}
-
-type RegisterBaseRequest_Chunk struct {
-	Chunk *Chunk `protobuf:"bytes,2,opt,name=chunk,proto3,oneof"`
-}
-
-func (*RegisterBaseRequest_Header) isRegisterBaseRequest_Msg() {}
-
-func (*RegisterBaseRequest_Chunk) isRegisterBaseRequest_Msg() {}
-
-// RegisterBaseResponse is the stored base.
-type RegisterBaseResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Release       *Release               `protobuf:"bytes,1,opt,name=release,proto3" json:"release,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *RegisterBaseResponse) Reset() {
-	*x = RegisterBaseResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[17]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *RegisterBaseResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*RegisterBaseResponse) ProtoMessage() {}
-
-func (x *RegisterBaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[17]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use RegisterBaseResponse.ProtoReflect.Descriptor instead.
-func (*RegisterBaseResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{17}
-}
-
-func (x *RegisterBaseResponse) GetRelease() *Release {
-	if x != nil {
-		return x.Release
-	}
-	return nil
-}
-
-// PublishRequest is one message of a delta upload.
-type PublishRequest struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Types that are valid to be assigned to Msg:
-	//
-	//	*PublishRequest_Header
-	//	*PublishRequest_Chunk
-	Msg           isPublishRequest_Msg `protobuf_oneof:"msg"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *PublishRequest) Reset() {
-	*x = PublishRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[18]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *PublishRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*PublishRequest) ProtoMessage() {}
-
-func (x *PublishRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[18]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use PublishRequest.ProtoReflect.Descriptor instead.
-func (*PublishRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{18}
-}
-
-func (x *PublishRequest) GetMsg() isPublishRequest_Msg {
-	if x != nil {
-		return x.Msg
-	}
-	return nil
-}
-
-func (x *PublishRequest) GetHeader() *UploadHeader {
-	if x != nil {
-		if x, ok := x.Msg.(*PublishRequest_Header); ok {
-			return x.Header
-		}
-	}
-	return nil
-}
-
-func (x *PublishRequest) GetChunk() *Chunk {
-	if x != nil {
-		if x, ok := x.Msg.(*PublishRequest_Chunk); ok {
-			return x.Chunk
-		}
-	}
-	return nil
-}
-
-type isPublishRequest_Msg interface {
-	isPublishRequest_Msg()
-}
-
-type PublishRequest_Header struct {
-	Header *UploadHeader `protobuf:"bytes,1,opt,name=header,proto3,oneof"`
-}
-
-type PublishRequest_Chunk struct {
-	Chunk *Chunk `protobuf:"bytes,2,opt,name=chunk,proto3,oneof"`
-}
-
-func (*PublishRequest_Header) isPublishRequest_Msg() {}
-
-func (*PublishRequest_Chunk) isPublishRequest_Msg() {}
-
-// PublishResponse is the stored delta.
-type PublishResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Release       *Release               `protobuf:"bytes,1,opt,name=release,proto3" json:"release,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *PublishResponse) Reset() {
-	*x = PublishResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[19]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *PublishResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*PublishResponse) ProtoMessage() {}
-
-func (x *PublishResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[19]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use PublishResponse.ProtoReflect.Descriptor instead.
-func (*PublishResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{19}
-}
-
-func (x *PublishResponse) GetRelease() *Release {
-	if x != nil {
-		return x.Release
 	}
 	return nil
 }
@@ -1460,7 +1295,7 @@ type GetRequest struct {
 
 func (x *GetRequest) Reset() {
 	*x = GetRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[20]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1472,7 +1307,7 @@ func (x *GetRequest) String() string {
 func (*GetRequest) ProtoMessage() {}
 
 func (x *GetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[20]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1485,7 +1320,7 @@ func (x *GetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequest.ProtoReflect.Descriptor instead.
 func (*GetRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{20}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetRequest) GetCid() string {
@@ -1528,7 +1363,7 @@ type GetResponse struct {
 
 func (x *GetResponse) Reset() {
 	*x = GetResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[21]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1540,7 +1375,7 @@ func (x *GetResponse) String() string {
 func (*GetResponse) ProtoMessage() {}
 
 func (x *GetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[21]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1553,7 +1388,7 @@ func (x *GetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResponse.ProtoReflect.Descriptor instead.
 func (*GetResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{21}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetResponse) GetOffset() uint64 {
@@ -1572,16 +1407,25 @@ func (x *GetResponse) GetData() []byte {
 
 // ListRequest filters releases; empty fields match all.
 type ListRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Kind          ReleaseKind            `protobuf:"varint,1,opt,name=kind,proto3,enum=potluck.hub.v1.ReleaseKind" json:"kind,omitempty"`
-	BaseCid       string                 `protobuf:"bytes,2,opt,name=base_cid,json=baseCid,proto3" json:"base_cid,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Kind    ReleaseKind            `protobuf:"varint,1,opt,name=kind,proto3,enum=potluck.hub.v1.ReleaseKind" json:"kind,omitempty"`
+	BaseCid string                 `protobuf:"bytes,2,opt,name=base_cid,json=baseCid,proto3" json:"base_cid,omitempty"`
+	// Only releases published by this org.
+	Org string `protobuf:"bytes,3,opt,name=org,proto3" json:"org,omitempty"`
+	// Yanked releases are left out unless asked for.
+	IncludeYanked bool `protobuf:"varint,4,opt,name=include_yanked,json=includeYanked,proto3" json:"include_yanked,omitempty"`
+	// At most this many releases (0: the hub's default page size).
+	PageSize int32 `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Where the previous page ended (its next_page_token); empty for the
+	// first page.
+	PageToken     string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListRequest) Reset() {
 	*x = ListRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[22]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1593,7 +1437,7 @@ func (x *ListRequest) String() string {
 func (*ListRequest) ProtoMessage() {}
 
 func (x *ListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[22]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1606,7 +1450,7 @@ func (x *ListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRequest.ProtoReflect.Descriptor instead.
 func (*ListRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{22}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListRequest) GetKind() ReleaseKind {
@@ -1623,17 +1467,47 @@ func (x *ListRequest) GetBaseCid() string {
 	return ""
 }
 
+func (x *ListRequest) GetOrg() string {
+	if x != nil {
+		return x.Org
+	}
+	return ""
+}
+
+func (x *ListRequest) GetIncludeYanked() bool {
+	if x != nil {
+		return x.IncludeYanked
+	}
+	return false
+}
+
+func (x *ListRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 // ListResponse lists releases, oldest first.
 type ListResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Releases      []*Release             `protobuf:"bytes,1,rep,name=releases,proto3" json:"releases,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Releases []*Release             `protobuf:"bytes,1,rep,name=releases,proto3" json:"releases,omitempty"`
+	// The token of the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListResponse) Reset() {
 	*x = ListResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[23]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1645,7 +1519,7 @@ func (x *ListResponse) String() string {
 func (*ListResponse) ProtoMessage() {}
 
 func (x *ListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[23]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1658,7 +1532,7 @@ func (x *ListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResponse.ProtoReflect.Descriptor instead.
 func (*ListResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{23}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListResponse) GetReleases() []*Release {
@@ -1666,6 +1540,13 @@ func (x *ListResponse) GetReleases() []*Release {
 		return x.Releases
 	}
 	return nil
+}
+
+func (x *ListResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // MergeRequest asks the hub to run a merge recipe.
@@ -1680,7 +1561,7 @@ type MergeRequest struct {
 
 func (x *MergeRequest) Reset() {
 	*x = MergeRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[24]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1692,7 +1573,7 @@ func (x *MergeRequest) String() string {
 func (*MergeRequest) ProtoMessage() {}
 
 func (x *MergeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[24]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1705,7 +1586,7 @@ func (x *MergeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeRequest.ProtoReflect.Descriptor instead.
 func (*MergeRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{24}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *MergeRequest) GetRecipe() string {
@@ -1725,7 +1606,7 @@ type MergeResponse struct {
 
 func (x *MergeResponse) Reset() {
 	*x = MergeResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[25]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1737,7 +1618,7 @@ func (x *MergeResponse) String() string {
 func (*MergeResponse) ProtoMessage() {}
 
 func (x *MergeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[25]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1750,7 +1631,7 @@ func (x *MergeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeResponse.ProtoReflect.Descriptor instead.
 func (*MergeResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{25}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *MergeResponse) GetRelease() *Release {
@@ -1770,7 +1651,7 @@ type StartMergeRequest struct {
 
 func (x *StartMergeRequest) Reset() {
 	*x = StartMergeRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[26]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1782,7 +1663,7 @@ func (x *StartMergeRequest) String() string {
 func (*StartMergeRequest) ProtoMessage() {}
 
 func (x *StartMergeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[26]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1795,7 +1676,7 @@ func (x *StartMergeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartMergeRequest.ProtoReflect.Descriptor instead.
 func (*StartMergeRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{26}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *StartMergeRequest) GetRecipe() string {
@@ -1815,7 +1696,7 @@ type StartMergeResponse struct {
 
 func (x *StartMergeResponse) Reset() {
 	*x = StartMergeResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[27]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1827,7 +1708,7 @@ func (x *StartMergeResponse) String() string {
 func (*StartMergeResponse) ProtoMessage() {}
 
 func (x *StartMergeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[27]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1840,7 +1721,7 @@ func (x *StartMergeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartMergeResponse.ProtoReflect.Descriptor instead.
 func (*StartMergeResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{27}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *StartMergeResponse) GetJob() *MergeJob {
@@ -1860,7 +1741,7 @@ type GetMergeJobRequest struct {
 
 func (x *GetMergeJobRequest) Reset() {
 	*x = GetMergeJobRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[28]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1872,7 +1753,7 @@ func (x *GetMergeJobRequest) String() string {
 func (*GetMergeJobRequest) ProtoMessage() {}
 
 func (x *GetMergeJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[28]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1885,7 +1766,7 @@ func (x *GetMergeJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMergeJobRequest.ProtoReflect.Descriptor instead.
 func (*GetMergeJobRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{28}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetMergeJobRequest) GetId() string {
@@ -1905,7 +1786,7 @@ type GetMergeJobResponse struct {
 
 func (x *GetMergeJobResponse) Reset() {
 	*x = GetMergeJobResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[29]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1917,7 +1798,7 @@ func (x *GetMergeJobResponse) String() string {
 func (*GetMergeJobResponse) ProtoMessage() {}
 
 func (x *GetMergeJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[29]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1930,7 +1811,7 @@ func (x *GetMergeJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMergeJobResponse.ProtoReflect.Descriptor instead.
 func (*GetMergeJobResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{29}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetMergeJobResponse) GetJob() *MergeJob {
@@ -1950,7 +1831,7 @@ type CancelMergeJobRequest struct {
 
 func (x *CancelMergeJobRequest) Reset() {
 	*x = CancelMergeJobRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[30]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1962,7 +1843,7 @@ func (x *CancelMergeJobRequest) String() string {
 func (*CancelMergeJobRequest) ProtoMessage() {}
 
 func (x *CancelMergeJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[30]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1975,7 +1856,7 @@ func (x *CancelMergeJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelMergeJobRequest.ProtoReflect.Descriptor instead.
 func (*CancelMergeJobRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{30}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CancelMergeJobRequest) GetId() string {
@@ -1995,7 +1876,7 @@ type CancelMergeJobResponse struct {
 
 func (x *CancelMergeJobResponse) Reset() {
 	*x = CancelMergeJobResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[31]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2007,7 +1888,7 @@ func (x *CancelMergeJobResponse) String() string {
 func (*CancelMergeJobResponse) ProtoMessage() {}
 
 func (x *CancelMergeJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[31]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2020,7 +1901,7 @@ func (x *CancelMergeJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelMergeJobResponse.ProtoReflect.Descriptor instead.
 func (*CancelMergeJobResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{31}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CancelMergeJobResponse) GetJob() *MergeJob {
@@ -2048,7 +1929,7 @@ type MergeJob struct {
 
 func (x *MergeJob) Reset() {
 	*x = MergeJob{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[32]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2060,7 +1941,7 @@ func (x *MergeJob) String() string {
 func (*MergeJob) ProtoMessage() {}
 
 func (x *MergeJob) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[32]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2073,7 +1954,7 @@ func (x *MergeJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeJob.ProtoReflect.Descriptor instead.
 func (*MergeJob) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{32}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *MergeJob) GetId() string {
@@ -2128,7 +2009,7 @@ type GetReleaseRequest struct {
 
 func (x *GetReleaseRequest) Reset() {
 	*x = GetReleaseRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[33]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2140,7 +2021,7 @@ func (x *GetReleaseRequest) String() string {
 func (*GetReleaseRequest) ProtoMessage() {}
 
 func (x *GetReleaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[33]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2153,7 +2034,7 @@ func (x *GetReleaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReleaseRequest.ProtoReflect.Descriptor instead.
 func (*GetReleaseRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{33}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetReleaseRequest) GetCid() string {
@@ -2165,15 +2046,19 @@ func (x *GetReleaseRequest) GetCid() string {
 
 // GetReleaseResponse describes it.
 type GetReleaseResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Release       *Release               `protobuf:"bytes,1,opt,name=release,proto3" json:"release,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Release *Release               `protobuf:"bytes,1,opt,name=release,proto3" json:"release,omitempty"`
+	// The releases built on it directly: deltas against it, merges of it.
+	Children []string `protobuf:"bytes,2,rep,name=children,proto3" json:"children,omitempty"`
+	// Its evaluation attestations, oldest first.
+	Attestations  []*Attestation `protobuf:"bytes,3,rep,name=attestations,proto3" json:"attestations,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetReleaseResponse) Reset() {
 	*x = GetReleaseResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[34]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2185,7 +2070,7 @@ func (x *GetReleaseResponse) String() string {
 func (*GetReleaseResponse) ProtoMessage() {}
 
 func (x *GetReleaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[34]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2198,12 +2083,26 @@ func (x *GetReleaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReleaseResponse.ProtoReflect.Descriptor instead.
 func (*GetReleaseResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{34}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetReleaseResponse) GetRelease() *Release {
 	if x != nil {
 		return x.Release
+	}
+	return nil
+}
+
+func (x *GetReleaseResponse) GetChildren() []string {
+	if x != nil {
+		return x.Children
+	}
+	return nil
+}
+
+func (x *GetReleaseResponse) GetAttestations() []*Attestation {
+	if x != nil {
+		return x.Attestations
 	}
 	return nil
 }
@@ -2217,7 +2116,7 @@ type GetCheckpointRequest struct {
 
 func (x *GetCheckpointRequest) Reset() {
 	*x = GetCheckpointRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[35]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2229,7 +2128,7 @@ func (x *GetCheckpointRequest) String() string {
 func (*GetCheckpointRequest) ProtoMessage() {}
 
 func (x *GetCheckpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[35]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2242,7 +2141,7 @@ func (x *GetCheckpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckpointRequest.ProtoReflect.Descriptor instead.
 func (*GetCheckpointRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{35}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{32}
 }
 
 // GetCheckpointResponse is the latest checkpoint.
@@ -2256,7 +2155,7 @@ type GetCheckpointResponse struct {
 
 func (x *GetCheckpointResponse) Reset() {
 	*x = GetCheckpointResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[36]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2268,7 +2167,7 @@ func (x *GetCheckpointResponse) String() string {
 func (*GetCheckpointResponse) ProtoMessage() {}
 
 func (x *GetCheckpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[36]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2281,7 +2180,7 @@ func (x *GetCheckpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCheckpointResponse.ProtoReflect.Descriptor instead.
 func (*GetCheckpointResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{36}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GetCheckpointResponse) GetCheckpoint() []byte {
@@ -2303,7 +2202,7 @@ type GetEntriesRequest struct {
 
 func (x *GetEntriesRequest) Reset() {
 	*x = GetEntriesRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[37]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2315,7 +2214,7 @@ func (x *GetEntriesRequest) String() string {
 func (*GetEntriesRequest) ProtoMessage() {}
 
 func (x *GetEntriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[37]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2328,7 +2227,7 @@ func (x *GetEntriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEntriesRequest.ProtoReflect.Descriptor instead.
 func (*GetEntriesRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{37}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GetEntriesRequest) GetStart() int64 {
@@ -2355,7 +2254,7 @@ type GetEntriesResponse struct {
 
 func (x *GetEntriesResponse) Reset() {
 	*x = GetEntriesResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[38]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2367,7 +2266,7 @@ func (x *GetEntriesResponse) String() string {
 func (*GetEntriesResponse) ProtoMessage() {}
 
 func (x *GetEntriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[38]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2380,7 +2279,7 @@ func (x *GetEntriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEntriesResponse.ProtoReflect.Descriptor instead.
 func (*GetEntriesResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{38}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GetEntriesResponse) GetEntries() [][]byte {
@@ -2401,7 +2300,7 @@ type GetInclusionProofRequest struct {
 
 func (x *GetInclusionProofRequest) Reset() {
 	*x = GetInclusionProofRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[39]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2413,7 +2312,7 @@ func (x *GetInclusionProofRequest) String() string {
 func (*GetInclusionProofRequest) ProtoMessage() {}
 
 func (x *GetInclusionProofRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[39]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2426,7 +2325,7 @@ func (x *GetInclusionProofRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInclusionProofRequest.ProtoReflect.Descriptor instead.
 func (*GetInclusionProofRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{39}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetInclusionProofRequest) GetIndex() int64 {
@@ -2453,7 +2352,7 @@ type GetInclusionProofResponse struct {
 
 func (x *GetInclusionProofResponse) Reset() {
 	*x = GetInclusionProofResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[40]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2465,7 +2364,7 @@ func (x *GetInclusionProofResponse) String() string {
 func (*GetInclusionProofResponse) ProtoMessage() {}
 
 func (x *GetInclusionProofResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[40]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2478,7 +2377,7 @@ func (x *GetInclusionProofResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInclusionProofResponse.ProtoReflect.Descriptor instead.
 func (*GetInclusionProofResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{40}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetInclusionProofResponse) GetProof() [][]byte {
@@ -2499,7 +2398,7 @@ type GetConsistencyProofRequest struct {
 
 func (x *GetConsistencyProofRequest) Reset() {
 	*x = GetConsistencyProofRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[41]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2511,7 +2410,7 @@ func (x *GetConsistencyProofRequest) String() string {
 func (*GetConsistencyProofRequest) ProtoMessage() {}
 
 func (x *GetConsistencyProofRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[41]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2524,7 +2423,7 @@ func (x *GetConsistencyProofRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConsistencyProofRequest.ProtoReflect.Descriptor instead.
 func (*GetConsistencyProofRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{41}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetConsistencyProofRequest) GetFirst() int64 {
@@ -2551,7 +2450,7 @@ type GetConsistencyProofResponse struct {
 
 func (x *GetConsistencyProofResponse) Reset() {
 	*x = GetConsistencyProofResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[42]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2563,7 +2462,7 @@ func (x *GetConsistencyProofResponse) String() string {
 func (*GetConsistencyProofResponse) ProtoMessage() {}
 
 func (x *GetConsistencyProofResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[42]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2576,7 +2475,7 @@ func (x *GetConsistencyProofResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConsistencyProofResponse.ProtoReflect.Descriptor instead.
 func (*GetConsistencyProofResponse) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{42}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetConsistencyProofResponse) GetProof() [][]byte {
@@ -2596,7 +2495,7 @@ type UnpinRequest struct {
 
 func (x *UnpinRequest) Reset() {
 	*x = UnpinRequest{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[43]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2608,7 +2507,7 @@ func (x *UnpinRequest) String() string {
 func (*UnpinRequest) ProtoMessage() {}
 
 func (x *UnpinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[43]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2621,7 +2520,7 @@ func (x *UnpinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnpinRequest.ProtoReflect.Descriptor instead.
 func (*UnpinRequest) Descriptor() ([]byte, []int) {
-	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{43}
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *UnpinRequest) GetCid() string {
@@ -2640,7 +2539,7 @@ type UnpinResponse struct {
 
 func (x *UnpinResponse) Reset() {
 	*x = UnpinResponse{}
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[44]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2652,7 +2551,7 @@ func (x *UnpinResponse) String() string {
 func (*UnpinResponse) ProtoMessage() {}
 
 func (x *UnpinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_potluck_hub_v1_hub_proto_msgTypes[44]
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2665,7 +2564,1014 @@ func (x *UnpinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnpinResponse.ProtoReflect.Descriptor instead.
 func (*UnpinResponse) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{41}
+}
+
+// CheckPublishRequest describes a release about to be published.
+type CheckPublishRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// RELEASE_KIND_BASE or RELEASE_KIND_DELTA.
+	Kind ReleaseKind `protobuf:"varint,1,opt,name=kind,proto3,enum=potluck.hub.v1.ReleaseKind" json:"kind,omitempty"`
+	// For a delta: the CID of the release it is against.
+	BaseCid string `protobuf:"bytes,2,opt,name=base_cid,json=baseCid,proto3" json:"base_cid,omitempty"`
+	// PEM of the public key that will sign it.
+	PublicKey []byte `protobuf:"bytes,3,opt,name=public_key,json=publicKey,proto3" json:"public_key,omitempty"`
+	// The release's root CID, when already known.
+	Cid           string `protobuf:"bytes,4,opt,name=cid,proto3" json:"cid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckPublishRequest) Reset() {
+	*x = CheckPublishRequest{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckPublishRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckPublishRequest) ProtoMessage() {}
+
+func (x *CheckPublishRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckPublishRequest.ProtoReflect.Descriptor instead.
+func (*CheckPublishRequest) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *CheckPublishRequest) GetKind() ReleaseKind {
+	if x != nil {
+		return x.Kind
+	}
+	return ReleaseKind_RELEASE_KIND_UNSPECIFIED
+}
+
+func (x *CheckPublishRequest) GetBaseCid() string {
+	if x != nil {
+		return x.BaseCid
+	}
+	return ""
+}
+
+func (x *CheckPublishRequest) GetPublicKey() []byte {
+	if x != nil {
+		return x.PublicKey
+	}
+	return nil
+}
+
+func (x *CheckPublishRequest) GetCid() string {
+	if x != nil {
+		return x.Cid
+	}
+	return ""
+}
+
+// CheckPublishResponse says the publication may go ahead.
+type CheckPublishResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The member org the key (and the caller) belongs to.
+	Org string `protobuf:"bytes,1,opt,name=org,proto3" json:"org,omitempty"`
+	// For a delta: the release it is against.
+	Base *Release `protobuf:"bytes,2,opt,name=base,proto3" json:"base,omitempty"`
+	// The release the hub already holds under the request's CID, if any.
+	Existing      *Release `protobuf:"bytes,3,opt,name=existing,proto3" json:"existing,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckPublishResponse) Reset() {
+	*x = CheckPublishResponse{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckPublishResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckPublishResponse) ProtoMessage() {}
+
+func (x *CheckPublishResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckPublishResponse.ProtoReflect.Descriptor instead.
+func (*CheckPublishResponse) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *CheckPublishResponse) GetOrg() string {
+	if x != nil {
+		return x.Org
+	}
+	return ""
+}
+
+func (x *CheckPublishResponse) GetBase() *Release {
+	if x != nil {
+		return x.Base
+	}
+	return nil
+}
+
+func (x *CheckPublishResponse) GetExisting() *Release {
+	if x != nil {
+		return x.Existing
+	}
+	return nil
+}
+
+// Evaluation is how a release scored on a task, as one org measured it.
+type Evaluation struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Task   string                 `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
+	Metric string                 `protobuf:"bytes,2,opt,name=metric,proto3" json:"metric,omitempty"`
+	Value  float64                `protobuf:"fixed64,3,opt,name=value,proto3" json:"value,omitempty"`
+	// "sha256:<hex>" of the evaluation data, when given.
+	DatasetDigest string `protobuf:"bytes,4,opt,name=dataset_digest,json=datasetDigest,proto3" json:"dataset_digest,omitempty"`
+	// Free-form JSON the org adds, at most 64 KiB.
+	Details       []byte `protobuf:"bytes,5,opt,name=details,proto3" json:"details,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Evaluation) Reset() {
+	*x = Evaluation{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Evaluation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Evaluation) ProtoMessage() {}
+
+func (x *Evaluation) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Evaluation.ProtoReflect.Descriptor instead.
+func (*Evaluation) Descriptor() ([]byte, []int) {
 	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *Evaluation) GetTask() string {
+	if x != nil {
+		return x.Task
+	}
+	return ""
+}
+
+func (x *Evaluation) GetMetric() string {
+	if x != nil {
+		return x.Metric
+	}
+	return ""
+}
+
+func (x *Evaluation) GetValue() float64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+func (x *Evaluation) GetDatasetDigest() string {
+	if x != nil {
+		return x.DatasetDigest
+	}
+	return ""
+}
+
+func (x *Evaluation) GetDetails() []byte {
+	if x != nil {
+		return x.Details
+	}
+	return nil
+}
+
+// Attestation is an evaluation attestation the hub accepted.
+type Attestation struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	ReleaseCid string                 `protobuf:"bytes,1,opt,name=release_cid,json=releaseCid,proto3" json:"release_cid,omitempty"`
+	Org        string                 `protobuf:"bytes,2,opt,name=org,proto3" json:"org,omitempty"`
+	// Hex SHA-256 of the signing key's PEM.
+	KeyHint string      `protobuf:"bytes,3,opt,name=key_hint,json=keyHint,proto3" json:"key_hint,omitempty"`
+	Claim   *Evaluation `protobuf:"bytes,4,opt,name=claim,proto3" json:"claim,omitempty"`
+	// The Sigstore bundle of the signed in-toto statement.
+	Bundle      []byte `protobuf:"bytes,5,opt,name=bundle,proto3" json:"bundle,omitempty"`
+	CreatedUnix int64  `protobuf:"varint,6,opt,name=created_unix,json=createdUnix,proto3" json:"created_unix,omitempty"`
+	// Its entry in the log.
+	Receipt       *Receipt `protobuf:"bytes,7,opt,name=receipt,proto3" json:"receipt,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Attestation) Reset() {
+	*x = Attestation{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Attestation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Attestation) ProtoMessage() {}
+
+func (x *Attestation) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Attestation.ProtoReflect.Descriptor instead.
+func (*Attestation) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *Attestation) GetReleaseCid() string {
+	if x != nil {
+		return x.ReleaseCid
+	}
+	return ""
+}
+
+func (x *Attestation) GetOrg() string {
+	if x != nil {
+		return x.Org
+	}
+	return ""
+}
+
+func (x *Attestation) GetKeyHint() string {
+	if x != nil {
+		return x.KeyHint
+	}
+	return ""
+}
+
+func (x *Attestation) GetClaim() *Evaluation {
+	if x != nil {
+		return x.Claim
+	}
+	return nil
+}
+
+func (x *Attestation) GetBundle() []byte {
+	if x != nil {
+		return x.Bundle
+	}
+	return nil
+}
+
+func (x *Attestation) GetCreatedUnix() int64 {
+	if x != nil {
+		return x.CreatedUnix
+	}
+	return 0
+}
+
+func (x *Attestation) GetReceipt() *Receipt {
+	if x != nil {
+		return x.Receipt
+	}
+	return nil
+}
+
+// AttestRequest carries a signed evaluation statement.
+type AttestRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A Sigstore bundle (JSON) of an in-toto statement of predicate type
+	// https://potluck.dev/evaluation/v1 whose subject is the release.
+	Bundle        []byte `protobuf:"bytes,1,opt,name=bundle,proto3" json:"bundle,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttestRequest) Reset() {
+	*x = AttestRequest{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttestRequest) ProtoMessage() {}
+
+func (x *AttestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttestRequest.ProtoReflect.Descriptor instead.
+func (*AttestRequest) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *AttestRequest) GetBundle() []byte {
+	if x != nil {
+		return x.Bundle
+	}
+	return nil
+}
+
+// AttestResponse is the attestation as recorded.
+type AttestResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Attestation   *Attestation           `protobuf:"bytes,1,opt,name=attestation,proto3" json:"attestation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttestResponse) Reset() {
+	*x = AttestResponse{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttestResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttestResponse) ProtoMessage() {}
+
+func (x *AttestResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttestResponse.ProtoReflect.Descriptor instead.
+func (*AttestResponse) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *AttestResponse) GetAttestation() *Attestation {
+	if x != nil {
+		return x.Attestation
+	}
+	return nil
+}
+
+// ListAttestationsRequest names a release, optionally an org and a task.
+type ListAttestationsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ReleaseCid    string                 `protobuf:"bytes,1,opt,name=release_cid,json=releaseCid,proto3" json:"release_cid,omitempty"`
+	Org           string                 `protobuf:"bytes,2,opt,name=org,proto3" json:"org,omitempty"`
+	Task          string                 `protobuf:"bytes,3,opt,name=task,proto3" json:"task,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAttestationsRequest) Reset() {
+	*x = ListAttestationsRequest{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAttestationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAttestationsRequest) ProtoMessage() {}
+
+func (x *ListAttestationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAttestationsRequest.ProtoReflect.Descriptor instead.
+func (*ListAttestationsRequest) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *ListAttestationsRequest) GetReleaseCid() string {
+	if x != nil {
+		return x.ReleaseCid
+	}
+	return ""
+}
+
+func (x *ListAttestationsRequest) GetOrg() string {
+	if x != nil {
+		return x.Org
+	}
+	return ""
+}
+
+func (x *ListAttestationsRequest) GetTask() string {
+	if x != nil {
+		return x.Task
+	}
+	return ""
+}
+
+// ListAttestationsResponse lists attestations, oldest first.
+type ListAttestationsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Attestations  []*Attestation         `protobuf:"bytes,1,rep,name=attestations,proto3" json:"attestations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAttestationsResponse) Reset() {
+	*x = ListAttestationsResponse{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAttestationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAttestationsResponse) ProtoMessage() {}
+
+func (x *ListAttestationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAttestationsResponse.ProtoReflect.Descriptor instead.
+func (*ListAttestationsResponse) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *ListAttestationsResponse) GetAttestations() []*Attestation {
+	if x != nil {
+		return x.Attestations
+	}
+	return nil
+}
+
+// YankRequest names the release to withdraw and why.
+type YankRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Cid           string                 `protobuf:"bytes,1,opt,name=cid,proto3" json:"cid,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *YankRequest) Reset() {
+	*x = YankRequest{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *YankRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*YankRequest) ProtoMessage() {}
+
+func (x *YankRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use YankRequest.ProtoReflect.Descriptor instead.
+func (*YankRequest) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *YankRequest) GetCid() string {
+	if x != nil {
+		return x.Cid
+	}
+	return ""
+}
+
+func (x *YankRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// YankResponse is the release as now recorded, and what used it.
+type YankResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Release *Release               `protobuf:"bytes,1,opt,name=release,proto3" json:"release,omitempty"`
+	// Merges (and deltas) built on it, directly or not: affected.
+	Affected      []string `protobuf:"bytes,2,rep,name=affected,proto3" json:"affected,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *YankResponse) Reset() {
+	*x = YankResponse{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *YankResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*YankResponse) ProtoMessage() {}
+
+func (x *YankResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use YankResponse.ProtoReflect.Descriptor instead.
+func (*YankResponse) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *YankResponse) GetRelease() *Release {
+	if x != nil {
+		return x.Release
+	}
+	return nil
+}
+
+func (x *YankResponse) GetAffected() []string {
+	if x != nil {
+		return x.Affected
+	}
+	return nil
+}
+
+// GetLineageRequest names a release.
+type GetLineageRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Cid           string                 `protobuf:"bytes,1,opt,name=cid,proto3" json:"cid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetLineageRequest) Reset() {
+	*x = GetLineageRequest{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetLineageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetLineageRequest) ProtoMessage() {}
+
+func (x *GetLineageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetLineageRequest.ProtoReflect.Descriptor instead.
+func (*GetLineageRequest) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *GetLineageRequest) GetCid() string {
+	if x != nil {
+		return x.Cid
+	}
+	return ""
+}
+
+// GetLineageResponse is the graph around it.
+type GetLineageResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Lineage       *Lineage               `protobuf:"bytes,1,opt,name=lineage,proto3" json:"lineage,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetLineageResponse) Reset() {
+	*x = GetLineageResponse{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetLineageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetLineageResponse) ProtoMessage() {}
+
+func (x *GetLineageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetLineageResponse.ProtoReflect.Descriptor instead.
+func (*GetLineageResponse) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *GetLineageResponse) GetLineage() *Lineage {
+	if x != nil {
+		return x.Lineage
+	}
+	return nil
+}
+
+// Lineage is a release's ancestors and descendants.
+type Lineage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The release asked about.
+	Root string `protobuf:"bytes,1,opt,name=root,proto3" json:"root,omitempty"`
+	// Every release of the graph, in creation order.
+	Nodes         []*LineageNode `protobuf:"bytes,2,rep,name=nodes,proto3" json:"nodes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Lineage) Reset() {
+	*x = Lineage{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Lineage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Lineage) ProtoMessage() {}
+
+func (x *Lineage) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Lineage.ProtoReflect.Descriptor instead.
+func (*Lineage) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *Lineage) GetRoot() string {
+	if x != nil {
+		return x.Root
+	}
+	return ""
+}
+
+func (x *Lineage) GetNodes() []*LineageNode {
+	if x != nil {
+		return x.Nodes
+	}
+	return nil
+}
+
+// LineageNode is one release of a lineage.
+type LineageNode struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Cid         string                 `protobuf:"bytes,1,opt,name=cid,proto3" json:"cid,omitempty"`
+	Kind        ReleaseKind            `protobuf:"varint,2,opt,name=kind,proto3,enum=potluck.hub.v1.ReleaseKind" json:"kind,omitempty"`
+	Publisher   string                 `protobuf:"bytes,3,opt,name=publisher,proto3" json:"publisher,omitempty"`
+	CreatedUnix int64                  `protobuf:"varint,4,opt,name=created_unix,json=createdUnix,proto3" json:"created_unix,omitempty"`
+	Parents     []string               `protobuf:"bytes,5,rep,name=parents,proto3" json:"parents,omitempty"`
+	Yanked      bool                   `protobuf:"varint,6,opt,name=yanked,proto3" json:"yanked,omitempty"`
+	// The best attested value per task and metric, with who claimed it.
+	Best          []*Score `protobuf:"bytes,7,rep,name=best,proto3" json:"best,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LineageNode) Reset() {
+	*x = LineageNode{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LineageNode) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LineageNode) ProtoMessage() {}
+
+func (x *LineageNode) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LineageNode.ProtoReflect.Descriptor instead.
+func (*LineageNode) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *LineageNode) GetCid() string {
+	if x != nil {
+		return x.Cid
+	}
+	return ""
+}
+
+func (x *LineageNode) GetKind() ReleaseKind {
+	if x != nil {
+		return x.Kind
+	}
+	return ReleaseKind_RELEASE_KIND_UNSPECIFIED
+}
+
+func (x *LineageNode) GetPublisher() string {
+	if x != nil {
+		return x.Publisher
+	}
+	return ""
+}
+
+func (x *LineageNode) GetCreatedUnix() int64 {
+	if x != nil {
+		return x.CreatedUnix
+	}
+	return 0
+}
+
+func (x *LineageNode) GetParents() []string {
+	if x != nil {
+		return x.Parents
+	}
+	return nil
+}
+
+func (x *LineageNode) GetYanked() bool {
+	if x != nil {
+		return x.Yanked
+	}
+	return false
+}
+
+func (x *LineageNode) GetBest() []*Score {
+	if x != nil {
+		return x.Best
+	}
+	return nil
+}
+
+// Score is one attested value and the org that claimed it.
+type Score struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Task          string                 `protobuf:"bytes,1,opt,name=task,proto3" json:"task,omitempty"`
+	Metric        string                 `protobuf:"bytes,2,opt,name=metric,proto3" json:"metric,omitempty"`
+	Value         float64                `protobuf:"fixed64,3,opt,name=value,proto3" json:"value,omitempty"`
+	Org           string                 `protobuf:"bytes,4,opt,name=org,proto3" json:"org,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Score) Reset() {
+	*x = Score{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Score) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Score) ProtoMessage() {}
+
+func (x *Score) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Score.ProtoReflect.Descriptor instead.
+func (*Score) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *Score) GetTask() string {
+	if x != nil {
+		return x.Task
+	}
+	return ""
+}
+
+func (x *Score) GetMetric() string {
+	if x != nil {
+		return x.Metric
+	}
+	return ""
+}
+
+func (x *Score) GetValue() float64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+func (x *Score) GetOrg() string {
+	if x != nil {
+		return x.Org
+	}
+	return ""
+}
+
+// ListMergeJobsRequest asks for the merge jobs the caller may see.
+type ListMergeJobsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMergeJobsRequest) Reset() {
+	*x = ListMergeJobsRequest{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMergeJobsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMergeJobsRequest) ProtoMessage() {}
+
+func (x *ListMergeJobsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMergeJobsRequest.ProtoReflect.Descriptor instead.
+func (*ListMergeJobsRequest) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{57}
+}
+
+// ListMergeJobsResponse lists them, newest first.
+type ListMergeJobsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Jobs          []*MergeJob            `protobuf:"bytes,1,rep,name=jobs,proto3" json:"jobs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMergeJobsResponse) Reset() {
+	*x = ListMergeJobsResponse{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMergeJobsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMergeJobsResponse) ProtoMessage() {}
+
+func (x *ListMergeJobsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMergeJobsResponse.ProtoReflect.Descriptor instead.
+func (*ListMergeJobsResponse) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *ListMergeJobsResponse) GetJobs() []*MergeJob {
+	if x != nil {
+		return x.Jobs
+	}
+	return nil
 }
 
 var File_potluck_hub_v1_hub_proto protoreflect.FileDescriptor
@@ -2703,7 +3609,7 @@ const file_potluck_hub_v1_hub_proto_rawDesc = "" +
 	"\x13CommitUploadRequest\x12\x1b\n" +
 	"\tupload_id\x18\x01 \x01(\tR\buploadId\"I\n" +
 	"\x14CommitUploadResponse\x121\n" +
-	"\arelease\x18\x01 \x01(\v2\x17.potluck.hub.v1.ReleaseR\arelease\"\x97\x03\n" +
+	"\arelease\x18\x01 \x01(\v2\x17.potluck.hub.v1.ReleaseR\arelease\"\xd9\x03\n" +
 	"\aRelease\x12\x10\n" +
 	"\x03cid\x18\x01 \x01(\tR\x03cid\x12/\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1b.potluck.hub.v1.ReleaseKindR\x04kind\x12\x19\n" +
@@ -2718,7 +3624,14 @@ const file_potluck_hub_v1_hub_proto_rawDesc = "" +
 	"provenance\x18\n" +
 	" \x01(\fR\n" +
 	"provenance\x126\n" +
-	"\x06checks\x18\v \x03(\v2\x1e.potluck.hub.v1.AdmissionCheckR\x06checks\"T\n" +
+	"\x06checks\x18\v \x03(\v2\x1e.potluck.hub.v1.AdmissionCheckR\x06checks\x12\x16\n" +
+	"\x06inputs\x18\f \x03(\tR\x06inputs\x12(\n" +
+	"\x04yank\x18\r \x01(\v2\x14.potluck.hub.v1.YankR\x04yank\"j\n" +
+	"\x04Yank\x12\x1b\n" +
+	"\ttime_unix\x18\x01 \x01(\x03R\btimeUnix\x12\x10\n" +
+	"\x03org\x18\x02 \x01(\tR\x03org\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x1b\n" +
+	"\tlog_index\x18\x04 \x01(\x03R\blogIndex\"T\n" +
 	"\x0eAdmissionCheck\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06passed\x18\x02 \x01(\bR\x06passed\x12\x16\n" +
@@ -2747,19 +3660,7 @@ const file_potluck_hub_v1_hub_proto_rawDesc = "" +
 	"\x06Member\x12\x10\n" +
 	"\x03org\x18\x01 \x01(\tR\x03org\x12\x1f\n" +
 	"\vpublic_keys\x18\x02 \x03(\fR\n" +
-	"publicKeys\"\x83\x01\n" +
-	"\x13RegisterBaseRequest\x126\n" +
-	"\x06header\x18\x01 \x01(\v2\x1c.potluck.hub.v1.UploadHeaderH\x00R\x06header\x12-\n" +
-	"\x05chunk\x18\x02 \x01(\v2\x15.potluck.hub.v1.ChunkH\x00R\x05chunkB\x05\n" +
-	"\x03msg\"I\n" +
-	"\x14RegisterBaseResponse\x121\n" +
-	"\arelease\x18\x01 \x01(\v2\x17.potluck.hub.v1.ReleaseR\arelease\"~\n" +
-	"\x0ePublishRequest\x126\n" +
-	"\x06header\x18\x01 \x01(\v2\x1c.potluck.hub.v1.UploadHeaderH\x00R\x06header\x12-\n" +
-	"\x05chunk\x18\x02 \x01(\v2\x15.potluck.hub.v1.ChunkH\x00R\x05chunkB\x05\n" +
-	"\x03msg\"D\n" +
-	"\x0fPublishResponse\x121\n" +
-	"\arelease\x18\x01 \x01(\v2\x17.potluck.hub.v1.ReleaseR\arelease\"b\n" +
+	"publicKeys\"b\n" +
 	"\n" +
 	"GetRequest\x12\x10\n" +
 	"\x03cid\x18\x01 \x01(\tR\x03cid\x12\x12\n" +
@@ -2768,12 +3669,18 @@ const file_potluck_hub_v1_hub_proto_rawDesc = "" +
 	"\x06length\x18\x04 \x01(\x04R\x06length\"9\n" +
 	"\vGetResponse\x12\x16\n" +
 	"\x06offset\x18\x01 \x01(\x04R\x06offset\x12\x12\n" +
-	"\x04data\x18\x02 \x01(\fR\x04data\"Y\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data\"\xce\x01\n" +
 	"\vListRequest\x12/\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1b.potluck.hub.v1.ReleaseKindR\x04kind\x12\x19\n" +
-	"\bbase_cid\x18\x02 \x01(\tR\abaseCid\"C\n" +
+	"\bbase_cid\x18\x02 \x01(\tR\abaseCid\x12\x10\n" +
+	"\x03org\x18\x03 \x01(\tR\x03org\x12%\n" +
+	"\x0einclude_yanked\x18\x04 \x01(\bR\rincludeYanked\x12\x1b\n" +
+	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x06 \x01(\tR\tpageToken\"k\n" +
 	"\fListResponse\x123\n" +
-	"\breleases\x18\x01 \x03(\v2\x17.potluck.hub.v1.ReleaseR\breleases\"&\n" +
+	"\breleases\x18\x01 \x03(\v2\x17.potluck.hub.v1.ReleaseR\breleases\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"&\n" +
 	"\fMergeRequest\x12\x16\n" +
 	"\x06recipe\x18\x01 \x01(\tR\x06recipe\"B\n" +
 	"\rMergeResponse\x121\n" +
@@ -2798,9 +3705,11 @@ const file_potluck_hub_v1_hub_proto_rawDesc = "" +
 	"\arelease\x18\x05 \x01(\v2\x17.potluck.hub.v1.ReleaseR\arelease\x12\x14\n" +
 	"\x05error\x18\x06 \x01(\tR\x05error\"%\n" +
 	"\x11GetReleaseRequest\x12\x10\n" +
-	"\x03cid\x18\x01 \x01(\tR\x03cid\"G\n" +
+	"\x03cid\x18\x01 \x01(\tR\x03cid\"\xa4\x01\n" +
 	"\x12GetReleaseResponse\x121\n" +
-	"\arelease\x18\x01 \x01(\v2\x17.potluck.hub.v1.ReleaseR\arelease\"\x16\n" +
+	"\arelease\x18\x01 \x01(\v2\x17.potluck.hub.v1.ReleaseR\arelease\x12\x1a\n" +
+	"\bchildren\x18\x02 \x03(\tR\bchildren\x12?\n" +
+	"\fattestations\x18\x03 \x03(\v2\x1b.potluck.hub.v1.AttestationR\fattestations\"\x16\n" +
 	"\x14GetCheckpointRequest\"7\n" +
 	"\x15GetCheckpointResponse\x12\x1e\n" +
 	"\n" +
@@ -2823,7 +3732,73 @@ const file_potluck_hub_v1_hub_proto_rawDesc = "" +
 	"\x05proof\x18\x01 \x03(\fR\x05proof\" \n" +
 	"\fUnpinRequest\x12\x10\n" +
 	"\x03cid\x18\x01 \x01(\tR\x03cid\"\x0f\n" +
-	"\rUnpinResponse*r\n" +
+	"\rUnpinResponse\"\x92\x01\n" +
+	"\x13CheckPublishRequest\x12/\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x1b.potluck.hub.v1.ReleaseKindR\x04kind\x12\x19\n" +
+	"\bbase_cid\x18\x02 \x01(\tR\abaseCid\x12\x1d\n" +
+	"\n" +
+	"public_key\x18\x03 \x01(\fR\tpublicKey\x12\x10\n" +
+	"\x03cid\x18\x04 \x01(\tR\x03cid\"\x8a\x01\n" +
+	"\x14CheckPublishResponse\x12\x10\n" +
+	"\x03org\x18\x01 \x01(\tR\x03org\x12+\n" +
+	"\x04base\x18\x02 \x01(\v2\x17.potluck.hub.v1.ReleaseR\x04base\x123\n" +
+	"\bexisting\x18\x03 \x01(\v2\x17.potluck.hub.v1.ReleaseR\bexisting\"\x8f\x01\n" +
+	"\n" +
+	"Evaluation\x12\x12\n" +
+	"\x04task\x18\x01 \x01(\tR\x04task\x12\x16\n" +
+	"\x06metric\x18\x02 \x01(\tR\x06metric\x12\x14\n" +
+	"\x05value\x18\x03 \x01(\x01R\x05value\x12%\n" +
+	"\x0edataset_digest\x18\x04 \x01(\tR\rdatasetDigest\x12\x18\n" +
+	"\adetails\x18\x05 \x01(\fR\adetails\"\xfb\x01\n" +
+	"\vAttestation\x12\x1f\n" +
+	"\vrelease_cid\x18\x01 \x01(\tR\n" +
+	"releaseCid\x12\x10\n" +
+	"\x03org\x18\x02 \x01(\tR\x03org\x12\x19\n" +
+	"\bkey_hint\x18\x03 \x01(\tR\akeyHint\x120\n" +
+	"\x05claim\x18\x04 \x01(\v2\x1a.potluck.hub.v1.EvaluationR\x05claim\x12\x16\n" +
+	"\x06bundle\x18\x05 \x01(\fR\x06bundle\x12!\n" +
+	"\fcreated_unix\x18\x06 \x01(\x03R\vcreatedUnix\x121\n" +
+	"\areceipt\x18\a \x01(\v2\x17.potluck.hub.v1.ReceiptR\areceipt\"'\n" +
+	"\rAttestRequest\x12\x16\n" +
+	"\x06bundle\x18\x01 \x01(\fR\x06bundle\"O\n" +
+	"\x0eAttestResponse\x12=\n" +
+	"\vattestation\x18\x01 \x01(\v2\x1b.potluck.hub.v1.AttestationR\vattestation\"`\n" +
+	"\x17ListAttestationsRequest\x12\x1f\n" +
+	"\vrelease_cid\x18\x01 \x01(\tR\n" +
+	"releaseCid\x12\x10\n" +
+	"\x03org\x18\x02 \x01(\tR\x03org\x12\x12\n" +
+	"\x04task\x18\x03 \x01(\tR\x04task\"[\n" +
+	"\x18ListAttestationsResponse\x12?\n" +
+	"\fattestations\x18\x01 \x03(\v2\x1b.potluck.hub.v1.AttestationR\fattestations\"7\n" +
+	"\vYankRequest\x12\x10\n" +
+	"\x03cid\x18\x01 \x01(\tR\x03cid\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"]\n" +
+	"\fYankResponse\x121\n" +
+	"\arelease\x18\x01 \x01(\v2\x17.potluck.hub.v1.ReleaseR\arelease\x12\x1a\n" +
+	"\baffected\x18\x02 \x03(\tR\baffected\"%\n" +
+	"\x11GetLineageRequest\x12\x10\n" +
+	"\x03cid\x18\x01 \x01(\tR\x03cid\"G\n" +
+	"\x12GetLineageResponse\x121\n" +
+	"\alineage\x18\x01 \x01(\v2\x17.potluck.hub.v1.LineageR\alineage\"P\n" +
+	"\aLineage\x12\x12\n" +
+	"\x04root\x18\x01 \x01(\tR\x04root\x121\n" +
+	"\x05nodes\x18\x02 \x03(\v2\x1b.potluck.hub.v1.LineageNodeR\x05nodes\"\xee\x01\n" +
+	"\vLineageNode\x12\x10\n" +
+	"\x03cid\x18\x01 \x01(\tR\x03cid\x12/\n" +
+	"\x04kind\x18\x02 \x01(\x0e2\x1b.potluck.hub.v1.ReleaseKindR\x04kind\x12\x1c\n" +
+	"\tpublisher\x18\x03 \x01(\tR\tpublisher\x12!\n" +
+	"\fcreated_unix\x18\x04 \x01(\x03R\vcreatedUnix\x12\x18\n" +
+	"\aparents\x18\x05 \x03(\tR\aparents\x12\x16\n" +
+	"\x06yanked\x18\x06 \x01(\bR\x06yanked\x12)\n" +
+	"\x04best\x18\a \x03(\v2\x15.potluck.hub.v1.ScoreR\x04best\"[\n" +
+	"\x05Score\x12\x12\n" +
+	"\x04task\x18\x01 \x01(\tR\x04task\x12\x16\n" +
+	"\x06metric\x18\x02 \x01(\tR\x06metric\x12\x14\n" +
+	"\x05value\x18\x03 \x01(\x01R\x05value\x12\x10\n" +
+	"\x03org\x18\x04 \x01(\tR\x03org\"\x16\n" +
+	"\x14ListMergeJobsRequest\"E\n" +
+	"\x15ListMergeJobsResponse\x12,\n" +
+	"\x04jobs\x18\x01 \x03(\v2\x18.potluck.hub.v1.MergeJobR\x04jobs*r\n" +
 	"\vReleaseKind\x12\x1c\n" +
 	"\x18RELEASE_KIND_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11RELEASE_KIND_BASE\x10\x01\x12\x16\n" +
@@ -2835,12 +3810,10 @@ const file_potluck_hub_v1_hub_proto_rawDesc = "" +
 	"\x17MERGE_JOB_STATE_RUNNING\x10\x02\x12\x18\n" +
 	"\x14MERGE_JOB_STATE_DONE\x10\x03\x12\x1a\n" +
 	"\x16MERGE_JOB_STATE_FAILED\x10\x04\x12\x1d\n" +
-	"\x19MERGE_JOB_STATE_CANCELLED\x10\x052\x94\f\n" +
+	"\x19MERGE_JOB_STATE_CANCELLED\x10\x052\xea\x0e\n" +
 	"\n" +
 	"HubService\x12J\n" +
-	"\aGetInfo\x12\x1e.potluck.hub.v1.GetInfoRequest\x1a\x1f.potluck.hub.v1.GetInfoResponse\x12[\n" +
-	"\fRegisterBase\x12#.potluck.hub.v1.RegisterBaseRequest\x1a$.potluck.hub.v1.RegisterBaseResponse(\x01\x12L\n" +
-	"\aPublish\x12\x1e.potluck.hub.v1.PublishRequest\x1a\x1f.potluck.hub.v1.PublishResponse(\x01\x12V\n" +
+	"\aGetInfo\x12\x1e.potluck.hub.v1.GetInfoRequest\x1a\x1f.potluck.hub.v1.GetInfoResponse\x12V\n" +
 	"\vStartUpload\x12\".potluck.hub.v1.StartUploadRequest\x1a#.potluck.hub.v1.StartUploadResponse\x12[\n" +
 	"\fUploadChunks\x12#.potluck.hub.v1.UploadChunksRequest\x1a$.potluck.hub.v1.UploadChunksResponse(\x01\x12Y\n" +
 	"\fCommitUpload\x12#.potluck.hub.v1.CommitUploadRequest\x1a$.potluck.hub.v1.CommitUploadResponse\x12@\n" +
@@ -2858,7 +3831,14 @@ const file_potluck_hub_v1_hub_proto_rawDesc = "" +
 	"GetEntries\x12!.potluck.hub.v1.GetEntriesRequest\x1a\".potluck.hub.v1.GetEntriesResponse\x12h\n" +
 	"\x11GetInclusionProof\x12(.potluck.hub.v1.GetInclusionProofRequest\x1a).potluck.hub.v1.GetInclusionProofResponse\x12n\n" +
 	"\x13GetConsistencyProof\x12*.potluck.hub.v1.GetConsistencyProofRequest\x1a+.potluck.hub.v1.GetConsistencyProofResponse\x12D\n" +
-	"\x05Unpin\x12\x1c.potluck.hub.v1.UnpinRequest\x1a\x1d.potluck.hub.v1.UnpinResponseB;Z9github.com/potluck-hub/potluck/proto/potluck/hub/v1;hubv1b\x06proto3"
+	"\x05Unpin\x12\x1c.potluck.hub.v1.UnpinRequest\x1a\x1d.potluck.hub.v1.UnpinResponse\x12Y\n" +
+	"\fCheckPublish\x12#.potluck.hub.v1.CheckPublishRequest\x1a$.potluck.hub.v1.CheckPublishResponse\x12G\n" +
+	"\x06Attest\x12\x1d.potluck.hub.v1.AttestRequest\x1a\x1e.potluck.hub.v1.AttestResponse\x12e\n" +
+	"\x10ListAttestations\x12'.potluck.hub.v1.ListAttestationsRequest\x1a(.potluck.hub.v1.ListAttestationsResponse\x12A\n" +
+	"\x04Yank\x12\x1b.potluck.hub.v1.YankRequest\x1a\x1c.potluck.hub.v1.YankResponse\x12S\n" +
+	"\n" +
+	"GetLineage\x12!.potluck.hub.v1.GetLineageRequest\x1a\".potluck.hub.v1.GetLineageResponse\x12\\\n" +
+	"\rListMergeJobs\x12$.potluck.hub.v1.ListMergeJobsRequest\x1a%.potluck.hub.v1.ListMergeJobsResponseB;Z9github.com/potluck-hub/potluck/proto/potluck/hub/v1;hubv1b\x06proto3"
 
 var (
 	file_potluck_hub_v1_hub_proto_rawDescOnce sync.Once
@@ -2873,7 +3853,7 @@ func file_potluck_hub_v1_hub_proto_rawDescGZIP() []byte {
 }
 
 var file_potluck_hub_v1_hub_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_potluck_hub_v1_hub_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
+var file_potluck_hub_v1_hub_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
 var file_potluck_hub_v1_hub_proto_goTypes = []any{
 	(ReleaseKind)(0),                    // 0: potluck.hub.v1.ReleaseKind
 	(MergeJobState)(0),                  // 1: potluck.hub.v1.MergeJobState
@@ -2887,41 +3867,55 @@ var file_potluck_hub_v1_hub_proto_goTypes = []any{
 	(*CommitUploadRequest)(nil),         // 9: potluck.hub.v1.CommitUploadRequest
 	(*CommitUploadResponse)(nil),        // 10: potluck.hub.v1.CommitUploadResponse
 	(*Release)(nil),                     // 11: potluck.hub.v1.Release
-	(*AdmissionCheck)(nil),              // 12: potluck.hub.v1.AdmissionCheck
-	(*Verdict)(nil),                     // 13: potluck.hub.v1.Verdict
-	(*Receipt)(nil),                     // 14: potluck.hub.v1.Receipt
-	(*GetInfoRequest)(nil),              // 15: potluck.hub.v1.GetInfoRequest
-	(*GetInfoResponse)(nil),             // 16: potluck.hub.v1.GetInfoResponse
-	(*Member)(nil),                      // 17: potluck.hub.v1.Member
-	(*RegisterBaseRequest)(nil),         // 18: potluck.hub.v1.RegisterBaseRequest
-	(*RegisterBaseResponse)(nil),        // 19: potluck.hub.v1.RegisterBaseResponse
-	(*PublishRequest)(nil),              // 20: potluck.hub.v1.PublishRequest
-	(*PublishResponse)(nil),             // 21: potluck.hub.v1.PublishResponse
-	(*GetRequest)(nil),                  // 22: potluck.hub.v1.GetRequest
-	(*GetResponse)(nil),                 // 23: potluck.hub.v1.GetResponse
-	(*ListRequest)(nil),                 // 24: potluck.hub.v1.ListRequest
-	(*ListResponse)(nil),                // 25: potluck.hub.v1.ListResponse
-	(*MergeRequest)(nil),                // 26: potluck.hub.v1.MergeRequest
-	(*MergeResponse)(nil),               // 27: potluck.hub.v1.MergeResponse
-	(*StartMergeRequest)(nil),           // 28: potluck.hub.v1.StartMergeRequest
-	(*StartMergeResponse)(nil),          // 29: potluck.hub.v1.StartMergeResponse
-	(*GetMergeJobRequest)(nil),          // 30: potluck.hub.v1.GetMergeJobRequest
-	(*GetMergeJobResponse)(nil),         // 31: potluck.hub.v1.GetMergeJobResponse
-	(*CancelMergeJobRequest)(nil),       // 32: potluck.hub.v1.CancelMergeJobRequest
-	(*CancelMergeJobResponse)(nil),      // 33: potluck.hub.v1.CancelMergeJobResponse
-	(*MergeJob)(nil),                    // 34: potluck.hub.v1.MergeJob
-	(*GetReleaseRequest)(nil),           // 35: potluck.hub.v1.GetReleaseRequest
-	(*GetReleaseResponse)(nil),          // 36: potluck.hub.v1.GetReleaseResponse
-	(*GetCheckpointRequest)(nil),        // 37: potluck.hub.v1.GetCheckpointRequest
-	(*GetCheckpointResponse)(nil),       // 38: potluck.hub.v1.GetCheckpointResponse
-	(*GetEntriesRequest)(nil),           // 39: potluck.hub.v1.GetEntriesRequest
-	(*GetEntriesResponse)(nil),          // 40: potluck.hub.v1.GetEntriesResponse
-	(*GetInclusionProofRequest)(nil),    // 41: potluck.hub.v1.GetInclusionProofRequest
-	(*GetInclusionProofResponse)(nil),   // 42: potluck.hub.v1.GetInclusionProofResponse
-	(*GetConsistencyProofRequest)(nil),  // 43: potluck.hub.v1.GetConsistencyProofRequest
-	(*GetConsistencyProofResponse)(nil), // 44: potluck.hub.v1.GetConsistencyProofResponse
-	(*UnpinRequest)(nil),                // 45: potluck.hub.v1.UnpinRequest
-	(*UnpinResponse)(nil),               // 46: potluck.hub.v1.UnpinResponse
+	(*Yank)(nil),                        // 12: potluck.hub.v1.Yank
+	(*AdmissionCheck)(nil),              // 13: potluck.hub.v1.AdmissionCheck
+	(*Verdict)(nil),                     // 14: potluck.hub.v1.Verdict
+	(*Receipt)(nil),                     // 15: potluck.hub.v1.Receipt
+	(*GetInfoRequest)(nil),              // 16: potluck.hub.v1.GetInfoRequest
+	(*GetInfoResponse)(nil),             // 17: potluck.hub.v1.GetInfoResponse
+	(*Member)(nil),                      // 18: potluck.hub.v1.Member
+	(*GetRequest)(nil),                  // 19: potluck.hub.v1.GetRequest
+	(*GetResponse)(nil),                 // 20: potluck.hub.v1.GetResponse
+	(*ListRequest)(nil),                 // 21: potluck.hub.v1.ListRequest
+	(*ListResponse)(nil),                // 22: potluck.hub.v1.ListResponse
+	(*MergeRequest)(nil),                // 23: potluck.hub.v1.MergeRequest
+	(*MergeResponse)(nil),               // 24: potluck.hub.v1.MergeResponse
+	(*StartMergeRequest)(nil),           // 25: potluck.hub.v1.StartMergeRequest
+	(*StartMergeResponse)(nil),          // 26: potluck.hub.v1.StartMergeResponse
+	(*GetMergeJobRequest)(nil),          // 27: potluck.hub.v1.GetMergeJobRequest
+	(*GetMergeJobResponse)(nil),         // 28: potluck.hub.v1.GetMergeJobResponse
+	(*CancelMergeJobRequest)(nil),       // 29: potluck.hub.v1.CancelMergeJobRequest
+	(*CancelMergeJobResponse)(nil),      // 30: potluck.hub.v1.CancelMergeJobResponse
+	(*MergeJob)(nil),                    // 31: potluck.hub.v1.MergeJob
+	(*GetReleaseRequest)(nil),           // 32: potluck.hub.v1.GetReleaseRequest
+	(*GetReleaseResponse)(nil),          // 33: potluck.hub.v1.GetReleaseResponse
+	(*GetCheckpointRequest)(nil),        // 34: potluck.hub.v1.GetCheckpointRequest
+	(*GetCheckpointResponse)(nil),       // 35: potluck.hub.v1.GetCheckpointResponse
+	(*GetEntriesRequest)(nil),           // 36: potluck.hub.v1.GetEntriesRequest
+	(*GetEntriesResponse)(nil),          // 37: potluck.hub.v1.GetEntriesResponse
+	(*GetInclusionProofRequest)(nil),    // 38: potluck.hub.v1.GetInclusionProofRequest
+	(*GetInclusionProofResponse)(nil),   // 39: potluck.hub.v1.GetInclusionProofResponse
+	(*GetConsistencyProofRequest)(nil),  // 40: potluck.hub.v1.GetConsistencyProofRequest
+	(*GetConsistencyProofResponse)(nil), // 41: potluck.hub.v1.GetConsistencyProofResponse
+	(*UnpinRequest)(nil),                // 42: potluck.hub.v1.UnpinRequest
+	(*UnpinResponse)(nil),               // 43: potluck.hub.v1.UnpinResponse
+	(*CheckPublishRequest)(nil),         // 44: potluck.hub.v1.CheckPublishRequest
+	(*CheckPublishResponse)(nil),        // 45: potluck.hub.v1.CheckPublishResponse
+	(*Evaluation)(nil),                  // 46: potluck.hub.v1.Evaluation
+	(*Attestation)(nil),                 // 47: potluck.hub.v1.Attestation
+	(*AttestRequest)(nil),               // 48: potluck.hub.v1.AttestRequest
+	(*AttestResponse)(nil),              // 49: potluck.hub.v1.AttestResponse
+	(*ListAttestationsRequest)(nil),     // 50: potluck.hub.v1.ListAttestationsRequest
+	(*ListAttestationsResponse)(nil),    // 51: potluck.hub.v1.ListAttestationsResponse
+	(*YankRequest)(nil),                 // 52: potluck.hub.v1.YankRequest
+	(*YankResponse)(nil),                // 53: potluck.hub.v1.YankResponse
+	(*GetLineageRequest)(nil),           // 54: potluck.hub.v1.GetLineageRequest
+	(*GetLineageResponse)(nil),          // 55: potluck.hub.v1.GetLineageResponse
+	(*Lineage)(nil),                     // 56: potluck.hub.v1.Lineage
+	(*LineageNode)(nil),                 // 57: potluck.hub.v1.LineageNode
+	(*Score)(nil),                       // 58: potluck.hub.v1.Score
+	(*ListMergeJobsRequest)(nil),        // 59: potluck.hub.v1.ListMergeJobsRequest
+	(*ListMergeJobsResponse)(nil),       // 60: potluck.hub.v1.ListMergeJobsResponse
 }
 var file_potluck_hub_v1_hub_proto_depIdxs = []int32{
 	2,  // 0: potluck.hub.v1.UploadHeader.files:type_name -> potluck.hub.v1.FileEntry
@@ -2931,66 +3925,83 @@ var file_potluck_hub_v1_hub_proto_depIdxs = []int32{
 	11, // 4: potluck.hub.v1.CommitUploadResponse.release:type_name -> potluck.hub.v1.Release
 	0,  // 5: potluck.hub.v1.Release.kind:type_name -> potluck.hub.v1.ReleaseKind
 	2,  // 6: potluck.hub.v1.Release.files:type_name -> potluck.hub.v1.FileEntry
-	14, // 7: potluck.hub.v1.Release.receipt:type_name -> potluck.hub.v1.Receipt
-	12, // 8: potluck.hub.v1.Release.checks:type_name -> potluck.hub.v1.AdmissionCheck
-	12, // 9: potluck.hub.v1.Verdict.checks:type_name -> potluck.hub.v1.AdmissionCheck
-	17, // 10: potluck.hub.v1.GetInfoResponse.members:type_name -> potluck.hub.v1.Member
-	3,  // 11: potluck.hub.v1.RegisterBaseRequest.header:type_name -> potluck.hub.v1.UploadHeader
-	4,  // 12: potluck.hub.v1.RegisterBaseRequest.chunk:type_name -> potluck.hub.v1.Chunk
-	11, // 13: potluck.hub.v1.RegisterBaseResponse.release:type_name -> potluck.hub.v1.Release
-	3,  // 14: potluck.hub.v1.PublishRequest.header:type_name -> potluck.hub.v1.UploadHeader
-	4,  // 15: potluck.hub.v1.PublishRequest.chunk:type_name -> potluck.hub.v1.Chunk
-	11, // 16: potluck.hub.v1.PublishResponse.release:type_name -> potluck.hub.v1.Release
-	0,  // 17: potluck.hub.v1.ListRequest.kind:type_name -> potluck.hub.v1.ReleaseKind
-	11, // 18: potluck.hub.v1.ListResponse.releases:type_name -> potluck.hub.v1.Release
-	11, // 19: potluck.hub.v1.MergeResponse.release:type_name -> potluck.hub.v1.Release
-	34, // 20: potluck.hub.v1.StartMergeResponse.job:type_name -> potluck.hub.v1.MergeJob
-	34, // 21: potluck.hub.v1.GetMergeJobResponse.job:type_name -> potluck.hub.v1.MergeJob
-	34, // 22: potluck.hub.v1.CancelMergeJobResponse.job:type_name -> potluck.hub.v1.MergeJob
-	1,  // 23: potluck.hub.v1.MergeJob.state:type_name -> potluck.hub.v1.MergeJobState
-	11, // 24: potluck.hub.v1.MergeJob.release:type_name -> potluck.hub.v1.Release
-	11, // 25: potluck.hub.v1.GetReleaseResponse.release:type_name -> potluck.hub.v1.Release
-	15, // 26: potluck.hub.v1.HubService.GetInfo:input_type -> potluck.hub.v1.GetInfoRequest
-	18, // 27: potluck.hub.v1.HubService.RegisterBase:input_type -> potluck.hub.v1.RegisterBaseRequest
-	20, // 28: potluck.hub.v1.HubService.Publish:input_type -> potluck.hub.v1.PublishRequest
-	5,  // 29: potluck.hub.v1.HubService.StartUpload:input_type -> potluck.hub.v1.StartUploadRequest
-	7,  // 30: potluck.hub.v1.HubService.UploadChunks:input_type -> potluck.hub.v1.UploadChunksRequest
-	9,  // 31: potluck.hub.v1.HubService.CommitUpload:input_type -> potluck.hub.v1.CommitUploadRequest
-	22, // 32: potluck.hub.v1.HubService.Get:input_type -> potluck.hub.v1.GetRequest
-	24, // 33: potluck.hub.v1.HubService.List:input_type -> potluck.hub.v1.ListRequest
-	26, // 34: potluck.hub.v1.HubService.Merge:input_type -> potluck.hub.v1.MergeRequest
-	28, // 35: potluck.hub.v1.HubService.StartMerge:input_type -> potluck.hub.v1.StartMergeRequest
-	30, // 36: potluck.hub.v1.HubService.GetMergeJob:input_type -> potluck.hub.v1.GetMergeJobRequest
-	32, // 37: potluck.hub.v1.HubService.CancelMergeJob:input_type -> potluck.hub.v1.CancelMergeJobRequest
-	35, // 38: potluck.hub.v1.HubService.GetRelease:input_type -> potluck.hub.v1.GetReleaseRequest
-	37, // 39: potluck.hub.v1.HubService.GetCheckpoint:input_type -> potluck.hub.v1.GetCheckpointRequest
-	39, // 40: potluck.hub.v1.HubService.GetEntries:input_type -> potluck.hub.v1.GetEntriesRequest
-	41, // 41: potluck.hub.v1.HubService.GetInclusionProof:input_type -> potluck.hub.v1.GetInclusionProofRequest
-	43, // 42: potluck.hub.v1.HubService.GetConsistencyProof:input_type -> potluck.hub.v1.GetConsistencyProofRequest
-	45, // 43: potluck.hub.v1.HubService.Unpin:input_type -> potluck.hub.v1.UnpinRequest
-	16, // 44: potluck.hub.v1.HubService.GetInfo:output_type -> potluck.hub.v1.GetInfoResponse
-	19, // 45: potluck.hub.v1.HubService.RegisterBase:output_type -> potluck.hub.v1.RegisterBaseResponse
-	21, // 46: potluck.hub.v1.HubService.Publish:output_type -> potluck.hub.v1.PublishResponse
-	6,  // 47: potluck.hub.v1.HubService.StartUpload:output_type -> potluck.hub.v1.StartUploadResponse
-	8,  // 48: potluck.hub.v1.HubService.UploadChunks:output_type -> potluck.hub.v1.UploadChunksResponse
-	10, // 49: potluck.hub.v1.HubService.CommitUpload:output_type -> potluck.hub.v1.CommitUploadResponse
-	23, // 50: potluck.hub.v1.HubService.Get:output_type -> potluck.hub.v1.GetResponse
-	25, // 51: potluck.hub.v1.HubService.List:output_type -> potluck.hub.v1.ListResponse
-	27, // 52: potluck.hub.v1.HubService.Merge:output_type -> potluck.hub.v1.MergeResponse
-	29, // 53: potluck.hub.v1.HubService.StartMerge:output_type -> potluck.hub.v1.StartMergeResponse
-	31, // 54: potluck.hub.v1.HubService.GetMergeJob:output_type -> potluck.hub.v1.GetMergeJobResponse
-	33, // 55: potluck.hub.v1.HubService.CancelMergeJob:output_type -> potluck.hub.v1.CancelMergeJobResponse
-	36, // 56: potluck.hub.v1.HubService.GetRelease:output_type -> potluck.hub.v1.GetReleaseResponse
-	38, // 57: potluck.hub.v1.HubService.GetCheckpoint:output_type -> potluck.hub.v1.GetCheckpointResponse
-	40, // 58: potluck.hub.v1.HubService.GetEntries:output_type -> potluck.hub.v1.GetEntriesResponse
-	42, // 59: potluck.hub.v1.HubService.GetInclusionProof:output_type -> potluck.hub.v1.GetInclusionProofResponse
-	44, // 60: potluck.hub.v1.HubService.GetConsistencyProof:output_type -> potluck.hub.v1.GetConsistencyProofResponse
-	46, // 61: potluck.hub.v1.HubService.Unpin:output_type -> potluck.hub.v1.UnpinResponse
-	44, // [44:62] is the sub-list for method output_type
-	26, // [26:44] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	15, // 7: potluck.hub.v1.Release.receipt:type_name -> potluck.hub.v1.Receipt
+	13, // 8: potluck.hub.v1.Release.checks:type_name -> potluck.hub.v1.AdmissionCheck
+	12, // 9: potluck.hub.v1.Release.yank:type_name -> potluck.hub.v1.Yank
+	13, // 10: potluck.hub.v1.Verdict.checks:type_name -> potluck.hub.v1.AdmissionCheck
+	18, // 11: potluck.hub.v1.GetInfoResponse.members:type_name -> potluck.hub.v1.Member
+	0,  // 12: potluck.hub.v1.ListRequest.kind:type_name -> potluck.hub.v1.ReleaseKind
+	11, // 13: potluck.hub.v1.ListResponse.releases:type_name -> potluck.hub.v1.Release
+	11, // 14: potluck.hub.v1.MergeResponse.release:type_name -> potluck.hub.v1.Release
+	31, // 15: potluck.hub.v1.StartMergeResponse.job:type_name -> potluck.hub.v1.MergeJob
+	31, // 16: potluck.hub.v1.GetMergeJobResponse.job:type_name -> potluck.hub.v1.MergeJob
+	31, // 17: potluck.hub.v1.CancelMergeJobResponse.job:type_name -> potluck.hub.v1.MergeJob
+	1,  // 18: potluck.hub.v1.MergeJob.state:type_name -> potluck.hub.v1.MergeJobState
+	11, // 19: potluck.hub.v1.MergeJob.release:type_name -> potluck.hub.v1.Release
+	11, // 20: potluck.hub.v1.GetReleaseResponse.release:type_name -> potluck.hub.v1.Release
+	47, // 21: potluck.hub.v1.GetReleaseResponse.attestations:type_name -> potluck.hub.v1.Attestation
+	0,  // 22: potluck.hub.v1.CheckPublishRequest.kind:type_name -> potluck.hub.v1.ReleaseKind
+	11, // 23: potluck.hub.v1.CheckPublishResponse.base:type_name -> potluck.hub.v1.Release
+	11, // 24: potluck.hub.v1.CheckPublishResponse.existing:type_name -> potluck.hub.v1.Release
+	46, // 25: potluck.hub.v1.Attestation.claim:type_name -> potluck.hub.v1.Evaluation
+	15, // 26: potluck.hub.v1.Attestation.receipt:type_name -> potluck.hub.v1.Receipt
+	47, // 27: potluck.hub.v1.AttestResponse.attestation:type_name -> potluck.hub.v1.Attestation
+	47, // 28: potluck.hub.v1.ListAttestationsResponse.attestations:type_name -> potluck.hub.v1.Attestation
+	11, // 29: potluck.hub.v1.YankResponse.release:type_name -> potluck.hub.v1.Release
+	56, // 30: potluck.hub.v1.GetLineageResponse.lineage:type_name -> potluck.hub.v1.Lineage
+	57, // 31: potluck.hub.v1.Lineage.nodes:type_name -> potluck.hub.v1.LineageNode
+	0,  // 32: potluck.hub.v1.LineageNode.kind:type_name -> potluck.hub.v1.ReleaseKind
+	58, // 33: potluck.hub.v1.LineageNode.best:type_name -> potluck.hub.v1.Score
+	31, // 34: potluck.hub.v1.ListMergeJobsResponse.jobs:type_name -> potluck.hub.v1.MergeJob
+	16, // 35: potluck.hub.v1.HubService.GetInfo:input_type -> potluck.hub.v1.GetInfoRequest
+	5,  // 36: potluck.hub.v1.HubService.StartUpload:input_type -> potluck.hub.v1.StartUploadRequest
+	7,  // 37: potluck.hub.v1.HubService.UploadChunks:input_type -> potluck.hub.v1.UploadChunksRequest
+	9,  // 38: potluck.hub.v1.HubService.CommitUpload:input_type -> potluck.hub.v1.CommitUploadRequest
+	19, // 39: potluck.hub.v1.HubService.Get:input_type -> potluck.hub.v1.GetRequest
+	21, // 40: potluck.hub.v1.HubService.List:input_type -> potluck.hub.v1.ListRequest
+	23, // 41: potluck.hub.v1.HubService.Merge:input_type -> potluck.hub.v1.MergeRequest
+	25, // 42: potluck.hub.v1.HubService.StartMerge:input_type -> potluck.hub.v1.StartMergeRequest
+	27, // 43: potluck.hub.v1.HubService.GetMergeJob:input_type -> potluck.hub.v1.GetMergeJobRequest
+	29, // 44: potluck.hub.v1.HubService.CancelMergeJob:input_type -> potluck.hub.v1.CancelMergeJobRequest
+	32, // 45: potluck.hub.v1.HubService.GetRelease:input_type -> potluck.hub.v1.GetReleaseRequest
+	34, // 46: potluck.hub.v1.HubService.GetCheckpoint:input_type -> potluck.hub.v1.GetCheckpointRequest
+	36, // 47: potluck.hub.v1.HubService.GetEntries:input_type -> potluck.hub.v1.GetEntriesRequest
+	38, // 48: potluck.hub.v1.HubService.GetInclusionProof:input_type -> potluck.hub.v1.GetInclusionProofRequest
+	40, // 49: potluck.hub.v1.HubService.GetConsistencyProof:input_type -> potluck.hub.v1.GetConsistencyProofRequest
+	42, // 50: potluck.hub.v1.HubService.Unpin:input_type -> potluck.hub.v1.UnpinRequest
+	44, // 51: potluck.hub.v1.HubService.CheckPublish:input_type -> potluck.hub.v1.CheckPublishRequest
+	48, // 52: potluck.hub.v1.HubService.Attest:input_type -> potluck.hub.v1.AttestRequest
+	50, // 53: potluck.hub.v1.HubService.ListAttestations:input_type -> potluck.hub.v1.ListAttestationsRequest
+	52, // 54: potluck.hub.v1.HubService.Yank:input_type -> potluck.hub.v1.YankRequest
+	54, // 55: potluck.hub.v1.HubService.GetLineage:input_type -> potluck.hub.v1.GetLineageRequest
+	59, // 56: potluck.hub.v1.HubService.ListMergeJobs:input_type -> potluck.hub.v1.ListMergeJobsRequest
+	17, // 57: potluck.hub.v1.HubService.GetInfo:output_type -> potluck.hub.v1.GetInfoResponse
+	6,  // 58: potluck.hub.v1.HubService.StartUpload:output_type -> potluck.hub.v1.StartUploadResponse
+	8,  // 59: potluck.hub.v1.HubService.UploadChunks:output_type -> potluck.hub.v1.UploadChunksResponse
+	10, // 60: potluck.hub.v1.HubService.CommitUpload:output_type -> potluck.hub.v1.CommitUploadResponse
+	20, // 61: potluck.hub.v1.HubService.Get:output_type -> potluck.hub.v1.GetResponse
+	22, // 62: potluck.hub.v1.HubService.List:output_type -> potluck.hub.v1.ListResponse
+	24, // 63: potluck.hub.v1.HubService.Merge:output_type -> potluck.hub.v1.MergeResponse
+	26, // 64: potluck.hub.v1.HubService.StartMerge:output_type -> potluck.hub.v1.StartMergeResponse
+	28, // 65: potluck.hub.v1.HubService.GetMergeJob:output_type -> potluck.hub.v1.GetMergeJobResponse
+	30, // 66: potluck.hub.v1.HubService.CancelMergeJob:output_type -> potluck.hub.v1.CancelMergeJobResponse
+	33, // 67: potluck.hub.v1.HubService.GetRelease:output_type -> potluck.hub.v1.GetReleaseResponse
+	35, // 68: potluck.hub.v1.HubService.GetCheckpoint:output_type -> potluck.hub.v1.GetCheckpointResponse
+	37, // 69: potluck.hub.v1.HubService.GetEntries:output_type -> potluck.hub.v1.GetEntriesResponse
+	39, // 70: potluck.hub.v1.HubService.GetInclusionProof:output_type -> potluck.hub.v1.GetInclusionProofResponse
+	41, // 71: potluck.hub.v1.HubService.GetConsistencyProof:output_type -> potluck.hub.v1.GetConsistencyProofResponse
+	43, // 72: potluck.hub.v1.HubService.Unpin:output_type -> potluck.hub.v1.UnpinResponse
+	45, // 73: potluck.hub.v1.HubService.CheckPublish:output_type -> potluck.hub.v1.CheckPublishResponse
+	49, // 74: potluck.hub.v1.HubService.Attest:output_type -> potluck.hub.v1.AttestResponse
+	51, // 75: potluck.hub.v1.HubService.ListAttestations:output_type -> potluck.hub.v1.ListAttestationsResponse
+	53, // 76: potluck.hub.v1.HubService.Yank:output_type -> potluck.hub.v1.YankResponse
+	55, // 77: potluck.hub.v1.HubService.GetLineage:output_type -> potluck.hub.v1.GetLineageResponse
+	60, // 78: potluck.hub.v1.HubService.ListMergeJobs:output_type -> potluck.hub.v1.ListMergeJobsResponse
+	57, // [57:79] is the sub-list for method output_type
+	35, // [35:57] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_potluck_hub_v1_hub_proto_init() }
@@ -2998,21 +4009,13 @@ func file_potluck_hub_v1_hub_proto_init() {
 	if File_potluck_hub_v1_hub_proto != nil {
 		return
 	}
-	file_potluck_hub_v1_hub_proto_msgTypes[16].OneofWrappers = []any{
-		(*RegisterBaseRequest_Header)(nil),
-		(*RegisterBaseRequest_Chunk)(nil),
-	}
-	file_potluck_hub_v1_hub_proto_msgTypes[18].OneofWrappers = []any{
-		(*PublishRequest_Header)(nil),
-		(*PublishRequest_Chunk)(nil),
-	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_potluck_hub_v1_hub_proto_rawDesc), len(file_potluck_hub_v1_hub_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   45,
+			NumMessages:   59,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -24,8 +24,6 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	HubService_GetInfo_FullMethodName             = "/potluck.hub.v1.HubService/GetInfo"
-	HubService_RegisterBase_FullMethodName        = "/potluck.hub.v1.HubService/RegisterBase"
-	HubService_Publish_FullMethodName             = "/potluck.hub.v1.HubService/Publish"
 	HubService_StartUpload_FullMethodName         = "/potluck.hub.v1.HubService/StartUpload"
 	HubService_UploadChunks_FullMethodName        = "/potluck.hub.v1.HubService/UploadChunks"
 	HubService_CommitUpload_FullMethodName        = "/potluck.hub.v1.HubService/CommitUpload"
@@ -41,6 +39,12 @@ const (
 	HubService_GetInclusionProof_FullMethodName   = "/potluck.hub.v1.HubService/GetInclusionProof"
 	HubService_GetConsistencyProof_FullMethodName = "/potluck.hub.v1.HubService/GetConsistencyProof"
 	HubService_Unpin_FullMethodName               = "/potluck.hub.v1.HubService/Unpin"
+	HubService_CheckPublish_FullMethodName        = "/potluck.hub.v1.HubService/CheckPublish"
+	HubService_Attest_FullMethodName              = "/potluck.hub.v1.HubService/Attest"
+	HubService_ListAttestations_FullMethodName    = "/potluck.hub.v1.HubService/ListAttestations"
+	HubService_Yank_FullMethodName                = "/potluck.hub.v1.HubService/Yank"
+	HubService_GetLineage_FullMethodName          = "/potluck.hub.v1.HubService/GetLineage"
+	HubService_ListMergeJobs_FullMethodName       = "/potluck.hub.v1.HubService/ListMergeJobs"
 )
 
 // HubServiceClient is the client API for HubService service.
@@ -52,16 +56,10 @@ type HubServiceClient interface {
 	// GetInfo returns the hub's identity: its version and the public key that
 	// signs the merges it computes.
 	GetInfo(ctx context.Context, in *GetInfoRequest, opts ...grpc.CallOption) (*GetInfoResponse, error)
-	// RegisterBase uploads an open base model directory signed by a member.
-	// The first message is a header, then the files' bytes in header order.
-	RegisterBase(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[RegisterBaseRequest, RegisterBaseResponse], error)
-	// Publish uploads a signed delta of a registered base, in the same shape as
-	// RegisterBase. The hub checks the signature, the base and every tensor
-	// before anything becomes visible.
-	Publish(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[PublishRequest, PublishResponse], error)
-	// StartUpload opens a resumable upload session for a base or a delta: the
-	// hub checks the header, signature, caller and base before any byte is
-	// sent and returns the session's id. Given the id of an open session
+	// StartUpload opens a resumable upload session for a base or a delta (a
+	// lab registering a base or publishing a signed delta of one): the hub
+	// checks the header, signature, caller and base before any byte is sent
+	// and returns the session's id. Given the id of an open session
 	// instead, it says how many bytes of each file the hub holds, so a client
 	// whose connection dropped (or whose hub restarted) sends only the rest.
 	StartUpload(ctx context.Context, in *StartUploadRequest, opts ...grpc.CallOption) (*StartUploadResponse, error)
@@ -69,9 +67,9 @@ type HubServiceClient interface {
 	// session, a file and the offset of its data; bytes the hub already holds
 	// are skipped, and a gap is refused (ABORTED: ask StartUpload again).
 	UploadChunks(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UploadChunksRequest, UploadChunksResponse], error)
-	// CommitUpload admits a session whose every byte has arrived, with the
-	// same checks as Publish; nothing is visible before it. Repeating it after
-	// success returns the same release.
+	// CommitUpload admits a session whose every byte has arrived: the hub
+	// checks the signature, the base and every tensor before anything becomes
+	// visible. Repeating it after success returns the same release.
 	CommitUpload(ctx context.Context, in *CommitUploadRequest, opts ...grpc.CallOption) (*CommitUploadResponse, error)
 	// Get streams the bytes of a stored file, by its CID or by a release's CID
 	// and a path inside it, optionally a byte range.
@@ -102,6 +100,28 @@ type HubServiceClient interface {
 	// Unpin drops a release no other release refers to, so garbage collection
 	// may reclaim its files. Operators only.
 	Unpin(ctx context.Context, in *UnpinRequest, opts ...grpc.CallOption) (*UnpinResponse, error)
+	// CheckPublish is a publisher's preflight, before it computes or sends
+	// anything: the caller is a member, the key that will sign is one of its
+	// org's and valid now, and the base is one the hub holds and accepts to
+	// build on (a base or a merge, not yanked). Given the release's CID as
+	// well, it says whether the hub already holds that release.
+	CheckPublish(ctx context.Context, in *CheckPublishRequest, opts ...grpc.CallOption) (*CheckPublishResponse, error)
+	// Attest records an evaluation attestation: an in-toto statement about a
+	// release, signed by a member org's key, checked like an upload's
+	// signature and logged. The hub never computes or edits the numbers.
+	Attest(ctx context.Context, in *AttestRequest, opts ...grpc.CallOption) (*AttestResponse, error)
+	// ListAttestations lists the attestations of a release, oldest first.
+	ListAttestations(ctx context.Context, in *ListAttestationsRequest, opts ...grpc.CallOption) (*ListAttestationsResponse, error)
+	// Yank withdraws a release (its publisher org or an operator): logged,
+	// hidden from listings, refused as a new base or merge input; its bytes
+	// stay fetchable by CID.
+	Yank(ctx context.Context, in *YankRequest, opts ...grpc.CallOption) (*YankResponse, error)
+	// GetLineage returns the release graph around a release: its ancestors up
+	// to the root bases and everything built on it.
+	GetLineage(ctx context.Context, in *GetLineageRequest, opts ...grpc.CallOption) (*GetLineageResponse, error)
+	// ListMergeJobs lists merge jobs: an operator sees every job, a member
+	// the jobs its org started.
+	ListMergeJobs(ctx context.Context, in *ListMergeJobsRequest, opts ...grpc.CallOption) (*ListMergeJobsResponse, error)
 }
 
 type hubServiceClient struct {
@@ -122,32 +142,6 @@ func (c *hubServiceClient) GetInfo(ctx context.Context, in *GetInfoRequest, opts
 	return out, nil
 }
 
-func (c *hubServiceClient) RegisterBase(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[RegisterBaseRequest, RegisterBaseResponse], error) {
-	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &HubService_ServiceDesc.Streams[0], HubService_RegisterBase_FullMethodName, cOpts...)
-	if err != nil {
-		return nil, err
-	}
-	x := &grpc.GenericClientStream[RegisterBaseRequest, RegisterBaseResponse]{ClientStream: stream}
-	return x, nil
-}
-
-// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type HubService_RegisterBaseClient = grpc.ClientStreamingClient[RegisterBaseRequest, RegisterBaseResponse]
-
-func (c *hubServiceClient) Publish(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[PublishRequest, PublishResponse], error) {
-	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &HubService_ServiceDesc.Streams[1], HubService_Publish_FullMethodName, cOpts...)
-	if err != nil {
-		return nil, err
-	}
-	x := &grpc.GenericClientStream[PublishRequest, PublishResponse]{ClientStream: stream}
-	return x, nil
-}
-
-// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type HubService_PublishClient = grpc.ClientStreamingClient[PublishRequest, PublishResponse]
-
 func (c *hubServiceClient) StartUpload(ctx context.Context, in *StartUploadRequest, opts ...grpc.CallOption) (*StartUploadResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(StartUploadResponse)
@@ -160,7 +154,7 @@ func (c *hubServiceClient) StartUpload(ctx context.Context, in *StartUploadReque
 
 func (c *hubServiceClient) UploadChunks(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UploadChunksRequest, UploadChunksResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &HubService_ServiceDesc.Streams[2], HubService_UploadChunks_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &HubService_ServiceDesc.Streams[0], HubService_UploadChunks_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +177,7 @@ func (c *hubServiceClient) CommitUpload(ctx context.Context, in *CommitUploadReq
 
 func (c *hubServiceClient) Get(ctx context.Context, in *GetRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[GetResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &HubService_ServiceDesc.Streams[3], HubService_Get_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &HubService_ServiceDesc.Streams[1], HubService_Get_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -310,6 +304,66 @@ func (c *hubServiceClient) Unpin(ctx context.Context, in *UnpinRequest, opts ...
 	return out, nil
 }
 
+func (c *hubServiceClient) CheckPublish(ctx context.Context, in *CheckPublishRequest, opts ...grpc.CallOption) (*CheckPublishResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CheckPublishResponse)
+	err := c.cc.Invoke(ctx, HubService_CheckPublish_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hubServiceClient) Attest(ctx context.Context, in *AttestRequest, opts ...grpc.CallOption) (*AttestResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AttestResponse)
+	err := c.cc.Invoke(ctx, HubService_Attest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hubServiceClient) ListAttestations(ctx context.Context, in *ListAttestationsRequest, opts ...grpc.CallOption) (*ListAttestationsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAttestationsResponse)
+	err := c.cc.Invoke(ctx, HubService_ListAttestations_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hubServiceClient) Yank(ctx context.Context, in *YankRequest, opts ...grpc.CallOption) (*YankResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(YankResponse)
+	err := c.cc.Invoke(ctx, HubService_Yank_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hubServiceClient) GetLineage(ctx context.Context, in *GetLineageRequest, opts ...grpc.CallOption) (*GetLineageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetLineageResponse)
+	err := c.cc.Invoke(ctx, HubService_GetLineage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hubServiceClient) ListMergeJobs(ctx context.Context, in *ListMergeJobsRequest, opts ...grpc.CallOption) (*ListMergeJobsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListMergeJobsResponse)
+	err := c.cc.Invoke(ctx, HubService_ListMergeJobs_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HubServiceServer is the server API for HubService service.
 // All implementations must embed UnimplementedHubServiceServer
 // for forward compatibility.
@@ -319,16 +373,10 @@ type HubServiceServer interface {
 	// GetInfo returns the hub's identity: its version and the public key that
 	// signs the merges it computes.
 	GetInfo(context.Context, *GetInfoRequest) (*GetInfoResponse, error)
-	// RegisterBase uploads an open base model directory signed by a member.
-	// The first message is a header, then the files' bytes in header order.
-	RegisterBase(grpc.ClientStreamingServer[RegisterBaseRequest, RegisterBaseResponse]) error
-	// Publish uploads a signed delta of a registered base, in the same shape as
-	// RegisterBase. The hub checks the signature, the base and every tensor
-	// before anything becomes visible.
-	Publish(grpc.ClientStreamingServer[PublishRequest, PublishResponse]) error
-	// StartUpload opens a resumable upload session for a base or a delta: the
-	// hub checks the header, signature, caller and base before any byte is
-	// sent and returns the session's id. Given the id of an open session
+	// StartUpload opens a resumable upload session for a base or a delta (a
+	// lab registering a base or publishing a signed delta of one): the hub
+	// checks the header, signature, caller and base before any byte is sent
+	// and returns the session's id. Given the id of an open session
 	// instead, it says how many bytes of each file the hub holds, so a client
 	// whose connection dropped (or whose hub restarted) sends only the rest.
 	StartUpload(context.Context, *StartUploadRequest) (*StartUploadResponse, error)
@@ -336,9 +384,9 @@ type HubServiceServer interface {
 	// session, a file and the offset of its data; bytes the hub already holds
 	// are skipped, and a gap is refused (ABORTED: ask StartUpload again).
 	UploadChunks(grpc.ClientStreamingServer[UploadChunksRequest, UploadChunksResponse]) error
-	// CommitUpload admits a session whose every byte has arrived, with the
-	// same checks as Publish; nothing is visible before it. Repeating it after
-	// success returns the same release.
+	// CommitUpload admits a session whose every byte has arrived: the hub
+	// checks the signature, the base and every tensor before anything becomes
+	// visible. Repeating it after success returns the same release.
 	CommitUpload(context.Context, *CommitUploadRequest) (*CommitUploadResponse, error)
 	// Get streams the bytes of a stored file, by its CID or by a release's CID
 	// and a path inside it, optionally a byte range.
@@ -369,6 +417,28 @@ type HubServiceServer interface {
 	// Unpin drops a release no other release refers to, so garbage collection
 	// may reclaim its files. Operators only.
 	Unpin(context.Context, *UnpinRequest) (*UnpinResponse, error)
+	// CheckPublish is a publisher's preflight, before it computes or sends
+	// anything: the caller is a member, the key that will sign is one of its
+	// org's and valid now, and the base is one the hub holds and accepts to
+	// build on (a base or a merge, not yanked). Given the release's CID as
+	// well, it says whether the hub already holds that release.
+	CheckPublish(context.Context, *CheckPublishRequest) (*CheckPublishResponse, error)
+	// Attest records an evaluation attestation: an in-toto statement about a
+	// release, signed by a member org's key, checked like an upload's
+	// signature and logged. The hub never computes or edits the numbers.
+	Attest(context.Context, *AttestRequest) (*AttestResponse, error)
+	// ListAttestations lists the attestations of a release, oldest first.
+	ListAttestations(context.Context, *ListAttestationsRequest) (*ListAttestationsResponse, error)
+	// Yank withdraws a release (its publisher org or an operator): logged,
+	// hidden from listings, refused as a new base or merge input; its bytes
+	// stay fetchable by CID.
+	Yank(context.Context, *YankRequest) (*YankResponse, error)
+	// GetLineage returns the release graph around a release: its ancestors up
+	// to the root bases and everything built on it.
+	GetLineage(context.Context, *GetLineageRequest) (*GetLineageResponse, error)
+	// ListMergeJobs lists merge jobs: an operator sees every job, a member
+	// the jobs its org started.
+	ListMergeJobs(context.Context, *ListMergeJobsRequest) (*ListMergeJobsResponse, error)
 	mustEmbedUnimplementedHubServiceServer()
 }
 
@@ -381,12 +451,6 @@ type UnimplementedHubServiceServer struct{}
 
 func (UnimplementedHubServiceServer) GetInfo(context.Context, *GetInfoRequest) (*GetInfoResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetInfo not implemented")
-}
-func (UnimplementedHubServiceServer) RegisterBase(grpc.ClientStreamingServer[RegisterBaseRequest, RegisterBaseResponse]) error {
-	return status.Error(codes.Unimplemented, "method RegisterBase not implemented")
-}
-func (UnimplementedHubServiceServer) Publish(grpc.ClientStreamingServer[PublishRequest, PublishResponse]) error {
-	return status.Error(codes.Unimplemented, "method Publish not implemented")
 }
 func (UnimplementedHubServiceServer) StartUpload(context.Context, *StartUploadRequest) (*StartUploadResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method StartUpload not implemented")
@@ -433,6 +497,24 @@ func (UnimplementedHubServiceServer) GetConsistencyProof(context.Context, *GetCo
 func (UnimplementedHubServiceServer) Unpin(context.Context, *UnpinRequest) (*UnpinResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Unpin not implemented")
 }
+func (UnimplementedHubServiceServer) CheckPublish(context.Context, *CheckPublishRequest) (*CheckPublishResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CheckPublish not implemented")
+}
+func (UnimplementedHubServiceServer) Attest(context.Context, *AttestRequest) (*AttestResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Attest not implemented")
+}
+func (UnimplementedHubServiceServer) ListAttestations(context.Context, *ListAttestationsRequest) (*ListAttestationsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAttestations not implemented")
+}
+func (UnimplementedHubServiceServer) Yank(context.Context, *YankRequest) (*YankResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Yank not implemented")
+}
+func (UnimplementedHubServiceServer) GetLineage(context.Context, *GetLineageRequest) (*GetLineageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetLineage not implemented")
+}
+func (UnimplementedHubServiceServer) ListMergeJobs(context.Context, *ListMergeJobsRequest) (*ListMergeJobsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListMergeJobs not implemented")
+}
 func (UnimplementedHubServiceServer) mustEmbedUnimplementedHubServiceServer() {}
 func (UnimplementedHubServiceServer) testEmbeddedByValue()                    {}
 
@@ -471,20 +553,6 @@ func _HubService_GetInfo_Handler(srv interface{}, ctx context.Context, dec func(
 	}
 	return interceptor(ctx, in, info, handler)
 }
-
-func _HubService_RegisterBase_Handler(srv interface{}, stream grpc.ServerStream) error {
-	return srv.(HubServiceServer).RegisterBase(&grpc.GenericServerStream[RegisterBaseRequest, RegisterBaseResponse]{ServerStream: stream})
-}
-
-// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type HubService_RegisterBaseServer = grpc.ClientStreamingServer[RegisterBaseRequest, RegisterBaseResponse]
-
-func _HubService_Publish_Handler(srv interface{}, stream grpc.ServerStream) error {
-	return srv.(HubServiceServer).Publish(&grpc.GenericServerStream[PublishRequest, PublishResponse]{ServerStream: stream})
-}
-
-// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type HubService_PublishServer = grpc.ClientStreamingServer[PublishRequest, PublishResponse]
 
 func _HubService_StartUpload_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(StartUploadRequest)
@@ -738,6 +806,114 @@ func _HubService_Unpin_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _HubService_CheckPublish_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CheckPublishRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HubServiceServer).CheckPublish(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HubService_CheckPublish_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HubServiceServer).CheckPublish(ctx, req.(*CheckPublishRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HubService_Attest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AttestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HubServiceServer).Attest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HubService_Attest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HubServiceServer).Attest(ctx, req.(*AttestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HubService_ListAttestations_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAttestationsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HubServiceServer).ListAttestations(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HubService_ListAttestations_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HubServiceServer).ListAttestations(ctx, req.(*ListAttestationsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HubService_Yank_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(YankRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HubServiceServer).Yank(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HubService_Yank_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HubServiceServer).Yank(ctx, req.(*YankRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HubService_GetLineage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetLineageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HubServiceServer).GetLineage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HubService_GetLineage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HubServiceServer).GetLineage(ctx, req.(*GetLineageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _HubService_ListMergeJobs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMergeJobsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HubServiceServer).ListMergeJobs(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HubService_ListMergeJobs_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HubServiceServer).ListMergeJobs(ctx, req.(*ListMergeJobsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // HubService_ServiceDesc is the grpc.ServiceDesc for HubService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -801,18 +977,32 @@ var HubService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "Unpin",
 			Handler:    _HubService_Unpin_Handler,
 		},
+		{
+			MethodName: "CheckPublish",
+			Handler:    _HubService_CheckPublish_Handler,
+		},
+		{
+			MethodName: "Attest",
+			Handler:    _HubService_Attest_Handler,
+		},
+		{
+			MethodName: "ListAttestations",
+			Handler:    _HubService_ListAttestations_Handler,
+		},
+		{
+			MethodName: "Yank",
+			Handler:    _HubService_Yank_Handler,
+		},
+		{
+			MethodName: "GetLineage",
+			Handler:    _HubService_GetLineage_Handler,
+		},
+		{
+			MethodName: "ListMergeJobs",
+			Handler:    _HubService_ListMergeJobs_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
-		{
-			StreamName:    "RegisterBase",
-			Handler:       _HubService_RegisterBase_Handler,
-			ClientStreams: true,
-		},
-		{
-			StreamName:    "Publish",
-			Handler:       _HubService_Publish_Handler,
-			ClientStreams: true,
-		},
 		{
 			StreamName:    "UploadChunks",
 			Handler:       _HubService_UploadChunks_Handler,

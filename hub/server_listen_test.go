@@ -1,4 +1,4 @@
-package main
+package hub_test
 
 import (
 	"context"
@@ -17,8 +17,27 @@ import (
 	"github.com/potluck-hub/potluck/hub"
 )
 
-// serveOnce runs serve on loopback ports until the test ends and returns
-// the HTTP listener's URL.
+// serve serves h as o says until stop is called, which waits for Serve to
+// return.
+func serve(t testing.TB, h *hub.Hub, o hub.ServeOptions) (l *hub.Listeners, stop func()) {
+	t.Helper()
+	l, err := hub.Listen(h, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Serve(ctx) }()
+	return l, func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serving the hub: %v", err)
+		}
+	}
+}
+
+// serveOnce serves a fresh hub's gRPC and HTTP listeners on loopback ports
+// until the test ends and returns the HTTP listener's URL.
 func serveOnce(t *testing.T, httpTLS bool) (*hub.Hub, string) {
 	t.Helper()
 	dir := t.TempDir()
@@ -26,24 +45,13 @@ func serveOnce(t *testing.T, httpTLS bool) (*hub.Hub, string) {
 	if err := os.WriteFile(members, []byte("orgs: []\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	h, err := hub.Open(hub.Options{DataDir: filepath.Join(dir, "data"), MembersFile: members})
+	h, err := hub.Open(hub.Options{DataDir: filepath.Join(dir, "data"), MembersFile: members, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, h, "127.0.0.1:0", "127.0.0.1:0", httpTLS, time.Second, slog.New(slog.DiscardHandler), func(_, httpAt string) { ready <- httpAt })
-	}()
-	t.Cleanup(func() { cancel(); <-done; h.Close() })
-	select {
-	case u := <-ready:
-		return h, u
-	case err := <-done:
-		t.Fatal(err)
-	}
-	return nil, ""
+	l, stop := serve(t, h, hub.ServeOptions{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", HTTPPlaintext: !httpTLS, ShutdownTimeout: time.Second})
+	t.Cleanup(func() { stop(); h.Close() })
+	return h, l.HTTPURL()
 }
 
 // The HTTP listener speaks TLS with the gRPC listener's certificate (the

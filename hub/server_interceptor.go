@@ -31,6 +31,8 @@ var callClass = map[string]int{
 	hubv1.HubService_GetInclusionProof_FullMethodName:   CallRead,
 	hubv1.HubService_GetConsistencyProof_FullMethodName: CallRead,
 	hubv1.HubService_GetMergeJob_FullMethodName:         CallRead,
+	hubv1.HubService_GetLineage_FullMethodName:          CallRead,
+	hubv1.HubService_ListAttestations_FullMethodName:    CallRead,
 	hubv1.HubService_Unpin_FullMethodName:               CallOperator,
 }
 
