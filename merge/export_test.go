@@ -8,6 +8,14 @@ func DisableFused() (restore func()) {
 	return func() { noFused = prev }
 }
 
+// AlwaysGuess makes every segment of a positional merge start from its
+// guess until restore is called.
+func AlwaysGuess() (restore func()) {
+	prev := alwaysGuess
+	alwaysGuess = true
+	return func() { alwaysGuess = prev }
+}
+
 // StatsTaken is how many magnitude histograms came from trim statistics.
 func StatsTaken() int64 { return statsTaken.Load() }
 
