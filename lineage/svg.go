@@ -43,10 +43,11 @@ const (
 // page itself: in an <img> its links do not work. It has no script, no
 // style element and no style attribute, so a Content-Security-Policy
 // without 'unsafe-inline' lets it through. It is small for its size (a
-// study group of 1,000 releases draws in about 500 KB) and cheap for a
+// study group of 1,000 releases draws in about 620 KB) and cheap for a
 // browser to lay out: coordinates are whole units, the edges are two
-// paths, and what every release shares is said once, by a parent's
-// presentation attributes or by the page's stylesheet. The stylesheet
+// paths, a release is one line with no blank text between its parts, and
+// what every release shares is said once, by a parent's presentation
+// attributes or by the page's stylesheet. The stylesheet
 // colours the releases, through these classes (the hub's is
 // web/static/site.css; without one the boxes are black):
 //

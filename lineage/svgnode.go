@@ -32,17 +32,17 @@ func (s *svgWriter) node(i int, n potluck.LineageNode, b Box, root bool, outside
 	if n.Yanked {
 		class += " yanked"
 	}
-	fmt.Fprintf(&s.b, `<a href="%s" id="node-%s" class="%s" data-n="%d">`+"\n", s.href(n.CID), esc(n.CID), class, i)
-	fmt.Fprintf(&s.b, "<title>%s</title>\n", esc(s.title(n, root, outside)))
-	fmt.Fprintf(&s.b, `<rect x="%s" y="%s" width="%s" height="%s" rx="6"/>`+"\n", num(x), num(y), num(b.W), num(b.H))
+	fmt.Fprintf(&s.b, `<a href="%s" id="node-%s" class="%s" data-n="%d">`, s.href(n.CID), esc(n.CID), class, i)
+	fmt.Fprintf(&s.b, "<title>%s</title>", esc(s.title(n, root, outside)))
+	fmt.Fprintf(&s.b, `<rect x="%s" y="%s" width="%s" height="%s" rx="6"/>`, num(x), num(y), num(b.W), num(b.H))
 	line1, line2 := y+b.H/2-3, y+b.H/2+12
-	fmt.Fprintf(&s.b, `<text x="%s" y="%s">%s</text>`+"\n", num(x+8), num(line1), esc(s.label(n, b.W)))
-	fmt.Fprintf(&s.b, `<text class="cid" x="%s" y="%s">%s</text>`+"\n", num(x+8), num(line2), esc(shortCID(n.CID)))
+	fmt.Fprintf(&s.b, `<text x="%s" y="%s">%s</text>`, num(x+8), num(line1), esc(s.label(n, b.W)))
+	fmt.Fprintf(&s.b, `<text class="cid" x="%s" y="%s">%s</text>`, num(x+8), num(line2), esc(shortCID(n.CID)))
 	if n.Yanked {
-		fmt.Fprintf(&s.b, `<line class="strike" x1="%s" y1="%s" x2="%s" y2="%s"/>`+"\n",
+		fmt.Fprintf(&s.b, `<line class="strike" x1="%s" y1="%s" x2="%s" y2="%s"/>`,
 			num(x+4), num(line1-4), num(x+b.W-4), num(line1-4))
 	}
-	s.b.WriteString("</a>\n")
+	s.b.WriteString("</a>\n") // one line a release, and no blank text between its parts: a DOM node each
 }
 
 // label is "org · 2026-12-06", the org cut short to fit a box w wide.
