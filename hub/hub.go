@@ -86,6 +86,8 @@ func Open(opts Options) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
+	orgs, keys, tokens := members.Counts()
+	opts.Logger.Info("members loaded", "file", opts.MembersFile, "orgs", orgs, "keys", keys, "tokens", tokens)
 	if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("hub: %w", err)
 	}
