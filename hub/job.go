@@ -209,7 +209,8 @@ func (h *Hub) WaitMergeJob(ctx context.Context, id string) (*potluck.MergeJob, e
 
 // snapshot copies a job; the caller holds jobs.mu.
 func (h *Hub) snapshot(j *job) *potluck.MergeJob {
-	m := &potluck.MergeJob{ID: j.rec.ID, State: j.rec.State, Done: int(j.done.Load()), Total: int(j.total.Load()), Err: j.err}
+	m := &potluck.MergeJob{ID: j.rec.ID, State: j.rec.State, Done: int(j.done.Load()), Total: int(j.total.Load()), Err: j.err,
+		Org: j.rec.Org, Created: j.rec.Created}
 	if j.rec.State == potluck.JobDone {
 		m.Release, _ = h.releases.get(j.rec.Release)
 		m.Done, m.Total = j.rec.Tensors, j.rec.Tensors

@@ -34,6 +34,7 @@ var callClass = map[string]int{
 	hubv1.HubService_GetLineage_FullMethodName:          CallRead,
 	hubv1.HubService_ListAttestations_FullMethodName:    CallRead,
 	hubv1.HubService_Unpin_FullMethodName:               CallOperator,
+	hubv1.HubService_ReloadMembers_FullMethodName:       CallOperator,
 }
 
 func classOf(method string) (int, bool) {
