@@ -124,14 +124,6 @@ func writeTokenizer(dir string, tokens, added []string) error {
 	return os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), append(b, '\n'), 0o644)
 }
 
-func hashName(s string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(s); i++ {
-		h = (h ^ uint64(s[i])) * 1099511628211
-	}
-	return h
-}
-
 // Transform writes to dir the model in baseDir with fn applied to every
 // float tensor's values (widened to float32, narrowed back to its dtype);
 // integer tensors and every other file are copied as they are. Shards
