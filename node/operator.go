@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/internal/wire"
@@ -62,4 +63,29 @@ func (c *Client) Unpin(ctx context.Context, cid string) error {
 		return fmt.Errorf("node: unpin %s: %w", cid, err)
 	}
 	return nil
+}
+
+// WaitMergeJob asks the hub for a job every interval until it stops (done,
+// failed or cancelled), calling progress, if set, with each report, and
+// returns the job as it stopped.
+func (c *Client) WaitMergeJob(ctx context.Context, id string, every time.Duration, progress func(*potluck.MergeJob)) (*potluck.MergeJob, error) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		j, err := c.MergeJob(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if progress != nil {
+			progress(j)
+		}
+		if j.State.Final() {
+			return j, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("node: waiting for merge job %s: %w", id, ctx.Err())
+		case <-t.C:
+		}
+	}
 }

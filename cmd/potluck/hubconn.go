@@ -27,7 +27,7 @@ const (
 func (h *hubConn) register(c *cobra.Command, def, usage string) {
 	f := c.Flags()
 	f.StringVar(&h.addr, "hub", def, usage)
-	f.StringVar(&h.opts.Fingerprint, "hub-fingerprint", "", "pin the hub's TLS certificate by its SHA-256 fingerprint, as `hub serve` prints it (or set $"+fingerprintEnv+")")
+	f.StringVar(&h.opts.Fingerprint, "hub-fingerprint", "", "pin the hub's TLS certificate by its SHA-256 fingerprint, as 'potluck hub serve' prints it (or set $"+fingerprintEnv+")")
 	f.StringVar(&h.opts.CAFile, "hub-ca", "", "PEM file of CAs to trust for the hub's certificate (default: the system's)")
 	f.StringVar(&h.opts.ServerName, "hub-server-name", "", "name to check the hub's certificate against (default: the host of --hub)")
 	f.BoolVar(&h.opts.Plaintext, "plaintext", false, "talk to the hub without TLS (only on loopback or behind a TLS proxy)")
