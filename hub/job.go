@@ -248,6 +248,7 @@ func (h *Hub) runJob(j *job) {
 		h.finishJob(j, nil, fmt.Errorf("merge job: %w", err))
 		return
 	}
+	h.logger.Info("merge job running", "job", j.rec.ID, "org", j.rec.Org)
 	progress := func(done, total int) {
 		j.total.Store(int64(total))
 		for { // keep the largest: workers may report out of order
@@ -292,6 +293,7 @@ func (h *Hub) finishJob(j *job, rel *potluck.Release, err error) {
 		}
 	}
 	j.rec.Updated = h.opts.Now().UTC()
+	h.logJob(j, rel, err)
 	if serr := js.save(j); serr != nil {
 		h.logger.Error("merge job: saving its state", "job", j.rec.ID, "state", j.rec.State, "error", serr)
 	}
@@ -351,4 +353,18 @@ func newJobID() (string, error) {
 		return "", err
 	}
 	return "job-" + strings.ToLower(hex.EncodeToString(b[:])), nil
+}
+
+// logJob logs how a job ended: its id, the org that started it, its state
+// (done, failed or cancelled), the merge's CID and how long it took.
+func (h *Hub) logJob(j *job, rel *potluck.Release, err error) {
+	attrs := []any{"job", j.rec.ID, "org", j.rec.Org, "state", j.rec.State, "duration", h.opts.Now().Sub(j.rec.Created)}
+	switch {
+	case rel != nil:
+		h.logger.Info("merge job", append(attrs, "cid", rel.CID, "tensors", j.rec.Tensors)...)
+	case j.rec.State == potluck.JobCancelled:
+		h.logger.Info("merge job", attrs...)
+	default:
+		h.logger.Warn("merge job", append(attrs, "error", err)...)
+	}
 }
