@@ -116,7 +116,14 @@ func TestBuildingOnEachOther(t *testing.T) {
 // test ends and returns its address.
 func serveHub(t *testing.T, data, members string) string {
 	t.Helper()
-	h, err := hub.Open(hub.Options{DataDir: data, MembersFile: members, Plaintext: true, Logger: slog.New(slog.DiscardHandler)})
+	return serveHubWith(t, hub.Options{DataDir: data, MembersFile: members})
+}
+
+// serveHubWith is serveHub with more options (plaintext, logging nowhere).
+func serveHubWith(t *testing.T, o hub.Options) string {
+	t.Helper()
+	o.Plaintext, o.Logger = true, slog.New(slog.DiscardHandler)
+	h, err := hub.Open(o)
 	if err != nil {
 		t.Fatal(err)
 	}
