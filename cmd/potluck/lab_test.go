@@ -4,7 +4,9 @@ package main
 // process: the stumbles a new lab hit, each with the message it now gets.
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -52,4 +54,63 @@ func TestRefusedPublishLeavesNoOut(t *testing.T) {
 	if _, serr := os.Stat(out); !errors.Is(serr, fs.ErrNotExist) {
 		t.Fatalf("refused publish (%v) left %s: %v", err, out, serr)
 	}
+}
+
+// TestConnectionErrorsSayWhatToDo: no pin, a URL, a missing port, the HTTP
+// port and --plaintext against TLS each get what to do.
+func TestConnectionErrorsSayWhatToDo(t *testing.T) {
+	t.Setenv("POTLUCK_HUB_FINGERPRINT", "")
+	dir := t.TempDir()
+	members := filepath.Join(dir, "members.yaml")
+	if err := os.WriteFile(members, []byte("orgs:\n  - name: lab-a\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h, err := hub.Open(hub.Options{DataDir: filepath.Join(dir, "hub"), MembersFile: members, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := hub.Listen(h, hub.ServeOptions{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"})
+	if err != nil {
+		h.Close()
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Serve(ctx) }()
+	t.Cleanup(func() { cancel(); <-done; h.Close() })
+	grpcAddr, fp := l.GRPCAddr(), h.Info().TLSFingerprint
+	httpAddr := strings.TrimPrefix(l.HTTPURL(), "https://")
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // the error's last line
+	}{
+		{"NoPin", []string{"--hub", grpcAddr},
+			"the hub's certificate is not trusted here: pin it with --hub-fingerprint (or $POTLUCK_HUB_FINGERPRINT), as 'potluck hub serve' prints it, or give --hub-ca"},
+		{"NoPort", []string{"--hub", "127.0.0.1", "--hub-fingerprint", fp},
+			"--hub 127.0.0.1: want HOST:PORT, the hub's gRPC address (7420 by default)"},
+		{"HTTPURL", []string{"--hub", "http://" + grpcAddr},
+			"--hub http://" + grpcAddr + ": the hub's gRPC speaks TLS; give HOST:PORT or https://HOST:PORT (--plaintext only for a hub started with --plaintext)"},
+		{"HTTPPort", []string{"--hub", httpAddr, "--hub-fingerprint", fp},
+			"this address answers HTTP, not the hub's gRPC: give the hub's gRPC port (its --listen, 7420 by default), not its HTTP port (--http, 7421)"},
+		{"PlaintextAgainstTLS", []string{"--hub", grpcAddr, "--plaintext"},
+			"no gRPC without TLS answered here: drop --plaintext unless the hub runs with --plaintext, and give its gRPC port (--listen, 7420 by default)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := run(t, append([]string{"releases"}, tc.args...)...)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			lines := strings.Split(err.Error(), "\n")
+			if got := lines[len(lines)-1]; got != tc.want {
+				t.Fatalf("error %q\nwant it to end %q", err, tc.want)
+			}
+		})
+	}
+	t.Run("HTTPSURL", func(t *testing.T) {
+		if _, _, err := run(t, "releases", "--hub", "https://"+grpcAddr+"/", "--hub-fingerprint", fp); err != nil {
+			t.Fatalf("--hub https://%s/: %v", grpcAddr, err)
+		}
+	})
 }

@@ -32,7 +32,19 @@ func rootCmd() *cobra.Command {
 	root.AddCommand(hubCmd(), nodeCmd(), mergeCmd(), extractLoRACmd(), signCmd(), verifyCmd(), logCmd(), cidCmd(), storeCmd(), carCmd(), demoCmd(), benchCmd(),
 		releasesCmd(), showCmd(), lineageCmd())
 	refuseUnknown(root)
+	explainErrors(root)
 	return root
+}
+
+// explainErrors has every command's error say what to do where a hub
+// call's own message does not (explainHubError).
+func explainErrors(c *cobra.Command) {
+	for _, s := range c.Commands() {
+		explainErrors(s)
+	}
+	if run := c.RunE; run != nil {
+		c.RunE = func(cmd *cobra.Command, args []string) error { return explainHubError(run(cmd, args)) }
+	}
 }
 
 // refuseUnknown makes every group of commands (potluck node, hub...) fail
