@@ -71,7 +71,7 @@ func (l *DataLock) Release() error {
 		return nil
 	}
 	_ = l.f.Truncate(0) // the next holder writes its own line
-	err := l.f.Close() // closing the file drops the lock
+	err := l.f.Close()  // closing the file drops the lock
 	l.f = nil
 	return err
 }

@@ -6,8 +6,8 @@ package main
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
