@@ -17,6 +17,8 @@ type ProvenanceRef struct {
 	CID    string  `json:"cid"`
 	Root   string  `json:"root_sha256"`
 	Weight float64 `json:"weight,omitempty"`
+	// Gradient is an input's weight over the layers, when a gradient.
+	Gradient []float64 `json:"weight_gradient,omitempty"`
 }
 
 // Provenance is what went into a merge, how, and what came out.

@@ -118,7 +118,7 @@ func (j *Job) provenance() (*potluck.MergeInfo, error) {
 	}
 	info := &potluck.MergeInfo{Method: j.Recipe.MergeMethod, Recipe: canon, Engine: "potluck " + potluck.Version, ShardSize: j.shardSize()}
 	for i, c := range j.DeltaCIDs {
-		info.Inputs = append(info.Inputs, potluck.Input{CID: c, Weight: j.Recipe.Weight(i)})
+		info.Inputs = append(info.Inputs, potluck.Input{CID: c, Weight: j.Recipe.Weight(i), Gradient: j.Recipe.WeightGradient(i)})
 	}
 	return info, nil
 }

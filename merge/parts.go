@@ -19,6 +19,9 @@ func (j *Job) plans(ctx context.Context) ([]*run, *expansion, error) {
 	if err := j.Recipe.Check(); err != nil {
 		return nil, nil, err
 	}
+	if err := checkBaseModel(j.Base); err != nil {
+		return nil, nil, err
+	}
 	x, err := j.expansion()
 	if err != nil {
 		return nil, nil, err
