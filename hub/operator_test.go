@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 
@@ -118,6 +120,35 @@ func TestDataFolderHeld(t *testing.T) {
 	want = "hub: data folder in use: potluck store gc at PID " + strconv.Itoa(os.Getpid()) + " holds " + abs + "; let it finish or stop it first"
 	if err == nil || err.Error() != want {
 		t.Fatalf("hub during gc: %v\nwant %s", err, want)
+	}
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMaintenanceRunsNoMergeJob: a hub opened for offline work (store gc)
+// leaves a queued merge job queued, for the serving hub to run.
+func TestMaintenanceRunsNoMergeJob(t *testing.T) {
+	js := newJobSetup(t, 1)
+	hs, ctx := js.hs, context.Background()
+	started, fn := blockFirst(make(chan struct{})) // released when the hub closes
+	js.hook.set(fn)
+	job, err := hs.client.StartMerge(ctx, js.recipe(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	within(t, started, "the job to start")
+	hs.stop() // the job is left queued on disk
+	var ran atomic.Bool
+	h, err := hub.Open(hub.Options{DataDir: hs.data, Maintenance: true, Holder: "potluck store gc",
+		MergeProgress: func(context.Context, string, int, int) { ran.Store(true) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // what a worker would need to start it
+	j, err := h.MergeJob(ctx, job.ID)
+	if err != nil || j.State != potluck.JobQueued || ran.Load() {
+		t.Errorf("job under maintenance: %+v, %v, ran %v; want it queued, not run", j, err, ran.Load())
 	}
 	if err := h.Close(); err != nil {
 		t.Fatal(err)
