@@ -14,7 +14,7 @@ var manifestKeys = map[string]bool{
 	"path": true, "size": true, "sha256": true, "cid": true,
 	"name": true, "dtype": true, "shape": true, "file": true, "offset": true, "length": true, "encoding": true,
 	"method": true, "recipe": true, "inputs": true, "engine": true, "weight": true, "weight_gradient": true,
-	"samples": true, "shard_size": true,
+	"samples": true, "shard_size": true, "no_model_card": true, "no_tokenizer": true,
 }
 
 // checkKeys walks the JSON of a manifest and reports the first object key

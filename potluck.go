@@ -16,7 +16,7 @@ import (
 )
 
 // Version is the engine version recorded in merge provenance.
-const Version = "0.2.0"
+const Version = "0.3.0"
 
 // ManifestFile is the manifest's name inside a delta or merge release.
 const ManifestFile = "potluck.json"
@@ -83,6 +83,11 @@ type MergeInfo struct {
 	// ShardSize is the output's shard size limit in bytes, which decides its
 	// file layout.
 	ShardSize int64 `json:"shard_size,omitempty"`
+	// NoModelCard and NoTokenizer record the output options that left the
+	// model card or the base's tokenizer out (merge.OutputOptions), so a
+	// recompute writes the same files.
+	NoModelCard bool `json:"no_model_card,omitempty"`
+	NoTokenizer bool `json:"no_tokenizer,omitempty"`
 }
 
 // Manifest describes a delta or merge release: every file and tensor, and

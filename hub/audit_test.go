@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/node"
 )
 
@@ -54,24 +53,4 @@ func TestAuditMergeAndItsInputs(t *testing.T) {
 	if !errors.Is(err, node.ErrVerify) || !strings.Contains(err.Error(), "do not hash to its checkpoint") {
 		t.Fatalf("audit over an altered log entry: %v", err)
 	}
-}
-
-// baseAndTwoDeltas registers the generated base (signed by lab-a) and
-// publishes lab-a's and lab-b's deltas of it.
-func (hs *harness) baseAndTwoDeltas(t *testing.T) (m models, base, da, db *potluck.Release) {
-	t.Helper()
-	m = writeModels(t, hs.dir)
-	base, err := hs.registerBase(m.base, hs.keyA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	makeDelta(t, m.base, m.ftA, filepath.Join(hs.dir, "da"), base.CID)
-	if da, err = hs.publish(filepath.Join(hs.dir, "da"), hs.keyA, base.CID); err != nil {
-		t.Fatal(err)
-	}
-	makeDelta(t, m.base, m.ftB, filepath.Join(hs.dir, "db"), base.CID)
-	if db, err = hs.publish(filepath.Join(hs.dir, "db"), hs.keyB, base.CID); err != nil {
-		t.Fatal(err)
-	}
-	return m, base, da, db
 }

@@ -1,7 +1,7 @@
 package hub_test
 
 // Building on anything: deltas against a merge, merges of them, chains of
-// any depth, over the harness's real hub and gRPC (e2e_test.go).
+// any depth, over the harness's real hub and gRPC (harness_test.go).
 
 import (
 	"bytes"
@@ -426,11 +426,7 @@ func TestChainRefusals(t *testing.T) {
 func TestCachedRelease(t *testing.T) {
 	hs := newHarness(t)
 	ctx := context.Background()
-	m := writeModels(t, hs.dir)
-	base, err := hs.registerBase(m.base, hs.keyA)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, base := hs.registeredBase(t)
 	info, err := hs.client.Info(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -38,17 +38,10 @@ func negate(t *testing.T, dir string, shards []string) {
 // already published for its base is refused with its similarity as reason;
 // an unrelated fine-tune (similarity near 0) passes a bound of -0.5.
 func TestCosineScreening(t *testing.T) {
-	hs := newHarness(t)
-	hs.configure = func(o *hub.Options) {
+	hs := newHarnessWith(t, func(o *hub.Options) {
 		o.Screen = hub.Screening{MaxNormRatio: hub.DefaultMaxNormRatio, Cosine: true, MinCosine: -0.5, MinPeers: 1}
-	}
-	hs.stop()
-	hs.start()
-	m := writeModels(t, hs.dir)
-	base, err := hs.registerBase(m.base, hs.keyA)
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
+	m, base := hs.registeredBase(t)
 	da := filepath.Join(hs.dir, "da")
 	man := makeDelta(t, m.base, m.ftA, da, base.CID)
 	if _, err := hs.publish(da, hs.keyA, base.CID); err != nil {

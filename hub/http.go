@@ -4,17 +4,20 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strings"
+	"net/url"
 )
 
 // HTTPHandler serves the hub's HTTP endpoints: /healthz, and the release
 // index and graph as JSON under /v1/releases (releaseRoutes), the
 // transparency log under /log/ (logRoutes), and the
 // IPFS gateway at /ipfs/CID (GatewayHandler), Prometheus metrics at
-// /metrics and the gRPC listener's certificate fingerprint at /v1/tls.
+// /metrics, the gRPC listener's certificate fingerprint at /v1/tls, and the
+// web view's pages (webRoutes: / and the pages it links).
 //
-// With members-only reads, everything but /healthz, /metrics and /v1/tls
-// needs a member's token as "Authorization: Bearer TOKEN".
+// With members-only reads, everything but /healthz, /metrics, /v1/tls and
+// the web view's login page and assets needs a member's token as
+// "Authorization: Bearer TOKEN", or in the cookie /login sets; a browser
+// asking for a page without one is sent to /login.
 func HTTPHandler(h *Hub) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", h.MetricsHandler())
@@ -22,11 +25,12 @@ func HTTPHandler(h *Hub) http.Handler {
 		writeJSON(w, map[string]string{"fingerprint": h.TLS().fingerprint()}, nil)
 	})
 	logRoutes(mux, h)
-	mux.Handle("/ipfs/", GatewayHandler(h))
+	mux.Handle("/ipfs/", sandboxed(GatewayHandler(h)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
 	releaseRoutes(mux, h)
+	webRoutes(mux, h)
 	return h.httpAccess(mux)
 }
 
@@ -36,14 +40,17 @@ func (h *Hub) httpAccess(next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/healthz", "/metrics", "/v1/tls":
+		if public(r.URL.Path) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		tok, ok := requestToken(r)
 		if _, err := h.TokenCaller(tok); !ok || err != nil {
 			w.Header().Set("WWW-Authenticate", "Bearer")
+			if wantsPage(r) {
+				http.Redirect(w, r, "/login?"+url.Values{"next": {r.URL.RequestURI()}}.Encode(), http.StatusSeeOther)
+				return
+			}
 			http.Error(w, "this hub serves members only: send a member's token", http.StatusUnauthorized)
 			return
 		}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/hub"
-	"github.com/potluck-hub/potluck/signing"
 )
 
 // hook is the hub's MergeProgress, switchable while the hub runs.
@@ -46,29 +45,13 @@ type jobSetup struct {
 }
 
 func newJobSetup(t *testing.T, workers int) *jobSetup {
-	hs := newHarness(t)
-	js := &jobSetup{hs: hs, hook: &hook{}}
-	hs.configure = func(o *hub.Options) {
+	js := &jobSetup{hook: &hook{}}
+	js.hs = newHarnessWith(t, func(o *hub.Options) {
 		o.MergeWorkers = workers
 		o.MergeProgress = js.hook.call
-	}
-	hs.stop()
-	hs.start()
-	m := writeModels(t, hs.dir)
-	base, err := hs.registerBase(m.base, hs.keyA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	js.base = base.CID
-	for i, ft := range []string{m.ftA, m.ftB} {
-		dir := filepath.Join(hs.dir, fmt.Sprintf("delta-%d", i))
-		makeDelta(t, m.base, ft, dir, js.base)
-		rel, err := hs.publish(dir, []*signing.Signer{hs.keyA, hs.keyB}[i], js.base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		js.deltas = append(js.deltas, rel.CID)
-	}
+	})
+	_, base, da, db := js.hs.baseAndTwoDeltas(t)
+	js.base, js.deltas = base.CID, []string{da.CID, db.CID}
 	return js
 }
 

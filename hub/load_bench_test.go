@@ -114,7 +114,7 @@ func BenchmarkPublishLoad(b *testing.B) {
 				b.Fatal(err)
 			}
 			bh.upload(b, 1, []string{base}, potluck.KindBase, "")
-			baseCID := dirCIDOf(b, base)
+			baseCID := dirCID(b, base)
 			deltas := make([]string, b.N)
 			var bytes int64
 			for i := range deltas {
@@ -246,17 +246,4 @@ func rssKiB(b *testing.B) int64 {
 		}
 	}
 	return 0
-}
-
-// dirCIDOf is the CID of a directory without model.sig.
-func dirCIDOf(b *testing.B, dir string) string {
-	d, err := store.ScanDir(dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	c, err := d.CID()
-	if err != nil {
-		b.Fatal(err)
-	}
-	return c.String()
 }

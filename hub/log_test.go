@@ -27,16 +27,7 @@ import (
 func TestReleasesAreLoggedWithReceipts(t *testing.T) {
 	hs := newHarness(t)
 	ctx := context.Background()
-	m := writeModels(t, hs.dir)
-	base, err := hs.registerBase(m.base, hs.keyA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	makeDelta(t, m.base, m.ftA, filepath.Join(hs.dir, "delta-a"), base.CID)
-	delta, err := hs.publish(filepath.Join(hs.dir, "delta-a"), hs.keyA, base.CID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, base, delta, _ := hs.baseAndDelta(t)
 	info, err := hs.client.Info(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -19,8 +19,6 @@ import (
 
 	"github.com/potluck-hub/potluck/hub"
 	"github.com/potluck-hub/potluck/node"
-	"github.com/potluck-hub/potluck/signing"
-	"github.com/potluck-hub/potluck/store"
 )
 
 // writePEM writes one PEM block.
@@ -65,14 +63,11 @@ func consortiumCA(t *testing.T, dir, org string) (ca, cert, key string) {
 // a publication signed by another org's key is still refused, and a client
 // without a certificate cannot connect.
 func TestMutualTLS(t *testing.T) {
-	hs := newHarness(t)
-	ca, cert, key := consortiumCA(t, hs.dir, orgA)
-	hs.configure = func(o *hub.Options) {
+	ca, cert, key := consortiumCA(t, t.TempDir(), orgA)
+	hs := newHarnessWith(t, func(o *hub.Options) {
 		o.TLS.ClientCAFile = ca
 		o.Access.RequireToken = true
-	}
-	hs.stop()
-	hs.start()
+	})
 	ctx := context.Background()
 	fp := hs.h.Info().TLSFingerprint
 
@@ -102,18 +97,4 @@ func TestMutualTLS(t *testing.T) {
 	if _, err := noCert.Info(ctx); err == nil {
 		t.Fatal("a client without a certificate was served")
 	}
-}
-
-// scanAndBundle scans a model directory and signs it.
-func scanAndBundle(t *testing.T, dir string, s *signing.Signer) (*store.Dir, []byte) {
-	t.Helper()
-	d, err := store.ScanDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := node.Bundle(d, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d, b
 }

@@ -33,21 +33,8 @@ func rootOf(rel *potluck.Release) string {
 func TestMergeProvenance(t *testing.T) {
 	hs := newHarness(t)
 	ctx := context.Background()
-	m := writeModels(t, hs.dir)
-	base, err := hs.registerBase(m.base, hs.keyA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var deltas []*potluck.Release
-	for i, ft := range []string{m.ftA, m.ftB} {
-		out := filepath.Join(hs.dir, []string{"da", "db"}[i])
-		makeDelta(t, m.base, ft, out, base.CID)
-		d, err := hs.publish(out, []*signing.Signer{hs.keyA, hs.keyB}[i], base.CID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		deltas = append(deltas, d)
-	}
+	_, base, da, db := hs.baseAndTwoDeltas(t)
+	deltas := []*potluck.Release{da, db}
 	merged, err := hs.client.Merge(ctx, recipe(base.CID, []string{deltas[0].CID, deltas[1].CID}, []float64{0.25, 0.75}))
 	if err != nil {
 		t.Fatal(err)

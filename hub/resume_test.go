@@ -26,7 +26,6 @@ import (
 	"github.com/potluck-hub/potluck/internal/testmodel"
 	"github.com/potluck-hub/potluck/node"
 	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
-	"github.com/potluck-hub/potluck/signing"
 	"github.com/potluck-hub/potluck/store"
 )
 
@@ -204,19 +203,6 @@ func checkSameRelease(t *testing.T, hs *harness, rel *potluck.Release, dir strin
 	}
 }
 
-// uploadsLeft lists what is left of upload sessions in the hub's data folder.
-func uploadsLeft(t *testing.T, hs *harness) []string {
-	t.Helper()
-	var left []string
-	filepath.WalkDir(filepath.Join(hs.data, "uploads"), func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && filepath.Ext(p) == ".part" {
-			left = append(left, p)
-		}
-		return nil
-	})
-	return left
-}
-
 func TestUploadResumesAfterDroppedConnection(t *testing.T) {
 	hs := newHarness(t)
 	m := writeModels(t, hs.dir)
@@ -249,27 +235,6 @@ func TestUploadResumesAfterHubRestart(t *testing.T) {
 	if resumedAt <= 0 {
 		t.Errorf("after the restart the hub held %d bytes: the upload started again", resumedAt)
 	}
-}
-
-// startRaw opens a session by hand for dir, signed by s, and sends the
-// first n chunks of 64 KiB.
-func startRaw(t *testing.T, raw hubv1.HubServiceClient, dir string, s *signing.Signer, n int) string {
-	t.Helper()
-	d, err := store.ScanDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bundle, err := node.Bundle(d, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, files := uploadHeader(t, dir, bundle, "")
-	session := rawStart(t, raw, hubv1.ReleaseKind_RELEASE_KIND_BASE, h)
-	chunks := chunksOf(files, 64<<10)
-	if err := session.send(context.Background(), chunks[:min(n, len(chunks))]...); err != nil {
-		t.Fatal(err)
-	}
-	return session.id
 }
 
 func TestUploadSessionBelongsToItsOrg(t *testing.T) {
@@ -319,17 +284,14 @@ func TestUploadSessionBelongsToItsOrg(t *testing.T) {
 }
 
 func TestUploadSessionsExpire(t *testing.T) {
-	hs := newHarness(t)
-	m := writeModels(t, hs.dir)
 	var clock atomic.Int64
 	clock.Store(time.Now().Unix())
-	hs.stop()
-	hs.configure = func(o *hub.Options) {
+	hs := newHarnessWith(t, func(o *hub.Options) {
 		o.Now = func() time.Time { return time.Unix(clock.Load(), 0) }
 		o.UploadTTL = time.Hour
 		o.UploadReapEvery = 10 * time.Millisecond
-	}
-	hs.start()
+	})
+	m := writeModels(t, hs.dir)
 	// Reclaimed while the hub runs.
 	id := startRaw(t, hs.raw, m.base, hs.keyA, 2)
 	if len(uploadsLeft(t, hs)) == 0 {

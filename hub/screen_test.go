@@ -72,11 +72,7 @@ func setTensor(t *testing.T, dir, shard, name string, fill func(i int) float64) 
 // checks it passed, in its release and its log entry.
 func TestScreeningRulesGiveVerdicts(t *testing.T) {
 	hs := newHarness(t)
-	m := writeModels(t, hs.dir)
-	base, err := hs.registerBase(m.base, hs.keyA)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, base := hs.registeredBase(t)
 	if got := checkNames(t, base.Checks); got != "header,signature,access,base,bytes,format" {
 		t.Errorf("checks run on a base: %s", got)
 	}
@@ -160,10 +156,10 @@ func TestScreeningRulesGiveVerdicts(t *testing.T) {
 	})
 
 	// The norm bound is the operator's: off (0), the large delta is admitted.
+	// On a hub of its own: the other subtests need the bound on.
 	t.Run("normOff", func(t *testing.T) {
-		hs.stop()
-		hs.configure = func(o *hub.Options) { o.Screen.MaxNormRatio = 0 }
-		hs.start()
+		hs := newHarnessWith(t, func(o *hub.Options) { o.Screen.MaxNormRatio = 0 })
+		m, base := hs.registeredBase(t)
 		dir := filepath.Join(hs.dir, "delta-large")
 		makeDelta(t, m.base, m.ftA, dir, base.CID)
 		setTensor(t, dir, shard, name, func(int) float64 { return 1e4 })

@@ -213,11 +213,7 @@ func getJSON(t *testing.T, url string, code int, v any) []byte {
 func TestChildrenFollowPublishing(t *testing.T) {
 	hs := newHarness(t)
 	ctx := context.Background()
-	m := writeModels(t, hs.dir)
-	base, err := hs.registerBase(m.base, hs.keyA)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, base := hs.registeredBase(t)
 	d, err := hs.client.Detail(ctx, base.CID)
 	if err != nil || len(d.Children) != 0 {
 		t.Fatalf("a new base's children: %v, %v", d, err)

@@ -3,9 +3,7 @@ package hub_test
 import (
 	"encoding/binary"
 	"math"
-	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -18,19 +16,9 @@ import (
 // increase, or fall outside the base tensor, is refused naming the tensor.
 func TestSparseDeltaAdmission(t *testing.T) {
 	hs := newHarness(t)
-	m := writeModels(t, hs.dir)
-	base, err := hs.registerBase(m.base, hs.keyA)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, base := hs.registeredBase(t)
 	dense := filepath.Join(hs.dir, "dense")
-	man := makeDelta(t, m.base, m.ftA, dense, base.CID)
-	var shard string
-	for _, tn := range man.Tensors {
-		if tn.Name == "model.norm.weight" {
-			shard = tn.File
-		}
-	}
+	shard := tensorOf(t, makeDelta(t, m.base, m.ftA, dense, base.CID), "model.norm.weight").File
 	for _, tc := range []struct {
 		name string
 		idx  []int64
@@ -64,35 +52,26 @@ func TestSparseDeltaAdmission(t *testing.T) {
 func writeSparse(t *testing.T, dir, shard, name string, idx []int64, vals []float32) {
 	t.Helper()
 	path := filepath.Join(dir, shard)
-	f, err := safetensors.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var specs []safetensors.TensorSpec
-	var data [][]byte
-	for _, ti := range f.Tensors {
-		if ti.Name == name {
-			ib := make([]byte, 8*len(idx))
-			vb := make([]byte, 4*len(vals))
-			for j := range idx {
-				binary.LittleEndian.PutUint64(ib[8*j:], uint64(idx[j]))
-				binary.LittleEndian.PutUint32(vb[4*j:], math.Float32bits(vals[j]))
-			}
-			k := int64(len(idx))
-			specs = append(specs, safetensors.TensorSpec{Name: name + "#indices", DType: safetensors.I64, Shape: []int64{k}},
-				safetensors.TensorSpec{Name: name + "#values", DType: safetensors.F32, Shape: []int64{k}})
-			data = append(data, ib, vb)
+	specs, data, _ := readShard(t, path)
+	var outSpecs []safetensors.TensorSpec
+	var outData [][]byte
+	for i, sp := range specs {
+		if sp.Name != name {
+			outSpecs, outData = append(outSpecs, sp), append(outData, data[i])
 			continue
 		}
-		b, err := f.ReadTensor(ti.Name, nil)
-		if err != nil {
-			t.Fatal(err)
+		ib := make([]byte, 8*len(idx))
+		vb := make([]byte, 4*len(vals))
+		for j := range idx {
+			binary.LittleEndian.PutUint64(ib[8*j:], uint64(idx[j]))
+			binary.LittleEndian.PutUint32(vb[4*j:], math.Float32bits(vals[j]))
 		}
-		specs = append(specs, safetensors.TensorSpec{Name: ti.Name, DType: ti.DType, Shape: ti.Shape})
-		data = append(data, slices.Clone(b))
+		k := int64(len(idx))
+		outSpecs = append(outSpecs, safetensors.TensorSpec{Name: name + "#indices", DType: safetensors.I64, Shape: []int64{k}},
+			safetensors.TensorSpec{Name: name + "#values", DType: safetensors.F32, Shape: []int64{k}})
+		outData = append(outData, ib, vb)
 	}
-	f.Close()
-	writeShardFile(t, path, specs, data)
+	writeShardFile(t, path, outSpecs, outData)
 	remanifest(t, dir)
 	mf, err := potluck.ReadManifest(dir)
 	if err != nil {
@@ -104,27 +83,6 @@ func writeSparse(t *testing.T, dir, shard, name string, idx []int64, vals []floa
 		}
 	}
 	if err := mf.Write(dir); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func writeShardFile(t *testing.T, path string, specs []safetensors.TensorSpec, data [][]byte) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	w, err := safetensors.NewWriter(f, specs, map[string]string{"format": "pt"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range data {
-		if _, err := w.Write(d); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/potluck-hub/potluck"
 )
 
 // cidRecipe is the recipe with every model named by its CID (a model with
@@ -113,7 +111,7 @@ func (j *Job) modelCard() (card, recipe []byte, err error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "---\nlibrary_name: transformers\ntags:\n- merge\n- mergekit\n- potluck\n---\n")
 	fmt.Fprintf(&b, "# %s merge\n\n", r.MergeMethod)
-	fmt.Fprintf(&b, "This model is a merge of pre-trained language models, made by Potluck %s from a mergekit recipe.\n\n", potluck.Version)
+	fmt.Fprintf(&b, "This model is a merge of pre-trained language models, made by Potluck %s from a mergekit recipe.\n\n", j.sem.version)
 	fmt.Fprintf(&b, "## Method\n\n`%s`", r.MergeMethod)
 	if r.BaseModel != "" {
 		fmt.Fprintf(&b, ", over the base `%s`", r.BaseModel)

@@ -49,7 +49,13 @@ type Job struct {
 	Progress func(done, total int)
 	// Output says what the output holds besides the tensors (output_files.go).
 	Output OutputOptions
+	// Engine is the engine whose semantics the merge reproduces, as a
+	// merge manifest records it ("potluck 0.2.0"); empty for this one.
+	// Recomputing a published merge sets it, so a merge an older hub wrote
+	// still gives its bytes (compat.go).
+	Engine string
 
+	sem      semantics          // Engine's, set by the plan
 	layerPos map[string]float64 // a slice's positions for gradients (parts.go)
 	plan     *plan              // the last plan made, which WriteTensor reuses
 	stream   *stream            // WriteTensor's run and engine, kept between calls
@@ -116,7 +122,8 @@ func (j *Job) provenance() (*potluck.MergeInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	info := &potluck.MergeInfo{Method: j.Recipe.MergeMethod, Recipe: canon, Engine: "potluck " + potluck.Version, ShardSize: j.shardSize()}
+	info := &potluck.MergeInfo{Method: j.Recipe.MergeMethod, Recipe: canon, Engine: j.sem.name, ShardSize: j.shardSize(),
+		NoModelCard: j.Output.NoModelCard && j.sem.modelCard, NoTokenizer: j.Output.NoTokenizer}
 	for i, c := range j.DeltaCIDs {
 		info.Inputs = append(info.Inputs, potluck.Input{CID: c, Weight: j.Recipe.Weight(i), Gradient: j.Recipe.WeightGradient(i)})
 	}

@@ -51,10 +51,11 @@ func (j *Job) writeOthers(dir string, x *expansion) error {
 	if err != nil {
 		return err
 	}
+	card := j.sem.modelCard && !j.Output.NoModelCard
 	for _, p := range j.Base.Other {
 		switch {
 		case skipFromBase.MatchString(p),
-			p == readmeFile && !j.Output.NoModelCard,
+			p == readmeFile && card,
 			slices.Contains(tokenizerFiles, p) && (tok != nil || j.Output.NoTokenizer):
 			continue
 		}
@@ -67,14 +68,14 @@ func (j *Job) writeOthers(dir string, x *expansion) error {
 			return err
 		}
 	}
-	if j.Output.NoModelCard {
+	if !card {
 		return nil
 	}
-	card, recipe, err := j.modelCard()
+	readme, recipe, err := j.modelCard()
 	if err != nil {
 		return err
 	}
-	if err := writeOutput(dir, readmeFile, card); err != nil {
+	if err := writeOutput(dir, readmeFile, readme); err != nil {
 		return err
 	}
 	return writeOutput(dir, mergekitRecipe, recipe)
@@ -181,7 +182,9 @@ var plainDType = regexp.MustCompile(`"dtype"(\s*):(\s*)"[^"]*"`)
 func (j *Job) editConfig(b []byte, x *expansion) []byte {
 	if name := j.Recipe.dtypeName(); name != "" {
 		b = torchDType.ReplaceAll(b, []byte(`"torch_dtype"$1:$2"`+name+`"`))
-		b = plainDType.ReplaceAll(b, []byte(`"dtype"$1:$2"`+name+`"`))
+		if j.sem.plainDType {
+			b = plainDType.ReplaceAll(b, []byte(`"dtype"$1:$2"`+name+`"`))
+		}
 	}
 	if n := j.Recipe.Layers(); n > 0 {
 		for _, k := range layerKeys {

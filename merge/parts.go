@@ -22,6 +22,10 @@ func (j *Job) plans(ctx context.Context) ([]*run, *expansion, error) {
 	if err := checkBaseModel(j.Base); err != nil {
 		return nil, nil, err
 	}
+	var err error
+	if j.sem, err = semanticsOf(j.Engine); err != nil {
+		return nil, nil, err
+	}
 	x, err := j.expansion()
 	if err != nil {
 		return nil, nil, err
@@ -54,7 +58,7 @@ func (j *Job) plans(ctx context.Context) ([]*run, *expansion, error) {
 // part starts a job for part of j's output, with j's options.
 func (j *Job) part(r *Recipe, base *Model, baseCID string) *Job {
 	return &Job{Recipe: r, Base: base, BaseCID: baseCID, Publisher: j.Publisher, Workers: j.Workers,
-		ShardSize: j.ShardSize, ChunkElems: j.ChunkElems, SegmentElems: j.SegmentElems, Progress: j.Progress}
+		ShardSize: j.ShardSize, ChunkElems: j.ChunkElems, SegmentElems: j.SegmentElems, Progress: j.Progress, Engine: j.Engine}
 }
 
 // jobs returns the parts' jobs, in output order.

@@ -38,7 +38,10 @@ func newPlan(ctx context.Context, j *Job) (*plan, error) {
 	if p.each, err = p.m.plan(&mergeScope{r: p.recipe, inputs: p.inputs}); err != nil {
 		return nil, err
 	}
-	p.pos = layerPositions(j.Base.Names())
+	if j.sem, err = semanticsOf(j.Engine); err != nil {
+		return nil, err
+	}
+	p.pos = j.sem.positions(j.Base.Names())
 	if j.layerPos != nil {
 		p.pos = j.layerPos // a slice's (parts.go)
 	}

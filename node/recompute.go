@@ -66,6 +66,10 @@ func (c *Client) Recompute(ctx context.Context, mergeCID, work string, trusted [
 		return nil, err
 	}
 	defer job.Close()
+	// The options that decide the output's bytes are the ones the merge
+	// recorded, its engine's semantics included, not this binary's.
+	job.Engine, job.ShardSize = man.Merge.Engine, man.Merge.ShardSize
+	job.Output = merge.OutputOptions{NoModelCard: man.Merge.NoModelCard, NoTokenizer: man.Merge.NoTokenizer}
 	out := filepath.Join(work, "out")
 	if _, err := merge.Run(ctx, job, out); err != nil {
 		return nil, err

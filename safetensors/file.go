@@ -58,9 +58,6 @@ func NewFile(r io.ReaderAt, size int64) (*File, error) {
 	return &File{Header: *h, r: r}, nil
 }
 
-// Path returns the path given to Open, or "" for a File from NewFile.
-func (f *File) Path() string { return f.path }
-
 // Close releases the file. Sections already handed out stop working.
 func (f *File) Close() error {
 	if f.c == nil {

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -152,15 +151,6 @@ func (m *Model) Tensor(name string) (ModelTensor, bool) {
 func (m *Model) File(shard string) (*File, bool) {
 	f, ok := m.files[shard]
 	return f, ok
-}
-
-// Section returns a reader over the named tensor's raw bytes.
-func (m *Model) Section(name string) (*io.SectionReader, error) {
-	t, ok := m.Tensor(name)
-	if !ok {
-		return nil, fmt.Errorf("safetensors: model %s: %w", m.Dir, notFound(name))
-	}
-	return m.files[t.File].Section(name)
 }
 
 // ReadTensor reads the named tensor's raw bytes as File.ReadTensor does.

@@ -3,7 +3,6 @@ package studygroup
 import (
 	"context"
 	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -59,21 +58,5 @@ func writeAll(prefix string, r *Result) error {
 	if err := os.WriteFile(prefix+".txt", []byte(r.String()), 0o644); err != nil {
 		return err
 	}
-	for ext, write := range map[string]func(*os.File) error{
-		".csv": func(f *os.File) error { return r.WriteCSV(f) },
-		".svg": func(f *os.File) error { return r.WriteSVG(f) },
-	} {
-		f, err := os.Create(prefix + ext)
-		if err != nil {
-			return err
-		}
-		if err := write(f); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Close(); err != nil {
-			return fmt.Errorf("%s%s: %w", prefix, ext, err)
-		}
-	}
-	return nil
+	return r.WriteFiles(prefix)
 }

@@ -22,6 +22,9 @@ type MergeRequest struct {
 	Base  string   // the checkpoint every lab started from this round
 	Labs  []string // each lab's published checkpoint, in lab order
 	Out   string   // a directory, not yet made, the merge may write into
+	// Samples[k] is how many training images lab k holds (what federated
+	// averaging weighs its delta by).
+	Samples []int
 }
 
 // Mean is task arithmetic with equal weights, the plain average of the

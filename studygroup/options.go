@@ -1,6 +1,7 @@
 package studygroup
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
@@ -32,6 +33,16 @@ type Options struct {
 	// table ("mean" when Merge is nil).
 	Merge     MergeFunc
 	MergeName string
+
+	// Start, when set, is called once the base is written, with its
+	// directory, before round 1; the labs start round 1 from the
+	// directory it returns (a hub registers the base and hands back the
+	// copy a lab pulled). Nil: they start from the base as written.
+	Start func(ctx context.Context, base string) (string, error)
+	// Scored, when set, is called after each round with the merge's
+	// directory (as Merge returned it) and its scores (a hub's labs attest
+	// them).
+	Scored func(ctx context.Context, round int, merge string, s Scores) error
 
 	// Dir receives the checkpoints; empty means a temporary directory,
 	// removed when Run returns.
@@ -84,7 +95,8 @@ func DefaultOptions() Options {
 // ErrOptions says that the options cannot run.
 var ErrOptions = errors.New("studygroup: bad options")
 
-func (o *Options) validate() error {
+// Check reports the first option that cannot run (wrapping ErrOptions).
+func (o *Options) Check() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrOptions, fmt.Sprintf(format, args...))
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -91,6 +92,25 @@ func (r *Result) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	cw.WriteAll(r.rows())
 	return cw.Error()
+}
+
+// WriteFiles writes the table as prefix.csv (WriteCSV) and the plot as
+// prefix.svg (WriteSVG).
+func (r *Result) WriteFiles(prefix string) error {
+	for ext, write := range map[string]func(io.Writer) error{".csv": r.WriteCSV, ".svg": r.WriteSVG} {
+		f, err := os.Create(prefix + ext)
+		if err != nil {
+			return err
+		}
+		if err := write(f); err != nil {
+			f.Close()
+			return fmt.Errorf("%s%s: %w", prefix, ext, err)
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("%s%s: %w", prefix, ext, err)
+		}
+	}
+	return nil
 }
 
 // String returns the table WriteCSV writes, aligned, after a line per lab

@@ -17,7 +17,7 @@ import (
 // its scores, round by round, leaving every checkpoint in opts.Dir. The
 // default options take about 2-3 s of CPU.
 func Run(ctx context.Context, opts Options) (*Result, error) {
-	if err := opts.validate(); err != nil {
+	if err := opts.Check(); err != nil {
 		return nil, err
 	}
 	train, err := mnist.Train()
@@ -75,6 +75,12 @@ func (s *study) run(ctx context.Context) (*Result, error) {
 	if err := mlp.Save(current, base); err != nil {
 		return nil, err
 	}
+	if o.Start != nil {
+		var err error
+		if current, err = o.Start(ctx, current); err != nil {
+			return nil, fmt.Errorf("the base: %w", err)
+		}
+	}
 	labTrain := s.labTrain()
 	res := &Result{Options: o, Data: summarize(s.data), Base: s.score(base)}
 
@@ -94,7 +100,7 @@ func (s *study) run(ctx context.Context) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		merged, err := o.Merge(ctx, MergeRequest{Round: r, Base: current, Labs: dirs, Out: s.dir(r, "merge")})
+		merged, err := o.Merge(ctx, MergeRequest{Round: r, Base: current, Labs: dirs, Out: s.dir(r, "merge"), Samples: s.samples()})
 		if err != nil {
 			return nil, fmt.Errorf("round %d: merge: %w", r, err)
 		}
@@ -106,6 +112,11 @@ func (s *study) run(ctx context.Context) (*Result, error) {
 			return nil, fmt.Errorf("round %d: the merge has sizes %+v, want %+v", r, m.Config, c)
 		}
 		round.Merge = s.score(m)
+		if o.Scored != nil {
+			if err := o.Scored(ctx, r, merged, round.Merge); err != nil {
+				return nil, fmt.Errorf("round %d: the merge's scores: %w", r, err)
+			}
+		}
 		res.Rounds = append(res.Rounds, round)
 		current = merged
 	}
@@ -122,6 +133,15 @@ func (s *study) trainBase(c mlp.Config) *mlp.Net[float32] {
 		tr.Step(b.next())
 	}
 	return base
+}
+
+// samples returns how many training images each lab holds.
+func (s *study) samples() []int {
+	n := make([]int, len(s.data.Labs))
+	for k, l := range s.data.Labs {
+		n[k] = len(l.Train)
+	}
+	return n
 }
 
 func (s *study) dir(round int, name string) string {

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -58,6 +60,24 @@ func (p *Page) Navigate(t testing.TB, url string) {
 func (p *Page) WaitFor(t testing.TB, selector string) {
 	t.Helper()
 	p.do(t, "wait for "+selector, chromedp.WaitReady(chromedp.CSS(selector)))
+}
+
+// Viewport sets the tab's size in CSS pixels (headless Chromium opens
+// tabs at 800×600), for a layout or a screenshot that depends on it.
+func (p *Page) Viewport(t testing.TB, width, height int64) {
+	t.Helper()
+	p.do(t, "set the viewport", chromedp.EmulateViewport(width, height))
+}
+
+// NoScript turns off the pages' scripts in the tab, as in a browser with
+// JavaScript disabled, for a test of what a page shows without them. Eval
+// still reads the page: it runs from the driver, not as the page's script.
+func (p *Page) NoScript(t testing.TB) {
+	t.Helper()
+	p.do(t, "disable scripts", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		return err
+	}))
 }
 
 // Screenshot is a PNG of the whole page, for a test to save where a

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/internal/testmodel"
 	"github.com/potluck-hub/potluck/node"
 	"github.com/potluck-hub/potluck/signing"
@@ -20,6 +21,8 @@ type Chained struct {
 	DeltaCIDs []string
 	MergeCID  string // M2, over the first merge
 	Rebuilt   string // lab-a's fine-tune, rebuilt by node apply from the hub's releases
+	// Attested is lab-b's signed score of MergeCID.
+	Attested *potluck.Attestation
 }
 
 // buildOnMerge is the study group's second round: each lab continues
@@ -70,7 +73,40 @@ func buildOnMerge(ctx context.Context, w io.Writer, clients []*node.Client, r *R
 	if err := recomputeChained(ctx, w, clients[1], r, info.TrustedKeys()); err != nil {
 		return err
 	}
-	return rebuild(ctx, w, clients[1], r, info.TrustedKeys())
+	if err := rebuild(ctx, w, clients[1], r, info.TrustedKeys()); err != nil {
+		return err
+	}
+	return attest(ctx, w, clients[1], signers[1], r)
+}
+
+// attest is lab-b's `potluck node attest`: it measures the second merge
+// against its own fine-tune (the demo's models are random, so the score is
+// a distance in weight space, not a task's accuracy) and signs the number;
+// the hub logs the claim and lists it with the release.
+func attest(ctx context.Context, w io.Writer, client *node.Client, s *signing.Signer, r *Result) error {
+	c := r.Chained
+	fmt.Fprintf(w, "==> lab-b measures the merge against its own fine-tune and attests the score (potluck node attest)\n")
+	m2 := filepath.Join(r.Dir, "recompute-merge-2", "out") // the recomputed merge: the hub's bytes
+	d, err := testmodel.RMSDistance(m2, c.FineTuned[1])
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	a, err := client.Attest(ctx, s, c.MergeCID, potluck.Evaluation{Task: "lab-b/own-finetune", Metric: "rms_distance", Value: d})
+	if err != nil {
+		return err
+	}
+	got, err := client.Attestations(ctx, c.MergeCID, "", "")
+	if err != nil {
+		return err
+	}
+	logged := "not logged"
+	if a.Receipt != nil {
+		logged = fmt.Sprintf("log entry %d", a.Receipt.Index)
+	}
+	fmt.Fprintf(w, "    %s attests %s %s = %.6g on %s (%s); the hub lists %d attestation(s) for it\n",
+		a.Org, a.Claim.Task, a.Claim.Metric, a.Claim.Value, c.MergeCID, logged, len(got))
+	c.Attested = a
+	return nil
 }
 
 // recomputeChained is an auditor's `potluck verify --recompute` of M2.

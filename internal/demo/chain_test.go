@@ -9,6 +9,7 @@ import (
 
 	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/internal/demo"
+	"github.com/potluck-hub/potluck/internal/testmodel"
 	"github.com/potluck-hub/potluck/node"
 )
 
@@ -48,5 +49,15 @@ func checkChained(t *testing.T, r *demo.Result) {
 	}
 	if !slices.Contains(names, "config.json") || len(names) < 4 {
 		t.Errorf("lab-a's fine-tune of the merge holds %v; want the merge's layout, config and tokenizer", names)
+	}
+	a := c.Attested
+	if a == nil || a.Org != "lab-b" || a.Release != c.MergeCID || a.Receipt == nil || len(a.Bundle) == 0 {
+		t.Fatalf("lab-b's attestation of %s: %+v", c.MergeCID, a)
+	}
+	// The distance is symmetric: measured the other way round, from the
+	// fine-tune to the merge, it is the number lab-b signed.
+	d, err := testmodel.RMSDistance(c.FineTuned[1], filepath.Join(r.Dir, "recompute-merge-2", "out"))
+	if err != nil || d <= 0 || d != a.Claim.Value {
+		t.Errorf("lab-b attested %v, the distance is %v (%v)", a.Claim.Value, d, err)
 	}
 }

@@ -52,12 +52,12 @@ func Run(ctx context.Context, w io.Writer, dir string) (*Result, error) {
 			return nil, err
 		}
 	}
-	signers, tokens, members, err := makeKeys(dir)
+	signers, tokens, members, err := makeKeys(dir, labs)
 	if err != nil {
 		return nil, err
 	}
 	step("starting a hub on loopback over TLS (self-signed, pinned by fingerprint), tokens required, data in %s", filepath.Join(dir, "hub"))
-	clients, h, stop, err := startHub(filepath.Join(dir, "hub"), members, tokens)
+	clients, h, stop, err := startHub(filepath.Join(dir, "hub"), members, tokens, hub.Screening{MaxNormRatio: hub.DefaultMaxNormRatio})
 	if err != nil {
 		return nil, err
 	}
@@ -98,13 +98,14 @@ func Run(ctx context.Context, w io.Writer, dir string) (*Result, error) {
 	return r, nil
 }
 
-// makeKeys makes a key pair and a bearer token per lab, and the hub's
-// members file (which lists only the tokens' hashes).
-func makeKeys(dir string) ([]*signing.Signer, []string, string, error) {
+// makeKeys makes a key pair and a bearer token per lab (the labs are
+// named orgs), and the hub's members file (which lists only the tokens'
+// hashes).
+func makeKeys(dir string, orgs []string) ([]*signing.Signer, []string, string, error) {
 	members := "orgs:\n"
 	var signers []*signing.Signer
 	var tokens []string
-	for _, lab := range labs {
+	for _, lab := range orgs {
 		priv, pub := filepath.Join(dir, lab+".key"), filepath.Join(dir, lab+".pub")
 		if err := signing.GenerateKey(priv, pub); err != nil {
 			return nil, nil, "", err
@@ -124,11 +125,12 @@ func makeKeys(dir string) ([]*signing.Signer, []string, string, error) {
 	return signers, tokens, path, os.WriteFile(path, []byte(members), 0o644)
 }
 
-// startHub opens a hub and serves it over real gRPC and TLS on a loopback
-// port, with a client per lab (its token, the hub's certificate pinned).
-func startHub(dataDir, members string, tokens []string) ([]*node.Client, *hub.Hub, func(), error) {
+// startHub opens a hub that screens uploads as screen says and serves it
+// over real gRPC and TLS on a loopback port, with a client per lab (its
+// token, the hub's certificate pinned).
+func startHub(dataDir, members string, tokens []string, screen hub.Screening) ([]*node.Client, *hub.Hub, func(), error) {
 	h, err := hub.Open(hub.Options{DataDir: dataDir, MembersFile: members, Access: hub.Access{RequireToken: true},
-		Screen: hub.Screening{MaxNormRatio: hub.DefaultMaxNormRatio}, Logger: slog.New(slog.DiscardHandler)})
+		Screen: screen, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return nil, nil, nil, err
 	}
