@@ -10,11 +10,7 @@ import (
 // a file, and sign keeps an existing signature unless --force.
 func TestAuditorFlags(t *testing.T) {
 	g := newGroup(t)
-	recipe := g.at("recipe.yaml")
-	y := "merge_method: task_arithmetic\nbase_model: " + g.base + "\nparameters:\n  lambda: 1.0\nmodels:\n  - model: " + g.deltaA + "\n    parameters:\n      weight: 1\n"
-	if err := os.WriteFile(recipe, []byte(y), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	recipe := g.recipeOfA()
 	merged := strings.TrimSpace(g.must("lab-a", "node", "merge", recipe))
 	g.must("lab-a", "node", "pull", merged, "--out", g.at("merged"))
 

@@ -4,10 +4,8 @@ package main
 // process: the stumbles a new lab hit, each with the message it now gets.
 
 import (
-	"context"
 	"errors"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -60,24 +58,7 @@ func TestRefusedPublishLeavesNoOut(t *testing.T) {
 // port and --plaintext against TLS each get what to do.
 func TestConnectionErrorsSayWhatToDo(t *testing.T) {
 	t.Setenv("POTLUCK_HUB_FINGERPRINT", "")
-	dir := t.TempDir()
-	members := filepath.Join(dir, "members.yaml")
-	if err := os.WriteFile(members, []byte("orgs:\n  - name: lab-a\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	h, err := hub.Open(hub.Options{DataDir: filepath.Join(dir, "hub"), MembersFile: members, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := hub.Listen(h, hub.ServeOptions{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"})
-	if err != nil {
-		h.Close()
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- l.Serve(ctx) }()
-	t.Cleanup(func() { cancel(); <-done; h.Close() })
+	h, l := startTLSHub(t, t.TempDir())
 	grpcAddr, fp := l.GRPCAddr(), h.Info().TLSFingerprint
 	httpAddr := strings.TrimPrefix(l.HTTPURL(), "https://")
 

@@ -5,15 +5,12 @@ package main
 // hub's keys; and the data folder a running hub holds.
 
 import (
-	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/potluck-hub/potluck/hub"
 	"github.com/potluck-hub/potluck/signing"
 )
 
@@ -51,11 +48,7 @@ func TestHubMembersReload(t *testing.T) {
 
 func TestHubJobsAndUnpin(t *testing.T) {
 	g := newGroup(t)
-	recipe := g.at("recipe.yaml")
-	y := "merge_method: task_arithmetic\nbase_model: " + g.base + "\nparameters:\n  lambda: 1.0\nmodels:\n  - model: " + g.deltaA + "\n    parameters:\n      weight: 1\n"
-	if err := os.WriteFile(recipe, []byte(y), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	recipe := g.recipeOfA()
 	id := strings.TrimSpace(g.must("lab-b", "node", "merge", recipe, "--wait=false"))
 	g.must("lab-b", "node", "job", id, "--wait")
 	out := g.must("ops", "hub", "jobs")
@@ -79,22 +72,7 @@ func TestHubJobsAndUnpin(t *testing.T) {
 func TestHubKeys(t *testing.T) {
 	dir := t.TempDir()
 	at := func(n string) string { return filepath.Join(dir, n) }
-	if err := os.WriteFile(at("members.yaml"), []byte("orgs:\n  - name: lab-a\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	h, err := hub.Open(hub.Options{DataDir: at("hub"), MembersFile: at("members.yaml"), Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := hub.Listen(h, hub.ServeOptions{GRPCAddr: "127.0.0.1:0"})
-	if err != nil {
-		h.Close()
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- l.Serve(ctx) }()
-	t.Cleanup(func() { cancel(); <-done; h.Close() })
+	h, l := startTLSHub(t, dir)
 	fp := h.Info().TLSFingerprint
 
 	t.Run("Pinned", func(t *testing.T) {
@@ -175,4 +153,16 @@ func TestStoreGCNeedsNoMembers(t *testing.T) {
 	if err != nil || out != "removed 0 files, 0 directories, 0 leftovers: 0 bytes\n" {
 		t.Fatalf("store gc with no members file: %q, %v", out, err)
 	}
+}
+
+// recipeOfA writes a recipe merging lab-a's delta over the base and
+// returns its path.
+func (g *group) recipeOfA() string {
+	g.t.Helper()
+	recipe := g.at("recipe.yaml")
+	y := "merge_method: task_arithmetic\nbase_model: " + g.base + "\nparameters:\n  lambda: 1.0\nmodels:\n  - model: " + g.deltaA + "\n    parameters:\n      weight: 1\n"
+	if err := os.WriteFile(recipe, []byte(y), 0o644); err != nil {
+		g.t.Fatal(err)
+	}
+	return recipe
 }
