@@ -13,7 +13,7 @@ var manifestKeys = map[string]bool{
 	"schema": true, "kind": true, "base": true, "publisher": true, "files": true, "tensors": true, "merge": true,
 	"path": true, "size": true, "sha256": true, "cid": true,
 	"name": true, "dtype": true, "shape": true, "file": true, "offset": true, "length": true, "encoding": true,
-	"method": true, "recipe": true, "inputs": true, "engine": true, "weight": true, "weight_gradient": true,
+	"method": true, "recipe": true, "inputs": true, "engine": true, "weight": true,
 	"samples": true, "shard_size": true, "no_model_card": true, "no_tokenizer": true,
 }
 

@@ -69,9 +69,6 @@ type Tensor struct {
 type Input struct {
 	CID    string  `json:"cid"`
 	Weight float64 `json:"weight"`
-	// Gradient is the weight over the layers when the recipe gives one
-	// (Weight is then its value at the first layer).
-	Gradient []float64 `json:"weight_gradient,omitempty"`
 }
 
 // MergeInfo is a merge's provenance: everything its output depends on.

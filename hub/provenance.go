@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/potluck-hub/potluck"
+	"github.com/potluck-hub/potluck/merge"
 	"github.com/potluck-hub/potluck/signing"
 )
 
@@ -39,8 +40,12 @@ func (h *Hub) provenance(r *potluck.Release, man *potluck.Manifest) ([]byte, err
 	if p.Base, err = ref(man.Base, 0, nil); err != nil {
 		return nil, err
 	}
-	for _, in := range man.Merge.Inputs {
-		pr, err := ref(in.CID, in.Weight, in.Gradient)
+	recipe, err := merge.ParseRecipe(man.Merge.Recipe)
+	if err != nil {
+		return nil, fmt.Errorf("hub: merge %s: recorded recipe: %w", r.CID, err)
+	}
+	for i, in := range man.Merge.Inputs {
+		pr, err := ref(in.CID, in.Weight, recipe.WeightGradient(i))
 		if err != nil {
 			return nil, err
 		}

@@ -125,7 +125,7 @@ func (j *Job) provenance() (*potluck.MergeInfo, error) {
 	info := &potluck.MergeInfo{Method: j.Recipe.MergeMethod, Recipe: canon, Engine: j.sem.name, ShardSize: j.shardSize(),
 		NoModelCard: j.Output.NoModelCard && j.sem.modelCard, NoTokenizer: j.Output.NoTokenizer}
 	for i, c := range j.DeltaCIDs {
-		info.Inputs = append(info.Inputs, potluck.Input{CID: c, Weight: j.Recipe.Weight(i), Gradient: j.Recipe.WeightGradient(i)})
+		info.Inputs = append(info.Inputs, potluck.Input{CID: c, Weight: j.Recipe.Weight(i)})
 	}
 	return info, nil
 }

@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -113,7 +112,7 @@ func checkProvenance(t *testing.T, m *potluck.Manifest, f *fixture, method strin
 	for i, c := range f.cids() {
 		inputs = append(inputs, potluck.Input{CID: c, Weight: weights[i]})
 	}
-	if !reflect.DeepEqual(m.Merge.Inputs, inputs) {
+	if !slices.Equal(m.Merge.Inputs, inputs) {
 		t.Errorf("manifest: inputs %v, want %v", m.Merge.Inputs, inputs)
 	}
 	rec := mustJSON(t, m.Merge.Recipe)

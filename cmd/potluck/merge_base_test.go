@@ -4,11 +4,9 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
-	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/internal/testmodel"
 	"github.com/potluck-hub/potluck/node"
 )
@@ -34,24 +32,22 @@ func TestMergeRefusesDeltaAsBase(t *testing.T) {
 }
 
 // TestMergeRecordsWeightGradient: a weight given over the layers is
-// recorded whole in the merge's provenance, not as its first value.
+// recorded whole in the hub's signed provenance of the merge, not as its
+// first value (the merge's own manifest keeps the engine's bytes).
 func TestMergeRecordsWeightGradient(t *testing.T) {
-	f := newMergeFixture(t)
-	recipe := f.write(t, strings.Replace(taRecipe, "{weight: 0.5}", "{weight: [0.2, 0.8]}", 1))
-	out := filepath.Join(f.dir, "out")
-	if _, _, err := run(t, "merge", recipe, out); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(out, potluck.ManifestFile))
+	g := newGroup(t)
+	recipe := g.recipeOfA()
+	b, err := os.ReadFile(recipe)
 	if err != nil {
 		t.Fatal(err)
 	}
-	man, err := potluck.ParseManifest(b)
-	if err != nil {
+	if err := os.WriteFile(recipe, []byte(strings.Replace(string(b), "weight: 1\n", "weight: [0.2, 0.8]\n", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if in := man.Merge.Inputs; len(in) != 1 || !slices.Equal(in[0].Gradient, []float64{0.2, 0.8}) || in[0].Weight != 0.2 {
-		t.Fatalf("recorded inputs %+v, want weight 0.2 with the gradient [0.2 0.8]", in)
+	merged := strings.TrimSpace(g.must("lab-a", "node", "merge", recipe))
+	out := g.must("lab-a", "show", merged)
+	if want := "input " + g.deltaA + " weight [0.2 0.8] (over the layers)"; !strings.Contains(out, want) {
+		t.Fatalf("show printed:\n%s\nwant a line %q", out, want)
 	}
 }
 
