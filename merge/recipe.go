@@ -262,6 +262,31 @@ func (r *Recipe) Weight(i int) float64 {
 	return f
 }
 
+// WeightGradient returns model i's weight over the layers when the recipe
+// gives it as a gradient ([0.2, 0.8]), else nil; Weight is its first value.
+func (r *Recipe) WeightGradient(i int) []float64 {
+	name := methods[r.MergeMethod].weightParam
+	if name == "" {
+		name = "weight"
+	}
+	if _, ok := methods[r.MergeMethod].params[name]; !ok {
+		return nil
+	}
+	levels := []map[string]setting{r.global, r.fallback}
+	if i >= 0 && i < len(r.perModel) {
+		levels = append([]map[string]setting{r.perModel[i]}, levels...)
+	}
+	for _, level := range levels {
+		if s, ok := level[name]; ok {
+			if len(s.grad) > 1 {
+				return append([]float64(nil), s.grad...)
+			}
+			return nil
+		}
+	}
+	return nil
+}
+
 func (r *Recipe) weightSum() float64 {
 	var s float64
 	for i := range r.Models {
