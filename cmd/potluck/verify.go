@@ -192,7 +192,12 @@ func runRecompute(cmd *cobra.Command, client *node.Client, cid, work string, tru
 		defer os.RemoveAll(tmp)
 		work = tmp
 	}
-	r, err := client.Recompute(cmd.Context(), cid, work, trusted)
+	var o node.RecomputeOptions
+	if !asJSON {
+		o.Pulled = func(c string) node.Progress { return progressTo(cmd.ErrOrStderr(), "pulled "+c[:min(len(c), 16)]+"…", false) }
+		o.Merged = mergeProgress(os.Stderr, "the recorded recipe")
+	}
+	r, err := client.RecomputeWith(cmd.Context(), cid, work, trusted, o)
 	if err != nil {
 		return err
 	}
