@@ -50,6 +50,9 @@ type UploadOptions struct {
 	Backoff time.Duration
 	// ChunkSize is the data per message (ChunkSize if zero or larger).
 	ChunkSize int
+	// Hashed is told, file by file, how many bytes of the directory have
+	// been hashed (SHA-256 and CID) before anything is sent.
+	Hashed Progress
 }
 
 // RegisterBase uploads a scanned base model directory with its signature
