@@ -17,6 +17,11 @@ type ProvenanceRef struct {
 	CID    string  `json:"cid"`
 	Root   string  `json:"root_sha256"`
 	Weight float64 `json:"weight,omitempty"`
+	// Gradient is an input's weight over the layers when the recipe gives
+	// one (Weight is then its value at the first layer). The merge's
+	// manifest records Weight only (its bytes are the engine's); the hub
+	// reads the gradient from the recorded recipe.
+	Gradient []float64 `json:"weight_gradient,omitempty"`
 }
 
 // Provenance is what went into a merge, how, and what came out.

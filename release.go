@@ -111,6 +111,10 @@ type MergeJob struct {
 	Done    int      `json:"tensors_done"` // output tensors written
 	Total   int      `json:"tensors_total"`
 	Release *Release `json:"release,omitempty"` // when done
+	// Org started the job ("" when no member authenticated); Created is
+	// when.
+	Org     string    `json:"org,omitempty"`
+	Created time.Time `json:"created,omitzero"`
 	// Err says why the job failed or was cancelled (on a client, the
 	// hub's message).
 	Err error `json:"-"`

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/potluck-hub/potluck/internal/isa"
+	"github.com/potluck-hub/potluck/internal/simdtest"
 )
 
 // The slice conversions at the best level and the generic one against the
@@ -78,3 +79,6 @@ func TestForceGeneric(t *testing.T) {
 		t.Errorf("after restore, the level is %s, want %s", impl, before)
 	}
 }
+
+// TestLevels says which conversions this run checks (go test -v shows it).
+func TestLevels(t *testing.T) { simdtest.ReportLevels(t) }

@@ -45,14 +45,15 @@ func (h *Hub) Attest(ctx context.Context, bundle []byte) (*potluck.Attestation, 
 }
 
 func (h *Hub) attest(ctx context.Context, bundle []byte) (*potluck.Attestation, error) {
-	payload, key, err := signing.VerifyStatement(bundle, h.members.Keys())
+	ms := h.members.Load() // one version of the members for both steps
+	payload, key, err := signing.VerifyStatement(bundle, ms.Keys())
 	if errors.Is(err, signing.ErrUntrusted) {
 		return nil, fmt.Errorf("attest: the statement is signed by no member key of this hub: %w", err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("attest: %w", err)
 	}
-	mk, _ := h.members.Key(key) // VerifyStatement only accepts member keys
+	mk, _ := ms.Key(key) // VerifyStatement only accepts member keys
 	now := h.opts.Now().UTC()
 	if err := mk.ValidAt(now); err != nil {
 		return nil, fmt.Errorf("attest: %w", err)

@@ -95,7 +95,7 @@ func (h *Hub) Authorize(ctx context.Context, class int, c *Caller) (context.Cont
 
 // TokenCaller returns the member a bearer token belongs to.
 func (h *Hub) TokenCaller(token string) (*Caller, error) {
-	m, ok := h.members.TokenOrg(HashToken(token))
+	m, ok := h.members.Load().TokenOrg(HashToken(token))
 	if !ok {
 		return nil, fmt.Errorf("%w: the token is no member's", ErrUnauthenticated)
 	}
@@ -105,7 +105,7 @@ func (h *Hub) TokenCaller(token string) (*Caller, error) {
 // CertCaller returns the member named by a verified client certificate's
 // common name, if any.
 func (h *Hub) CertCaller(commonName string) (*Caller, bool) {
-	for _, m := range h.members.Orgs() {
+	for _, m := range h.members.Load().Orgs() {
 		if m.Org == commonName {
 			return &Caller{Org: m.Org, Role: m.Role, Via: "certificate"}, true
 		}

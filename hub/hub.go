@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/potluck-hub/potluck"
@@ -48,6 +50,13 @@ type Options struct {
 	// MergeWorkers is how many merge jobs run at once
 	// (DefaultMergeWorkers if zero); the others wait, queued.
 	MergeWorkers int
+	// Maintenance opens the data folder for an operator's offline work
+	// (potluck store gc, unpin): no members file is read, no key logged,
+	// no merge job run (the queued ones wait for the hub), no TLS loaded.
+	Maintenance bool
+	// Holder is what this process is, as told to another that finds the
+	// data folder held (HolderHub if empty).
+	Holder string
 	// MergeProgress, when set, is called on a merge job's worker with each
 	// progress report (tensors done of total, (0, total) first); ctx is the
 	// job's, done when the job is cancelled or the hub closes. For tests
@@ -60,7 +69,8 @@ type Hub struct {
 	opts     Options
 	store    *store.Store
 	releases *releases
-	members  *Members
+	members  atomic.Pointer[Members] // replaced whole by ReloadMembers
+	reloadMu sync.Mutex              // one reload at a time
 	key      *signing.Signer
 	log      *translog.Log
 	recordMu sync.Mutex // one release logged and recorded at a time
@@ -75,20 +85,42 @@ type Hub struct {
 	stopJobs context.CancelCauseFunc
 	verdicts verdictQuota            // verdicts logged per org this hour (limits.go)
 	fault    func(step string) error // tests: an error injected at a step of the commit path (intent.go)
+	lock     *DataLock               // DATA/lock, held while open
 }
 
 // Open opens (creating on first start) the hub's data folder: the store,
-// the release index and the hub's signing key, which signs merges.
+// the release index and the hub's signing key, which signs merges. The
+// folder is held until Close: another process that opens it is told which
+// PID holds it (ErrDataHeld).
 func Open(opts Options) (*Hub, error) {
+	lock, err := LockData(opts.DataDir, cmp.Or(opts.Holder, HolderHub))
+	if err != nil {
+		return nil, err
+	}
+	h, err := open(opts)
+	if err != nil {
+		lock.Release()
+		return nil, err
+	}
+	h.lock = lock
+	return h, nil
+}
+
+func open(opts Options) (*Hub, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	members, err := LoadMembers(opts.MembersFile)
-	if err != nil {
-		return nil, err
+	members := &Members{}
+	if !opts.Maintenance {
+		var err error
+		if members, err = LoadMembers(opts.MembersFile); err != nil {
+			return nil, err
+		}
+		orgs, keys, tokens := members.Counts()
+		opts.Logger.Info("members loaded", "file", opts.MembersFile, "orgs", orgs, "keys", keys, "tokens", tokens)
 	}
 	if err := os.MkdirAll(opts.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("hub: %w", err)
@@ -115,7 +147,8 @@ func Open(opts Options) (*Hub, error) {
 		st.Close()
 		return nil, fmt.Errorf("hub: transparency log: %w", err)
 	}
-	h := &Hub{opts: opts, store: st, releases: rs, members: members, key: key, log: lg, logger: opts.Logger}
+	h := &Hub{opts: opts, store: st, releases: rs, key: key, log: lg, logger: opts.Logger}
+	h.members.Store(members)
 	if err := h.recoverIntents(); err != nil {
 		st.Close()
 		lg.Close()
@@ -144,15 +177,17 @@ func Open(opts Options) (*Hub, error) {
 	var reapCtx context.Context
 	reapCtx, h.stopReap = context.WithCancel(context.Background())
 	go h.reap(reapCtx, every)
-	if !opts.Plaintext {
+	if !opts.Plaintext && !opts.Maintenance {
 		if h.tls, err = LoadTLS(opts.DataDir, opts.TLS); err != nil {
 			h.Close()
 			return nil, err
 		}
 	}
-	if err := h.syncKeys(); err != nil {
-		h.Close()
-		return nil, fmt.Errorf("hub: logging member keys: %w", err)
+	if !opts.Maintenance {
+		if _, err := h.syncKeys(members); err != nil {
+			h.Close()
+			return nil, fmt.Errorf("hub: logging member keys: %w", err)
+		}
 	}
 	h.jobsCtx, h.stopJobs = context.WithCancelCause(context.Background())
 	js, resume, err := openJobs(filepath.Join(opts.DataDir, "jobs"), opts.MergeWorkers, h.logger)
@@ -161,6 +196,9 @@ func Open(opts Options) (*Hub, error) {
 		return nil, fmt.Errorf("hub: merge jobs: %w", err)
 	}
 	h.jobs = js
+	if opts.Maintenance {
+		return h, nil
+	}
 	js.mu.Lock()
 	for _, j := range resume {
 		h.logger.Info("merge job resumed", "job", j.rec.ID)
@@ -194,7 +232,8 @@ func (h *Hub) Close() error {
 		h.stopReap()
 		err = h.uploads.close()
 	}
-	return errors.Join(err, h.store.Close(), h.log.Close())
+	err = errors.Join(err, h.store.Close(), h.log.Close())
+	return errors.Join(err, h.lock.Release())
 }
 
 // Info is the hub's identity.
@@ -211,7 +250,7 @@ type Info struct {
 
 // Info returns the hub's version, its merge-signing key and its members.
 func (h *Hub) Info() Info {
-	return Info{Version: potluck.Version, PublicKey: h.key.Public(), Members: h.members.Orgs(),
+	return Info{Version: potluck.Version, PublicKey: h.key.Public(), Members: h.members.Load().Orgs(),
 		LogOrigin: h.log.Origin(), LogKey: h.log.VerifierKey(), TLSFingerprint: h.TLS().fingerprint()}
 }
 

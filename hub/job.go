@@ -222,7 +222,8 @@ func (h *Hub) WaitMergeJob(ctx context.Context, id string) (*potluck.MergeJob, e
 
 // snapshot copies a job; the caller holds jobs.mu.
 func (h *Hub) snapshot(j *job) *potluck.MergeJob {
-	m := &potluck.MergeJob{ID: j.rec.ID, State: j.rec.State, Done: int(j.done.Load()), Total: int(j.total.Load()), Err: j.err}
+	m := &potluck.MergeJob{ID: j.rec.ID, State: j.rec.State, Done: int(j.done.Load()), Total: int(j.total.Load()), Err: j.err,
+		Org: j.rec.Org, Created: j.rec.Created}
 	if j.rec.State == potluck.JobDone {
 		m.Release, _ = h.releases.get(j.rec.Release)
 		m.Done, m.Total = j.rec.Tensors, j.rec.Tensors
@@ -260,6 +261,7 @@ func (h *Hub) runJob(j *job) {
 		h.finishJob(j, nil, fmt.Errorf("merge job: %w", err))
 		return
 	}
+	h.logger.Info("merge job running", "job", j.rec.ID, "org", j.rec.Org)
 	progress := func(done, total int) {
 		j.total.Store(int64(total))
 		for { // keep the largest: workers may report out of order
@@ -304,6 +306,7 @@ func (h *Hub) finishJob(j *job, rel *potluck.Release, err error) {
 		}
 	}
 	j.rec.Updated = h.opts.Now().UTC()
+	h.logJob(j, rel, err)
 	if serr := js.save(j); serr != nil {
 		h.logger.Error("merge job: saving its state", "job", j.rec.ID, "state", j.rec.State, "error", serr)
 	}
@@ -363,4 +366,18 @@ func newJobID() (string, error) {
 		return "", err
 	}
 	return "job-" + strings.ToLower(hex.EncodeToString(b[:])), nil
+}
+
+// logJob logs how a job ended: its id, the org that started it, its state
+// (done, failed or cancelled), the merge's CID and how long it took.
+func (h *Hub) logJob(j *job, rel *potluck.Release, err error) {
+	attrs := []any{"job", j.rec.ID, "org", j.rec.Org, "state", j.rec.State, "duration", h.opts.Now().Sub(j.rec.Created)}
+	switch {
+	case rel != nil:
+		h.logger.Info("merge job", append(attrs, "cid", rel.CID, "tensors", j.rec.Tensors)...)
+	case j.rec.State == potluck.JobCancelled:
+		h.logger.Info("merge job", attrs...)
+	default:
+		h.logger.Warn("merge job", append(attrs, "error", err)...)
+	}
 }

@@ -34,28 +34,37 @@ func stateOf(k *MemberKey) keyState {
 		NotBefore: timePtr(k.NotBefore), NotAfter: timePtr(k.NotAfter), Revoked: timePtr(k.Revoked)}
 }
 
-// syncKeys logs every difference between the members file and what the log
+// KeyChange is a change to a member key that the hub logged.
+type KeyChange struct {
+	Action   potluck.KeyAction
+	Key      string // the key's hint
+	Org      string
+	LogIndex int64
+}
+
+// syncKeys logs every difference between the members ms and what the log
 // last said of each key (kept in DATA/logged-keys.json): a key added,
 // changed, revoked or removed is an entry, in key-hint order, so an auditor
-// can tell which keys were valid when each release was accepted.
-func (h *Hub) syncKeys() error {
+// can tell which keys were valid when each release was accepted. Each
+// change is also a line of the hub's log.
+func (h *Hub) syncKeys(ms *Members) ([]KeyChange, error) {
 	path := filepath.Join(h.opts.DataDir, "logged-keys.json")
 	logged := map[string]keyState{}
 	if b, err := os.ReadFile(path); err == nil {
 		if err := json.Unmarshal(b, &logged); err != nil {
-			return err
+			return nil, err
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return err
+		return nil, err
 	}
 	// The hub's own key signs merges: it is logged like a member's.
 	current := map[string]keyState{h.key.Public().Hint(): {Org: HubOrg, Role: RoleHub, PublicKey: string(h.key.Public().PEM)}}
-	for _, o := range h.members.Orgs() {
+	for _, o := range ms.Orgs() {
 		for _, k := range o.Keys {
 			current[k.Key.Hint()] = stateOf(k)
 		}
 	}
-	changed := false
+	var changes []KeyChange
 	for _, hint := range sortedKeys(logged, current) {
 		old, had := logged[hint]
 		now, has := current[hint]
@@ -68,28 +77,30 @@ func (h *Hub) syncKeys() error {
 		}
 		e := &potluck.KeyEntry{EntryHeader: potluck.EntryHeader{Time: h.opts.Now().UTC()}, Action: action, Key: hint,
 			Org: now.Org, Role: now.Role, PublicKey: now.PublicKey, NotBefore: now.NotBefore, NotAfter: now.NotAfter, Revoked: now.Revoked}
-		if _, _, err := h.appendEntry(e); err != nil {
-			return err
+		_, rec, err := h.appendEntry(e)
+		if err != nil {
+			return changes, err
 		}
+		changes = append(changes, KeyChange{Action: action, Key: hint, Org: now.Org, LogIndex: rec.Index})
+		h.logger.Info("member key", "action", action, "key", hint, "org", now.Org, "role", now.Role, "log_index", rec.Index)
 		if has {
 			logged[hint] = now
 		} else {
 			delete(logged, hint)
 		}
-		changed = true
 	}
-	if !changed {
-		return nil
+	if len(changes) == 0 {
+		return nil, nil
 	}
 	b, err := json.MarshalIndent(logged, "", "  ")
 	if err != nil {
-		return err
+		return changes, err
 	}
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
+		return changes, err
 	}
-	return os.Rename(tmp, path)
+	return changes, os.Rename(tmp, path)
 }
 
 func keyAction(old keyState, had bool, now keyState, has bool) potluck.KeyAction {

@@ -1,15 +1,11 @@
 package hub
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/signing"
@@ -29,7 +25,8 @@ const (
 	RoleHub       = "hub"       // the hub's own key, which signs merges
 )
 
-// membersFile is the YAML (or JSON) an operator writes:
+// A members file is the YAML (or JSON) an operator writes; ParseMembers
+// (members_parse.go) reads it:
 //
 //	orgs:
 //	  - name: lab-a
@@ -44,21 +41,12 @@ const (
 //	        revoked: 2026-06-01T00:00:00Z
 //	    tokens:                       # bearer tokens, by hash only
 //	      - sha256:9f86d081884c7d65...
-type membersFile struct {
-	Orgs []struct {
-		Name   string     `yaml:"name"`
-		Role   string     `yaml:"role"`
-		Keys   []keyEntry `yaml:"keys"`
-		Tokens []string   `yaml:"tokens"`
-	} `yaml:"orgs"`
-}
-
 type keyEntry struct {
-	File      string     `yaml:"file"`
-	PEM       string     `yaml:"pem"`
-	NotBefore *time.Time `yaml:"not_before"`
-	NotAfter  *time.Time `yaml:"not_after"`
-	Revoked   *time.Time `yaml:"revoked"`
+	File      string
+	PEM       string
+	NotBefore *time.Time
+	NotAfter  *time.Time
+	Revoked   *time.Time
 }
 
 // MemberKey is one key of a member org, with when it may sign.
@@ -91,31 +79,36 @@ type Members struct {
 	byToken map[string]Member     // "sha256:…" → org
 }
 
-// LoadMembers reads a members file.
+// LoadMembers reads a members file; relative key files resolve against
+// its folder.
 func LoadMembers(path string) (*Members, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMembers, err)
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	var mf membersFile
-	if err := dec.Decode(&mf); err != nil {
+	ms, err := parseMembers(b, filepath.Dir(path))
+	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrMembers, path, err)
 	}
-	ms := &Members{byKey: map[string]*MemberKey{}, byToken: map[string]Member{}}
-	for i, o := range mf.Orgs {
-		m, err := ms.addOrg(filepath.Dir(path), o.Name, o.Role, o.Keys)
-		if err == nil {
-			err = ms.addTokens(m, o.Tokens)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: orgs[%d]: %v", ErrMembers, path, i, err)
-		}
-		ms.orgs = append(ms.orgs, m)
-	}
-	sort.Slice(ms.orgs, func(i, j int) bool { return ms.orgs[i].Org < ms.orgs[j].Org })
 	return ms, nil
+}
+
+// ParseMembers parses a members file's bytes; relative key files resolve
+// against dir. Each error is one line naming the line, the org and the field.
+func ParseMembers(b []byte, dir string) (*Members, error) {
+	ms, err := parseMembers(b, dir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMembers, err)
+	}
+	return ms, nil
+}
+
+// Counts returns how many orgs, keys and bearer tokens the members list.
+func (m *Members) Counts() (orgs, keys, tokens int) {
+	for _, o := range m.orgs {
+		keys += len(o.Keys)
+	}
+	return len(m.orgs), keys, len(m.byToken)
 }
 
 func (ms *Members) addOrg(dir, name, role string, keys []keyEntry) (Member, error) {

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -49,12 +50,14 @@ func (h *Hub) merge(ctx context.Context, recipe []byte, progress func(done, tota
 	start := time.Now()
 	defer func() {
 		result := "ok"
-		if err != nil {
+		switch {
+		case errors.Is(err, ErrCancelled) || errors.Is(err, context.Canceled):
+			result = "cancelled"
+		case err != nil:
 			result = "error"
 		}
 		h.metrics.merges.WithLabelValues(result).Inc()
 		h.metrics.mergeSecs.Observe(time.Since(start).Seconds())
-		h.logger.Info("merge", "result", result, "duration", time.Since(start), "error", err)
 	}()
 	r, err := merge.ParseRecipe(recipe)
 	if err != nil {

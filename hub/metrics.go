@@ -41,7 +41,7 @@ func newMetrics(h *Hub) *metrics {
 	m.uploadBytes = prometheus.NewCounter(prometheus.CounterOpts{Name: "potluck_upload_bytes_total",
 		Help: "Bytes received in uploads, accepted or not."})
 	m.merges = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "potluck_merges_total",
-		Help: "Merges by result (ok, error)."}, []string{"result"})
+		Help: "Merges by result (ok, error, cancelled)."}, []string{"result"})
 	m.mergeSecs = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "potluck_merge_duration_seconds",
 		Help: "Time to run a merge.", Buckets: prometheus.ExponentialBuckets(0.1, 3, 10)})
 	m.verdictsUnlogged = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "potluck_verdicts_unlogged_total",

@@ -35,7 +35,7 @@ func (h *Hub) CheckPublish(ctx context.Context, p Preflight) (*Cleared, error) {
 	if p.Kind != potluck.KindBase && p.Kind != potluck.KindDelta {
 		return nil, fmt.Errorf("%w: preflight: kind %q cannot be published (base or delta)", ErrRejected, p.Kind)
 	}
-	mk, ok := h.members.Key(p.Key)
+	mk, ok := h.members.Load().Key(p.Key)
 	if !ok {
 		return nil, fmt.Errorf("%w: preflight: key %s is no member's key on this hub (the operator lists members' public keys in the members file)", ErrForbidden, p.Key.Hint())
 	}

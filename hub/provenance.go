@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/potluck-hub/potluck"
+	"github.com/potluck-hub/potluck/merge"
 	"github.com/potluck-hub/potluck/signing"
 )
 
@@ -27,20 +28,24 @@ func (h *Hub) provenance(r *potluck.Release, man *potluck.Manifest) ([]byte, err
 	var p potluck.Provenance
 	p.Recipe, p.Engine = man.Merge.Recipe, man.Merge.Engine
 	p.Output.CID, p.Output.Files = r.CID, r.Files
-	ref := func(c string, w float64) (potluck.ProvenanceRef, error) {
+	ref := func(c string, w float64, grad []float64) (potluck.ProvenanceRef, error) {
 		in, err := h.releases.get(c)
 		if err != nil {
 			return potluck.ProvenanceRef{}, err
 		}
 		root, err := rootDigest(in.Files)
-		return potluck.ProvenanceRef{CID: c, Root: root, Weight: w}, err
+		return potluck.ProvenanceRef{CID: c, Root: root, Weight: w, Gradient: grad}, err
 	}
 	var err error
-	if p.Base, err = ref(man.Base, 0); err != nil {
+	if p.Base, err = ref(man.Base, 0, nil); err != nil {
 		return nil, err
 	}
-	for _, in := range man.Merge.Inputs {
-		pr, err := ref(in.CID, in.Weight)
+	recipe, err := merge.ParseRecipe(man.Merge.Recipe)
+	if err != nil {
+		return nil, fmt.Errorf("hub: merge %s: recorded recipe: %w", r.CID, err)
+	}
+	for i, in := range man.Merge.Inputs {
+		pr, err := ref(in.CID, in.Weight, recipe.WeightGradient(i))
 		if err != nil {
 			return nil, err
 		}

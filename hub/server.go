@@ -191,7 +191,7 @@ func toStatus(err error) error {
 		code = codes.Unavailable
 	case errors.Is(err, store.ErrCorrupt), errors.Is(err, ErrDamaged):
 		code = codes.DataLoss
-	case errors.Is(err, store.ErrPinned):
+	case errors.Is(err, store.ErrPinned), errors.Is(err, ErrMembers):
 		code = codes.FailedPrecondition
 	case errors.Is(err, ErrAlreadyYanked):
 		code = codes.AlreadyExists

@@ -35,6 +35,7 @@ var callClass = map[string]int{
 	hubv1.HubService_GetLineage_FullMethodName:          CallRead,
 	hubv1.HubService_ListAttestations_FullMethodName:    CallRead,
 	hubv1.HubService_Unpin_FullMethodName:               CallOperator,
+	hubv1.HubService_ReloadMembers_FullMethodName:       CallOperator,
 }
 
 func classOf(method string) (int, bool) {
@@ -48,7 +49,9 @@ func classOf(method string) (int, bool) {
 	return c, true
 }
 
-// authenticate finds the caller and authorizes the call.
+// authenticate finds the caller and authorizes the call. The context it
+// returns carries the caller it found even when the call is denied, so
+// that the denial's log line names the org.
 func (h *Hub) authenticate(ctx context.Context, method string) (context.Context, error) {
 	class, ours := classOf(method)
 	if !ours {
@@ -61,22 +64,25 @@ func (h *Hub) authenticate(ctx context.Context, method string) (context.Context,
 	if md, ok := metadata.FromIncomingContext(ctx); ok && len(md.Get("authorization")) > 0 {
 		tok, ok := strings.CutPrefix(md.Get("authorization")[0], "Bearer ")
 		if !ok {
-			return nil, toStatus(ErrUnauthenticated)
+			return ctx, toStatus(ErrUnauthenticated)
 		}
 		var err error
 		if c, err = h.TokenCaller(tok); err != nil {
-			return nil, toStatus(err)
+			return ctx, toStatus(err)
 		}
 	} else if p, ok := peer.FromContext(ctx); ok {
 		if ti, ok := p.AuthInfo.(credentials.TLSInfo); ok && len(ti.State.VerifiedChains) > 0 {
 			c, _ = h.CertCaller(ti.State.VerifiedChains[0][0].Subject.CommonName)
 		}
 	}
-	ctx, err := h.Authorize(ctx, class, c)
+	actx, err := h.Authorize(ctx, class, c)
 	if err != nil {
-		return nil, toStatus(err)
+		if c != nil {
+			ctx = context.WithValue(ctx, callerKey{}, c)
+		}
+		return ctx, toStatus(err)
 	}
-	return ctx, nil
+	return actx, nil
 }
 
 // requireClientCert: with mutual TLS (Options.TLS.ClientCAFile), every
@@ -95,10 +101,9 @@ func (h *Hub) requireClientCert(ctx context.Context) error {
 
 func (h *Hub) unaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	start := time.Now()
-	actx, err := h.authenticate(ctx, info.FullMethod)
+	ctx, err := h.authenticate(ctx, info.FullMethod)
 	var resp any
 	if err == nil {
-		ctx = actx
 		resp, err = handler(ctx, req)
 	}
 	h.observe(ctx, info.FullMethod, start, err)
@@ -110,8 +115,6 @@ func (h *Hub) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.Stream
 	ctx, err := h.authenticate(ss.Context(), info.FullMethod)
 	if err == nil {
 		err = handler(srv, &callerStream{ServerStream: ss, ctx: ctx})
-	} else {
-		ctx = ss.Context()
 	}
 	h.observe(ctx, info.FullMethod, start, err)
 	return err

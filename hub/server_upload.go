@@ -16,7 +16,9 @@ import (
 func (s *Server) StartUpload(ctx context.Context, req *hubv1.StartUploadRequest) (*hubv1.StartUploadResponse, error) {
 	var st UploadStatus
 	var err error
-	if id := req.GetUploadId(); id != "" {
+	if id := req.GetUploadId(); id != "" && req.GetHeader() != nil {
+		st, err = s.h.ResumeUpload(ctx, id, uploadFromProto(wire.KindOf(req.GetKind()), req.GetHeader()))
+	} else if id != "" {
 		st, err = s.h.UploadStatus(ctx, id)
 	} else {
 		if req.GetHeader() == nil {

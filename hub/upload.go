@@ -110,14 +110,15 @@ func (h *Hub) checkSignature(_ context.Context, a *admission) error {
 	for i, f := range a.up.Files {
 		res[i] = signing.Resource{Name: f.Path, Digest: f.SHA256}
 	}
-	v, err := signing.VerifyBundle(a.up.Bundle, h.members.Keys())
+	ms := h.members.Load() // one version of the members for both steps
+	v, err := signing.VerifyBundle(a.up.Bundle, ms.Keys())
 	if err != nil {
 		return err
 	}
 	if err := v.Match(res); err != nil {
 		return fmt.Errorf("%w: the signature does not cover the declared files: %w", ErrRejected, err)
 	}
-	mk, _ := h.members.Key(v.Key) // VerifyBundle only accepts member keys
+	mk, _ := ms.Key(v.Key) // VerifyBundle only accepts member keys
 	if err := mk.ValidAt(h.opts.Now()); err != nil {
 		return err
 	}

@@ -37,7 +37,7 @@ type baseRow struct {
 }
 
 func (s *site) home(w http.ResponseWriter, r *http.Request) {
-	p := homePage{frame: s.frame("Home"), LogSize: s.h.log.Size(), Orgs: len(s.h.members.Orgs()), Jobs: s.h.recentJobs()}
+	p := homePage{frame: s.frame("Home"), LogSize: s.h.log.Size(), Orgs: len(s.h.members.Load().Orgs()), Jobs: s.h.recentJobs()}
 	bases, err := s.h.ListReleases(r.Context(), ListQuery{Kind: potluck.KindBase, IncludeYanked: true, PageSize: MaxPageSize})
 	if err != nil {
 		s.fail(w, err)

@@ -50,7 +50,7 @@ func (s *site) membersPage(w http.ResponseWriter, r *http.Request) {
 	p := membersPage{frame: s.frame("Members")}
 	hub := s.h.key.Public()
 	p.Hub = row(HubOrg, hub.Hint(), string(hub.PEM), potluck.KeyWindow{})
-	for _, o := range s.h.members.Orgs() {
+	for _, o := range s.h.members.Load().Orgs() {
 		ov := orgView{Org: o.Org, Role: o.Role}
 		for _, k := range o.Keys {
 			ov.Keys = append(ov.Keys, row(o.Org, k.Key.Hint(), string(k.Key.PEM), k.KeyWindow))

@@ -132,7 +132,7 @@ func (s *site) keyOf(hint string) (keyView, error) {
 		k.Org, k.Role, k.PEM = HubOrg, RoleHub, string(hub.PEM)
 		return k, nil
 	}
-	for _, o := range s.h.members.Orgs() {
+	for _, o := range s.h.members.Load().Orgs() {
 		for _, mk := range o.Keys {
 			if mk.Key.Hint() == hint {
 				k.Org, k.Role, k.PEM, k.Window = mk.Org, mk.Role, string(mk.Key.PEM), mk.KeyWindow

@@ -79,7 +79,7 @@ func (s *site) searchTarget(q string) (string, error) {
 		return "/members#key-" + ev.Key, nil
 	}
 	org := q == HubOrg
-	for _, m := range s.h.members.Orgs() {
+	for _, m := range s.h.members.Load().Orgs() {
 		org = org || m.Org == q
 	}
 	if org || s.h.releases.g.hasPublisher(q) {

@@ -217,15 +217,25 @@ func TestWebView(t *testing.T) {
 
 	t.Run("Lineage", func(t *testing.T) {
 		w.visit(t, "/releases/"+c.base.CID+"/lineage")
+		// An edge is "p>c" in its path's data-edges, p and c the data-n
+		// of its ends; the dashed path holds those to or from a yanked
+		// release.
 		got := browsertest.Eval[struct {
 			Nodes, Yanked []string
-			Edges         []string
+			Edges, Dashed []string
 			Title         string
-		}](t, w.tab, `({
-			nodes: Array.from(document.querySelectorAll('svg.lineage a.node'), (a) => a.id),
-			yanked: Array.from(document.querySelectorAll('svg.lineage a.node.yanked'), (a) => a.id),
-			edges: Array.from(document.querySelectorAll('svg.lineage path.edge'), (p) => p.dataset.from + ' ' + p.dataset.to),
-			title: document.querySelector('#node-`+c.m1.CID+` > title').textContent})`)
+		}](t, w.tab, `(() => {
+			const cid = {};
+			for (const a of document.querySelectorAll('svg.lineage a.node')) cid[a.dataset.n] = a.id.slice('node-'.length);
+			const edges = (sel) => Array.from(document.querySelectorAll(sel),
+				(p) => p.dataset.edges.split(' ').map((e) => e.split('>').map((n) => cid[n]).join(' '))).flat();
+			return {
+				nodes: Array.from(document.querySelectorAll('svg.lineage a.node'), (a) => a.id),
+				yanked: Array.from(document.querySelectorAll('svg.lineage a.node.yanked'), (a) => a.id),
+				edges: edges('svg.lineage g.edges path'),
+				dashed: edges('svg.lineage g.edges path.yanked'),
+				title: document.querySelector('#node-`+c.m1.CID+` > title').textContent};
+		})()`)
 		var nodes []string
 		for _, r := range w.all() {
 			nodes = append(nodes, "node-"+r.CID)
@@ -236,15 +246,21 @@ func TestWebView(t *testing.T) {
 		if want := []string{"node-" + c.dD.CID}; !slices.Equal(got.Yanked, want) {
 			t.Errorf("yanked nodes %v, want %v", got.Yanked, want)
 		}
-		var edges []string
+		var edges, dashed []string
 		for _, r := range w.all() {
 			for _, p := range r.Parents() {
 				edges = append(edges, p+" "+r.CID)
+				if p == c.dD.CID || r.CID == c.dD.CID {
+					dashed = append(dashed, p+" "+r.CID)
+				}
 			}
 		}
 		slices.Sort(edges)
 		if slices.Sort(got.Edges); !slices.Equal(got.Edges, edges) {
 			t.Errorf("edges %v\nwant %v", got.Edges, edges)
+		}
+		if slices.Sort(dashed); len(dashed) == 0 || !slices.Equal(slices.Sorted(slices.Values(got.Dashed)), dashed) {
+			t.Errorf("dashed edges %v, want those of the yanked %s: %v", got.Dashed, c.dD.CID, dashed)
 		}
 		if !strings.Contains(got.Title, "mmlu/accuracy 0.71 (lab-b)") {
 			t.Errorf("M1's hover text %q: want its best attested score, lab-b's 0.71", got.Title)

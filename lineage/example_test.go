@@ -87,7 +87,5 @@ func ExampleWriteSVG() {
 		}
 	}
 	// Output:
-	// <a href="/releases/bafy-delta" id="node-bafy-delta" class="node kind-delta root">
-	// <title>bafy-delta&#xA;delta by &lt;script&gt;, 2026-12-06 00:00 UTC&#xA;the release this lineage is about&#xA;best attested scores:&#xA;mnist/accuracy 0.931 (lab-a)</title>
-	// <text x="288" y="70" fill="#1f2328">&lt;script&gt; · 2026-12-06</text>
+	// <a href="/releases/bafy-delta" id="node-bafy-delta" class="node kind-delta root" data-n="1"><title>bafy-delta&#xA;delta by &lt;script&gt;, 2026-12-06 00:00 UTC&#xA;the release this lineage is about&#xA;best attested scores:&#xA;mnist/accuracy 0.931 (lab-a)</title><rect x="280" y="50" width="200" height="46" rx="6"/><text x="288" y="70">&lt;script&gt; · 2026-12-06</text><text class="cid" x="288" y="85">bafy-delta</text></a>
 }

@@ -38,28 +38,38 @@ const (
 // counted in the title, not drawn. It writes nothing if the lineage cannot
 // be laid out (a cycle, a CID twice).
 //
-// Every string from the lineage is XML-escaped, so the SVG can be served as
-// a file (image/svg+xml) or put into a page as it is: with html/template,
-// as a template.HTML. Put it in the page itself or in an <object>: in an
-// <img> its links do not work. It has no script, no style element and no
-// style attribute, only presentation attributes (fill, stroke, opacity),
-// so a Content-Security-Policy without 'unsafe-inline' lets it through. It
-// needs no stylesheet; a page's own stylesheet can add to it, and wins over
-// the presentation attributes, through these classes:
+// Every string from the lineage is XML-escaped, so the SVG can be put into
+// a page as it is: with html/template, as a template.HTML. Put it in the
+// page itself: in an <img> its links do not work. It has no script, no
+// style element and no style attribute, so a Content-Security-Policy
+// without 'unsafe-inline' lets it through. It is small for its size (a
+// study group of 1,000 releases draws in about 620 KB) and cheap for a
+// browser to lay out: coordinates are whole units, the edges are two
+// paths, a release is one line with no blank text between its parts, and
+// what every release shares is said once, by a parent's presentation
+// attributes or by the page's stylesheet. The stylesheet
+// colours the releases, through these classes (the hub's is
+// web/static/site.css; without one the boxes are black):
 //
 //	svg.lineage           the whole picture
-//	g.legend              the legend above the drawing
-//	g.edges, path.edge    the edges; data-from and data-to hold the CIDs
+//	g.legend              the legend above the drawing, a swatch each,
+//	                      classed as the releases it stands for
+//	g.edges               the edges: a path of those between live
+//	                      releases, and one classed yanked (dashed) of
+//	                      those to or from a yanked release; each path's
+//	                      data-edges lists its edges in the order it draws
+//	                      them, "p>c" for an edge from the release with
+//	                      data-n p to the one with data-n c
 //	g.nodes               the releases
-//	a.node                a release, id "node-" + its CID, also classed
-//	                      kind-base, kind-delta, kind-merge or kind-other,
-//	                      root (the release the lineage is about), yanked
+//	a.node                a release, id "node-" + its CID, data-n its
+//	                      index in the lineage, also classed kind-base,
+//	                      kind-delta, kind-merge or kind-other, root (the
+//	                      release the lineage is about), yanked
 //	text.cid              the short CID under a release's label
 //	line.strike           the line through a yanked release's label
 //
-// For example: .lineage a.node:hover rect { stroke-width: 3 }. A browser
-// test can find release c by id "node-" + c and edge p → c by data-from p
-// and data-to c.
+// A browser test can find release c by id "node-" + c and its edges
+// through its data-n.
 func WriteSVG(w io.Writer, l potluck.Lineage, o SVGOptions) error {
 	o = o.withDefaults()
 	nodes := make([]Node, len(l.Nodes))
@@ -84,15 +94,15 @@ func WriteSVG(w io.Writer, l potluck.Lineage, o SVGOptions) error {
 		return fmt.Errorf("lineage of %s: %w", l.Root, err)
 	}
 	s := &svgWriter{o: o, ox: margin, oy: margin + legendH}
-	width := max(d.Width+2*margin, legendW+2*margin)
-	height := d.Height + s.oy + margin
+	width := math.Ceil(max(d.Width+2*margin, legendW+2*margin))
+	height := math.Ceil(d.Height + s.oy + margin)
 	fmt.Fprintf(&s.b, `<svg xmlns="http://www.w3.org/2000/svg" class="lineage" viewBox="0 0 %s %s" width="%s" height="%s" font-family="system-ui, sans-serif" font-size="12" role="img" aria-label="Lineage of %s">`+"\n",
 		num(width), num(height), num(width), num(height), esc(l.Root))
 	s.legend()
 	s.edges(d, l)
 	s.b.WriteString(`<g class="nodes">` + "\n")
 	for i, n := range l.Nodes {
-		s.node(n, d.Nodes[i], n.CID == l.Root, outside[i])
+		s.node(i, n, d.Nodes[i], n.CID == l.Root, outside[i])
 	}
 	s.b.WriteString("</g>\n</svg>\n")
 	_, err = w.Write(s.b.Bytes())
@@ -123,28 +133,52 @@ type svgWriter struct {
 	ox, oy float64
 }
 
-// edges draws every route as a path: straight across a layer, a cubic
-// with horizontal ends between layers. An edge to or from a yanked
-// release is dashed.
+// edges draws every route: straight across a layer, a cubic with
+// horizontal ends between layers. The routes to or from a yanked release
+// form a path of their own, dashed; the others one path.
 func (s *svgWriter) edges(d *Drawing, l potluck.Lineage) {
-	yanked := map[string]bool{}
-	for _, n := range l.Nodes {
+	index := make(map[string]int, len(l.Nodes))
+	yanked := make(map[string]bool, len(l.Nodes))
+	for i, n := range l.Nodes {
+		index[n.CID] = i
 		yanked[n.CID] = n.Yanked
 	}
-	s.b.WriteString(`<g class="edges" fill="none" stroke="#8a8f98" stroke-width="1.2">` + "\n")
+	var live, dead []Route
 	for _, r := range d.Edges {
-		s.b.WriteString(`<path class="edge" data-from="`)
-		s.b.WriteString(esc(r.From))
-		s.b.WriteString(`" data-to="`)
-		s.b.WriteString(esc(r.To))
 		if yanked[r.From] || yanked[r.To] {
-			s.b.WriteString(`" stroke-dasharray="4 3`)
+			dead = append(dead, r)
+		} else {
+			live = append(live, r)
 		}
-		s.b.WriteString(`" d="`)
-		s.path(r.Points)
-		s.b.WriteString(`"/>` + "\n")
 	}
+	s.b.WriteString(`<g class="edges" fill="none" stroke="#8a8f98" stroke-width="1.2">` + "\n")
+	s.edgePath(live, index, ``)
+	s.edgePath(dead, index, ` class="yanked" stroke-dasharray="4 3"`)
 	s.b.WriteString("</g>\n")
+}
+
+// edgePath draws routes as one path with attrs, listing them in its
+// data-edges by the indices of their ends; no routes, no path.
+func (s *svgWriter) edgePath(routes []Route, index map[string]int, attrs string) {
+	if len(routes) == 0 {
+		return
+	}
+	s.b.WriteString(`<path` + attrs + ` data-edges="`)
+	for i, r := range routes {
+		b := s.b.AvailableBuffer()
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = strconv.AppendInt(b, int64(index[r.From]), 10)
+		b = append(b, '>')
+		b = strconv.AppendInt(b, int64(index[r.To]), 10)
+		s.b.Write(b)
+	}
+	s.b.WriteString(`" d="`)
+	for _, r := range routes {
+		s.path(r.Points)
+	}
+	s.b.WriteString(`"/>` + "\n")
 }
 
 func (s *svgWriter) path(pts []Point) {
@@ -154,7 +188,7 @@ func (s *svgWriter) path(pts []Point) {
 		switch {
 		case i == 0:
 			b = appendNum(append(appendNum(append(b, 'M'), x), ' '), y)
-		case p.Y == pts[i-1].Y:
+		case math.Round(p.Y) == math.Round(pts[i-1].Y):
 			b = appendNum(append(b, 'H'), x)
 		default:
 			q := pts[i-1]
@@ -171,13 +205,14 @@ func (s *svgWriter) path(pts []Point) {
 	s.b.Write(b)
 }
 
-// num formats a coordinate to a tenth of a unit, the shortest way.
+// num formats a coordinate rounded to a whole unit: a pixel at 100%, finer
+// than the eye can tell apart in a drawing this size.
 func num(v float64) string {
 	return string(appendNum(nil, v))
 }
 
 func appendNum(b []byte, v float64) []byte {
-	return strconv.AppendFloat(b, math.Round(v*10)/10, 'f', -1, 64)
+	return strconv.AppendInt(b, int64(math.Round(v)), 10)
 }
 
 // href is a release's link, escaped for a path and then for an attribute.

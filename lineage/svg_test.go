@@ -95,6 +95,45 @@ func checkSafe(t *testing.T, svg *element) {
 	})
 }
 
+// drawnEdges reads the edges back: the releases by their data-n, then
+// each path of g.edges, whose data-edges lists "p>c" for every subpath of
+// its d. It counts each edge parent → child drawn and notes those drawn
+// dashed.
+func drawnEdges(t *testing.T, svg *element) (count map[[2]string]int, dashed map[[2]string]bool) {
+	t.Helper()
+	cids := map[string]string{}
+	var group *element
+	svg.walk(func(e *element) {
+		if e.name == "a" && strings.HasPrefix(e.attr["id"], "node-") {
+			cids[e.attr["data-n"]] = strings.TrimPrefix(e.attr["id"], "node-")
+		}
+		if e.name == "g" && e.attr["class"] == "edges" {
+			group = e
+		}
+	})
+	if group == nil {
+		t.Fatal("no g.edges")
+	}
+	count, dashed = map[[2]string]int{}, map[[2]string]bool{}
+	for _, p := range group.children {
+		pairs := strings.Fields(p.attr["data-edges"])
+		if m := strings.Count(p.attr["d"], "M"); m != len(pairs) {
+			t.Errorf("a path lists %d edges and draws %d", len(pairs), m)
+		}
+		for _, pair := range pairs {
+			from, to, ok := strings.Cut(pair, ">")
+			k := [2]string{cids[from], cids[to]}
+			if !ok || k[0] == "" || k[1] == "" {
+				t.Errorf("edge %q: not two releases' data-n", pair)
+				continue
+			}
+			count[k]++
+			dashed[k] = p.attr["stroke-dasharray"] != ""
+		}
+	}
+	return count, dashed
+}
+
 func TestSVGHostileLabels(t *testing.T) {
 	hostile := `<script>alert("x")</script>`
 	cid := `bafy"><script>alert(1)</script>&amp;`
@@ -132,14 +171,8 @@ func TestSVGHostileLabels(t *testing.T) {
 			t.Errorf("title %q does not hold %q", title, want)
 		}
 	}
-	var edge *element
-	svg.walk(func(e *element) {
-		if e.name == "path" && e.attr["data-to"] == cid {
-			edge = e
-		}
-	})
-	if edge == nil || edge.attr["data-from"] != "base" {
-		t.Errorf("no edge base → %q", cid)
+	if edges, _ := drawnEdges(t, svg); edges[[2]string{"base", cid}] != 1 {
+		t.Errorf("edges %v, want one base → %q", edges, cid)
 	}
 }
 
@@ -158,7 +191,7 @@ func TestSVGStudyGroup(t *testing.T) {
 	width, _ := strconv.ParseFloat(box[2], 64)
 	height, _ := strconv.ParseFloat(box[3], 64)
 	nodes := map[string]*element{}
-	edges := map[[2]string]bool{}
+	edges, dashed := drawnEdges(t, svg)
 	svg.walk(func(e *element) {
 		switch {
 		case strings.HasPrefix(e.attr["id"], "node-"):
@@ -167,12 +200,6 @@ func TestSVGStudyGroup(t *testing.T) {
 				t.Errorf("node %s drawn twice", id)
 			}
 			nodes[id] = e
-		case e.attr["class"] == "edge":
-			k := [2]string{e.attr["data-from"], e.attr["data-to"]}
-			if edges[k] {
-				t.Errorf("edge %s → %s drawn twice", k[0], k[1])
-			}
-			edges[k] = true
 		case e.name == "rect":
 			x, _ := strconv.ParseFloat(e.attr["x"], 64)
 			y, _ := strconv.ParseFloat(e.attr["y"], 64)
@@ -187,6 +214,10 @@ func TestSVGStudyGroup(t *testing.T) {
 		t.Errorf("%d nodes drawn, %d in the lineage", len(nodes), len(l.Nodes))
 	}
 	want := 0
+	yanked := map[string]bool{}
+	for _, n := range l.Nodes {
+		yanked[n.CID] = n.Yanked
+	}
 	for _, n := range l.Nodes {
 		e := nodes[n.CID]
 		if e == nil {
@@ -195,8 +226,12 @@ func TestSVGStudyGroup(t *testing.T) {
 		checkNode(t, n, l.Root, e)
 		for _, p := range n.Parents {
 			want++
-			if !edges[[2]string{p, n.CID}] {
-				t.Errorf("edge %s → %s not drawn", p, n.CID)
+			k := [2]string{p, n.CID}
+			if edges[k] != 1 {
+				t.Errorf("edge %s → %s drawn %d times", p, n.CID, edges[k])
+			}
+			if dashed[k] != (yanked[p] || n.Yanked) {
+				t.Errorf("edge %s → %s dashed %v, its ends yanked %v and %v", p, n.CID, dashed[k], yanked[p], n.Yanked)
 			}
 		}
 	}
@@ -213,7 +248,7 @@ func checkNode(t *testing.T, n potluck.LineageNode, root string, e *element) {
 	if e.name != "a" || e.attr["href"] != "/releases/"+n.CID || !strings.Contains(class, " kind-"+string(n.Kind)+" ") {
 		t.Errorf("release %s: <%s href=%q class=%q>", n.CID, e.name, e.attr["href"], e.attr["class"])
 	}
-	if got := strings.Contains(class, " yanked ") && e.attr["opacity"] != "" && e.child("line") != nil; got != n.Yanked {
+	if got := strings.Contains(class, " yanked ") && e.child("line") != nil; got != n.Yanked {
 		t.Errorf("release %s yanked %v, drawn yanked %v", n.CID, n.Yanked, got)
 	}
 	if strings.Contains(class, " root ") != (n.CID == root) {
@@ -253,13 +288,13 @@ func TestSVGParentsOutsideAndCycles(t *testing.T) {
 	if err := lineage.WriteSVG(&buf, l, lineage.SVGOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"1 parent not in this lineage", "2 parents not in this lineage", `data-from="a" data-to="m"`} {
+	for _, want := range []string{"1 parent not in this lineage", "2 parents not in this lineage", `data-edges="0>1"`} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("the SVG lacks %q", want)
 		}
 	}
-	if strings.Count(buf.String(), `class="edge"`) != 1 {
-		t.Errorf("want one edge drawn")
+	if edges, _ := drawnEdges(t, parseSVG(t, buf.Bytes())); len(edges) != 1 {
+		t.Errorf("edges %v, want one drawn", edges)
 	}
 	l.Nodes[0].Parents = []string{"m"}
 	buf.Reset()

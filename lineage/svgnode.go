@@ -10,57 +10,39 @@ import (
 	"github.com/potluck-hub/potluck"
 )
 
-// look is how a kind of release is drawn.
-type look struct {
-	fill, stroke, name string
-}
-
-var looks = map[potluck.Kind]look{
-	potluck.KindBase:  {"#dbe7f5", "#3b6ea8", "base"},
-	potluck.KindDelta: {"#e2f0d9", "#4a8a3a", "delta"},
-	potluck.KindMerge: {"#fde4c8", "#c0701d", "merge"},
-}
-
-// lookOf is the kind's look; an unknown kind is grey.
-func lookOf(k potluck.Kind) look {
-	if l, ok := looks[k]; ok {
-		return l
+// kindName is the class suffix a kind of release is drawn with: the
+// stylesheet gives each its colours.
+func kindName(k potluck.Kind) string {
+	switch k {
+	case potluck.KindBase, potluck.KindDelta, potluck.KindMerge:
+		return string(k)
 	}
-	return look{"#eeeeee", "#888888", "other"}
+	return "other"
 }
 
-// yankedOpacity fades a yanked release.
-const yankedOpacity = "0.45"
-
-// node draws one release at box b: a link around its title, box, label
-// and short CID, and a strike-through if it was yanked.
-func (s *svgWriter) node(n potluck.LineageNode, b Box, root bool, outside int) {
-	lk := lookOf(n.Kind)
+// node draws release i at box b: a link around its title, box, label and
+// short CID, and a strike-through if it was yanked. Its colours, and its
+// fading if yanked, come from its classes.
+func (s *svgWriter) node(i int, n potluck.LineageNode, b Box, root bool, outside int) {
 	x, y := b.X+s.ox, b.Y+s.oy
-	class := "node kind-" + lk.name
-	stroke := "1.5"
+	class := "node kind-" + kindName(n.Kind)
 	if root {
-		class, stroke = class+" root", "3"
+		class += " root"
 	}
 	if n.Yanked {
 		class += " yanked"
 	}
-	fmt.Fprintf(&s.b, `<a href="%s" id="node-%s" class="%s"`, s.href(n.CID), esc(n.CID), class)
-	if n.Yanked {
-		s.b.WriteString(` opacity="` + yankedOpacity + `"`)
-	}
-	fmt.Fprintf(&s.b, ">\n<title>%s</title>\n", esc(s.title(n, root, outside)))
-	fmt.Fprintf(&s.b, `<rect x="%s" y="%s" width="%s" height="%s" rx="6" fill="%s" stroke="%s" stroke-width="%s"/>`+"\n",
-		num(x), num(y), num(b.W), num(b.H), lk.fill, lk.stroke, stroke)
+	fmt.Fprintf(&s.b, `<a href="%s" id="node-%s" class="%s" data-n="%d">`, s.href(n.CID), esc(n.CID), class, i)
+	fmt.Fprintf(&s.b, "<title>%s</title>", esc(s.title(n, root, outside)))
+	fmt.Fprintf(&s.b, `<rect x="%s" y="%s" width="%s" height="%s" rx="6"/>`, num(x), num(y), num(b.W), num(b.H))
 	line1, line2 := y+b.H/2-3, y+b.H/2+12
-	fmt.Fprintf(&s.b, `<text x="%s" y="%s" fill="#1f2328">%s</text>`+"\n", num(x+8), num(line1), esc(s.label(n, b.W)))
-	fmt.Fprintf(&s.b, `<text class="cid" x="%s" y="%s" fill="#57606a" font-family="ui-monospace, monospace" font-size="11">%s</text>`+"\n",
-		num(x+8), num(line2), esc(shortCID(n.CID)))
+	fmt.Fprintf(&s.b, `<text x="%s" y="%s">%s</text>`, num(x+8), num(line1), esc(s.label(n, b.W)))
+	fmt.Fprintf(&s.b, `<text class="cid" x="%s" y="%s">%s</text>`, num(x+8), num(line2), esc(shortCID(n.CID)))
 	if n.Yanked {
-		fmt.Fprintf(&s.b, `<line class="strike" x1="%s" y1="%s" x2="%s" y2="%s" stroke="#b42318" stroke-width="1.5"/>`+"\n",
+		fmt.Fprintf(&s.b, `<line class="strike" x1="%s" y1="%s" x2="%s" y2="%s"/>`,
 			num(x+4), num(line1-4), num(x+b.W-4), num(line1-4))
 	}
-	s.b.WriteString("</a>\n")
+	s.b.WriteString("</a>\n") // one line a release, and no blank text between its parts: a DOM node each
 }
 
 // label is "org · 2026-12-06", the org cut short to fit a box w wide.
@@ -147,29 +129,24 @@ func esc(s string) string {
 // legendW is the legend's width, the least the picture is wide.
 const legendW = 420
 
-// legend draws a swatch for each kind, a yanked release and the root.
+// legend draws a swatch for each kind, a yanked release and the root,
+// each classed as the releases it stands for.
 func (s *svgWriter) legend() {
 	s.b.WriteString(`<g class="legend">` + "\n")
 	x, y := float64(margin), float64(margin)
-	swatch := func(lk look, width, text string, yanked bool) {
-		s.b.WriteString("<g")
+	swatch := func(class, text string, yanked bool) {
+		fmt.Fprintf(&s.b, `<g class="%s"><rect x="%s" y="%s" width="16" height="14" rx="3"/>`, class, num(x), num(y))
 		if yanked {
-			s.b.WriteString(` opacity="` + yankedOpacity + `"`)
-		}
-		fmt.Fprintf(&s.b, `><rect x="%s" y="%s" width="16" height="14" rx="3" fill="%s" stroke="%s" stroke-width="%s"/>`,
-			num(x), num(y), lk.fill, lk.stroke, width)
-		if yanked {
-			fmt.Fprintf(&s.b, `<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#b42318" stroke-width="1.5"/>`,
+			fmt.Fprintf(&s.b, `<line class="strike" x1="%s" y1="%s" x2="%s" y2="%s"/>`,
 				num(x-2), num(y+7), num(x+18), num(y+7))
 		}
-		fmt.Fprintf(&s.b, `<text x="%s" y="%s" fill="#1f2328">%s</text></g>`+"\n", num(x+22), num(y+11), text)
+		fmt.Fprintf(&s.b, `<text x="%s" y="%s">%s</text></g>`+"\n", num(x+22), num(y+11), text)
 		x += 22 + 6.6*float64(len(text)) + 18
 	}
 	for _, k := range []potluck.Kind{potluck.KindBase, potluck.KindDelta, potluck.KindMerge} {
-		lk := lookOf(k)
-		swatch(lk, "1.5", lk.name, false)
+		swatch("kind-"+kindName(k), kindName(k), false)
 	}
-	swatch(lookOf(potluck.KindDelta), "1.5", "yanked", true)
-	swatch(look{"#ffffff", "#1f2328", ""}, "3", "this release", false)
+	swatch("kind-delta yanked", "yanked", true)
+	swatch("root", "this release", false)
 	s.b.WriteString("</g>\n")
 }

@@ -12,7 +12,10 @@ package merge_test
 // its peak RSS (getrusage's ru_maxrss) is its own. GB/s is the bytes of the
 // base and the deltas, read at least once, over the child's wall time.
 // POTLUCK_BENCH_DIR keeps the generated model between runs; POTLUCK_BENCH_WORKERS
-// sets --workers (default 2).
+// sets --workers (default 2); POTLUCK_BENCH_RUNS runs each recipe that many
+// times in a row (default 1). The children share one hash cache (under
+// POTLUCK_BENCH_DIR, or the test's directory), so every run after the
+// first hashes no input: what a repeated local merge does.
 
 import (
 	"context"
@@ -82,25 +85,37 @@ func TestBenchReport(t *testing.T) {
 		benchDeltas, benchTensors, benchRows*benchCols*2>>20, float64(input)/(1<<30), benchWorkers())
 	fmt.Printf("%-22s %10s %12s %8s\n", "method", "wall s", "peak RSS MiB", "GB/s")
 	only := os.Getenv("POTLUCK_BENCH_METHODS") // comma-separated labels; empty: all
+	runs, _ := strconv.Atoi(os.Getenv("POTLUCK_BENCH_RUNS"))
+	cache := filepath.Join(dir, "hashcache")
 	for i, br := range benchRecipes {
 		if only != "" && !slices.Contains(strings.Split(only, ","), br.label) {
 			continue
 		}
-		cmd := exec.Command(os.Args[0], "-test.run=^TestBenchChild$")
-		cmd.Env = append(os.Environ(), "POTLUCK_BENCH_CHILD="+strconv.Itoa(i), "POTLUCK_BENCH_DIR="+dir)
-		start := time.Now()
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v\n%s", br.label, err, b)
+		for run := range max(runs, 1) {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestBenchChild$")
+			cmd.Env = append(os.Environ(), "POTLUCK_BENCH_CHILD="+strconv.Itoa(i), "POTLUCK_BENCH_DIR="+dir, benchCacheEnv+"="+cache)
+			start := time.Now()
+			if b, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("%s: %v\n%s", br.label, err, b)
+			}
+			wall := time.Since(start).Seconds()
+			rss := float64(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss) / 1024 // KiB on Linux
+			in := input
+			if br.method == "slerp" {
+				in = input / (benchDeltas + 1) * 2
+			}
+			label := br.label
+			if runs > 1 {
+				label = fmt.Sprintf("%s #%d", br.label, run+1)
+			}
+			fmt.Printf("%-22s %10.2f %12.0f %8.2f\n", label, wall, rss, float64(in)/wall/1e9)
 		}
-		wall := time.Since(start).Seconds()
-		rss := float64(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss) / 1024 // KiB on Linux
-		in := input
-		if br.method == "slerp" {
-			in = input / (benchDeltas + 1) * 2
-		}
-		fmt.Printf("%-22s %10.2f %12.0f %8.2f\n", br.label, wall, rss, float64(in)/wall/1e9)
 	}
 }
+
+// benchCacheEnv names the hash cache TestBenchReport's children share
+// (TestMain gives every other test binary a fresh one).
+const benchCacheEnv = "POTLUCK_BENCH_CACHE"
 
 func benchWorkers() string {
 	if w := os.Getenv("POTLUCK_BENCH_WORKERS"); w != "" {
@@ -118,6 +133,9 @@ func TestBenchChild(t *testing.T) {
 	dir := os.Getenv("POTLUCK_BENCH_DIR")
 	br := benchRecipes[i]
 	y := fmt.Sprintf("merge_method: %s\nbase_model: %q\nseed: 1\n", br.method, filepath.Join(dir, "base"))
+	if strings.HasPrefix(br.method, "dare") || strings.HasPrefix(br.method, "della") {
+		y += "mask_scheme: 2\n" // what potluck merge records for a new merge
+	}
 	if br.params != "" {
 		y += "parameters:\n  " + strings.ReplaceAll(br.params, "\n", "\n  ") + "\n"
 	}

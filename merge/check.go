@@ -51,6 +51,11 @@ func CheckDelta(base, delta *Model) error {
 // its bytes and an error naming the first NaN or ±Inf element of a float
 // tensor.
 func (m *Model) ScanTensor(name string) ([32]byte, error) {
+	return m.scanTensor(name, nil)
+}
+
+// scanTensor is ScanTensor, the bytes also written to also when it is set.
+func (m *Model) scanTensor(name string, also io.Writer) ([32]byte, error) {
 	var sum [32]byte
 	t, ok := m.Tensor(name)
 	if !ok {
@@ -70,6 +75,11 @@ func (m *Model) ScanTensor(name string) ([32]byte, error) {
 		if t.DType.IsFloat() {
 			if i, v := firstNonFiniteRaw(raw[:n], t.DType, vals); i >= 0 {
 				return sum, fmt.Errorf("%w: model %s: tensor %q: element %d is %v", ErrIncompatible, m.Name, name, off/size+int64(i), v)
+			}
+		}
+		if also != nil {
+			if _, err := also.Write(raw[:n]); err != nil {
+				return sum, fmt.Errorf("merge: model %s: tensor %q: %w", m.Name, name, err)
 			}
 		}
 		off += int64(n)

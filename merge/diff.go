@@ -25,6 +25,10 @@ type DiffOptions struct {
 	// binades apart, of two F16 values at most 13; F64 that of two F32
 	// values at most 29: exact_test.go.)
 	Exact bool
+	// Progress, when set, is told after each chunk how many bytes of the
+	// fine-tune's float tensors have been read of how many: a 14 GB model's
+	// delta takes minutes, and a terminal shows how far it is.
+	Progress func(done, total int64)
 }
 
 // losslessDType is the delta dtype Exact picks for a fine-tune tensor of
@@ -43,7 +47,17 @@ func losslessDType(ft, base safetensors.DType) safetensors.DType {
 // tensors are subtracted in float32, non-float tensors must equal the base's
 // and are left out.
 func Diff(ctx context.Context, base, finetuned *Model, dir string, opts DiffOptions) ([]potluck.Tensor, error) {
-	e := &differ{base: make([]float32, ChunkElems), x: make([]float32, ChunkElems), raw: make([]byte, 8*ChunkElems)}
+	e := &differ{base: make([]float32, ChunkElems), x: make([]float32, ChunkElems), raw: make([]byte, 8*ChunkElems), progress: opts.Progress}
+	if e.progress != nil {
+		for _, sh := range finetuned.Shards {
+			for _, t := range sh.Tensors {
+				if bt, ok := base.Tensor(t.Name); ok && t.DType.IsFloat() && bt.DType.IsFloat() {
+					e.total += t.Size()
+				}
+			}
+		}
+		e.progress(0, e.total)
+	}
 	var all []potluck.Tensor
 	weightMap := map[string]string{}
 	for _, sh := range finetuned.Shards {
@@ -71,6 +85,9 @@ type differ struct {
 	base, x []float32
 	raw     []byte
 	wide    *wideBufs
+
+	progress    func(done, total int64)
+	done, total int64 // fine-tune bytes read, of all
 }
 
 // readChunk reads len(dst) elements of t from element off and widens them.
@@ -128,6 +145,10 @@ func (e *differ) diffTensor(base, ft *Model, p pair, outDT safetensors.DType, ex
 		}
 		if _, err := w.Write(raw); err != nil {
 			return err
+		}
+		if e.progress != nil {
+			e.done += int64(k) * int64(p.ft.DType.Size())
+			e.progress(e.done, e.total)
 		}
 	}
 	return nil

@@ -20,16 +20,20 @@
 // its inputs in a fixed order, in float32, with no fused multiply-add (each
 // product is rounded to float32 before it is added); reductions run in
 // float64 over 8 lanes fixed by element index; random masks come from a
-// counter-based generator keyed by seed, model and tensor name; magnitude
-// cuts are found by histograms over the float bits with ties broken by
+// counter-based generator keyed by seed, model and tensor name, in the
+// scheme the recipe records (mask_scheme); magnitude cuts are found by
+// histograms over the float bits, or taken from a delta's trim statistics
+// (merge/trimstats) and checked as the merge goes, with ties broken by
 // position. So the output is the same for any number of workers and any
 // chunking.
 //
 // The hot element-wise loops live in merge/kernel: its *_generic.go loops
 // are the reference, and its AVX-512 and AVX2 kernels match them bit for
-// bit. The kernels_*.go files here are thin wrappers over that package,
-// each documented with the loop it computes, beside the few loops that
-// stay in this package (slerp's and nuslerp's interpolation, DELLA's row
+// bit. The weighted sums, the masked methods and the robust ones run fused
+// kernels straight on the encoded bytes where their inputs allow
+// (METHODS.md, Speed). The kernels_*.go files here are thin wrappers over
+// that package, each documented with the loop it computes, beside the few
+// loops that stay in this package (slerp's and nuslerp's interpolation, DELLA's row
 // masks, the per-element fallback of a magnitude cut, the element-wise
 // combiners of nearswap, ram, sce and arcee_fusion, the output's
 // finiteness check). The statistics of the spherical methods and

@@ -29,7 +29,9 @@ type engine struct {
 	rawBase        []byte   // the fused path's block of the base
 	rawIn          [][]byte // and of each input
 	srcs           [][]byte
-	helpers        []*engine // engines of the goroutines that share a tensor's segments
+	masked         maskedState // the fused masked path's scratch
+	zero           []byte      // encoded zeros: a zero delta's bytes
+	helpers        []*engine   // engines of the goroutines that share a tensor's segments
 }
 
 func newEngine(r *run) *engine {
@@ -86,9 +88,17 @@ func (e *engine) mergeTensor(bt Tensor, outDT safetensors.DType, w io.Writer) er
 	}
 	tr.planFused(outDT)
 	if tr.n >= 2*int64(e.r.segment) && tr.segmentable() && e.r.slots != nil {
-		return tr.parallel(outDT, w)
+		counts, err := tr.parallel(outDT, w)
+		if err != nil {
+			return err
+		}
+		return tr.checkStats(counts)
 	}
-	return tr.span(0, tr.n, outDT, nil, w)
+	tr.startCounting()
+	if err := tr.span(0, tr.n, outDT, nil, w); err != nil {
+		return err
+	}
+	return tr.checkStats(tr.counted())
 }
 
 // span merges the elements [from, to) a chunk at a time, encoded in outDT,
@@ -136,6 +146,14 @@ func (tr *tensorRun) span(from, to int64, outDT safetensors.DType, dst []byte, w
 		}
 	}
 	return nil
+}
+
+// zeros returns n zero bytes.
+func (e *engine) zeros(n int) []byte {
+	if len(e.zero) < n {
+		e.zero = make([]byte, n)
+	}
+	return e.zero[:n]
 }
 
 // readBase reads k elements of the base tensor from off into e.base.

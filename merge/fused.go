@@ -25,13 +25,29 @@ const fusedBlock = 1 << 16
 // noFused turns the fused path off, for tests that compare both paths.
 var noFused bool
 
-// fusedPlan is a tensor's fused sum, set when every condition holds.
+// fusedPlan is a tensor's fused sum, or (masked set) its fused masked
+// merge (fused_masked.go), set when every condition holds.
 type fusedPlan struct {
 	format      kernel.Format
 	linear      bool
 	inputs      []int // the inputs summed, in order
 	w           []float32
 	div, lambda float32
+	masked      *maskedPlan
+	robust      *robustPlan
+}
+
+// robustEncoder is a combiner the fused path runs on the encoded bytes as
+// kernel.MedianEncoded (k < 0) or kernel.TrimmedEncoded.
+type robustEncoder interface {
+	robustEncoded() (k int, lambda float32)
+}
+
+// robustPlan is a tensor's fused median or trimmed mean over every input
+// (a zero delta as zeros).
+type robustPlan struct {
+	k      int
+	lambda float32
 }
 
 // kernelFormat maps a float dtype to the fused kernels' encoding.
@@ -57,8 +73,16 @@ func (tr *tensorRun) planFused(outDT safetensors.DType) {
 		return
 	}
 	f, ok := kernelFormat(tr.bt.DType)
+	if !ok || outDT != tr.bt.DType {
+		return
+	}
+	if re, ok := tr.comb.(robustEncoder); ok {
+		tr.planFusedRobust(f, re)
+		return
+	}
 	fc, isSum := tr.comb.(fusable)
-	if !ok || !isSum || outDT != tr.bt.DType {
+	if !isSum || tr.masked() {
+		tr.planFusedMasked(f)
 		return
 	}
 	// The weights, divisor and λ are the combiner's, so both paths do the
@@ -81,10 +105,26 @@ func (tr *tensorRun) planFused(outDT safetensors.DType) {
 	tr.fused = p
 }
 
+// masked reports whether some input of the tensor is masked.
+func (tr *tensorRun) masked() bool {
+	for _, m := range tr.masks {
+		if m != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // fusedChunk writes the k elements from off, encoded, into dst. It reports
 // false when some block had a value that is not finite: the caller redoes
 // the chunk through the general path.
 func (tr *tensorRun) fusedChunk(off int64, k int, dst []byte) (bool, error) {
+	switch {
+	case tr.fused.masked != nil:
+		return tr.fusedMaskedChunk(off, k, dst)
+	case tr.fused.robust != nil:
+		return tr.fusedRobustChunk(off, k, dst)
+	}
 	p, e := tr.fused, tr.e
 	size := p.format.Size()
 	for s := 0; s < k; s += fusedBlock {
@@ -110,6 +150,63 @@ func (tr *tensorRun) fusedChunk(off int64, k int, dst []byte) (bool, error) {
 			ok = kernel.SumLinear(p.format, out, base, srcs, p.w)
 		} else {
 			ok = kernel.SumScaled(p.format, out, base, srcs, p.w, p.div, p.lambda)
+		}
+		if !ok {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// planFusedRobust sets tr.fused for a median or trimmed mean of at most
+// kernel.RobustEncodedMax inputs, none clipped, each a dense delta of the
+// tensor's dtype or a zero delta.
+func (tr *tensorRun) planFusedRobust(f kernel.Format, re robustEncoder) {
+	if len(tr.rd) > kernel.RobustEncodedMax {
+		return
+	}
+	for i, rd := range tr.rd {
+		d, ok := rd.(denseReader)
+		if rd != nil && (!ok || d.t.DType != tr.bt.DType) || tr.clip[i] != 1 || tr.masks[i] != nil {
+			return
+		}
+	}
+	k, lambda := re.robustEncoded()
+	tr.fused = &fusedPlan{format: f, robust: &robustPlan{k: k, lambda: lambda}}
+}
+
+// fusedRobustChunk writes the k elements from off, encoded, into dst, or
+// reports false as fusedChunk does.
+func (tr *tensorRun) fusedRobustChunk(off int64, k int, dst []byte) (bool, error) {
+	p, e := tr.fused, tr.e
+	size := p.format.Size()
+	for s := 0; s < k; s += fusedBlock {
+		m := min(fusedBlock, k-s)
+		at := off + int64(s)
+		base, err := rawAt(e.r.p.base, tr.bt, at, m, e.rawBase)
+		if err != nil {
+			return false, err
+		}
+		srcs := e.srcs[:0]
+		for i, rd := range tr.rd {
+			if rd == nil {
+				srcs = append(srcs, e.zeros(m*size))
+				continue
+			}
+			d := rd.(denseReader)
+			b, err := rawAt(d.m, d.t, at, m, e.rawIn[i])
+			if err != nil {
+				return false, err
+			}
+			srcs = append(srcs, b)
+		}
+		e.srcs = srcs
+		out := dst[s*size : (s+m)*size]
+		var ok bool
+		if p.robust.k < 0 {
+			ok = kernel.MedianEncoded(p.format, out, base, srcs, p.robust.lambda)
+		} else {
+			ok = kernel.TrimmedEncoded(p.format, out, base, srcs, p.robust.k, p.robust.lambda)
 		}
 		if !ok {
 			return false, nil

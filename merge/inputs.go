@@ -222,3 +222,23 @@ func rawAt(m *Model, t Tensor, off int64, k int, buf []byte) ([]byte, error) {
 	}
 	return buf, nil
 }
+
+// checkBaseModel refuses a base_model that is no model: a delta release
+// or a LoRA adapter, whose tensors are differences, not weights, and
+// which has no config to copy.
+func checkBaseModel(base *Model) error {
+	if base == nil {
+		return nil
+	}
+	if slices.Contains(base.Other, AdapterConfig) {
+		return fmt.Errorf("%w: base_model %s is a LoRA adapter (it has %s), not a model: give the model it was trained on as base_model and list the adapter under models", ErrRecipe, base.Name, AdapterConfig)
+	}
+	man, err := modelManifest(base)
+	if err != nil {
+		return err
+	}
+	if man != nil && man.Kind == potluck.KindDelta {
+		return fmt.Errorf("%w: base_model %s is a delta (its %s says kind: delta), not a model: give the model it was made from as base_model and list the delta under models", ErrRecipe, base.Name, potluck.ManifestFile)
+	}
+	return nil
+}

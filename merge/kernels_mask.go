@@ -51,11 +51,12 @@ func maskBetween(x []float32, lo, hi int64) { kernel.MaskBetween(x, lo, hi) }
 //
 //	p = (density − ε) + r·2ε/(C−1)   (p = density when C = 1)
 //
-// computed in float64, and when paper is set a kept element is multiplied
-// by float32(1/p). The ranks come from sorting (key, C−1−j) pairs packed in
+// computed in float64 (element e of the tensor is kept when d.keeps(e, p):
+// mask.go), and when paper is set a kept element is multiplied by
+// float32(1/p). The ranks come from sorting (key, C−1−j) pairs packed in
 // uint64s: all distinct, so every sort gives the same order. order is
 // scratch of at least C elements.
-func dellaRow(x []float32, key uint64, off int64, density, eps float64, paper bool, order []uint64) {
+func dellaRow(x []float32, d drawer, off int64, density, eps float64, paper bool, order []uint64) {
 	c := len(x)
 	order = order[:c]
 	for j, v := range x {
@@ -70,7 +71,7 @@ func dellaRow(x []float32, key uint64, off int64, density, eps float64, paper bo
 			p = lo + float64(float64(r)*span)/den
 		}
 		switch {
-		case float64(draw(key, off+int64(j))) >= keepBelow(p):
+		case !d.keeps(off+int64(j), p):
 			x[j] = 0
 		case paper:
 			x[j] = float32(float32(1/p) * x[j])

@@ -16,6 +16,9 @@ func sumAbsLanes(acc *[8]float64, lane int, x []float32) { kernel.SumAbsLanes(ac
 // dotLanes adds float64(a[i])·float64(b[i]) to acc[(lane+i) mod 8].
 func dotLanes(acc *[8]float64, lane int, a, b []float32) { kernel.DotLanes(acc, lane, a[:len(b)], b) }
 
+// dotPairs is dotLanes for every pair p: acc[p] += the lanes of as[p]·bs[p].
+func dotPairs(acc []*[8]float64, lane int, as, bs [][]float32) { kernel.DotPairs(acc, lane, as, bs) }
+
 // laneSum is ((a₀+a₁)+(a₂+a₃)) + ((a₄+a₅)+(a₆+a₇)).
 func laneSum(acc *[8]float64) float64 {
 	return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))

@@ -54,9 +54,9 @@ type ShardLayout struct {
 }
 
 // notModelFiles are files of a model directory that are not part of the
-// model Apply rebuilds: Potluck's manifest and signature, and weights in
-// other formats (which a delta does not hold).
-var notModelFiles = regexp.MustCompile(`(^|/)(potluck\.json|model\.sig|[^/]*\.bin\.index\.json)$|\.(bin|pt|pth|ckpt|gguf|h5|msgpack|onnx)$`)
+// model Apply rebuilds: Potluck's manifest, trim statistics and
+// signature, and weights in other formats (which a delta does not hold).
+var notModelFiles = regexp.MustCompile(`(^|/)(potluck\.json|potluck\.stats|model\.sig|[^/]*\.bin\.index\.json)$|\.(bin|pt|pth|ckpt|gguf|h5|msgpack|onnx)$`)
 
 // ModelFiles are the files of m a delta's fine-tune is made of, sorted:
 // its safetensors shards and its other files (config, tokenizer, index,

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-
-	"github.com/potluck-hub/potluck/store"
 )
 
 // Resolver fetches a release by CID into a local directory and returns it;
@@ -136,7 +134,7 @@ func (o OpenOptions) openOne(ctx context.Context, ref string) (*Model, string, e
 		m, err := OpenModel(dir, linkedDir(dir))
 		return m, c, err
 	}
-	scan, err := store.ScanDir(dir)
+	scan, stats, err := scanLocal(dir, how == byPath)
 	if err != nil {
 		return nil, "", err
 	}
@@ -151,6 +149,7 @@ func (o OpenOptions) openOne(ctx context.Context, ref string) (*Model, string, e
 	if err != nil {
 		return nil, "", err
 	}
+	withScanStats(m, stats)
 	return m, c.String(), nil
 }
 

@@ -41,11 +41,14 @@ func (m *cutMasker) prepare(tr *tensorRun, i int) (mask, float32, error) {
 	if d >= 1 {
 		return nil, 1, nil
 	}
-	cuts, err := tr.findCuts(i, m.ranks(i, tr.n))
+	cuts, checks, err := tr.findCuts(i, m.ranks(i, tr.n))
 	if err != nil {
 		return nil, 1, err
 	}
 	cm := &cutMask{i: i, lo: cutState{c: cuts[0]}, hi: cutState{c: cuts[1]}}
+	if checks != nil {
+		cm.check = [2]*cutCheck{checks[0], checks[1]}
+	}
 	if !m.rescale {
 		return cm, 1, nil
 	}
@@ -72,41 +75,61 @@ func (m *cutMasker) ranks(i int, n int64) []int64 {
 }
 
 // cutMask keeps input i's elements above cut lo and not above cut hi.
+// A cut taken from trim statistics has a check: the merge pass counts the
+// elements below its key and on it (counted, reset by each pass's span),
+// and checkStats holds them against the check.
 type cutMask struct {
-	i      int
-	lo, hi cutState
+	i       int
+	lo, hi  cutState
+	check   [2]*cutCheck // lo's and hi's; nil: not from statistics
+	counted [2]cutCount
 }
 
 func (m *cutMask) apply(_ *tensorRun, off int64, x []float32) {
 	if off == 0 {
 		m.lo.seen, m.hi.seen = 0, 0
 	}
+	for c, st := range []*cutState{&m.lo, &m.hi} {
+		if m.check[c] != nil {
+			b, e := kernel.CountKeys(kernel.F32, f32Bytes(x), st.c.key, st.c.key)
+			m.counted[c].add(cutCount{int64(b), int64(e)})
+		}
+	}
 	magnitudeMask(x, &m.lo, &m.hi)
+}
+
+// cut is cut c: 0 for lo, 1 for hi.
+func (m *cutMask) cut(c int) cut {
+	if c == 0 {
+		return m.lo.c
+	}
+	return m.hi.c
 }
 
 func (m *cutMask) counting() bool { return !m.lo.stateless() || !m.hi.stateless() }
 
-func (m *cutMask) count(tr *tensorRun, from, to int64) (tally, error) {
-	var t tally
-	x := tr.e.xs[m.i]
-	for off := from; off < to; off += int64(tr.chunk) {
-		k := int(min(int64(tr.chunk), to-off))
-		if err := tr.load(m.i, off, x[:k], false); err != nil {
-			return t, err
-		}
-		t[0] += m.lo.countKey(x[:k])
-		t[1] += m.hi.countKey(x[:k])
-	}
-	return t, nil
+func (m *cutMask) tally() tally { return tally{m.lo.seen, m.hi.seen} }
+
+func (m *cutMask) guess(from, to, n int64) tally {
+	return tally{m.lo.guess(from, to, n), m.hi.guess(from, to, n)}
+}
+
+func (m *cutMask) same(g, a, c tally) bool {
+	return m.lo.same(g[0], a[0], c[0]) && m.hi.same(g[1], a[1], c[1])
 }
 
 func (m *cutMask) after(t tally) positional {
-	return &cutMask{i: m.i, lo: cutState{c: m.lo.c, seen: t[0]}, hi: cutState{c: m.hi.c, seen: t[1]}}
+	return &cutMask{i: m.i, lo: cutState{c: m.lo.c, seen: t[0]}, hi: cutState{c: m.hi.c, seen: t[1]}, check: m.check}
 }
 
-// findCuts finds input i's magnitude cuts at ranks qs.
-func (tr *tensorRun) findCuts(i int, qs []int64) ([]cut, error) {
+// findCuts finds input i's magnitude cuts at ranks qs. With trim
+// statistics for the input (a dense delta, not clipped) the high
+// histogram is the statistics', and the cuts of a bfloat16 or half input
+// need no read at all; each such cut records what the statistics claim of
+// it, for the merge pass to check (checks, nil when none came from them).
+func (tr *tensorRun) findCuts(i int, qs []int64) (cuts []cut, checks []*cutCheck, err error) {
 	x := tr.e.xs[i]
+	f := tr.e.cuts
 	pass := func(fn func([]float32)) error {
 		return tr.passes(func(off int64, k int) error {
 			if err := tr.load(i, off, x[:k], false); err != nil {
@@ -116,7 +139,7 @@ func (tr *tensorRun) findCuts(i int, qs []int64) ([]cut, error) {
 			return nil
 		})
 	}
-	high := func(h *[4][]uint32) error { return pass(func(x []float32) { histHigh(h, x) }) }
+	high := f.highOf(pass)
 	// A bfloat16 or half input, not rescaled, is counted as it lies, by the
 	// 15-bit magnitude key of its raw bits: one pass, unwidened. Bins from
 	// the format's Inf up hold Inf and NaN: then the widening pass finds
@@ -132,23 +155,42 @@ func (tr *tensorRun) findCuts(i int, qs []int64) ([]cut, error) {
 			exact, inf = func(bin int) uint32 { return kernel.F16ToF32Bits(uint16(bin)) }, 0x7C00
 		}
 	}
-	if exact != nil {
-		high = func(h *[4][]uint32) error {
+	fromStats := false
+	if dense && tr.clip[i] == 1 {
+		if h, ok := dr.m.Stats(tr.bt.Name); ok && h.DType == dr.t.DType && h.N == tr.n && h.Finite() {
+			high, fromStats = func(hi []int64) error { h.Dense(hi); return nil }, true
+			statsTaken.Add(1)
+		}
+	}
+	if exact != nil && !fromStats {
+		high = func(hi []int64) error {
 			err := tr.passes(func(off int64, k int) error {
 				b, err := rawAt(dr.m, dr.t, off, k, tr.e.raw)
 				if err == nil {
-					histRaw16(h, b)
+					histRaw16(&f.hi4, b)
 				}
 				return err
 			})
-			if err != nil || !nonFiniteBins(h, inf) {
+			bad := err == nil && nonFiniteBins(&f.hi4, inf)
+			f.foldHigh(hi)
+			if !bad {
 				return err
 			}
-			for t := range h {
-				clear(h[t])
-			}
-			return pass(func(x []float32) { histHigh(h, x) })
+			clear(hi)
+			err = pass(func(x []float32) { histHigh(&f.hi4, x) })
+			f.foldHigh(hi)
+			return err
 		}
 	}
-	return tr.e.cuts.find(tr.n, qs, exact, high, pass)
+	cuts, err = f.find(tr.n, qs, exact, high, pass)
+	if err != nil || !fromStats {
+		return cuts, nil, err
+	}
+	checks = make([]*cutCheck, len(cuts))
+	for k, c := range cuts {
+		if !c.all && !c.none {
+			checks[k] = &cutCheck{below: c.eqAbove + qs[k] - c.eq, eq: c.eq}
+		}
+	}
+	return cuts, checks, nil
 }

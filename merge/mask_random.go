@@ -5,7 +5,8 @@ import "fmt"
 // The random masks: DARE keeps each element with probability density;
 // DELLA keeps it with a probability that grows with its magnitude rank in
 // its row. Both draw from the counter-based generator of mask.go, so they
-// need no statistics pass, only (for rescale_mode: l1) the L1 norms.
+// need no statistics pass, only (for rescale_mode: l1) the L1 norms. The
+// recipe's mask_scheme picks the generator (mask.go).
 
 var (
 	randomMasks = maskSpec{params: map[string]param{"density": pDensity, "rescale_mode": pRescaleBy}, plan: planRandom}
@@ -16,14 +17,14 @@ var (
 // randomMasker is a tensor's DARE masks.
 type randomMasker struct {
 	density []float64
-	keys    []uint64
+	draws   []drawer
 	rescale bool // after the mask: by the L1 norm ratio, or with paper by 1/density
 	paper   bool
 }
 
 func planRandom(s *tensorScope, rescale bool) (masker, error) {
 	d, err := s.perInput("density")
-	return &randomMasker{density: d, keys: s.keys(), rescale: rescale, paper: s.choice("rescale_mode") == "paper"}, err
+	return &randomMasker{density: d, draws: s.drawers(), rescale: rescale, paper: s.choice("rescale_mode") == "paper"}, err
 }
 
 func (m *randomMasker) prepare(tr *tensorRun, i int) (mask, float32, error) {
@@ -31,7 +32,7 @@ func (m *randomMasker) prepare(tr *tensorRun, i int) (mask, float32, error) {
 	if d >= 1 {
 		return nil, 1, nil
 	}
-	rm := randomMask{key: m.keys[i], thr: keepBelow(d)}
+	rm := randomMask{d: m.draws[i], p: d}
 	switch {
 	case !m.rescale:
 		return rm, 1, nil
@@ -42,25 +43,25 @@ func (m *randomMasker) prepare(tr *tensorRun, i int) (mask, float32, error) {
 	return rm, resc, err
 }
 
-// randomMask is one input's DARE mask.
+// randomMask is one input's DARE mask: keep probability p.
 type randomMask struct {
-	key uint64
-	thr float64
+	d drawer
+	p float64
 }
 
-func (m randomMask) apply(_ *tensorRun, off int64, x []float32) { dareMask(x, m.key, off, m.thr) }
+func (m randomMask) apply(_ *tensorRun, off int64, x []float32) { m.d.mask(x, off, m.p) }
 
 // rankMasker is a tensor's DELLA masks.
 type rankMasker struct {
 	density, eps []float64
-	keys         []uint64
+	draws        []drawer
 	rescale      bool // after the mask: by the L1 norm ratio, or with paper each kept value by 1/p
 	paper        bool
 }
 
 // planRank refuses a density ± ε that leaves (0, 1): a probability would.
 func planRank(s *tensorScope, rescale bool) (masker, error) {
-	m := &rankMasker{keys: s.keys(), rescale: rescale, paper: s.choice("rescale_mode") == "paper"}
+	m := &rankMasker{draws: s.drawers(), rescale: rescale, paper: s.choice("rescale_mode") == "paper"}
 	var err error
 	if m.density, err = s.perInput("density"); err != nil {
 		return nil, err
@@ -81,7 +82,7 @@ func (m *rankMasker) prepare(tr *tensorRun, i int) (mask, float32, error) {
 	if d >= 1 {
 		return nil, 1, nil
 	}
-	rm := rankMask{key: m.keys[i], density: d, eps: m.eps[i], paper: m.paper && m.rescale}
+	rm := rankMask{d: m.draws[i], density: d, eps: m.eps[i], paper: m.paper && m.rescale}
 	if !m.rescale || m.paper {
 		return rm, 1, nil
 	}
@@ -91,7 +92,7 @@ func (m *rankMasker) prepare(tr *tensorRun, i int) (mask, float32, error) {
 
 // rankMask is one input's DELLA mask, row by row.
 type rankMask struct {
-	key          uint64
+	d            drawer
 	density, eps float64
 	paper        bool // each kept value multiplied by 1/p
 }
@@ -102,6 +103,6 @@ func (m rankMask) apply(tr *tensorRun, off int64, x []float32) {
 		e.order = make([]uint64, tr.cols)
 	}
 	for r := int64(0); r < int64(len(x)); r += tr.cols {
-		dellaRow(x[r:r+tr.cols], m.key, off+r, m.density, m.eps, m.paper, e.order)
+		dellaRow(x[r:r+tr.cols], m.d, off+r, m.density, m.eps, m.paper, e.order)
 	}
 }

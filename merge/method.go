@@ -31,6 +31,9 @@ type method struct {
 	// method combines (linear's model soup), not left out as mergekit
 	// leaves it out of the task-vector methods.
 	baseIsInput bool
+	// randomMasks: the method draws random masks (DARE, DELLA), which
+	// Recipe.MaskScheme picks the generator of.
+	randomMasks bool
 	// baseOptional lets a recipe leave base_model out, as mergekit lets
 	// it for this method: the first model is then the base the output is
 	// laid out from, and one of the inputs (a zero delta).
@@ -152,18 +155,26 @@ type fusedSum struct {
 
 // positional is a stage (a mask, or a combiner) that decides some elements
 // by how many like them came before in the tensor: a magnitude cut keeps
-// only the first of the elements on its key. A pass counts as it goes; a
-// segment merged apart (segment.go) starts from the count of the elements
-// before it, which one more read of the inputs gives.
+// only the first of the elements on its key. A pass counts as it goes. A
+// segment merged apart (segment.go) starts from a guess at the count of
+// the elements before it; once the segments before it are merged the
+// guess is checked, and a segment whose guess decided any element
+// otherwise than the true count would is merged again.
 type positional interface {
 	// counting reports whether the stage needs the count at all: not when
 	// it decides every element alone after all.
 	counting() bool
-	// count returns the count of elements [from, to), read through tr.
-	count(tr *tensorRun, from, to int64) (tally, error)
+	// tally returns the stage's count so far.
+	tally() tally
 	// after returns a copy of the stage that starts after elements whose
 	// counts sum to t.
 	after(t tally) positional
+	// guess returns a start for elements [from, to) of n that decides
+	// them as the true start most likely does.
+	guess(from, to, n int64) tally
+	// same reports whether starting from g decides c counted elements as
+	// starting from the true count a does.
+	same(g, a, c tally) bool
 }
 
 // tally is a positional stage's count (a magnitude mask counts the

@@ -64,7 +64,7 @@ func fusionStats(tr *tensorRun) (combiner, error) {
 			return err
 		})
 	}
-	high := func(h *[4][]uint32) error { return pass(func(x []float32) { histHigh(h, x) }) }
+	high := tr.e.cuts.highOf(pass)
 	n := tr.n
 	rank := func(q float64) int64 { return int64(q * float64(n-1)) }
 	quart, err := tr.e.cuts.find(n, []int64{rank(0.25), rank(0.75)}, nil, high, pass)

@@ -44,6 +44,8 @@ type median struct{ lambda float32 }
 
 func (m median) combine(c *chunk) { medianCombine(c.out, c.base, c.xs, m.lambda) }
 
+func (m median) robustEncoded() (int, float32) { return -1, m.lambda }
+
 // trimmed is out = base + λ·mean, k dropped at either end (kernels_robust.go).
 type trimmed struct {
 	k      int
@@ -51,3 +53,5 @@ type trimmed struct {
 }
 
 func (m trimmed) combine(c *chunk) { trimmedCombine(c.out, c.base, c.xs, m.k, m.lambda) }
+
+func (m trimmed) robustEncoded() (int, float32) { return m.k, m.lambda }

@@ -86,7 +86,7 @@ func sceStats(tr *tensorRun, topk float64) (combiner, error) {
 				return err
 			})
 		}
-		high := func(h *[4][]uint32) error { return pass(func(x []float32) { histHigh(h, x) }) }
+		high := tr.e.cuts.highOf(pass)
 		cuts, err := tr.e.cuts.find(tr.n, []int64{tr.n - keep}, nil, high, pass)
 		if err != nil {
 			return nil, err
@@ -173,18 +173,13 @@ func (s *sceMerge) combine(c *chunk) {
 
 func (s *sceMerge) counting() bool { return !s.sel.stateless() }
 
-func (s *sceMerge) count(tr *tensorRun, from, to int64) (tally, error) {
-	var t tally
-	v := tr.e.tmp
-	for off := from; off < to; off += int64(tr.chunk) {
-		k := int(min(int64(tr.chunk), to-off))
-		if err := sceLoad(tr, off, k, v); err != nil {
-			return t, err
-		}
-		t[0] += s.sel.countKey(v[:k])
-	}
-	return t, nil
+func (s *sceMerge) tally() tally { return tally{s.sel.seen} }
+
+func (s *sceMerge) guess(from, to, n int64) tally {
+	return tally{s.sel.guess(from, to, n)}
 }
+
+func (s *sceMerge) same(g, a, c tally) bool { return s.sel.same(g[0], a[0], c[0]) }
 
 func (s *sceMerge) after(t tally) positional {
 	return &sceMerge{sel: cutState{c: s.sel.c, seen: t[0]}, w: s.w}

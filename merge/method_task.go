@@ -45,7 +45,8 @@ func taskMethod(name string, mask *maskSpec, consensus, normalize, rescale bool)
 			return planTask(t, mask, consensus, paper)
 		}, nil
 	}
-	return method{name: name, params: ps, minModels: 1, plan: plan}
+	random := mask != nil && (mask == &randomMasks || mask == &rankMasks)
+	return method{name: name, params: ps, minModels: 1, plan: plan, randomMasks: random}
 }
 
 // planTask makes one tensor's op for a task-vector method.

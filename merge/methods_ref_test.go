@@ -6,6 +6,8 @@ package merge_test
 // under test. Sorting is fine here: the reference is not streamed.
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"hash/fnv"
 	"math"
 	"sort"
@@ -21,6 +23,7 @@ type refCfg struct {
 	normalize, rescale           bool
 	paperConsensus, paperRescale bool
 	seed                         uint64
+	scheme                       int // mask_scheme: 0 or 1, or 2
 	samples                      []float64
 	keep                         []bool // krum's selection; nil: all
 	models                       []int  // recipe index of each input
@@ -52,6 +55,31 @@ func tUniform(key uint64, i int) float64 {
 	return float64(tMix(key+uint64(i+1)*0x9E3779B97F4A7C15)>>11) / (1 << 53)
 }
 
+// tKey2 is scheme 2's key, from its specification: the first 8 bytes of
+// SHA-256("potluck/mask/2" ‖ 0 ‖ seed ‖ model ‖ name), little-endian.
+func tKey2(seed uint64, model int, name string) uint64 {
+	b := append([]byte("potluck/mask/2\x00"), make([]byte, 16)...)
+	binary.LittleEndian.PutUint64(b[15:], seed)
+	binary.LittleEndian.PutUint64(b[23:], uint64(model))
+	sum := sha256.Sum256(append(b, name...))
+	return binary.LittleEndian.Uint64(sum[:])
+}
+
+// tUniform2 is element i's scheme-2 draw as a number in [0, 1): the 16-bit
+// field i mod 4 of SplitMix64's output number ⌊i/4⌋+1.
+func tUniform2(key uint64, i int) float64 {
+	z := tMix(key + uint64(i/4+1)*0x9E3779B97F4A7C15)
+	return float64(z>>(16*(i%4))&0xFFFF) / (1 << 16)
+}
+
+// uniform is element i's draw in the configured scheme.
+func (c refCfg) uniform(model, i int) float64 {
+	if c.scheme == 2 {
+		return tUniform2(tKey2(c.seed, model, c.name), i)
+	}
+	return tUniform(tKey(c.seed, model, c.name), i)
+}
+
 // rankOrder returns x's indices from the largest magnitude down, ties to the
 // earlier element.
 func rankOrder(x []float64) []int {
@@ -75,7 +103,6 @@ func refMask(c refCfg, i int, x []float64) (keep []bool, scale []float64) {
 	if d >= 1 {
 		return keep, scale
 	}
-	key := tKey(c.seed, c.models[i], c.name)
 	switch refSparsifier[c.method] {
 	case "top":
 		k := max(1, int(d*float64(n)))
@@ -93,7 +120,7 @@ func refMask(c refCfg, i int, x []float64) (keep []bool, scale []float64) {
 		}
 	case "dare":
 		for e := range keep {
-			keep[e] = tUniform(key, e) < d
+			keep[e] = c.uniform(c.models[i], e) < d
 		}
 		if c.paperRescale {
 			for e := range scale {
@@ -108,7 +135,7 @@ func refMask(c refCfg, i int, x []float64) (keep []bool, scale []float64) {
 				if c.cols > 1 {
 					p = d - c.eps[i] + float64(c.cols-1-r)*2*c.eps[i]/float64(c.cols-1)
 				}
-				keep[row+j] = tUniform(key, row+j) < p
+				keep[row+j] = c.uniform(c.models[i], row+j) < p
 				if c.paperRescale {
 					scale[row+j] = 1 / p
 				}

@@ -101,11 +101,23 @@ type methodCase struct {
 	cfg      func(c *refCfg, pos float64) // fills the resolved parameters
 	n        int
 	scales   []float64
+	scheme   int // mask_scheme (0: unset)
+}
+
+// name names the case's subtest.
+func (mc methodCase) name() string {
+	if mc.scheme != 0 {
+		return fmt.Sprintf("%s/mask_scheme %d/%s", mc.method, mc.scheme, mc.global)
+	}
+	return mc.method + "/" + mc.global
 }
 
 func (mc methodCase) yaml(f *methodFixture) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "merge_method: %s\nbase_model: %q\nseed: 7\n", mc.method, f.base)
+	if mc.scheme != 0 {
+		fmt.Fprintf(&b, "mask_scheme: %d\n", mc.scheme)
+	}
 	if mc.global != "" {
 		b.WriteString("parameters:\n")
 		for _, l := range strings.Split(mc.global, "\n") {
@@ -201,6 +213,19 @@ var methodCases = []methodCase{
 		cfg: func(c *refCfg, _ float64) { c.t = 0.3 }},
 	{method: "krum", n: 5, global: "m: 2", scales: []float64{1, 1, 1, 1, 30},
 		cfg: func(c *refCfg, _ float64) { c.lambda = 1 }},
+	// Mask scheme 2.
+	{method: "dare_linear", global: "density: 0.6", perModel: perModel("{weight: %v}", tiesWeights), scheme: 2,
+		cfg: func(c *refCfg, _ float64) {
+			c.w, c.density, c.rescale = fill(4, tiesWeights), fill(4, []float64{0.6}), true
+		}},
+	{method: "dare_ties", global: "density: 0.3\nrescale_mode: paper", perModel: perModel("{weight: %v}", tiesWeights), scheme: 2,
+		cfg: func(c *refCfg, _ float64) {
+			c.w, c.density, c.rescale, c.paperRescale = fill(4, tiesWeights), fill(4, []float64{0.3}), true, true
+		}},
+	{method: "della", global: "density: 0.5\nepsilon: 0.2", perModel: perModel("{weight: %v}", tiesWeights), scheme: 2,
+		cfg: func(c *refCfg, _ float64) {
+			c.w, c.density, c.eps, c.normalize, c.rescale = fill(4, tiesWeights), fill(4, []float64{0.5}), fill(4, []float64{0.2}), true, true
+		}},
 }
 
 // Every method, against its float64 reference, on every float dtype: the
@@ -209,7 +234,7 @@ var methodCases = []methodCase{
 // 4n + 12 for n inputs (products, sums, weights, rescaling, clipping).
 func TestMethodsMatchReference(t *testing.T) {
 	for _, mc := range methodCases {
-		t.Run(mc.method+"/"+mc.global, func(t *testing.T) {
+		t.Run(mc.name(), func(t *testing.T) {
 			f := mc.fixture(t)
 			n := len(f.deltas)
 			out := outDir(t)
@@ -219,7 +244,7 @@ func TestMethodsMatchReference(t *testing.T) {
 			got := readTensors(t, out)
 			keep := refKrum(f, mc, n)
 			for k, bt := range f.tensors {
-				c := refCfg{method: mc.method, name: bt.Name, cols: int(bt.Shape[len(bt.Shape)-1]), lambda: 1, seed: 7, keep: keep,
+				c := refCfg{method: mc.method, name: bt.Name, cols: int(bt.Shape[len(bt.Shape)-1]), lambda: 1, seed: 7, keep: keep, scheme: mc.scheme,
 					w: fill(n, []float64{1}), density: fill(n, []float64{1}), gamma: fill(n, []float64{0.01}), eps: fill(n, []float64{0.15})}
 				for i := range n {
 					c.models = append(c.models, i)

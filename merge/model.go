@@ -64,6 +64,7 @@ type Model struct {
 	src    Source
 	byName map[string]Tensor
 	files  []ReaderAtCloser
+	trim   *modelStats // its trim statistics (trim.go); nil: none
 }
 
 // OpenModel reads the headers of every *.safetensors file of src.
@@ -87,6 +88,7 @@ func OpenModel(name string, src Source) (*Model, error) {
 		m.Close()
 		return nil, fmt.Errorf("merge: model %s has no .safetensors file", name)
 	}
+	m.openStats()
 	return m, nil
 }
 

@@ -24,10 +24,10 @@ type OutputOptions struct {
 	NoTokenizer bool
 }
 
-// skipFromBase are base files a merge does not copy: its manifest and
-// signature, its index (the output has its own), and weights in other
-// formats, which would contradict the merged ones.
-var skipFromBase = regexp.MustCompile(`(^|/)(potluck\.json|model\.sig|model\.safetensors\.index\.json|[^/]*\.bin\.index\.json)$|\.(bin|pt|pth|ckpt|gguf|h5|msgpack|onnx)$`)
+// skipFromBase are base files a merge does not copy: its manifest, trim
+// statistics and signature, its index (the output has its own), and
+// weights in other formats, which would contradict the merged ones.
+var skipFromBase = regexp.MustCompile(`(^|/)(potluck\.json|potluck\.stats|model\.sig|model\.safetensors\.index\.json|[^/]*\.bin\.index\.json)$|\.(bin|pt|pth|ckpt|gguf|h5|msgpack|onnx)$`)
 
 // tokenizerFiles are the files of a Hugging Face tokenizer, as mergekit
 // copies them.

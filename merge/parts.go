@@ -19,6 +19,9 @@ func (j *Job) plans(ctx context.Context) ([]*run, *expansion, error) {
 	if err := j.Recipe.Check(); err != nil {
 		return nil, nil, err
 	}
+	if err := checkBaseModel(j.Base); err != nil {
+		return nil, nil, err
+	}
 	var err error
 	if j.sem, err = semanticsOf(j.Engine); err != nil {
 		return nil, nil, err

@@ -27,6 +27,9 @@ type Recipe struct {
 	Dtype       string         `yaml:"dtype,omitempty" json:"dtype,omitempty"`
 	OutDtype    string         `yaml:"out_dtype,omitempty" json:"out_dtype,omitempty"`
 	Seed        *uint64        `yaml:"seed,omitempty" json:"seed,omitempty"`
+	// MaskScheme picks the random masks' generator (mask.go): 1, or 0
+	// (unset) for 1; 2 for what new merges record (PinMaskScheme).
+	MaskScheme int `yaml:"mask_scheme,omitempty" json:"mask_scheme,omitempty"`
 	// TokenizerSource is the output's vocabulary (tokenizer.go): "base",
 	// "union", or a model ("model:X" or X). Empty: the base's tokenizer
 	// files, and embeddings of other sizes cut to their common rows.
@@ -159,6 +162,9 @@ func (r *Recipe) checkFields(m method) error {
 	if _, ok := outDtypes[r.OutDtype]; r.OutDtype != "" && !ok {
 		return fmt.Errorf("%w: out_dtype %q (supported: float32, bfloat16, float16)", ErrRecipe, r.OutDtype)
 	}
+	if err := checkMaskScheme(r); err != nil {
+		return err
+	}
 	if err := r.checkTokenizer(); err != nil {
 		return err
 	}
@@ -254,6 +260,31 @@ func (r *Recipe) Weight(i int) float64 {
 		return 0
 	}
 	return f
+}
+
+// WeightGradient returns model i's weight over the layers when the recipe
+// gives it as a gradient ([0.2, 0.8]), else nil; Weight is its first value.
+func (r *Recipe) WeightGradient(i int) []float64 {
+	name := methods[r.MergeMethod].weightParam
+	if name == "" {
+		name = "weight"
+	}
+	if _, ok := methods[r.MergeMethod].params[name]; !ok {
+		return nil
+	}
+	levels := []map[string]setting{r.global, r.fallback}
+	if i >= 0 && i < len(r.perModel) {
+		levels = append([]map[string]setting{r.perModel[i]}, levels...)
+	}
+	for _, level := range levels {
+		if s, ok := level[name]; ok {
+			if len(s.grad) > 1 {
+				return append([]float64(nil), s.grad...)
+			}
+			return nil
+		}
+	}
+	return nil
 }
 
 func (r *Recipe) weightSum() float64 {

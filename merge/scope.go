@@ -73,15 +73,16 @@ func (s *tensorScope) flag(name string) bool {
 	return b
 }
 
-// keys are the inputs' random-mask generator keys for the tensor (mask.go).
-func (s *tensorScope) keys() []uint64 {
+// drawers are the inputs' random draws for the tensor, in the recipe's
+// mask scheme (mask.go).
+func (s *tensorScope) drawers() []drawer {
 	var seed uint64
 	if s.r.Seed != nil {
 		seed = *s.r.Seed
 	}
-	out := make([]uint64, len(s.inputs))
+	out := make([]drawer, len(s.inputs))
 	for k, in := range s.inputs {
-		out[k] = maskKey(seed, in.index, s.name)
+		out[k] = newDrawer(s.r.MaskScheme, seed, in.index, s.name)
 	}
 	return out
 }

@@ -74,19 +74,15 @@ func newCutFinder() *cutFinder {
 	return f
 }
 
-func (f *cutFinder) find(n int64, qs []int64, exact func(bin int) uint32, high func(*[4][]uint32) error, pass func(func(x []float32)) error) ([]cut, error) {
+// find returns the cuts at ranks qs of n elements. high fills the
+// histogram of the keys' high 16 bits (from a pass over the input, or its
+// trim statistics); exact, when set, maps a bin to its one key (bfloat16
+// and half inputs, whose 15-bit keys are whole keys), else pass streams
+// the input again for the low 16 bits inside each cut's bin.
+func (f *cutFinder) find(n int64, qs []int64, exact func(bin int) uint32, high func(hi []int64) error, pass func(func(x []float32)) error) ([]cut, error) {
 	cuts := make([]cut, len(qs))
 	clear(f.hi)
-	for i := range f.hi4 {
-		clear(f.hi4[i])
-	}
-	err := high(&f.hi4)
-	for _, h := range f.hi4 {
-		for b, c := range h {
-			f.hi[b] += int64(c)
-		}
-	}
-	if err != nil {
+	if err := high(f.hi); err != nil {
 		return nil, err
 	}
 	f.bin, f.low = f.bin[:0], f.low[:0]
@@ -124,6 +120,26 @@ func (f *cutFinder) find(n int64, qs []int64, exact func(bin int) uint32, high f
 		cuts[i].eq = e
 	}
 	return cuts, nil
+}
+
+// foldHigh adds the four partial tables of histHigh or histRaw16 into hi,
+// and clears them.
+// highOf is find's high from pass, a pass over the widened values.
+func (f *cutFinder) highOf(pass func(func(x []float32)) error) func(hi []int64) error {
+	return func(hi []int64) error {
+		err := pass(func(x []float32) { histHigh(&f.hi4, x) })
+		f.foldHigh(hi)
+		return err
+	}
+}
+
+func (f *cutFinder) foldHigh(hi []int64) {
+	for _, h := range f.hi4 {
+		for b, c := range h {
+			hi[b] += int64(c)
+		}
+		clear(h)
+	}
 }
 
 // rankBin returns the bin holding rank q (0-based, ascending) and the count
@@ -212,6 +228,36 @@ func (s *cutState) countKey(x []float32) int64 {
 // no element sits on the cut's key with only some of them kept.
 func (s *cutState) stateless() bool {
 	return s.c.all || s.c.none || s.c.eqAbove == 0 || s.c.eqAbove == s.c.eq
+}
+
+// keptAll is a start from which a cut keeps every element on its key
+// that a tensor can hold.
+const keptAll = -1 << 62
+
+// guess returns a start for the cut over elements [from, to) of n: the
+// elements on its key are kept up to the eqAbove-th, which, were they
+// spread evenly, would come at eqAbove/eq of the tensor; the elements
+// before it get keptAll, those after it eqAbove (none kept).
+func (s *cutState) guess(from, to, n int64) int64 {
+	if s.stateless() {
+		return 0
+	}
+	mid := float64(from+to) / 2 / float64(n)
+	if mid < float64(s.c.eqAbove)/float64(s.c.eq) {
+		return keptAll
+	}
+	return s.c.eqAbove
+}
+
+// same reports whether count c of elements on the key are decided alike
+// from start g and from start a: the k-th of them (from 0) is kept when
+// start+k < eqAbove.
+func (s *cutState) same(g, a, c int64) bool {
+	if s.stateless() || c == 0 || g == a {
+		return true
+	}
+	e := s.c.eqAbove
+	return (g+c <= e && a+c <= e) || (g >= e && a >= e)
 }
 
 // threshold returns t such that the cut keeps exactly the elements of x

@@ -32,6 +32,8 @@ func (tr *tensorRun) gatherGram(need gramNeed) error {
 func (tr *tensorRun) gramStats(all, rowWise bool) (gram, error) {
 	gr := gram{pairs: pairList(len(tr.rd), all)}
 	acc := make([][8]float64, len(gr.pairs))
+	accs := make([]*[8]float64, len(gr.pairs))
+	as, bs := make([][]float32, len(gr.pairs)), make([][]float32, len(gr.pairs))
 	err := tr.passes(func(off int64, k int) error {
 		for i := range tr.rd {
 			if err := tr.loadRaw(i, off, tr.e.xs[i][:k]); err != nil {
@@ -40,17 +42,21 @@ func (tr *tensorRun) gramStats(all, rowWise bool) (gram, error) {
 		}
 		if !rowWise {
 			for p, ij := range gr.pairs {
-				dotLanes(&acc[p], int(off&7), tr.e.xs[ij[0]][:k], tr.e.xs[ij[1]][:k])
+				accs[p], as[p], bs[p] = &acc[p], tr.e.xs[ij[0]][:k], tr.e.xs[ij[1]][:k]
 			}
+			dotPairs(accs, int(off&7), as, bs)
 			return nil
 		}
 		c := int(tr.cols)
 		for r := 0; r < k; r += c {
-			stats := make([]float64, len(gr.pairs))
+			row := make([][8]float64, len(gr.pairs))
 			for p, ij := range gr.pairs {
-				var a [8]float64
-				dotLanes(&a, 0, tr.e.xs[ij[0]][r:r+c], tr.e.xs[ij[1]][r:r+c])
-				stats[p] = laneSum(&a)
+				accs[p], as[p], bs[p] = &row[p], tr.e.xs[ij[0]][r:r+c], tr.e.xs[ij[1]][r:r+c]
+			}
+			dotPairs(accs, 0, as, bs)
+			stats := make([]float64, len(gr.pairs))
+			for p := range row {
+				stats[p] = laneSum(&row[p])
 			}
 			gr.rows = append(gr.rows, stats)
 		}

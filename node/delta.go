@@ -31,6 +31,9 @@ type DeltaOptions struct {
 	// Samples is how many training examples the fine-tune saw, recorded in
 	// the manifest for federated averaging (fedavg); 0 records none.
 	Samples int64
+	// Progress, when set, is told how many bytes of the fine-tune's
+	// weights have been read of how many while the delta is computed.
+	Progress Progress
 }
 
 // MakeDelta writes finetuned − base to OutDir, tensor by tensor and chunk by
@@ -60,7 +63,7 @@ func MakeDelta(ctx context.Context, o DeltaOptions) (*potluck.Manifest, error) {
 	}
 	var man *potluck.Manifest
 	err = store.WriteDir(o.OutDir, func(tmp string) error {
-		tensors, err := merge.Diff(ctx, base, ft, tmp, merge.DiffOptions{DType: o.DType, Exact: o.Exact})
+		tensors, err := merge.Diff(ctx, base, ft, tmp, merge.DiffOptions{DType: o.DType, Exact: o.Exact, Progress: o.Progress})
 		if err != nil {
 			return err
 		}

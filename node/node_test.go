@@ -519,3 +519,35 @@ func TestVerifyDir(t *testing.T) {
 		}
 	})
 }
+
+// TestMakeDeltaProgress: the delta's progress counts the fine-tune's float
+// weights, as its safetensors headers give them, from 0 up to all of them.
+func TestMakeDeltaProgress(t *testing.T) {
+	dir := t.TempDir()
+	base, ft := pair(t, dir)
+	m, err := safetensors.OpenModel(ft)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want int64
+	for _, tn := range m.Tensors() {
+		if tn.DType.IsFloat() {
+			want += tn.Size()
+		}
+	}
+	m.Close()
+	var seen [][2]int64
+	_, err = node.MakeDelta(context.Background(), node.DeltaOptions{BaseDir: base, FinetunedDir: ft, OutDir: filepath.Join(dir, "delta"),
+		Progress: func(done, total int64) { seen = append(seen, [2]int64{done, total}) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) < 3 || seen[0] != [2]int64{0, want} || seen[len(seen)-1] != [2]int64{want, want} {
+		t.Fatalf("progress %v: want from 0 to %d of %d", seen, want, want)
+	}
+	for i := 1; i < len(seen); i++ {
+		if seen[i][0] <= seen[i-1][0] || seen[i][1] != want {
+			t.Fatalf("progress report %d: %v after %v", i, seen[i], seen[i-1])
+		}
+	}
+}

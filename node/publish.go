@@ -3,8 +3,10 @@ package node
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/internal/wire"
@@ -101,7 +103,7 @@ func (c *Client) PublishBase(ctx context.Context, s *signing.Signer, dir string,
 // publishDir asks the hub about dir's CID, and signs and uploads it unless
 // the hub holds it. A delta's signature is written to dir/model.sig.
 func (c *Client) publishDir(ctx context.Context, s *signing.Signer, kind potluck.Kind, dir, base string, up UploadOptions) (*Publication, error) {
-	scan, err := store.ScanDir(dir)
+	scan, err := scanReporting(dir, up.Hashed)
 	if err != nil {
 		return nil, err
 	}
@@ -161,4 +163,44 @@ func deltaToSend(ctx context.Context, o DeltaOptions, up UploadOptions) (*potluc
 		return nil, fmt.Errorf("node: resuming upload %s: %s holds a %s of %s, not a delta of %s", up.ResumeID, o.OutDir, man.Kind, man.Base, o.BaseCID)
 	}
 	return man, nil
+}
+
+// scanReporting is store.ScanDir telling p, after each file, how many
+// bytes of the directory's files it has hashed.
+func scanReporting(dir string, p Progress) (*store.Dir, error) {
+	if p == nil {
+		return store.ScanDir(dir)
+	}
+	var total, done int64
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if path != dir && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.Type().IsRegular() && d.Name() != signing.SignatureFile {
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			total += info.Size()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	p(0, total)
+	return store.ScanDirWith(dir, func(path string) (store.FileInfo, error) {
+		info, err := store.HashFileAt(path)
+		if err == nil {
+			done = min(done+info.Size, total)
+			p(done, total)
+		}
+		return info, err
+	})
 }

@@ -29,11 +29,32 @@ func (r *Recomputed) Match() bool { return r.Published == r.Local }
 // Deterministic merges make them equal; a hub that published other bytes
 // than its recipe gives is caught.
 func (c *Client) Recompute(ctx context.Context, mergeCID, work string, trusted []*signing.PublicKey) (*Recomputed, error) {
+	return c.RecomputeWith(ctx, mergeCID, work, trusted, RecomputeOptions{})
+}
+
+// RecomputeOptions report a recompute's progress; the zero value is quiet.
+type RecomputeOptions struct {
+	// Pulled, when set, makes a progress report for each release pulled
+	// (the merge, then each input it records), named by its CID.
+	Pulled func(cid string) Progress
+	// Merged is told how many output tensors are written of how many.
+	Merged func(done, total int)
+}
+
+// RecomputeWith is Recompute reporting its progress: a recompute of a
+// 14 GB merge pulls and merges for minutes.
+func (c *Client) RecomputeWith(ctx context.Context, mergeCID, work string, trusted []*signing.PublicKey, o RecomputeOptions) (*Recomputed, error) {
+	pulled := func(cid string) Progress {
+		if o.Pulled == nil {
+			return nil
+		}
+		return o.Pulled(cid)
+	}
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return nil, err
 	}
 	pulledDir := filepath.Join(work, "published")
-	if _, err := c.Pull(ctx, mergeCID, pulledDir, trusted, nil); err != nil {
+	if _, err := c.Pull(ctx, mergeCID, pulledDir, trusted, pulled(mergeCID)); err != nil {
 		return nil, err
 	}
 	man, err := potluck.ReadManifest(pulledDir)
@@ -54,7 +75,7 @@ func (c *Client) Recompute(ctx context.Context, mergeCID, work string, trusted [
 		}
 		dir := filepath.Join(work, "inputs", cid)
 		if _, err := os.Stat(dir); err != nil {
-			if _, err := c.Pull(ctx, cid, dir, trusted, nil); err != nil {
+			if _, err := c.Pull(ctx, cid, dir, trusted, pulled(cid)); err != nil {
 				return "", err
 			}
 		}
@@ -70,6 +91,7 @@ func (c *Client) Recompute(ctx context.Context, mergeCID, work string, trusted [
 	// recorded, its engine's semantics included, not this binary's.
 	job.Engine, job.ShardSize = man.Merge.Engine, man.Merge.ShardSize
 	job.Output = merge.OutputOptions{NoModelCard: man.Merge.NoModelCard, NoTokenizer: man.Merge.NoTokenizer}
+	job.Progress = o.Merged
 	out := filepath.Join(work, "out")
 	if _, err := merge.Run(ctx, job, out); err != nil {
 		return nil, err

@@ -50,6 +50,9 @@ type UploadOptions struct {
 	Backoff time.Duration
 	// ChunkSize is the data per message (ChunkSize if zero or larger).
 	ChunkSize int
+	// Hashed is told, file by file, how many bytes of the directory have
+	// been hashed (SHA-256 and CID) before anything is sent.
+	Hashed Progress
 }
 
 // RegisterBase uploads a scanned base model directory with its signature
@@ -96,11 +99,17 @@ type uploader struct {
 
 func (u *uploader) run(ctx context.Context, kind potluck.Kind, bundle []byte, baseCID string) (*potluck.Release, error) {
 	u.id = u.opts.ResumeID
-	if u.id == "" {
-		header := &hubv1.UploadHeader{Bundle: bundle, BaseCid: baseCID}
-		for _, e := range u.dir.Files {
-			header.Files = append(header.Files, &hubv1.FileEntry{Path: e.Path, Size: uint64(e.File.Size), Sha256: e.File.SHA256[:], Cid: e.File.CID.String()})
+	header := &hubv1.UploadHeader{Bundle: bundle, BaseCid: baseCID}
+	for _, e := range u.dir.Files {
+		header.Files = append(header.Files, &hubv1.FileEntry{Path: e.Path, Size: uint64(e.File.Size), Sha256: e.File.SHA256[:], Cid: e.File.CID.String()})
+	}
+	if u.id != "" {
+		// The hub refuses a session that holds another upload.
+		req := &hubv1.StartUploadRequest{UploadId: u.id, Kind: wire.Kind(kind), Header: header}
+		if err := u.retry(ctx, func() (bool, error) { _, err := u.c.hub.StartUpload(ctx, req); return false, err }); err != nil {
+			return nil, err
 		}
+	} else {
 		req := &hubv1.StartUploadRequest{Kind: wire.Kind(kind), Header: header}
 		err := u.retry(ctx, func() (bool, error) {
 			resp, err := u.c.hub.StartUpload(ctx, req)
@@ -160,6 +169,20 @@ func (u *uploader) retry(ctx context.Context, f func() (progressed bool, err err
 		}
 		wait = min(2*wait, maxBackoff)
 	}
+}
+
+// Resumable reports whether a failed upload may go on with its session id
+// (--resume): the connection dropped, the hub restarted, or the caller
+// stopped; not a refusal.
+func Resumable(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	switch status.Code(err) {
+	case codes.Unavailable, codes.Aborted, codes.Canceled, codes.DeadlineExceeded:
+		return true
+	}
+	return false
 }
 
 // transient: a dropped connection, a hub restarting, a resume point moved;

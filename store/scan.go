@@ -20,8 +20,12 @@ type Dir struct {
 }
 
 // ScanDir reads every file of dir once.
-func ScanDir(dir string) (*Dir, error) {
-	entries, hidden, err := Walk(dir, HashFileAt)
+func ScanDir(dir string) (*Dir, error) { return ScanDirWith(dir, HashFileAt) }
+
+// ScanDirWith is ScanDir with importFn in place of HashFileAt: a cache
+// that remembers what files gave.
+func ScanDirWith(dir string, importFn func(path string) (FileInfo, error)) (*Dir, error) {
+	entries, hidden, err := Walk(dir, importFn)
 	if err != nil {
 		return nil, err
 	}

@@ -70,6 +70,7 @@ the SIMD ones. Memory: about (deltas + 2) × elems × dtype size.`,
 	f.IntSliceVar(&o.Threads, "threads", nil, "thread counts (default 1 and GOMAXPROCS)")
 	f.IntVar(&o.Repeat, "repeat", 3, "runs per figure; the fastest is kept")
 	f.BoolVar(&o.Scalar, "scalar", false, "also measure the pure-Go kernels")
+	f.IntVar(&o.Chunk, "chunk", 0, "elements per chunk, a multiple of 64 (default: the engine's choice)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object per line")
 	f.StringVar(&profile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
 	return c

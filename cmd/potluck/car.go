@@ -31,7 +31,7 @@ checked against its CID as it is read: what 'ipfs dag export' writes, and what
 			if err != nil {
 				return fmt.Errorf("%q is not a CID: %w", args[0], err)
 			}
-			st, err := f.open(cmd.Context())
+			st, err := f.open(cmd.Context(), "potluck car export")
 			if err != nil {
 				return err
 			}
@@ -76,7 +76,7 @@ checked against its CID, and each root (a UnixFS file or directory laid out as
 				defer fh.Close()
 				r = fh
 			}
-			st, err := f.open(cmd.Context())
+			st, err := f.open(cmd.Context(), "potluck car import")
 			if err != nil {
 				return err
 			}

@@ -116,11 +116,26 @@ func TestBuildingOnEachOther(t *testing.T) {
 // test ends and returns its address.
 func serveHub(t *testing.T, data, members string) string {
 	t.Helper()
-	h, err := hub.Open(hub.Options{DataDir: data, MembersFile: members, Plaintext: true, Logger: slog.New(slog.DiscardHandler)})
+	return serveHubWith(t, hub.Options{DataDir: data, MembersFile: members})
+}
+
+// serveHubWith is serveHub with more options (plaintext, logging nowhere).
+func serveHubWith(t *testing.T, o hub.Options) string {
+	t.Helper()
+	o.Plaintext = true
+	_, l := startHub(t, o, hub.ServeOptions{GRPCAddr: "127.0.0.1:0"})
+	return l.GRPCAddr()
+}
+
+// startHub opens a hub (logging nowhere) and serves it until the test ends.
+func startHub(t *testing.T, o hub.Options, so hub.ServeOptions) (*hub.Hub, *hub.Listeners) {
+	t.Helper()
+	o.Logger = slog.New(slog.DiscardHandler)
+	h, err := hub.Open(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := hub.Listen(h, hub.ServeOptions{GRPCAddr: "127.0.0.1:0"})
+	l, err := hub.Listen(h, so)
 	if err != nil {
 		h.Close()
 		t.Fatal(err)
@@ -135,5 +150,17 @@ func serveHub(t *testing.T, data, members string) string {
 		}
 		h.Close()
 	})
-	return l.GRPCAddr()
+	return h, l
+}
+
+// startTLSHub serves a hub over TLS (its self-signed certificate) with one
+// member org, lab-a, and HTTP on loopback; dir holds its files.
+func startTLSHub(t *testing.T, dir string) (*hub.Hub, *hub.Listeners) {
+	t.Helper()
+	members := filepath.Join(dir, "members.yaml")
+	if err := os.WriteFile(members, []byte("orgs:\n  - name: lab-a\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return startHub(t, hub.Options{DataDir: filepath.Join(dir, "hub"), MembersFile: members},
+		hub.ServeOptions{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"})
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,7 +20,7 @@ import (
 
 func hubCmd() *cobra.Command {
 	c := &cobra.Command{Use: "hub", Short: "Run a consortium hub"}
-	c.AddCommand(hubServeCmd(), hubTokenCmd(), hubYankCmd())
+	c.AddCommand(hubServeCmd(), hubTokenCmd(), hubYankCmd(), hubMembersCmd(), hubJobsCmd(), hubUnpinCmd(), hubKeysCmd())
 	return c
 }
 
@@ -122,7 +123,8 @@ gRPC speaks TLS: with no --tls-cert the hub makes a self-signed certificate
 in --data on first start and prints its fingerprint, which nodes pin with
 --hub-fingerprint (it is also served at HTTP /v1/tls). The HTTP listener
 serves /healthz, /metrics (Prometheus), the release index, the log and the
-IPFS gateway at /ipfs/CID. Every flag can be set in a --config YAML file.`,
+IPFS gateway at /ipfs/CID. Every flag can be set in a --config YAML file.
+SIGHUP re-reads the members file (as 'potluck hub members reload' does).`,
 		Example: `  potluck hub serve --data /var/lib/potluck --members members.yaml \
     --listen 0.0.0.0:7420 --http 0.0.0.0:7421
   potluck hub serve --config /etc/potluck/hub.yaml --print-config
@@ -166,10 +168,27 @@ IPFS gateway at /ipfs/CID. Every flag can be set in a --config YAML file.`,
 			fp := cmp.Or(h.Info().TLSFingerprint, "none (plaintext)")
 			fmt.Fprintf(cmd.OutOrStdout(), "hub: gRPC on %s, HTTP on %s, data in %s, hub key %s, TLS fingerprint %s\n",
 				l.GRPCAddr(), cmp.Or(l.HTTPURL(), "(disabled)"), dataDir, h.Info().PublicKey.Hint(), fp)
+			go reloadOnHangup(ctx, h)
 			return l.Serve(ctx)
 		},
 	}
 	sf.register(c.Flags())
 	f.register(c.Flags())
 	return c
+}
+
+// reloadOnHangup re-reads the members file on each SIGHUP until ctx ends;
+// the hub logs what it loaded, or why it kept the members in force.
+func reloadOnHangup(ctx context.Context, h *hub.Hub) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			_, _ = h.ReloadMembers() // logged by the hub either way
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 
@@ -15,11 +16,21 @@ import (
 // The hub's config file is its flags written as YAML, one key per flag
 // name (`listen: 0.0.0.0:7420`, `require-token: true`), so every flag is
 // settable there and nothing is named twice. A flag given on the command
-// line wins over the file; --print-config shows the result.
+// line wins over the file; --print-config shows the result. Paths in the
+// file are relative to it.
+
+// pathSettings are the settings that name files or folders: relative in a
+// config file, they are relative to the file's folder (as a members file's
+// key files are to it), and --print-config prints them absolute.
+var pathSettings = map[string]bool{"data": true, "members": true, "tls-cert": true, "tls-key": true, "client-ca": true}
 
 // applyConfig sets every flag the file names and the command line did not.
 func applyConfig(fs *pflag.FlagSet, path string) error {
 	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	dir, err := filepath.Abs(filepath.Dir(path))
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
@@ -39,6 +50,9 @@ func applyConfig(fs *pflag.FlagSet, path string) error {
 		}
 		if f.Changed {
 			continue
+		}
+		if p, ok := m[k].(string); ok && pathSettings[k] && p != "" && !filepath.IsAbs(p) {
+			m[k] = filepath.Join(dir, p)
 		}
 		if err := setFlag(f, m[k]); err != nil {
 			return fmt.Errorf("config %s: %s: %w", path, k, err)
@@ -74,6 +88,11 @@ func printConfig(w io.Writer, fs *pflag.FlagSet) error {
 			return
 		}
 		m[f.Name] = typedValue(f)
+		if p := f.Value.String(); pathSettings[f.Name] && p != "" {
+			if abs, err := filepath.Abs(p); err == nil {
+				m[f.Name] = abs
+			}
+		}
 	})
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)

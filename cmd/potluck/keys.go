@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/potluck-hub/potluck/signing"
 )
@@ -36,8 +38,47 @@ func loadSigner(cmd *cobra.Command, path string) (*signing.Signer, error) {
 		return nil, err
 	}
 	s, err := signing.LoadSignerPassphrase(path, pass)
+	if errors.Is(err, signing.ErrPassphrase) && pass == nil && stdinTerminal() {
+		if pass, err = askPassphrase(cmd, "passphrase of "+path+": ", false); err != nil {
+			return nil, err
+		}
+		s, err = signing.LoadSignerPassphrase(path, pass)
+	}
 	if errors.Is(err, signing.ErrPassphrase) {
 		return nil, errors.New(err.Error() + ": give it with --passphrase-file FILE or $" + passphraseEnv)
 	}
 	return s, err
+}
+
+// The terminal, as the prompts see it (tests replace them).
+var (
+	stdinTerminal = func() bool { return term.IsTerminal(int(os.Stdin.Fd())) }
+	readPassword  = func() ([]byte, error) { return term.ReadPassword(int(os.Stdin.Fd())) }
+)
+
+// askPassphrase prompts on stderr and reads a passphrase from the terminal
+// without echo; twice, and both must match, for a new one.
+func askPassphrase(cmd *cobra.Command, prompt string, confirm bool) ([]byte, error) {
+	w := cmd.ErrOrStderr()
+	fmt.Fprint(w, prompt)
+	pass, err := readPassword()
+	fmt.Fprintln(w)
+	if err != nil {
+		return nil, fmt.Errorf("reading the passphrase: %w", err)
+	}
+	if len(pass) == 0 {
+		return nil, errors.New("the passphrase is empty")
+	}
+	if confirm {
+		fmt.Fprint(w, "again: ")
+		again, err := readPassword()
+		fmt.Fprintln(w)
+		if err != nil {
+			return nil, fmt.Errorf("reading the passphrase: %w", err)
+		}
+		if !bytes.Equal(pass, again) {
+			return nil, errors.New("the passphrases differ")
+		}
+	}
+	return pass, nil
 }

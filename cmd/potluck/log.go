@@ -36,6 +36,10 @@ logged earlier.`,
   potluck log verify --hub 127.0.0.1:7420 --state hub-log.json --attestations`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			logKey, err := readLogKey(logKey)
+			if err != nil {
+				return err
+			}
 			client, err := hc.dial()
 			if err != nil {
 				return err
@@ -71,7 +75,7 @@ logged earlier.`,
 	}
 	hubFlag(c, &hc)
 	c.Flags().StringVar(&state, "state", "", "file remembering the last checkpoint (required)")
-	c.Flags().StringVar(&logKey, "log-key", "", "the hub's log verifier key, pinned on the first run")
+	c.Flags().StringVar(&logKey, "log-key", "", "the hub's log verifier key, or a file holding it (DATA/log.pub), pinned on the first run")
 	c.Flags().BoolVar(&attestations, "attestations", false, "also check every evaluation attestation from the log alone")
 	c.MarkFlagRequired("state")
 	return c

@@ -131,6 +131,7 @@ func runMerge(cmd *cobra.Command, args []string, mf *mergeFlags) error {
 		if err := mf.setSeed(cmd, s.Recipe); err != nil {
 			return err
 		}
+		s.Recipe.PinMaskScheme() // a new merge: the latest random masks, recorded
 		for _, w := range s.Recipe.Warnings() {
 			fmt.Fprintf(cmd.ErrOrStderr(), "potluck: warning: %s%s\n", stageLabel(s, len(stages)), w)
 		}

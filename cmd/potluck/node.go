@@ -32,7 +32,8 @@ func resumeFlag(c *cobra.Command, id *string) {
 // asked, and the session's id told (unless quiet) so a failed upload can be
 // resumed by a later run.
 func uploadOptions(cmd *cobra.Command, resume string, quiet bool) node.UploadOptions {
-	o := node.UploadOptions{Progress: progressTo(cmd.ErrOrStderr(), "sent", quiet), ResumeID: resume}
+	o := node.UploadOptions{Progress: progressTo(cmd.ErrOrStderr(), "sent", quiet), ResumeID: resume,
+		Hashed: progressTo(cmd.ErrOrStderr(), "hashed", quiet)}
 	if !quiet {
 		o.OnSession = func(id string) {
 			fmt.Fprintf(cmd.ErrOrStderr(), "  upload session %s (resume with --resume %s)\n", id, id)

@@ -36,8 +36,13 @@ files are never overwritten.`,
 				if err != nil {
 					return err
 				}
+				if len(pass) == 0 && stdinTerminal() {
+					if pass, err = askPassphrase(cmd, "passphrase for "+priv+": ", true); err != nil {
+						return fmt.Errorf("--encrypt: %w", err)
+					}
+				}
 				if len(pass) == 0 {
-					return fmt.Errorf("--encrypt: give the passphrase with --passphrase-file FILE or $%s", passphraseEnv)
+					return fmt.Errorf("--encrypt: give the passphrase with --passphrase-file FILE or $%s, or run on a terminal to be asked", passphraseEnv)
 				}
 				opts.Passphrase = pass
 			}
@@ -54,6 +59,6 @@ files are never overwritten.`,
 	}
 	c.Flags().StringVar(&name, "out", "potluck", "path prefix of the key files")
 	c.Flags().StringVar(&curve, "curve", "P-256", "P-256 or P-384")
-	c.Flags().BoolVar(&encrypt, "encrypt", false, "encrypt the private key with a passphrase (--passphrase-file or $"+passphraseEnv+")")
+	c.Flags().BoolVar(&encrypt, "encrypt", false, "encrypt the private key with a passphrase (--passphrase-file or $"+passphraseEnv+"; asked for on a terminal)")
 	return c
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -22,7 +24,8 @@ func nodePublishCmd() *cobra.Command {
 		Short: "Compute, sign and publish the delta of a fine-tuned model",
 		Long: `Compute finetuned − base tensor by tensor (memory bounded by a chunk,
 whatever the model's size), write it with a manifest naming the base by CID
-to --out, sign it (--out/model.sig) and upload it. The hub admits it only if
+to --out, sign it (--out/model.sig) and upload it; a refused delta's --out
+is removed (an upload that can resume keeps it). The hub admits it only if
 the key is a member's, the base is a base or a merge it holds (not yanked),
 and every tensor fits it.
 
@@ -64,6 +67,8 @@ delta that changes nothing (all zeros) is refused before it is sent.`,
 				return err
 			}
 			defer client.Close()
+			_, statErr := os.Stat(outDir)
+			madeOut := outDir != "" && errors.Is(statErr, fs.ErrNotExist)
 			if outDir == "" {
 				tmp, err := os.MkdirTemp("", "potluck-delta-")
 				if err != nil {
@@ -86,8 +91,14 @@ delta that changes nothing (all zeros) is refused before it is sent.`,
 			}
 			p, err := client.PublishDelta(cmd.Context(), signer, node.DeltaOptions{
 				BaseDir: base, FinetunedDir: ftDir, OutDir: outDir, BaseCID: baseCID, DType: dt, Samples: samples, Exact: exact,
+				Progress: progressTo(cmd.ErrOrStderr(), "delta", quiet),
 			}, uploadOptions(cmd, resume, quiet))
 			if err != nil {
+				if madeOut && !node.Resumable(err) {
+					// Refused: a rerun makes the delta afresh. A resumable
+					// upload keeps it, for --resume.
+					os.RemoveAll(outDir)
+				}
 				return err
 			}
 			if !quiet && !p.Existing {

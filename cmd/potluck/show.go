@@ -199,7 +199,11 @@ func provenanceLines(r *potluck.Release, p *potluck.Provenance) ([]string, error
 	}
 	out := []string{"recipe " + recipe.Method + ", engine " + p.Engine + " (signed by the hub)", "base " + p.Base.CID}
 	for _, in := range p.Inputs {
-		out = append(out, fmt.Sprintf("input %s weight %g", in.CID, in.Weight))
+		w := fmt.Sprintf("%g", in.Weight)
+		if len(in.Gradient) > 0 {
+			w = fmt.Sprintf("%g (over the layers)", in.Gradient)
+		}
+		out = append(out, fmt.Sprintf("input %s weight %s", in.CID, w))
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -64,13 +65,32 @@ func (f *storeFlags) backend(ctx context.Context) (store.Backend, error) {
 	})
 }
 
-// open opens the hub's store (DATA/store, as hub serve does).
-func (f *storeFlags) open(ctx context.Context) (*store.Store, error) {
+// heldStore is a hub's store opened by an offline command, which holds
+// the data folder until Close, as a running hub does.
+type heldStore struct {
+	*store.Store
+	lock *hub.DataLock
+}
+
+func (s *heldStore) Close() error { return errors.Join(s.Store.Close(), s.lock.Release()) }
+
+// open holds the data folder for the command (a running hub's refuses,
+// naming its PID) and opens its store (DATA/store, as hub serve does).
+func (f *storeFlags) open(ctx context.Context, holder string) (*heldStore, error) {
 	b, err := f.backend(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return store.Open(filepath.Join(f.data, "store"), store.Options{Backend: b})
+	lock, err := hub.LockData(f.data, holder)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(filepath.Join(f.data, "store"), store.Options{Backend: b})
+	if err != nil {
+		lock.Release()
+		return nil, err
+	}
+	return &heldStore{Store: st, lock: lock}, nil
 }
 
 func firstEnv(v string, names ...string) string {
@@ -97,18 +117,19 @@ func storeAddCmd() *cobra.Command {
 		Long: `Import a file, or a model directory (as 'ipfs add -r --cid-version=1'
 would, hidden files skipped), into a hub's store without the hub running, and
 print its CID. The root is pinned, so GC keeps it. For operators seeding a hub
-with base models; stop the hub first (its index is locked while it runs).`,
+with base models; stop the hub first (it holds its data folder while it
+runs, and the command says so, naming its PID).`,
 		Example: `  potluck store add ./Llama-3.1-8B --data /var/lib/potluck
   potluck store add ./base --store s3://potluck --s3-endpoint http://127.0.0.1:9000`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			st, err := f.open(ctx)
+			st, err := f.open(ctx, "potluck store add")
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			root, err := addPath(ctx, st, args[0])
+			root, err := addPath(ctx, st.Store, args[0])
 			if err != nil {
 				return err
 			}
@@ -154,18 +175,18 @@ func addPath(ctx context.Context, st *store.Store, p string) (cid.Cid, error) {
 
 func storeGCCmd() *cobra.Command {
 	var f storeFlags
-	var members string
 	var grace time.Duration
 	c := &cobra.Command{
 		Use:   "gc",
 		Short: "Reclaim stored files that no release or pin reaches",
 		Long: `Remove every stored file and directory that no release of the hub and no
 pin (potluck store add, car import) reaches, and what interrupted imports left.
-Run it with the hub stopped.`,
+Run it with the hub stopped: it needs no members file, and runs no merge job
+(queued ones wait for the hub).`,
 		Example: `  potluck store gc --data /var/lib/potluck`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			h, err := f.openHub(cmd.Context(), members)
+			h, err := f.openHub(cmd.Context(), "potluck store gc")
 			if err != nil {
 				return err
 			}
@@ -179,24 +200,24 @@ Run it with the hub stopped.`,
 		},
 	}
 	f.register(c.Flags())
-	c.Flags().StringVar(&members, "members", "", "members file (default DATA/members.yaml)")
 	c.Flags().DurationVar(&grace, "grace", time.Hour, "spare anything written more recently than this")
 	return c
 }
 
 func storeUnpinCmd() *cobra.Command {
 	var f storeFlags
-	var members string
 	c := &cobra.Command{
 		Use:   "unpin CID",
 		Short: "Drop a release nothing refers to; the next gc reclaims it",
 		Long: `Drop a release from the hub so that the next 'potluck store gc' reclaims its
 files. Refused while a delta or merge builds on it, a merge took it as an
 input, or the hub's log records it, unless it was yanked: a yanked release's
-log entries stay, but no longer hold its bytes.`,
-		Args: cobra.ExactArgs(1),
+log entries stay, but no longer hold its bytes. On a running hub, use
+'potluck hub unpin' with an operator's token.`,
+		Example: `  potluck store unpin bafybei... --data /var/lib/potluck && potluck store gc --data /var/lib/potluck`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			h, err := f.openHub(cmd.Context(), members)
+			h, err := f.openHub(cmd.Context(), "potluck store unpin")
 			if err != nil {
 				return err
 			}
@@ -205,17 +226,16 @@ log entries stay, but no longer hold its bytes.`,
 		},
 	}
 	f.register(c.Flags())
-	c.Flags().StringVar(&members, "members", "", "members file (default DATA/members.yaml)")
 	return c
 }
 
-func (f *storeFlags) openHub(ctx context.Context, members string) (*hub.Hub, error) {
+// openHub opens the hub's data folder for offline work (hub.Options
+// Maintenance): no members file, no TLS, no merge job run; holder is what
+// a hub started meanwhile is told holds the folder.
+func (f *storeFlags) openHub(ctx context.Context, holder string) (*hub.Hub, error) {
 	b, err := f.backend(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if members == "" {
-		members = filepath.Join(f.data, "members.yaml")
-	}
-	return hub.Open(hub.Options{DataDir: f.data, MembersFile: members, Backend: b})
+	return hub.Open(hub.Options{DataDir: f.data, Backend: b, Maintenance: true, Holder: holder})
 }

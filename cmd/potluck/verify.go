@@ -38,10 +38,16 @@ pulled.`,
   potluck verify ./pulled --hub 127.0.0.1:7420 --json
   potluck verify bafybei... --hub 127.0.0.1:7420
   potluck verify --recompute bafybei...merge --hub 127.0.0.1:7420
+  potluck verify --recompute ./pulled-merge --hub 127.0.0.1:7420
+  potluck verify ./merged --key hub-keys/hub.pub --log-key hub-keys/log.pub
   potluck verify ./model --bundle model.sig --key pub.pem --ignore-paths ignore-me   # as model_signing verify key`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			target := args[0]
+			logKey, err := readLogKey(logKey)
+			if err != nil {
+				return err
+			}
 			var client *node.Client
 			if hc.addr != "" {
 				var err error
@@ -58,6 +64,12 @@ pulled.`,
 				return err
 			}
 			if recompute {
+				if st, err := os.Stat(target); err == nil && st.IsDir() {
+					// A pulled merge: the release its files make.
+					if target, err = node.DirCID(target); err != nil {
+						return fmt.Errorf("--recompute %s: %w", args[0], err)
+					}
+				}
 				return runRecompute(cmd, client, target, work, trusted, asJSON)
 			}
 			if st, err := os.Stat(target); err != nil || !st.IsDir() {
@@ -74,7 +86,7 @@ pulled.`,
 	c.Flags().StringVar(&bundle, "bundle", "", "signature file (default DIR/model.sig)")
 	c.Flags().BoolVar(&recompute, "recompute", false, "re-run the merge CID names from its recorded recipe and inputs, and compare CIDs (needs --hub)")
 	c.Flags().StringVar(&work, "work", "", "with a CID: keep what is fetched here (default: a temporary folder)")
-	c.Flags().StringVar(&logKey, "log-key", "", "the hub's log verifier key: check the release's log receipt against it")
+	c.Flags().StringVar(&logKey, "log-key", "", "the hub's log verifier key, or a file holding it (DATA/log.pub, 'potluck hub keys'): check the release's log receipt against it")
 	c.Flags().StringSliceVar(&ignore, "ignore-paths", nil, "paths inside DIR left out of the signature (repeatable)")
 	jsonFlag(c, &asJSON)
 	return c
@@ -180,7 +192,14 @@ func runRecompute(cmd *cobra.Command, client *node.Client, cid, work string, tru
 		defer os.RemoveAll(tmp)
 		work = tmp
 	}
-	r, err := client.Recompute(cmd.Context(), cid, work, trusted)
+	var o node.RecomputeOptions
+	if !asJSON {
+		o.Pulled = func(c string) node.Progress {
+			return progressTo(cmd.ErrOrStderr(), "pulled "+c[:min(len(c), 16)]+"…", false)
+		}
+		o.Merged = mergeProgress(os.Stderr, "the recorded recipe")
+	}
+	r, err := client.RecomputeWith(cmd.Context(), cid, work, trusted, o)
 	if err != nil {
 		return err
 	}
@@ -192,4 +211,20 @@ func runRecompute(cmd *cobra.Command, client *node.Client, cid, work string, tru
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "ok  recomputed locally from the recorded recipe and inputs: %s, the published CID\n", r.Local)
 	return nil
+}
+
+// readLogKey takes --log-key as the key itself or as a file holding it
+// (DATA/log.pub, or what 'potluck hub keys' wrote).
+func readLogKey(v string) (string, error) {
+	if v == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(v)
+	if err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if strings.Count(v, "+") >= 2 && !strings.ContainsAny(v, "/\\ ") {
+		return v, nil // NAME+HASH+KEY
+	}
+	return "", fmt.Errorf("--log-key %s: %w (give the key, NAME+HASH+KEY, or a file holding it)", v, err)
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/merge"
 	"github.com/potluck-hub/potluck/merge/kernel"
+	"github.com/potluck-hub/potluck/merge/trimstats"
 	"github.com/potluck-hub/potluck/safetensors"
 )
 
@@ -36,22 +37,34 @@ type Options struct {
 	Threads []int    // thread counts; empty: 1 and every core
 	Repeat  int      // runs per figure, the fastest kept
 	Scalar  bool     // also measure the generic (pure Go) kernels
+	Chunk   int      // elements per chunk (Job.ChunkElems); 0: the engine's choice
 }
 
-// Method is one measured recipe.
-type Method struct{ Label, Name, Params string }
+// Method is one measured recipe: its method, its parameters, any other
+// top-level recipe lines (Top), and whether its deltas come without trim
+// statistics (NoStats), as deltas published before them do.
+type Method struct {
+	Label, Name, Params string
+	Top                 string
+	NoStats             bool
+}
 
-// Methods are the recipes measured, in order.
+// Methods are the recipes measured, in order. The deltas carry trim
+// statistics (potluck.stats), as published deltas do; the random masks
+// are scheme 2, what new merges record, unless the label says v1.
 var Methods = []Method{
-	{"linear", "linear", ""},
-	{"task_arithmetic", "task_arithmetic", "lambda: 0.8"},
-	{"fedavg", "fedavg", ""},
-	{"ties", "ties", "density: 0.3"},
-	{"dare_linear", "dare_linear", "density: 0.3"},
-	{"dare_ties", "dare_ties", "density: 0.3"},
-	{"breadcrumbs", "breadcrumbs", "density: 0.8\ngamma: 0.01"},
-	{"median", "median", ""},
-	{"model_stock", "model_stock", ""},
+	{Label: "linear", Name: "linear"},
+	{Label: "task_arithmetic", Name: "task_arithmetic", Params: "lambda: 0.8"},
+	{Label: "fedavg", Name: "fedavg"},
+	{Label: "ties", Name: "ties", Params: "density: 0.3"},
+	{Label: "ties/nostats", Name: "ties", Params: "density: 0.3", NoStats: true},
+	{Label: "breadcrumbs", Name: "breadcrumbs", Params: "density: 0.8\ngamma: 0.01"},
+	{Label: "dare_linear", Name: "dare_linear", Params: "density: 0.3", Top: "mask_scheme: 2"},
+	{Label: "dare_ties", Name: "dare_ties", Params: "density: 0.3", Top: "mask_scheme: 2"},
+	{Label: "dare_ties/v1", Name: "dare_ties", Params: "density: 0.3"},
+	{Label: "median", Name: "median"},
+	{Label: "trimmed_mean", Name: "trimmed_mean", Params: "beta: 0.25"},
+	{Label: "model_stock", Name: "model_stock"},
 }
 
 // Result is one figure, as `potluck bench --json` prints it.
@@ -111,7 +124,7 @@ func Run(ctx context.Context, o Options, emit func(Result)) error {
 					if err := ctx.Err(); err != nil {
 						return err
 					}
-					secs, ceil, impl, err := set.measure(ctx, m, th, o.Repeat, scalar)
+					secs, ceil, impl, err := set.measure(ctx, m, th, o.Repeat, scalar, o.Chunk)
 					if err != nil {
 						return fmt.Errorf("bench: %s %s: %w", m.Label, name, err)
 					}
@@ -153,7 +166,8 @@ type inputs struct {
 	dt        safetensors.DType
 	base      *merge.Model
 	deltas    []*merge.Model
-	raw       [][]byte // the tensor's bytes: the base, then each delta
+	bare      []*merge.Model // the same deltas without trim statistics
+	raw       [][]byte       // the tensor's bytes: the base, then each delta
 	out       []byte
 	bytesRead int64
 }
@@ -169,7 +183,7 @@ func newInputs(dt safetensors.DType, n int64, deltas int) (*inputs, error) {
 	shape := []int64{n / cols, cols}
 	s := &inputs{dt: dt, out: make([]byte, n*int64(dt.Size()))}
 	touch(s.out)
-	model := func(name string, seed uint64, scale float64, man *potluck.Manifest) (*merge.Model, error) {
+	model := func(name string, seed uint64, scale float64, man *potluck.Manifest) (*merge.Model, *merge.Model, error) {
 		// Tensors in different files start at different offsets within a
 		// page (their headers differ in length); padding the metadata by
 		// 1088 bytes (17 cache lines) per model keeps that here, where
@@ -178,45 +192,66 @@ func newInputs(dt safetensors.DType, n int64, deltas int) (*inputs, error) {
 		meta := map[string]string{"format": "pt", "pad": strings.Repeat(" ", 1088*len(s.raw))}
 		w, err := safetensors.NewWriter(&buf, []safetensors.TensorSpec{{Name: tensorName, DType: dt, Shape: shape}}, meta)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		data := randomTensor(dt, n, seed, scale)
 		if _, err := w.Write(data); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := w.Close(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		files := map[string][]byte{"model.safetensors": buf.Bytes()}
+		bare, err := merge.OpenModel(name, memSource(files))
+		if err != nil {
+			return nil, nil, err
+		}
 		if man != nil {
 			b, err := man.Encode()
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			files[potluck.ManifestFile] = b
+			if files[trimstats.FileName], err = statsOf(dt, data); err != nil {
+				return nil, nil, err
+			}
+			if bare, err = merge.OpenModel(name, memSource(map[string][]byte{"model.safetensors": buf.Bytes(), potluck.ManifestFile: b})); err != nil {
+				return nil, nil, err
+			}
 		}
 		m, err := merge.OpenModel(name, memSource(files))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		t, _ := m.Tensor(tensorName)
 		s.raw = append(s.raw, buf.Bytes()[t.Start:t.End])
 		s.bytesRead += t.Size()
-		return m, nil
+		return m, bare, nil
 	}
 	var err error
-	if s.base, err = model("base", 1, 0.02, nil); err != nil {
+	if s.base, _, err = model("base", 1, 0.02, nil); err != nil {
 		return nil, err
 	}
 	for i := range deltas {
 		man := &potluck.Manifest{Schema: potluck.ManifestSchema, Kind: potluck.KindDelta, Base: benchBase, Samples: int64(1000 * (i + 1))}
-		d, err := model(fmt.Sprintf("delta-%d", i), uint64(i+2), 0.001, man)
+		d, bare, err := model(fmt.Sprintf("delta-%d", i), uint64(i+2), 0.001, man)
 		if err != nil {
 			return nil, err
 		}
-		s.deltas = append(s.deltas, d)
+		s.deltas, s.bare = append(s.deltas, d), append(s.bare, bare)
 	}
 	return s, nil
+}
+
+// statsOf is a delta tensor's trim statistics, as its sidecar holds them.
+func statsOf(dt safetensors.DType, data []byte) ([]byte, error) {
+	h, err := trimstats.Compute(dt, data)
+	if err != nil {
+		return nil, err
+	}
+	st := trimstats.New()
+	st.Add(tensorName, h)
+	return st.MarshalBinary()
 }
 
 // randomTensor is n normal values of standard deviation scale in dt,
@@ -286,8 +321,11 @@ func (s *inputs) xorPass(th int) float64 {
 // a ceiling pass at the same thread count (a noisy machine then slows both
 // alike), and returns the fastest merge in seconds, the fastest ceiling in
 // GB/s of input, and the kernels that ran.
-func (s *inputs) measure(ctx context.Context, m Method, th, repeat int, scalar bool) (float64, float64, string, error) {
+func (s *inputs) measure(ctx context.Context, m Method, th, repeat int, scalar bool, chunk int) (float64, float64, string, error) {
 	y := fmt.Sprintf("merge_method: %s\nbase_model: base\n", m.Name)
+	if m.Top != "" {
+		y += m.Top + "\n"
+	}
 	if m.Params != "" {
 		y += "parameters:\n  " + strings.ReplaceAll(m.Params, "\n", "\n  ") + "\n"
 	}
@@ -299,7 +337,11 @@ func (s *inputs) measure(ctx context.Context, m Method, th, repeat int, scalar b
 	if err != nil {
 		return 0, 0, "", err
 	}
-	job := &merge.Job{Recipe: r, Base: s.base, BaseCID: benchBase, Deltas: s.deltas, Workers: th}
+	deltas := s.deltas
+	if m.NoStats {
+		deltas = s.bare
+	}
+	job := &merge.Job{Recipe: r, Base: s.base, BaseCID: benchBase, Deltas: deltas, Workers: th, ChunkElems: chunk}
 	for i := range s.deltas {
 		job.DeltaCIDs = append(job.DeltaCIDs, fmt.Sprintf("delta-%d", i))
 	}

@@ -55,7 +55,7 @@ func TestMeasuredMergeIsRight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, _, err := s.measure(context.Background(), Methods[1], 1, 1, false); err != nil { // task_arithmetic, λ 0.8
+	if _, _, _, err := s.measure(context.Background(), Methods[1], 1, 1, false, 0); err != nil { // task_arithmetic, λ 0.8
 		t.Fatal(err)
 	}
 	val := func(b []byte, i int) float64 {

@@ -245,3 +245,17 @@ func BenchLevels(b *testing.B, at AtLevel, fn func(b *testing.B)) {
 		b.Run(l.String(), func(b *testing.B) { at(l, func() { fn(b) }) })
 	}
 }
+
+// ReportLevels logs which levels this run's differential tests compare
+// with the generic loops, and skips, saying so, when the AVX-512 kernels
+// cannot run here: they are then compiled (and their registers checked)
+// but not executed, and a CPU with AVX-512 must run the tests again.
+func ReportLevels(t *testing.T) {
+	t.Helper()
+	for _, l := range Levels() {
+		t.Logf("the %s kernels are run against the generic loops", l)
+	}
+	if isa.Best < isa.AVX512 {
+		t.Skipf("the AVX-512 kernels are not run: this CPU (or -tags purego) gives level %s, not AVX-512 F, BW, VL and DQ", isa.Best)
+	}
+}

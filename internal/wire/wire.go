@@ -135,7 +135,10 @@ var jobStates = map[potluck.JobState]hubv1.MergeJobState{
 
 // MergeJob converts a merge job for the wire.
 func MergeJob(j *potluck.MergeJob) *hubv1.MergeJob {
-	m := &hubv1.MergeJob{Id: j.ID, State: jobStates[j.State], TensorsDone: uint32(j.Done), TensorsTotal: uint32(j.Total)}
+	m := &hubv1.MergeJob{Id: j.ID, State: jobStates[j.State], TensorsDone: uint32(j.Done), TensorsTotal: uint32(j.Total), Org: j.Org}
+	if !j.Created.IsZero() {
+		m.CreatedUnix = j.Created.Unix()
+	}
 	if j.Release != nil {
 		m.Release = Release(j.Release)
 	}
@@ -151,7 +154,10 @@ func MergeJobOf(p *hubv1.MergeJob) (*potluck.MergeJob, error) {
 	if p == nil {
 		return nil, errors.New("wire: no merge job in the hub's answer")
 	}
-	j := &potluck.MergeJob{ID: p.GetId(), Done: int(p.GetTensorsDone()), Total: int(p.GetTensorsTotal())}
+	j := &potluck.MergeJob{ID: p.GetId(), Done: int(p.GetTensorsDone()), Total: int(p.GetTensorsTotal()), Org: p.GetOrg()}
+	if p.GetCreatedUnix() != 0 {
+		j.Created = time.Unix(p.GetCreatedUnix(), 0).UTC()
+	}
 	for d, s := range jobStates {
 		if s == p.GetState() {
 			j.State = d

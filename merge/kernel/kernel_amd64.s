@@ -3633,3 +3633,15073 @@ sumLinearF32AVX2_done:
 	MOVB         AL, ret+96(FP)
 	VZEROUPPER
 	RET
+
+// func mergeMaskedSumBF16AVX512(dst []byte, base []byte, ins []uint64, scratch []float32, div float32, lambda float32, divide bool, normalize bool) bool
+// Requires: AVX, AVX512BW, AVX512DQ, AVX512F
+TEXT ·mergeMaskedSumBF16AVX512(SB), NOSPLIT, $0-113
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         base_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+	MOVQ         ins_base+48(FP), BX
+	MOVQ         ins_len+56(FP), SI
+	IMUL3Q       $0x00000050, SI, SI
+	ADDQ         BX, SI
+	MOVQ         scratch_base+72(FP), DI
+	XORQ         R8, R8
+	XORQ         R9, R9
+	VPXORD       Z0, Z0, Z0
+	VPBROADCASTD cffff0000<>+0(SB), Z1
+	VPBROADCASTD c00007fff<>+0(SB), Z2
+	VPBROADCASTD c00000001<>+0(SB), Z3
+	VPBROADCASTD c00400000<>+0(SB), Z4
+	VPBROADCASTD c7fff7fff<>+0(SB), Z5
+	VPXORD       Z6, Z6, Z6
+
+mergeMaskedSumBF16AVX512_step:
+	CMPQ   DX, $0x00000080
+	JB     mergeMaskedSumBF16AVX512_done
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	MOVQ   BX, R10
+	MOVQ   DI, R11
+
+mergeMaskedSumBF16AVX512_input:
+	CMPQ         R10, SI
+	JE           mergeMaskedSumBF16AVX512_inputs
+	MOVL         32(R10), R12
+	CMPL         R12, $0x01
+	JE           mergeMaskedSumBF16AVX512_window
+	CMPL         R12, $0x02
+	JE           mergeMaskedSumBF16AVX512_dare
+	CMPL         R12, $0x03
+	JE           mergeMaskedSumBF16AVX512_words
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Z11
+	VBROADCASTSS 24(R10), Z12
+	VMOVDQU32    (R12)(R8*1), Z13
+	VPANDD       Z5, Z13, Z14
+	VPMAXUW      Z14, Z6, Z6
+	VPSLLD       $0x10, Z13, Z14
+	VPANDD       Z1, Z13, Z13
+	VMULPS       Z11, Z14, Z14
+	VMULPS       Z12, Z14, Z14
+	VADDPS       Z14, Z7, Z7
+	VMULPS       Z11, Z13, Z13
+	VMULPS       Z12, Z13, Z13
+	VADDPS       Z13, Z8, Z8
+	VMOVDQU32    64(R12)(R8*1), Z13
+	VPANDD       Z5, Z13, Z14
+	VPMAXUW      Z14, Z6, Z6
+	VPSLLD       $0x10, Z13, Z14
+	VPANDD       Z1, Z13, Z13
+	VMULPS       Z11, Z14, Z14
+	VMULPS       Z12, Z14, Z14
+	VADDPS       Z14, Z9, Z9
+	VMULPS       Z11, Z13, Z13
+	VMULPS       Z12, Z13, Z13
+	VADDPS       Z13, Z10, Z10
+	JMP          mergeMaskedSumBF16AVX512_next
+
+mergeMaskedSumBF16AVX512_window:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Z11
+	VBROADCASTSS 24(R10), Z12
+	VPBROADCASTW 36(R10), Z13
+	VPBROADCASTW 40(R10), Z14
+	VMOVDQU32    (R12)(R8*1), Z15
+	VPANDD       Z5, Z15, Z16
+	VPMAXUW      Z16, Z6, Z6
+	VPCMPUW      $0x05, Z13, Z16, K1
+	VPCMPUW      $0x01, Z14, Z16, K2
+	KANDD        K1, K2, K1
+	VMOVDQU16.Z  Z15, K1, Z15
+	VPSLLD       $0x10, Z15, Z16
+	VPANDD       Z1, Z15, Z15
+	VMULPS       Z11, Z16, Z16
+	VMULPS       Z12, Z16, Z16
+	VADDPS       Z16, Z7, Z7
+	VMULPS       Z11, Z15, Z15
+	VMULPS       Z12, Z15, Z15
+	VADDPS       Z15, Z8, Z8
+	VMOVDQU32    64(R12)(R8*1), Z15
+	VPANDD       Z5, Z15, Z16
+	VPMAXUW      Z16, Z6, Z6
+	VPCMPUW      $0x05, Z13, Z16, K1
+	VPCMPUW      $0x01, Z14, Z16, K2
+	KANDD        K1, K2, K1
+	VMOVDQU16.Z  Z15, K1, Z15
+	VPSLLD       $0x10, Z15, Z13
+	VPANDD       Z1, Z15, Z15
+	VMULPS       Z11, Z13, Z13
+	VMULPS       Z12, Z13, Z13
+	VADDPS       Z13, Z9, Z9
+	VMULPS       Z11, Z15, Z15
+	VMULPS       Z12, Z15, Z15
+	VADDPS       Z15, Z10, Z10
+	JMP          mergeMaskedSumBF16AVX512_next
+
+mergeMaskedSumBF16AVX512_dare:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Z11
+	VBROADCASTSS 24(R10), Z12
+	MOVQ         R9, R13
+	SHRQ         $0x02, R13
+	MOVQ         $0x9e3779b97f4a7c15, R14
+	IMULQ        R14, R13
+	ADDQ         48(R10), R13
+	VPBROADCASTW 44(R10), Z13
+	VMOVDQU32    (R12)(R8*1), Z14
+	VPANDD       Z5, Z14, Z15
+	VPMAXUW      Z15, Z6, Z6
+	VPBROADCASTQ R13, Z15
+	VPADDQ       maskedLanes4<>+0(SB), Z15, Z15
+	VPSRLQ       $0x1e, Z15, Z16
+	VPXORQ       Z15, Z16, Z16
+	VPMULLQ      maskedqbf58476d1ce4e5b9<>+0(SB), Z16, Z16
+	VPSRLQ       $0x1b, Z16, Z15
+	VPXORQ       Z15, Z16, Z16
+	VPMULLQ      maskedq94d049bb133111eb<>+0(SB), Z16, Z16
+	VPSRLQ       $0x1f, Z16, Z15
+	VPXORQ       Z15, Z16, Z16
+	VPCMPUW      $0x01, Z13, Z16, K1
+	VMOVDQU16.Z  Z14, K1, Z14
+	VPSLLD       $0x10, Z14, Z15
+	VPANDD       Z1, Z14, Z14
+	VMULPS       Z11, Z15, Z15
+	VMULPS       Z12, Z15, Z15
+	VADDPS       Z15, Z7, Z7
+	VMULPS       Z11, Z14, Z14
+	VMULPS       Z12, Z14, Z14
+	VADDPS       Z14, Z8, Z8
+	VMOVDQU32    64(R12)(R8*1), Z14
+	VPANDD       Z5, Z14, Z15
+	VPMAXUW      Z15, Z6, Z6
+	VPBROADCASTQ R13, Z15
+	VPADDQ       maskedLanes4<>+64(SB), Z15, Z15
+	VPSRLQ       $0x1e, Z15, Z16
+	VPXORQ       Z15, Z16, Z16
+	VPMULLQ      maskedqbf58476d1ce4e5b9<>+0(SB), Z16, Z16
+	VPSRLQ       $0x1b, Z16, Z15
+	VPXORQ       Z15, Z16, Z16
+	VPMULLQ      maskedq94d049bb133111eb<>+0(SB), Z16, Z16
+	VPSRLQ       $0x1f, Z16, Z15
+	VPXORQ       Z15, Z16, Z16
+	VPCMPUW      $0x01, Z13, Z16, K1
+	VMOVDQU16.Z  Z14, K1, Z14
+	VPSLLD       $0x10, Z14, Z13
+	VPANDD       Z1, Z14, Z14
+	VMULPS       Z11, Z13, Z13
+	VMULPS       Z12, Z13, Z13
+	VADDPS       Z13, Z9, Z9
+	VMULPS       Z11, Z14, Z14
+	VMULPS       Z12, Z14, Z14
+	VADDPS       Z14, Z10, Z10
+	JMP          mergeMaskedSumBF16AVX512_next
+
+mergeMaskedSumBF16AVX512_words:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Z11
+	VBROADCASTSS 24(R10), Z12
+	MOVQ         56(R10), R13
+	VMOVDQU32    (R12)(R8*1), Z13
+	VPANDD       Z5, Z13, Z14
+	VPMAXUW      Z14, Z6, Z6
+	VMOVDQU32    (R13)(R9*4), Z14
+	VMOVDQU32    64(R13)(R9*4), Z15
+	VPTESTMD     Z14, Z14, K1
+	VPTESTMD     Z15, Z15, K2
+	KUNPCKWD     K2, K1, K1
+	VMOVDQU16.Z  Z13, K1, Z13
+	VPSLLD       $0x10, Z13, Z14
+	VPANDD       Z1, Z13, Z13
+	VMULPS       Z11, Z14, Z14
+	VMULPS       Z12, Z14, Z14
+	VADDPS       Z14, Z7, Z7
+	VMULPS       Z11, Z13, Z13
+	VMULPS       Z12, Z13, Z13
+	VADDPS       Z13, Z8, Z8
+	VMOVDQU32    64(R12)(R8*1), Z13
+	VPANDD       Z5, Z13, Z14
+	VPMAXUW      Z14, Z6, Z6
+	VMOVDQU32    128(R13)(R9*4), Z14
+	VMOVDQU32    192(R13)(R9*4), Z15
+	VPTESTMD     Z14, Z14, K1
+	VPTESTMD     Z15, Z15, K2
+	KUNPCKWD     K2, K1, K1
+	VMOVDQU16.Z  Z13, K1, Z13
+	VPSLLD       $0x10, Z13, Z14
+	VPANDD       Z1, Z13, Z13
+	VMULPS       Z11, Z14, Z14
+	VMULPS       Z12, Z14, Z14
+	VADDPS       Z14, Z9, Z9
+	VMULPS       Z11, Z13, Z13
+	VMULPS       Z12, Z13, Z13
+	VADDPS       Z13, Z10, Z10
+
+mergeMaskedSumBF16AVX512_next:
+	ADDQ $0x00000050, R10
+	ADDQ $0x00000100, R11
+	JMP  mergeMaskedSumBF16AVX512_input
+
+mergeMaskedSumBF16AVX512_inputs:
+	MOVBLZX      divide+104(FP), R10
+	TESTL        R10, R10
+	JZ           mergeMaskedSumBF16AVX512_divided
+	VBROADCASTSS div+96(FP), Z11
+	VDIVPS       Z11, Z7, Z7
+	VDIVPS       Z11, Z8, Z8
+	VDIVPS       Z11, Z9, Z9
+	VDIVPS       Z11, Z10, Z10
+
+mergeMaskedSumBF16AVX512_divided:
+	VBROADCASTSS lambda+100(FP), Z11
+	VMOVDQU32    (CX)(R8*1), Z13
+	VPSLLD       $0x10, Z13, Z12
+	VPANDD       Z1, Z13, Z13
+	VMULPS       Z11, Z7, Z7
+	VADDPS       Z12, Z7, Z7
+	VMULPS       Z11, Z8, Z8
+	VADDPS       Z13, Z8, Z8
+	VMOVDQU32    64(CX)(R8*1), Z13
+	VPSLLD       $0x10, Z13, Z12
+	VPANDD       Z1, Z13, Z13
+	VMULPS       Z11, Z9, Z9
+	VADDPS       Z12, Z9, Z9
+	VMULPS       Z11, Z10, Z10
+	VADDPS       Z13, Z10, Z10
+	VPSRLD       $0x10, Z7, Z11
+	VPANDD       Z3, Z11, Z11
+	VPADDD       Z2, Z7, Z12
+	VPADDD       Z11, Z12, Z12
+	VCMPPS       $0x03, Z7, Z7, K1
+	VPORD        Z4, Z7, K1, Z12
+	VPSRLD       $0x10, Z8, Z11
+	VPANDD       Z3, Z11, Z11
+	VPADDD       Z2, Z8, Z13
+	VPADDD       Z11, Z13, Z13
+	VCMPPS       $0x03, Z8, Z8, K1
+	VPORD        Z4, Z8, K1, Z13
+	VPSRLD       $0x10, Z12, Z12
+	VPTERNLOGD   $0xec, Z1, Z12, Z13
+	VMOVDQU32    Z13, (AX)(R8*1)
+	VPANDD       Z5, Z13, Z11
+	VPMAXUW      Z11, Z0, Z0
+	VPSRLD       $0x10, Z9, Z11
+	VPANDD       Z3, Z11, Z11
+	VPADDD       Z2, Z9, Z12
+	VPADDD       Z11, Z12, Z12
+	VCMPPS       $0x03, Z9, Z9, K1
+	VPORD        Z4, Z9, K1, Z12
+	VPSRLD       $0x10, Z10, Z11
+	VPANDD       Z3, Z11, Z11
+	VPADDD       Z2, Z10, Z13
+	VPADDD       Z11, Z13, Z13
+	VCMPPS       $0x03, Z10, Z10, K1
+	VPORD        Z4, Z10, K1, Z13
+	VPSRLD       $0x10, Z12, Z12
+	VPTERNLOGD   $0xec, Z1, Z12, Z13
+	VMOVDQU32    Z13, 64(AX)(R8*1)
+	VPANDD       Z5, Z13, Z11
+	VPMAXUW      Z11, Z0, Z0
+	ADDQ         $0x00000080, R8
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000080, DX
+	JMP          mergeMaskedSumBF16AVX512_step
+
+mergeMaskedSumBF16AVX512_done:
+	VPBROADCASTD c7f807f80<>+0(SB), Z1
+	VPCMPUW      $0x05, Z1, Z0, K1
+	KORTESTD     K1, K1
+	SETEQ        AL
+	VPBROADCASTD c7f807f80<>+0(SB), Z0
+	VPCMPUW      $0x05, Z0, Z6, K1
+	KORTESTD     K1, K1
+	SETEQ        CL
+	ANDB         CL, AL
+	MOVB         AL, ret+112(FP)
+	VZEROUPPER
+	RET
+
+DATA maskedLanes4<>+0(SB)/8, $0x0000000000000000
+DATA maskedLanes4<>+8(SB)/8, $0x9e3779b97f4a7c15
+DATA maskedLanes4<>+16(SB)/8, $0x3c6ef372fe94f82a
+DATA maskedLanes4<>+24(SB)/8, $0xdaa66d2c7ddf743f
+DATA maskedLanes4<>+32(SB)/8, $0x78dde6e5fd29f054
+DATA maskedLanes4<>+40(SB)/8, $0x1715609f7c746c69
+DATA maskedLanes4<>+48(SB)/8, $0xb54cda58fbbee87e
+DATA maskedLanes4<>+56(SB)/8, $0x538454127b096493
+DATA maskedLanes4<>+64(SB)/8, $0xf1bbcdcbfa53e0a8
+DATA maskedLanes4<>+72(SB)/8, $0x8ff34785799e5cbd
+DATA maskedLanes4<>+80(SB)/8, $0x2e2ac13ef8e8d8d2
+DATA maskedLanes4<>+88(SB)/8, $0xcc623af8783354e7
+DATA maskedLanes4<>+96(SB)/8, $0x6a99b4b1f77dd0fc
+DATA maskedLanes4<>+104(SB)/8, $0x08d12e6b76c84d11
+DATA maskedLanes4<>+112(SB)/8, $0xa708a824f612c926
+DATA maskedLanes4<>+120(SB)/8, $0x454021de755d453b
+GLOBL maskedLanes4<>(SB), RODATA|NOPTR, $128
+
+DATA maskedqbf58476d1ce4e5b9<>+0(SB)/8, $0xbf58476d1ce4e5b9
+DATA maskedqbf58476d1ce4e5b9<>+8(SB)/8, $0xbf58476d1ce4e5b9
+DATA maskedqbf58476d1ce4e5b9<>+16(SB)/8, $0xbf58476d1ce4e5b9
+DATA maskedqbf58476d1ce4e5b9<>+24(SB)/8, $0xbf58476d1ce4e5b9
+DATA maskedqbf58476d1ce4e5b9<>+32(SB)/8, $0xbf58476d1ce4e5b9
+DATA maskedqbf58476d1ce4e5b9<>+40(SB)/8, $0xbf58476d1ce4e5b9
+DATA maskedqbf58476d1ce4e5b9<>+48(SB)/8, $0xbf58476d1ce4e5b9
+DATA maskedqbf58476d1ce4e5b9<>+56(SB)/8, $0xbf58476d1ce4e5b9
+GLOBL maskedqbf58476d1ce4e5b9<>(SB), RODATA|NOPTR, $64
+
+DATA maskedq94d049bb133111eb<>+0(SB)/8, $0x94d049bb133111eb
+DATA maskedq94d049bb133111eb<>+8(SB)/8, $0x94d049bb133111eb
+DATA maskedq94d049bb133111eb<>+16(SB)/8, $0x94d049bb133111eb
+DATA maskedq94d049bb133111eb<>+24(SB)/8, $0x94d049bb133111eb
+DATA maskedq94d049bb133111eb<>+32(SB)/8, $0x94d049bb133111eb
+DATA maskedq94d049bb133111eb<>+40(SB)/8, $0x94d049bb133111eb
+DATA maskedq94d049bb133111eb<>+48(SB)/8, $0x94d049bb133111eb
+DATA maskedq94d049bb133111eb<>+56(SB)/8, $0x94d049bb133111eb
+GLOBL maskedq94d049bb133111eb<>(SB), RODATA|NOPTR, $64
+
+// func mergeMaskedTIESBF16AVX512(dst []byte, base []byte, ins []uint64, scratch []float32, div float32, lambda float32, divide bool, normalize bool) bool
+// Requires: AVX, AVX512BW, AVX512DQ, AVX512F
+TEXT ·mergeMaskedTIESBF16AVX512(SB), NOSPLIT, $256-113
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         base_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+	MOVQ         ins_base+48(FP), BX
+	MOVQ         ins_len+56(FP), SI
+	IMUL3Q       $0x00000050, SI, SI
+	ADDQ         BX, SI
+	MOVQ         scratch_base+72(FP), DI
+	XORQ         R8, R8
+	XORQ         R9, R9
+	VPXORD       Z0, Z0, Z0
+	VPBROADCASTD cffff0000<>+0(SB), Z1
+	VPBROADCASTD c00007fff<>+0(SB), Z2
+	VPBROADCASTD c00000001<>+0(SB), Z3
+	VPBROADCASTD c00400000<>+0(SB), Z4
+	VPBROADCASTD c7fff7fff<>+0(SB), Z5
+	VPXORD       Z6, Z6, Z6
+	VPXORD       Z7, Z7, Z7
+
+mergeMaskedTIESBF16AVX512_step:
+	CMPQ   DX, $0x00000080
+	JB     mergeMaskedTIESBF16AVX512_done
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	MOVQ   BX, R10
+	MOVQ   DI, R11
+
+mergeMaskedTIESBF16AVX512_input:
+	CMPQ         R10, SI
+	JE           mergeMaskedTIESBF16AVX512_inputs
+	MOVL         32(R10), R12
+	CMPL         R12, $0x01
+	JE           mergeMaskedTIESBF16AVX512_window
+	CMPL         R12, $0x02
+	JE           mergeMaskedTIESBF16AVX512_dare
+	CMPL         R12, $0x03
+	JE           mergeMaskedTIESBF16AVX512_words
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Z12
+	VBROADCASTSS 24(R10), Z13
+	VMOVDQU32    (R12)(R8*1), Z14
+	VPANDD       Z5, Z14, Z15
+	VPMAXUW      Z15, Z6, Z6
+	VPSLLD       $0x10, Z14, Z15
+	VPANDD       Z1, Z14, Z14
+	VMULPS       Z12, Z15, Z15
+	VMULPS       Z13, Z15, Z15
+	VADDPS       Z15, Z8, Z8
+	VMOVUPS      Z15, (R11)
+	VMULPS       Z12, Z14, Z14
+	VMULPS       Z13, Z14, Z14
+	VADDPS       Z14, Z9, Z9
+	VMOVUPS      Z14, 64(R11)
+	VMOVDQU32    64(R12)(R8*1), Z14
+	VPANDD       Z5, Z14, Z15
+	VPMAXUW      Z15, Z6, Z6
+	VPSLLD       $0x10, Z14, Z15
+	VPANDD       Z1, Z14, Z14
+	VMULPS       Z12, Z15, Z15
+	VMULPS       Z13, Z15, Z15
+	VADDPS       Z15, Z10, Z10
+	VMOVUPS      Z15, 128(R11)
+	VMULPS       Z12, Z14, Z14
+	VMULPS       Z13, Z14, Z14
+	VADDPS       Z14, Z11, Z11
+	VMOVUPS      Z14, 192(R11)
+	JMP          mergeMaskedTIESBF16AVX512_next
+
+mergeMaskedTIESBF16AVX512_window:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Z12
+	VBROADCASTSS 24(R10), Z13
+	VPBROADCASTW 36(R10), Z14
+	VPBROADCASTW 40(R10), Z15
+	VMOVDQU32    (R12)(R8*1), Z25
+	VPANDD       Z5, Z25, Z26
+	VPMAXUW      Z26, Z6, Z6
+	VPCMPUW      $0x05, Z14, Z26, K1
+	VPCMPUW      $0x01, Z15, Z26, K2
+	KANDD        K1, K2, K1
+	VMOVDQU16.Z  Z25, K1, Z25
+	VPSLLD       $0x10, Z25, Z26
+	VPANDD       Z1, Z25, Z25
+	VMULPS       Z12, Z26, Z26
+	VMULPS       Z13, Z26, Z26
+	VADDPS       Z26, Z8, Z8
+	VMOVUPS      Z26, (R11)
+	VMULPS       Z12, Z25, Z25
+	VMULPS       Z13, Z25, Z25
+	VADDPS       Z25, Z9, Z9
+	VMOVUPS      Z25, 64(R11)
+	VMOVDQU32    64(R12)(R8*1), Z25
+	VPANDD       Z5, Z25, Z26
+	VPMAXUW      Z26, Z6, Z6
+	VPCMPUW      $0x05, Z14, Z26, K1
+	VPCMPUW      $0x01, Z15, Z26, K2
+	KANDD        K1, K2, K1
+	VMOVDQU16.Z  Z25, K1, Z25
+	VPSLLD       $0x10, Z25, Z14
+	VPANDD       Z1, Z25, Z25
+	VMULPS       Z12, Z14, Z14
+	VMULPS       Z13, Z14, Z14
+	VADDPS       Z14, Z10, Z10
+	VMOVUPS      Z14, 128(R11)
+	VMULPS       Z12, Z25, Z25
+	VMULPS       Z13, Z25, Z25
+	VADDPS       Z25, Z11, Z11
+	VMOVUPS      Z25, 192(R11)
+	JMP          mergeMaskedTIESBF16AVX512_next
+
+mergeMaskedTIESBF16AVX512_dare:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Z12
+	VBROADCASTSS 24(R10), Z13
+	MOVQ         R9, R13
+	SHRQ         $0x02, R13
+	MOVQ         $0x9e3779b97f4a7c15, R14
+	IMULQ        R14, R13
+	ADDQ         48(R10), R13
+	VPBROADCASTW 44(R10), Z14
+	VMOVDQU32    (R12)(R8*1), Z15
+	VPANDD       Z5, Z15, Z25
+	VPMAXUW      Z25, Z6, Z6
+	VPBROADCASTQ R13, Z25
+	VPADDQ       maskedLanes4<>+0(SB), Z25, Z25
+	VPSRLQ       $0x1e, Z25, Z26
+	VPXORQ       Z25, Z26, Z26
+	VPMULLQ      maskedqbf58476d1ce4e5b9<>+0(SB), Z26, Z26
+	VPSRLQ       $0x1b, Z26, Z25
+	VPXORQ       Z25, Z26, Z26
+	VPMULLQ      maskedq94d049bb133111eb<>+0(SB), Z26, Z26
+	VPSRLQ       $0x1f, Z26, Z25
+	VPXORQ       Z25, Z26, Z26
+	VPCMPUW      $0x01, Z14, Z26, K1
+	VMOVDQU16.Z  Z15, K1, Z15
+	VPSLLD       $0x10, Z15, Z25
+	VPANDD       Z1, Z15, Z15
+	VMULPS       Z12, Z25, Z25
+	VMULPS       Z13, Z25, Z25
+	VADDPS       Z25, Z8, Z8
+	VMOVUPS      Z25, (R11)
+	VMULPS       Z12, Z15, Z15
+	VMULPS       Z13, Z15, Z15
+	VADDPS       Z15, Z9, Z9
+	VMOVUPS      Z15, 64(R11)
+	VMOVDQU32    64(R12)(R8*1), Z15
+	VPANDD       Z5, Z15, Z25
+	VPMAXUW      Z25, Z6, Z6
+	VPBROADCASTQ R13, Z25
+	VPADDQ       maskedLanes4<>+64(SB), Z25, Z25
+	VPSRLQ       $0x1e, Z25, Z26
+	VPXORQ       Z25, Z26, Z26
+	VPMULLQ      maskedqbf58476d1ce4e5b9<>+0(SB), Z26, Z26
+	VPSRLQ       $0x1b, Z26, Z25
+	VPXORQ       Z25, Z26, Z26
+	VPMULLQ      maskedq94d049bb133111eb<>+0(SB), Z26, Z26
+	VPSRLQ       $0x1f, Z26, Z25
+	VPXORQ       Z25, Z26, Z26
+	VPCMPUW      $0x01, Z14, Z26, K1
+	VMOVDQU16.Z  Z15, K1, Z15
+	VPSLLD       $0x10, Z15, Z14
+	VPANDD       Z1, Z15, Z15
+	VMULPS       Z12, Z14, Z14
+	VMULPS       Z13, Z14, Z14
+	VADDPS       Z14, Z10, Z10
+	VMOVUPS      Z14, 128(R11)
+	VMULPS       Z12, Z15, Z15
+	VMULPS       Z13, Z15, Z15
+	VADDPS       Z15, Z11, Z11
+	VMOVUPS      Z15, 192(R11)
+	JMP          mergeMaskedTIESBF16AVX512_next
+
+mergeMaskedTIESBF16AVX512_words:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Z12
+	VBROADCASTSS 24(R10), Z13
+	MOVQ         56(R10), R13
+	VMOVDQU32    (R12)(R8*1), Z14
+	VPANDD       Z5, Z14, Z15
+	VPMAXUW      Z15, Z6, Z6
+	VMOVDQU32    (R13)(R9*4), Z15
+	VMOVDQU32    64(R13)(R9*4), Z25
+	VPTESTMD     Z15, Z15, K1
+	VPTESTMD     Z25, Z25, K2
+	KUNPCKWD     K2, K1, K1
+	VMOVDQU16.Z  Z14, K1, Z14
+	VPSLLD       $0x10, Z14, Z15
+	VPANDD       Z1, Z14, Z14
+	VMULPS       Z12, Z15, Z15
+	VMULPS       Z13, Z15, Z15
+	VADDPS       Z15, Z8, Z8
+	VMOVUPS      Z15, (R11)
+	VMULPS       Z12, Z14, Z14
+	VMULPS       Z13, Z14, Z14
+	VADDPS       Z14, Z9, Z9
+	VMOVUPS      Z14, 64(R11)
+	VMOVDQU32    64(R12)(R8*1), Z14
+	VPANDD       Z5, Z14, Z15
+	VPMAXUW      Z15, Z6, Z6
+	VMOVDQU32    128(R13)(R9*4), Z15
+	VMOVDQU32    192(R13)(R9*4), Z25
+	VPTESTMD     Z15, Z15, K1
+	VPTESTMD     Z25, Z25, K2
+	KUNPCKWD     K2, K1, K1
+	VMOVDQU16.Z  Z14, K1, Z14
+	VPSLLD       $0x10, Z14, Z15
+	VPANDD       Z1, Z14, Z14
+	VMULPS       Z12, Z15, Z15
+	VMULPS       Z13, Z15, Z15
+	VADDPS       Z15, Z10, Z10
+	VMOVUPS      Z15, 128(R11)
+	VMULPS       Z12, Z14, Z14
+	VMULPS       Z13, Z14, Z14
+	VADDPS       Z14, Z11, Z11
+	VMOVUPS      Z14, 192(R11)
+
+mergeMaskedTIESBF16AVX512_next:
+	ADDQ $0x00000050, R10
+	ADDQ $0x00000100, R11
+	JMP  mergeMaskedTIESBF16AVX512_input
+
+mergeMaskedTIESBF16AVX512_inputs:
+	VPBROADCASTD c80000000<>+0(SB), Z12
+	VPBROADCASTD c7fffffff<>+0(SB), Z13
+	VPANDD       Z13, Z8, Z14
+	VPMAXUD      Z14, Z7, Z7
+	VPANDD       Z12, Z8, Z8
+	VMOVDQU32    Z8, (SP)
+	VPANDD       Z13, Z9, Z14
+	VPMAXUD      Z14, Z7, Z7
+	VPANDD       Z12, Z9, Z9
+	VMOVDQU32    Z9, 64(SP)
+	VPANDD       Z13, Z10, Z14
+	VPMAXUD      Z14, Z7, Z7
+	VPANDD       Z12, Z10, Z10
+	VMOVDQU32    Z10, 128(SP)
+	VPANDD       Z13, Z11, Z13
+	VPMAXUD      Z13, Z7, Z7
+	VPANDD       Z12, Z11, Z11
+	VMOVDQU32    Z11, 192(SP)
+	VPXORD       Z16, Z16, Z16
+	VPXORD       Z17, Z17, Z17
+	VPXORD       Z18, Z18, Z18
+	VPXORD       Z19, Z19, Z19
+	VPXORD       Z20, Z20, Z20
+	VPXORD       Z21, Z21, Z21
+	VPXORD       Z22, Z22, Z22
+	VPXORD       Z23, Z23, Z23
+	VPXORD       Z24, Z24, Z24
+	MOVQ         BX, R10
+	MOVQ         DI, R11
+
+mergeMaskedTIESBF16AVX512_mix:
+	CMPQ         R10, SI
+	JE           mergeMaskedTIESBF16AVX512_mixed
+	VBROADCASTSS 24(R10), Z12
+	VMOVUPS      (R11), Z13
+	VPXORD       (SP), Z13, Z14
+	VPCMPGTD     Z24, Z14, K1
+	VADDPS       Z13, Z16, K1, Z16
+	VADDPS       Z12, Z17, K1, Z17
+	VMOVUPS      64(R11), Z13
+	VPXORD       64(SP), Z13, Z14
+	VPCMPGTD     Z24, Z14, K1
+	VADDPS       Z13, Z18, K1, Z18
+	VADDPS       Z12, Z19, K1, Z19
+	VMOVUPS      128(R11), Z13
+	VPXORD       128(SP), Z13, Z14
+	VPCMPGTD     Z24, Z14, K1
+	VADDPS       Z13, Z20, K1, Z20
+	VADDPS       Z12, Z21, K1, Z21
+	VMOVUPS      192(R11), Z13
+	VPXORD       192(SP), Z13, Z14
+	VPCMPGTD     Z24, Z14, K1
+	VADDPS       Z13, Z22, K1, Z22
+	VADDPS       Z12, Z23, K1, Z23
+	ADDQ         $0x00000050, R10
+	ADDQ         $0x00000100, R11
+	JMP          mergeMaskedTIESBF16AVX512_mix
+
+mergeMaskedTIESBF16AVX512_mixed:
+	MOVBLZX normalize+105(FP), R10
+	TESTL   R10, R10
+	JZ      mergeMaskedTIESBF16AVX512_normalized
+	VCMPPS  $0x04, Z24, Z17, K1
+	VDIVPS  Z17, Z16, K1, Z16
+	VCMPPS  $0x04, Z24, Z19, K1
+	VDIVPS  Z19, Z18, K1, Z18
+	VCMPPS  $0x04, Z24, Z21, K1
+	VDIVPS  Z21, Z20, K1, Z20
+	VCMPPS  $0x04, Z24, Z23, K1
+	VDIVPS  Z23, Z22, K1, Z22
+
+mergeMaskedTIESBF16AVX512_normalized:
+	VBROADCASTSS lambda+100(FP), Z12
+	VMOVDQU32    (CX)(R8*1), Z14
+	VPSLLD       $0x10, Z14, Z13
+	VPANDD       Z1, Z14, Z14
+	VMULPS       Z12, Z16, Z16
+	VADDPS       Z13, Z16, Z16
+	VMULPS       Z12, Z18, Z18
+	VADDPS       Z14, Z18, Z18
+	VMOVDQU32    64(CX)(R8*1), Z14
+	VPSLLD       $0x10, Z14, Z13
+	VPANDD       Z1, Z14, Z14
+	VMULPS       Z12, Z20, Z20
+	VADDPS       Z13, Z20, Z20
+	VMULPS       Z12, Z22, Z22
+	VADDPS       Z14, Z22, Z22
+	VPSRLD       $0x10, Z16, Z12
+	VPANDD       Z3, Z12, Z12
+	VPADDD       Z2, Z16, Z13
+	VPADDD       Z12, Z13, Z13
+	VCMPPS       $0x03, Z16, Z16, K1
+	VPORD        Z4, Z16, K1, Z13
+	VPSRLD       $0x10, Z18, Z12
+	VPANDD       Z3, Z12, Z12
+	VPADDD       Z2, Z18, Z14
+	VPADDD       Z12, Z14, Z14
+	VCMPPS       $0x03, Z18, Z18, K1
+	VPORD        Z4, Z18, K1, Z14
+	VPSRLD       $0x10, Z13, Z13
+	VPTERNLOGD   $0xec, Z1, Z13, Z14
+	VMOVDQU32    Z14, (AX)(R8*1)
+	VPANDD       Z5, Z14, Z12
+	VPMAXUW      Z12, Z0, Z0
+	VPSRLD       $0x10, Z20, Z12
+	VPANDD       Z3, Z12, Z12
+	VPADDD       Z2, Z20, Z13
+	VPADDD       Z12, Z13, Z13
+	VCMPPS       $0x03, Z20, Z20, K1
+	VPORD        Z4, Z20, K1, Z13
+	VPSRLD       $0x10, Z22, Z12
+	VPANDD       Z3, Z12, Z12
+	VPADDD       Z2, Z22, Z14
+	VPADDD       Z12, Z14, Z14
+	VCMPPS       $0x03, Z22, Z22, K1
+	VPORD        Z4, Z22, K1, Z14
+	VPSRLD       $0x10, Z13, Z13
+	VPTERNLOGD   $0xec, Z1, Z13, Z14
+	VMOVDQU32    Z14, 64(AX)(R8*1)
+	VPANDD       Z5, Z14, Z12
+	VPMAXUW      Z12, Z0, Z0
+	ADDQ         $0x00000080, R8
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000080, DX
+	JMP          mergeMaskedTIESBF16AVX512_step
+
+mergeMaskedTIESBF16AVX512_done:
+	VPBROADCASTD c7f807f80<>+0(SB), Z1
+	VPCMPUW      $0x05, Z1, Z0, K1
+	KORTESTD     K1, K1
+	SETEQ        AL
+	VPBROADCASTD c7f807f80<>+0(SB), Z0
+	VPCMPUW      $0x05, Z0, Z6, K1
+	KORTESTD     K1, K1
+	SETEQ        CL
+	ANDB         CL, AL
+	VPBROADCASTD c7f800000<>+0(SB), Z0
+	VPCMPUD      $0x05, Z0, Z7, K1
+	KORTESTW     K1, K1
+	SETEQ        CL
+	ANDB         CL, AL
+	MOVB         AL, ret+112(FP)
+	VZEROUPPER
+	RET
+
+DATA c80000000<>+0(SB)/4, $0x80000000
+GLOBL c80000000<>(SB), RODATA|NOPTR, $4
+
+// func mergeMaskedPaperBF16AVX512(dst []byte, base []byte, ins []uint64, scratch []float32, div float32, lambda float32, divide bool, normalize bool) bool
+// Requires: AVX, AVX512BW, AVX512DQ, AVX512F
+TEXT ·mergeMaskedPaperBF16AVX512(SB), NOSPLIT, $256-113
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         base_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+	MOVQ         ins_base+48(FP), BX
+	MOVQ         ins_len+56(FP), SI
+	IMUL3Q       $0x00000050, SI, SI
+	ADDQ         BX, SI
+	MOVQ         scratch_base+72(FP), DI
+	XORQ         R8, R8
+	XORQ         R9, R9
+	VPXORD       Z0, Z0, Z0
+	VPBROADCASTD cffff0000<>+0(SB), Z1
+	VPBROADCASTD c00007fff<>+0(SB), Z2
+	VPBROADCASTD c00000001<>+0(SB), Z3
+	VPBROADCASTD c00400000<>+0(SB), Z4
+	VPBROADCASTD c7fff7fff<>+0(SB), Z5
+	VPXORD       Z6, Z6, Z6
+	VPXORD       Z7, Z7, Z7
+
+mergeMaskedPaperBF16AVX512_step:
+	CMPQ   DX, $0x00000080
+	JB     mergeMaskedPaperBF16AVX512_done
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	MOVQ   BX, R10
+	MOVQ   DI, R11
+
+mergeMaskedPaperBF16AVX512_input:
+	CMPQ         R10, SI
+	JE           mergeMaskedPaperBF16AVX512_inputs
+	MOVL         32(R10), R12
+	CMPL         R12, $0x01
+	JE           mergeMaskedPaperBF16AVX512_window
+	CMPL         R12, $0x02
+	JE           mergeMaskedPaperBF16AVX512_dare
+	CMPL         R12, $0x03
+	JE           mergeMaskedPaperBF16AVX512_words
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Z12
+	VMOVDQU32    (R12)(R8*1), Z13
+	VPANDD       Z5, Z13, Z14
+	VPMAXUW      Z14, Z6, Z6
+	VPSLLD       $0x10, Z13, Z14
+	VPANDD       Z1, Z13, Z13
+	VMULPS       Z12, Z14, Z14
+	VADDPS       Z14, Z8, Z8
+	VMOVUPS      Z14, (R11)
+	VMULPS       Z12, Z13, Z13
+	VADDPS       Z13, Z9, Z9
+	VMOVUPS      Z13, 64(R11)
+	VMOVDQU32    64(R12)(R8*1), Z13
+	VPANDD       Z5, Z13, Z14
+	VPMAXUW      Z14, Z6, Z6
+	VPSLLD       $0x10, Z13, Z14
+	VPANDD       Z1, Z13, Z13
+	VMULPS       Z12, Z14, Z14
+	VADDPS       Z14, Z10, Z10
+	VMOVUPS      Z14, 128(R11)
+	VMULPS       Z12, Z13, Z13
+	VADDPS       Z13, Z11, Z11
+	VMOVUPS      Z13, 192(R11)
+	JMP          mergeMaskedPaperBF16AVX512_next
+
+mergeMaskedPaperBF16AVX512_window:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Z12
+	VPBROADCASTW 36(R10), Z13
+	VPBROADCASTW 40(R10), Z14
+	VMOVDQU32    (R12)(R8*1), Z24
+	VPANDD       Z5, Z24, Z25
+	VPMAXUW      Z25, Z6, Z6
+	VPCMPUW      $0x05, Z13, Z25, K1
+	VPCMPUW      $0x01, Z14, Z25, K2
+	KANDD        K1, K2, K1
+	VMOVDQU16.Z  Z24, K1, Z24
+	VPSLLD       $0x10, Z24, Z25
+	VPANDD       Z1, Z24, Z24
+	VMULPS       Z12, Z25, Z25
+	VADDPS       Z25, Z8, Z8
+	VMOVUPS      Z25, (R11)
+	VMULPS       Z12, Z24, Z24
+	VADDPS       Z24, Z9, Z9
+	VMOVUPS      Z24, 64(R11)
+	VMOVDQU32    64(R12)(R8*1), Z24
+	VPANDD       Z5, Z24, Z25
+	VPMAXUW      Z25, Z6, Z6
+	VPCMPUW      $0x05, Z13, Z25, K1
+	VPCMPUW      $0x01, Z14, Z25, K2
+	KANDD        K1, K2, K1
+	VMOVDQU16.Z  Z24, K1, Z24
+	VPSLLD       $0x10, Z24, Z13
+	VPANDD       Z1, Z24, Z24
+	VMULPS       Z12, Z13, Z13
+	VADDPS       Z13, Z10, Z10
+	VMOVUPS      Z13, 128(R11)
+	VMULPS       Z12, Z24, Z24
+	VADDPS       Z24, Z11, Z11
+	VMOVUPS      Z24, 192(R11)
+	JMP          mergeMaskedPaperBF16AVX512_next
+
+mergeMaskedPaperBF16AVX512_dare:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Z12
+	MOVQ         R9, R13
+	SHRQ         $0x02, R13
+	MOVQ         $0x9e3779b97f4a7c15, R14
+	IMULQ        R14, R13
+	ADDQ         48(R10), R13
+	VPBROADCASTW 44(R10), Z13
+	VMOVDQU32    (R12)(R8*1), Z14
+	VPANDD       Z5, Z14, Z24
+	VPMAXUW      Z24, Z6, Z6
+	VPBROADCASTQ R13, Z24
+	VPADDQ       maskedLanes4<>+0(SB), Z24, Z24
+	VPSRLQ       $0x1e, Z24, Z25
+	VPXORQ       Z24, Z25, Z25
+	VPMULLQ      maskedqbf58476d1ce4e5b9<>+0(SB), Z25, Z25
+	VPSRLQ       $0x1b, Z25, Z24
+	VPXORQ       Z24, Z25, Z25
+	VPMULLQ      maskedq94d049bb133111eb<>+0(SB), Z25, Z25
+	VPSRLQ       $0x1f, Z25, Z24
+	VPXORQ       Z24, Z25, Z25
+	VPCMPUW      $0x01, Z13, Z25, K1
+	VMOVDQU16.Z  Z14, K1, Z14
+	VPSLLD       $0x10, Z14, Z24
+	VPANDD       Z1, Z14, Z14
+	VMULPS       Z12, Z24, Z24
+	VADDPS       Z24, Z8, Z8
+	VMOVUPS      Z24, (R11)
+	VMULPS       Z12, Z14, Z14
+	VADDPS       Z14, Z9, Z9
+	VMOVUPS      Z14, 64(R11)
+	VMOVDQU32    64(R12)(R8*1), Z14
+	VPANDD       Z5, Z14, Z24
+	VPMAXUW      Z24, Z6, Z6
+	VPBROADCASTQ R13, Z24
+	VPADDQ       maskedLanes4<>+64(SB), Z24, Z24
+	VPSRLQ       $0x1e, Z24, Z25
+	VPXORQ       Z24, Z25, Z25
+	VPMULLQ      maskedqbf58476d1ce4e5b9<>+0(SB), Z25, Z25
+	VPSRLQ       $0x1b, Z25, Z24
+	VPXORQ       Z24, Z25, Z25
+	VPMULLQ      maskedq94d049bb133111eb<>+0(SB), Z25, Z25
+	VPSRLQ       $0x1f, Z25, Z24
+	VPXORQ       Z24, Z25, Z25
+	VPCMPUW      $0x01, Z13, Z25, K1
+	VMOVDQU16.Z  Z14, K1, Z14
+	VPSLLD       $0x10, Z14, Z13
+	VPANDD       Z1, Z14, Z14
+	VMULPS       Z12, Z13, Z13
+	VADDPS       Z13, Z10, Z10
+	VMOVUPS      Z13, 128(R11)
+	VMULPS       Z12, Z14, Z14
+	VADDPS       Z14, Z11, Z11
+	VMOVUPS      Z14, 192(R11)
+	JMP          mergeMaskedPaperBF16AVX512_next
+
+mergeMaskedPaperBF16AVX512_words:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Z12
+	MOVQ         56(R10), R13
+	VMOVDQU32    (R12)(R8*1), Z13
+	VPANDD       Z5, Z13, Z14
+	VPMAXUW      Z14, Z6, Z6
+	VMOVDQU32    (R13)(R9*4), Z14
+	VMOVDQU32    64(R13)(R9*4), Z24
+	VPTESTMD     Z14, Z14, K1
+	VPTESTMD     Z24, Z24, K2
+	KUNPCKWD     K2, K1, K1
+	VMOVDQU16.Z  Z13, K1, Z13
+	VPSLLD       $0x10, Z13, Z14
+	VPANDD       Z1, Z13, Z13
+	VMULPS       Z12, Z14, Z14
+	VADDPS       Z14, Z8, Z8
+	VMOVUPS      Z14, (R11)
+	VMULPS       Z12, Z13, Z13
+	VADDPS       Z13, Z9, Z9
+	VMOVUPS      Z13, 64(R11)
+	VMOVDQU32    64(R12)(R8*1), Z13
+	VPANDD       Z5, Z13, Z14
+	VPMAXUW      Z14, Z6, Z6
+	VMOVDQU32    128(R13)(R9*4), Z14
+	VMOVDQU32    192(R13)(R9*4), Z24
+	VPTESTMD     Z14, Z14, K1
+	VPTESTMD     Z24, Z24, K2
+	KUNPCKWD     K2, K1, K1
+	VMOVDQU16.Z  Z13, K1, Z13
+	VPSLLD       $0x10, Z13, Z14
+	VPANDD       Z1, Z13, Z13
+	VMULPS       Z12, Z14, Z14
+	VADDPS       Z14, Z10, Z10
+	VMOVUPS      Z14, 128(R11)
+	VMULPS       Z12, Z13, Z13
+	VADDPS       Z13, Z11, Z11
+	VMOVUPS      Z13, 192(R11)
+
+mergeMaskedPaperBF16AVX512_next:
+	ADDQ $0x00000050, R10
+	ADDQ $0x00000100, R11
+	JMP  mergeMaskedPaperBF16AVX512_input
+
+mergeMaskedPaperBF16AVX512_inputs:
+	VPBROADCASTD c80000000<>+0(SB), Z12
+	VPBROADCASTD c7fffffff<>+0(SB), Z13
+	VPANDD       Z13, Z8, Z14
+	VPMAXUD      Z14, Z7, Z7
+	VPANDD       Z12, Z8, Z8
+	VMOVDQU32    Z8, (SP)
+	VPANDD       Z13, Z9, Z14
+	VPMAXUD      Z14, Z7, Z7
+	VPANDD       Z12, Z9, Z9
+	VMOVDQU32    Z9, 64(SP)
+	VPANDD       Z13, Z10, Z14
+	VPMAXUD      Z14, Z7, Z7
+	VPANDD       Z12, Z10, Z10
+	VMOVDQU32    Z10, 128(SP)
+	VPANDD       Z13, Z11, Z13
+	VPMAXUD      Z13, Z7, Z7
+	VPANDD       Z12, Z11, Z11
+	VMOVDQU32    Z11, 192(SP)
+	VPXORD       Z15, Z15, Z15
+	VPXORD       Z16, Z16, Z16
+	VPXORD       Z17, Z17, Z17
+	VPXORD       Z18, Z18, Z18
+	VPXORD       Z19, Z19, Z19
+	VPXORD       Z20, Z20, Z20
+	VPXORD       Z21, Z21, Z21
+	VPXORD       Z22, Z22, Z22
+	VPXORD       Z23, Z23, Z23
+	MOVQ         BX, R10
+	MOVQ         DI, R11
+
+mergeMaskedPaperBF16AVX512_mix:
+	CMPQ         R10, SI
+	JE           mergeMaskedPaperBF16AVX512_mixed
+	VBROADCASTSS 24(R10), Z12
+	VMOVUPS      (R11), Z13
+	VPXORD       (SP), Z13, Z14
+	VMULPS       Z13, Z12, Z13
+	VPCMPGTD     Z23, Z14, K1
+	VADDPS       Z13, Z15, K1, Z15
+	VPBROADCASTD c3f800000<>+0(SB), Z13
+	VADDPS       Z13, Z16, K1, Z16
+	VMOVUPS      64(R11), Z14
+	VPXORD       64(SP), Z14, Z24
+	VMULPS       Z14, Z12, Z14
+	VPCMPGTD     Z23, Z24, K1
+	VADDPS       Z14, Z17, K1, Z17
+	VADDPS       Z13, Z18, K1, Z18
+	VMOVUPS      128(R11), Z14
+	VPXORD       128(SP), Z14, Z24
+	VMULPS       Z14, Z12, Z14
+	VPCMPGTD     Z23, Z24, K1
+	VADDPS       Z14, Z19, K1, Z19
+	VADDPS       Z13, Z20, K1, Z20
+	VMOVUPS      192(R11), Z14
+	VPXORD       192(SP), Z14, Z24
+	VMULPS       Z14, Z12, Z12
+	VPCMPGTD     Z23, Z24, K1
+	VADDPS       Z12, Z21, K1, Z21
+	VADDPS       Z13, Z22, K1, Z22
+	ADDQ         $0x00000050, R10
+	ADDQ         $0x00000100, R11
+	JMP          mergeMaskedPaperBF16AVX512_mix
+
+mergeMaskedPaperBF16AVX512_mixed:
+	MOVBLZX normalize+105(FP), R10
+	TESTL   R10, R10
+	JZ      mergeMaskedPaperBF16AVX512_normalized
+	VCMPPS  $0x04, Z23, Z16, K1
+	VDIVPS  Z16, Z15, K1, Z15
+	VCMPPS  $0x04, Z23, Z18, K1
+	VDIVPS  Z18, Z17, K1, Z17
+	VCMPPS  $0x04, Z23, Z20, K1
+	VDIVPS  Z20, Z19, K1, Z19
+	VCMPPS  $0x04, Z23, Z22, K1
+	VDIVPS  Z22, Z21, K1, Z21
+
+mergeMaskedPaperBF16AVX512_normalized:
+	VBROADCASTSS lambda+100(FP), Z12
+	VMOVDQU32    (CX)(R8*1), Z14
+	VPSLLD       $0x10, Z14, Z13
+	VPANDD       Z1, Z14, Z14
+	VMULPS       Z12, Z15, Z15
+	VADDPS       Z13, Z15, Z15
+	VMULPS       Z12, Z17, Z17
+	VADDPS       Z14, Z17, Z17
+	VMOVDQU32    64(CX)(R8*1), Z14
+	VPSLLD       $0x10, Z14, Z13
+	VPANDD       Z1, Z14, Z14
+	VMULPS       Z12, Z19, Z19
+	VADDPS       Z13, Z19, Z19
+	VMULPS       Z12, Z21, Z21
+	VADDPS       Z14, Z21, Z21
+	VPSRLD       $0x10, Z15, Z12
+	VPANDD       Z3, Z12, Z12
+	VPADDD       Z2, Z15, Z13
+	VPADDD       Z12, Z13, Z13
+	VCMPPS       $0x03, Z15, Z15, K1
+	VPORD        Z4, Z15, K1, Z13
+	VPSRLD       $0x10, Z17, Z12
+	VPANDD       Z3, Z12, Z12
+	VPADDD       Z2, Z17, Z14
+	VPADDD       Z12, Z14, Z14
+	VCMPPS       $0x03, Z17, Z17, K1
+	VPORD        Z4, Z17, K1, Z14
+	VPSRLD       $0x10, Z13, Z13
+	VPTERNLOGD   $0xec, Z1, Z13, Z14
+	VMOVDQU32    Z14, (AX)(R8*1)
+	VPANDD       Z5, Z14, Z12
+	VPMAXUW      Z12, Z0, Z0
+	VPSRLD       $0x10, Z19, Z12
+	VPANDD       Z3, Z12, Z12
+	VPADDD       Z2, Z19, Z13
+	VPADDD       Z12, Z13, Z13
+	VCMPPS       $0x03, Z19, Z19, K1
+	VPORD        Z4, Z19, K1, Z13
+	VPSRLD       $0x10, Z21, Z12
+	VPANDD       Z3, Z12, Z12
+	VPADDD       Z2, Z21, Z14
+	VPADDD       Z12, Z14, Z14
+	VCMPPS       $0x03, Z21, Z21, K1
+	VPORD        Z4, Z21, K1, Z14
+	VPSRLD       $0x10, Z13, Z13
+	VPTERNLOGD   $0xec, Z1, Z13, Z14
+	VMOVDQU32    Z14, 64(AX)(R8*1)
+	VPANDD       Z5, Z14, Z12
+	VPMAXUW      Z12, Z0, Z0
+	ADDQ         $0x00000080, R8
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000080, DX
+	JMP          mergeMaskedPaperBF16AVX512_step
+
+mergeMaskedPaperBF16AVX512_done:
+	VPBROADCASTD c7f807f80<>+0(SB), Z1
+	VPCMPUW      $0x05, Z1, Z0, K1
+	KORTESTD     K1, K1
+	SETEQ        AL
+	VPBROADCASTD c7f807f80<>+0(SB), Z0
+	VPCMPUW      $0x05, Z0, Z6, K1
+	KORTESTD     K1, K1
+	SETEQ        CL
+	ANDB         CL, AL
+	VPBROADCASTD c7f800000<>+0(SB), Z0
+	VPCMPUD      $0x05, Z0, Z7, K1
+	KORTESTW     K1, K1
+	SETEQ        CL
+	ANDB         CL, AL
+	MOVB         AL, ret+112(FP)
+	VZEROUPPER
+	RET
+
+// func countKeysBF16AVX512(raw []byte, below uint32, eq uint32) (notBelow int, equal int)
+// Requires: AVX, AVX512BW, AVX512F, POPCNT
+TEXT ·countKeysBF16AVX512(SB), NOSPLIT, $0-48
+	MOVQ         raw_base+0(FP), AX
+	MOVQ         raw_len+8(FP), CX
+	MOVL         below+24(FP), DX
+	VPBROADCASTW DX, Z0
+	MOVL         eq+28(FP), DX
+	VPBROADCASTW DX, Z1
+	VPBROADCASTD c7fffffff<>+0(SB), Z2
+	VPBROADCASTD c7fff7fff<>+0(SB), Z2
+	XORQ         DX, DX
+	XORQ         BX, BX
+
+countKeysBF16AVX512_loop:
+	CMPQ     CX, $0x00000040
+	JB       countKeysBF16AVX512_done
+	VPANDD   (AX), Z2, Z3
+	VPCMPUW  $0x05, Z0, Z3, K1
+	VPCMPEQW Z1, Z3, K2
+	KMOVD    K1, SI
+	POPCNTL  SI, SI
+	ADDQ     SI, DX
+	KMOVD    K2, SI
+	POPCNTL  SI, SI
+	ADDQ     SI, BX
+	ADDQ     $0x00000040, AX
+	SUBQ     $0x00000040, CX
+	JMP      countKeysBF16AVX512_loop
+
+countKeysBF16AVX512_done:
+	MOVQ DX, notBelow+32(FP)
+	MOVQ BX, equal+40(FP)
+	VZEROUPPER
+	RET
+
+// func mergeMaskedSumF16AVX512(dst []byte, base []byte, ins []uint64, scratch []float32, div float32, lambda float32, divide bool, normalize bool) bool
+// Requires: AVX, AVX2, AVX512BW, AVX512DQ, AVX512F, AVX512VL
+TEXT ·mergeMaskedSumF16AVX512(SB), NOSPLIT, $0-113
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         base_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+	MOVQ         ins_base+48(FP), BX
+	MOVQ         ins_len+56(FP), SI
+	IMUL3Q       $0x00000050, SI, SI
+	ADDQ         BX, SI
+	MOVQ         scratch_base+72(FP), DI
+	XORQ         R8, R8
+	XORQ         R9, R9
+	VPXORD       Z0, Z0, Z0
+	VPBROADCASTD c7fff7fff<>+0(SB), Z1
+	VPXORD       Z2, Z2, Z2
+
+mergeMaskedSumF16AVX512_step:
+	CMPQ   DX, $0x00000080
+	JB     mergeMaskedSumF16AVX512_done
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	MOVQ   BX, R10
+	MOVQ   DI, R11
+
+mergeMaskedSumF16AVX512_input:
+	CMPQ          R10, SI
+	JE            mergeMaskedSumF16AVX512_inputs
+	MOVL          32(R10), R12
+	CMPL          R12, $0x01
+	JE            mergeMaskedSumF16AVX512_window
+	CMPL          R12, $0x02
+	JE            mergeMaskedSumF16AVX512_dare
+	CMPL          R12, $0x03
+	JE            mergeMaskedSumF16AVX512_words
+	MOVQ          (R10), R12
+	VBROADCASTSS  28(R10), Z7
+	VBROADCASTSS  24(R10), Z8
+	VMOVDQU32     (R12)(R8*1), Z9
+	VPANDD        Z1, Z9, Z10
+	VPMAXUW       Z10, Z2, Z2
+	VCVTPH2PS     Y9, Z10
+	VEXTRACTI64X4 $0x01, Z9, Y9
+	VCVTPH2PS     Y9, Z9
+	VMULPS        Z7, Z10, Z10
+	VMULPS        Z8, Z10, Z10
+	VADDPS        Z10, Z3, Z3
+	VMULPS        Z7, Z9, Z9
+	VMULPS        Z8, Z9, Z9
+	VADDPS        Z9, Z4, Z4
+	VMOVDQU32     64(R12)(R8*1), Z9
+	VPANDD        Z1, Z9, Z10
+	VPMAXUW       Z10, Z2, Z2
+	VCVTPH2PS     Y9, Z10
+	VEXTRACTI64X4 $0x01, Z9, Y9
+	VCVTPH2PS     Y9, Z9
+	VMULPS        Z7, Z10, Z10
+	VMULPS        Z8, Z10, Z10
+	VADDPS        Z10, Z5, Z5
+	VMULPS        Z7, Z9, Z9
+	VMULPS        Z8, Z9, Z9
+	VADDPS        Z9, Z6, Z6
+	JMP           mergeMaskedSumF16AVX512_next
+
+mergeMaskedSumF16AVX512_window:
+	MOVQ          (R10), R12
+	VBROADCASTSS  28(R10), Z7
+	VBROADCASTSS  24(R10), Z8
+	VPBROADCASTW  36(R10), Z9
+	VPBROADCASTW  40(R10), Z10
+	VMOVDQU32     (R12)(R8*1), Z11
+	VPANDD        Z1, Z11, Z12
+	VPMAXUW       Z12, Z2, Z2
+	VPCMPUW       $0x05, Z9, Z12, K1
+	VPCMPUW       $0x01, Z10, Z12, K2
+	KANDD         K1, K2, K1
+	VMOVDQU16.Z   Z11, K1, Z11
+	VCVTPH2PS     Y11, Z12
+	VEXTRACTI64X4 $0x01, Z11, Y11
+	VCVTPH2PS     Y11, Z11
+	VMULPS        Z7, Z12, Z12
+	VMULPS        Z8, Z12, Z12
+	VADDPS        Z12, Z3, Z3
+	VMULPS        Z7, Z11, Z11
+	VMULPS        Z8, Z11, Z11
+	VADDPS        Z11, Z4, Z4
+	VMOVDQU32     64(R12)(R8*1), Z11
+	VPANDD        Z1, Z11, Z12
+	VPMAXUW       Z12, Z2, Z2
+	VPCMPUW       $0x05, Z9, Z12, K1
+	VPCMPUW       $0x01, Z10, Z12, K2
+	KANDD         K1, K2, K1
+	VMOVDQU16.Z   Z11, K1, Z11
+	VCVTPH2PS     Y11, Z9
+	VEXTRACTI64X4 $0x01, Z11, Y10
+	VCVTPH2PS     Y10, Z10
+	VMULPS        Z7, Z9, Z9
+	VMULPS        Z8, Z9, Z9
+	VADDPS        Z9, Z5, Z5
+	VMULPS        Z7, Z10, Z10
+	VMULPS        Z8, Z10, Z10
+	VADDPS        Z10, Z6, Z6
+	JMP           mergeMaskedSumF16AVX512_next
+
+mergeMaskedSumF16AVX512_dare:
+	MOVQ          (R10), R12
+	VBROADCASTSS  28(R10), Z7
+	VBROADCASTSS  24(R10), Z8
+	MOVQ          R9, R13
+	SHRQ          $0x02, R13
+	MOVQ          $0x9e3779b97f4a7c15, R14
+	IMULQ         R14, R13
+	ADDQ          48(R10), R13
+	VPBROADCASTW  44(R10), Z9
+	VMOVDQU32     (R12)(R8*1), Z10
+	VPANDD        Z1, Z10, Z11
+	VPMAXUW       Z11, Z2, Z2
+	VPBROADCASTQ  R13, Z11
+	VPADDQ        maskedLanes4<>+0(SB), Z11, Z11
+	VPSRLQ        $0x1e, Z11, Z12
+	VPXORQ        Z11, Z12, Z12
+	VPMULLQ       maskedqbf58476d1ce4e5b9<>+0(SB), Z12, Z12
+	VPSRLQ        $0x1b, Z12, Z11
+	VPXORQ        Z11, Z12, Z12
+	VPMULLQ       maskedq94d049bb133111eb<>+0(SB), Z12, Z12
+	VPSRLQ        $0x1f, Z12, Z11
+	VPXORQ        Z11, Z12, Z12
+	VPCMPUW       $0x01, Z9, Z12, K1
+	VMOVDQU16.Z   Z10, K1, Z10
+	VCVTPH2PS     Y10, Z11
+	VEXTRACTI64X4 $0x01, Z10, Y10
+	VCVTPH2PS     Y10, Z10
+	VMULPS        Z7, Z11, Z11
+	VMULPS        Z8, Z11, Z11
+	VADDPS        Z11, Z3, Z3
+	VMULPS        Z7, Z10, Z10
+	VMULPS        Z8, Z10, Z10
+	VADDPS        Z10, Z4, Z4
+	VMOVDQU32     64(R12)(R8*1), Z10
+	VPANDD        Z1, Z10, Z11
+	VPMAXUW       Z11, Z2, Z2
+	VPBROADCASTQ  R13, Z11
+	VPADDQ        maskedLanes4<>+64(SB), Z11, Z11
+	VPSRLQ        $0x1e, Z11, Z12
+	VPXORQ        Z11, Z12, Z12
+	VPMULLQ       maskedqbf58476d1ce4e5b9<>+0(SB), Z12, Z12
+	VPSRLQ        $0x1b, Z12, Z11
+	VPXORQ        Z11, Z12, Z12
+	VPMULLQ       maskedq94d049bb133111eb<>+0(SB), Z12, Z12
+	VPSRLQ        $0x1f, Z12, Z11
+	VPXORQ        Z11, Z12, Z12
+	VPCMPUW       $0x01, Z9, Z12, K1
+	VMOVDQU16.Z   Z10, K1, Z10
+	VCVTPH2PS     Y10, Z9
+	VEXTRACTI64X4 $0x01, Z10, Y10
+	VCVTPH2PS     Y10, Z10
+	VMULPS        Z7, Z9, Z9
+	VMULPS        Z8, Z9, Z9
+	VADDPS        Z9, Z5, Z5
+	VMULPS        Z7, Z10, Z10
+	VMULPS        Z8, Z10, Z10
+	VADDPS        Z10, Z6, Z6
+	JMP           mergeMaskedSumF16AVX512_next
+
+mergeMaskedSumF16AVX512_words:
+	MOVQ          (R10), R12
+	VBROADCASTSS  28(R10), Z7
+	VBROADCASTSS  24(R10), Z8
+	MOVQ          56(R10), R13
+	VMOVDQU32     (R12)(R8*1), Z9
+	VPANDD        Z1, Z9, Z10
+	VPMAXUW       Z10, Z2, Z2
+	VMOVDQU32     (R13)(R9*4), Z10
+	VMOVDQU32     64(R13)(R9*4), Z11
+	VPTESTMD      Z10, Z10, K1
+	VPTESTMD      Z11, Z11, K2
+	KUNPCKWD      K2, K1, K1
+	VMOVDQU16.Z   Z9, K1, Z9
+	VCVTPH2PS     Y9, Z10
+	VEXTRACTI64X4 $0x01, Z9, Y9
+	VCVTPH2PS     Y9, Z9
+	VMULPS        Z7, Z10, Z10
+	VMULPS        Z8, Z10, Z10
+	VADDPS        Z10, Z3, Z3
+	VMULPS        Z7, Z9, Z9
+	VMULPS        Z8, Z9, Z9
+	VADDPS        Z9, Z4, Z4
+	VMOVDQU32     64(R12)(R8*1), Z9
+	VPANDD        Z1, Z9, Z10
+	VPMAXUW       Z10, Z2, Z2
+	VMOVDQU32     128(R13)(R9*4), Z10
+	VMOVDQU32     192(R13)(R9*4), Z11
+	VPTESTMD      Z10, Z10, K1
+	VPTESTMD      Z11, Z11, K2
+	KUNPCKWD      K2, K1, K1
+	VMOVDQU16.Z   Z9, K1, Z9
+	VCVTPH2PS     Y9, Z10
+	VEXTRACTI64X4 $0x01, Z9, Y9
+	VCVTPH2PS     Y9, Z9
+	VMULPS        Z7, Z10, Z10
+	VMULPS        Z8, Z10, Z10
+	VADDPS        Z10, Z5, Z5
+	VMULPS        Z7, Z9, Z9
+	VMULPS        Z8, Z9, Z9
+	VADDPS        Z9, Z6, Z6
+
+mergeMaskedSumF16AVX512_next:
+	ADDQ $0x00000050, R10
+	ADDQ $0x00000100, R11
+	JMP  mergeMaskedSumF16AVX512_input
+
+mergeMaskedSumF16AVX512_inputs:
+	MOVBLZX      divide+104(FP), R10
+	TESTL        R10, R10
+	JZ           mergeMaskedSumF16AVX512_divided
+	VBROADCASTSS div+96(FP), Z7
+	VDIVPS       Z7, Z3, Z3
+	VDIVPS       Z7, Z4, Z4
+	VDIVPS       Z7, Z5, Z5
+	VDIVPS       Z7, Z6, Z6
+
+mergeMaskedSumF16AVX512_divided:
+	VBROADCASTSS lambda+100(FP), Z7
+	VCVTPH2PS    (CX)(R8*1), Z8
+	VMULPS       Z7, Z3, Z3
+	VADDPS       Z8, Z3, Z3
+	VCVTPH2PS    32(CX)(R8*1), Z8
+	VMULPS       Z7, Z4, Z4
+	VADDPS       Z8, Z4, Z4
+	VCVTPH2PS    64(CX)(R8*1), Z8
+	VMULPS       Z7, Z5, Z5
+	VADDPS       Z8, Z5, Z5
+	VCVTPH2PS    96(CX)(R8*1), Z8
+	VMULPS       Z7, Z6, Z6
+	VADDPS       Z8, Z6, Z6
+	VCVTPS2PH    $0x00, Z3, Y7
+	VMOVDQU32    Y7, (AX)(R8*1)
+	VPANDD       Y1, Y7, Y7
+	VPMAXUW      Y7, Y0, Y0
+	VCVTPS2PH    $0x00, Z4, Y7
+	VMOVDQU32    Y7, 32(AX)(R8*1)
+	VPANDD       Y1, Y7, Y7
+	VPMAXUW      Y7, Y0, Y0
+	VCVTPS2PH    $0x00, Z5, Y7
+	VMOVDQU32    Y7, 64(AX)(R8*1)
+	VPANDD       Y1, Y7, Y7
+	VPMAXUW      Y7, Y0, Y0
+	VCVTPS2PH    $0x00, Z6, Y7
+	VMOVDQU32    Y7, 96(AX)(R8*1)
+	VPANDD       Y1, Y7, Y7
+	VPMAXUW      Y7, Y0, Y0
+	ADDQ         $0x00000080, R8
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000080, DX
+	JMP          mergeMaskedSumF16AVX512_step
+
+mergeMaskedSumF16AVX512_done:
+	VPBROADCASTD c7c007c00<>+0(SB), Z1
+	VPCMPUW      $0x05, Y1, Y0, K1
+	KORTESTD     K1, K1
+	SETEQ        AL
+	VPBROADCASTD c7c007c00<>+0(SB), Z0
+	VPCMPUW      $0x05, Z0, Z2, K1
+	KORTESTD     K1, K1
+	SETEQ        CL
+	ANDB         CL, AL
+	MOVB         AL, ret+112(FP)
+	VZEROUPPER
+	RET
+
+// func mergeMaskedTIESF16AVX512(dst []byte, base []byte, ins []uint64, scratch []float32, div float32, lambda float32, divide bool, normalize bool) bool
+// Requires: AVX, AVX2, AVX512BW, AVX512DQ, AVX512F, AVX512VL
+TEXT ·mergeMaskedTIESF16AVX512(SB), NOSPLIT, $256-113
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         base_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+	MOVQ         ins_base+48(FP), BX
+	MOVQ         ins_len+56(FP), SI
+	IMUL3Q       $0x00000050, SI, SI
+	ADDQ         BX, SI
+	MOVQ         scratch_base+72(FP), DI
+	XORQ         R8, R8
+	XORQ         R9, R9
+	VPXORD       Z0, Z0, Z0
+	VPBROADCASTD c7fff7fff<>+0(SB), Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+
+mergeMaskedTIESF16AVX512_step:
+	CMPQ   DX, $0x00000080
+	JB     mergeMaskedTIESF16AVX512_done
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	MOVQ   BX, R10
+	MOVQ   DI, R11
+
+mergeMaskedTIESF16AVX512_input:
+	CMPQ          R10, SI
+	JE            mergeMaskedTIESF16AVX512_inputs
+	MOVL          32(R10), R12
+	CMPL          R12, $0x01
+	JE            mergeMaskedTIESF16AVX512_window
+	CMPL          R12, $0x02
+	JE            mergeMaskedTIESF16AVX512_dare
+	CMPL          R12, $0x03
+	JE            mergeMaskedTIESF16AVX512_words
+	MOVQ          (R10), R12
+	VBROADCASTSS  28(R10), Z8
+	VBROADCASTSS  24(R10), Z9
+	VMOVDQU32     (R12)(R8*1), Z10
+	VPANDD        Z1, Z10, Z11
+	VPMAXUW       Z11, Z2, Z2
+	VCVTPH2PS     Y10, Z11
+	VEXTRACTI64X4 $0x01, Z10, Y10
+	VCVTPH2PS     Y10, Z10
+	VMULPS        Z8, Z11, Z11
+	VMULPS        Z9, Z11, Z11
+	VADDPS        Z11, Z4, Z4
+	VMOVUPS       Z11, (R11)
+	VMULPS        Z8, Z10, Z10
+	VMULPS        Z9, Z10, Z10
+	VADDPS        Z10, Z5, Z5
+	VMOVUPS       Z10, 64(R11)
+	VMOVDQU32     64(R12)(R8*1), Z10
+	VPANDD        Z1, Z10, Z11
+	VPMAXUW       Z11, Z2, Z2
+	VCVTPH2PS     Y10, Z11
+	VEXTRACTI64X4 $0x01, Z10, Y10
+	VCVTPH2PS     Y10, Z10
+	VMULPS        Z8, Z11, Z11
+	VMULPS        Z9, Z11, Z11
+	VADDPS        Z11, Z6, Z6
+	VMOVUPS       Z11, 128(R11)
+	VMULPS        Z8, Z10, Z10
+	VMULPS        Z9, Z10, Z10
+	VADDPS        Z10, Z7, Z7
+	VMOVUPS       Z10, 192(R11)
+	JMP           mergeMaskedTIESF16AVX512_next
+
+mergeMaskedTIESF16AVX512_window:
+	MOVQ          (R10), R12
+	VBROADCASTSS  28(R10), Z8
+	VBROADCASTSS  24(R10), Z9
+	VPBROADCASTW  36(R10), Z10
+	VPBROADCASTW  40(R10), Z11
+	VMOVDQU32     (R12)(R8*1), Z21
+	VPANDD        Z1, Z21, Z22
+	VPMAXUW       Z22, Z2, Z2
+	VPCMPUW       $0x05, Z10, Z22, K1
+	VPCMPUW       $0x01, Z11, Z22, K2
+	KANDD         K1, K2, K1
+	VMOVDQU16.Z   Z21, K1, Z21
+	VCVTPH2PS     Y21, Z22
+	VEXTRACTI64X4 $0x01, Z21, Y21
+	VCVTPH2PS     Y21, Z21
+	VMULPS        Z8, Z22, Z22
+	VMULPS        Z9, Z22, Z22
+	VADDPS        Z22, Z4, Z4
+	VMOVUPS       Z22, (R11)
+	VMULPS        Z8, Z21, Z21
+	VMULPS        Z9, Z21, Z21
+	VADDPS        Z21, Z5, Z5
+	VMOVUPS       Z21, 64(R11)
+	VMOVDQU32     64(R12)(R8*1), Z21
+	VPANDD        Z1, Z21, Z22
+	VPMAXUW       Z22, Z2, Z2
+	VPCMPUW       $0x05, Z10, Z22, K1
+	VPCMPUW       $0x01, Z11, Z22, K2
+	KANDD         K1, K2, K1
+	VMOVDQU16.Z   Z21, K1, Z21
+	VCVTPH2PS     Y21, Z10
+	VEXTRACTI64X4 $0x01, Z21, Y11
+	VCVTPH2PS     Y11, Z11
+	VMULPS        Z8, Z10, Z10
+	VMULPS        Z9, Z10, Z10
+	VADDPS        Z10, Z6, Z6
+	VMOVUPS       Z10, 128(R11)
+	VMULPS        Z8, Z11, Z11
+	VMULPS        Z9, Z11, Z11
+	VADDPS        Z11, Z7, Z7
+	VMOVUPS       Z11, 192(R11)
+	JMP           mergeMaskedTIESF16AVX512_next
+
+mergeMaskedTIESF16AVX512_dare:
+	MOVQ          (R10), R12
+	VBROADCASTSS  28(R10), Z8
+	VBROADCASTSS  24(R10), Z9
+	MOVQ          R9, R13
+	SHRQ          $0x02, R13
+	MOVQ          $0x9e3779b97f4a7c15, R14
+	IMULQ         R14, R13
+	ADDQ          48(R10), R13
+	VPBROADCASTW  44(R10), Z10
+	VMOVDQU32     (R12)(R8*1), Z11
+	VPANDD        Z1, Z11, Z21
+	VPMAXUW       Z21, Z2, Z2
+	VPBROADCASTQ  R13, Z21
+	VPADDQ        maskedLanes4<>+0(SB), Z21, Z21
+	VPSRLQ        $0x1e, Z21, Z22
+	VPXORQ        Z21, Z22, Z22
+	VPMULLQ       maskedqbf58476d1ce4e5b9<>+0(SB), Z22, Z22
+	VPSRLQ        $0x1b, Z22, Z21
+	VPXORQ        Z21, Z22, Z22
+	VPMULLQ       maskedq94d049bb133111eb<>+0(SB), Z22, Z22
+	VPSRLQ        $0x1f, Z22, Z21
+	VPXORQ        Z21, Z22, Z22
+	VPCMPUW       $0x01, Z10, Z22, K1
+	VMOVDQU16.Z   Z11, K1, Z11
+	VCVTPH2PS     Y11, Z21
+	VEXTRACTI64X4 $0x01, Z11, Y11
+	VCVTPH2PS     Y11, Z11
+	VMULPS        Z8, Z21, Z21
+	VMULPS        Z9, Z21, Z21
+	VADDPS        Z21, Z4, Z4
+	VMOVUPS       Z21, (R11)
+	VMULPS        Z8, Z11, Z11
+	VMULPS        Z9, Z11, Z11
+	VADDPS        Z11, Z5, Z5
+	VMOVUPS       Z11, 64(R11)
+	VMOVDQU32     64(R12)(R8*1), Z11
+	VPANDD        Z1, Z11, Z21
+	VPMAXUW       Z21, Z2, Z2
+	VPBROADCASTQ  R13, Z21
+	VPADDQ        maskedLanes4<>+64(SB), Z21, Z21
+	VPSRLQ        $0x1e, Z21, Z22
+	VPXORQ        Z21, Z22, Z22
+	VPMULLQ       maskedqbf58476d1ce4e5b9<>+0(SB), Z22, Z22
+	VPSRLQ        $0x1b, Z22, Z21
+	VPXORQ        Z21, Z22, Z22
+	VPMULLQ       maskedq94d049bb133111eb<>+0(SB), Z22, Z22
+	VPSRLQ        $0x1f, Z22, Z21
+	VPXORQ        Z21, Z22, Z22
+	VPCMPUW       $0x01, Z10, Z22, K1
+	VMOVDQU16.Z   Z11, K1, Z11
+	VCVTPH2PS     Y11, Z10
+	VEXTRACTI64X4 $0x01, Z11, Y11
+	VCVTPH2PS     Y11, Z11
+	VMULPS        Z8, Z10, Z10
+	VMULPS        Z9, Z10, Z10
+	VADDPS        Z10, Z6, Z6
+	VMOVUPS       Z10, 128(R11)
+	VMULPS        Z8, Z11, Z11
+	VMULPS        Z9, Z11, Z11
+	VADDPS        Z11, Z7, Z7
+	VMOVUPS       Z11, 192(R11)
+	JMP           mergeMaskedTIESF16AVX512_next
+
+mergeMaskedTIESF16AVX512_words:
+	MOVQ          (R10), R12
+	VBROADCASTSS  28(R10), Z8
+	VBROADCASTSS  24(R10), Z9
+	MOVQ          56(R10), R13
+	VMOVDQU32     (R12)(R8*1), Z10
+	VPANDD        Z1, Z10, Z11
+	VPMAXUW       Z11, Z2, Z2
+	VMOVDQU32     (R13)(R9*4), Z11
+	VMOVDQU32     64(R13)(R9*4), Z21
+	VPTESTMD      Z11, Z11, K1
+	VPTESTMD      Z21, Z21, K2
+	KUNPCKWD      K2, K1, K1
+	VMOVDQU16.Z   Z10, K1, Z10
+	VCVTPH2PS     Y10, Z11
+	VEXTRACTI64X4 $0x01, Z10, Y10
+	VCVTPH2PS     Y10, Z10
+	VMULPS        Z8, Z11, Z11
+	VMULPS        Z9, Z11, Z11
+	VADDPS        Z11, Z4, Z4
+	VMOVUPS       Z11, (R11)
+	VMULPS        Z8, Z10, Z10
+	VMULPS        Z9, Z10, Z10
+	VADDPS        Z10, Z5, Z5
+	VMOVUPS       Z10, 64(R11)
+	VMOVDQU32     64(R12)(R8*1), Z10
+	VPANDD        Z1, Z10, Z11
+	VPMAXUW       Z11, Z2, Z2
+	VMOVDQU32     128(R13)(R9*4), Z11
+	VMOVDQU32     192(R13)(R9*4), Z21
+	VPTESTMD      Z11, Z11, K1
+	VPTESTMD      Z21, Z21, K2
+	KUNPCKWD      K2, K1, K1
+	VMOVDQU16.Z   Z10, K1, Z10
+	VCVTPH2PS     Y10, Z11
+	VEXTRACTI64X4 $0x01, Z10, Y10
+	VCVTPH2PS     Y10, Z10
+	VMULPS        Z8, Z11, Z11
+	VMULPS        Z9, Z11, Z11
+	VADDPS        Z11, Z6, Z6
+	VMOVUPS       Z11, 128(R11)
+	VMULPS        Z8, Z10, Z10
+	VMULPS        Z9, Z10, Z10
+	VADDPS        Z10, Z7, Z7
+	VMOVUPS       Z10, 192(R11)
+
+mergeMaskedTIESF16AVX512_next:
+	ADDQ $0x00000050, R10
+	ADDQ $0x00000100, R11
+	JMP  mergeMaskedTIESF16AVX512_input
+
+mergeMaskedTIESF16AVX512_inputs:
+	VPBROADCASTD c80000000<>+0(SB), Z8
+	VPBROADCASTD c7fffffff<>+0(SB), Z9
+	VPANDD       Z9, Z4, Z10
+	VPMAXUD      Z10, Z3, Z3
+	VPANDD       Z8, Z4, Z4
+	VMOVDQU32    Z4, (SP)
+	VPANDD       Z9, Z5, Z10
+	VPMAXUD      Z10, Z3, Z3
+	VPANDD       Z8, Z5, Z5
+	VMOVDQU32    Z5, 64(SP)
+	VPANDD       Z9, Z6, Z10
+	VPMAXUD      Z10, Z3, Z3
+	VPANDD       Z8, Z6, Z6
+	VMOVDQU32    Z6, 128(SP)
+	VPANDD       Z9, Z7, Z9
+	VPMAXUD      Z9, Z3, Z3
+	VPANDD       Z8, Z7, Z7
+	VMOVDQU32    Z7, 192(SP)
+	VPXORD       Z12, Z12, Z12
+	VPXORD       Z13, Z13, Z13
+	VPXORD       Z14, Z14, Z14
+	VPXORD       Z15, Z15, Z15
+	VPXORD       Z16, Z16, Z16
+	VPXORD       Z17, Z17, Z17
+	VPXORD       Z18, Z18, Z18
+	VPXORD       Z19, Z19, Z19
+	VPXORD       Z20, Z20, Z20
+	MOVQ         BX, R10
+	MOVQ         DI, R11
+
+mergeMaskedTIESF16AVX512_mix:
+	CMPQ         R10, SI
+	JE           mergeMaskedTIESF16AVX512_mixed
+	VBROADCASTSS 24(R10), Z8
+	VMOVUPS      (R11), Z9
+	VPXORD       (SP), Z9, Z10
+	VPCMPGTD     Z20, Z10, K1
+	VADDPS       Z9, Z12, K1, Z12
+	VADDPS       Z8, Z13, K1, Z13
+	VMOVUPS      64(R11), Z9
+	VPXORD       64(SP), Z9, Z10
+	VPCMPGTD     Z20, Z10, K1
+	VADDPS       Z9, Z14, K1, Z14
+	VADDPS       Z8, Z15, K1, Z15
+	VMOVUPS      128(R11), Z9
+	VPXORD       128(SP), Z9, Z10
+	VPCMPGTD     Z20, Z10, K1
+	VADDPS       Z9, Z16, K1, Z16
+	VADDPS       Z8, Z17, K1, Z17
+	VMOVUPS      192(R11), Z9
+	VPXORD       192(SP), Z9, Z10
+	VPCMPGTD     Z20, Z10, K1
+	VADDPS       Z9, Z18, K1, Z18
+	VADDPS       Z8, Z19, K1, Z19
+	ADDQ         $0x00000050, R10
+	ADDQ         $0x00000100, R11
+	JMP          mergeMaskedTIESF16AVX512_mix
+
+mergeMaskedTIESF16AVX512_mixed:
+	MOVBLZX normalize+105(FP), R10
+	TESTL   R10, R10
+	JZ      mergeMaskedTIESF16AVX512_normalized
+	VCMPPS  $0x04, Z20, Z13, K1
+	VDIVPS  Z13, Z12, K1, Z12
+	VCMPPS  $0x04, Z20, Z15, K1
+	VDIVPS  Z15, Z14, K1, Z14
+	VCMPPS  $0x04, Z20, Z17, K1
+	VDIVPS  Z17, Z16, K1, Z16
+	VCMPPS  $0x04, Z20, Z19, K1
+	VDIVPS  Z19, Z18, K1, Z18
+
+mergeMaskedTIESF16AVX512_normalized:
+	VBROADCASTSS lambda+100(FP), Z8
+	VCVTPH2PS    (CX)(R8*1), Z9
+	VMULPS       Z8, Z12, Z12
+	VADDPS       Z9, Z12, Z12
+	VCVTPH2PS    32(CX)(R8*1), Z9
+	VMULPS       Z8, Z14, Z14
+	VADDPS       Z9, Z14, Z14
+	VCVTPH2PS    64(CX)(R8*1), Z9
+	VMULPS       Z8, Z16, Z16
+	VADDPS       Z9, Z16, Z16
+	VCVTPH2PS    96(CX)(R8*1), Z9
+	VMULPS       Z8, Z18, Z18
+	VADDPS       Z9, Z18, Z18
+	VCVTPS2PH    $0x00, Z12, Y8
+	VMOVDQU32    Y8, (AX)(R8*1)
+	VPANDD       Y1, Y8, Y8
+	VPMAXUW      Y8, Y0, Y0
+	VCVTPS2PH    $0x00, Z14, Y8
+	VMOVDQU32    Y8, 32(AX)(R8*1)
+	VPANDD       Y1, Y8, Y8
+	VPMAXUW      Y8, Y0, Y0
+	VCVTPS2PH    $0x00, Z16, Y8
+	VMOVDQU32    Y8, 64(AX)(R8*1)
+	VPANDD       Y1, Y8, Y8
+	VPMAXUW      Y8, Y0, Y0
+	VCVTPS2PH    $0x00, Z18, Y8
+	VMOVDQU32    Y8, 96(AX)(R8*1)
+	VPANDD       Y1, Y8, Y8
+	VPMAXUW      Y8, Y0, Y0
+	ADDQ         $0x00000080, R8
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000080, DX
+	JMP          mergeMaskedTIESF16AVX512_step
+
+mergeMaskedTIESF16AVX512_done:
+	VPBROADCASTD c7c007c00<>+0(SB), Z1
+	VPCMPUW      $0x05, Y1, Y0, K1
+	KORTESTD     K1, K1
+	SETEQ        AL
+	VPBROADCASTD c7c007c00<>+0(SB), Z0
+	VPCMPUW      $0x05, Z0, Z2, K1
+	KORTESTD     K1, K1
+	SETEQ        CL
+	ANDB         CL, AL
+	VPBROADCASTD c7f800000<>+0(SB), Z0
+	VPCMPUD      $0x05, Z0, Z3, K1
+	KORTESTW     K1, K1
+	SETEQ        CL
+	ANDB         CL, AL
+	MOVB         AL, ret+112(FP)
+	VZEROUPPER
+	RET
+
+// func mergeMaskedPaperF16AVX512(dst []byte, base []byte, ins []uint64, scratch []float32, div float32, lambda float32, divide bool, normalize bool) bool
+// Requires: AVX, AVX2, AVX512BW, AVX512DQ, AVX512F, AVX512VL
+TEXT ·mergeMaskedPaperF16AVX512(SB), NOSPLIT, $256-113
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         base_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+	MOVQ         ins_base+48(FP), BX
+	MOVQ         ins_len+56(FP), SI
+	IMUL3Q       $0x00000050, SI, SI
+	ADDQ         BX, SI
+	MOVQ         scratch_base+72(FP), DI
+	XORQ         R8, R8
+	XORQ         R9, R9
+	VPXORD       Z0, Z0, Z0
+	VPBROADCASTD c7fff7fff<>+0(SB), Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+
+mergeMaskedPaperF16AVX512_step:
+	CMPQ   DX, $0x00000080
+	JB     mergeMaskedPaperF16AVX512_done
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	MOVQ   BX, R10
+	MOVQ   DI, R11
+
+mergeMaskedPaperF16AVX512_input:
+	CMPQ          R10, SI
+	JE            mergeMaskedPaperF16AVX512_inputs
+	MOVL          32(R10), R12
+	CMPL          R12, $0x01
+	JE            mergeMaskedPaperF16AVX512_window
+	CMPL          R12, $0x02
+	JE            mergeMaskedPaperF16AVX512_dare
+	CMPL          R12, $0x03
+	JE            mergeMaskedPaperF16AVX512_words
+	MOVQ          (R10), R12
+	VBROADCASTSS  28(R10), Z8
+	VMOVDQU32     (R12)(R8*1), Z9
+	VPANDD        Z1, Z9, Z10
+	VPMAXUW       Z10, Z2, Z2
+	VCVTPH2PS     Y9, Z10
+	VEXTRACTI64X4 $0x01, Z9, Y9
+	VCVTPH2PS     Y9, Z9
+	VMULPS        Z8, Z10, Z10
+	VADDPS        Z10, Z4, Z4
+	VMOVUPS       Z10, (R11)
+	VMULPS        Z8, Z9, Z9
+	VADDPS        Z9, Z5, Z5
+	VMOVUPS       Z9, 64(R11)
+	VMOVDQU32     64(R12)(R8*1), Z9
+	VPANDD        Z1, Z9, Z10
+	VPMAXUW       Z10, Z2, Z2
+	VCVTPH2PS     Y9, Z10
+	VEXTRACTI64X4 $0x01, Z9, Y9
+	VCVTPH2PS     Y9, Z9
+	VMULPS        Z8, Z10, Z10
+	VADDPS        Z10, Z6, Z6
+	VMOVUPS       Z10, 128(R11)
+	VMULPS        Z8, Z9, Z9
+	VADDPS        Z9, Z7, Z7
+	VMOVUPS       Z9, 192(R11)
+	JMP           mergeMaskedPaperF16AVX512_next
+
+mergeMaskedPaperF16AVX512_window:
+	MOVQ          (R10), R12
+	VBROADCASTSS  28(R10), Z8
+	VPBROADCASTW  36(R10), Z9
+	VPBROADCASTW  40(R10), Z10
+	VMOVDQU32     (R12)(R8*1), Z20
+	VPANDD        Z1, Z20, Z21
+	VPMAXUW       Z21, Z2, Z2
+	VPCMPUW       $0x05, Z9, Z21, K1
+	VPCMPUW       $0x01, Z10, Z21, K2
+	KANDD         K1, K2, K1
+	VMOVDQU16.Z   Z20, K1, Z20
+	VCVTPH2PS     Y20, Z21
+	VEXTRACTI64X4 $0x01, Z20, Y20
+	VCVTPH2PS     Y20, Z20
+	VMULPS        Z8, Z21, Z21
+	VADDPS        Z21, Z4, Z4
+	VMOVUPS       Z21, (R11)
+	VMULPS        Z8, Z20, Z20
+	VADDPS        Z20, Z5, Z5
+	VMOVUPS       Z20, 64(R11)
+	VMOVDQU32     64(R12)(R8*1), Z20
+	VPANDD        Z1, Z20, Z21
+	VPMAXUW       Z21, Z2, Z2
+	VPCMPUW       $0x05, Z9, Z21, K1
+	VPCMPUW       $0x01, Z10, Z21, K2
+	KANDD         K1, K2, K1
+	VMOVDQU16.Z   Z20, K1, Z20
+	VCVTPH2PS     Y20, Z9
+	VEXTRACTI64X4 $0x01, Z20, Y10
+	VCVTPH2PS     Y10, Z10
+	VMULPS        Z8, Z9, Z9
+	VADDPS        Z9, Z6, Z6
+	VMOVUPS       Z9, 128(R11)
+	VMULPS        Z8, Z10, Z10
+	VADDPS        Z10, Z7, Z7
+	VMOVUPS       Z10, 192(R11)
+	JMP           mergeMaskedPaperF16AVX512_next
+
+mergeMaskedPaperF16AVX512_dare:
+	MOVQ          (R10), R12
+	VBROADCASTSS  28(R10), Z8
+	MOVQ          R9, R13
+	SHRQ          $0x02, R13
+	MOVQ          $0x9e3779b97f4a7c15, R14
+	IMULQ         R14, R13
+	ADDQ          48(R10), R13
+	VPBROADCASTW  44(R10), Z9
+	VMOVDQU32     (R12)(R8*1), Z10
+	VPANDD        Z1, Z10, Z20
+	VPMAXUW       Z20, Z2, Z2
+	VPBROADCASTQ  R13, Z20
+	VPADDQ        maskedLanes4<>+0(SB), Z20, Z20
+	VPSRLQ        $0x1e, Z20, Z21
+	VPXORQ        Z20, Z21, Z21
+	VPMULLQ       maskedqbf58476d1ce4e5b9<>+0(SB), Z21, Z21
+	VPSRLQ        $0x1b, Z21, Z20
+	VPXORQ        Z20, Z21, Z21
+	VPMULLQ       maskedq94d049bb133111eb<>+0(SB), Z21, Z21
+	VPSRLQ        $0x1f, Z21, Z20
+	VPXORQ        Z20, Z21, Z21
+	VPCMPUW       $0x01, Z9, Z21, K1
+	VMOVDQU16.Z   Z10, K1, Z10
+	VCVTPH2PS     Y10, Z20
+	VEXTRACTI64X4 $0x01, Z10, Y10
+	VCVTPH2PS     Y10, Z10
+	VMULPS        Z8, Z20, Z20
+	VADDPS        Z20, Z4, Z4
+	VMOVUPS       Z20, (R11)
+	VMULPS        Z8, Z10, Z10
+	VADDPS        Z10, Z5, Z5
+	VMOVUPS       Z10, 64(R11)
+	VMOVDQU32     64(R12)(R8*1), Z10
+	VPANDD        Z1, Z10, Z20
+	VPMAXUW       Z20, Z2, Z2
+	VPBROADCASTQ  R13, Z20
+	VPADDQ        maskedLanes4<>+64(SB), Z20, Z20
+	VPSRLQ        $0x1e, Z20, Z21
+	VPXORQ        Z20, Z21, Z21
+	VPMULLQ       maskedqbf58476d1ce4e5b9<>+0(SB), Z21, Z21
+	VPSRLQ        $0x1b, Z21, Z20
+	VPXORQ        Z20, Z21, Z21
+	VPMULLQ       maskedq94d049bb133111eb<>+0(SB), Z21, Z21
+	VPSRLQ        $0x1f, Z21, Z20
+	VPXORQ        Z20, Z21, Z21
+	VPCMPUW       $0x01, Z9, Z21, K1
+	VMOVDQU16.Z   Z10, K1, Z10
+	VCVTPH2PS     Y10, Z9
+	VEXTRACTI64X4 $0x01, Z10, Y10
+	VCVTPH2PS     Y10, Z10
+	VMULPS        Z8, Z9, Z9
+	VADDPS        Z9, Z6, Z6
+	VMOVUPS       Z9, 128(R11)
+	VMULPS        Z8, Z10, Z10
+	VADDPS        Z10, Z7, Z7
+	VMOVUPS       Z10, 192(R11)
+	JMP           mergeMaskedPaperF16AVX512_next
+
+mergeMaskedPaperF16AVX512_words:
+	MOVQ          (R10), R12
+	VBROADCASTSS  28(R10), Z8
+	MOVQ          56(R10), R13
+	VMOVDQU32     (R12)(R8*1), Z9
+	VPANDD        Z1, Z9, Z10
+	VPMAXUW       Z10, Z2, Z2
+	VMOVDQU32     (R13)(R9*4), Z10
+	VMOVDQU32     64(R13)(R9*4), Z20
+	VPTESTMD      Z10, Z10, K1
+	VPTESTMD      Z20, Z20, K2
+	KUNPCKWD      K2, K1, K1
+	VMOVDQU16.Z   Z9, K1, Z9
+	VCVTPH2PS     Y9, Z10
+	VEXTRACTI64X4 $0x01, Z9, Y9
+	VCVTPH2PS     Y9, Z9
+	VMULPS        Z8, Z10, Z10
+	VADDPS        Z10, Z4, Z4
+	VMOVUPS       Z10, (R11)
+	VMULPS        Z8, Z9, Z9
+	VADDPS        Z9, Z5, Z5
+	VMOVUPS       Z9, 64(R11)
+	VMOVDQU32     64(R12)(R8*1), Z9
+	VPANDD        Z1, Z9, Z10
+	VPMAXUW       Z10, Z2, Z2
+	VMOVDQU32     128(R13)(R9*4), Z10
+	VMOVDQU32     192(R13)(R9*4), Z20
+	VPTESTMD      Z10, Z10, K1
+	VPTESTMD      Z20, Z20, K2
+	KUNPCKWD      K2, K1, K1
+	VMOVDQU16.Z   Z9, K1, Z9
+	VCVTPH2PS     Y9, Z10
+	VEXTRACTI64X4 $0x01, Z9, Y9
+	VCVTPH2PS     Y9, Z9
+	VMULPS        Z8, Z10, Z10
+	VADDPS        Z10, Z6, Z6
+	VMOVUPS       Z10, 128(R11)
+	VMULPS        Z8, Z9, Z9
+	VADDPS        Z9, Z7, Z7
+	VMOVUPS       Z9, 192(R11)
+
+mergeMaskedPaperF16AVX512_next:
+	ADDQ $0x00000050, R10
+	ADDQ $0x00000100, R11
+	JMP  mergeMaskedPaperF16AVX512_input
+
+mergeMaskedPaperF16AVX512_inputs:
+	VPBROADCASTD c80000000<>+0(SB), Z8
+	VPBROADCASTD c7fffffff<>+0(SB), Z9
+	VPANDD       Z9, Z4, Z10
+	VPMAXUD      Z10, Z3, Z3
+	VPANDD       Z8, Z4, Z4
+	VMOVDQU32    Z4, (SP)
+	VPANDD       Z9, Z5, Z10
+	VPMAXUD      Z10, Z3, Z3
+	VPANDD       Z8, Z5, Z5
+	VMOVDQU32    Z5, 64(SP)
+	VPANDD       Z9, Z6, Z10
+	VPMAXUD      Z10, Z3, Z3
+	VPANDD       Z8, Z6, Z6
+	VMOVDQU32    Z6, 128(SP)
+	VPANDD       Z9, Z7, Z9
+	VPMAXUD      Z9, Z3, Z3
+	VPANDD       Z8, Z7, Z7
+	VMOVDQU32    Z7, 192(SP)
+	VPXORD       Z11, Z11, Z11
+	VPXORD       Z12, Z12, Z12
+	VPXORD       Z13, Z13, Z13
+	VPXORD       Z14, Z14, Z14
+	VPXORD       Z15, Z15, Z15
+	VPXORD       Z16, Z16, Z16
+	VPXORD       Z17, Z17, Z17
+	VPXORD       Z18, Z18, Z18
+	VPXORD       Z19, Z19, Z19
+	MOVQ         BX, R10
+	MOVQ         DI, R11
+
+mergeMaskedPaperF16AVX512_mix:
+	CMPQ         R10, SI
+	JE           mergeMaskedPaperF16AVX512_mixed
+	VBROADCASTSS 24(R10), Z8
+	VMOVUPS      (R11), Z9
+	VPXORD       (SP), Z9, Z10
+	VMULPS       Z9, Z8, Z9
+	VPCMPGTD     Z19, Z10, K1
+	VADDPS       Z9, Z11, K1, Z11
+	VPBROADCASTD c3f800000<>+0(SB), Z9
+	VADDPS       Z9, Z12, K1, Z12
+	VMOVUPS      64(R11), Z10
+	VPXORD       64(SP), Z10, Z20
+	VMULPS       Z10, Z8, Z10
+	VPCMPGTD     Z19, Z20, K1
+	VADDPS       Z10, Z13, K1, Z13
+	VADDPS       Z9, Z14, K1, Z14
+	VMOVUPS      128(R11), Z10
+	VPXORD       128(SP), Z10, Z20
+	VMULPS       Z10, Z8, Z10
+	VPCMPGTD     Z19, Z20, K1
+	VADDPS       Z10, Z15, K1, Z15
+	VADDPS       Z9, Z16, K1, Z16
+	VMOVUPS      192(R11), Z10
+	VPXORD       192(SP), Z10, Z20
+	VMULPS       Z10, Z8, Z8
+	VPCMPGTD     Z19, Z20, K1
+	VADDPS       Z8, Z17, K1, Z17
+	VADDPS       Z9, Z18, K1, Z18
+	ADDQ         $0x00000050, R10
+	ADDQ         $0x00000100, R11
+	JMP          mergeMaskedPaperF16AVX512_mix
+
+mergeMaskedPaperF16AVX512_mixed:
+	MOVBLZX normalize+105(FP), R10
+	TESTL   R10, R10
+	JZ      mergeMaskedPaperF16AVX512_normalized
+	VCMPPS  $0x04, Z19, Z12, K1
+	VDIVPS  Z12, Z11, K1, Z11
+	VCMPPS  $0x04, Z19, Z14, K1
+	VDIVPS  Z14, Z13, K1, Z13
+	VCMPPS  $0x04, Z19, Z16, K1
+	VDIVPS  Z16, Z15, K1, Z15
+	VCMPPS  $0x04, Z19, Z18, K1
+	VDIVPS  Z18, Z17, K1, Z17
+
+mergeMaskedPaperF16AVX512_normalized:
+	VBROADCASTSS lambda+100(FP), Z8
+	VCVTPH2PS    (CX)(R8*1), Z9
+	VMULPS       Z8, Z11, Z11
+	VADDPS       Z9, Z11, Z11
+	VCVTPH2PS    32(CX)(R8*1), Z9
+	VMULPS       Z8, Z13, Z13
+	VADDPS       Z9, Z13, Z13
+	VCVTPH2PS    64(CX)(R8*1), Z9
+	VMULPS       Z8, Z15, Z15
+	VADDPS       Z9, Z15, Z15
+	VCVTPH2PS    96(CX)(R8*1), Z9
+	VMULPS       Z8, Z17, Z17
+	VADDPS       Z9, Z17, Z17
+	VCVTPS2PH    $0x00, Z11, Y8
+	VMOVDQU32    Y8, (AX)(R8*1)
+	VPANDD       Y1, Y8, Y8
+	VPMAXUW      Y8, Y0, Y0
+	VCVTPS2PH    $0x00, Z13, Y8
+	VMOVDQU32    Y8, 32(AX)(R8*1)
+	VPANDD       Y1, Y8, Y8
+	VPMAXUW      Y8, Y0, Y0
+	VCVTPS2PH    $0x00, Z15, Y8
+	VMOVDQU32    Y8, 64(AX)(R8*1)
+	VPANDD       Y1, Y8, Y8
+	VPMAXUW      Y8, Y0, Y0
+	VCVTPS2PH    $0x00, Z17, Y8
+	VMOVDQU32    Y8, 96(AX)(R8*1)
+	VPANDD       Y1, Y8, Y8
+	VPMAXUW      Y8, Y0, Y0
+	ADDQ         $0x00000080, R8
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000080, DX
+	JMP          mergeMaskedPaperF16AVX512_step
+
+mergeMaskedPaperF16AVX512_done:
+	VPBROADCASTD c7c007c00<>+0(SB), Z1
+	VPCMPUW      $0x05, Y1, Y0, K1
+	KORTESTD     K1, K1
+	SETEQ        AL
+	VPBROADCASTD c7c007c00<>+0(SB), Z0
+	VPCMPUW      $0x05, Z0, Z2, K1
+	KORTESTD     K1, K1
+	SETEQ        CL
+	ANDB         CL, AL
+	VPBROADCASTD c7f800000<>+0(SB), Z0
+	VPCMPUD      $0x05, Z0, Z3, K1
+	KORTESTW     K1, K1
+	SETEQ        CL
+	ANDB         CL, AL
+	MOVB         AL, ret+112(FP)
+	VZEROUPPER
+	RET
+
+// func countKeysF16AVX512(raw []byte, below uint32, eq uint32) (notBelow int, equal int)
+// Requires: AVX, AVX512BW, AVX512F, POPCNT
+TEXT ·countKeysF16AVX512(SB), NOSPLIT, $0-48
+	MOVQ         raw_base+0(FP), AX
+	MOVQ         raw_len+8(FP), CX
+	MOVL         below+24(FP), DX
+	VPBROADCASTW DX, Z0
+	MOVL         eq+28(FP), DX
+	VPBROADCASTW DX, Z1
+	VPBROADCASTD c7fffffff<>+0(SB), Z2
+	VPBROADCASTD c7fff7fff<>+0(SB), Z2
+	XORQ         DX, DX
+	XORQ         BX, BX
+
+countKeysF16AVX512_loop:
+	CMPQ     CX, $0x00000040
+	JB       countKeysF16AVX512_done
+	VPANDD   (AX), Z2, Z3
+	VPCMPUW  $0x05, Z0, Z3, K1
+	VPCMPEQW Z1, Z3, K2
+	KMOVD    K1, SI
+	POPCNTL  SI, SI
+	ADDQ     SI, DX
+	KMOVD    K2, SI
+	POPCNTL  SI, SI
+	ADDQ     SI, BX
+	ADDQ     $0x00000040, AX
+	SUBQ     $0x00000040, CX
+	JMP      countKeysF16AVX512_loop
+
+countKeysF16AVX512_done:
+	MOVQ DX, notBelow+32(FP)
+	MOVQ BX, equal+40(FP)
+	VZEROUPPER
+	RET
+
+// func mergeMaskedSumF32AVX512(dst []byte, base []byte, ins []uint64, scratch []float32, div float32, lambda float32, divide bool, normalize bool) bool
+// Requires: AVX, AVX512BW, AVX512DQ, AVX512F
+TEXT ·mergeMaskedSumF32AVX512(SB), NOSPLIT, $0-113
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         base_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+	MOVQ         ins_base+48(FP), BX
+	MOVQ         ins_len+56(FP), SI
+	IMUL3Q       $0x00000050, SI, SI
+	ADDQ         BX, SI
+	MOVQ         scratch_base+72(FP), DI
+	XORQ         R8, R8
+	XORQ         R9, R9
+	VPXORD       Z0, Z0, Z0
+	VPBROADCASTD c7fffffff<>+0(SB), Z1
+	VPXORD       Z2, Z2, Z2
+
+mergeMaskedSumF32AVX512_step:
+	CMPQ   DX, $0x00000100
+	JB     mergeMaskedSumF32AVX512_done
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	MOVQ   BX, R10
+	MOVQ   DI, R11
+
+mergeMaskedSumF32AVX512_input:
+	CMPQ         R10, SI
+	JE           mergeMaskedSumF32AVX512_inputs
+	MOVL         32(R10), R12
+	CMPL         R12, $0x01
+	JE           mergeMaskedSumF32AVX512_window
+	CMPL         R12, $0x02
+	JE           mergeMaskedSumF32AVX512_dare
+	CMPL         R12, $0x03
+	JE           mergeMaskedSumF32AVX512_words
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Z7
+	VBROADCASTSS 24(R10), Z8
+	VPBROADCASTD c7fff7fff<>+0(SB), Z9
+	VMOVDQU32    (R12)(R8*1), Z9
+	VPANDD       Z1, Z9, Z10
+	VPMAXUD      Z10, Z2, Z2
+	VMOVDQU32    64(R12)(R8*1), Z10
+	VPANDD       Z1, Z10, Z11
+	VPMAXUD      Z11, Z2, Z2
+	VMULPS       Z7, Z9, Z9
+	VMULPS       Z8, Z9, Z9
+	VADDPS       Z9, Z3, Z3
+	VMULPS       Z7, Z10, Z10
+	VMULPS       Z8, Z10, Z10
+	VADDPS       Z10, Z4, Z4
+	VMOVDQU32    128(R12)(R8*1), Z9
+	VPANDD       Z1, Z9, Z10
+	VPMAXUD      Z10, Z2, Z2
+	VMOVDQU32    192(R12)(R8*1), Z10
+	VPANDD       Z1, Z10, Z11
+	VPMAXUD      Z11, Z2, Z2
+	VMULPS       Z7, Z9, Z9
+	VMULPS       Z8, Z9, Z9
+	VADDPS       Z9, Z5, Z5
+	VMULPS       Z7, Z10, Z10
+	VMULPS       Z8, Z10, Z10
+	VADDPS       Z10, Z6, Z6
+	JMP          mergeMaskedSumF32AVX512_next
+
+mergeMaskedSumF32AVX512_window:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Z7
+	VBROADCASTSS 24(R10), Z8
+	VPBROADCASTD 36(R10), Z9
+	VPBROADCASTD 40(R10), Z10
+	VMOVDQU32    (R12)(R8*1), Z11
+	VPANDD       Z1, Z11, Z12
+	VPMAXUD      Z12, Z2, Z2
+	VMOVDQU32    64(R12)(R8*1), Z13
+	VPANDD       Z1, Z13, Z14
+	VPMAXUD      Z14, Z2, Z2
+	VPCMPUD      $0x05, Z9, Z12, K1
+	VPCMPUD      $0x01, Z10, Z12, K2
+	KANDW        K1, K2, K1
+	VMOVDQU32.Z  Z11, K1, Z11
+	VPCMPUD      $0x05, Z9, Z14, K1
+	VPCMPUD      $0x01, Z10, Z14, K2
+	KANDW        K1, K2, K1
+	VMOVDQU32.Z  Z13, K1, Z13
+	VMULPS       Z7, Z11, Z11
+	VMULPS       Z8, Z11, Z11
+	VADDPS       Z11, Z3, Z3
+	VMULPS       Z7, Z13, Z13
+	VMULPS       Z8, Z13, Z13
+	VADDPS       Z13, Z4, Z4
+	VMOVDQU32    128(R12)(R8*1), Z11
+	VPANDD       Z1, Z11, Z12
+	VPMAXUD      Z12, Z2, Z2
+	VMOVDQU32    192(R12)(R8*1), Z13
+	VPANDD       Z1, Z13, Z14
+	VPMAXUD      Z14, Z2, Z2
+	VPCMPUD      $0x05, Z9, Z12, K1
+	VPCMPUD      $0x01, Z10, Z12, K2
+	KANDW        K1, K2, K1
+	VMOVDQU32.Z  Z11, K1, Z11
+	VPCMPUD      $0x05, Z9, Z14, K1
+	VPCMPUD      $0x01, Z10, Z14, K2
+	KANDW        K1, K2, K1
+	VMOVDQU32.Z  Z13, K1, Z13
+	VMULPS       Z7, Z11, Z11
+	VMULPS       Z8, Z11, Z11
+	VADDPS       Z11, Z5, Z5
+	VMULPS       Z7, Z13, Z13
+	VMULPS       Z8, Z13, Z13
+	VADDPS       Z13, Z6, Z6
+	JMP          mergeMaskedSumF32AVX512_next
+
+mergeMaskedSumF32AVX512_dare:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Z7
+	VBROADCASTSS 24(R10), Z8
+	MOVQ         R9, R13
+	SHRQ         $0x02, R13
+	MOVQ         $0x9e3779b97f4a7c15, R14
+	IMULQ        R14, R13
+	ADDQ         48(R10), R13
+	VPBROADCASTW 44(R10), Z9
+	VMOVDQU32    (R12)(R8*1), Z10
+	VPANDD       Z1, Z10, Z11
+	VPMAXUD      Z11, Z2, Z2
+	VMOVDQU32    64(R12)(R8*1), Z11
+	VPANDD       Z1, Z11, Z12
+	VPMAXUD      Z12, Z2, Z2
+	VPBROADCASTQ R13, Z12
+	VPADDQ       maskedLanes4<>+0(SB), Z12, Z12
+	VPSRLQ       $0x1e, Z12, Z13
+	VPXORQ       Z12, Z13, Z13
+	VPMULLQ      maskedqbf58476d1ce4e5b9<>+0(SB), Z13, Z13
+	VPSRLQ       $0x1b, Z13, Z12
+	VPXORQ       Z12, Z13, Z13
+	VPMULLQ      maskedq94d049bb133111eb<>+0(SB), Z13, Z13
+	VPSRLQ       $0x1f, Z13, Z12
+	VPXORQ       Z12, Z13, Z13
+	VPCMPUW      $0x01, Z9, Z13, K1
+	KSHIFTRD     $0x10, K1, K2
+	VMOVDQU32.Z  Z10, K1, Z10
+	VMOVDQU32.Z  Z11, K2, Z11
+	VMULPS       Z7, Z10, Z10
+	VMULPS       Z8, Z10, Z10
+	VADDPS       Z10, Z3, Z3
+	VMULPS       Z7, Z11, Z11
+	VMULPS       Z8, Z11, Z11
+	VADDPS       Z11, Z4, Z4
+	VMOVDQU32    128(R12)(R8*1), Z10
+	VPANDD       Z1, Z10, Z11
+	VPMAXUD      Z11, Z2, Z2
+	VMOVDQU32    192(R12)(R8*1), Z11
+	VPANDD       Z1, Z11, Z12
+	VPMAXUD      Z12, Z2, Z2
+	VPBROADCASTQ R13, Z12
+	VPADDQ       maskedLanes4<>+64(SB), Z12, Z12
+	VPSRLQ       $0x1e, Z12, Z13
+	VPXORQ       Z12, Z13, Z13
+	VPMULLQ      maskedqbf58476d1ce4e5b9<>+0(SB), Z13, Z13
+	VPSRLQ       $0x1b, Z13, Z12
+	VPXORQ       Z12, Z13, Z13
+	VPMULLQ      maskedq94d049bb133111eb<>+0(SB), Z13, Z13
+	VPSRLQ       $0x1f, Z13, Z12
+	VPXORQ       Z12, Z13, Z13
+	VPCMPUW      $0x01, Z9, Z13, K1
+	KSHIFTRD     $0x10, K1, K2
+	VMOVDQU32.Z  Z10, K1, Z10
+	VMOVDQU32.Z  Z11, K2, Z11
+	VMULPS       Z7, Z10, Z10
+	VMULPS       Z8, Z10, Z10
+	VADDPS       Z10, Z5, Z5
+	VMULPS       Z7, Z11, Z11
+	VMULPS       Z8, Z11, Z11
+	VADDPS       Z11, Z6, Z6
+	JMP          mergeMaskedSumF32AVX512_next
+
+mergeMaskedSumF32AVX512_words:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Z7
+	VBROADCASTSS 24(R10), Z8
+	MOVQ         56(R10), R13
+	VMOVDQU32    (R12)(R8*1), Z9
+	VPANDD       Z1, Z9, Z10
+	VPMAXUD      Z10, Z2, Z2
+	VMOVDQU32    64(R12)(R8*1), Z10
+	VPANDD       Z1, Z10, Z11
+	VPMAXUD      Z11, Z2, Z2
+	VMOVDQU32    (R13)(R9*4), Z11
+	VMOVDQU32    64(R13)(R9*4), Z12
+	VPTESTMD     Z11, Z11, K1
+	VPTESTMD     Z12, Z12, K2
+	VMOVDQU32.Z  Z9, K1, Z9
+	VMOVDQU32.Z  Z10, K2, Z10
+	VMULPS       Z7, Z9, Z9
+	VMULPS       Z8, Z9, Z9
+	VADDPS       Z9, Z3, Z3
+	VMULPS       Z7, Z10, Z10
+	VMULPS       Z8, Z10, Z10
+	VADDPS       Z10, Z4, Z4
+	VMOVDQU32    128(R12)(R8*1), Z9
+	VPANDD       Z1, Z9, Z10
+	VPMAXUD      Z10, Z2, Z2
+	VMOVDQU32    192(R12)(R8*1), Z10
+	VPANDD       Z1, Z10, Z11
+	VPMAXUD      Z11, Z2, Z2
+	VMOVDQU32    128(R13)(R9*4), Z11
+	VMOVDQU32    192(R13)(R9*4), Z12
+	VPTESTMD     Z11, Z11, K1
+	VPTESTMD     Z12, Z12, K2
+	VMOVDQU32.Z  Z9, K1, Z9
+	VMOVDQU32.Z  Z10, K2, Z10
+	VMULPS       Z7, Z9, Z9
+	VMULPS       Z8, Z9, Z9
+	VADDPS       Z9, Z5, Z5
+	VMULPS       Z7, Z10, Z10
+	VMULPS       Z8, Z10, Z10
+	VADDPS       Z10, Z6, Z6
+
+mergeMaskedSumF32AVX512_next:
+	ADDQ $0x00000050, R10
+	ADDQ $0x00000100, R11
+	JMP  mergeMaskedSumF32AVX512_input
+
+mergeMaskedSumF32AVX512_inputs:
+	MOVBLZX      divide+104(FP), R10
+	TESTL        R10, R10
+	JZ           mergeMaskedSumF32AVX512_divided
+	VBROADCASTSS div+96(FP), Z7
+	VDIVPS       Z7, Z3, Z3
+	VDIVPS       Z7, Z4, Z4
+	VDIVPS       Z7, Z5, Z5
+	VDIVPS       Z7, Z6, Z6
+
+mergeMaskedSumF32AVX512_divided:
+	VBROADCASTSS lambda+100(FP), Z7
+	VMOVUPS      (CX)(R8*1), Z8
+	VMULPS       Z7, Z3, Z3
+	VADDPS       Z8, Z3, Z3
+	VMOVUPS      64(CX)(R8*1), Z8
+	VMULPS       Z7, Z4, Z4
+	VADDPS       Z8, Z4, Z4
+	VMOVUPS      128(CX)(R8*1), Z8
+	VMULPS       Z7, Z5, Z5
+	VADDPS       Z8, Z5, Z5
+	VMOVUPS      192(CX)(R8*1), Z8
+	VMULPS       Z7, Z6, Z6
+	VADDPS       Z8, Z6, Z6
+	VMOVUPS      Z3, (AX)(R8*1)
+	VPANDD       Z1, Z3, Z7
+	VPMAXUD      Z7, Z0, Z0
+	VMOVUPS      Z4, 64(AX)(R8*1)
+	VPANDD       Z1, Z4, Z7
+	VPMAXUD      Z7, Z0, Z0
+	VMOVUPS      Z5, 128(AX)(R8*1)
+	VPANDD       Z1, Z5, Z7
+	VPMAXUD      Z7, Z0, Z0
+	VMOVUPS      Z6, 192(AX)(R8*1)
+	VPANDD       Z1, Z6, Z7
+	VPMAXUD      Z7, Z0, Z0
+	ADDQ         $0x00000100, R8
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000100, DX
+	JMP          mergeMaskedSumF32AVX512_step
+
+mergeMaskedSumF32AVX512_done:
+	VPBROADCASTD c7f800000<>+0(SB), Z1
+	VPCMPUD      $0x05, Z1, Z0, K1
+	KORTESTW     K1, K1
+	SETEQ        AL
+	VPBROADCASTD c7f800000<>+0(SB), Z0
+	VPCMPUD      $0x05, Z0, Z2, K1
+	KORTESTW     K1, K1
+	SETEQ        CL
+	ANDB         CL, AL
+	MOVB         AL, ret+112(FP)
+	VZEROUPPER
+	RET
+
+// func mergeMaskedTIESF32AVX512(dst []byte, base []byte, ins []uint64, scratch []float32, div float32, lambda float32, divide bool, normalize bool) bool
+// Requires: AVX, AVX512BW, AVX512DQ, AVX512F
+TEXT ·mergeMaskedTIESF32AVX512(SB), NOSPLIT, $256-113
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         base_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+	MOVQ         ins_base+48(FP), BX
+	MOVQ         ins_len+56(FP), SI
+	IMUL3Q       $0x00000050, SI, SI
+	ADDQ         BX, SI
+	MOVQ         scratch_base+72(FP), DI
+	XORQ         R8, R8
+	XORQ         R9, R9
+	VPXORD       Z0, Z0, Z0
+	VPBROADCASTD c7fffffff<>+0(SB), Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+
+mergeMaskedTIESF32AVX512_step:
+	CMPQ   DX, $0x00000100
+	JB     mergeMaskedTIESF32AVX512_done
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	MOVQ   BX, R10
+	MOVQ   DI, R11
+
+mergeMaskedTIESF32AVX512_input:
+	CMPQ         R10, SI
+	JE           mergeMaskedTIESF32AVX512_inputs
+	MOVL         32(R10), R12
+	CMPL         R12, $0x01
+	JE           mergeMaskedTIESF32AVX512_window
+	CMPL         R12, $0x02
+	JE           mergeMaskedTIESF32AVX512_dare
+	CMPL         R12, $0x03
+	JE           mergeMaskedTIESF32AVX512_words
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Z8
+	VBROADCASTSS 24(R10), Z9
+	VPBROADCASTD c7fff7fff<>+0(SB), Z10
+	VMOVDQU32    (R12)(R8*1), Z10
+	VPANDD       Z1, Z10, Z20
+	VPMAXUD      Z20, Z2, Z2
+	VMOVDQU32    64(R12)(R8*1), Z20
+	VPANDD       Z1, Z20, Z21
+	VPMAXUD      Z21, Z2, Z2
+	VMULPS       Z8, Z10, Z10
+	VMULPS       Z9, Z10, Z10
+	VADDPS       Z10, Z4, Z4
+	VMOVUPS      Z10, (R11)
+	VMULPS       Z8, Z20, Z20
+	VMULPS       Z9, Z20, Z20
+	VADDPS       Z20, Z5, Z5
+	VMOVUPS      Z20, 64(R11)
+	VMOVDQU32    128(R12)(R8*1), Z10
+	VPANDD       Z1, Z10, Z20
+	VPMAXUD      Z20, Z2, Z2
+	VMOVDQU32    192(R12)(R8*1), Z20
+	VPANDD       Z1, Z20, Z21
+	VPMAXUD      Z21, Z2, Z2
+	VMULPS       Z8, Z10, Z10
+	VMULPS       Z9, Z10, Z10
+	VADDPS       Z10, Z6, Z6
+	VMOVUPS      Z10, 128(R11)
+	VMULPS       Z8, Z20, Z20
+	VMULPS       Z9, Z20, Z20
+	VADDPS       Z20, Z7, Z7
+	VMOVUPS      Z20, 192(R11)
+	JMP          mergeMaskedTIESF32AVX512_next
+
+mergeMaskedTIESF32AVX512_window:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Z8
+	VBROADCASTSS 24(R10), Z9
+	VPBROADCASTD 36(R10), Z10
+	VPBROADCASTD 40(R10), Z20
+	VMOVDQU32    (R12)(R8*1), Z21
+	VPANDD       Z1, Z21, Z22
+	VPMAXUD      Z22, Z2, Z2
+	VMOVDQU32    64(R12)(R8*1), Z23
+	VPANDD       Z1, Z23, Z24
+	VPMAXUD      Z24, Z2, Z2
+	VPCMPUD      $0x05, Z10, Z22, K1
+	VPCMPUD      $0x01, Z20, Z22, K2
+	KANDW        K1, K2, K1
+	VMOVDQU32.Z  Z21, K1, Z21
+	VPCMPUD      $0x05, Z10, Z24, K1
+	VPCMPUD      $0x01, Z20, Z24, K2
+	KANDW        K1, K2, K1
+	VMOVDQU32.Z  Z23, K1, Z23
+	VMULPS       Z8, Z21, Z21
+	VMULPS       Z9, Z21, Z21
+	VADDPS       Z21, Z4, Z4
+	VMOVUPS      Z21, (R11)
+	VMULPS       Z8, Z23, Z23
+	VMULPS       Z9, Z23, Z23
+	VADDPS       Z23, Z5, Z5
+	VMOVUPS      Z23, 64(R11)
+	VMOVDQU32    128(R12)(R8*1), Z21
+	VPANDD       Z1, Z21, Z22
+	VPMAXUD      Z22, Z2, Z2
+	VMOVDQU32    192(R12)(R8*1), Z23
+	VPANDD       Z1, Z23, Z24
+	VPMAXUD      Z24, Z2, Z2
+	VPCMPUD      $0x05, Z10, Z22, K1
+	VPCMPUD      $0x01, Z20, Z22, K2
+	KANDW        K1, K2, K1
+	VMOVDQU32.Z  Z21, K1, Z21
+	VPCMPUD      $0x05, Z10, Z24, K1
+	VPCMPUD      $0x01, Z20, Z24, K2
+	KANDW        K1, K2, K1
+	VMOVDQU32.Z  Z23, K1, Z23
+	VMULPS       Z8, Z21, Z21
+	VMULPS       Z9, Z21, Z21
+	VADDPS       Z21, Z6, Z6
+	VMOVUPS      Z21, 128(R11)
+	VMULPS       Z8, Z23, Z23
+	VMULPS       Z9, Z23, Z23
+	VADDPS       Z23, Z7, Z7
+	VMOVUPS      Z23, 192(R11)
+	JMP          mergeMaskedTIESF32AVX512_next
+
+mergeMaskedTIESF32AVX512_dare:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Z8
+	VBROADCASTSS 24(R10), Z9
+	MOVQ         R9, R13
+	SHRQ         $0x02, R13
+	MOVQ         $0x9e3779b97f4a7c15, R14
+	IMULQ        R14, R13
+	ADDQ         48(R10), R13
+	VPBROADCASTW 44(R10), Z10
+	VMOVDQU32    (R12)(R8*1), Z20
+	VPANDD       Z1, Z20, Z21
+	VPMAXUD      Z21, Z2, Z2
+	VMOVDQU32    64(R12)(R8*1), Z21
+	VPANDD       Z1, Z21, Z22
+	VPMAXUD      Z22, Z2, Z2
+	VPBROADCASTQ R13, Z22
+	VPADDQ       maskedLanes4<>+0(SB), Z22, Z22
+	VPSRLQ       $0x1e, Z22, Z23
+	VPXORQ       Z22, Z23, Z23
+	VPMULLQ      maskedqbf58476d1ce4e5b9<>+0(SB), Z23, Z23
+	VPSRLQ       $0x1b, Z23, Z22
+	VPXORQ       Z22, Z23, Z23
+	VPMULLQ      maskedq94d049bb133111eb<>+0(SB), Z23, Z23
+	VPSRLQ       $0x1f, Z23, Z22
+	VPXORQ       Z22, Z23, Z23
+	VPCMPUW      $0x01, Z10, Z23, K1
+	KSHIFTRD     $0x10, K1, K2
+	VMOVDQU32.Z  Z20, K1, Z20
+	VMOVDQU32.Z  Z21, K2, Z21
+	VMULPS       Z8, Z20, Z20
+	VMULPS       Z9, Z20, Z20
+	VADDPS       Z20, Z4, Z4
+	VMOVUPS      Z20, (R11)
+	VMULPS       Z8, Z21, Z21
+	VMULPS       Z9, Z21, Z21
+	VADDPS       Z21, Z5, Z5
+	VMOVUPS      Z21, 64(R11)
+	VMOVDQU32    128(R12)(R8*1), Z20
+	VPANDD       Z1, Z20, Z21
+	VPMAXUD      Z21, Z2, Z2
+	VMOVDQU32    192(R12)(R8*1), Z21
+	VPANDD       Z1, Z21, Z22
+	VPMAXUD      Z22, Z2, Z2
+	VPBROADCASTQ R13, Z22
+	VPADDQ       maskedLanes4<>+64(SB), Z22, Z22
+	VPSRLQ       $0x1e, Z22, Z23
+	VPXORQ       Z22, Z23, Z23
+	VPMULLQ      maskedqbf58476d1ce4e5b9<>+0(SB), Z23, Z23
+	VPSRLQ       $0x1b, Z23, Z22
+	VPXORQ       Z22, Z23, Z23
+	VPMULLQ      maskedq94d049bb133111eb<>+0(SB), Z23, Z23
+	VPSRLQ       $0x1f, Z23, Z22
+	VPXORQ       Z22, Z23, Z23
+	VPCMPUW      $0x01, Z10, Z23, K1
+	KSHIFTRD     $0x10, K1, K2
+	VMOVDQU32.Z  Z20, K1, Z20
+	VMOVDQU32.Z  Z21, K2, Z21
+	VMULPS       Z8, Z20, Z20
+	VMULPS       Z9, Z20, Z20
+	VADDPS       Z20, Z6, Z6
+	VMOVUPS      Z20, 128(R11)
+	VMULPS       Z8, Z21, Z21
+	VMULPS       Z9, Z21, Z21
+	VADDPS       Z21, Z7, Z7
+	VMOVUPS      Z21, 192(R11)
+	JMP          mergeMaskedTIESF32AVX512_next
+
+mergeMaskedTIESF32AVX512_words:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Z8
+	VBROADCASTSS 24(R10), Z9
+	MOVQ         56(R10), R13
+	VMOVDQU32    (R12)(R8*1), Z10
+	VPANDD       Z1, Z10, Z20
+	VPMAXUD      Z20, Z2, Z2
+	VMOVDQU32    64(R12)(R8*1), Z20
+	VPANDD       Z1, Z20, Z21
+	VPMAXUD      Z21, Z2, Z2
+	VMOVDQU32    (R13)(R9*4), Z21
+	VMOVDQU32    64(R13)(R9*4), Z22
+	VPTESTMD     Z21, Z21, K1
+	VPTESTMD     Z22, Z22, K2
+	VMOVDQU32.Z  Z10, K1, Z10
+	VMOVDQU32.Z  Z20, K2, Z20
+	VMULPS       Z8, Z10, Z10
+	VMULPS       Z9, Z10, Z10
+	VADDPS       Z10, Z4, Z4
+	VMOVUPS      Z10, (R11)
+	VMULPS       Z8, Z20, Z20
+	VMULPS       Z9, Z20, Z20
+	VADDPS       Z20, Z5, Z5
+	VMOVUPS      Z20, 64(R11)
+	VMOVDQU32    128(R12)(R8*1), Z10
+	VPANDD       Z1, Z10, Z20
+	VPMAXUD      Z20, Z2, Z2
+	VMOVDQU32    192(R12)(R8*1), Z20
+	VPANDD       Z1, Z20, Z21
+	VPMAXUD      Z21, Z2, Z2
+	VMOVDQU32    128(R13)(R9*4), Z21
+	VMOVDQU32    192(R13)(R9*4), Z22
+	VPTESTMD     Z21, Z21, K1
+	VPTESTMD     Z22, Z22, K2
+	VMOVDQU32.Z  Z10, K1, Z10
+	VMOVDQU32.Z  Z20, K2, Z20
+	VMULPS       Z8, Z10, Z10
+	VMULPS       Z9, Z10, Z10
+	VADDPS       Z10, Z6, Z6
+	VMOVUPS      Z10, 128(R11)
+	VMULPS       Z8, Z20, Z20
+	VMULPS       Z9, Z20, Z20
+	VADDPS       Z20, Z7, Z7
+	VMOVUPS      Z20, 192(R11)
+
+mergeMaskedTIESF32AVX512_next:
+	ADDQ $0x00000050, R10
+	ADDQ $0x00000100, R11
+	JMP  mergeMaskedTIESF32AVX512_input
+
+mergeMaskedTIESF32AVX512_inputs:
+	VPBROADCASTD c80000000<>+0(SB), Z8
+	VPANDD       Z1, Z4, Z9
+	VPMAXUD      Z9, Z3, Z3
+	VPANDD       Z8, Z4, Z4
+	VMOVDQU32    Z4, (SP)
+	VPANDD       Z1, Z5, Z9
+	VPMAXUD      Z9, Z3, Z3
+	VPANDD       Z8, Z5, Z5
+	VMOVDQU32    Z5, 64(SP)
+	VPANDD       Z1, Z6, Z9
+	VPMAXUD      Z9, Z3, Z3
+	VPANDD       Z8, Z6, Z6
+	VMOVDQU32    Z6, 128(SP)
+	VPANDD       Z1, Z7, Z9
+	VPMAXUD      Z9, Z3, Z3
+	VPANDD       Z8, Z7, Z7
+	VMOVDQU32    Z7, 192(SP)
+	VPXORD       Z11, Z11, Z11
+	VPXORD       Z12, Z12, Z12
+	VPXORD       Z13, Z13, Z13
+	VPXORD       Z14, Z14, Z14
+	VPXORD       Z15, Z15, Z15
+	VPXORD       Z16, Z16, Z16
+	VPXORD       Z17, Z17, Z17
+	VPXORD       Z18, Z18, Z18
+	VPXORD       Z19, Z19, Z19
+	MOVQ         BX, R10
+	MOVQ         DI, R11
+
+mergeMaskedTIESF32AVX512_mix:
+	CMPQ         R10, SI
+	JE           mergeMaskedTIESF32AVX512_mixed
+	VBROADCASTSS 24(R10), Z8
+	VMOVUPS      (R11), Z9
+	VPXORD       (SP), Z9, Z10
+	VPCMPGTD     Z19, Z10, K1
+	VADDPS       Z9, Z11, K1, Z11
+	VADDPS       Z8, Z12, K1, Z12
+	VMOVUPS      64(R11), Z9
+	VPXORD       64(SP), Z9, Z10
+	VPCMPGTD     Z19, Z10, K1
+	VADDPS       Z9, Z13, K1, Z13
+	VADDPS       Z8, Z14, K1, Z14
+	VMOVUPS      128(R11), Z9
+	VPXORD       128(SP), Z9, Z10
+	VPCMPGTD     Z19, Z10, K1
+	VADDPS       Z9, Z15, K1, Z15
+	VADDPS       Z8, Z16, K1, Z16
+	VMOVUPS      192(R11), Z9
+	VPXORD       192(SP), Z9, Z10
+	VPCMPGTD     Z19, Z10, K1
+	VADDPS       Z9, Z17, K1, Z17
+	VADDPS       Z8, Z18, K1, Z18
+	ADDQ         $0x00000050, R10
+	ADDQ         $0x00000100, R11
+	JMP          mergeMaskedTIESF32AVX512_mix
+
+mergeMaskedTIESF32AVX512_mixed:
+	MOVBLZX normalize+105(FP), R10
+	TESTL   R10, R10
+	JZ      mergeMaskedTIESF32AVX512_normalized
+	VCMPPS  $0x04, Z19, Z12, K1
+	VDIVPS  Z12, Z11, K1, Z11
+	VCMPPS  $0x04, Z19, Z14, K1
+	VDIVPS  Z14, Z13, K1, Z13
+	VCMPPS  $0x04, Z19, Z16, K1
+	VDIVPS  Z16, Z15, K1, Z15
+	VCMPPS  $0x04, Z19, Z18, K1
+	VDIVPS  Z18, Z17, K1, Z17
+
+mergeMaskedTIESF32AVX512_normalized:
+	VBROADCASTSS lambda+100(FP), Z8
+	VMOVUPS      (CX)(R8*1), Z9
+	VMULPS       Z8, Z11, Z11
+	VADDPS       Z9, Z11, Z11
+	VMOVUPS      64(CX)(R8*1), Z9
+	VMULPS       Z8, Z13, Z13
+	VADDPS       Z9, Z13, Z13
+	VMOVUPS      128(CX)(R8*1), Z9
+	VMULPS       Z8, Z15, Z15
+	VADDPS       Z9, Z15, Z15
+	VMOVUPS      192(CX)(R8*1), Z9
+	VMULPS       Z8, Z17, Z17
+	VADDPS       Z9, Z17, Z17
+	VMOVUPS      Z11, (AX)(R8*1)
+	VPANDD       Z1, Z11, Z8
+	VPMAXUD      Z8, Z0, Z0
+	VMOVUPS      Z13, 64(AX)(R8*1)
+	VPANDD       Z1, Z13, Z8
+	VPMAXUD      Z8, Z0, Z0
+	VMOVUPS      Z15, 128(AX)(R8*1)
+	VPANDD       Z1, Z15, Z8
+	VPMAXUD      Z8, Z0, Z0
+	VMOVUPS      Z17, 192(AX)(R8*1)
+	VPANDD       Z1, Z17, Z8
+	VPMAXUD      Z8, Z0, Z0
+	ADDQ         $0x00000100, R8
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000100, DX
+	JMP          mergeMaskedTIESF32AVX512_step
+
+mergeMaskedTIESF32AVX512_done:
+	VPBROADCASTD c7f800000<>+0(SB), Z1
+	VPCMPUD      $0x05, Z1, Z0, K1
+	KORTESTW     K1, K1
+	SETEQ        AL
+	VPBROADCASTD c7f800000<>+0(SB), Z0
+	VPCMPUD      $0x05, Z0, Z2, K1
+	KORTESTW     K1, K1
+	SETEQ        CL
+	ANDB         CL, AL
+	VPBROADCASTD c7f800000<>+0(SB), Z0
+	VPCMPUD      $0x05, Z0, Z3, K1
+	KORTESTW     K1, K1
+	SETEQ        CL
+	ANDB         CL, AL
+	MOVB         AL, ret+112(FP)
+	VZEROUPPER
+	RET
+
+// func mergeMaskedPaperF32AVX512(dst []byte, base []byte, ins []uint64, scratch []float32, div float32, lambda float32, divide bool, normalize bool) bool
+// Requires: AVX, AVX512BW, AVX512DQ, AVX512F
+TEXT ·mergeMaskedPaperF32AVX512(SB), NOSPLIT, $256-113
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         base_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+	MOVQ         ins_base+48(FP), BX
+	MOVQ         ins_len+56(FP), SI
+	IMUL3Q       $0x00000050, SI, SI
+	ADDQ         BX, SI
+	MOVQ         scratch_base+72(FP), DI
+	XORQ         R8, R8
+	XORQ         R9, R9
+	VPXORD       Z0, Z0, Z0
+	VPBROADCASTD c7fffffff<>+0(SB), Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+
+mergeMaskedPaperF32AVX512_step:
+	CMPQ   DX, $0x00000100
+	JB     mergeMaskedPaperF32AVX512_done
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	MOVQ   BX, R10
+	MOVQ   DI, R11
+
+mergeMaskedPaperF32AVX512_input:
+	CMPQ         R10, SI
+	JE           mergeMaskedPaperF32AVX512_inputs
+	MOVL         32(R10), R12
+	CMPL         R12, $0x01
+	JE           mergeMaskedPaperF32AVX512_window
+	CMPL         R12, $0x02
+	JE           mergeMaskedPaperF32AVX512_dare
+	CMPL         R12, $0x03
+	JE           mergeMaskedPaperF32AVX512_words
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Z8
+	VPBROADCASTD c7fff7fff<>+0(SB), Z9
+	VMOVDQU32    (R12)(R8*1), Z9
+	VPANDD       Z1, Z9, Z19
+	VPMAXUD      Z19, Z2, Z2
+	VMOVDQU32    64(R12)(R8*1), Z19
+	VPANDD       Z1, Z19, Z20
+	VPMAXUD      Z20, Z2, Z2
+	VMULPS       Z8, Z9, Z9
+	VADDPS       Z9, Z4, Z4
+	VMOVUPS      Z9, (R11)
+	VMULPS       Z8, Z19, Z19
+	VADDPS       Z19, Z5, Z5
+	VMOVUPS      Z19, 64(R11)
+	VMOVDQU32    128(R12)(R8*1), Z9
+	VPANDD       Z1, Z9, Z19
+	VPMAXUD      Z19, Z2, Z2
+	VMOVDQU32    192(R12)(R8*1), Z19
+	VPANDD       Z1, Z19, Z20
+	VPMAXUD      Z20, Z2, Z2
+	VMULPS       Z8, Z9, Z9
+	VADDPS       Z9, Z6, Z6
+	VMOVUPS      Z9, 128(R11)
+	VMULPS       Z8, Z19, Z19
+	VADDPS       Z19, Z7, Z7
+	VMOVUPS      Z19, 192(R11)
+	JMP          mergeMaskedPaperF32AVX512_next
+
+mergeMaskedPaperF32AVX512_window:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Z8
+	VPBROADCASTD 36(R10), Z9
+	VPBROADCASTD 40(R10), Z19
+	VMOVDQU32    (R12)(R8*1), Z20
+	VPANDD       Z1, Z20, Z21
+	VPMAXUD      Z21, Z2, Z2
+	VMOVDQU32    64(R12)(R8*1), Z22
+	VPANDD       Z1, Z22, Z23
+	VPMAXUD      Z23, Z2, Z2
+	VPCMPUD      $0x05, Z9, Z21, K1
+	VPCMPUD      $0x01, Z19, Z21, K2
+	KANDW        K1, K2, K1
+	VMOVDQU32.Z  Z20, K1, Z20
+	VPCMPUD      $0x05, Z9, Z23, K1
+	VPCMPUD      $0x01, Z19, Z23, K2
+	KANDW        K1, K2, K1
+	VMOVDQU32.Z  Z22, K1, Z22
+	VMULPS       Z8, Z20, Z20
+	VADDPS       Z20, Z4, Z4
+	VMOVUPS      Z20, (R11)
+	VMULPS       Z8, Z22, Z22
+	VADDPS       Z22, Z5, Z5
+	VMOVUPS      Z22, 64(R11)
+	VMOVDQU32    128(R12)(R8*1), Z20
+	VPANDD       Z1, Z20, Z21
+	VPMAXUD      Z21, Z2, Z2
+	VMOVDQU32    192(R12)(R8*1), Z22
+	VPANDD       Z1, Z22, Z23
+	VPMAXUD      Z23, Z2, Z2
+	VPCMPUD      $0x05, Z9, Z21, K1
+	VPCMPUD      $0x01, Z19, Z21, K2
+	KANDW        K1, K2, K1
+	VMOVDQU32.Z  Z20, K1, Z20
+	VPCMPUD      $0x05, Z9, Z23, K1
+	VPCMPUD      $0x01, Z19, Z23, K2
+	KANDW        K1, K2, K1
+	VMOVDQU32.Z  Z22, K1, Z22
+	VMULPS       Z8, Z20, Z20
+	VADDPS       Z20, Z6, Z6
+	VMOVUPS      Z20, 128(R11)
+	VMULPS       Z8, Z22, Z22
+	VADDPS       Z22, Z7, Z7
+	VMOVUPS      Z22, 192(R11)
+	JMP          mergeMaskedPaperF32AVX512_next
+
+mergeMaskedPaperF32AVX512_dare:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Z8
+	MOVQ         R9, R13
+	SHRQ         $0x02, R13
+	MOVQ         $0x9e3779b97f4a7c15, R14
+	IMULQ        R14, R13
+	ADDQ         48(R10), R13
+	VPBROADCASTW 44(R10), Z9
+	VMOVDQU32    (R12)(R8*1), Z19
+	VPANDD       Z1, Z19, Z20
+	VPMAXUD      Z20, Z2, Z2
+	VMOVDQU32    64(R12)(R8*1), Z20
+	VPANDD       Z1, Z20, Z21
+	VPMAXUD      Z21, Z2, Z2
+	VPBROADCASTQ R13, Z21
+	VPADDQ       maskedLanes4<>+0(SB), Z21, Z21
+	VPSRLQ       $0x1e, Z21, Z22
+	VPXORQ       Z21, Z22, Z22
+	VPMULLQ      maskedqbf58476d1ce4e5b9<>+0(SB), Z22, Z22
+	VPSRLQ       $0x1b, Z22, Z21
+	VPXORQ       Z21, Z22, Z22
+	VPMULLQ      maskedq94d049bb133111eb<>+0(SB), Z22, Z22
+	VPSRLQ       $0x1f, Z22, Z21
+	VPXORQ       Z21, Z22, Z22
+	VPCMPUW      $0x01, Z9, Z22, K1
+	KSHIFTRD     $0x10, K1, K2
+	VMOVDQU32.Z  Z19, K1, Z19
+	VMOVDQU32.Z  Z20, K2, Z20
+	VMULPS       Z8, Z19, Z19
+	VADDPS       Z19, Z4, Z4
+	VMOVUPS      Z19, (R11)
+	VMULPS       Z8, Z20, Z20
+	VADDPS       Z20, Z5, Z5
+	VMOVUPS      Z20, 64(R11)
+	VMOVDQU32    128(R12)(R8*1), Z19
+	VPANDD       Z1, Z19, Z20
+	VPMAXUD      Z20, Z2, Z2
+	VMOVDQU32    192(R12)(R8*1), Z20
+	VPANDD       Z1, Z20, Z21
+	VPMAXUD      Z21, Z2, Z2
+	VPBROADCASTQ R13, Z21
+	VPADDQ       maskedLanes4<>+64(SB), Z21, Z21
+	VPSRLQ       $0x1e, Z21, Z22
+	VPXORQ       Z21, Z22, Z22
+	VPMULLQ      maskedqbf58476d1ce4e5b9<>+0(SB), Z22, Z22
+	VPSRLQ       $0x1b, Z22, Z21
+	VPXORQ       Z21, Z22, Z22
+	VPMULLQ      maskedq94d049bb133111eb<>+0(SB), Z22, Z22
+	VPSRLQ       $0x1f, Z22, Z21
+	VPXORQ       Z21, Z22, Z22
+	VPCMPUW      $0x01, Z9, Z22, K1
+	KSHIFTRD     $0x10, K1, K2
+	VMOVDQU32.Z  Z19, K1, Z19
+	VMOVDQU32.Z  Z20, K2, Z20
+	VMULPS       Z8, Z19, Z19
+	VADDPS       Z19, Z6, Z6
+	VMOVUPS      Z19, 128(R11)
+	VMULPS       Z8, Z20, Z20
+	VADDPS       Z20, Z7, Z7
+	VMOVUPS      Z20, 192(R11)
+	JMP          mergeMaskedPaperF32AVX512_next
+
+mergeMaskedPaperF32AVX512_words:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Z8
+	MOVQ         56(R10), R13
+	VMOVDQU32    (R12)(R8*1), Z9
+	VPANDD       Z1, Z9, Z19
+	VPMAXUD      Z19, Z2, Z2
+	VMOVDQU32    64(R12)(R8*1), Z19
+	VPANDD       Z1, Z19, Z20
+	VPMAXUD      Z20, Z2, Z2
+	VMOVDQU32    (R13)(R9*4), Z20
+	VMOVDQU32    64(R13)(R9*4), Z21
+	VPTESTMD     Z20, Z20, K1
+	VPTESTMD     Z21, Z21, K2
+	VMOVDQU32.Z  Z9, K1, Z9
+	VMOVDQU32.Z  Z19, K2, Z19
+	VMULPS       Z8, Z9, Z9
+	VADDPS       Z9, Z4, Z4
+	VMOVUPS      Z9, (R11)
+	VMULPS       Z8, Z19, Z19
+	VADDPS       Z19, Z5, Z5
+	VMOVUPS      Z19, 64(R11)
+	VMOVDQU32    128(R12)(R8*1), Z9
+	VPANDD       Z1, Z9, Z19
+	VPMAXUD      Z19, Z2, Z2
+	VMOVDQU32    192(R12)(R8*1), Z19
+	VPANDD       Z1, Z19, Z20
+	VPMAXUD      Z20, Z2, Z2
+	VMOVDQU32    128(R13)(R9*4), Z20
+	VMOVDQU32    192(R13)(R9*4), Z21
+	VPTESTMD     Z20, Z20, K1
+	VPTESTMD     Z21, Z21, K2
+	VMOVDQU32.Z  Z9, K1, Z9
+	VMOVDQU32.Z  Z19, K2, Z19
+	VMULPS       Z8, Z9, Z9
+	VADDPS       Z9, Z6, Z6
+	VMOVUPS      Z9, 128(R11)
+	VMULPS       Z8, Z19, Z19
+	VADDPS       Z19, Z7, Z7
+	VMOVUPS      Z19, 192(R11)
+
+mergeMaskedPaperF32AVX512_next:
+	ADDQ $0x00000050, R10
+	ADDQ $0x00000100, R11
+	JMP  mergeMaskedPaperF32AVX512_input
+
+mergeMaskedPaperF32AVX512_inputs:
+	VPBROADCASTD c80000000<>+0(SB), Z8
+	VPANDD       Z1, Z4, Z9
+	VPMAXUD      Z9, Z3, Z3
+	VPANDD       Z8, Z4, Z4
+	VMOVDQU32    Z4, (SP)
+	VPANDD       Z1, Z5, Z9
+	VPMAXUD      Z9, Z3, Z3
+	VPANDD       Z8, Z5, Z5
+	VMOVDQU32    Z5, 64(SP)
+	VPANDD       Z1, Z6, Z9
+	VPMAXUD      Z9, Z3, Z3
+	VPANDD       Z8, Z6, Z6
+	VMOVDQU32    Z6, 128(SP)
+	VPANDD       Z1, Z7, Z9
+	VPMAXUD      Z9, Z3, Z3
+	VPANDD       Z8, Z7, Z7
+	VMOVDQU32    Z7, 192(SP)
+	VPXORD       Z10, Z10, Z10
+	VPXORD       Z11, Z11, Z11
+	VPXORD       Z12, Z12, Z12
+	VPXORD       Z13, Z13, Z13
+	VPXORD       Z14, Z14, Z14
+	VPXORD       Z15, Z15, Z15
+	VPXORD       Z16, Z16, Z16
+	VPXORD       Z17, Z17, Z17
+	VPXORD       Z18, Z18, Z18
+	MOVQ         BX, R10
+	MOVQ         DI, R11
+
+mergeMaskedPaperF32AVX512_mix:
+	CMPQ         R10, SI
+	JE           mergeMaskedPaperF32AVX512_mixed
+	VBROADCASTSS 24(R10), Z8
+	VMOVUPS      (R11), Z9
+	VPXORD       (SP), Z9, Z19
+	VMULPS       Z9, Z8, Z9
+	VPCMPGTD     Z18, Z19, K1
+	VADDPS       Z9, Z10, K1, Z10
+	VPBROADCASTD c3f800000<>+0(SB), Z9
+	VADDPS       Z9, Z11, K1, Z11
+	VMOVUPS      64(R11), Z19
+	VPXORD       64(SP), Z19, Z20
+	VMULPS       Z19, Z8, Z19
+	VPCMPGTD     Z18, Z20, K1
+	VADDPS       Z19, Z12, K1, Z12
+	VADDPS       Z9, Z13, K1, Z13
+	VMOVUPS      128(R11), Z19
+	VPXORD       128(SP), Z19, Z20
+	VMULPS       Z19, Z8, Z19
+	VPCMPGTD     Z18, Z20, K1
+	VADDPS       Z19, Z14, K1, Z14
+	VADDPS       Z9, Z15, K1, Z15
+	VMOVUPS      192(R11), Z19
+	VPXORD       192(SP), Z19, Z20
+	VMULPS       Z19, Z8, Z8
+	VPCMPGTD     Z18, Z20, K1
+	VADDPS       Z8, Z16, K1, Z16
+	VADDPS       Z9, Z17, K1, Z17
+	ADDQ         $0x00000050, R10
+	ADDQ         $0x00000100, R11
+	JMP          mergeMaskedPaperF32AVX512_mix
+
+mergeMaskedPaperF32AVX512_mixed:
+	MOVBLZX normalize+105(FP), R10
+	TESTL   R10, R10
+	JZ      mergeMaskedPaperF32AVX512_normalized
+	VCMPPS  $0x04, Z18, Z11, K1
+	VDIVPS  Z11, Z10, K1, Z10
+	VCMPPS  $0x04, Z18, Z13, K1
+	VDIVPS  Z13, Z12, K1, Z12
+	VCMPPS  $0x04, Z18, Z15, K1
+	VDIVPS  Z15, Z14, K1, Z14
+	VCMPPS  $0x04, Z18, Z17, K1
+	VDIVPS  Z17, Z16, K1, Z16
+
+mergeMaskedPaperF32AVX512_normalized:
+	VBROADCASTSS lambda+100(FP), Z8
+	VMOVUPS      (CX)(R8*1), Z9
+	VMULPS       Z8, Z10, Z10
+	VADDPS       Z9, Z10, Z10
+	VMOVUPS      64(CX)(R8*1), Z9
+	VMULPS       Z8, Z12, Z12
+	VADDPS       Z9, Z12, Z12
+	VMOVUPS      128(CX)(R8*1), Z9
+	VMULPS       Z8, Z14, Z14
+	VADDPS       Z9, Z14, Z14
+	VMOVUPS      192(CX)(R8*1), Z9
+	VMULPS       Z8, Z16, Z16
+	VADDPS       Z9, Z16, Z16
+	VMOVUPS      Z10, (AX)(R8*1)
+	VPANDD       Z1, Z10, Z8
+	VPMAXUD      Z8, Z0, Z0
+	VMOVUPS      Z12, 64(AX)(R8*1)
+	VPANDD       Z1, Z12, Z8
+	VPMAXUD      Z8, Z0, Z0
+	VMOVUPS      Z14, 128(AX)(R8*1)
+	VPANDD       Z1, Z14, Z8
+	VPMAXUD      Z8, Z0, Z0
+	VMOVUPS      Z16, 192(AX)(R8*1)
+	VPANDD       Z1, Z16, Z8
+	VPMAXUD      Z8, Z0, Z0
+	ADDQ         $0x00000100, R8
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000100, DX
+	JMP          mergeMaskedPaperF32AVX512_step
+
+mergeMaskedPaperF32AVX512_done:
+	VPBROADCASTD c7f800000<>+0(SB), Z1
+	VPCMPUD      $0x05, Z1, Z0, K1
+	KORTESTW     K1, K1
+	SETEQ        AL
+	VPBROADCASTD c7f800000<>+0(SB), Z0
+	VPCMPUD      $0x05, Z0, Z2, K1
+	KORTESTW     K1, K1
+	SETEQ        CL
+	ANDB         CL, AL
+	VPBROADCASTD c7f800000<>+0(SB), Z0
+	VPCMPUD      $0x05, Z0, Z3, K1
+	KORTESTW     K1, K1
+	SETEQ        CL
+	ANDB         CL, AL
+	MOVB         AL, ret+112(FP)
+	VZEROUPPER
+	RET
+
+// func countKeysF32AVX512(raw []byte, below uint32, eq uint32) (notBelow int, equal int)
+// Requires: AVX, AVX512F, POPCNT
+TEXT ·countKeysF32AVX512(SB), NOSPLIT, $0-48
+	MOVQ         raw_base+0(FP), AX
+	MOVQ         raw_len+8(FP), CX
+	MOVL         below+24(FP), DX
+	VPBROADCASTD DX, Z0
+	MOVL         eq+28(FP), DX
+	VPBROADCASTD DX, Z1
+	VPBROADCASTD c7fffffff<>+0(SB), Z2
+	XORQ         DX, DX
+	XORQ         BX, BX
+
+countKeysF32AVX512_loop:
+	CMPQ     CX, $0x00000040
+	JB       countKeysF32AVX512_done
+	VPANDD   (AX), Z2, Z3
+	VPCMPUD  $0x05, Z0, Z3, K1
+	VPCMPEQD Z1, Z3, K2
+	KMOVW    K1, SI
+	POPCNTL  SI, SI
+	ADDQ     SI, DX
+	KMOVW    K2, SI
+	POPCNTL  SI, SI
+	ADDQ     SI, BX
+	ADDQ     $0x00000040, AX
+	SUBQ     $0x00000040, CX
+	JMP      countKeysF32AVX512_loop
+
+countKeysF32AVX512_done:
+	MOVQ DX, notBelow+32(FP)
+	MOVQ BX, equal+40(FP)
+	VZEROUPPER
+	RET
+
+// func mergeMaskedSumBF16AVX2(dst []byte, base []byte, ins []uint64, scratch []float32, div float32, lambda float32, divide bool, normalize bool) bool
+// Requires: AVX, AVX2
+TEXT ·mergeMaskedSumBF16AVX2(SB), NOSPLIT, $0-113
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         base_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+	MOVQ         ins_base+48(FP), BX
+	MOVQ         ins_len+56(FP), SI
+	IMUL3Q       $0x00000050, SI, SI
+	ADDQ         BX, SI
+	MOVQ         scratch_base+72(FP), DI
+	XORQ         R8, R8
+	XORQ         R9, R9
+	VPXOR        Y0, Y0, Y0
+	VPBROADCASTD cffff0000<>+0(SB), Y1
+	VPXOR        Y2, Y2, Y2
+
+mergeMaskedSumBF16AVX2_step:
+	CMPQ  DX, $0x00000040
+	JB    mergeMaskedSumBF16AVX2_done
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	MOVQ  BX, R10
+	MOVQ  DI, R11
+
+mergeMaskedSumBF16AVX2_input:
+	CMPQ         R10, SI
+	JE           mergeMaskedSumBF16AVX2_inputs
+	MOVL         32(R10), R12
+	CMPL         R12, $0x01
+	JE           mergeMaskedSumBF16AVX2_window
+	CMPL         R12, $0x02
+	JE           mergeMaskedSumBF16AVX2_dare
+	CMPL         R12, $0x03
+	JE           mergeMaskedSumBF16AVX2_words
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y7
+	VBROADCASTSS 24(R10), Y8
+	VMOVDQU      (R12)(R8*1), Y9
+	VPAND        v7fff7fff<>+0(SB), Y9, Y10
+	VPMAXUW      Y10, Y2, Y2
+	VPSLLD       $0x10, Y9, Y10
+	VPAND        Y1, Y9, Y9
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y3, Y3
+	VMULPS       Y7, Y9, Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y4, Y4
+	VMOVDQU      32(R12)(R8*1), Y9
+	VPAND        v7fff7fff<>+0(SB), Y9, Y10
+	VPMAXUW      Y10, Y2, Y2
+	VPSLLD       $0x10, Y9, Y10
+	VPAND        Y1, Y9, Y9
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y5, Y5
+	VMULPS       Y7, Y9, Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y6, Y6
+	JMP          mergeMaskedSumBF16AVX2_next
+
+mergeMaskedSumBF16AVX2_window:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y7
+	VBROADCASTSS 24(R10), Y8
+	VPBROADCASTW 36(R10), Y9
+	VPBROADCASTW 40(R10), Y10
+	VPADDW       vffffffff<>+0(SB), Y9, Y9
+	VPADDW       vffffffff<>+0(SB), Y10, Y10
+	VMOVDQU      (R12)(R8*1), Y11
+	VPAND        v7fff7fff<>+0(SB), Y11, Y12
+	VPMAXUW      Y12, Y2, Y2
+	VPCMPGTW     Y10, Y12, Y13
+	VPCMPGTW     Y9, Y12, Y12
+	VPANDN       Y12, Y13, Y12
+	VPAND        Y12, Y11, Y11
+	VPSLLD       $0x10, Y11, Y12
+	VPAND        Y1, Y11, Y11
+	VMULPS       Y7, Y12, Y12
+	VMULPS       Y8, Y12, Y12
+	VADDPS       Y12, Y3, Y3
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y8, Y11, Y11
+	VADDPS       Y11, Y4, Y4
+	VMOVDQU      32(R12)(R8*1), Y11
+	VPAND        v7fff7fff<>+0(SB), Y11, Y12
+	VPMAXUW      Y12, Y2, Y2
+	VPCMPGTW     Y10, Y12, Y10
+	VPCMPGTW     Y9, Y12, Y12
+	VPANDN       Y12, Y10, Y12
+	VPAND        Y12, Y11, Y11
+	VPSLLD       $0x10, Y11, Y9
+	VPAND        Y1, Y11, Y11
+	VMULPS       Y7, Y9, Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y5, Y5
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y8, Y11, Y11
+	VADDPS       Y11, Y6, Y6
+	JMP          mergeMaskedSumBF16AVX2_next
+
+mergeMaskedSumBF16AVX2_dare:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y7
+	VBROADCASTSS 24(R10), Y8
+	MOVQ         R9, R13
+	SHRQ         $0x02, R13
+	MOVQ         $0x9e3779b97f4a7c15, R14
+	IMULQ        R14, R13
+	ADDQ         48(R10), R13
+	VPBROADCASTW 44(R10), Y9
+	VMOVDQU      (R12)(R8*1), Y10
+	VPAND        v7fff7fff<>+0(SB), Y10, Y11
+	VPMAXUW      Y11, Y2, Y2
+	VMOVQ        R13, X11
+	VPBROADCASTQ X11, Y11
+	VPADDQ       maskedLanes8<>+0(SB), Y11, Y11
+	VPSRLQ       $0x1e, Y11, Y12
+	VPXOR        Y11, Y12, Y12
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y12, Y11
+	VPSRLQ       $0x20, Y12, Y13
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y13, Y13
+	VPMULUDQ     maskedq00000000bf58476d<>+0(SB), Y12, Y12
+	VPADDQ       Y13, Y12, Y12
+	VPSLLQ       $0x20, Y12, Y12
+	VPADDQ       Y11, Y12, Y12
+	VPSRLQ       $0x1b, Y12, Y11
+	VPXOR        Y11, Y12, Y12
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y12, Y11
+	VPSRLQ       $0x20, Y12, Y13
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y13, Y13
+	VPMULUDQ     maskedq0000000094d049bb<>+0(SB), Y12, Y12
+	VPADDQ       Y13, Y12, Y12
+	VPSLLQ       $0x20, Y12, Y12
+	VPADDQ       Y11, Y12, Y12
+	VPSRLQ       $0x1f, Y12, Y11
+	VPXOR        Y11, Y12, Y12
+	VPMAXUW      Y9, Y12, Y11
+	VPCMPEQW     Y12, Y11, Y11
+	VPANDN       Y10, Y11, Y10
+	VPSLLD       $0x10, Y10, Y11
+	VPAND        Y1, Y10, Y10
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y8, Y11, Y11
+	VADDPS       Y11, Y3, Y3
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y4, Y4
+	VMOVDQU      32(R12)(R8*1), Y10
+	VPAND        v7fff7fff<>+0(SB), Y10, Y11
+	VPMAXUW      Y11, Y2, Y2
+	VMOVQ        R13, X11
+	VPBROADCASTQ X11, Y11
+	VPADDQ       maskedLanes8<>+32(SB), Y11, Y11
+	VPSRLQ       $0x1e, Y11, Y12
+	VPXOR        Y11, Y12, Y12
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y12, Y11
+	VPSRLQ       $0x20, Y12, Y13
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y13, Y13
+	VPMULUDQ     maskedq00000000bf58476d<>+0(SB), Y12, Y12
+	VPADDQ       Y13, Y12, Y12
+	VPSLLQ       $0x20, Y12, Y12
+	VPADDQ       Y11, Y12, Y12
+	VPSRLQ       $0x1b, Y12, Y11
+	VPXOR        Y11, Y12, Y12
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y12, Y11
+	VPSRLQ       $0x20, Y12, Y13
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y13, Y13
+	VPMULUDQ     maskedq0000000094d049bb<>+0(SB), Y12, Y12
+	VPADDQ       Y13, Y12, Y12
+	VPSLLQ       $0x20, Y12, Y12
+	VPADDQ       Y11, Y12, Y12
+	VPSRLQ       $0x1f, Y12, Y11
+	VPXOR        Y11, Y12, Y12
+	VPMAXUW      Y9, Y12, Y9
+	VPCMPEQW     Y12, Y9, Y9
+	VPANDN       Y10, Y9, Y10
+	VPSLLD       $0x10, Y10, Y9
+	VPAND        Y1, Y10, Y10
+	VMULPS       Y7, Y9, Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y5, Y5
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y6, Y6
+	JMP          mergeMaskedSumBF16AVX2_next
+
+mergeMaskedSumBF16AVX2_words:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y7
+	VBROADCASTSS 24(R10), Y8
+	MOVQ         56(R10), R13
+	VMOVDQU      (R12)(R8*1), Y9
+	VPAND        v7fff7fff<>+0(SB), Y9, Y10
+	VPMAXUW      Y10, Y2, Y2
+	VMOVDQU      (R13)(R9*4), Y10
+	VPACKSSDW    32(R13)(R9*4), Y10, Y10
+	VPERMQ       $0xd8, Y10, Y10
+	VPAND        Y10, Y9, Y9
+	VPSLLD       $0x10, Y9, Y10
+	VPAND        Y1, Y9, Y9
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y3, Y3
+	VMULPS       Y7, Y9, Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y4, Y4
+	VMOVDQU      32(R12)(R8*1), Y9
+	VPAND        v7fff7fff<>+0(SB), Y9, Y10
+	VPMAXUW      Y10, Y2, Y2
+	VMOVDQU      64(R13)(R9*4), Y10
+	VPACKSSDW    96(R13)(R9*4), Y10, Y10
+	VPERMQ       $0xd8, Y10, Y10
+	VPAND        Y10, Y9, Y9
+	VPSLLD       $0x10, Y9, Y10
+	VPAND        Y1, Y9, Y9
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y5, Y5
+	VMULPS       Y7, Y9, Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y6, Y6
+
+mergeMaskedSumBF16AVX2_next:
+	ADDQ $0x00000050, R10
+	ADDQ $0x00000100, R11
+	JMP  mergeMaskedSumBF16AVX2_input
+
+mergeMaskedSumBF16AVX2_inputs:
+	MOVBLZX      divide+104(FP), R10
+	TESTL        R10, R10
+	JZ           mergeMaskedSumBF16AVX2_divided
+	VBROADCASTSS div+96(FP), Y7
+	VDIVPS       Y7, Y3, Y3
+	VDIVPS       Y7, Y4, Y4
+	VDIVPS       Y7, Y5, Y5
+	VDIVPS       Y7, Y6, Y6
+
+mergeMaskedSumBF16AVX2_divided:
+	VBROADCASTSS lambda+100(FP), Y7
+	VMOVDQU      (CX)(R8*1), Y9
+	VPSLLD       $0x10, Y9, Y8
+	VPAND        Y1, Y9, Y9
+	VMULPS       Y7, Y3, Y3
+	VADDPS       Y8, Y3, Y3
+	VMULPS       Y7, Y4, Y4
+	VADDPS       Y9, Y4, Y4
+	VMOVDQU      32(CX)(R8*1), Y9
+	VPSLLD       $0x10, Y9, Y8
+	VPAND        Y1, Y9, Y9
+	VMULPS       Y7, Y5, Y5
+	VADDPS       Y8, Y5, Y5
+	VMULPS       Y7, Y6, Y6
+	VADDPS       Y9, Y6, Y6
+	VPSRLD       $0x10, Y3, Y7
+	VPAND        v00000001<>+0(SB), Y7, Y7
+	VPADDD       v00007fff<>+0(SB), Y3, Y8
+	VPADDD       Y7, Y8, Y8
+	VCMPPS       $0x03, Y3, Y3, Y7
+	VPOR         v00400000<>+0(SB), Y3, Y3
+	VBLENDVPS    Y7, Y3, Y8, Y8
+	VPSRLD       $0x10, Y4, Y3
+	VPAND        v00000001<>+0(SB), Y3, Y3
+	VPADDD       v00007fff<>+0(SB), Y4, Y7
+	VPADDD       Y3, Y7, Y7
+	VCMPPS       $0x03, Y4, Y4, Y3
+	VPOR         v00400000<>+0(SB), Y4, Y4
+	VBLENDVPS    Y3, Y4, Y7, Y7
+	VPSRLD       $0x10, Y8, Y8
+	VPBLENDW     $0xaa, Y7, Y8, Y7
+	VMOVDQU      Y7, (AX)(R8*1)
+	VPAND        v7fff7fff<>+0(SB), Y7, Y3
+	VPMAXUW      Y3, Y0, Y0
+	VPSRLD       $0x10, Y5, Y3
+	VPAND        v00000001<>+0(SB), Y3, Y3
+	VPADDD       v00007fff<>+0(SB), Y5, Y4
+	VPADDD       Y3, Y4, Y4
+	VCMPPS       $0x03, Y5, Y5, Y3
+	VPOR         v00400000<>+0(SB), Y5, Y5
+	VBLENDVPS    Y3, Y5, Y4, Y4
+	VPSRLD       $0x10, Y6, Y3
+	VPAND        v00000001<>+0(SB), Y3, Y3
+	VPADDD       v00007fff<>+0(SB), Y6, Y5
+	VPADDD       Y3, Y5, Y5
+	VCMPPS       $0x03, Y6, Y6, Y3
+	VPOR         v00400000<>+0(SB), Y6, Y6
+	VBLENDVPS    Y3, Y6, Y5, Y5
+	VPSRLD       $0x10, Y4, Y4
+	VPBLENDW     $0xaa, Y5, Y4, Y5
+	VMOVDQU      Y5, 32(AX)(R8*1)
+	VPAND        v7fff7fff<>+0(SB), Y5, Y3
+	VPMAXUW      Y3, Y0, Y0
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000040, DX
+	JMP          mergeMaskedSumBF16AVX2_step
+
+mergeMaskedSumBF16AVX2_done:
+	VPBROADCASTD c7f807f80<>+0(SB), Y1
+	VPMINUW      Y1, Y0, Y0
+	VPCMPEQW     Y1, Y0, Y0
+	VPTEST       Y0, Y0
+	SETEQ        AL
+	VPBROADCASTD c7f807f80<>+0(SB), Y0
+	VPMINUW      Y0, Y2, Y1
+	VPCMPEQW     Y0, Y1, Y1
+	VPTEST       Y1, Y1
+	SETEQ        CL
+	ANDB         CL, AL
+	MOVB         AL, ret+112(FP)
+	VZEROUPPER
+	RET
+
+DATA vffffffff<>+0(SB)/4, $0xffffffff
+DATA vffffffff<>+4(SB)/4, $0xffffffff
+DATA vffffffff<>+8(SB)/4, $0xffffffff
+DATA vffffffff<>+12(SB)/4, $0xffffffff
+DATA vffffffff<>+16(SB)/4, $0xffffffff
+DATA vffffffff<>+20(SB)/4, $0xffffffff
+DATA vffffffff<>+24(SB)/4, $0xffffffff
+DATA vffffffff<>+28(SB)/4, $0xffffffff
+GLOBL vffffffff<>(SB), RODATA|NOPTR, $32
+
+DATA maskedLanes8<>+0(SB)/8, $0x0000000000000000
+DATA maskedLanes8<>+8(SB)/8, $0x9e3779b97f4a7c15
+DATA maskedLanes8<>+16(SB)/8, $0x3c6ef372fe94f82a
+DATA maskedLanes8<>+24(SB)/8, $0xdaa66d2c7ddf743f
+DATA maskedLanes8<>+32(SB)/8, $0x78dde6e5fd29f054
+DATA maskedLanes8<>+40(SB)/8, $0x1715609f7c746c69
+DATA maskedLanes8<>+48(SB)/8, $0xb54cda58fbbee87e
+DATA maskedLanes8<>+56(SB)/8, $0x538454127b096493
+GLOBL maskedLanes8<>(SB), RODATA|NOPTR, $64
+
+DATA maskedq000000001ce4e5b9<>+0(SB)/8, $0x000000001ce4e5b9
+DATA maskedq000000001ce4e5b9<>+8(SB)/8, $0x000000001ce4e5b9
+DATA maskedq000000001ce4e5b9<>+16(SB)/8, $0x000000001ce4e5b9
+DATA maskedq000000001ce4e5b9<>+24(SB)/8, $0x000000001ce4e5b9
+DATA maskedq000000001ce4e5b9<>+32(SB)/8, $0x000000001ce4e5b9
+DATA maskedq000000001ce4e5b9<>+40(SB)/8, $0x000000001ce4e5b9
+DATA maskedq000000001ce4e5b9<>+48(SB)/8, $0x000000001ce4e5b9
+DATA maskedq000000001ce4e5b9<>+56(SB)/8, $0x000000001ce4e5b9
+GLOBL maskedq000000001ce4e5b9<>(SB), RODATA|NOPTR, $64
+
+DATA maskedq00000000bf58476d<>+0(SB)/8, $0x00000000bf58476d
+DATA maskedq00000000bf58476d<>+8(SB)/8, $0x00000000bf58476d
+DATA maskedq00000000bf58476d<>+16(SB)/8, $0x00000000bf58476d
+DATA maskedq00000000bf58476d<>+24(SB)/8, $0x00000000bf58476d
+DATA maskedq00000000bf58476d<>+32(SB)/8, $0x00000000bf58476d
+DATA maskedq00000000bf58476d<>+40(SB)/8, $0x00000000bf58476d
+DATA maskedq00000000bf58476d<>+48(SB)/8, $0x00000000bf58476d
+DATA maskedq00000000bf58476d<>+56(SB)/8, $0x00000000bf58476d
+GLOBL maskedq00000000bf58476d<>(SB), RODATA|NOPTR, $64
+
+DATA maskedq00000000133111eb<>+0(SB)/8, $0x00000000133111eb
+DATA maskedq00000000133111eb<>+8(SB)/8, $0x00000000133111eb
+DATA maskedq00000000133111eb<>+16(SB)/8, $0x00000000133111eb
+DATA maskedq00000000133111eb<>+24(SB)/8, $0x00000000133111eb
+DATA maskedq00000000133111eb<>+32(SB)/8, $0x00000000133111eb
+DATA maskedq00000000133111eb<>+40(SB)/8, $0x00000000133111eb
+DATA maskedq00000000133111eb<>+48(SB)/8, $0x00000000133111eb
+DATA maskedq00000000133111eb<>+56(SB)/8, $0x00000000133111eb
+GLOBL maskedq00000000133111eb<>(SB), RODATA|NOPTR, $64
+
+DATA maskedq0000000094d049bb<>+0(SB)/8, $0x0000000094d049bb
+DATA maskedq0000000094d049bb<>+8(SB)/8, $0x0000000094d049bb
+DATA maskedq0000000094d049bb<>+16(SB)/8, $0x0000000094d049bb
+DATA maskedq0000000094d049bb<>+24(SB)/8, $0x0000000094d049bb
+DATA maskedq0000000094d049bb<>+32(SB)/8, $0x0000000094d049bb
+DATA maskedq0000000094d049bb<>+40(SB)/8, $0x0000000094d049bb
+DATA maskedq0000000094d049bb<>+48(SB)/8, $0x0000000094d049bb
+DATA maskedq0000000094d049bb<>+56(SB)/8, $0x0000000094d049bb
+GLOBL maskedq0000000094d049bb<>(SB), RODATA|NOPTR, $64
+
+// func mergeMaskedTIESBF16AVX2(dst []byte, base []byte, ins []uint64, scratch []float32, div float32, lambda float32, divide bool, normalize bool) bool
+// Requires: AVX, AVX2
+TEXT ·mergeMaskedTIESBF16AVX2(SB), NOSPLIT, $128-113
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         base_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+	MOVQ         ins_base+48(FP), BX
+	MOVQ         ins_len+56(FP), SI
+	IMUL3Q       $0x00000050, SI, SI
+	ADDQ         BX, SI
+	MOVQ         scratch_base+72(FP), DI
+	XORQ         R8, R8
+	XORQ         R9, R9
+	VPXOR        Y0, Y0, Y0
+	VPBROADCASTD cffff0000<>+0(SB), Y1
+	VPXOR        Y2, Y2, Y2
+	VPXOR        Y3, Y3, Y3
+
+mergeMaskedTIESBF16AVX2_step:
+	CMPQ  DX, $0x00000040
+	JB    mergeMaskedTIESBF16AVX2_done
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+	MOVQ  BX, R10
+	MOVQ  DI, R11
+
+mergeMaskedTIESBF16AVX2_input:
+	CMPQ         R10, SI
+	JE           mergeMaskedTIESBF16AVX2_inputs
+	MOVL         32(R10), R12
+	CMPL         R12, $0x01
+	JE           mergeMaskedTIESBF16AVX2_window
+	CMPL         R12, $0x02
+	JE           mergeMaskedTIESBF16AVX2_dare
+	CMPL         R12, $0x03
+	JE           mergeMaskedTIESBF16AVX2_words
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y8
+	VBROADCASTSS 24(R10), Y9
+	VMOVDQU      (R12)(R8*1), Y10
+	VPAND        v7fff7fff<>+0(SB), Y10, Y11
+	VPMAXUW      Y11, Y2, Y2
+	VPSLLD       $0x10, Y10, Y11
+	VPAND        Y1, Y10, Y10
+	VMULPS       Y8, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VADDPS       Y11, Y4, Y4
+	VMOVUPS      Y11, (R11)
+	VMULPS       Y8, Y10, Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y5, Y5
+	VMOVUPS      Y10, 32(R11)
+	VMOVDQU      32(R12)(R8*1), Y10
+	VPAND        v7fff7fff<>+0(SB), Y10, Y11
+	VPMAXUW      Y11, Y2, Y2
+	VPSLLD       $0x10, Y10, Y11
+	VPAND        Y1, Y10, Y10
+	VMULPS       Y8, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VADDPS       Y11, Y6, Y6
+	VMOVUPS      Y11, 64(R11)
+	VMULPS       Y8, Y10, Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y7, Y7
+	VMOVUPS      Y10, 96(R11)
+	JMP          mergeMaskedTIESBF16AVX2_next
+
+mergeMaskedTIESBF16AVX2_window:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y8
+	VBROADCASTSS 24(R10), Y9
+	VPBROADCASTW 36(R10), Y10
+	VPBROADCASTW 40(R10), Y11
+	VPADDW       vffffffff<>+0(SB), Y10, Y10
+	VPADDW       vffffffff<>+0(SB), Y11, Y11
+	VMOVDQU      (R12)(R8*1), Y12
+	VPAND        v7fff7fff<>+0(SB), Y12, Y13
+	VPMAXUW      Y13, Y2, Y2
+	VPCMPGTW     Y11, Y13, Y14
+	VPCMPGTW     Y10, Y13, Y13
+	VPANDN       Y13, Y14, Y13
+	VPAND        Y13, Y12, Y12
+	VPSLLD       $0x10, Y12, Y13
+	VPAND        Y1, Y12, Y12
+	VMULPS       Y8, Y13, Y13
+	VMULPS       Y9, Y13, Y13
+	VADDPS       Y13, Y4, Y4
+	VMOVUPS      Y13, (R11)
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y9, Y12, Y12
+	VADDPS       Y12, Y5, Y5
+	VMOVUPS      Y12, 32(R11)
+	VMOVDQU      32(R12)(R8*1), Y12
+	VPAND        v7fff7fff<>+0(SB), Y12, Y13
+	VPMAXUW      Y13, Y2, Y2
+	VPCMPGTW     Y11, Y13, Y11
+	VPCMPGTW     Y10, Y13, Y13
+	VPANDN       Y13, Y11, Y13
+	VPAND        Y13, Y12, Y12
+	VPSLLD       $0x10, Y12, Y10
+	VPAND        Y1, Y12, Y12
+	VMULPS       Y8, Y10, Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y6, Y6
+	VMOVUPS      Y10, 64(R11)
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y9, Y12, Y12
+	VADDPS       Y12, Y7, Y7
+	VMOVUPS      Y12, 96(R11)
+	JMP          mergeMaskedTIESBF16AVX2_next
+
+mergeMaskedTIESBF16AVX2_dare:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y8
+	VBROADCASTSS 24(R10), Y9
+	MOVQ         R9, R13
+	SHRQ         $0x02, R13
+	MOVQ         $0x9e3779b97f4a7c15, R14
+	IMULQ        R14, R13
+	ADDQ         48(R10), R13
+	VPBROADCASTW 44(R10), Y10
+	VMOVDQU      (R12)(R8*1), Y11
+	VPAND        v7fff7fff<>+0(SB), Y11, Y12
+	VPMAXUW      Y12, Y2, Y2
+	VMOVQ        R13, X12
+	VPBROADCASTQ X12, Y12
+	VPADDQ       maskedLanes8<>+0(SB), Y12, Y12
+	VPSRLQ       $0x1e, Y12, Y13
+	VPXOR        Y12, Y13, Y13
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y13, Y12
+	VPSRLQ       $0x20, Y13, Y14
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y14, Y14
+	VPMULUDQ     maskedq00000000bf58476d<>+0(SB), Y13, Y13
+	VPADDQ       Y14, Y13, Y13
+	VPSLLQ       $0x20, Y13, Y13
+	VPADDQ       Y12, Y13, Y13
+	VPSRLQ       $0x1b, Y13, Y12
+	VPXOR        Y12, Y13, Y13
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y13, Y12
+	VPSRLQ       $0x20, Y13, Y14
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y14, Y14
+	VPMULUDQ     maskedq0000000094d049bb<>+0(SB), Y13, Y13
+	VPADDQ       Y14, Y13, Y13
+	VPSLLQ       $0x20, Y13, Y13
+	VPADDQ       Y12, Y13, Y13
+	VPSRLQ       $0x1f, Y13, Y12
+	VPXOR        Y12, Y13, Y13
+	VPMAXUW      Y10, Y13, Y12
+	VPCMPEQW     Y13, Y12, Y12
+	VPANDN       Y11, Y12, Y11
+	VPSLLD       $0x10, Y11, Y12
+	VPAND        Y1, Y11, Y11
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y9, Y12, Y12
+	VADDPS       Y12, Y4, Y4
+	VMOVUPS      Y12, (R11)
+	VMULPS       Y8, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VADDPS       Y11, Y5, Y5
+	VMOVUPS      Y11, 32(R11)
+	VMOVDQU      32(R12)(R8*1), Y11
+	VPAND        v7fff7fff<>+0(SB), Y11, Y12
+	VPMAXUW      Y12, Y2, Y2
+	VMOVQ        R13, X12
+	VPBROADCASTQ X12, Y12
+	VPADDQ       maskedLanes8<>+32(SB), Y12, Y12
+	VPSRLQ       $0x1e, Y12, Y13
+	VPXOR        Y12, Y13, Y13
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y13, Y12
+	VPSRLQ       $0x20, Y13, Y14
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y14, Y14
+	VPMULUDQ     maskedq00000000bf58476d<>+0(SB), Y13, Y13
+	VPADDQ       Y14, Y13, Y13
+	VPSLLQ       $0x20, Y13, Y13
+	VPADDQ       Y12, Y13, Y13
+	VPSRLQ       $0x1b, Y13, Y12
+	VPXOR        Y12, Y13, Y13
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y13, Y12
+	VPSRLQ       $0x20, Y13, Y14
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y14, Y14
+	VPMULUDQ     maskedq0000000094d049bb<>+0(SB), Y13, Y13
+	VPADDQ       Y14, Y13, Y13
+	VPSLLQ       $0x20, Y13, Y13
+	VPADDQ       Y12, Y13, Y13
+	VPSRLQ       $0x1f, Y13, Y12
+	VPXOR        Y12, Y13, Y13
+	VPMAXUW      Y10, Y13, Y10
+	VPCMPEQW     Y13, Y10, Y10
+	VPANDN       Y11, Y10, Y11
+	VPSLLD       $0x10, Y11, Y10
+	VPAND        Y1, Y11, Y11
+	VMULPS       Y8, Y10, Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y6, Y6
+	VMOVUPS      Y10, 64(R11)
+	VMULPS       Y8, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VADDPS       Y11, Y7, Y7
+	VMOVUPS      Y11, 96(R11)
+	JMP          mergeMaskedTIESBF16AVX2_next
+
+mergeMaskedTIESBF16AVX2_words:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y8
+	VBROADCASTSS 24(R10), Y9
+	MOVQ         56(R10), R13
+	VMOVDQU      (R12)(R8*1), Y10
+	VPAND        v7fff7fff<>+0(SB), Y10, Y11
+	VPMAXUW      Y11, Y2, Y2
+	VMOVDQU      (R13)(R9*4), Y11
+	VPACKSSDW    32(R13)(R9*4), Y11, Y11
+	VPERMQ       $0xd8, Y11, Y11
+	VPAND        Y11, Y10, Y10
+	VPSLLD       $0x10, Y10, Y11
+	VPAND        Y1, Y10, Y10
+	VMULPS       Y8, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VADDPS       Y11, Y4, Y4
+	VMOVUPS      Y11, (R11)
+	VMULPS       Y8, Y10, Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y5, Y5
+	VMOVUPS      Y10, 32(R11)
+	VMOVDQU      32(R12)(R8*1), Y10
+	VPAND        v7fff7fff<>+0(SB), Y10, Y11
+	VPMAXUW      Y11, Y2, Y2
+	VMOVDQU      64(R13)(R9*4), Y11
+	VPACKSSDW    96(R13)(R9*4), Y11, Y11
+	VPERMQ       $0xd8, Y11, Y11
+	VPAND        Y11, Y10, Y10
+	VPSLLD       $0x10, Y10, Y11
+	VPAND        Y1, Y10, Y10
+	VMULPS       Y8, Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VADDPS       Y11, Y6, Y6
+	VMOVUPS      Y11, 64(R11)
+	VMULPS       Y8, Y10, Y10
+	VMULPS       Y9, Y10, Y10
+	VADDPS       Y10, Y7, Y7
+	VMOVUPS      Y10, 96(R11)
+
+mergeMaskedTIESBF16AVX2_next:
+	ADDQ $0x00000050, R10
+	ADDQ $0x00000100, R11
+	JMP  mergeMaskedTIESBF16AVX2_input
+
+mergeMaskedTIESBF16AVX2_inputs:
+	VPAND   v7fffffff<>+0(SB), Y4, Y8
+	VPMAXUD Y8, Y3, Y3
+	VPAND   v80000000<>+0(SB), Y4, Y4
+	VMOVDQU Y4, (SP)
+	VPAND   v7fffffff<>+0(SB), Y5, Y4
+	VPMAXUD Y4, Y3, Y3
+	VPAND   v80000000<>+0(SB), Y5, Y5
+	VMOVDQU Y5, 32(SP)
+	VPAND   v7fffffff<>+0(SB), Y6, Y4
+	VPMAXUD Y4, Y3, Y3
+	VPAND   v80000000<>+0(SB), Y6, Y6
+	VMOVDQU Y6, 64(SP)
+	VPAND   v7fffffff<>+0(SB), Y7, Y4
+	VPMAXUD Y4, Y3, Y3
+	VPAND   v80000000<>+0(SB), Y7, Y7
+	VMOVDQU Y7, 96(SP)
+	VPXOR   Y4, Y4, Y4
+	VPXOR   Y5, Y5, Y5
+	VPXOR   Y6, Y6, Y6
+	VPXOR   Y7, Y7, Y7
+	VPXOR   Y8, Y8, Y8
+	VPXOR   Y9, Y9, Y9
+	VPXOR   Y10, Y10, Y10
+	VPXOR   Y11, Y11, Y11
+	VPXOR   Y12, Y12, Y12
+	MOVQ    BX, R10
+	MOVQ    DI, R11
+
+mergeMaskedTIESBF16AVX2_mix:
+	CMPQ         R10, SI
+	JE           mergeMaskedTIESBF16AVX2_mixed
+	VBROADCASTSS 24(R10), Y13
+	VMOVUPS      (R11), Y14
+	VPXOR        (SP), Y14, Y15
+	VPCMPGTD     Y12, Y15, Y15
+	VANDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y4, Y4
+	VANDPS       Y15, Y13, Y14
+	VADDPS       Y14, Y5, Y5
+	VMOVUPS      32(R11), Y14
+	VPXOR        32(SP), Y14, Y15
+	VPCMPGTD     Y12, Y15, Y15
+	VANDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y6, Y6
+	VANDPS       Y15, Y13, Y14
+	VADDPS       Y14, Y7, Y7
+	VMOVUPS      64(R11), Y14
+	VPXOR        64(SP), Y14, Y15
+	VPCMPGTD     Y12, Y15, Y15
+	VANDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y8, Y8
+	VANDPS       Y15, Y13, Y14
+	VADDPS       Y14, Y9, Y9
+	VMOVUPS      96(R11), Y14
+	VPXOR        96(SP), Y14, Y15
+	VPCMPGTD     Y12, Y15, Y15
+	VANDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y10, Y10
+	VANDPS       Y15, Y13, Y13
+	VADDPS       Y13, Y11, Y11
+	ADDQ         $0x00000050, R10
+	ADDQ         $0x00000100, R11
+	JMP          mergeMaskedTIESBF16AVX2_mix
+
+mergeMaskedTIESBF16AVX2_mixed:
+	MOVBLZX   normalize+105(FP), R10
+	TESTL     R10, R10
+	JZ        mergeMaskedTIESBF16AVX2_normalized
+	VCMPPS    $0x04, Y12, Y5, Y13
+	VDIVPS    Y5, Y4, Y5
+	VBLENDVPS Y13, Y5, Y4, Y4
+	VCMPPS    $0x04, Y12, Y7, Y5
+	VDIVPS    Y7, Y6, Y7
+	VBLENDVPS Y5, Y7, Y6, Y6
+	VCMPPS    $0x04, Y12, Y9, Y5
+	VDIVPS    Y9, Y8, Y7
+	VBLENDVPS Y5, Y7, Y8, Y8
+	VCMPPS    $0x04, Y12, Y11, Y5
+	VDIVPS    Y11, Y10, Y7
+	VBLENDVPS Y5, Y7, Y10, Y10
+
+mergeMaskedTIESBF16AVX2_normalized:
+	VBROADCASTSS lambda+100(FP), Y5
+	VMOVDQU      (CX)(R8*1), Y9
+	VPSLLD       $0x10, Y9, Y7
+	VPAND        Y1, Y9, Y9
+	VMULPS       Y5, Y4, Y4
+	VADDPS       Y7, Y4, Y4
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y9, Y6, Y6
+	VMOVDQU      32(CX)(R8*1), Y9
+	VPSLLD       $0x10, Y9, Y7
+	VPAND        Y1, Y9, Y9
+	VMULPS       Y5, Y8, Y8
+	VADDPS       Y7, Y8, Y8
+	VMULPS       Y5, Y10, Y10
+	VADDPS       Y9, Y10, Y10
+	VPSRLD       $0x10, Y4, Y5
+	VPAND        v00000001<>+0(SB), Y5, Y5
+	VPADDD       v00007fff<>+0(SB), Y4, Y7
+	VPADDD       Y5, Y7, Y7
+	VCMPPS       $0x03, Y4, Y4, Y5
+	VPOR         v00400000<>+0(SB), Y4, Y4
+	VBLENDVPS    Y5, Y4, Y7, Y7
+	VPSRLD       $0x10, Y6, Y4
+	VPAND        v00000001<>+0(SB), Y4, Y4
+	VPADDD       v00007fff<>+0(SB), Y6, Y5
+	VPADDD       Y4, Y5, Y5
+	VCMPPS       $0x03, Y6, Y6, Y4
+	VPOR         v00400000<>+0(SB), Y6, Y6
+	VBLENDVPS    Y4, Y6, Y5, Y5
+	VPSRLD       $0x10, Y7, Y7
+	VPBLENDW     $0xaa, Y5, Y7, Y5
+	VMOVDQU      Y5, (AX)(R8*1)
+	VPAND        v7fff7fff<>+0(SB), Y5, Y4
+	VPMAXUW      Y4, Y0, Y0
+	VPSRLD       $0x10, Y8, Y4
+	VPAND        v00000001<>+0(SB), Y4, Y4
+	VPADDD       v00007fff<>+0(SB), Y8, Y5
+	VPADDD       Y4, Y5, Y5
+	VCMPPS       $0x03, Y8, Y8, Y4
+	VPOR         v00400000<>+0(SB), Y8, Y6
+	VBLENDVPS    Y4, Y6, Y5, Y5
+	VPSRLD       $0x10, Y10, Y4
+	VPAND        v00000001<>+0(SB), Y4, Y4
+	VPADDD       v00007fff<>+0(SB), Y10, Y6
+	VPADDD       Y4, Y6, Y6
+	VCMPPS       $0x03, Y10, Y10, Y4
+	VPOR         v00400000<>+0(SB), Y10, Y7
+	VBLENDVPS    Y4, Y7, Y6, Y6
+	VPSRLD       $0x10, Y5, Y5
+	VPBLENDW     $0xaa, Y6, Y5, Y6
+	VMOVDQU      Y6, 32(AX)(R8*1)
+	VPAND        v7fff7fff<>+0(SB), Y6, Y4
+	VPMAXUW      Y4, Y0, Y0
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000040, DX
+	JMP          mergeMaskedTIESBF16AVX2_step
+
+mergeMaskedTIESBF16AVX2_done:
+	VPBROADCASTD c7f807f80<>+0(SB), Y1
+	VPMINUW      Y1, Y0, Y0
+	VPCMPEQW     Y1, Y0, Y0
+	VPTEST       Y0, Y0
+	SETEQ        AL
+	VPBROADCASTD c7f807f80<>+0(SB), Y0
+	VPMINUW      Y0, Y2, Y1
+	VPCMPEQW     Y0, Y1, Y1
+	VPTEST       Y1, Y1
+	SETEQ        CL
+	ANDB         CL, AL
+	VPBROADCASTD c7f800000<>+0(SB), Y0
+	VPMINUD      Y0, Y3, Y1
+	VPCMPEQD     Y0, Y1, Y1
+	VPTEST       Y1, Y1
+	SETEQ        CL
+	ANDB         CL, AL
+	MOVB         AL, ret+112(FP)
+	VZEROUPPER
+	RET
+
+DATA v80000000<>+0(SB)/4, $0x80000000
+DATA v80000000<>+4(SB)/4, $0x80000000
+DATA v80000000<>+8(SB)/4, $0x80000000
+DATA v80000000<>+12(SB)/4, $0x80000000
+DATA v80000000<>+16(SB)/4, $0x80000000
+DATA v80000000<>+20(SB)/4, $0x80000000
+DATA v80000000<>+24(SB)/4, $0x80000000
+DATA v80000000<>+28(SB)/4, $0x80000000
+GLOBL v80000000<>(SB), RODATA|NOPTR, $32
+
+// func mergeMaskedPaperBF16AVX2(dst []byte, base []byte, ins []uint64, scratch []float32, div float32, lambda float32, divide bool, normalize bool) bool
+// Requires: AVX, AVX2
+TEXT ·mergeMaskedPaperBF16AVX2(SB), NOSPLIT, $128-113
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         base_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+	MOVQ         ins_base+48(FP), BX
+	MOVQ         ins_len+56(FP), SI
+	IMUL3Q       $0x00000050, SI, SI
+	ADDQ         BX, SI
+	MOVQ         scratch_base+72(FP), DI
+	XORQ         R8, R8
+	XORQ         R9, R9
+	VPXOR        Y0, Y0, Y0
+	VPBROADCASTD cffff0000<>+0(SB), Y1
+	VPXOR        Y2, Y2, Y2
+	VPXOR        Y3, Y3, Y3
+
+mergeMaskedPaperBF16AVX2_step:
+	CMPQ  DX, $0x00000040
+	JB    mergeMaskedPaperBF16AVX2_done
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+	MOVQ  BX, R10
+	MOVQ  DI, R11
+
+mergeMaskedPaperBF16AVX2_input:
+	CMPQ         R10, SI
+	JE           mergeMaskedPaperBF16AVX2_inputs
+	MOVL         32(R10), R12
+	CMPL         R12, $0x01
+	JE           mergeMaskedPaperBF16AVX2_window
+	CMPL         R12, $0x02
+	JE           mergeMaskedPaperBF16AVX2_dare
+	CMPL         R12, $0x03
+	JE           mergeMaskedPaperBF16AVX2_words
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y8
+	VMOVDQU      (R12)(R8*1), Y9
+	VPAND        v7fff7fff<>+0(SB), Y9, Y10
+	VPMAXUW      Y10, Y2, Y2
+	VPSLLD       $0x10, Y9, Y10
+	VPAND        Y1, Y9, Y9
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y4, Y4
+	VMOVUPS      Y10, (R11)
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y5, Y5
+	VMOVUPS      Y9, 32(R11)
+	VMOVDQU      32(R12)(R8*1), Y9
+	VPAND        v7fff7fff<>+0(SB), Y9, Y10
+	VPMAXUW      Y10, Y2, Y2
+	VPSLLD       $0x10, Y9, Y10
+	VPAND        Y1, Y9, Y9
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y6, Y6
+	VMOVUPS      Y10, 64(R11)
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y7, Y7
+	VMOVUPS      Y9, 96(R11)
+	JMP          mergeMaskedPaperBF16AVX2_next
+
+mergeMaskedPaperBF16AVX2_window:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y8
+	VPBROADCASTW 36(R10), Y9
+	VPBROADCASTW 40(R10), Y10
+	VPADDW       vffffffff<>+0(SB), Y9, Y9
+	VPADDW       vffffffff<>+0(SB), Y10, Y10
+	VMOVDQU      (R12)(R8*1), Y11
+	VPAND        v7fff7fff<>+0(SB), Y11, Y12
+	VPMAXUW      Y12, Y2, Y2
+	VPCMPGTW     Y10, Y12, Y13
+	VPCMPGTW     Y9, Y12, Y12
+	VPANDN       Y12, Y13, Y12
+	VPAND        Y12, Y11, Y11
+	VPSLLD       $0x10, Y11, Y12
+	VPAND        Y1, Y11, Y11
+	VMULPS       Y8, Y12, Y12
+	VADDPS       Y12, Y4, Y4
+	VMOVUPS      Y12, (R11)
+	VMULPS       Y8, Y11, Y11
+	VADDPS       Y11, Y5, Y5
+	VMOVUPS      Y11, 32(R11)
+	VMOVDQU      32(R12)(R8*1), Y11
+	VPAND        v7fff7fff<>+0(SB), Y11, Y12
+	VPMAXUW      Y12, Y2, Y2
+	VPCMPGTW     Y10, Y12, Y10
+	VPCMPGTW     Y9, Y12, Y12
+	VPANDN       Y12, Y10, Y12
+	VPAND        Y12, Y11, Y11
+	VPSLLD       $0x10, Y11, Y9
+	VPAND        Y1, Y11, Y11
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y6, Y6
+	VMOVUPS      Y9, 64(R11)
+	VMULPS       Y8, Y11, Y11
+	VADDPS       Y11, Y7, Y7
+	VMOVUPS      Y11, 96(R11)
+	JMP          mergeMaskedPaperBF16AVX2_next
+
+mergeMaskedPaperBF16AVX2_dare:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y8
+	MOVQ         R9, R13
+	SHRQ         $0x02, R13
+	MOVQ         $0x9e3779b97f4a7c15, R14
+	IMULQ        R14, R13
+	ADDQ         48(R10), R13
+	VPBROADCASTW 44(R10), Y9
+	VMOVDQU      (R12)(R8*1), Y10
+	VPAND        v7fff7fff<>+0(SB), Y10, Y11
+	VPMAXUW      Y11, Y2, Y2
+	VMOVQ        R13, X11
+	VPBROADCASTQ X11, Y11
+	VPADDQ       maskedLanes8<>+0(SB), Y11, Y11
+	VPSRLQ       $0x1e, Y11, Y12
+	VPXOR        Y11, Y12, Y12
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y12, Y11
+	VPSRLQ       $0x20, Y12, Y13
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y13, Y13
+	VPMULUDQ     maskedq00000000bf58476d<>+0(SB), Y12, Y12
+	VPADDQ       Y13, Y12, Y12
+	VPSLLQ       $0x20, Y12, Y12
+	VPADDQ       Y11, Y12, Y12
+	VPSRLQ       $0x1b, Y12, Y11
+	VPXOR        Y11, Y12, Y12
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y12, Y11
+	VPSRLQ       $0x20, Y12, Y13
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y13, Y13
+	VPMULUDQ     maskedq0000000094d049bb<>+0(SB), Y12, Y12
+	VPADDQ       Y13, Y12, Y12
+	VPSLLQ       $0x20, Y12, Y12
+	VPADDQ       Y11, Y12, Y12
+	VPSRLQ       $0x1f, Y12, Y11
+	VPXOR        Y11, Y12, Y12
+	VPMAXUW      Y9, Y12, Y11
+	VPCMPEQW     Y12, Y11, Y11
+	VPANDN       Y10, Y11, Y10
+	VPSLLD       $0x10, Y10, Y11
+	VPAND        Y1, Y10, Y10
+	VMULPS       Y8, Y11, Y11
+	VADDPS       Y11, Y4, Y4
+	VMOVUPS      Y11, (R11)
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y5, Y5
+	VMOVUPS      Y10, 32(R11)
+	VMOVDQU      32(R12)(R8*1), Y10
+	VPAND        v7fff7fff<>+0(SB), Y10, Y11
+	VPMAXUW      Y11, Y2, Y2
+	VMOVQ        R13, X11
+	VPBROADCASTQ X11, Y11
+	VPADDQ       maskedLanes8<>+32(SB), Y11, Y11
+	VPSRLQ       $0x1e, Y11, Y12
+	VPXOR        Y11, Y12, Y12
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y12, Y11
+	VPSRLQ       $0x20, Y12, Y13
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y13, Y13
+	VPMULUDQ     maskedq00000000bf58476d<>+0(SB), Y12, Y12
+	VPADDQ       Y13, Y12, Y12
+	VPSLLQ       $0x20, Y12, Y12
+	VPADDQ       Y11, Y12, Y12
+	VPSRLQ       $0x1b, Y12, Y11
+	VPXOR        Y11, Y12, Y12
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y12, Y11
+	VPSRLQ       $0x20, Y12, Y13
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y13, Y13
+	VPMULUDQ     maskedq0000000094d049bb<>+0(SB), Y12, Y12
+	VPADDQ       Y13, Y12, Y12
+	VPSLLQ       $0x20, Y12, Y12
+	VPADDQ       Y11, Y12, Y12
+	VPSRLQ       $0x1f, Y12, Y11
+	VPXOR        Y11, Y12, Y12
+	VPMAXUW      Y9, Y12, Y9
+	VPCMPEQW     Y12, Y9, Y9
+	VPANDN       Y10, Y9, Y10
+	VPSLLD       $0x10, Y10, Y9
+	VPAND        Y1, Y10, Y10
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y6, Y6
+	VMOVUPS      Y9, 64(R11)
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y7, Y7
+	VMOVUPS      Y10, 96(R11)
+	JMP          mergeMaskedPaperBF16AVX2_next
+
+mergeMaskedPaperBF16AVX2_words:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y8
+	MOVQ         56(R10), R13
+	VMOVDQU      (R12)(R8*1), Y9
+	VPAND        v7fff7fff<>+0(SB), Y9, Y10
+	VPMAXUW      Y10, Y2, Y2
+	VMOVDQU      (R13)(R9*4), Y10
+	VPACKSSDW    32(R13)(R9*4), Y10, Y10
+	VPERMQ       $0xd8, Y10, Y10
+	VPAND        Y10, Y9, Y9
+	VPSLLD       $0x10, Y9, Y10
+	VPAND        Y1, Y9, Y9
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y4, Y4
+	VMOVUPS      Y10, (R11)
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y5, Y5
+	VMOVUPS      Y9, 32(R11)
+	VMOVDQU      32(R12)(R8*1), Y9
+	VPAND        v7fff7fff<>+0(SB), Y9, Y10
+	VPMAXUW      Y10, Y2, Y2
+	VMOVDQU      64(R13)(R9*4), Y10
+	VPACKSSDW    96(R13)(R9*4), Y10, Y10
+	VPERMQ       $0xd8, Y10, Y10
+	VPAND        Y10, Y9, Y9
+	VPSLLD       $0x10, Y9, Y10
+	VPAND        Y1, Y9, Y9
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y6, Y6
+	VMOVUPS      Y10, 64(R11)
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y7, Y7
+	VMOVUPS      Y9, 96(R11)
+
+mergeMaskedPaperBF16AVX2_next:
+	ADDQ $0x00000050, R10
+	ADDQ $0x00000100, R11
+	JMP  mergeMaskedPaperBF16AVX2_input
+
+mergeMaskedPaperBF16AVX2_inputs:
+	VPAND   v7fffffff<>+0(SB), Y4, Y8
+	VPMAXUD Y8, Y3, Y3
+	VPAND   v80000000<>+0(SB), Y4, Y4
+	VMOVDQU Y4, (SP)
+	VPAND   v7fffffff<>+0(SB), Y5, Y4
+	VPMAXUD Y4, Y3, Y3
+	VPAND   v80000000<>+0(SB), Y5, Y5
+	VMOVDQU Y5, 32(SP)
+	VPAND   v7fffffff<>+0(SB), Y6, Y4
+	VPMAXUD Y4, Y3, Y3
+	VPAND   v80000000<>+0(SB), Y6, Y6
+	VMOVDQU Y6, 64(SP)
+	VPAND   v7fffffff<>+0(SB), Y7, Y4
+	VPMAXUD Y4, Y3, Y3
+	VPAND   v80000000<>+0(SB), Y7, Y7
+	VMOVDQU Y7, 96(SP)
+	VPXOR   Y4, Y4, Y4
+	VPXOR   Y5, Y5, Y5
+	VPXOR   Y6, Y6, Y6
+	VPXOR   Y7, Y7, Y7
+	VPXOR   Y8, Y8, Y8
+	VPXOR   Y9, Y9, Y9
+	VPXOR   Y10, Y10, Y10
+	VPXOR   Y11, Y11, Y11
+	VPXOR   Y12, Y12, Y12
+	MOVQ    BX, R10
+	MOVQ    DI, R11
+
+mergeMaskedPaperBF16AVX2_mix:
+	CMPQ         R10, SI
+	JE           mergeMaskedPaperBF16AVX2_mixed
+	VBROADCASTSS 24(R10), Y13
+	VMOVUPS      (R11), Y14
+	VPXOR        (SP), Y14, Y15
+	VMULPS       Y14, Y13, Y14
+	VPCMPGTD     Y12, Y15, Y15
+	VANDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y4, Y4
+	VANDPS       v3f800000<>+0(SB), Y15, Y14
+	VADDPS       Y14, Y5, Y5
+	VMOVUPS      32(R11), Y14
+	VPXOR        32(SP), Y14, Y15
+	VMULPS       Y14, Y13, Y14
+	VPCMPGTD     Y12, Y15, Y15
+	VANDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y6, Y6
+	VANDPS       v3f800000<>+0(SB), Y15, Y14
+	VADDPS       Y14, Y7, Y7
+	VMOVUPS      64(R11), Y14
+	VPXOR        64(SP), Y14, Y15
+	VMULPS       Y14, Y13, Y14
+	VPCMPGTD     Y12, Y15, Y15
+	VANDPS       Y15, Y14, Y14
+	VADDPS       Y14, Y8, Y8
+	VANDPS       v3f800000<>+0(SB), Y15, Y14
+	VADDPS       Y14, Y9, Y9
+	VMOVUPS      96(R11), Y14
+	VPXOR        96(SP), Y14, Y15
+	VMULPS       Y14, Y13, Y13
+	VPCMPGTD     Y12, Y15, Y14
+	VANDPS       Y14, Y13, Y13
+	VADDPS       Y13, Y10, Y10
+	VANDPS       v3f800000<>+0(SB), Y14, Y13
+	VADDPS       Y13, Y11, Y11
+	ADDQ         $0x00000050, R10
+	ADDQ         $0x00000100, R11
+	JMP          mergeMaskedPaperBF16AVX2_mix
+
+mergeMaskedPaperBF16AVX2_mixed:
+	MOVBLZX   normalize+105(FP), R10
+	TESTL     R10, R10
+	JZ        mergeMaskedPaperBF16AVX2_normalized
+	VCMPPS    $0x04, Y12, Y5, Y13
+	VDIVPS    Y5, Y4, Y5
+	VBLENDVPS Y13, Y5, Y4, Y4
+	VCMPPS    $0x04, Y12, Y7, Y5
+	VDIVPS    Y7, Y6, Y7
+	VBLENDVPS Y5, Y7, Y6, Y6
+	VCMPPS    $0x04, Y12, Y9, Y5
+	VDIVPS    Y9, Y8, Y7
+	VBLENDVPS Y5, Y7, Y8, Y8
+	VCMPPS    $0x04, Y12, Y11, Y5
+	VDIVPS    Y11, Y10, Y7
+	VBLENDVPS Y5, Y7, Y10, Y10
+
+mergeMaskedPaperBF16AVX2_normalized:
+	VBROADCASTSS lambda+100(FP), Y5
+	VMOVDQU      (CX)(R8*1), Y9
+	VPSLLD       $0x10, Y9, Y7
+	VPAND        Y1, Y9, Y9
+	VMULPS       Y5, Y4, Y4
+	VADDPS       Y7, Y4, Y4
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y9, Y6, Y6
+	VMOVDQU      32(CX)(R8*1), Y9
+	VPSLLD       $0x10, Y9, Y7
+	VPAND        Y1, Y9, Y9
+	VMULPS       Y5, Y8, Y8
+	VADDPS       Y7, Y8, Y8
+	VMULPS       Y5, Y10, Y10
+	VADDPS       Y9, Y10, Y10
+	VPSRLD       $0x10, Y4, Y5
+	VPAND        v00000001<>+0(SB), Y5, Y5
+	VPADDD       v00007fff<>+0(SB), Y4, Y7
+	VPADDD       Y5, Y7, Y7
+	VCMPPS       $0x03, Y4, Y4, Y5
+	VPOR         v00400000<>+0(SB), Y4, Y4
+	VBLENDVPS    Y5, Y4, Y7, Y7
+	VPSRLD       $0x10, Y6, Y4
+	VPAND        v00000001<>+0(SB), Y4, Y4
+	VPADDD       v00007fff<>+0(SB), Y6, Y5
+	VPADDD       Y4, Y5, Y5
+	VCMPPS       $0x03, Y6, Y6, Y4
+	VPOR         v00400000<>+0(SB), Y6, Y6
+	VBLENDVPS    Y4, Y6, Y5, Y5
+	VPSRLD       $0x10, Y7, Y7
+	VPBLENDW     $0xaa, Y5, Y7, Y5
+	VMOVDQU      Y5, (AX)(R8*1)
+	VPAND        v7fff7fff<>+0(SB), Y5, Y4
+	VPMAXUW      Y4, Y0, Y0
+	VPSRLD       $0x10, Y8, Y4
+	VPAND        v00000001<>+0(SB), Y4, Y4
+	VPADDD       v00007fff<>+0(SB), Y8, Y5
+	VPADDD       Y4, Y5, Y5
+	VCMPPS       $0x03, Y8, Y8, Y4
+	VPOR         v00400000<>+0(SB), Y8, Y6
+	VBLENDVPS    Y4, Y6, Y5, Y5
+	VPSRLD       $0x10, Y10, Y4
+	VPAND        v00000001<>+0(SB), Y4, Y4
+	VPADDD       v00007fff<>+0(SB), Y10, Y6
+	VPADDD       Y4, Y6, Y6
+	VCMPPS       $0x03, Y10, Y10, Y4
+	VPOR         v00400000<>+0(SB), Y10, Y7
+	VBLENDVPS    Y4, Y7, Y6, Y6
+	VPSRLD       $0x10, Y5, Y5
+	VPBLENDW     $0xaa, Y6, Y5, Y6
+	VMOVDQU      Y6, 32(AX)(R8*1)
+	VPAND        v7fff7fff<>+0(SB), Y6, Y4
+	VPMAXUW      Y4, Y0, Y0
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000040, DX
+	JMP          mergeMaskedPaperBF16AVX2_step
+
+mergeMaskedPaperBF16AVX2_done:
+	VPBROADCASTD c7f807f80<>+0(SB), Y1
+	VPMINUW      Y1, Y0, Y0
+	VPCMPEQW     Y1, Y0, Y0
+	VPTEST       Y0, Y0
+	SETEQ        AL
+	VPBROADCASTD c7f807f80<>+0(SB), Y0
+	VPMINUW      Y0, Y2, Y1
+	VPCMPEQW     Y0, Y1, Y1
+	VPTEST       Y1, Y1
+	SETEQ        CL
+	ANDB         CL, AL
+	VPBROADCASTD c7f800000<>+0(SB), Y0
+	VPMINUD      Y0, Y3, Y1
+	VPCMPEQD     Y0, Y1, Y1
+	VPTEST       Y1, Y1
+	SETEQ        CL
+	ANDB         CL, AL
+	MOVB         AL, ret+112(FP)
+	VZEROUPPER
+	RET
+
+DATA v3f800000<>+0(SB)/4, $0x3f800000
+DATA v3f800000<>+4(SB)/4, $0x3f800000
+DATA v3f800000<>+8(SB)/4, $0x3f800000
+DATA v3f800000<>+12(SB)/4, $0x3f800000
+DATA v3f800000<>+16(SB)/4, $0x3f800000
+DATA v3f800000<>+20(SB)/4, $0x3f800000
+DATA v3f800000<>+24(SB)/4, $0x3f800000
+DATA v3f800000<>+28(SB)/4, $0x3f800000
+GLOBL v3f800000<>(SB), RODATA|NOPTR, $32
+
+// func countKeysBF16AVX2(raw []byte, below uint32, eq uint32) (notBelow int, equal int)
+// Requires: AVX, AVX2
+TEXT ·countKeysBF16AVX2(SB), NOSPLIT, $0-48
+	MOVQ         raw_base+0(FP), AX
+	MOVQ         raw_len+8(FP), CX
+	MOVL         below+24(FP), DX
+	VMOVD        DX, X0
+	VPBROADCASTW X0, Y0
+	MOVL         eq+28(FP), DX
+	VMOVD        DX, X1
+	VPBROADCASTW X1, Y1
+	VPBROADCASTD c7fffffff<>+0(SB), Y2
+	VPBROADCASTD c7fff7fff<>+0(SB), Y2
+	XORQ         DX, DX
+	XORQ         DX, DX
+	VPXOR        Y3, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPADDW       vffffffff<>+0(SB), Y0, Y0
+
+countKeysBF16AVX2_loop:
+	CMPQ     CX, $0x00000020
+	JB       countKeysBF16AVX2_done
+	VPAND    (AX), Y2, Y5
+	VPCMPGTW Y0, Y5, Y6
+	VPCMPEQW Y1, Y5, Y5
+	VPSUBW   Y6, Y3, Y3
+	VPSUBW   Y5, Y4, Y4
+	ADDQ     $0x00000020, AX
+	SUBQ     $0x00000020, CX
+	JMP      countKeysBF16AVX2_loop
+
+countKeysBF16AVX2_done:
+	VPBROADCASTD c0000ffff<>+0(SB), Y0
+	VPAND        Y0, Y3, Y0
+	VPSRLD       $0x10, Y3, Y1
+	VPADDD       Y1, Y0, Y3
+	VEXTRACTI128 $0x01, Y3, X0
+	VPADDD       X0, X3, X0
+	VPSHUFD      $0x4e, X0, X1
+	VPADDD       X1, X0, X0
+	VPSHUFD      $0xb1, X0, X1
+	VPADDD       X1, X0, X0
+	VMOVD        X0, AX
+	MOVQ         AX, notBelow+32(FP)
+	VPBROADCASTD c0000ffff<>+0(SB), Y0
+	VPAND        Y0, Y4, Y0
+	VPSRLD       $0x10, Y4, Y1
+	VPADDD       Y1, Y0, Y4
+	VEXTRACTI128 $0x01, Y4, X0
+	VPADDD       X0, X4, X0
+	VPSHUFD      $0x4e, X0, X1
+	VPADDD       X1, X0, X0
+	VPSHUFD      $0xb1, X0, X1
+	VPADDD       X1, X0, X0
+	VMOVD        X0, AX
+	MOVQ         AX, equal+40(FP)
+	VZEROUPPER
+	RET
+
+DATA c0000ffff<>+0(SB)/4, $0x0000ffff
+GLOBL c0000ffff<>(SB), RODATA|NOPTR, $4
+
+// func mergeMaskedSumF16AVX2(dst []byte, base []byte, ins []uint64, scratch []float32, div float32, lambda float32, divide bool, normalize bool) bool
+// Requires: AVX, AVX2, F16C
+TEXT ·mergeMaskedSumF16AVX2(SB), NOSPLIT, $0-113
+	MOVQ   dst_base+0(FP), AX
+	MOVQ   base_base+24(FP), CX
+	MOVQ   dst_len+8(FP), DX
+	MOVQ   ins_base+48(FP), BX
+	MOVQ   ins_len+56(FP), SI
+	IMUL3Q $0x00000050, SI, SI
+	ADDQ   BX, SI
+	MOVQ   scratch_base+72(FP), DI
+	XORQ   R8, R8
+	XORQ   R9, R9
+	VPXOR  Y0, Y0, Y0
+	VPXOR  Y1, Y1, Y1
+
+mergeMaskedSumF16AVX2_step:
+	CMPQ  DX, $0x00000040
+	JB    mergeMaskedSumF16AVX2_done
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	MOVQ  BX, R10
+	MOVQ  DI, R11
+
+mergeMaskedSumF16AVX2_input:
+	CMPQ         R10, SI
+	JE           mergeMaskedSumF16AVX2_inputs
+	MOVL         32(R10), R12
+	CMPL         R12, $0x01
+	JE           mergeMaskedSumF16AVX2_window
+	CMPL         R12, $0x02
+	JE           mergeMaskedSumF16AVX2_dare
+	CMPL         R12, $0x03
+	JE           mergeMaskedSumF16AVX2_words
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y6
+	VBROADCASTSS 24(R10), Y7
+	VMOVDQU      (R12)(R8*1), Y8
+	VPAND        v7fff7fff<>+0(SB), Y8, Y9
+	VPMAXUW      Y9, Y1, Y1
+	VCVTPH2PS    X8, Y9
+	VEXTRACTI128 $0x01, Y8, X8
+	VCVTPH2PS    X8, Y8
+	VMULPS       Y6, Y9, Y9
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y2, Y2
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y3, Y3
+	VMOVDQU      32(R12)(R8*1), Y8
+	VPAND        v7fff7fff<>+0(SB), Y8, Y9
+	VPMAXUW      Y9, Y1, Y1
+	VCVTPH2PS    X8, Y9
+	VEXTRACTI128 $0x01, Y8, X8
+	VCVTPH2PS    X8, Y8
+	VMULPS       Y6, Y9, Y9
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y4, Y4
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y5, Y5
+	JMP          mergeMaskedSumF16AVX2_next
+
+mergeMaskedSumF16AVX2_window:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y6
+	VBROADCASTSS 24(R10), Y7
+	VPBROADCASTW 36(R10), Y8
+	VPBROADCASTW 40(R10), Y9
+	VPADDW       vffffffff<>+0(SB), Y8, Y8
+	VPADDW       vffffffff<>+0(SB), Y9, Y9
+	VMOVDQU      (R12)(R8*1), Y10
+	VPAND        v7fff7fff<>+0(SB), Y10, Y11
+	VPMAXUW      Y11, Y1, Y1
+	VPCMPGTW     Y9, Y11, Y12
+	VPCMPGTW     Y8, Y11, Y11
+	VPANDN       Y11, Y12, Y11
+	VPAND        Y11, Y10, Y10
+	VCVTPH2PS    X10, Y11
+	VEXTRACTI128 $0x01, Y10, X10
+	VCVTPH2PS    X10, Y10
+	VMULPS       Y6, Y11, Y11
+	VMULPS       Y7, Y11, Y11
+	VADDPS       Y11, Y2, Y2
+	VMULPS       Y6, Y10, Y10
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y3, Y3
+	VMOVDQU      32(R12)(R8*1), Y10
+	VPAND        v7fff7fff<>+0(SB), Y10, Y11
+	VPMAXUW      Y11, Y1, Y1
+	VPCMPGTW     Y9, Y11, Y9
+	VPCMPGTW     Y8, Y11, Y11
+	VPANDN       Y11, Y9, Y11
+	VPAND        Y11, Y10, Y10
+	VCVTPH2PS    X10, Y8
+	VEXTRACTI128 $0x01, Y10, X9
+	VCVTPH2PS    X9, Y9
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y4, Y4
+	VMULPS       Y6, Y9, Y9
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y5, Y5
+	JMP          mergeMaskedSumF16AVX2_next
+
+mergeMaskedSumF16AVX2_dare:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y6
+	VBROADCASTSS 24(R10), Y7
+	MOVQ         R9, R13
+	SHRQ         $0x02, R13
+	MOVQ         $0x9e3779b97f4a7c15, R14
+	IMULQ        R14, R13
+	ADDQ         48(R10), R13
+	VPBROADCASTW 44(R10), Y8
+	VMOVDQU      (R12)(R8*1), Y9
+	VPAND        v7fff7fff<>+0(SB), Y9, Y10
+	VPMAXUW      Y10, Y1, Y1
+	VMOVQ        R13, X10
+	VPBROADCASTQ X10, Y10
+	VPADDQ       maskedLanes8<>+0(SB), Y10, Y10
+	VPSRLQ       $0x1e, Y10, Y11
+	VPXOR        Y10, Y11, Y11
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y11, Y10
+	VPSRLQ       $0x20, Y11, Y12
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y12, Y12
+	VPMULUDQ     maskedq00000000bf58476d<>+0(SB), Y11, Y11
+	VPADDQ       Y12, Y11, Y11
+	VPSLLQ       $0x20, Y11, Y11
+	VPADDQ       Y10, Y11, Y11
+	VPSRLQ       $0x1b, Y11, Y10
+	VPXOR        Y10, Y11, Y11
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y11, Y10
+	VPSRLQ       $0x20, Y11, Y12
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y12, Y12
+	VPMULUDQ     maskedq0000000094d049bb<>+0(SB), Y11, Y11
+	VPADDQ       Y12, Y11, Y11
+	VPSLLQ       $0x20, Y11, Y11
+	VPADDQ       Y10, Y11, Y11
+	VPSRLQ       $0x1f, Y11, Y10
+	VPXOR        Y10, Y11, Y11
+	VPMAXUW      Y8, Y11, Y10
+	VPCMPEQW     Y11, Y10, Y10
+	VPANDN       Y9, Y10, Y9
+	VCVTPH2PS    X9, Y10
+	VEXTRACTI128 $0x01, Y9, X9
+	VCVTPH2PS    X9, Y9
+	VMULPS       Y6, Y10, Y10
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y2, Y2
+	VMULPS       Y6, Y9, Y9
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y3, Y3
+	VMOVDQU      32(R12)(R8*1), Y9
+	VPAND        v7fff7fff<>+0(SB), Y9, Y10
+	VPMAXUW      Y10, Y1, Y1
+	VMOVQ        R13, X10
+	VPBROADCASTQ X10, Y10
+	VPADDQ       maskedLanes8<>+32(SB), Y10, Y10
+	VPSRLQ       $0x1e, Y10, Y11
+	VPXOR        Y10, Y11, Y11
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y11, Y10
+	VPSRLQ       $0x20, Y11, Y12
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y12, Y12
+	VPMULUDQ     maskedq00000000bf58476d<>+0(SB), Y11, Y11
+	VPADDQ       Y12, Y11, Y11
+	VPSLLQ       $0x20, Y11, Y11
+	VPADDQ       Y10, Y11, Y11
+	VPSRLQ       $0x1b, Y11, Y10
+	VPXOR        Y10, Y11, Y11
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y11, Y10
+	VPSRLQ       $0x20, Y11, Y12
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y12, Y12
+	VPMULUDQ     maskedq0000000094d049bb<>+0(SB), Y11, Y11
+	VPADDQ       Y12, Y11, Y11
+	VPSLLQ       $0x20, Y11, Y11
+	VPADDQ       Y10, Y11, Y11
+	VPSRLQ       $0x1f, Y11, Y10
+	VPXOR        Y10, Y11, Y11
+	VPMAXUW      Y8, Y11, Y8
+	VPCMPEQW     Y11, Y8, Y8
+	VPANDN       Y9, Y8, Y9
+	VCVTPH2PS    X9, Y8
+	VEXTRACTI128 $0x01, Y9, X9
+	VCVTPH2PS    X9, Y9
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y4, Y4
+	VMULPS       Y6, Y9, Y9
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y5, Y5
+	JMP          mergeMaskedSumF16AVX2_next
+
+mergeMaskedSumF16AVX2_words:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y6
+	VBROADCASTSS 24(R10), Y7
+	MOVQ         56(R10), R13
+	VMOVDQU      (R12)(R8*1), Y8
+	VPAND        v7fff7fff<>+0(SB), Y8, Y9
+	VPMAXUW      Y9, Y1, Y1
+	VMOVDQU      (R13)(R9*4), Y9
+	VPACKSSDW    32(R13)(R9*4), Y9, Y9
+	VPERMQ       $0xd8, Y9, Y9
+	VPAND        Y9, Y8, Y8
+	VCVTPH2PS    X8, Y9
+	VEXTRACTI128 $0x01, Y8, X8
+	VCVTPH2PS    X8, Y8
+	VMULPS       Y6, Y9, Y9
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y2, Y2
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y3, Y3
+	VMOVDQU      32(R12)(R8*1), Y8
+	VPAND        v7fff7fff<>+0(SB), Y8, Y9
+	VPMAXUW      Y9, Y1, Y1
+	VMOVDQU      64(R13)(R9*4), Y9
+	VPACKSSDW    96(R13)(R9*4), Y9, Y9
+	VPERMQ       $0xd8, Y9, Y9
+	VPAND        Y9, Y8, Y8
+	VCVTPH2PS    X8, Y9
+	VEXTRACTI128 $0x01, Y8, X8
+	VCVTPH2PS    X8, Y8
+	VMULPS       Y6, Y9, Y9
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y4, Y4
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y5, Y5
+
+mergeMaskedSumF16AVX2_next:
+	ADDQ $0x00000050, R10
+	ADDQ $0x00000100, R11
+	JMP  mergeMaskedSumF16AVX2_input
+
+mergeMaskedSumF16AVX2_inputs:
+	MOVBLZX      divide+104(FP), R10
+	TESTL        R10, R10
+	JZ           mergeMaskedSumF16AVX2_divided
+	VBROADCASTSS div+96(FP), Y6
+	VDIVPS       Y6, Y2, Y2
+	VDIVPS       Y6, Y3, Y3
+	VDIVPS       Y6, Y4, Y4
+	VDIVPS       Y6, Y5, Y5
+
+mergeMaskedSumF16AVX2_divided:
+	VBROADCASTSS lambda+100(FP), Y6
+	VCVTPH2PS    (CX)(R8*1), Y7
+	VMULPS       Y6, Y2, Y2
+	VADDPS       Y7, Y2, Y2
+	VCVTPH2PS    16(CX)(R8*1), Y7
+	VMULPS       Y6, Y3, Y3
+	VADDPS       Y7, Y3, Y3
+	VCVTPH2PS    32(CX)(R8*1), Y7
+	VMULPS       Y6, Y4, Y4
+	VADDPS       Y7, Y4, Y4
+	VCVTPH2PS    48(CX)(R8*1), Y7
+	VMULPS       Y6, Y5, Y5
+	VADDPS       Y7, Y5, Y5
+	VCVTPS2PH    $0x00, Y2, X2
+	VMOVDQU      X2, (AX)(R8*1)
+	VPAND        v7fff7fff<>+0(SB), X2, X2
+	VPMAXUW      X2, X0, X0
+	VCVTPS2PH    $0x00, Y3, X2
+	VMOVDQU      X2, 16(AX)(R8*1)
+	VPAND        v7fff7fff<>+0(SB), X2, X2
+	VPMAXUW      X2, X0, X0
+	VCVTPS2PH    $0x00, Y4, X2
+	VMOVDQU      X2, 32(AX)(R8*1)
+	VPAND        v7fff7fff<>+0(SB), X2, X2
+	VPMAXUW      X2, X0, X0
+	VCVTPS2PH    $0x00, Y5, X2
+	VMOVDQU      X2, 48(AX)(R8*1)
+	VPAND        v7fff7fff<>+0(SB), X2, X2
+	VPMAXUW      X2, X0, X0
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000040, DX
+	JMP          mergeMaskedSumF16AVX2_step
+
+mergeMaskedSumF16AVX2_done:
+	VPBROADCASTD c7c007c00<>+0(SB), Y2
+	VPMINUW      X2, X0, X0
+	VPCMPEQW     X2, X0, X0
+	VPTEST       X0, X0
+	SETEQ        AL
+	VPBROADCASTD c7c007c00<>+0(SB), Y0
+	VPMINUW      Y0, Y1, Y1
+	VPCMPEQW     Y0, Y1, Y1
+	VPTEST       Y1, Y1
+	SETEQ        CL
+	ANDB         CL, AL
+	MOVB         AL, ret+112(FP)
+	VZEROUPPER
+	RET
+
+// func mergeMaskedTIESF16AVX2(dst []byte, base []byte, ins []uint64, scratch []float32, div float32, lambda float32, divide bool, normalize bool) bool
+// Requires: AVX, AVX2, F16C
+TEXT ·mergeMaskedTIESF16AVX2(SB), NOSPLIT, $128-113
+	MOVQ   dst_base+0(FP), AX
+	MOVQ   base_base+24(FP), CX
+	MOVQ   dst_len+8(FP), DX
+	MOVQ   ins_base+48(FP), BX
+	MOVQ   ins_len+56(FP), SI
+	IMUL3Q $0x00000050, SI, SI
+	ADDQ   BX, SI
+	MOVQ   scratch_base+72(FP), DI
+	XORQ   R8, R8
+	XORQ   R9, R9
+	VPXOR  Y0, Y0, Y0
+	VPXOR  Y1, Y1, Y1
+	VPXOR  Y2, Y2, Y2
+
+mergeMaskedTIESF16AVX2_step:
+	CMPQ  DX, $0x00000040
+	JB    mergeMaskedTIESF16AVX2_done
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	MOVQ  BX, R10
+	MOVQ  DI, R11
+
+mergeMaskedTIESF16AVX2_input:
+	CMPQ         R10, SI
+	JE           mergeMaskedTIESF16AVX2_inputs
+	MOVL         32(R10), R12
+	CMPL         R12, $0x01
+	JE           mergeMaskedTIESF16AVX2_window
+	CMPL         R12, $0x02
+	JE           mergeMaskedTIESF16AVX2_dare
+	CMPL         R12, $0x03
+	JE           mergeMaskedTIESF16AVX2_words
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y7
+	VBROADCASTSS 24(R10), Y8
+	VMOVDQU      (R12)(R8*1), Y9
+	VPAND        v7fff7fff<>+0(SB), Y9, Y10
+	VPMAXUW      Y10, Y1, Y1
+	VCVTPH2PS    X9, Y10
+	VEXTRACTI128 $0x01, Y9, X9
+	VCVTPH2PS    X9, Y9
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y3, Y3
+	VMOVUPS      Y10, (R11)
+	VMULPS       Y7, Y9, Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y4, Y4
+	VMOVUPS      Y9, 32(R11)
+	VMOVDQU      32(R12)(R8*1), Y9
+	VPAND        v7fff7fff<>+0(SB), Y9, Y10
+	VPMAXUW      Y10, Y1, Y1
+	VCVTPH2PS    X9, Y10
+	VEXTRACTI128 $0x01, Y9, X9
+	VCVTPH2PS    X9, Y9
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y5, Y5
+	VMOVUPS      Y10, 64(R11)
+	VMULPS       Y7, Y9, Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y6, Y6
+	VMOVUPS      Y9, 96(R11)
+	JMP          mergeMaskedTIESF16AVX2_next
+
+mergeMaskedTIESF16AVX2_window:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y7
+	VBROADCASTSS 24(R10), Y8
+	VPBROADCASTW 36(R10), Y9
+	VPBROADCASTW 40(R10), Y10
+	VPADDW       vffffffff<>+0(SB), Y9, Y9
+	VPADDW       vffffffff<>+0(SB), Y10, Y10
+	VMOVDQU      (R12)(R8*1), Y11
+	VPAND        v7fff7fff<>+0(SB), Y11, Y12
+	VPMAXUW      Y12, Y1, Y1
+	VPCMPGTW     Y10, Y12, Y13
+	VPCMPGTW     Y9, Y12, Y12
+	VPANDN       Y12, Y13, Y12
+	VPAND        Y12, Y11, Y11
+	VCVTPH2PS    X11, Y12
+	VEXTRACTI128 $0x01, Y11, X11
+	VCVTPH2PS    X11, Y11
+	VMULPS       Y7, Y12, Y12
+	VMULPS       Y8, Y12, Y12
+	VADDPS       Y12, Y3, Y3
+	VMOVUPS      Y12, (R11)
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y8, Y11, Y11
+	VADDPS       Y11, Y4, Y4
+	VMOVUPS      Y11, 32(R11)
+	VMOVDQU      32(R12)(R8*1), Y11
+	VPAND        v7fff7fff<>+0(SB), Y11, Y12
+	VPMAXUW      Y12, Y1, Y1
+	VPCMPGTW     Y10, Y12, Y10
+	VPCMPGTW     Y9, Y12, Y12
+	VPANDN       Y12, Y10, Y12
+	VPAND        Y12, Y11, Y11
+	VCVTPH2PS    X11, Y9
+	VEXTRACTI128 $0x01, Y11, X10
+	VCVTPH2PS    X10, Y10
+	VMULPS       Y7, Y9, Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y5, Y5
+	VMOVUPS      Y9, 64(R11)
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y6, Y6
+	VMOVUPS      Y10, 96(R11)
+	JMP          mergeMaskedTIESF16AVX2_next
+
+mergeMaskedTIESF16AVX2_dare:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y7
+	VBROADCASTSS 24(R10), Y8
+	MOVQ         R9, R13
+	SHRQ         $0x02, R13
+	MOVQ         $0x9e3779b97f4a7c15, R14
+	IMULQ        R14, R13
+	ADDQ         48(R10), R13
+	VPBROADCASTW 44(R10), Y9
+	VMOVDQU      (R12)(R8*1), Y10
+	VPAND        v7fff7fff<>+0(SB), Y10, Y11
+	VPMAXUW      Y11, Y1, Y1
+	VMOVQ        R13, X11
+	VPBROADCASTQ X11, Y11
+	VPADDQ       maskedLanes8<>+0(SB), Y11, Y11
+	VPSRLQ       $0x1e, Y11, Y12
+	VPXOR        Y11, Y12, Y12
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y12, Y11
+	VPSRLQ       $0x20, Y12, Y13
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y13, Y13
+	VPMULUDQ     maskedq00000000bf58476d<>+0(SB), Y12, Y12
+	VPADDQ       Y13, Y12, Y12
+	VPSLLQ       $0x20, Y12, Y12
+	VPADDQ       Y11, Y12, Y12
+	VPSRLQ       $0x1b, Y12, Y11
+	VPXOR        Y11, Y12, Y12
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y12, Y11
+	VPSRLQ       $0x20, Y12, Y13
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y13, Y13
+	VPMULUDQ     maskedq0000000094d049bb<>+0(SB), Y12, Y12
+	VPADDQ       Y13, Y12, Y12
+	VPSLLQ       $0x20, Y12, Y12
+	VPADDQ       Y11, Y12, Y12
+	VPSRLQ       $0x1f, Y12, Y11
+	VPXOR        Y11, Y12, Y12
+	VPMAXUW      Y9, Y12, Y11
+	VPCMPEQW     Y12, Y11, Y11
+	VPANDN       Y10, Y11, Y10
+	VCVTPH2PS    X10, Y11
+	VEXTRACTI128 $0x01, Y10, X10
+	VCVTPH2PS    X10, Y10
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y8, Y11, Y11
+	VADDPS       Y11, Y3, Y3
+	VMOVUPS      Y11, (R11)
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y4, Y4
+	VMOVUPS      Y10, 32(R11)
+	VMOVDQU      32(R12)(R8*1), Y10
+	VPAND        v7fff7fff<>+0(SB), Y10, Y11
+	VPMAXUW      Y11, Y1, Y1
+	VMOVQ        R13, X11
+	VPBROADCASTQ X11, Y11
+	VPADDQ       maskedLanes8<>+32(SB), Y11, Y11
+	VPSRLQ       $0x1e, Y11, Y12
+	VPXOR        Y11, Y12, Y12
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y12, Y11
+	VPSRLQ       $0x20, Y12, Y13
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y13, Y13
+	VPMULUDQ     maskedq00000000bf58476d<>+0(SB), Y12, Y12
+	VPADDQ       Y13, Y12, Y12
+	VPSLLQ       $0x20, Y12, Y12
+	VPADDQ       Y11, Y12, Y12
+	VPSRLQ       $0x1b, Y12, Y11
+	VPXOR        Y11, Y12, Y12
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y12, Y11
+	VPSRLQ       $0x20, Y12, Y13
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y13, Y13
+	VPMULUDQ     maskedq0000000094d049bb<>+0(SB), Y12, Y12
+	VPADDQ       Y13, Y12, Y12
+	VPSLLQ       $0x20, Y12, Y12
+	VPADDQ       Y11, Y12, Y12
+	VPSRLQ       $0x1f, Y12, Y11
+	VPXOR        Y11, Y12, Y12
+	VPMAXUW      Y9, Y12, Y9
+	VPCMPEQW     Y12, Y9, Y9
+	VPANDN       Y10, Y9, Y10
+	VCVTPH2PS    X10, Y9
+	VEXTRACTI128 $0x01, Y10, X10
+	VCVTPH2PS    X10, Y10
+	VMULPS       Y7, Y9, Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y5, Y5
+	VMOVUPS      Y9, 64(R11)
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y6, Y6
+	VMOVUPS      Y10, 96(R11)
+	JMP          mergeMaskedTIESF16AVX2_next
+
+mergeMaskedTIESF16AVX2_words:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y7
+	VBROADCASTSS 24(R10), Y8
+	MOVQ         56(R10), R13
+	VMOVDQU      (R12)(R8*1), Y9
+	VPAND        v7fff7fff<>+0(SB), Y9, Y10
+	VPMAXUW      Y10, Y1, Y1
+	VMOVDQU      (R13)(R9*4), Y10
+	VPACKSSDW    32(R13)(R9*4), Y10, Y10
+	VPERMQ       $0xd8, Y10, Y10
+	VPAND        Y10, Y9, Y9
+	VCVTPH2PS    X9, Y10
+	VEXTRACTI128 $0x01, Y9, X9
+	VCVTPH2PS    X9, Y9
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y3, Y3
+	VMOVUPS      Y10, (R11)
+	VMULPS       Y7, Y9, Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y4, Y4
+	VMOVUPS      Y9, 32(R11)
+	VMOVDQU      32(R12)(R8*1), Y9
+	VPAND        v7fff7fff<>+0(SB), Y9, Y10
+	VPMAXUW      Y10, Y1, Y1
+	VMOVDQU      64(R13)(R9*4), Y10
+	VPACKSSDW    96(R13)(R9*4), Y10, Y10
+	VPERMQ       $0xd8, Y10, Y10
+	VPAND        Y10, Y9, Y9
+	VCVTPH2PS    X9, Y10
+	VEXTRACTI128 $0x01, Y9, X9
+	VCVTPH2PS    X9, Y9
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y5, Y5
+	VMOVUPS      Y10, 64(R11)
+	VMULPS       Y7, Y9, Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y6, Y6
+	VMOVUPS      Y9, 96(R11)
+
+mergeMaskedTIESF16AVX2_next:
+	ADDQ $0x00000050, R10
+	ADDQ $0x00000100, R11
+	JMP  mergeMaskedTIESF16AVX2_input
+
+mergeMaskedTIESF16AVX2_inputs:
+	VPAND   v7fffffff<>+0(SB), Y3, Y7
+	VPMAXUD Y7, Y2, Y2
+	VPAND   v80000000<>+0(SB), Y3, Y3
+	VMOVDQU Y3, (SP)
+	VPAND   v7fffffff<>+0(SB), Y4, Y3
+	VPMAXUD Y3, Y2, Y2
+	VPAND   v80000000<>+0(SB), Y4, Y4
+	VMOVDQU Y4, 32(SP)
+	VPAND   v7fffffff<>+0(SB), Y5, Y3
+	VPMAXUD Y3, Y2, Y2
+	VPAND   v80000000<>+0(SB), Y5, Y5
+	VMOVDQU Y5, 64(SP)
+	VPAND   v7fffffff<>+0(SB), Y6, Y3
+	VPMAXUD Y3, Y2, Y2
+	VPAND   v80000000<>+0(SB), Y6, Y6
+	VMOVDQU Y6, 96(SP)
+	VPXOR   Y3, Y3, Y3
+	VPXOR   Y4, Y4, Y4
+	VPXOR   Y5, Y5, Y5
+	VPXOR   Y6, Y6, Y6
+	VPXOR   Y7, Y7, Y7
+	VPXOR   Y8, Y8, Y8
+	VPXOR   Y9, Y9, Y9
+	VPXOR   Y10, Y10, Y10
+	VPXOR   Y11, Y11, Y11
+	MOVQ    BX, R10
+	MOVQ    DI, R11
+
+mergeMaskedTIESF16AVX2_mix:
+	CMPQ         R10, SI
+	JE           mergeMaskedTIESF16AVX2_mixed
+	VBROADCASTSS 24(R10), Y12
+	VMOVUPS      (R11), Y13
+	VPXOR        (SP), Y13, Y14
+	VPCMPGTD     Y11, Y14, Y14
+	VANDPS       Y14, Y13, Y13
+	VADDPS       Y13, Y3, Y3
+	VANDPS       Y14, Y12, Y13
+	VADDPS       Y13, Y4, Y4
+	VMOVUPS      32(R11), Y13
+	VPXOR        32(SP), Y13, Y14
+	VPCMPGTD     Y11, Y14, Y14
+	VANDPS       Y14, Y13, Y13
+	VADDPS       Y13, Y5, Y5
+	VANDPS       Y14, Y12, Y13
+	VADDPS       Y13, Y6, Y6
+	VMOVUPS      64(R11), Y13
+	VPXOR        64(SP), Y13, Y14
+	VPCMPGTD     Y11, Y14, Y14
+	VANDPS       Y14, Y13, Y13
+	VADDPS       Y13, Y7, Y7
+	VANDPS       Y14, Y12, Y13
+	VADDPS       Y13, Y8, Y8
+	VMOVUPS      96(R11), Y13
+	VPXOR        96(SP), Y13, Y14
+	VPCMPGTD     Y11, Y14, Y14
+	VANDPS       Y14, Y13, Y13
+	VADDPS       Y13, Y9, Y9
+	VANDPS       Y14, Y12, Y12
+	VADDPS       Y12, Y10, Y10
+	ADDQ         $0x00000050, R10
+	ADDQ         $0x00000100, R11
+	JMP          mergeMaskedTIESF16AVX2_mix
+
+mergeMaskedTIESF16AVX2_mixed:
+	MOVBLZX   normalize+105(FP), R10
+	TESTL     R10, R10
+	JZ        mergeMaskedTIESF16AVX2_normalized
+	VCMPPS    $0x04, Y11, Y4, Y12
+	VDIVPS    Y4, Y3, Y4
+	VBLENDVPS Y12, Y4, Y3, Y3
+	VCMPPS    $0x04, Y11, Y6, Y4
+	VDIVPS    Y6, Y5, Y6
+	VBLENDVPS Y4, Y6, Y5, Y5
+	VCMPPS    $0x04, Y11, Y8, Y4
+	VDIVPS    Y8, Y7, Y6
+	VBLENDVPS Y4, Y6, Y7, Y7
+	VCMPPS    $0x04, Y11, Y10, Y4
+	VDIVPS    Y10, Y9, Y6
+	VBLENDVPS Y4, Y6, Y9, Y9
+
+mergeMaskedTIESF16AVX2_normalized:
+	VBROADCASTSS lambda+100(FP), Y4
+	VCVTPH2PS    (CX)(R8*1), Y6
+	VMULPS       Y4, Y3, Y3
+	VADDPS       Y6, Y3, Y3
+	VCVTPH2PS    16(CX)(R8*1), Y6
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y6, Y5, Y5
+	VCVTPH2PS    32(CX)(R8*1), Y6
+	VMULPS       Y4, Y7, Y7
+	VADDPS       Y6, Y7, Y7
+	VCVTPH2PS    48(CX)(R8*1), Y6
+	VMULPS       Y4, Y9, Y9
+	VADDPS       Y6, Y9, Y9
+	VCVTPS2PH    $0x00, Y3, X3
+	VMOVDQU      X3, (AX)(R8*1)
+	VPAND        v7fff7fff<>+0(SB), X3, X3
+	VPMAXUW      X3, X0, X0
+	VCVTPS2PH    $0x00, Y5, X3
+	VMOVDQU      X3, 16(AX)(R8*1)
+	VPAND        v7fff7fff<>+0(SB), X3, X3
+	VPMAXUW      X3, X0, X0
+	VCVTPS2PH    $0x00, Y7, X3
+	VMOVDQU      X3, 32(AX)(R8*1)
+	VPAND        v7fff7fff<>+0(SB), X3, X3
+	VPMAXUW      X3, X0, X0
+	VCVTPS2PH    $0x00, Y9, X3
+	VMOVDQU      X3, 48(AX)(R8*1)
+	VPAND        v7fff7fff<>+0(SB), X3, X3
+	VPMAXUW      X3, X0, X0
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000040, DX
+	JMP          mergeMaskedTIESF16AVX2_step
+
+mergeMaskedTIESF16AVX2_done:
+	VPBROADCASTD c7c007c00<>+0(SB), Y3
+	VPMINUW      X3, X0, X0
+	VPCMPEQW     X3, X0, X0
+	VPTEST       X0, X0
+	SETEQ        AL
+	VPBROADCASTD c7c007c00<>+0(SB), Y0
+	VPMINUW      Y0, Y1, Y1
+	VPCMPEQW     Y0, Y1, Y1
+	VPTEST       Y1, Y1
+	SETEQ        CL
+	ANDB         CL, AL
+	VPBROADCASTD c7f800000<>+0(SB), Y0
+	VPMINUD      Y0, Y2, Y1
+	VPCMPEQD     Y0, Y1, Y1
+	VPTEST       Y1, Y1
+	SETEQ        CL
+	ANDB         CL, AL
+	MOVB         AL, ret+112(FP)
+	VZEROUPPER
+	RET
+
+// func mergeMaskedPaperF16AVX2(dst []byte, base []byte, ins []uint64, scratch []float32, div float32, lambda float32, divide bool, normalize bool) bool
+// Requires: AVX, AVX2, F16C
+TEXT ·mergeMaskedPaperF16AVX2(SB), NOSPLIT, $128-113
+	MOVQ   dst_base+0(FP), AX
+	MOVQ   base_base+24(FP), CX
+	MOVQ   dst_len+8(FP), DX
+	MOVQ   ins_base+48(FP), BX
+	MOVQ   ins_len+56(FP), SI
+	IMUL3Q $0x00000050, SI, SI
+	ADDQ   BX, SI
+	MOVQ   scratch_base+72(FP), DI
+	XORQ   R8, R8
+	XORQ   R9, R9
+	VPXOR  Y0, Y0, Y0
+	VPXOR  Y1, Y1, Y1
+	VPXOR  Y2, Y2, Y2
+
+mergeMaskedPaperF16AVX2_step:
+	CMPQ  DX, $0x00000040
+	JB    mergeMaskedPaperF16AVX2_done
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	MOVQ  BX, R10
+	MOVQ  DI, R11
+
+mergeMaskedPaperF16AVX2_input:
+	CMPQ         R10, SI
+	JE           mergeMaskedPaperF16AVX2_inputs
+	MOVL         32(R10), R12
+	CMPL         R12, $0x01
+	JE           mergeMaskedPaperF16AVX2_window
+	CMPL         R12, $0x02
+	JE           mergeMaskedPaperF16AVX2_dare
+	CMPL         R12, $0x03
+	JE           mergeMaskedPaperF16AVX2_words
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y7
+	VMOVDQU      (R12)(R8*1), Y8
+	VPAND        v7fff7fff<>+0(SB), Y8, Y9
+	VPMAXUW      Y9, Y1, Y1
+	VCVTPH2PS    X8, Y9
+	VEXTRACTI128 $0x01, Y8, X8
+	VCVTPH2PS    X8, Y8
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y3, Y3
+	VMOVUPS      Y9, (R11)
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y4, Y4
+	VMOVUPS      Y8, 32(R11)
+	VMOVDQU      32(R12)(R8*1), Y8
+	VPAND        v7fff7fff<>+0(SB), Y8, Y9
+	VPMAXUW      Y9, Y1, Y1
+	VCVTPH2PS    X8, Y9
+	VEXTRACTI128 $0x01, Y8, X8
+	VCVTPH2PS    X8, Y8
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y5, Y5
+	VMOVUPS      Y9, 64(R11)
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y6, Y6
+	VMOVUPS      Y8, 96(R11)
+	JMP          mergeMaskedPaperF16AVX2_next
+
+mergeMaskedPaperF16AVX2_window:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y7
+	VPBROADCASTW 36(R10), Y8
+	VPBROADCASTW 40(R10), Y9
+	VPADDW       vffffffff<>+0(SB), Y8, Y8
+	VPADDW       vffffffff<>+0(SB), Y9, Y9
+	VMOVDQU      (R12)(R8*1), Y10
+	VPAND        v7fff7fff<>+0(SB), Y10, Y11
+	VPMAXUW      Y11, Y1, Y1
+	VPCMPGTW     Y9, Y11, Y12
+	VPCMPGTW     Y8, Y11, Y11
+	VPANDN       Y11, Y12, Y11
+	VPAND        Y11, Y10, Y10
+	VCVTPH2PS    X10, Y11
+	VEXTRACTI128 $0x01, Y10, X10
+	VCVTPH2PS    X10, Y10
+	VMULPS       Y7, Y11, Y11
+	VADDPS       Y11, Y3, Y3
+	VMOVUPS      Y11, (R11)
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y4, Y4
+	VMOVUPS      Y10, 32(R11)
+	VMOVDQU      32(R12)(R8*1), Y10
+	VPAND        v7fff7fff<>+0(SB), Y10, Y11
+	VPMAXUW      Y11, Y1, Y1
+	VPCMPGTW     Y9, Y11, Y9
+	VPCMPGTW     Y8, Y11, Y11
+	VPANDN       Y11, Y9, Y11
+	VPAND        Y11, Y10, Y10
+	VCVTPH2PS    X10, Y8
+	VEXTRACTI128 $0x01, Y10, X9
+	VCVTPH2PS    X9, Y9
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y5, Y5
+	VMOVUPS      Y8, 64(R11)
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y6, Y6
+	VMOVUPS      Y9, 96(R11)
+	JMP          mergeMaskedPaperF16AVX2_next
+
+mergeMaskedPaperF16AVX2_dare:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y7
+	MOVQ         R9, R13
+	SHRQ         $0x02, R13
+	MOVQ         $0x9e3779b97f4a7c15, R14
+	IMULQ        R14, R13
+	ADDQ         48(R10), R13
+	VPBROADCASTW 44(R10), Y8
+	VMOVDQU      (R12)(R8*1), Y9
+	VPAND        v7fff7fff<>+0(SB), Y9, Y10
+	VPMAXUW      Y10, Y1, Y1
+	VMOVQ        R13, X10
+	VPBROADCASTQ X10, Y10
+	VPADDQ       maskedLanes8<>+0(SB), Y10, Y10
+	VPSRLQ       $0x1e, Y10, Y11
+	VPXOR        Y10, Y11, Y11
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y11, Y10
+	VPSRLQ       $0x20, Y11, Y12
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y12, Y12
+	VPMULUDQ     maskedq00000000bf58476d<>+0(SB), Y11, Y11
+	VPADDQ       Y12, Y11, Y11
+	VPSLLQ       $0x20, Y11, Y11
+	VPADDQ       Y10, Y11, Y11
+	VPSRLQ       $0x1b, Y11, Y10
+	VPXOR        Y10, Y11, Y11
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y11, Y10
+	VPSRLQ       $0x20, Y11, Y12
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y12, Y12
+	VPMULUDQ     maskedq0000000094d049bb<>+0(SB), Y11, Y11
+	VPADDQ       Y12, Y11, Y11
+	VPSLLQ       $0x20, Y11, Y11
+	VPADDQ       Y10, Y11, Y11
+	VPSRLQ       $0x1f, Y11, Y10
+	VPXOR        Y10, Y11, Y11
+	VPMAXUW      Y8, Y11, Y10
+	VPCMPEQW     Y11, Y10, Y10
+	VPANDN       Y9, Y10, Y9
+	VCVTPH2PS    X9, Y10
+	VEXTRACTI128 $0x01, Y9, X9
+	VCVTPH2PS    X9, Y9
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y3, Y3
+	VMOVUPS      Y10, (R11)
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y4, Y4
+	VMOVUPS      Y9, 32(R11)
+	VMOVDQU      32(R12)(R8*1), Y9
+	VPAND        v7fff7fff<>+0(SB), Y9, Y10
+	VPMAXUW      Y10, Y1, Y1
+	VMOVQ        R13, X10
+	VPBROADCASTQ X10, Y10
+	VPADDQ       maskedLanes8<>+32(SB), Y10, Y10
+	VPSRLQ       $0x1e, Y10, Y11
+	VPXOR        Y10, Y11, Y11
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y11, Y10
+	VPSRLQ       $0x20, Y11, Y12
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y12, Y12
+	VPMULUDQ     maskedq00000000bf58476d<>+0(SB), Y11, Y11
+	VPADDQ       Y12, Y11, Y11
+	VPSLLQ       $0x20, Y11, Y11
+	VPADDQ       Y10, Y11, Y11
+	VPSRLQ       $0x1b, Y11, Y10
+	VPXOR        Y10, Y11, Y11
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y11, Y10
+	VPSRLQ       $0x20, Y11, Y12
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y12, Y12
+	VPMULUDQ     maskedq0000000094d049bb<>+0(SB), Y11, Y11
+	VPADDQ       Y12, Y11, Y11
+	VPSLLQ       $0x20, Y11, Y11
+	VPADDQ       Y10, Y11, Y11
+	VPSRLQ       $0x1f, Y11, Y10
+	VPXOR        Y10, Y11, Y11
+	VPMAXUW      Y8, Y11, Y8
+	VPCMPEQW     Y11, Y8, Y8
+	VPANDN       Y9, Y8, Y9
+	VCVTPH2PS    X9, Y8
+	VEXTRACTI128 $0x01, Y9, X9
+	VCVTPH2PS    X9, Y9
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y5, Y5
+	VMOVUPS      Y8, 64(R11)
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y6, Y6
+	VMOVUPS      Y9, 96(R11)
+	JMP          mergeMaskedPaperF16AVX2_next
+
+mergeMaskedPaperF16AVX2_words:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y7
+	MOVQ         56(R10), R13
+	VMOVDQU      (R12)(R8*1), Y8
+	VPAND        v7fff7fff<>+0(SB), Y8, Y9
+	VPMAXUW      Y9, Y1, Y1
+	VMOVDQU      (R13)(R9*4), Y9
+	VPACKSSDW    32(R13)(R9*4), Y9, Y9
+	VPERMQ       $0xd8, Y9, Y9
+	VPAND        Y9, Y8, Y8
+	VCVTPH2PS    X8, Y9
+	VEXTRACTI128 $0x01, Y8, X8
+	VCVTPH2PS    X8, Y8
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y3, Y3
+	VMOVUPS      Y9, (R11)
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y4, Y4
+	VMOVUPS      Y8, 32(R11)
+	VMOVDQU      32(R12)(R8*1), Y8
+	VPAND        v7fff7fff<>+0(SB), Y8, Y9
+	VPMAXUW      Y9, Y1, Y1
+	VMOVDQU      64(R13)(R9*4), Y9
+	VPACKSSDW    96(R13)(R9*4), Y9, Y9
+	VPERMQ       $0xd8, Y9, Y9
+	VPAND        Y9, Y8, Y8
+	VCVTPH2PS    X8, Y9
+	VEXTRACTI128 $0x01, Y8, X8
+	VCVTPH2PS    X8, Y8
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y5, Y5
+	VMOVUPS      Y9, 64(R11)
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y6, Y6
+	VMOVUPS      Y8, 96(R11)
+
+mergeMaskedPaperF16AVX2_next:
+	ADDQ $0x00000050, R10
+	ADDQ $0x00000100, R11
+	JMP  mergeMaskedPaperF16AVX2_input
+
+mergeMaskedPaperF16AVX2_inputs:
+	VPAND   v7fffffff<>+0(SB), Y3, Y7
+	VPMAXUD Y7, Y2, Y2
+	VPAND   v80000000<>+0(SB), Y3, Y3
+	VMOVDQU Y3, (SP)
+	VPAND   v7fffffff<>+0(SB), Y4, Y3
+	VPMAXUD Y3, Y2, Y2
+	VPAND   v80000000<>+0(SB), Y4, Y4
+	VMOVDQU Y4, 32(SP)
+	VPAND   v7fffffff<>+0(SB), Y5, Y3
+	VPMAXUD Y3, Y2, Y2
+	VPAND   v80000000<>+0(SB), Y5, Y5
+	VMOVDQU Y5, 64(SP)
+	VPAND   v7fffffff<>+0(SB), Y6, Y3
+	VPMAXUD Y3, Y2, Y2
+	VPAND   v80000000<>+0(SB), Y6, Y6
+	VMOVDQU Y6, 96(SP)
+	VPXOR   Y3, Y3, Y3
+	VPXOR   Y4, Y4, Y4
+	VPXOR   Y5, Y5, Y5
+	VPXOR   Y6, Y6, Y6
+	VPXOR   Y7, Y7, Y7
+	VPXOR   Y8, Y8, Y8
+	VPXOR   Y9, Y9, Y9
+	VPXOR   Y10, Y10, Y10
+	VPXOR   Y11, Y11, Y11
+	MOVQ    BX, R10
+	MOVQ    DI, R11
+
+mergeMaskedPaperF16AVX2_mix:
+	CMPQ         R10, SI
+	JE           mergeMaskedPaperF16AVX2_mixed
+	VBROADCASTSS 24(R10), Y12
+	VMOVUPS      (R11), Y13
+	VPXOR        (SP), Y13, Y14
+	VMULPS       Y13, Y12, Y13
+	VPCMPGTD     Y11, Y14, Y14
+	VANDPS       Y14, Y13, Y13
+	VADDPS       Y13, Y3, Y3
+	VANDPS       v3f800000<>+0(SB), Y14, Y13
+	VADDPS       Y13, Y4, Y4
+	VMOVUPS      32(R11), Y13
+	VPXOR        32(SP), Y13, Y14
+	VMULPS       Y13, Y12, Y13
+	VPCMPGTD     Y11, Y14, Y14
+	VANDPS       Y14, Y13, Y13
+	VADDPS       Y13, Y5, Y5
+	VANDPS       v3f800000<>+0(SB), Y14, Y13
+	VADDPS       Y13, Y6, Y6
+	VMOVUPS      64(R11), Y13
+	VPXOR        64(SP), Y13, Y14
+	VMULPS       Y13, Y12, Y13
+	VPCMPGTD     Y11, Y14, Y14
+	VANDPS       Y14, Y13, Y13
+	VADDPS       Y13, Y7, Y7
+	VANDPS       v3f800000<>+0(SB), Y14, Y13
+	VADDPS       Y13, Y8, Y8
+	VMOVUPS      96(R11), Y13
+	VPXOR        96(SP), Y13, Y14
+	VMULPS       Y13, Y12, Y12
+	VPCMPGTD     Y11, Y14, Y13
+	VANDPS       Y13, Y12, Y12
+	VADDPS       Y12, Y9, Y9
+	VANDPS       v3f800000<>+0(SB), Y13, Y12
+	VADDPS       Y12, Y10, Y10
+	ADDQ         $0x00000050, R10
+	ADDQ         $0x00000100, R11
+	JMP          mergeMaskedPaperF16AVX2_mix
+
+mergeMaskedPaperF16AVX2_mixed:
+	MOVBLZX   normalize+105(FP), R10
+	TESTL     R10, R10
+	JZ        mergeMaskedPaperF16AVX2_normalized
+	VCMPPS    $0x04, Y11, Y4, Y12
+	VDIVPS    Y4, Y3, Y4
+	VBLENDVPS Y12, Y4, Y3, Y3
+	VCMPPS    $0x04, Y11, Y6, Y4
+	VDIVPS    Y6, Y5, Y6
+	VBLENDVPS Y4, Y6, Y5, Y5
+	VCMPPS    $0x04, Y11, Y8, Y4
+	VDIVPS    Y8, Y7, Y6
+	VBLENDVPS Y4, Y6, Y7, Y7
+	VCMPPS    $0x04, Y11, Y10, Y4
+	VDIVPS    Y10, Y9, Y6
+	VBLENDVPS Y4, Y6, Y9, Y9
+
+mergeMaskedPaperF16AVX2_normalized:
+	VBROADCASTSS lambda+100(FP), Y4
+	VCVTPH2PS    (CX)(R8*1), Y6
+	VMULPS       Y4, Y3, Y3
+	VADDPS       Y6, Y3, Y3
+	VCVTPH2PS    16(CX)(R8*1), Y6
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y6, Y5, Y5
+	VCVTPH2PS    32(CX)(R8*1), Y6
+	VMULPS       Y4, Y7, Y7
+	VADDPS       Y6, Y7, Y7
+	VCVTPH2PS    48(CX)(R8*1), Y6
+	VMULPS       Y4, Y9, Y9
+	VADDPS       Y6, Y9, Y9
+	VCVTPS2PH    $0x00, Y3, X3
+	VMOVDQU      X3, (AX)(R8*1)
+	VPAND        v7fff7fff<>+0(SB), X3, X3
+	VPMAXUW      X3, X0, X0
+	VCVTPS2PH    $0x00, Y5, X3
+	VMOVDQU      X3, 16(AX)(R8*1)
+	VPAND        v7fff7fff<>+0(SB), X3, X3
+	VPMAXUW      X3, X0, X0
+	VCVTPS2PH    $0x00, Y7, X3
+	VMOVDQU      X3, 32(AX)(R8*1)
+	VPAND        v7fff7fff<>+0(SB), X3, X3
+	VPMAXUW      X3, X0, X0
+	VCVTPS2PH    $0x00, Y9, X3
+	VMOVDQU      X3, 48(AX)(R8*1)
+	VPAND        v7fff7fff<>+0(SB), X3, X3
+	VPMAXUW      X3, X0, X0
+	ADDQ         $0x00000040, R8
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000040, DX
+	JMP          mergeMaskedPaperF16AVX2_step
+
+mergeMaskedPaperF16AVX2_done:
+	VPBROADCASTD c7c007c00<>+0(SB), Y3
+	VPMINUW      X3, X0, X0
+	VPCMPEQW     X3, X0, X0
+	VPTEST       X0, X0
+	SETEQ        AL
+	VPBROADCASTD c7c007c00<>+0(SB), Y0
+	VPMINUW      Y0, Y1, Y1
+	VPCMPEQW     Y0, Y1, Y1
+	VPTEST       Y1, Y1
+	SETEQ        CL
+	ANDB         CL, AL
+	VPBROADCASTD c7f800000<>+0(SB), Y0
+	VPMINUD      Y0, Y2, Y1
+	VPCMPEQD     Y0, Y1, Y1
+	VPTEST       Y1, Y1
+	SETEQ        CL
+	ANDB         CL, AL
+	MOVB         AL, ret+112(FP)
+	VZEROUPPER
+	RET
+
+// func countKeysF16AVX2(raw []byte, below uint32, eq uint32) (notBelow int, equal int)
+// Requires: AVX, AVX2
+TEXT ·countKeysF16AVX2(SB), NOSPLIT, $0-48
+	MOVQ         raw_base+0(FP), AX
+	MOVQ         raw_len+8(FP), CX
+	MOVL         below+24(FP), DX
+	VMOVD        DX, X0
+	VPBROADCASTW X0, Y0
+	MOVL         eq+28(FP), DX
+	VMOVD        DX, X1
+	VPBROADCASTW X1, Y1
+	VPBROADCASTD c7fffffff<>+0(SB), Y2
+	VPBROADCASTD c7fff7fff<>+0(SB), Y2
+	XORQ         DX, DX
+	XORQ         DX, DX
+	VPXOR        Y3, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPADDW       vffffffff<>+0(SB), Y0, Y0
+
+countKeysF16AVX2_loop:
+	CMPQ     CX, $0x00000020
+	JB       countKeysF16AVX2_done
+	VPAND    (AX), Y2, Y5
+	VPCMPGTW Y0, Y5, Y6
+	VPCMPEQW Y1, Y5, Y5
+	VPSUBW   Y6, Y3, Y3
+	VPSUBW   Y5, Y4, Y4
+	ADDQ     $0x00000020, AX
+	SUBQ     $0x00000020, CX
+	JMP      countKeysF16AVX2_loop
+
+countKeysF16AVX2_done:
+	VPBROADCASTD c0000ffff<>+0(SB), Y0
+	VPAND        Y0, Y3, Y0
+	VPSRLD       $0x10, Y3, Y1
+	VPADDD       Y1, Y0, Y3
+	VEXTRACTI128 $0x01, Y3, X0
+	VPADDD       X0, X3, X0
+	VPSHUFD      $0x4e, X0, X1
+	VPADDD       X1, X0, X0
+	VPSHUFD      $0xb1, X0, X1
+	VPADDD       X1, X0, X0
+	VMOVD        X0, AX
+	MOVQ         AX, notBelow+32(FP)
+	VPBROADCASTD c0000ffff<>+0(SB), Y0
+	VPAND        Y0, Y4, Y0
+	VPSRLD       $0x10, Y4, Y1
+	VPADDD       Y1, Y0, Y4
+	VEXTRACTI128 $0x01, Y4, X0
+	VPADDD       X0, X4, X0
+	VPSHUFD      $0x4e, X0, X1
+	VPADDD       X1, X0, X0
+	VPSHUFD      $0xb1, X0, X1
+	VPADDD       X1, X0, X0
+	VMOVD        X0, AX
+	MOVQ         AX, equal+40(FP)
+	VZEROUPPER
+	RET
+
+// func mergeMaskedSumF32AVX2(dst []byte, base []byte, ins []uint64, scratch []float32, div float32, lambda float32, divide bool, normalize bool) bool
+// Requires: AVX, AVX2
+TEXT ·mergeMaskedSumF32AVX2(SB), NOSPLIT, $0-113
+	MOVQ   dst_base+0(FP), AX
+	MOVQ   base_base+24(FP), CX
+	MOVQ   dst_len+8(FP), DX
+	MOVQ   ins_base+48(FP), BX
+	MOVQ   ins_len+56(FP), SI
+	IMUL3Q $0x00000050, SI, SI
+	ADDQ   BX, SI
+	MOVQ   scratch_base+72(FP), DI
+	XORQ   R8, R8
+	XORQ   R9, R9
+	VPXOR  Y0, Y0, Y0
+	VPXOR  Y1, Y1, Y1
+
+mergeMaskedSumF32AVX2_step:
+	CMPQ  DX, $0x00000080
+	JB    mergeMaskedSumF32AVX2_done
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	MOVQ  BX, R10
+	MOVQ  DI, R11
+
+mergeMaskedSumF32AVX2_input:
+	CMPQ         R10, SI
+	JE           mergeMaskedSumF32AVX2_inputs
+	MOVL         32(R10), R12
+	CMPL         R12, $0x01
+	JE           mergeMaskedSumF32AVX2_window
+	CMPL         R12, $0x02
+	JE           mergeMaskedSumF32AVX2_dare
+	CMPL         R12, $0x03
+	JE           mergeMaskedSumF32AVX2_words
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y6
+	VBROADCASTSS 24(R10), Y7
+	VMOVDQU      (R12)(R8*1), Y8
+	VPAND        v7fffffff<>+0(SB), Y8, Y9
+	VPMAXUD      Y9, Y1, Y1
+	VMOVDQU      32(R12)(R8*1), Y9
+	VPAND        v7fffffff<>+0(SB), Y9, Y10
+	VPMAXUD      Y10, Y1, Y1
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y2, Y2
+	VMULPS       Y6, Y9, Y9
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y3, Y3
+	VMOVDQU      64(R12)(R8*1), Y8
+	VPAND        v7fffffff<>+0(SB), Y8, Y9
+	VPMAXUD      Y9, Y1, Y1
+	VMOVDQU      96(R12)(R8*1), Y9
+	VPAND        v7fffffff<>+0(SB), Y9, Y10
+	VPMAXUD      Y10, Y1, Y1
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y4, Y4
+	VMULPS       Y6, Y9, Y9
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y5, Y5
+	JMP          mergeMaskedSumF32AVX2_next
+
+mergeMaskedSumF32AVX2_window:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y6
+	VBROADCASTSS 24(R10), Y7
+	VPBROADCASTD 36(R10), Y8
+	VPBROADCASTD 40(R10), Y9
+	VPADDD       vffffffff<>+0(SB), Y8, Y8
+	VPADDD       vffffffff<>+0(SB), Y9, Y9
+	VMOVDQU      (R12)(R8*1), Y10
+	VPAND        v7fffffff<>+0(SB), Y10, Y11
+	VPMAXUD      Y11, Y1, Y1
+	VMOVDQU      32(R12)(R8*1), Y12
+	VPAND        v7fffffff<>+0(SB), Y12, Y13
+	VPMAXUD      Y13, Y1, Y1
+	VPCMPGTD     Y9, Y11, Y14
+	VPCMPGTD     Y8, Y11, Y11
+	VPANDN       Y11, Y14, Y11
+	VPAND        Y11, Y10, Y10
+	VPCMPGTD     Y9, Y13, Y11
+	VPCMPGTD     Y8, Y13, Y13
+	VPANDN       Y13, Y11, Y13
+	VPAND        Y13, Y12, Y12
+	VMULPS       Y6, Y10, Y10
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y2, Y2
+	VMULPS       Y6, Y12, Y12
+	VMULPS       Y7, Y12, Y12
+	VADDPS       Y12, Y3, Y3
+	VMOVDQU      64(R12)(R8*1), Y10
+	VPAND        v7fffffff<>+0(SB), Y10, Y11
+	VPMAXUD      Y11, Y1, Y1
+	VMOVDQU      96(R12)(R8*1), Y12
+	VPAND        v7fffffff<>+0(SB), Y12, Y13
+	VPMAXUD      Y13, Y1, Y1
+	VPCMPGTD     Y9, Y11, Y14
+	VPCMPGTD     Y8, Y11, Y11
+	VPANDN       Y11, Y14, Y11
+	VPAND        Y11, Y10, Y10
+	VPCMPGTD     Y9, Y13, Y9
+	VPCMPGTD     Y8, Y13, Y13
+	VPANDN       Y13, Y9, Y13
+	VPAND        Y13, Y12, Y12
+	VMULPS       Y6, Y10, Y10
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y4, Y4
+	VMULPS       Y6, Y12, Y12
+	VMULPS       Y7, Y12, Y12
+	VADDPS       Y12, Y5, Y5
+	JMP          mergeMaskedSumF32AVX2_next
+
+mergeMaskedSumF32AVX2_dare:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y6
+	VBROADCASTSS 24(R10), Y7
+	MOVQ         R9, R13
+	SHRQ         $0x02, R13
+	MOVQ         $0x9e3779b97f4a7c15, R14
+	IMULQ        R14, R13
+	ADDQ         48(R10), R13
+	VPBROADCASTW 44(R10), Y8
+	VMOVDQU      (R12)(R8*1), Y9
+	VPAND        v7fffffff<>+0(SB), Y9, Y10
+	VPMAXUD      Y10, Y1, Y1
+	VMOVDQU      32(R12)(R8*1), Y10
+	VPAND        v7fffffff<>+0(SB), Y10, Y11
+	VPMAXUD      Y11, Y1, Y1
+	VMOVQ        R13, X11
+	VPBROADCASTQ X11, Y11
+	VPADDQ       maskedLanes8<>+0(SB), Y11, Y11
+	VPSRLQ       $0x1e, Y11, Y12
+	VPXOR        Y11, Y12, Y12
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y12, Y11
+	VPSRLQ       $0x20, Y12, Y13
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y13, Y13
+	VPMULUDQ     maskedq00000000bf58476d<>+0(SB), Y12, Y12
+	VPADDQ       Y13, Y12, Y12
+	VPSLLQ       $0x20, Y12, Y12
+	VPADDQ       Y11, Y12, Y12
+	VPSRLQ       $0x1b, Y12, Y11
+	VPXOR        Y11, Y12, Y12
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y12, Y11
+	VPSRLQ       $0x20, Y12, Y13
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y13, Y13
+	VPMULUDQ     maskedq0000000094d049bb<>+0(SB), Y12, Y12
+	VPADDQ       Y13, Y12, Y12
+	VPSLLQ       $0x20, Y12, Y12
+	VPADDQ       Y11, Y12, Y12
+	VPSRLQ       $0x1f, Y12, Y11
+	VPXOR        Y11, Y12, Y12
+	VPMAXUW      Y8, Y12, Y11
+	VPCMPEQW     Y12, Y11, Y11
+	VPMOVSXWD    X11, Y12
+	VEXTRACTI128 $0x01, Y11, X11
+	VPMOVSXWD    X11, Y11
+	VPANDN       Y9, Y12, Y9
+	VPANDN       Y10, Y11, Y10
+	VMULPS       Y6, Y9, Y9
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y2, Y2
+	VMULPS       Y6, Y10, Y10
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y3, Y3
+	VMOVDQU      64(R12)(R8*1), Y9
+	VPAND        v7fffffff<>+0(SB), Y9, Y10
+	VPMAXUD      Y10, Y1, Y1
+	VMOVDQU      96(R12)(R8*1), Y10
+	VPAND        v7fffffff<>+0(SB), Y10, Y11
+	VPMAXUD      Y11, Y1, Y1
+	VMOVQ        R13, X11
+	VPBROADCASTQ X11, Y11
+	VPADDQ       maskedLanes8<>+32(SB), Y11, Y11
+	VPSRLQ       $0x1e, Y11, Y12
+	VPXOR        Y11, Y12, Y12
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y12, Y11
+	VPSRLQ       $0x20, Y12, Y13
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y13, Y13
+	VPMULUDQ     maskedq00000000bf58476d<>+0(SB), Y12, Y12
+	VPADDQ       Y13, Y12, Y12
+	VPSLLQ       $0x20, Y12, Y12
+	VPADDQ       Y11, Y12, Y12
+	VPSRLQ       $0x1b, Y12, Y11
+	VPXOR        Y11, Y12, Y12
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y12, Y11
+	VPSRLQ       $0x20, Y12, Y13
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y13, Y13
+	VPMULUDQ     maskedq0000000094d049bb<>+0(SB), Y12, Y12
+	VPADDQ       Y13, Y12, Y12
+	VPSLLQ       $0x20, Y12, Y12
+	VPADDQ       Y11, Y12, Y12
+	VPSRLQ       $0x1f, Y12, Y11
+	VPXOR        Y11, Y12, Y12
+	VPMAXUW      Y8, Y12, Y8
+	VPCMPEQW     Y12, Y8, Y8
+	VPMOVSXWD    X8, Y11
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXWD    X8, Y8
+	VPANDN       Y9, Y11, Y9
+	VPANDN       Y10, Y8, Y10
+	VMULPS       Y6, Y9, Y9
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y4, Y4
+	VMULPS       Y6, Y10, Y10
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y5, Y5
+	JMP          mergeMaskedSumF32AVX2_next
+
+mergeMaskedSumF32AVX2_words:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y6
+	VBROADCASTSS 24(R10), Y7
+	MOVQ         56(R10), R13
+	VMOVDQU      (R12)(R8*1), Y8
+	VPAND        v7fffffff<>+0(SB), Y8, Y9
+	VPMAXUD      Y9, Y1, Y1
+	VMOVDQU      32(R12)(R8*1), Y9
+	VPAND        v7fffffff<>+0(SB), Y9, Y10
+	VPMAXUD      Y10, Y1, Y1
+	VPAND        (R13)(R9*4), Y8, Y8
+	VPAND        32(R13)(R9*4), Y9, Y9
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y2, Y2
+	VMULPS       Y6, Y9, Y9
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y3, Y3
+	VMOVDQU      64(R12)(R8*1), Y8
+	VPAND        v7fffffff<>+0(SB), Y8, Y9
+	VPMAXUD      Y9, Y1, Y1
+	VMOVDQU      96(R12)(R8*1), Y9
+	VPAND        v7fffffff<>+0(SB), Y9, Y10
+	VPMAXUD      Y10, Y1, Y1
+	VPAND        64(R13)(R9*4), Y8, Y8
+	VPAND        96(R13)(R9*4), Y9, Y9
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y4, Y4
+	VMULPS       Y6, Y9, Y9
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y5, Y5
+
+mergeMaskedSumF32AVX2_next:
+	ADDQ $0x00000050, R10
+	ADDQ $0x00000100, R11
+	JMP  mergeMaskedSumF32AVX2_input
+
+mergeMaskedSumF32AVX2_inputs:
+	MOVBLZX      divide+104(FP), R10
+	TESTL        R10, R10
+	JZ           mergeMaskedSumF32AVX2_divided
+	VBROADCASTSS div+96(FP), Y6
+	VDIVPS       Y6, Y2, Y2
+	VDIVPS       Y6, Y3, Y3
+	VDIVPS       Y6, Y4, Y4
+	VDIVPS       Y6, Y5, Y5
+
+mergeMaskedSumF32AVX2_divided:
+	VBROADCASTSS lambda+100(FP), Y6
+	VMOVUPS      (CX)(R8*1), Y7
+	VMULPS       Y6, Y2, Y2
+	VADDPS       Y7, Y2, Y2
+	VMOVUPS      32(CX)(R8*1), Y7
+	VMULPS       Y6, Y3, Y3
+	VADDPS       Y7, Y3, Y3
+	VMOVUPS      64(CX)(R8*1), Y7
+	VMULPS       Y6, Y4, Y4
+	VADDPS       Y7, Y4, Y4
+	VMOVUPS      96(CX)(R8*1), Y7
+	VMULPS       Y6, Y5, Y5
+	VADDPS       Y7, Y5, Y5
+	VMOVUPS      Y2, (AX)(R8*1)
+	VPAND        v7fffffff<>+0(SB), Y2, Y2
+	VPMAXUD      Y2, Y0, Y0
+	VMOVUPS      Y3, 32(AX)(R8*1)
+	VPAND        v7fffffff<>+0(SB), Y3, Y2
+	VPMAXUD      Y2, Y0, Y0
+	VMOVUPS      Y4, 64(AX)(R8*1)
+	VPAND        v7fffffff<>+0(SB), Y4, Y2
+	VPMAXUD      Y2, Y0, Y0
+	VMOVUPS      Y5, 96(AX)(R8*1)
+	VPAND        v7fffffff<>+0(SB), Y5, Y2
+	VPMAXUD      Y2, Y0, Y0
+	ADDQ         $0x00000080, R8
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000080, DX
+	JMP          mergeMaskedSumF32AVX2_step
+
+mergeMaskedSumF32AVX2_done:
+	VPBROADCASTD c7f800000<>+0(SB), Y2
+	VPMINUD      Y2, Y0, Y0
+	VPCMPEQD     Y2, Y0, Y0
+	VPTEST       Y0, Y0
+	SETEQ        AL
+	VPBROADCASTD c7f800000<>+0(SB), Y0
+	VPMINUD      Y0, Y1, Y1
+	VPCMPEQD     Y0, Y1, Y1
+	VPTEST       Y1, Y1
+	SETEQ        CL
+	ANDB         CL, AL
+	MOVB         AL, ret+112(FP)
+	VZEROUPPER
+	RET
+
+// func mergeMaskedTIESF32AVX2(dst []byte, base []byte, ins []uint64, scratch []float32, div float32, lambda float32, divide bool, normalize bool) bool
+// Requires: AVX, AVX2
+TEXT ·mergeMaskedTIESF32AVX2(SB), NOSPLIT, $128-113
+	MOVQ   dst_base+0(FP), AX
+	MOVQ   base_base+24(FP), CX
+	MOVQ   dst_len+8(FP), DX
+	MOVQ   ins_base+48(FP), BX
+	MOVQ   ins_len+56(FP), SI
+	IMUL3Q $0x00000050, SI, SI
+	ADDQ   BX, SI
+	MOVQ   scratch_base+72(FP), DI
+	XORQ   R8, R8
+	XORQ   R9, R9
+	VPXOR  Y0, Y0, Y0
+	VPXOR  Y1, Y1, Y1
+	VPXOR  Y2, Y2, Y2
+
+mergeMaskedTIESF32AVX2_step:
+	CMPQ  DX, $0x00000080
+	JB    mergeMaskedTIESF32AVX2_done
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	MOVQ  BX, R10
+	MOVQ  DI, R11
+
+mergeMaskedTIESF32AVX2_input:
+	CMPQ         R10, SI
+	JE           mergeMaskedTIESF32AVX2_inputs
+	MOVL         32(R10), R12
+	CMPL         R12, $0x01
+	JE           mergeMaskedTIESF32AVX2_window
+	CMPL         R12, $0x02
+	JE           mergeMaskedTIESF32AVX2_dare
+	CMPL         R12, $0x03
+	JE           mergeMaskedTIESF32AVX2_words
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y7
+	VBROADCASTSS 24(R10), Y8
+	VMOVDQU      (R12)(R8*1), Y9
+	VPAND        v7fffffff<>+0(SB), Y9, Y10
+	VPMAXUD      Y10, Y1, Y1
+	VMOVDQU      32(R12)(R8*1), Y10
+	VPAND        v7fffffff<>+0(SB), Y10, Y11
+	VPMAXUD      Y11, Y1, Y1
+	VMULPS       Y7, Y9, Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y3, Y3
+	VMOVUPS      Y9, (R11)
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y4, Y4
+	VMOVUPS      Y10, 32(R11)
+	VMOVDQU      64(R12)(R8*1), Y9
+	VPAND        v7fffffff<>+0(SB), Y9, Y10
+	VPMAXUD      Y10, Y1, Y1
+	VMOVDQU      96(R12)(R8*1), Y10
+	VPAND        v7fffffff<>+0(SB), Y10, Y11
+	VPMAXUD      Y11, Y1, Y1
+	VMULPS       Y7, Y9, Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y5, Y5
+	VMOVUPS      Y9, 64(R11)
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y6, Y6
+	VMOVUPS      Y10, 96(R11)
+	JMP          mergeMaskedTIESF32AVX2_next
+
+mergeMaskedTIESF32AVX2_window:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y7
+	VBROADCASTSS 24(R10), Y8
+	VPBROADCASTD 36(R10), Y9
+	VPBROADCASTD 40(R10), Y10
+	VPADDD       vffffffff<>+0(SB), Y9, Y9
+	VPADDD       vffffffff<>+0(SB), Y10, Y10
+	VMOVDQU      (R12)(R8*1), Y11
+	VPAND        v7fffffff<>+0(SB), Y11, Y12
+	VPMAXUD      Y12, Y1, Y1
+	VMOVDQU      32(R12)(R8*1), Y13
+	VPAND        v7fffffff<>+0(SB), Y13, Y14
+	VPMAXUD      Y14, Y1, Y1
+	VPCMPGTD     Y10, Y12, Y15
+	VPCMPGTD     Y9, Y12, Y12
+	VPANDN       Y12, Y15, Y12
+	VPAND        Y12, Y11, Y11
+	VPCMPGTD     Y10, Y14, Y12
+	VPCMPGTD     Y9, Y14, Y14
+	VPANDN       Y14, Y12, Y14
+	VPAND        Y14, Y13, Y13
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y8, Y11, Y11
+	VADDPS       Y11, Y3, Y3
+	VMOVUPS      Y11, (R11)
+	VMULPS       Y7, Y13, Y13
+	VMULPS       Y8, Y13, Y13
+	VADDPS       Y13, Y4, Y4
+	VMOVUPS      Y13, 32(R11)
+	VMOVDQU      64(R12)(R8*1), Y11
+	VPAND        v7fffffff<>+0(SB), Y11, Y12
+	VPMAXUD      Y12, Y1, Y1
+	VMOVDQU      96(R12)(R8*1), Y13
+	VPAND        v7fffffff<>+0(SB), Y13, Y14
+	VPMAXUD      Y14, Y1, Y1
+	VPCMPGTD     Y10, Y12, Y15
+	VPCMPGTD     Y9, Y12, Y12
+	VPANDN       Y12, Y15, Y12
+	VPAND        Y12, Y11, Y11
+	VPCMPGTD     Y10, Y14, Y10
+	VPCMPGTD     Y9, Y14, Y14
+	VPANDN       Y14, Y10, Y14
+	VPAND        Y14, Y13, Y13
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y8, Y11, Y11
+	VADDPS       Y11, Y5, Y5
+	VMOVUPS      Y11, 64(R11)
+	VMULPS       Y7, Y13, Y13
+	VMULPS       Y8, Y13, Y13
+	VADDPS       Y13, Y6, Y6
+	VMOVUPS      Y13, 96(R11)
+	JMP          mergeMaskedTIESF32AVX2_next
+
+mergeMaskedTIESF32AVX2_dare:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y7
+	VBROADCASTSS 24(R10), Y8
+	MOVQ         R9, R13
+	SHRQ         $0x02, R13
+	MOVQ         $0x9e3779b97f4a7c15, R14
+	IMULQ        R14, R13
+	ADDQ         48(R10), R13
+	VPBROADCASTW 44(R10), Y9
+	VMOVDQU      (R12)(R8*1), Y10
+	VPAND        v7fffffff<>+0(SB), Y10, Y11
+	VPMAXUD      Y11, Y1, Y1
+	VMOVDQU      32(R12)(R8*1), Y11
+	VPAND        v7fffffff<>+0(SB), Y11, Y12
+	VPMAXUD      Y12, Y1, Y1
+	VMOVQ        R13, X12
+	VPBROADCASTQ X12, Y12
+	VPADDQ       maskedLanes8<>+0(SB), Y12, Y12
+	VPSRLQ       $0x1e, Y12, Y13
+	VPXOR        Y12, Y13, Y13
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y13, Y12
+	VPSRLQ       $0x20, Y13, Y14
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y14, Y14
+	VPMULUDQ     maskedq00000000bf58476d<>+0(SB), Y13, Y13
+	VPADDQ       Y14, Y13, Y13
+	VPSLLQ       $0x20, Y13, Y13
+	VPADDQ       Y12, Y13, Y13
+	VPSRLQ       $0x1b, Y13, Y12
+	VPXOR        Y12, Y13, Y13
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y13, Y12
+	VPSRLQ       $0x20, Y13, Y14
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y14, Y14
+	VPMULUDQ     maskedq0000000094d049bb<>+0(SB), Y13, Y13
+	VPADDQ       Y14, Y13, Y13
+	VPSLLQ       $0x20, Y13, Y13
+	VPADDQ       Y12, Y13, Y13
+	VPSRLQ       $0x1f, Y13, Y12
+	VPXOR        Y12, Y13, Y13
+	VPMAXUW      Y9, Y13, Y12
+	VPCMPEQW     Y13, Y12, Y12
+	VPMOVSXWD    X12, Y13
+	VEXTRACTI128 $0x01, Y12, X12
+	VPMOVSXWD    X12, Y12
+	VPANDN       Y10, Y13, Y10
+	VPANDN       Y11, Y12, Y11
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y3, Y3
+	VMOVUPS      Y10, (R11)
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y8, Y11, Y11
+	VADDPS       Y11, Y4, Y4
+	VMOVUPS      Y11, 32(R11)
+	VMOVDQU      64(R12)(R8*1), Y10
+	VPAND        v7fffffff<>+0(SB), Y10, Y11
+	VPMAXUD      Y11, Y1, Y1
+	VMOVDQU      96(R12)(R8*1), Y11
+	VPAND        v7fffffff<>+0(SB), Y11, Y12
+	VPMAXUD      Y12, Y1, Y1
+	VMOVQ        R13, X12
+	VPBROADCASTQ X12, Y12
+	VPADDQ       maskedLanes8<>+32(SB), Y12, Y12
+	VPSRLQ       $0x1e, Y12, Y13
+	VPXOR        Y12, Y13, Y13
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y13, Y12
+	VPSRLQ       $0x20, Y13, Y14
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y14, Y14
+	VPMULUDQ     maskedq00000000bf58476d<>+0(SB), Y13, Y13
+	VPADDQ       Y14, Y13, Y13
+	VPSLLQ       $0x20, Y13, Y13
+	VPADDQ       Y12, Y13, Y13
+	VPSRLQ       $0x1b, Y13, Y12
+	VPXOR        Y12, Y13, Y13
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y13, Y12
+	VPSRLQ       $0x20, Y13, Y14
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y14, Y14
+	VPMULUDQ     maskedq0000000094d049bb<>+0(SB), Y13, Y13
+	VPADDQ       Y14, Y13, Y13
+	VPSLLQ       $0x20, Y13, Y13
+	VPADDQ       Y12, Y13, Y13
+	VPSRLQ       $0x1f, Y13, Y12
+	VPXOR        Y12, Y13, Y13
+	VPMAXUW      Y9, Y13, Y9
+	VPCMPEQW     Y13, Y9, Y9
+	VPMOVSXWD    X9, Y12
+	VEXTRACTI128 $0x01, Y9, X9
+	VPMOVSXWD    X9, Y9
+	VPANDN       Y10, Y12, Y10
+	VPANDN       Y11, Y9, Y11
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y5, Y5
+	VMOVUPS      Y10, 64(R11)
+	VMULPS       Y7, Y11, Y11
+	VMULPS       Y8, Y11, Y11
+	VADDPS       Y11, Y6, Y6
+	VMOVUPS      Y11, 96(R11)
+	JMP          mergeMaskedTIESF32AVX2_next
+
+mergeMaskedTIESF32AVX2_words:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y7
+	VBROADCASTSS 24(R10), Y8
+	MOVQ         56(R10), R13
+	VMOVDQU      (R12)(R8*1), Y9
+	VPAND        v7fffffff<>+0(SB), Y9, Y10
+	VPMAXUD      Y10, Y1, Y1
+	VMOVDQU      32(R12)(R8*1), Y10
+	VPAND        v7fffffff<>+0(SB), Y10, Y11
+	VPMAXUD      Y11, Y1, Y1
+	VPAND        (R13)(R9*4), Y9, Y9
+	VPAND        32(R13)(R9*4), Y10, Y10
+	VMULPS       Y7, Y9, Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y3, Y3
+	VMOVUPS      Y9, (R11)
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y4, Y4
+	VMOVUPS      Y10, 32(R11)
+	VMOVDQU      64(R12)(R8*1), Y9
+	VPAND        v7fffffff<>+0(SB), Y9, Y10
+	VPMAXUD      Y10, Y1, Y1
+	VMOVDQU      96(R12)(R8*1), Y10
+	VPAND        v7fffffff<>+0(SB), Y10, Y11
+	VPMAXUD      Y11, Y1, Y1
+	VPAND        64(R13)(R9*4), Y9, Y9
+	VPAND        96(R13)(R9*4), Y10, Y10
+	VMULPS       Y7, Y9, Y9
+	VMULPS       Y8, Y9, Y9
+	VADDPS       Y9, Y5, Y5
+	VMOVUPS      Y9, 64(R11)
+	VMULPS       Y7, Y10, Y10
+	VMULPS       Y8, Y10, Y10
+	VADDPS       Y10, Y6, Y6
+	VMOVUPS      Y10, 96(R11)
+
+mergeMaskedTIESF32AVX2_next:
+	ADDQ $0x00000050, R10
+	ADDQ $0x00000100, R11
+	JMP  mergeMaskedTIESF32AVX2_input
+
+mergeMaskedTIESF32AVX2_inputs:
+	VPAND   v7fffffff<>+0(SB), Y3, Y7
+	VPMAXUD Y7, Y2, Y2
+	VPAND   v80000000<>+0(SB), Y3, Y3
+	VMOVDQU Y3, (SP)
+	VPAND   v7fffffff<>+0(SB), Y4, Y3
+	VPMAXUD Y3, Y2, Y2
+	VPAND   v80000000<>+0(SB), Y4, Y4
+	VMOVDQU Y4, 32(SP)
+	VPAND   v7fffffff<>+0(SB), Y5, Y3
+	VPMAXUD Y3, Y2, Y2
+	VPAND   v80000000<>+0(SB), Y5, Y5
+	VMOVDQU Y5, 64(SP)
+	VPAND   v7fffffff<>+0(SB), Y6, Y3
+	VPMAXUD Y3, Y2, Y2
+	VPAND   v80000000<>+0(SB), Y6, Y6
+	VMOVDQU Y6, 96(SP)
+	VPXOR   Y3, Y3, Y3
+	VPXOR   Y4, Y4, Y4
+	VPXOR   Y5, Y5, Y5
+	VPXOR   Y6, Y6, Y6
+	VPXOR   Y7, Y7, Y7
+	VPXOR   Y8, Y8, Y8
+	VPXOR   Y9, Y9, Y9
+	VPXOR   Y10, Y10, Y10
+	VPXOR   Y11, Y11, Y11
+	MOVQ    BX, R10
+	MOVQ    DI, R11
+
+mergeMaskedTIESF32AVX2_mix:
+	CMPQ         R10, SI
+	JE           mergeMaskedTIESF32AVX2_mixed
+	VBROADCASTSS 24(R10), Y12
+	VMOVUPS      (R11), Y13
+	VPXOR        (SP), Y13, Y14
+	VPCMPGTD     Y11, Y14, Y14
+	VANDPS       Y14, Y13, Y13
+	VADDPS       Y13, Y3, Y3
+	VANDPS       Y14, Y12, Y13
+	VADDPS       Y13, Y4, Y4
+	VMOVUPS      32(R11), Y13
+	VPXOR        32(SP), Y13, Y14
+	VPCMPGTD     Y11, Y14, Y14
+	VANDPS       Y14, Y13, Y13
+	VADDPS       Y13, Y5, Y5
+	VANDPS       Y14, Y12, Y13
+	VADDPS       Y13, Y6, Y6
+	VMOVUPS      64(R11), Y13
+	VPXOR        64(SP), Y13, Y14
+	VPCMPGTD     Y11, Y14, Y14
+	VANDPS       Y14, Y13, Y13
+	VADDPS       Y13, Y7, Y7
+	VANDPS       Y14, Y12, Y13
+	VADDPS       Y13, Y8, Y8
+	VMOVUPS      96(R11), Y13
+	VPXOR        96(SP), Y13, Y14
+	VPCMPGTD     Y11, Y14, Y14
+	VANDPS       Y14, Y13, Y13
+	VADDPS       Y13, Y9, Y9
+	VANDPS       Y14, Y12, Y12
+	VADDPS       Y12, Y10, Y10
+	ADDQ         $0x00000050, R10
+	ADDQ         $0x00000100, R11
+	JMP          mergeMaskedTIESF32AVX2_mix
+
+mergeMaskedTIESF32AVX2_mixed:
+	MOVBLZX   normalize+105(FP), R10
+	TESTL     R10, R10
+	JZ        mergeMaskedTIESF32AVX2_normalized
+	VCMPPS    $0x04, Y11, Y4, Y12
+	VDIVPS    Y4, Y3, Y4
+	VBLENDVPS Y12, Y4, Y3, Y3
+	VCMPPS    $0x04, Y11, Y6, Y4
+	VDIVPS    Y6, Y5, Y6
+	VBLENDVPS Y4, Y6, Y5, Y5
+	VCMPPS    $0x04, Y11, Y8, Y4
+	VDIVPS    Y8, Y7, Y6
+	VBLENDVPS Y4, Y6, Y7, Y7
+	VCMPPS    $0x04, Y11, Y10, Y4
+	VDIVPS    Y10, Y9, Y6
+	VBLENDVPS Y4, Y6, Y9, Y9
+
+mergeMaskedTIESF32AVX2_normalized:
+	VBROADCASTSS lambda+100(FP), Y4
+	VMOVUPS      (CX)(R8*1), Y6
+	VMULPS       Y4, Y3, Y3
+	VADDPS       Y6, Y3, Y3
+	VMOVUPS      32(CX)(R8*1), Y6
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y6, Y5, Y5
+	VMOVUPS      64(CX)(R8*1), Y6
+	VMULPS       Y4, Y7, Y7
+	VADDPS       Y6, Y7, Y7
+	VMOVUPS      96(CX)(R8*1), Y6
+	VMULPS       Y4, Y9, Y9
+	VADDPS       Y6, Y9, Y9
+	VMOVUPS      Y3, (AX)(R8*1)
+	VPAND        v7fffffff<>+0(SB), Y3, Y3
+	VPMAXUD      Y3, Y0, Y0
+	VMOVUPS      Y5, 32(AX)(R8*1)
+	VPAND        v7fffffff<>+0(SB), Y5, Y3
+	VPMAXUD      Y3, Y0, Y0
+	VMOVUPS      Y7, 64(AX)(R8*1)
+	VPAND        v7fffffff<>+0(SB), Y7, Y3
+	VPMAXUD      Y3, Y0, Y0
+	VMOVUPS      Y9, 96(AX)(R8*1)
+	VPAND        v7fffffff<>+0(SB), Y9, Y3
+	VPMAXUD      Y3, Y0, Y0
+	ADDQ         $0x00000080, R8
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000080, DX
+	JMP          mergeMaskedTIESF32AVX2_step
+
+mergeMaskedTIESF32AVX2_done:
+	VPBROADCASTD c7f800000<>+0(SB), Y3
+	VPMINUD      Y3, Y0, Y0
+	VPCMPEQD     Y3, Y0, Y0
+	VPTEST       Y0, Y0
+	SETEQ        AL
+	VPBROADCASTD c7f800000<>+0(SB), Y0
+	VPMINUD      Y0, Y1, Y1
+	VPCMPEQD     Y0, Y1, Y1
+	VPTEST       Y1, Y1
+	SETEQ        CL
+	ANDB         CL, AL
+	VPBROADCASTD c7f800000<>+0(SB), Y0
+	VPMINUD      Y0, Y2, Y1
+	VPCMPEQD     Y0, Y1, Y1
+	VPTEST       Y1, Y1
+	SETEQ        CL
+	ANDB         CL, AL
+	MOVB         AL, ret+112(FP)
+	VZEROUPPER
+	RET
+
+// func mergeMaskedPaperF32AVX2(dst []byte, base []byte, ins []uint64, scratch []float32, div float32, lambda float32, divide bool, normalize bool) bool
+// Requires: AVX, AVX2
+TEXT ·mergeMaskedPaperF32AVX2(SB), NOSPLIT, $128-113
+	MOVQ   dst_base+0(FP), AX
+	MOVQ   base_base+24(FP), CX
+	MOVQ   dst_len+8(FP), DX
+	MOVQ   ins_base+48(FP), BX
+	MOVQ   ins_len+56(FP), SI
+	IMUL3Q $0x00000050, SI, SI
+	ADDQ   BX, SI
+	MOVQ   scratch_base+72(FP), DI
+	XORQ   R8, R8
+	XORQ   R9, R9
+	VPXOR  Y0, Y0, Y0
+	VPXOR  Y1, Y1, Y1
+	VPXOR  Y2, Y2, Y2
+
+mergeMaskedPaperF32AVX2_step:
+	CMPQ  DX, $0x00000080
+	JB    mergeMaskedPaperF32AVX2_done
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VPXOR Y6, Y6, Y6
+	MOVQ  BX, R10
+	MOVQ  DI, R11
+
+mergeMaskedPaperF32AVX2_input:
+	CMPQ         R10, SI
+	JE           mergeMaskedPaperF32AVX2_inputs
+	MOVL         32(R10), R12
+	CMPL         R12, $0x01
+	JE           mergeMaskedPaperF32AVX2_window
+	CMPL         R12, $0x02
+	JE           mergeMaskedPaperF32AVX2_dare
+	CMPL         R12, $0x03
+	JE           mergeMaskedPaperF32AVX2_words
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y7
+	VMOVDQU      (R12)(R8*1), Y8
+	VPAND        v7fffffff<>+0(SB), Y8, Y9
+	VPMAXUD      Y9, Y1, Y1
+	VMOVDQU      32(R12)(R8*1), Y9
+	VPAND        v7fffffff<>+0(SB), Y9, Y10
+	VPMAXUD      Y10, Y1, Y1
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y3, Y3
+	VMOVUPS      Y8, (R11)
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y4, Y4
+	VMOVUPS      Y9, 32(R11)
+	VMOVDQU      64(R12)(R8*1), Y8
+	VPAND        v7fffffff<>+0(SB), Y8, Y9
+	VPMAXUD      Y9, Y1, Y1
+	VMOVDQU      96(R12)(R8*1), Y9
+	VPAND        v7fffffff<>+0(SB), Y9, Y10
+	VPMAXUD      Y10, Y1, Y1
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y5, Y5
+	VMOVUPS      Y8, 64(R11)
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y6, Y6
+	VMOVUPS      Y9, 96(R11)
+	JMP          mergeMaskedPaperF32AVX2_next
+
+mergeMaskedPaperF32AVX2_window:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y7
+	VPBROADCASTD 36(R10), Y8
+	VPBROADCASTD 40(R10), Y9
+	VPADDD       vffffffff<>+0(SB), Y8, Y8
+	VPADDD       vffffffff<>+0(SB), Y9, Y9
+	VMOVDQU      (R12)(R8*1), Y10
+	VPAND        v7fffffff<>+0(SB), Y10, Y11
+	VPMAXUD      Y11, Y1, Y1
+	VMOVDQU      32(R12)(R8*1), Y12
+	VPAND        v7fffffff<>+0(SB), Y12, Y13
+	VPMAXUD      Y13, Y1, Y1
+	VPCMPGTD     Y9, Y11, Y14
+	VPCMPGTD     Y8, Y11, Y11
+	VPANDN       Y11, Y14, Y11
+	VPAND        Y11, Y10, Y10
+	VPCMPGTD     Y9, Y13, Y11
+	VPCMPGTD     Y8, Y13, Y13
+	VPANDN       Y13, Y11, Y13
+	VPAND        Y13, Y12, Y12
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y3, Y3
+	VMOVUPS      Y10, (R11)
+	VMULPS       Y7, Y12, Y12
+	VADDPS       Y12, Y4, Y4
+	VMOVUPS      Y12, 32(R11)
+	VMOVDQU      64(R12)(R8*1), Y10
+	VPAND        v7fffffff<>+0(SB), Y10, Y11
+	VPMAXUD      Y11, Y1, Y1
+	VMOVDQU      96(R12)(R8*1), Y12
+	VPAND        v7fffffff<>+0(SB), Y12, Y13
+	VPMAXUD      Y13, Y1, Y1
+	VPCMPGTD     Y9, Y11, Y14
+	VPCMPGTD     Y8, Y11, Y11
+	VPANDN       Y11, Y14, Y11
+	VPAND        Y11, Y10, Y10
+	VPCMPGTD     Y9, Y13, Y9
+	VPCMPGTD     Y8, Y13, Y13
+	VPANDN       Y13, Y9, Y13
+	VPAND        Y13, Y12, Y12
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y5, Y5
+	VMOVUPS      Y10, 64(R11)
+	VMULPS       Y7, Y12, Y12
+	VADDPS       Y12, Y6, Y6
+	VMOVUPS      Y12, 96(R11)
+	JMP          mergeMaskedPaperF32AVX2_next
+
+mergeMaskedPaperF32AVX2_dare:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y7
+	MOVQ         R9, R13
+	SHRQ         $0x02, R13
+	MOVQ         $0x9e3779b97f4a7c15, R14
+	IMULQ        R14, R13
+	ADDQ         48(R10), R13
+	VPBROADCASTW 44(R10), Y8
+	VMOVDQU      (R12)(R8*1), Y9
+	VPAND        v7fffffff<>+0(SB), Y9, Y10
+	VPMAXUD      Y10, Y1, Y1
+	VMOVDQU      32(R12)(R8*1), Y10
+	VPAND        v7fffffff<>+0(SB), Y10, Y11
+	VPMAXUD      Y11, Y1, Y1
+	VMOVQ        R13, X11
+	VPBROADCASTQ X11, Y11
+	VPADDQ       maskedLanes8<>+0(SB), Y11, Y11
+	VPSRLQ       $0x1e, Y11, Y12
+	VPXOR        Y11, Y12, Y12
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y12, Y11
+	VPSRLQ       $0x20, Y12, Y13
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y13, Y13
+	VPMULUDQ     maskedq00000000bf58476d<>+0(SB), Y12, Y12
+	VPADDQ       Y13, Y12, Y12
+	VPSLLQ       $0x20, Y12, Y12
+	VPADDQ       Y11, Y12, Y12
+	VPSRLQ       $0x1b, Y12, Y11
+	VPXOR        Y11, Y12, Y12
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y12, Y11
+	VPSRLQ       $0x20, Y12, Y13
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y13, Y13
+	VPMULUDQ     maskedq0000000094d049bb<>+0(SB), Y12, Y12
+	VPADDQ       Y13, Y12, Y12
+	VPSLLQ       $0x20, Y12, Y12
+	VPADDQ       Y11, Y12, Y12
+	VPSRLQ       $0x1f, Y12, Y11
+	VPXOR        Y11, Y12, Y12
+	VPMAXUW      Y8, Y12, Y11
+	VPCMPEQW     Y12, Y11, Y11
+	VPMOVSXWD    X11, Y12
+	VEXTRACTI128 $0x01, Y11, X11
+	VPMOVSXWD    X11, Y11
+	VPANDN       Y9, Y12, Y9
+	VPANDN       Y10, Y11, Y10
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y3, Y3
+	VMOVUPS      Y9, (R11)
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y4, Y4
+	VMOVUPS      Y10, 32(R11)
+	VMOVDQU      64(R12)(R8*1), Y9
+	VPAND        v7fffffff<>+0(SB), Y9, Y10
+	VPMAXUD      Y10, Y1, Y1
+	VMOVDQU      96(R12)(R8*1), Y10
+	VPAND        v7fffffff<>+0(SB), Y10, Y11
+	VPMAXUD      Y11, Y1, Y1
+	VMOVQ        R13, X11
+	VPBROADCASTQ X11, Y11
+	VPADDQ       maskedLanes8<>+32(SB), Y11, Y11
+	VPSRLQ       $0x1e, Y11, Y12
+	VPXOR        Y11, Y12, Y12
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y12, Y11
+	VPSRLQ       $0x20, Y12, Y13
+	VPMULUDQ     maskedq000000001ce4e5b9<>+0(SB), Y13, Y13
+	VPMULUDQ     maskedq00000000bf58476d<>+0(SB), Y12, Y12
+	VPADDQ       Y13, Y12, Y12
+	VPSLLQ       $0x20, Y12, Y12
+	VPADDQ       Y11, Y12, Y12
+	VPSRLQ       $0x1b, Y12, Y11
+	VPXOR        Y11, Y12, Y12
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y12, Y11
+	VPSRLQ       $0x20, Y12, Y13
+	VPMULUDQ     maskedq00000000133111eb<>+0(SB), Y13, Y13
+	VPMULUDQ     maskedq0000000094d049bb<>+0(SB), Y12, Y12
+	VPADDQ       Y13, Y12, Y12
+	VPSLLQ       $0x20, Y12, Y12
+	VPADDQ       Y11, Y12, Y12
+	VPSRLQ       $0x1f, Y12, Y11
+	VPXOR        Y11, Y12, Y12
+	VPMAXUW      Y8, Y12, Y8
+	VPCMPEQW     Y12, Y8, Y8
+	VPMOVSXWD    X8, Y11
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXWD    X8, Y8
+	VPANDN       Y9, Y11, Y9
+	VPANDN       Y10, Y8, Y10
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y5, Y5
+	VMOVUPS      Y9, 64(R11)
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y10, Y6, Y6
+	VMOVUPS      Y10, 96(R11)
+	JMP          mergeMaskedPaperF32AVX2_next
+
+mergeMaskedPaperF32AVX2_words:
+	MOVQ         (R10), R12
+	VBROADCASTSS 28(R10), Y7
+	MOVQ         56(R10), R13
+	VMOVDQU      (R12)(R8*1), Y8
+	VPAND        v7fffffff<>+0(SB), Y8, Y9
+	VPMAXUD      Y9, Y1, Y1
+	VMOVDQU      32(R12)(R8*1), Y9
+	VPAND        v7fffffff<>+0(SB), Y9, Y10
+	VPMAXUD      Y10, Y1, Y1
+	VPAND        (R13)(R9*4), Y8, Y8
+	VPAND        32(R13)(R9*4), Y9, Y9
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y3, Y3
+	VMOVUPS      Y8, (R11)
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y4, Y4
+	VMOVUPS      Y9, 32(R11)
+	VMOVDQU      64(R12)(R8*1), Y8
+	VPAND        v7fffffff<>+0(SB), Y8, Y9
+	VPMAXUD      Y9, Y1, Y1
+	VMOVDQU      96(R12)(R8*1), Y9
+	VPAND        v7fffffff<>+0(SB), Y9, Y10
+	VPMAXUD      Y10, Y1, Y1
+	VPAND        64(R13)(R9*4), Y8, Y8
+	VPAND        96(R13)(R9*4), Y9, Y9
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y5, Y5
+	VMOVUPS      Y8, 64(R11)
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y6, Y6
+	VMOVUPS      Y9, 96(R11)
+
+mergeMaskedPaperF32AVX2_next:
+	ADDQ $0x00000050, R10
+	ADDQ $0x00000100, R11
+	JMP  mergeMaskedPaperF32AVX2_input
+
+mergeMaskedPaperF32AVX2_inputs:
+	VPAND   v7fffffff<>+0(SB), Y3, Y7
+	VPMAXUD Y7, Y2, Y2
+	VPAND   v80000000<>+0(SB), Y3, Y3
+	VMOVDQU Y3, (SP)
+	VPAND   v7fffffff<>+0(SB), Y4, Y3
+	VPMAXUD Y3, Y2, Y2
+	VPAND   v80000000<>+0(SB), Y4, Y4
+	VMOVDQU Y4, 32(SP)
+	VPAND   v7fffffff<>+0(SB), Y5, Y3
+	VPMAXUD Y3, Y2, Y2
+	VPAND   v80000000<>+0(SB), Y5, Y5
+	VMOVDQU Y5, 64(SP)
+	VPAND   v7fffffff<>+0(SB), Y6, Y3
+	VPMAXUD Y3, Y2, Y2
+	VPAND   v80000000<>+0(SB), Y6, Y6
+	VMOVDQU Y6, 96(SP)
+	VPXOR   Y3, Y3, Y3
+	VPXOR   Y4, Y4, Y4
+	VPXOR   Y5, Y5, Y5
+	VPXOR   Y6, Y6, Y6
+	VPXOR   Y7, Y7, Y7
+	VPXOR   Y8, Y8, Y8
+	VPXOR   Y9, Y9, Y9
+	VPXOR   Y10, Y10, Y10
+	VPXOR   Y11, Y11, Y11
+	MOVQ    BX, R10
+	MOVQ    DI, R11
+
+mergeMaskedPaperF32AVX2_mix:
+	CMPQ         R10, SI
+	JE           mergeMaskedPaperF32AVX2_mixed
+	VBROADCASTSS 24(R10), Y12
+	VMOVUPS      (R11), Y13
+	VPXOR        (SP), Y13, Y14
+	VMULPS       Y13, Y12, Y13
+	VPCMPGTD     Y11, Y14, Y14
+	VANDPS       Y14, Y13, Y13
+	VADDPS       Y13, Y3, Y3
+	VANDPS       v3f800000<>+0(SB), Y14, Y13
+	VADDPS       Y13, Y4, Y4
+	VMOVUPS      32(R11), Y13
+	VPXOR        32(SP), Y13, Y14
+	VMULPS       Y13, Y12, Y13
+	VPCMPGTD     Y11, Y14, Y14
+	VANDPS       Y14, Y13, Y13
+	VADDPS       Y13, Y5, Y5
+	VANDPS       v3f800000<>+0(SB), Y14, Y13
+	VADDPS       Y13, Y6, Y6
+	VMOVUPS      64(R11), Y13
+	VPXOR        64(SP), Y13, Y14
+	VMULPS       Y13, Y12, Y13
+	VPCMPGTD     Y11, Y14, Y14
+	VANDPS       Y14, Y13, Y13
+	VADDPS       Y13, Y7, Y7
+	VANDPS       v3f800000<>+0(SB), Y14, Y13
+	VADDPS       Y13, Y8, Y8
+	VMOVUPS      96(R11), Y13
+	VPXOR        96(SP), Y13, Y14
+	VMULPS       Y13, Y12, Y12
+	VPCMPGTD     Y11, Y14, Y13
+	VANDPS       Y13, Y12, Y12
+	VADDPS       Y12, Y9, Y9
+	VANDPS       v3f800000<>+0(SB), Y13, Y12
+	VADDPS       Y12, Y10, Y10
+	ADDQ         $0x00000050, R10
+	ADDQ         $0x00000100, R11
+	JMP          mergeMaskedPaperF32AVX2_mix
+
+mergeMaskedPaperF32AVX2_mixed:
+	MOVBLZX   normalize+105(FP), R10
+	TESTL     R10, R10
+	JZ        mergeMaskedPaperF32AVX2_normalized
+	VCMPPS    $0x04, Y11, Y4, Y12
+	VDIVPS    Y4, Y3, Y4
+	VBLENDVPS Y12, Y4, Y3, Y3
+	VCMPPS    $0x04, Y11, Y6, Y4
+	VDIVPS    Y6, Y5, Y6
+	VBLENDVPS Y4, Y6, Y5, Y5
+	VCMPPS    $0x04, Y11, Y8, Y4
+	VDIVPS    Y8, Y7, Y6
+	VBLENDVPS Y4, Y6, Y7, Y7
+	VCMPPS    $0x04, Y11, Y10, Y4
+	VDIVPS    Y10, Y9, Y6
+	VBLENDVPS Y4, Y6, Y9, Y9
+
+mergeMaskedPaperF32AVX2_normalized:
+	VBROADCASTSS lambda+100(FP), Y4
+	VMOVUPS      (CX)(R8*1), Y6
+	VMULPS       Y4, Y3, Y3
+	VADDPS       Y6, Y3, Y3
+	VMOVUPS      32(CX)(R8*1), Y6
+	VMULPS       Y4, Y5, Y5
+	VADDPS       Y6, Y5, Y5
+	VMOVUPS      64(CX)(R8*1), Y6
+	VMULPS       Y4, Y7, Y7
+	VADDPS       Y6, Y7, Y7
+	VMOVUPS      96(CX)(R8*1), Y6
+	VMULPS       Y4, Y9, Y9
+	VADDPS       Y6, Y9, Y9
+	VMOVUPS      Y3, (AX)(R8*1)
+	VPAND        v7fffffff<>+0(SB), Y3, Y3
+	VPMAXUD      Y3, Y0, Y0
+	VMOVUPS      Y5, 32(AX)(R8*1)
+	VPAND        v7fffffff<>+0(SB), Y5, Y3
+	VPMAXUD      Y3, Y0, Y0
+	VMOVUPS      Y7, 64(AX)(R8*1)
+	VPAND        v7fffffff<>+0(SB), Y7, Y3
+	VPMAXUD      Y3, Y0, Y0
+	VMOVUPS      Y9, 96(AX)(R8*1)
+	VPAND        v7fffffff<>+0(SB), Y9, Y3
+	VPMAXUD      Y3, Y0, Y0
+	ADDQ         $0x00000080, R8
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000080, DX
+	JMP          mergeMaskedPaperF32AVX2_step
+
+mergeMaskedPaperF32AVX2_done:
+	VPBROADCASTD c7f800000<>+0(SB), Y3
+	VPMINUD      Y3, Y0, Y0
+	VPCMPEQD     Y3, Y0, Y0
+	VPTEST       Y0, Y0
+	SETEQ        AL
+	VPBROADCASTD c7f800000<>+0(SB), Y0
+	VPMINUD      Y0, Y1, Y1
+	VPCMPEQD     Y0, Y1, Y1
+	VPTEST       Y1, Y1
+	SETEQ        CL
+	ANDB         CL, AL
+	VPBROADCASTD c7f800000<>+0(SB), Y0
+	VPMINUD      Y0, Y2, Y1
+	VPCMPEQD     Y0, Y1, Y1
+	VPTEST       Y1, Y1
+	SETEQ        CL
+	ANDB         CL, AL
+	MOVB         AL, ret+112(FP)
+	VZEROUPPER
+	RET
+
+// func countKeysF32AVX2(raw []byte, below uint32, eq uint32) (notBelow int, equal int)
+// Requires: AVX, AVX2
+TEXT ·countKeysF32AVX2(SB), NOSPLIT, $0-48
+	MOVQ         raw_base+0(FP), AX
+	MOVQ         raw_len+8(FP), CX
+	MOVL         below+24(FP), DX
+	VMOVD        DX, X0
+	VPBROADCASTD X0, Y0
+	MOVL         eq+28(FP), DX
+	VMOVD        DX, X1
+	VPBROADCASTD X1, Y1
+	VPBROADCASTD c7fffffff<>+0(SB), Y2
+	XORQ         DX, DX
+	XORQ         DX, DX
+	VPXOR        Y3, Y3, Y3
+	VPXOR        Y4, Y4, Y4
+	VPADDD       vffffffff<>+0(SB), Y0, Y0
+
+countKeysF32AVX2_loop:
+	CMPQ     CX, $0x00000020
+	JB       countKeysF32AVX2_done
+	VPAND    (AX), Y2, Y5
+	VPCMPGTD Y0, Y5, Y6
+	VPCMPEQD Y1, Y5, Y5
+	VPSUBD   Y6, Y3, Y3
+	VPSUBD   Y5, Y4, Y4
+	ADDQ     $0x00000020, AX
+	SUBQ     $0x00000020, CX
+	JMP      countKeysF32AVX2_loop
+
+countKeysF32AVX2_done:
+	VEXTRACTI128 $0x01, Y3, X0
+	VPADDD       X0, X3, X0
+	VPSHUFD      $0x4e, X0, X1
+	VPADDD       X1, X0, X0
+	VPSHUFD      $0xb1, X0, X1
+	VPADDD       X1, X0, X0
+	VMOVD        X0, AX
+	MOVQ         AX, notBelow+32(FP)
+	VEXTRACTI128 $0x01, Y4, X0
+	VPADDD       X0, X4, X0
+	VPSHUFD      $0x4e, X0, X1
+	VPADDD       X1, X0, X0
+	VPSHUFD      $0xb1, X0, X1
+	VPADDD       X1, X0, X0
+	VMOVD        X0, AX
+	MOVQ         AX, equal+40(FP)
+	VZEROUPPER
+	RET
+
+// func medianEncBF16AVX512(dst []byte, base []byte, xs [][]byte, k int, lambda float32) bool
+// Requires: AVX, AVX512BW, AVX512F, AVX512VL
+TEXT ·medianEncBF16AVX512(SB), NOSPLIT, $0-89
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         base_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+	MOVQ         xs_base+48(FP), BX
+	MOVQ         xs_len+56(FP), SI
+	MOVQ         k+72(FP), DI
+	XORQ         DI, DI
+	VPXORD       Z0, Z0, Z0
+	VPBROADCASTD cffff0000<>+0(SB), Z1
+	VPBROADCASTD c00007fff<>+0(SB), Z1
+	VPBROADCASTD c00000001<>+0(SB), Z4
+	VPBROADCASTD c00400000<>+0(SB), Z5
+	VPBROADCASTD c7fff7fff<>+0(SB), Z6
+	VPXORD       Z2, Z2, Z2
+	VBROADCASTSS lambda+80(FP), Z7
+	VBROADCASTSS robustEncHalf<>+0(SB), Z8
+	CMPQ         SI, $0x00000001
+	JE           medianEncBF16AVX512_n1
+	CMPQ         SI, $0x00000002
+	JE           medianEncBF16AVX512_n2
+	CMPQ         SI, $0x00000003
+	JE           medianEncBF16AVX512_n3
+	CMPQ         SI, $0x00000004
+	JE           medianEncBF16AVX512_n4
+	CMPQ         SI, $0x00000005
+	JE           medianEncBF16AVX512_n5
+	CMPQ         SI, $0x00000006
+	JE           medianEncBF16AVX512_n6
+	CMPQ         SI, $0x00000007
+	JE           medianEncBF16AVX512_n7
+	CMPQ         SI, $0x00000008
+	JE           medianEncBF16AVX512_n8
+	JMP          medianEncBF16AVX512_done
+
+medianEncBF16AVX512_n1:
+	CMPQ         DX, $0x00000020
+	JB           medianEncBF16AVX512_done
+	MOVQ         (BX), SI
+	VPMOVZXWD    (SI)(DI*1), Z8
+	VPSLLD       $0x10, Z8, Z8
+	VPBROADCASTD c7fffffff<>+0(SB), Z3
+	VPANDD       Z3, Z8, Z3
+	VPMAXUD      Z3, Z2, Z2
+	VMULPS       Z7, Z8, Z8
+	VPMOVZXWD    (CX)(DI*1), Z3
+	VPSLLD       $0x10, Z3, Z3
+	VADDPS       Z3, Z8, Z8
+	VPSRLD       $0x10, Z8, Z3
+	VPANDD       Z4, Z3, Z3
+	VPADDD       Z1, Z8, Z9
+	VPADDD       Z3, Z9, Z9
+	VCMPPS       $0x03, Z8, Z8, K1
+	VPORD        Z5, Z8, K1, Z9
+	VPSRLD       $0x10, Z9, Z9
+	VPMOVDW      Z9, Y3
+	VMOVDQU32    Y3, (AX)(DI*1)
+	VPANDD       Z6, Z9, Z3
+	VPMAXUW      Z3, Z0, Z0
+	ADDQ         $0x00000020, DI
+	SUBQ         $0x00000020, DX
+	JMP          medianEncBF16AVX512_n1
+
+medianEncBF16AVX512_n2:
+	CMPQ      DX, $0x00000020
+	JB        medianEncBF16AVX512_done
+	MOVQ      (BX), SI
+	VPMOVZXWD (SI)(DI*1), Z9
+	VPSLLD    $0x10, Z9, Z9
+	VPANDD    Z3, Z9, Z10
+	VPMAXUD   Z10, Z2, Z2
+	MOVQ      24(BX), SI
+	VPMOVZXWD (SI)(DI*1), Z10
+	VPSLLD    $0x10, Z10, Z10
+	VPANDD    Z3, Z10, Z11
+	VPMAXUD   Z11, Z2, Z2
+	VADDPS    Z10, Z9, Z9
+	VMULPS    Z8, Z9, Z9
+	VMULPS    Z7, Z9, Z9
+	VPMOVZXWD (CX)(DI*1), Z10
+	VPSLLD    $0x10, Z10, Z10
+	VADDPS    Z10, Z9, Z9
+	VPSRLD    $0x10, Z9, Z10
+	VPANDD    Z4, Z10, Z10
+	VPADDD    Z1, Z9, Z11
+	VPADDD    Z10, Z11, Z11
+	VCMPPS    $0x03, Z9, Z9, K1
+	VPORD     Z5, Z9, K1, Z11
+	VPSRLD    $0x10, Z11, Z11
+	VPMOVDW   Z11, Y9
+	VMOVDQU32 Y9, (AX)(DI*1)
+	VPANDD    Z6, Z11, Z9
+	VPMAXUW   Z9, Z0, Z0
+	ADDQ      $0x00000020, DI
+	SUBQ      $0x00000020, DX
+	JMP       medianEncBF16AVX512_n2
+
+medianEncBF16AVX512_n3:
+	CMPQ      DX, $0x00000020
+	JB        medianEncBF16AVX512_done
+	MOVQ      (BX), SI
+	VPMOVZXWD (SI)(DI*1), Z8
+	VPSLLD    $0x10, Z8, Z8
+	VPANDD    Z3, Z8, Z9
+	VPMAXUD   Z9, Z2, Z2
+	MOVQ      24(BX), SI
+	VPMOVZXWD (SI)(DI*1), Z9
+	VPSLLD    $0x10, Z9, Z9
+	VPANDD    Z3, Z9, Z10
+	VPMAXUD   Z10, Z2, Z2
+	MOVQ      48(BX), SI
+	VPMOVZXWD (SI)(DI*1), Z10
+	VPSLLD    $0x10, Z10, Z10
+	VPANDD    Z3, Z10, Z11
+	VPMAXUD   Z11, Z2, Z2
+	VPSRAD    $0x1f, Z8, Z11
+	VPSRLD    $0x01, Z11, Z11
+	VPXORD    Z11, Z8, Z8
+	VPSRAD    $0x1f, Z10, Z11
+	VPSRLD    $0x01, Z11, Z11
+	VPXORD    Z11, Z10, Z10
+	VPMINSD   Z10, Z8, Z11
+	VPMAXSD   Z10, Z8, Z10
+	VPSRAD    $0x1f, Z9, Z8
+	VPSRLD    $0x01, Z8, Z8
+	VPXORD    Z8, Z9, Z9
+	VPMAXSD   Z9, Z11, Z9
+	VPMINSD   Z10, Z9, Z9
+	VPSRAD    $0x1f, Z9, Z8
+	VPSRLD    $0x01, Z8, Z8
+	VPXORD    Z8, Z9, Z9
+	VMULPS    Z7, Z9, Z9
+	VPMOVZXWD (CX)(DI*1), Z8
+	VPSLLD    $0x10, Z8, Z8
+	VADDPS    Z8, Z9, Z9
+	VPSRLD    $0x10, Z9, Z8
+	VPANDD    Z4, Z8, Z8
+	VPADDD    Z1, Z9, Z10
+	VPADDD    Z8, Z10, Z10
+	VCMPPS    $0x03, Z9, Z9, K1
+	VPORD     Z5, Z9, K1, Z10
+	VPSRLD    $0x10, Z10, Z10
+	VPMOVDW   Z10, Y8
+	VMOVDQU32 Y8, (AX)(DI*1)
+	VPANDD    Z6, Z10, Z8
+	VPMAXUW   Z8, Z0, Z0
+	ADDQ      $0x00000020, DI
+	SUBQ      $0x00000020, DX
+	JMP       medianEncBF16AVX512_n3
+
+medianEncBF16AVX512_n4:
+	CMPQ      DX, $0x00000020
+	JB        medianEncBF16AVX512_done
+	MOVQ      (BX), SI
+	VPMOVZXWD (SI)(DI*1), Z9
+	VPSLLD    $0x10, Z9, Z9
+	VPANDD    Z3, Z9, Z10
+	VPMAXUD   Z10, Z2, Z2
+	MOVQ      24(BX), SI
+	VPMOVZXWD (SI)(DI*1), Z10
+	VPSLLD    $0x10, Z10, Z10
+	VPANDD    Z3, Z10, Z11
+	VPMAXUD   Z11, Z2, Z2
+	MOVQ      48(BX), SI
+	VPMOVZXWD (SI)(DI*1), Z11
+	VPSLLD    $0x10, Z11, Z11
+	VPANDD    Z3, Z11, Z12
+	VPMAXUD   Z12, Z2, Z2
+	MOVQ      72(BX), SI
+	VPMOVZXWD (SI)(DI*1), Z12
+	VPSLLD    $0x10, Z12, Z12
+	VPANDD    Z3, Z12, Z13
+	VPMAXUD   Z13, Z2, Z2
+	VPSRAD    $0x1f, Z9, Z13
+	VPSRLD    $0x01, Z13, Z13
+	VPXORD    Z13, Z9, Z9
+	VPSRAD    $0x1f, Z10, Z13
+	VPSRLD    $0x01, Z13, Z13
+	VPXORD    Z13, Z10, Z10
+	VPMINSD   Z10, Z9, Z13
+	VPMAXSD   Z10, Z9, Z10
+	VPSRAD    $0x1f, Z11, Z9
+	VPSRLD    $0x01, Z9, Z9
+	VPXORD    Z9, Z11, Z11
+	VPSRAD    $0x1f, Z12, Z9
+	VPSRLD    $0x01, Z9, Z9
+	VPXORD    Z9, Z12, Z12
+	VPMINSD   Z12, Z11, Z9
+	VPMAXSD   Z12, Z11, Z12
+	VPMAXSD   Z9, Z13, Z9
+	VPMINSD   Z12, Z10, Z10
+	VPSRAD    $0x1f, Z9, Z11
+	VPSRLD    $0x01, Z11, Z11
+	VPXORD    Z11, Z9, Z9
+	VPSRAD    $0x1f, Z10, Z11
+	VPSRLD    $0x01, Z11, Z11
+	VPXORD    Z11, Z10, Z10
+	VADDPS    Z9, Z10, Z10
+	VMULPS    Z8, Z10, Z10
+	VMULPS    Z7, Z10, Z10
+	VPMOVZXWD (CX)(DI*1), Z9
+	VPSLLD    $0x10, Z9, Z9
+	VADDPS    Z9, Z10, Z10
+	VPSRLD    $0x10, Z10, Z9
+	VPANDD    Z4, Z9, Z9
+	VPADDD    Z1, Z10, Z11
+	VPADDD    Z9, Z11, Z11
+	VCMPPS    $0x03, Z10, Z10, K1
+	VPORD     Z5, Z10, K1, Z11
+	VPSRLD    $0x10, Z11, Z11
+	VPMOVDW   Z11, Y9
+	VMOVDQU32 Y9, (AX)(DI*1)
+	VPANDD    Z6, Z11, Z9
+	VPMAXUW   Z9, Z0, Z0
+	ADDQ      $0x00000020, DI
+	SUBQ      $0x00000020, DX
+	JMP       medianEncBF16AVX512_n4
+
+medianEncBF16AVX512_n5:
+	CMPQ      DX, $0x00000020
+	JB        medianEncBF16AVX512_done
+	MOVQ      (BX), SI
+	VPMOVZXWD (SI)(DI*1), Z8
+	VPSLLD    $0x10, Z8, Z8
+	VPANDD    Z3, Z8, Z9
+	VPMAXUD   Z9, Z2, Z2
+	MOVQ      24(BX), SI
+	VPMOVZXWD (SI)(DI*1), Z9
+	VPSLLD    $0x10, Z9, Z9
+	VPANDD    Z3, Z9, Z10
+	VPMAXUD   Z10, Z2, Z2
+	MOVQ      48(BX), SI
+	VPMOVZXWD (SI)(DI*1), Z10
+	VPSLLD    $0x10, Z10, Z10
+	VPANDD    Z3, Z10, Z11
+	VPMAXUD   Z11, Z2, Z2
+	MOVQ      72(BX), SI
+	VPMOVZXWD (SI)(DI*1), Z11
+	VPSLLD    $0x10, Z11, Z11
+	VPANDD    Z3, Z11, Z12
+	VPMAXUD   Z12, Z2, Z2
+	MOVQ      96(BX), SI
+	VPMOVZXWD (SI)(DI*1), Z12
+	VPSLLD    $0x10, Z12, Z12
+	VPANDD    Z3, Z12, Z13
+	VPMAXUD   Z13, Z2, Z2
+	VPSRAD    $0x1f, Z8, Z13
+	VPSRLD    $0x01, Z13, Z13
+	VPXORD    Z13, Z8, Z8
+	VPSRAD    $0x1f, Z9, Z13
+	VPSRLD    $0x01, Z13, Z13
+	VPXORD    Z13, Z9, Z9
+	VPMINSD   Z9, Z8, Z13
+	VPMAXSD   Z9, Z8, Z9
+	VPSRAD    $0x1f, Z11, Z8
+	VPSRLD    $0x01, Z8, Z8
+	VPXORD    Z8, Z11, Z11
+	VPSRAD    $0x1f, Z12, Z8
+	VPSRLD    $0x01, Z8, Z8
+	VPXORD    Z8, Z12, Z12
+	VPMINSD   Z12, Z11, Z8
+	VPMAXSD   Z12, Z11, Z12
+	VPSRAD    $0x1f, Z10, Z11
+	VPSRLD    $0x01, Z11, Z11
+	VPXORD    Z11, Z10, Z10
+	VPMINSD   Z12, Z10, Z11
+	VPMAXSD   Z12, Z10, Z12
+	VPMINSD   Z8, Z11, Z10
+	VPMAXSD   Z8, Z11, Z8
+	VPMINSD   Z8, Z13, Z11
+	VPMAXSD   Z8, Z13, Z8
+	VPMAXSD   Z10, Z11, Z10
+	VPMINSD   Z12, Z9, Z9
+	VPMINSD   Z8, Z9, Z9
+	VPMAXSD   Z10, Z9, Z10
+	VPSRAD    $0x1f, Z10, Z8
+	VPSRLD    $0x01, Z8, Z8
+	VPXORD    Z8, Z10, Z10
+	VMULPS    Z7, Z10, Z10
+	VPMOVZXWD (CX)(DI*1), Z8
+	VPSLLD    $0x10, Z8, Z8
+	VADDPS    Z8, Z10, Z10
+	VPSRLD    $0x10, Z10, Z8
+	VPANDD    Z4, Z8, Z8
+	VPADDD    Z1, Z10, Z9
+	VPADDD    Z8, Z9, Z9
+	VCMPPS    $0x03, Z10, Z10, K1
+	VPORD     Z5, Z10, K1, Z9
+	VPSRLD    $0x10, Z9, Z9
+	VPMOVDW   Z9, Y8
+	VMOVDQU32 Y8, (AX)(DI*1)
+	VPANDD    Z6, Z9, Z8
+	VPMAXUW   Z8, Z0, Z0
+	ADDQ      $0x00000020, DI
+	SUBQ      $0x00000020, DX
+	JMP       medianEncBF16AVX512_n5
+
+medianEncBF16AVX512_n6:
+	CMPQ      DX, $0x00000020
+	JB        medianEncBF16AVX512_done
+	MOVQ      (BX), SI
+	VPMOVZXWD (SI)(DI*1), Z9
+	VPSLLD    $0x10, Z9, Z9
+	VPANDD    Z3, Z9, Z10
+	VPMAXUD   Z10, Z2, Z2
+	MOVQ      24(BX), SI
+	VPMOVZXWD (SI)(DI*1), Z10
+	VPSLLD    $0x10, Z10, Z10
+	VPANDD    Z3, Z10, Z11
+	VPMAXUD   Z11, Z2, Z2
+	MOVQ      48(BX), SI
+	VPMOVZXWD (SI)(DI*1), Z11
+	VPSLLD    $0x10, Z11, Z11
+	VPANDD    Z3, Z11, Z12
+	VPMAXUD   Z12, Z2, Z2
+	MOVQ      72(BX), SI
+	VPMOVZXWD (SI)(DI*1), Z12
+	VPSLLD    $0x10, Z12, Z12
+	VPANDD    Z3, Z12, Z13
+	VPMAXUD   Z13, Z2, Z2
+	MOVQ      96(BX), SI
+	VPMOVZXWD (SI)(DI*1), Z13
+	VPSLLD    $0x10, Z13, Z13
+	VPANDD    Z3, Z13, Z14
+	VPMAXUD   Z14, Z2, Z2
+	MOVQ      120(BX), SI
+	VPMOVZXWD (SI)(DI*1), Z14
+	VPSLLD    $0x10, Z14, Z14
+	VPANDD    Z3, Z14, Z15
+	VPMAXUD   Z15, Z2, Z2
+	VPSRAD    $0x1f, Z10, Z15
+	VPSRLD    $0x01, Z15, Z15
+	VPXORD    Z15, Z10, Z10
+	VPSRAD    $0x1f, Z11, Z15
+	VPSRLD    $0x01, Z15, Z15
+	VPXORD    Z15, Z11, Z11
+	VPMINSD   Z11, Z10, Z15
+	VPMAXSD   Z11, Z10, Z11
+	VPSRAD    $0x1f, Z13, Z10
+	VPSRLD    $0x01, Z10, Z10
+	VPXORD    Z10, Z13, Z13
+	VPSRAD    $0x1f, Z14, Z10
+	VPSRLD    $0x01, Z10, Z10
+	VPXORD    Z10, Z14, Z14
+	VPMINSD   Z14, Z13, Z10
+	VPMAXSD   Z14, Z13, Z14
+	VPSRAD    $0x1f, Z9, Z13
+	VPSRLD    $0x01, Z13, Z13
+	VPXORD    Z13, Z9, Z9
+	VPMINSD   Z11, Z9, Z13
+	VPMAXSD   Z11, Z9, Z11
+	VPSRAD    $0x1f, Z12, Z9
+	VPSRLD    $0x01, Z9, Z9
+	VPXORD    Z9, Z12, Z12
+	VPMINSD   Z14, Z12, Z9
+	VPMAXSD   Z14, Z12, Z14
+	VPMINSD   Z15, Z13, Z12
+	VPMAXSD   Z15, Z13, Z15
+	VPMINSD   Z10, Z9, Z13
+	VPMAXSD   Z10, Z9, Z10
+	VPMINSD   Z14, Z11, Z11
+	VPMAXSD   Z13, Z12, Z13
+	VPMINSD   Z10, Z15, Z9
+	VPMAXSD   Z10, Z15, Z10
+	VPMINSD   Z10, Z11, Z11
+	VPMAXSD   Z13, Z9, Z13
+	VPSRAD    $0x1f, Z13, Z9
+	VPSRLD    $0x01, Z9, Z9
+	VPXORD    Z9, Z13, Z13
+	VPSRAD    $0x1f, Z11, Z9
+	VPSRLD    $0x01, Z9, Z9
+	VPXORD    Z9, Z11, Z11
+	VADDPS    Z13, Z11, Z11
+	VMULPS    Z8, Z11, Z11
+	VMULPS    Z7, Z11, Z11
+	VPMOVZXWD (CX)(DI*1), Z9
+	VPSLLD    $0x10, Z9, Z9
+	VADDPS    Z9, Z11, Z11
+	VPSRLD    $0x10, Z11, Z9
+	VPANDD    Z4, Z9, Z9
+	VPADDD    Z1, Z11, Z10
+	VPADDD    Z9, Z10, Z10
+	VCMPPS    $0x03, Z11, Z11, K1
+	VPORD     Z5, Z11, K1, Z10
+	VPSRLD    $0x10, Z10, Z10
+	VPMOVDW   Z10, Y9
+	VMOVDQU32 Y9, (AX)(DI*1)
+	VPANDD    Z6, Z10, Z9
+	VPMAXUW   Z9, Z0, Z0
+	ADDQ      $0x00000020, DI
+	SUBQ      $0x00000020, DX
+	JMP       medianEncBF16AVX512_n6
+
+medianEncBF16AVX512_n7:
+	CMPQ      DX, $0x00000020
+	JB        medianEncBF16AVX512_done
+	MOVQ      (BX), SI
+	VPMOVZXWD (SI)(DI*1), Z8
+	VPSLLD    $0x10, Z8, Z8
+	VPANDD    Z3, Z8, Z9
+	VPMAXUD   Z9, Z2, Z2
+	MOVQ      24(BX), SI
+	VPMOVZXWD (SI)(DI*1), Z9
+	VPSLLD    $0x10, Z9, Z9
+	VPANDD    Z3, Z9, Z10
+	VPMAXUD   Z10, Z2, Z2
+	MOVQ      48(BX), SI
+	VPMOVZXWD (SI)(DI*1), Z10
+	VPSLLD    $0x10, Z10, Z10
+	VPANDD    Z3, Z10, Z11
+	VPMAXUD   Z11, Z2, Z2
+	MOVQ      72(BX), SI
+	VPMOVZXWD (SI)(DI*1), Z11
+	VPSLLD    $0x10, Z11, Z11
+	VPANDD    Z3, Z11, Z12
+	VPMAXUD   Z12, Z2, Z2
+	MOVQ      96(BX), SI
+	VPMOVZXWD (SI)(DI*1), Z12
+	VPSLLD    $0x10, Z12, Z12
+	VPANDD    Z3, Z12, Z13
+	VPMAXUD   Z13, Z2, Z2
+	MOVQ      120(BX), SI
+	VPMOVZXWD (SI)(DI*1), Z13
+	VPSLLD    $0x10, Z13, Z13
+	VPANDD    Z3, Z13, Z14
+	VPMAXUD   Z14, Z2, Z2
+	MOVQ      144(BX), SI
+	VPMOVZXWD (SI)(DI*1), Z14
+	VPSLLD    $0x10, Z14, Z14
+	VPANDD    Z3, Z14, Z15
+	VPMAXUD   Z15, Z2, Z2
+	VPSRAD    $0x1f, Z9, Z15
+	VPSRLD    $0x01, Z15, Z15
+	VPXORD    Z15, Z9, Z9
+	VPSRAD    $0x1f, Z10, Z15
+	VPSRLD    $0x01, Z15, Z15
+	VPXORD    Z15, Z10, Z10
+	VPMINSD   Z10, Z9, Z15
+	VPMAXSD   Z10, Z9, Z10
+	VPSRAD    $0x1f, Z11, Z9
+	VPSRLD    $0x01, Z9, Z9
+	VPXORD    Z9, Z11, Z11
+	VPSRAD    $0x1f, Z12, Z9
+	VPSRLD    $0x01, Z9, Z9
+	VPXORD    Z9, Z12, Z12
+	VPMINSD   Z12, Z11, Z9
+	VPMAXSD   Z12, Z11, Z12
+	VPSRAD    $0x1f, Z13, Z11
+	VPSRLD    $0x01, Z11, Z11
+	VPXORD    Z11, Z13, Z13
+	VPSRAD    $0x1f, Z14, Z11
+	VPSRLD    $0x01, Z11, Z11
+	VPXORD    Z11, Z14, Z14
+	VPMINSD   Z14, Z13, Z11
+	VPMAXSD   Z14, Z13, Z14
+	VPSRAD    $0x1f, Z8, Z13
+	VPSRLD    $0x01, Z13, Z13
+	VPXORD    Z13, Z8, Z8
+	VPMINSD   Z10, Z8, Z13
+	VPMAXSD   Z10, Z8, Z10
+	VPMINSD   Z11, Z9, Z8
+	VPMAXSD   Z11, Z9, Z11
+	VPMINSD   Z14, Z12, Z9
+	VPMAXSD   Z14, Z12, Z14
+	VPMINSD   Z15, Z13, Z12
+	VPMAXSD   Z15, Z13, Z15
+	VPMINSD   Z11, Z9, Z13
+	VPMAXSD   Z11, Z9, Z11
+	VPMINSD   Z14, Z10, Z10
+	VPMINSD   Z13, Z12, Z9
+	VPMAXSD   Z13, Z12, Z13
+	VPMINSD   Z11, Z15, Z12
+	VPMAXSD   Z11, Z15, Z11
+	VPMAXSD   Z8, Z9, Z8
+	VPMINSD   Z11, Z10, Z10
+	VPMAXSD   Z8, Z12, Z8
+	VPMINSD   Z13, Z10, Z10
+	VPMAXSD   Z8, Z10, Z8
+	VPSRAD    $0x1f, Z8, Z9
+	VPSRLD    $0x01, Z9, Z9
+	VPXORD    Z9, Z8, Z8
+	VMULPS    Z7, Z8, Z8
+	VPMOVZXWD (CX)(DI*1), Z9
+	VPSLLD    $0x10, Z9, Z9
+	VADDPS    Z9, Z8, Z8
+	VPSRLD    $0x10, Z8, Z9
+	VPANDD    Z4, Z9, Z9
+	VPADDD    Z1, Z8, Z10
+	VPADDD    Z9, Z10, Z10
+	VCMPPS    $0x03, Z8, Z8, K1
+	VPORD     Z5, Z8, K1, Z10
+	VPSRLD    $0x10, Z10, Z10
+	VPMOVDW   Z10, Y8
+	VMOVDQU32 Y8, (AX)(DI*1)
+	VPANDD    Z6, Z10, Z8
+	VPMAXUW   Z8, Z0, Z0
+	ADDQ      $0x00000020, DI
+	SUBQ      $0x00000020, DX
+	JMP       medianEncBF16AVX512_n7
+
+medianEncBF16AVX512_n8:
+	CMPQ      DX, $0x00000020
+	JB        medianEncBF16AVX512_done
+	MOVQ      (BX), SI
+	VPMOVZXWD (SI)(DI*1), Z9
+	VPSLLD    $0x10, Z9, Z9
+	VPANDD    Z3, Z9, Z10
+	VPMAXUD   Z10, Z2, Z2
+	MOVQ      24(BX), SI
+	VPMOVZXWD (SI)(DI*1), Z10
+	VPSLLD    $0x10, Z10, Z10
+	VPANDD    Z3, Z10, Z11
+	VPMAXUD   Z11, Z2, Z2
+	MOVQ      48(BX), SI
+	VPMOVZXWD (SI)(DI*1), Z11
+	VPSLLD    $0x10, Z11, Z11
+	VPANDD    Z3, Z11, Z12
+	VPMAXUD   Z12, Z2, Z2
+	MOVQ      72(BX), SI
+	VPMOVZXWD (SI)(DI*1), Z12
+	VPSLLD    $0x10, Z12, Z12
+	VPANDD    Z3, Z12, Z13
+	VPMAXUD   Z13, Z2, Z2
+	MOVQ      96(BX), SI
+	VPMOVZXWD (SI)(DI*1), Z13
+	VPSLLD    $0x10, Z13, Z13
+	VPANDD    Z3, Z13, Z14
+	VPMAXUD   Z14, Z2, Z2
+	MOVQ      120(BX), SI
+	VPMOVZXWD (SI)(DI*1), Z14
+	VPSLLD    $0x10, Z14, Z14
+	VPANDD    Z3, Z14, Z15
+	VPMAXUD   Z15, Z2, Z2
+	MOVQ      144(BX), SI
+	VPMOVZXWD (SI)(DI*1), Z15
+	VPSLLD    $0x10, Z15, Z15
+	VPANDD    Z3, Z15, Z16
+	VPMAXUD   Z16, Z2, Z2
+	MOVQ      168(BX), SI
+	VPMOVZXWD (SI)(DI*1), Z16
+	VPSLLD    $0x10, Z16, Z16
+	VPANDD    Z3, Z16, Z17
+	VPMAXUD   Z17, Z2, Z2
+	VPSRAD    $0x1f, Z9, Z17
+	VPSRLD    $0x01, Z17, Z17
+	VPXORD    Z17, Z9, Z9
+	VPSRAD    $0x1f, Z11, Z17
+	VPSRLD    $0x01, Z17, Z17
+	VPXORD    Z17, Z11, Z11
+	VPMINSD   Z11, Z9, Z17
+	VPMAXSD   Z11, Z9, Z11
+	VPSRAD    $0x1f, Z10, Z9
+	VPSRLD    $0x01, Z9, Z9
+	VPXORD    Z9, Z10, Z10
+	VPSRAD    $0x1f, Z12, Z9
+	VPSRLD    $0x01, Z9, Z9
+	VPXORD    Z9, Z12, Z12
+	VPMINSD   Z12, Z10, Z9
+	VPMAXSD   Z12, Z10, Z12
+	VPSRAD    $0x1f, Z13, Z10
+	VPSRLD    $0x01, Z10, Z10
+	VPXORD    Z10, Z13, Z13
+	VPSRAD    $0x1f, Z15, Z10
+	VPSRLD    $0x01, Z10, Z10
+	VPXORD    Z10, Z15, Z15
+	VPMINSD   Z15, Z13, Z10
+	VPMAXSD   Z15, Z13, Z15
+	VPSRAD    $0x1f, Z14, Z13
+	VPSRLD    $0x01, Z13, Z13
+	VPXORD    Z13, Z14, Z14
+	VPSRAD    $0x1f, Z16, Z13
+	VPSRLD    $0x01, Z13, Z13
+	VPXORD    Z13, Z16, Z16
+	VPMINSD   Z16, Z14, Z13
+	VPMAXSD   Z16, Z14, Z16
+	VPMINSD   Z10, Z17, Z14
+	VPMAXSD   Z10, Z17, Z10
+	VPMINSD   Z13, Z9, Z17
+	VPMAXSD   Z13, Z9, Z13
+	VPMINSD   Z15, Z11, Z9
+	VPMAXSD   Z15, Z11, Z15
+	VPMINSD   Z16, Z12, Z11
+	VPMAXSD   Z16, Z12, Z16
+	VPMAXSD   Z17, Z14, Z17
+	VPMINSD   Z11, Z9, Z12
+	VPMAXSD   Z11, Z9, Z11
+	VPMINSD   Z13, Z10, Z9
+	VPMAXSD   Z13, Z10, Z13
+	VPMINSD   Z16, Z15, Z15
+	VPMAXSD   Z9, Z12, Z9
+	VPMINSD   Z13, Z11, Z11
+	VPMAXSD   Z9, Z17, Z9
+	VPMINSD   Z15, Z11, Z11
+	VPSRAD    $0x1f, Z9, Z10
+	VPSRLD    $0x01, Z10, Z10
+	VPXORD    Z10, Z9, Z9
+	VPSRAD    $0x1f, Z11, Z10
+	VPSRLD    $0x01, Z10, Z10
+	VPXORD    Z10, Z11, Z11
+	VADDPS    Z9, Z11, Z11
+	VMULPS    Z8, Z11, Z11
+	VMULPS    Z7, Z11, Z11
+	VPMOVZXWD (CX)(DI*1), Z9
+	VPSLLD    $0x10, Z9, Z9
+	VADDPS    Z9, Z11, Z11
+	VPSRLD    $0x10, Z11, Z9
+	VPANDD    Z4, Z9, Z9
+	VPADDD    Z1, Z11, Z10
+	VPADDD    Z9, Z10, Z10
+	VCMPPS    $0x03, Z11, Z11, K1
+	VPORD     Z5, Z11, K1, Z10
+	VPSRLD    $0x10, Z10, Z10
+	VPMOVDW   Z10, Y9
+	VMOVDQU32 Y9, (AX)(DI*1)
+	VPANDD    Z6, Z10, Z9
+	VPMAXUW   Z9, Z0, Z0
+	ADDQ      $0x00000020, DI
+	SUBQ      $0x00000020, DX
+	JMP       medianEncBF16AVX512_n8
+
+medianEncBF16AVX512_done:
+	VPBROADCASTD c7f807f80<>+0(SB), Z1
+	VPCMPUW      $0x05, Z1, Z0, K1
+	KORTESTD     K1, K1
+	SETEQ        AL
+	VPBROADCASTD c7f800000<>+0(SB), Z0
+	VPCMPUD      $0x05, Z0, Z2, K1
+	KORTESTW     K1, K1
+	SETEQ        CL
+	ANDB         CL, AL
+	MOVB         AL, ret+88(FP)
+	VZEROUPPER
+	RET
+
+DATA robustEncHalf<>+0(SB)/4, $0x3f000000
+GLOBL robustEncHalf<>(SB), RODATA|NOPTR, $4
+
+// func trimmedEncBF16AVX512(dst []byte, base []byte, xs [][]byte, k int, lambda float32) bool
+// Requires: AVX, AVX512BW, AVX512F, AVX512VL
+TEXT ·trimmedEncBF16AVX512(SB), NOSPLIT, $0-89
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         base_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+	MOVQ         xs_base+48(FP), BX
+	MOVQ         xs_len+56(FP), SI
+	MOVQ         k+72(FP), DI
+	XORQ         R8, R8
+	VPXORD       Z0, Z0, Z0
+	VPBROADCASTD cffff0000<>+0(SB), Z1
+	VPBROADCASTD c00007fff<>+0(SB), Z1
+	VPBROADCASTD c00000001<>+0(SB), Z5
+	VPBROADCASTD c00400000<>+0(SB), Z6
+	VPBROADCASTD c7fff7fff<>+0(SB), Z7
+	VPXORD       Z2, Z2, Z2
+	VBROADCASTSS lambda+80(FP), Z8
+	MOVQ         DI, R9
+	SHLQ         $0x01, R9
+	NEGQ         R9
+	ADDQ         SI, R9
+	VXORPS       X9, X9, X9
+	VCVTSI2SSQ   R9, X9, X9
+	VBROADCASTSS X9, Z9
+	CMPQ         SI, $0x00000001
+	JE           trimmedEncBF16AVX512_n1
+	CMPQ         SI, $0x00000002
+	JE           trimmedEncBF16AVX512_n2
+	CMPQ         SI, $0x00000003
+	JE           trimmedEncBF16AVX512_n3
+	CMPQ         SI, $0x00000004
+	JE           trimmedEncBF16AVX512_n4
+	CMPQ         SI, $0x00000005
+	JE           trimmedEncBF16AVX512_n5
+	CMPQ         SI, $0x00000006
+	JE           trimmedEncBF16AVX512_n6
+	CMPQ         SI, $0x00000007
+	JE           trimmedEncBF16AVX512_n7
+	CMPQ         SI, $0x00000008
+	JE           trimmedEncBF16AVX512_n8
+	JMP          trimmedEncBF16AVX512_done
+
+trimmedEncBF16AVX512_n1:
+	CMPQ         DX, $0x00000020
+	JB           trimmedEncBF16AVX512_done
+	MOVQ         (BX), SI
+	VPMOVZXWD    (SI)(R8*1), Z10
+	VPSLLD       $0x10, Z10, Z10
+	VPBROADCASTD c7fffffff<>+0(SB), Z3
+	VPANDD       Z3, Z10, Z3
+	VPMAXUD      Z3, Z2, Z2
+	VPXORD       Z4, Z4, Z4
+	VADDPS       Z10, Z4, Z4
+	VDIVPS       Z9, Z4, Z4
+	VMULPS       Z8, Z4, Z4
+	VPMOVZXWD    (CX)(R8*1), Z3
+	VPSLLD       $0x10, Z3, Z3
+	VADDPS       Z3, Z4, Z4
+	VPSRLD       $0x10, Z4, Z3
+	VPANDD       Z5, Z3, Z3
+	VPADDD       Z1, Z4, Z10
+	VPADDD       Z3, Z10, Z10
+	VCMPPS       $0x03, Z4, Z4, K1
+	VPORD        Z6, Z4, K1, Z10
+	VPSRLD       $0x10, Z10, Z10
+	VPMOVDW      Z10, Y3
+	VMOVDQU32    Y3, (AX)(R8*1)
+	VPANDD       Z7, Z10, Z3
+	VPMAXUW      Z3, Z0, Z0
+	ADDQ         $0x00000020, R8
+	SUBQ         $0x00000020, DX
+	JMP          trimmedEncBF16AVX512_n1
+
+trimmedEncBF16AVX512_n2:
+	CMPQ      DX, $0x00000020
+	JB        trimmedEncBF16AVX512_done
+	MOVQ      (BX), SI
+	VPMOVZXWD (SI)(R8*1), Z4
+	VPSLLD    $0x10, Z4, Z4
+	VPANDD    Z3, Z4, Z10
+	VPMAXUD   Z10, Z2, Z2
+	MOVQ      24(BX), SI
+	VPMOVZXWD (SI)(R8*1), Z10
+	VPSLLD    $0x10, Z10, Z10
+	VPANDD    Z3, Z10, Z12
+	VPMAXUD   Z12, Z2, Z2
+	VPSRAD    $0x1f, Z4, Z12
+	VPSRLD    $0x01, Z12, Z12
+	VPXORD    Z12, Z4, Z4
+	VPSRAD    $0x1f, Z10, Z12
+	VPSRLD    $0x01, Z12, Z12
+	VPXORD    Z12, Z10, Z10
+	VPMINSD   Z10, Z4, Z12
+	VPMAXSD   Z10, Z4, Z10
+	VPXORD    Z11, Z11, Z11
+	VPSRAD    $0x1f, Z12, Z4
+	VPSRLD    $0x01, Z4, Z4
+	VPXORD    Z4, Z12, Z12
+	VADDPS    Z12, Z11, Z11
+	VPSRAD    $0x1f, Z10, Z4
+	VPSRLD    $0x01, Z4, Z4
+	VPXORD    Z4, Z10, Z10
+	VADDPS    Z10, Z11, Z11
+	VDIVPS    Z9, Z11, Z11
+	VMULPS    Z8, Z11, Z11
+	VPMOVZXWD (CX)(R8*1), Z4
+	VPSLLD    $0x10, Z4, Z4
+	VADDPS    Z4, Z11, Z11
+	VPSRLD    $0x10, Z11, Z4
+	VPANDD    Z5, Z4, Z4
+	VPADDD    Z1, Z11, Z10
+	VPADDD    Z4, Z10, Z10
+	VCMPPS    $0x03, Z11, Z11, K1
+	VPORD     Z6, Z11, K1, Z10
+	VPSRLD    $0x10, Z10, Z10
+	VPMOVDW   Z10, Y4
+	VMOVDQU32 Y4, (AX)(R8*1)
+	VPANDD    Z7, Z10, Z4
+	VPMAXUW   Z4, Z0, Z0
+	ADDQ      $0x00000020, R8
+	SUBQ      $0x00000020, DX
+	JMP       trimmedEncBF16AVX512_n2
+
+trimmedEncBF16AVX512_n3:
+	CMPQ      DX, $0x00000020
+	JB        trimmedEncBF16AVX512_done
+	MOVQ      (BX), SI
+	VPMOVZXWD (SI)(R8*1), Z4
+	VPSLLD    $0x10, Z4, Z4
+	VPANDD    Z3, Z4, Z10
+	VPMAXUD   Z10, Z2, Z2
+	MOVQ      24(BX), SI
+	VPMOVZXWD (SI)(R8*1), Z10
+	VPSLLD    $0x10, Z10, Z10
+	VPANDD    Z3, Z10, Z12
+	VPMAXUD   Z12, Z2, Z2
+	MOVQ      48(BX), SI
+	VPMOVZXWD (SI)(R8*1), Z12
+	VPSLLD    $0x10, Z12, Z12
+	VPANDD    Z3, Z12, Z13
+	VPMAXUD   Z13, Z2, Z2
+	VPSRAD    $0x1f, Z4, Z13
+	VPSRLD    $0x01, Z13, Z13
+	VPXORD    Z13, Z4, Z4
+	VPSRAD    $0x1f, Z12, Z13
+	VPSRLD    $0x01, Z13, Z13
+	VPXORD    Z13, Z12, Z12
+	VPMINSD   Z12, Z4, Z13
+	VPMAXSD   Z12, Z4, Z12
+	VPSRAD    $0x1f, Z10, Z4
+	VPSRLD    $0x01, Z4, Z4
+	VPXORD    Z4, Z10, Z10
+	VPMINSD   Z10, Z13, Z4
+	VPMAXSD   Z10, Z13, Z10
+	VPMINSD   Z12, Z10, Z13
+	VPMAXSD   Z12, Z10, Z12
+	VPXORD    Z11, Z11, Z11
+	CMPQ      DI, $0x00000000
+	JA        trimmedEncBF16AVX512_n3_skip0
+	VPSRAD    $0x1f, Z4, Z10
+	VPSRLD    $0x01, Z10, Z10
+	VPXORD    Z10, Z4, Z4
+	VADDPS    Z4, Z11, Z11
+
+trimmedEncBF16AVX512_n3_skip0:
+	VPSRAD $0x1f, Z13, Z4
+	VPSRLD $0x01, Z4, Z4
+	VPXORD Z4, Z13, Z13
+	VADDPS Z13, Z11, Z11
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncBF16AVX512_n3_skip2
+	VPSRAD $0x1f, Z12, Z4
+	VPSRLD $0x01, Z4, Z4
+	VPXORD Z4, Z12, Z12
+	VADDPS Z12, Z11, Z11
+
+trimmedEncBF16AVX512_n3_skip2:
+	VDIVPS    Z9, Z11, Z11
+	VMULPS    Z8, Z11, Z11
+	VPMOVZXWD (CX)(R8*1), Z4
+	VPSLLD    $0x10, Z4, Z4
+	VADDPS    Z4, Z11, Z11
+	VPSRLD    $0x10, Z11, Z4
+	VPANDD    Z5, Z4, Z4
+	VPADDD    Z1, Z11, Z10
+	VPADDD    Z4, Z10, Z10
+	VCMPPS    $0x03, Z11, Z11, K1
+	VPORD     Z6, Z11, K1, Z10
+	VPSRLD    $0x10, Z10, Z10
+	VPMOVDW   Z10, Y4
+	VMOVDQU32 Y4, (AX)(R8*1)
+	VPANDD    Z7, Z10, Z4
+	VPMAXUW   Z4, Z0, Z0
+	ADDQ      $0x00000020, R8
+	SUBQ      $0x00000020, DX
+	JMP       trimmedEncBF16AVX512_n3
+
+trimmedEncBF16AVX512_n4:
+	CMPQ      DX, $0x00000020
+	JB        trimmedEncBF16AVX512_done
+	MOVQ      (BX), SI
+	VPMOVZXWD (SI)(R8*1), Z4
+	VPSLLD    $0x10, Z4, Z4
+	VPANDD    Z3, Z4, Z10
+	VPMAXUD   Z10, Z2, Z2
+	MOVQ      24(BX), SI
+	VPMOVZXWD (SI)(R8*1), Z10
+	VPSLLD    $0x10, Z10, Z10
+	VPANDD    Z3, Z10, Z12
+	VPMAXUD   Z12, Z2, Z2
+	MOVQ      48(BX), SI
+	VPMOVZXWD (SI)(R8*1), Z12
+	VPSLLD    $0x10, Z12, Z12
+	VPANDD    Z3, Z12, Z13
+	VPMAXUD   Z13, Z2, Z2
+	MOVQ      72(BX), SI
+	VPMOVZXWD (SI)(R8*1), Z13
+	VPSLLD    $0x10, Z13, Z13
+	VPANDD    Z3, Z13, Z14
+	VPMAXUD   Z14, Z2, Z2
+	VPSRAD    $0x1f, Z4, Z14
+	VPSRLD    $0x01, Z14, Z14
+	VPXORD    Z14, Z4, Z4
+	VPSRAD    $0x1f, Z10, Z14
+	VPSRLD    $0x01, Z14, Z14
+	VPXORD    Z14, Z10, Z10
+	VPMINSD   Z10, Z4, Z14
+	VPMAXSD   Z10, Z4, Z10
+	VPSRAD    $0x1f, Z12, Z4
+	VPSRLD    $0x01, Z4, Z4
+	VPXORD    Z4, Z12, Z12
+	VPSRAD    $0x1f, Z13, Z4
+	VPSRLD    $0x01, Z4, Z4
+	VPXORD    Z4, Z13, Z13
+	VPMINSD   Z13, Z12, Z4
+	VPMAXSD   Z13, Z12, Z13
+	VPMINSD   Z4, Z14, Z12
+	VPMAXSD   Z4, Z14, Z4
+	VPMINSD   Z13, Z10, Z14
+	VPMAXSD   Z13, Z10, Z13
+	VPMINSD   Z4, Z14, Z10
+	VPMAXSD   Z4, Z14, Z4
+	VPXORD    Z11, Z11, Z11
+	CMPQ      DI, $0x00000000
+	JA        trimmedEncBF16AVX512_n4_skip0
+	VPSRAD    $0x1f, Z12, Z14
+	VPSRLD    $0x01, Z14, Z14
+	VPXORD    Z14, Z12, Z12
+	VADDPS    Z12, Z11, Z11
+
+trimmedEncBF16AVX512_n4_skip0:
+	VPSRAD $0x1f, Z10, Z12
+	VPSRLD $0x01, Z12, Z12
+	VPXORD Z12, Z10, Z10
+	VADDPS Z10, Z11, Z11
+	VPSRAD $0x1f, Z4, Z10
+	VPSRLD $0x01, Z10, Z10
+	VPXORD Z10, Z4, Z4
+	VADDPS Z4, Z11, Z11
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncBF16AVX512_n4_skip3
+	VPSRAD $0x1f, Z13, Z4
+	VPSRLD $0x01, Z4, Z4
+	VPXORD Z4, Z13, Z13
+	VADDPS Z13, Z11, Z11
+
+trimmedEncBF16AVX512_n4_skip3:
+	VDIVPS    Z9, Z11, Z11
+	VMULPS    Z8, Z11, Z11
+	VPMOVZXWD (CX)(R8*1), Z4
+	VPSLLD    $0x10, Z4, Z4
+	VADDPS    Z4, Z11, Z11
+	VPSRLD    $0x10, Z11, Z4
+	VPANDD    Z5, Z4, Z4
+	VPADDD    Z1, Z11, Z10
+	VPADDD    Z4, Z10, Z10
+	VCMPPS    $0x03, Z11, Z11, K1
+	VPORD     Z6, Z11, K1, Z10
+	VPSRLD    $0x10, Z10, Z10
+	VPMOVDW   Z10, Y4
+	VMOVDQU32 Y4, (AX)(R8*1)
+	VPANDD    Z7, Z10, Z4
+	VPMAXUW   Z4, Z0, Z0
+	ADDQ      $0x00000020, R8
+	SUBQ      $0x00000020, DX
+	JMP       trimmedEncBF16AVX512_n4
+
+trimmedEncBF16AVX512_n5:
+	CMPQ      DX, $0x00000020
+	JB        trimmedEncBF16AVX512_done
+	MOVQ      (BX), SI
+	VPMOVZXWD (SI)(R8*1), Z4
+	VPSLLD    $0x10, Z4, Z4
+	VPANDD    Z3, Z4, Z10
+	VPMAXUD   Z10, Z2, Z2
+	MOVQ      24(BX), SI
+	VPMOVZXWD (SI)(R8*1), Z10
+	VPSLLD    $0x10, Z10, Z10
+	VPANDD    Z3, Z10, Z12
+	VPMAXUD   Z12, Z2, Z2
+	MOVQ      48(BX), SI
+	VPMOVZXWD (SI)(R8*1), Z12
+	VPSLLD    $0x10, Z12, Z12
+	VPANDD    Z3, Z12, Z13
+	VPMAXUD   Z13, Z2, Z2
+	MOVQ      72(BX), SI
+	VPMOVZXWD (SI)(R8*1), Z13
+	VPSLLD    $0x10, Z13, Z13
+	VPANDD    Z3, Z13, Z14
+	VPMAXUD   Z14, Z2, Z2
+	MOVQ      96(BX), SI
+	VPMOVZXWD (SI)(R8*1), Z14
+	VPSLLD    $0x10, Z14, Z14
+	VPANDD    Z3, Z14, Z15
+	VPMAXUD   Z15, Z2, Z2
+	VPSRAD    $0x1f, Z4, Z15
+	VPSRLD    $0x01, Z15, Z15
+	VPXORD    Z15, Z4, Z4
+	VPSRAD    $0x1f, Z10, Z15
+	VPSRLD    $0x01, Z15, Z15
+	VPXORD    Z15, Z10, Z10
+	VPMINSD   Z10, Z4, Z15
+	VPMAXSD   Z10, Z4, Z10
+	VPSRAD    $0x1f, Z13, Z4
+	VPSRLD    $0x01, Z4, Z4
+	VPXORD    Z4, Z13, Z13
+	VPSRAD    $0x1f, Z14, Z4
+	VPSRLD    $0x01, Z4, Z4
+	VPXORD    Z4, Z14, Z14
+	VPMINSD   Z14, Z13, Z4
+	VPMAXSD   Z14, Z13, Z14
+	VPSRAD    $0x1f, Z12, Z13
+	VPSRLD    $0x01, Z13, Z13
+	VPXORD    Z13, Z12, Z12
+	VPMINSD   Z14, Z12, Z13
+	VPMAXSD   Z14, Z12, Z14
+	VPMINSD   Z4, Z13, Z12
+	VPMAXSD   Z4, Z13, Z4
+	VPMINSD   Z4, Z15, Z13
+	VPMAXSD   Z4, Z15, Z4
+	VPMINSD   Z12, Z13, Z15
+	VPMAXSD   Z12, Z13, Z12
+	VPMINSD   Z14, Z10, Z13
+	VPMAXSD   Z14, Z10, Z14
+	VPMINSD   Z4, Z13, Z10
+	VPMAXSD   Z4, Z13, Z4
+	VPMINSD   Z12, Z10, Z13
+	VPMAXSD   Z12, Z10, Z12
+	VPXORD    Z11, Z11, Z11
+	CMPQ      DI, $0x00000000
+	JA        trimmedEncBF16AVX512_n5_skip0
+	VPSRAD    $0x1f, Z15, Z10
+	VPSRLD    $0x01, Z10, Z10
+	VPXORD    Z10, Z15, Z15
+	VADDPS    Z15, Z11, Z11
+
+trimmedEncBF16AVX512_n5_skip0:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncBF16AVX512_n5_skip1
+	VPSRAD $0x1f, Z13, Z10
+	VPSRLD $0x01, Z10, Z10
+	VPXORD Z10, Z13, Z13
+	VADDPS Z13, Z11, Z11
+
+trimmedEncBF16AVX512_n5_skip1:
+	VPSRAD $0x1f, Z12, Z10
+	VPSRLD $0x01, Z10, Z10
+	VPXORD Z10, Z12, Z12
+	VADDPS Z12, Z11, Z11
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncBF16AVX512_n5_skip3
+	VPSRAD $0x1f, Z4, Z10
+	VPSRLD $0x01, Z10, Z10
+	VPXORD Z10, Z4, Z4
+	VADDPS Z4, Z11, Z11
+
+trimmedEncBF16AVX512_n5_skip3:
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncBF16AVX512_n5_skip4
+	VPSRAD $0x1f, Z14, Z4
+	VPSRLD $0x01, Z4, Z4
+	VPXORD Z4, Z14, Z14
+	VADDPS Z14, Z11, Z11
+
+trimmedEncBF16AVX512_n5_skip4:
+	VDIVPS    Z9, Z11, Z11
+	VMULPS    Z8, Z11, Z11
+	VPMOVZXWD (CX)(R8*1), Z4
+	VPSLLD    $0x10, Z4, Z4
+	VADDPS    Z4, Z11, Z11
+	VPSRLD    $0x10, Z11, Z4
+	VPANDD    Z5, Z4, Z4
+	VPADDD    Z1, Z11, Z10
+	VPADDD    Z4, Z10, Z10
+	VCMPPS    $0x03, Z11, Z11, K1
+	VPORD     Z6, Z11, K1, Z10
+	VPSRLD    $0x10, Z10, Z10
+	VPMOVDW   Z10, Y4
+	VMOVDQU32 Y4, (AX)(R8*1)
+	VPANDD    Z7, Z10, Z4
+	VPMAXUW   Z4, Z0, Z0
+	ADDQ      $0x00000020, R8
+	SUBQ      $0x00000020, DX
+	JMP       trimmedEncBF16AVX512_n5
+
+trimmedEncBF16AVX512_n6:
+	CMPQ      DX, $0x00000020
+	JB        trimmedEncBF16AVX512_done
+	MOVQ      (BX), SI
+	VPMOVZXWD (SI)(R8*1), Z4
+	VPSLLD    $0x10, Z4, Z4
+	VPANDD    Z3, Z4, Z10
+	VPMAXUD   Z10, Z2, Z2
+	MOVQ      24(BX), SI
+	VPMOVZXWD (SI)(R8*1), Z10
+	VPSLLD    $0x10, Z10, Z10
+	VPANDD    Z3, Z10, Z12
+	VPMAXUD   Z12, Z2, Z2
+	MOVQ      48(BX), SI
+	VPMOVZXWD (SI)(R8*1), Z12
+	VPSLLD    $0x10, Z12, Z12
+	VPANDD    Z3, Z12, Z13
+	VPMAXUD   Z13, Z2, Z2
+	MOVQ      72(BX), SI
+	VPMOVZXWD (SI)(R8*1), Z13
+	VPSLLD    $0x10, Z13, Z13
+	VPANDD    Z3, Z13, Z14
+	VPMAXUD   Z14, Z2, Z2
+	MOVQ      96(BX), SI
+	VPMOVZXWD (SI)(R8*1), Z14
+	VPSLLD    $0x10, Z14, Z14
+	VPANDD    Z3, Z14, Z15
+	VPMAXUD   Z15, Z2, Z2
+	MOVQ      120(BX), SI
+	VPMOVZXWD (SI)(R8*1), Z15
+	VPSLLD    $0x10, Z15, Z15
+	VPANDD    Z3, Z15, Z16
+	VPMAXUD   Z16, Z2, Z2
+	VPSRAD    $0x1f, Z10, Z16
+	VPSRLD    $0x01, Z16, Z16
+	VPXORD    Z16, Z10, Z10
+	VPSRAD    $0x1f, Z12, Z16
+	VPSRLD    $0x01, Z16, Z16
+	VPXORD    Z16, Z12, Z12
+	VPMINSD   Z12, Z10, Z16
+	VPMAXSD   Z12, Z10, Z12
+	VPSRAD    $0x1f, Z14, Z10
+	VPSRLD    $0x01, Z10, Z10
+	VPXORD    Z10, Z14, Z14
+	VPSRAD    $0x1f, Z15, Z10
+	VPSRLD    $0x01, Z10, Z10
+	VPXORD    Z10, Z15, Z15
+	VPMINSD   Z15, Z14, Z10
+	VPMAXSD   Z15, Z14, Z15
+	VPSRAD    $0x1f, Z4, Z14
+	VPSRLD    $0x01, Z14, Z14
+	VPXORD    Z14, Z4, Z4
+	VPMINSD   Z12, Z4, Z14
+	VPMAXSD   Z12, Z4, Z12
+	VPSRAD    $0x1f, Z13, Z4
+	VPSRLD    $0x01, Z4, Z4
+	VPXORD    Z4, Z13, Z13
+	VPMINSD   Z15, Z13, Z4
+	VPMAXSD   Z15, Z13, Z15
+	VPMINSD   Z16, Z14, Z13
+	VPMAXSD   Z16, Z14, Z16
+	VPMINSD   Z10, Z4, Z14
+	VPMAXSD   Z10, Z4, Z10
+	VPMINSD   Z15, Z12, Z4
+	VPMAXSD   Z15, Z12, Z15
+	VPMINSD   Z14, Z13, Z12
+	VPMAXSD   Z14, Z13, Z14
+	VPMINSD   Z10, Z16, Z13
+	VPMAXSD   Z10, Z16, Z10
+	VPMINSD   Z10, Z4, Z16
+	VPMAXSD   Z10, Z4, Z10
+	VPMINSD   Z14, Z13, Z4
+	VPMAXSD   Z14, Z13, Z14
+	VPMINSD   Z14, Z16, Z13
+	VPMAXSD   Z14, Z16, Z14
+	VPXORD    Z11, Z11, Z11
+	CMPQ      DI, $0x00000000
+	JA        trimmedEncBF16AVX512_n6_skip0
+	VPSRAD    $0x1f, Z12, Z16
+	VPSRLD    $0x01, Z16, Z16
+	VPXORD    Z16, Z12, Z12
+	VADDPS    Z12, Z11, Z11
+
+trimmedEncBF16AVX512_n6_skip0:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncBF16AVX512_n6_skip1
+	VPSRAD $0x1f, Z4, Z12
+	VPSRLD $0x01, Z12, Z12
+	VPXORD Z12, Z4, Z4
+	VADDPS Z4, Z11, Z11
+
+trimmedEncBF16AVX512_n6_skip1:
+	VPSRAD $0x1f, Z13, Z4
+	VPSRLD $0x01, Z4, Z4
+	VPXORD Z4, Z13, Z13
+	VADDPS Z13, Z11, Z11
+	VPSRAD $0x1f, Z14, Z4
+	VPSRLD $0x01, Z4, Z4
+	VPXORD Z4, Z14, Z14
+	VADDPS Z14, Z11, Z11
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncBF16AVX512_n6_skip4
+	VPSRAD $0x1f, Z10, Z4
+	VPSRLD $0x01, Z4, Z4
+	VPXORD Z4, Z10, Z10
+	VADDPS Z10, Z11, Z11
+
+trimmedEncBF16AVX512_n6_skip4:
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncBF16AVX512_n6_skip5
+	VPSRAD $0x1f, Z15, Z4
+	VPSRLD $0x01, Z4, Z4
+	VPXORD Z4, Z15, Z15
+	VADDPS Z15, Z11, Z11
+
+trimmedEncBF16AVX512_n6_skip5:
+	VDIVPS    Z9, Z11, Z11
+	VMULPS    Z8, Z11, Z11
+	VPMOVZXWD (CX)(R8*1), Z4
+	VPSLLD    $0x10, Z4, Z4
+	VADDPS    Z4, Z11, Z11
+	VPSRLD    $0x10, Z11, Z4
+	VPANDD    Z5, Z4, Z4
+	VPADDD    Z1, Z11, Z10
+	VPADDD    Z4, Z10, Z10
+	VCMPPS    $0x03, Z11, Z11, K1
+	VPORD     Z6, Z11, K1, Z10
+	VPSRLD    $0x10, Z10, Z10
+	VPMOVDW   Z10, Y4
+	VMOVDQU32 Y4, (AX)(R8*1)
+	VPANDD    Z7, Z10, Z4
+	VPMAXUW   Z4, Z0, Z0
+	ADDQ      $0x00000020, R8
+	SUBQ      $0x00000020, DX
+	JMP       trimmedEncBF16AVX512_n6
+
+trimmedEncBF16AVX512_n7:
+	CMPQ      DX, $0x00000020
+	JB        trimmedEncBF16AVX512_done
+	MOVQ      (BX), SI
+	VPMOVZXWD (SI)(R8*1), Z4
+	VPSLLD    $0x10, Z4, Z4
+	VPANDD    Z3, Z4, Z10
+	VPMAXUD   Z10, Z2, Z2
+	MOVQ      24(BX), SI
+	VPMOVZXWD (SI)(R8*1), Z10
+	VPSLLD    $0x10, Z10, Z10
+	VPANDD    Z3, Z10, Z12
+	VPMAXUD   Z12, Z2, Z2
+	MOVQ      48(BX), SI
+	VPMOVZXWD (SI)(R8*1), Z12
+	VPSLLD    $0x10, Z12, Z12
+	VPANDD    Z3, Z12, Z13
+	VPMAXUD   Z13, Z2, Z2
+	MOVQ      72(BX), SI
+	VPMOVZXWD (SI)(R8*1), Z13
+	VPSLLD    $0x10, Z13, Z13
+	VPANDD    Z3, Z13, Z14
+	VPMAXUD   Z14, Z2, Z2
+	MOVQ      96(BX), SI
+	VPMOVZXWD (SI)(R8*1), Z14
+	VPSLLD    $0x10, Z14, Z14
+	VPANDD    Z3, Z14, Z15
+	VPMAXUD   Z15, Z2, Z2
+	MOVQ      120(BX), SI
+	VPMOVZXWD (SI)(R8*1), Z15
+	VPSLLD    $0x10, Z15, Z15
+	VPANDD    Z3, Z15, Z16
+	VPMAXUD   Z16, Z2, Z2
+	MOVQ      144(BX), SI
+	VPMOVZXWD (SI)(R8*1), Z16
+	VPSLLD    $0x10, Z16, Z16
+	VPANDD    Z3, Z16, Z17
+	VPMAXUD   Z17, Z2, Z2
+	VPSRAD    $0x1f, Z10, Z17
+	VPSRLD    $0x01, Z17, Z17
+	VPXORD    Z17, Z10, Z10
+	VPSRAD    $0x1f, Z12, Z17
+	VPSRLD    $0x01, Z17, Z17
+	VPXORD    Z17, Z12, Z12
+	VPMINSD   Z12, Z10, Z17
+	VPMAXSD   Z12, Z10, Z12
+	VPSRAD    $0x1f, Z13, Z10
+	VPSRLD    $0x01, Z10, Z10
+	VPXORD    Z10, Z13, Z13
+	VPSRAD    $0x1f, Z14, Z10
+	VPSRLD    $0x01, Z10, Z10
+	VPXORD    Z10, Z14, Z14
+	VPMINSD   Z14, Z13, Z10
+	VPMAXSD   Z14, Z13, Z14
+	VPSRAD    $0x1f, Z15, Z13
+	VPSRLD    $0x01, Z13, Z13
+	VPXORD    Z13, Z15, Z15
+	VPSRAD    $0x1f, Z16, Z13
+	VPSRLD    $0x01, Z13, Z13
+	VPXORD    Z13, Z16, Z16
+	VPMINSD   Z16, Z15, Z13
+	VPMAXSD   Z16, Z15, Z16
+	VPSRAD    $0x1f, Z4, Z15
+	VPSRLD    $0x01, Z15, Z15
+	VPXORD    Z15, Z4, Z4
+	VPMINSD   Z12, Z4, Z15
+	VPMAXSD   Z12, Z4, Z12
+	VPMINSD   Z13, Z10, Z4
+	VPMAXSD   Z13, Z10, Z13
+	VPMINSD   Z16, Z14, Z10
+	VPMAXSD   Z16, Z14, Z16
+	VPMINSD   Z17, Z15, Z14
+	VPMAXSD   Z17, Z15, Z17
+	VPMINSD   Z13, Z10, Z15
+	VPMAXSD   Z13, Z10, Z13
+	VPMINSD   Z16, Z12, Z10
+	VPMAXSD   Z16, Z12, Z16
+	VPMINSD   Z15, Z14, Z12
+	VPMAXSD   Z15, Z14, Z15
+	VPMINSD   Z13, Z17, Z14
+	VPMAXSD   Z13, Z17, Z13
+	VPMINSD   Z4, Z12, Z17
+	VPMAXSD   Z4, Z12, Z4
+	VPMINSD   Z13, Z10, Z12
+	VPMAXSD   Z13, Z10, Z13
+	VPMINSD   Z4, Z14, Z10
+	VPMAXSD   Z4, Z14, Z4
+	VPMINSD   Z15, Z12, Z14
+	VPMAXSD   Z15, Z12, Z15
+	VPMINSD   Z4, Z14, Z12
+	VPMAXSD   Z4, Z14, Z4
+	VPXORD    Z11, Z11, Z11
+	CMPQ      DI, $0x00000000
+	JA        trimmedEncBF16AVX512_n7_skip0
+	VPSRAD    $0x1f, Z17, Z14
+	VPSRLD    $0x01, Z14, Z14
+	VPXORD    Z14, Z17, Z17
+	VADDPS    Z17, Z11, Z11
+
+trimmedEncBF16AVX512_n7_skip0:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncBF16AVX512_n7_skip1
+	VPSRAD $0x1f, Z10, Z14
+	VPSRLD $0x01, Z14, Z14
+	VPXORD Z14, Z10, Z10
+	VADDPS Z10, Z11, Z11
+
+trimmedEncBF16AVX512_n7_skip1:
+	CMPQ   DI, $0x00000002
+	JA     trimmedEncBF16AVX512_n7_skip2
+	VPSRAD $0x1f, Z12, Z10
+	VPSRLD $0x01, Z10, Z10
+	VPXORD Z10, Z12, Z12
+	VADDPS Z12, Z11, Z11
+
+trimmedEncBF16AVX512_n7_skip2:
+	VPSRAD $0x1f, Z4, Z10
+	VPSRLD $0x01, Z10, Z10
+	VPXORD Z10, Z4, Z4
+	VADDPS Z4, Z11, Z11
+	CMPQ   DI, $0x00000002
+	JA     trimmedEncBF16AVX512_n7_skip4
+	VPSRAD $0x1f, Z15, Z4
+	VPSRLD $0x01, Z4, Z4
+	VPXORD Z4, Z15, Z15
+	VADDPS Z15, Z11, Z11
+
+trimmedEncBF16AVX512_n7_skip4:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncBF16AVX512_n7_skip5
+	VPSRAD $0x1f, Z13, Z4
+	VPSRLD $0x01, Z4, Z4
+	VPXORD Z4, Z13, Z13
+	VADDPS Z13, Z11, Z11
+
+trimmedEncBF16AVX512_n7_skip5:
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncBF16AVX512_n7_skip6
+	VPSRAD $0x1f, Z16, Z4
+	VPSRLD $0x01, Z4, Z4
+	VPXORD Z4, Z16, Z16
+	VADDPS Z16, Z11, Z11
+
+trimmedEncBF16AVX512_n7_skip6:
+	VDIVPS    Z9, Z11, Z11
+	VMULPS    Z8, Z11, Z11
+	VPMOVZXWD (CX)(R8*1), Z4
+	VPSLLD    $0x10, Z4, Z4
+	VADDPS    Z4, Z11, Z11
+	VPSRLD    $0x10, Z11, Z4
+	VPANDD    Z5, Z4, Z4
+	VPADDD    Z1, Z11, Z10
+	VPADDD    Z4, Z10, Z10
+	VCMPPS    $0x03, Z11, Z11, K1
+	VPORD     Z6, Z11, K1, Z10
+	VPSRLD    $0x10, Z10, Z10
+	VPMOVDW   Z10, Y4
+	VMOVDQU32 Y4, (AX)(R8*1)
+	VPANDD    Z7, Z10, Z4
+	VPMAXUW   Z4, Z0, Z0
+	ADDQ      $0x00000020, R8
+	SUBQ      $0x00000020, DX
+	JMP       trimmedEncBF16AVX512_n7
+
+trimmedEncBF16AVX512_n8:
+	CMPQ      DX, $0x00000020
+	JB        trimmedEncBF16AVX512_done
+	MOVQ      (BX), SI
+	VPMOVZXWD (SI)(R8*1), Z4
+	VPSLLD    $0x10, Z4, Z4
+	VPANDD    Z3, Z4, Z10
+	VPMAXUD   Z10, Z2, Z2
+	MOVQ      24(BX), SI
+	VPMOVZXWD (SI)(R8*1), Z10
+	VPSLLD    $0x10, Z10, Z10
+	VPANDD    Z3, Z10, Z12
+	VPMAXUD   Z12, Z2, Z2
+	MOVQ      48(BX), SI
+	VPMOVZXWD (SI)(R8*1), Z12
+	VPSLLD    $0x10, Z12, Z12
+	VPANDD    Z3, Z12, Z13
+	VPMAXUD   Z13, Z2, Z2
+	MOVQ      72(BX), SI
+	VPMOVZXWD (SI)(R8*1), Z13
+	VPSLLD    $0x10, Z13, Z13
+	VPANDD    Z3, Z13, Z14
+	VPMAXUD   Z14, Z2, Z2
+	MOVQ      96(BX), SI
+	VPMOVZXWD (SI)(R8*1), Z14
+	VPSLLD    $0x10, Z14, Z14
+	VPANDD    Z3, Z14, Z15
+	VPMAXUD   Z15, Z2, Z2
+	MOVQ      120(BX), SI
+	VPMOVZXWD (SI)(R8*1), Z15
+	VPSLLD    $0x10, Z15, Z15
+	VPANDD    Z3, Z15, Z16
+	VPMAXUD   Z16, Z2, Z2
+	MOVQ      144(BX), SI
+	VPMOVZXWD (SI)(R8*1), Z16
+	VPSLLD    $0x10, Z16, Z16
+	VPANDD    Z3, Z16, Z17
+	VPMAXUD   Z17, Z2, Z2
+	MOVQ      168(BX), SI
+	VPMOVZXWD (SI)(R8*1), Z17
+	VPSLLD    $0x10, Z17, Z17
+	VPANDD    Z3, Z17, Z18
+	VPMAXUD   Z18, Z2, Z2
+	VPSRAD    $0x1f, Z4, Z18
+	VPSRLD    $0x01, Z18, Z18
+	VPXORD    Z18, Z4, Z4
+	VPSRAD    $0x1f, Z12, Z18
+	VPSRLD    $0x01, Z18, Z18
+	VPXORD    Z18, Z12, Z12
+	VPMINSD   Z12, Z4, Z18
+	VPMAXSD   Z12, Z4, Z12
+	VPSRAD    $0x1f, Z10, Z4
+	VPSRLD    $0x01, Z4, Z4
+	VPXORD    Z4, Z10, Z10
+	VPSRAD    $0x1f, Z13, Z4
+	VPSRLD    $0x01, Z4, Z4
+	VPXORD    Z4, Z13, Z13
+	VPMINSD   Z13, Z10, Z4
+	VPMAXSD   Z13, Z10, Z13
+	VPSRAD    $0x1f, Z14, Z10
+	VPSRLD    $0x01, Z10, Z10
+	VPXORD    Z10, Z14, Z14
+	VPSRAD    $0x1f, Z16, Z10
+	VPSRLD    $0x01, Z10, Z10
+	VPXORD    Z10, Z16, Z16
+	VPMINSD   Z16, Z14, Z10
+	VPMAXSD   Z16, Z14, Z16
+	VPSRAD    $0x1f, Z15, Z14
+	VPSRLD    $0x01, Z14, Z14
+	VPXORD    Z14, Z15, Z15
+	VPSRAD    $0x1f, Z17, Z14
+	VPSRLD    $0x01, Z14, Z14
+	VPXORD    Z14, Z17, Z17
+	VPMINSD   Z17, Z15, Z14
+	VPMAXSD   Z17, Z15, Z17
+	VPMINSD   Z10, Z18, Z15
+	VPMAXSD   Z10, Z18, Z10
+	VPMINSD   Z14, Z4, Z18
+	VPMAXSD   Z14, Z4, Z14
+	VPMINSD   Z16, Z12, Z4
+	VPMAXSD   Z16, Z12, Z16
+	VPMINSD   Z17, Z13, Z12
+	VPMAXSD   Z17, Z13, Z17
+	VPMINSD   Z18, Z15, Z13
+	VPMAXSD   Z18, Z15, Z18
+	VPMINSD   Z12, Z4, Z15
+	VPMAXSD   Z12, Z4, Z12
+	VPMINSD   Z14, Z10, Z4
+	VPMAXSD   Z14, Z10, Z14
+	VPMINSD   Z17, Z16, Z10
+	VPMAXSD   Z17, Z16, Z17
+	VPMINSD   Z4, Z15, Z16
+	VPMAXSD   Z4, Z15, Z4
+	VPMINSD   Z14, Z12, Z15
+	VPMAXSD   Z14, Z12, Z14
+	VPMINSD   Z4, Z18, Z12
+	VPMAXSD   Z4, Z18, Z4
+	VPMINSD   Z10, Z15, Z18
+	VPMAXSD   Z10, Z15, Z10
+	VPMINSD   Z16, Z12, Z15
+	VPMAXSD   Z16, Z12, Z16
+	VPMINSD   Z4, Z18, Z12
+	VPMAXSD   Z4, Z18, Z4
+	VPMINSD   Z10, Z14, Z18
+	VPMAXSD   Z10, Z14, Z10
+	VPXORD    Z11, Z11, Z11
+	CMPQ      DI, $0x00000000
+	JA        trimmedEncBF16AVX512_n8_skip0
+	VPSRAD    $0x1f, Z13, Z14
+	VPSRLD    $0x01, Z14, Z14
+	VPXORD    Z14, Z13, Z13
+	VADDPS    Z13, Z11, Z11
+
+trimmedEncBF16AVX512_n8_skip0:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncBF16AVX512_n8_skip1
+	VPSRAD $0x1f, Z15, Z13
+	VPSRLD $0x01, Z13, Z13
+	VPXORD Z13, Z15, Z15
+	VADDPS Z15, Z11, Z11
+
+trimmedEncBF16AVX512_n8_skip1:
+	CMPQ   DI, $0x00000002
+	JA     trimmedEncBF16AVX512_n8_skip2
+	VPSRAD $0x1f, Z16, Z13
+	VPSRLD $0x01, Z13, Z13
+	VPXORD Z13, Z16, Z16
+	VADDPS Z16, Z11, Z11
+
+trimmedEncBF16AVX512_n8_skip2:
+	VPSRAD $0x1f, Z12, Z13
+	VPSRLD $0x01, Z13, Z13
+	VPXORD Z13, Z12, Z12
+	VADDPS Z12, Z11, Z11
+	VPSRAD $0x1f, Z4, Z12
+	VPSRLD $0x01, Z12, Z12
+	VPXORD Z12, Z4, Z4
+	VADDPS Z4, Z11, Z11
+	CMPQ   DI, $0x00000002
+	JA     trimmedEncBF16AVX512_n8_skip5
+	VPSRAD $0x1f, Z18, Z4
+	VPSRLD $0x01, Z4, Z4
+	VPXORD Z4, Z18, Z18
+	VADDPS Z18, Z11, Z11
+
+trimmedEncBF16AVX512_n8_skip5:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncBF16AVX512_n8_skip6
+	VPSRAD $0x1f, Z10, Z4
+	VPSRLD $0x01, Z4, Z4
+	VPXORD Z4, Z10, Z10
+	VADDPS Z10, Z11, Z11
+
+trimmedEncBF16AVX512_n8_skip6:
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncBF16AVX512_n8_skip7
+	VPSRAD $0x1f, Z17, Z4
+	VPSRLD $0x01, Z4, Z4
+	VPXORD Z4, Z17, Z17
+	VADDPS Z17, Z11, Z11
+
+trimmedEncBF16AVX512_n8_skip7:
+	VDIVPS    Z9, Z11, Z11
+	VMULPS    Z8, Z11, Z11
+	VPMOVZXWD (CX)(R8*1), Z4
+	VPSLLD    $0x10, Z4, Z4
+	VADDPS    Z4, Z11, Z11
+	VPSRLD    $0x10, Z11, Z4
+	VPANDD    Z5, Z4, Z4
+	VPADDD    Z1, Z11, Z10
+	VPADDD    Z4, Z10, Z10
+	VCMPPS    $0x03, Z11, Z11, K1
+	VPORD     Z6, Z11, K1, Z10
+	VPSRLD    $0x10, Z10, Z10
+	VPMOVDW   Z10, Y4
+	VMOVDQU32 Y4, (AX)(R8*1)
+	VPANDD    Z7, Z10, Z4
+	VPMAXUW   Z4, Z0, Z0
+	ADDQ      $0x00000020, R8
+	SUBQ      $0x00000020, DX
+	JMP       trimmedEncBF16AVX512_n8
+
+trimmedEncBF16AVX512_done:
+	VPBROADCASTD c7f807f80<>+0(SB), Z1
+	VPCMPUW      $0x05, Z1, Z0, K1
+	KORTESTD     K1, K1
+	SETEQ        AL
+	VPBROADCASTD c7f800000<>+0(SB), Z0
+	VPCMPUD      $0x05, Z0, Z2, K1
+	KORTESTW     K1, K1
+	SETEQ        CL
+	ANDB         CL, AL
+	MOVB         AL, ret+88(FP)
+	VZEROUPPER
+	RET
+
+// func medianEncF16AVX512(dst []byte, base []byte, xs [][]byte, k int, lambda float32) bool
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL
+TEXT ·medianEncF16AVX512(SB), NOSPLIT, $0-89
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         base_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+	MOVQ         xs_base+48(FP), BX
+	MOVQ         xs_len+56(FP), SI
+	MOVQ         k+72(FP), DI
+	XORQ         DI, DI
+	VPXORD       Z0, Z0, Z0
+	VPBROADCASTD c7fff7fff<>+0(SB), Z1
+	VPXORD       Z2, Z2, Z2
+	VBROADCASTSS lambda+80(FP), Z3
+	VBROADCASTSS robustEncHalf<>+0(SB), Z4
+	CMPQ         SI, $0x00000001
+	JE           medianEncF16AVX512_n1
+	CMPQ         SI, $0x00000002
+	JE           medianEncF16AVX512_n2
+	CMPQ         SI, $0x00000003
+	JE           medianEncF16AVX512_n3
+	CMPQ         SI, $0x00000004
+	JE           medianEncF16AVX512_n4
+	CMPQ         SI, $0x00000005
+	JE           medianEncF16AVX512_n5
+	CMPQ         SI, $0x00000006
+	JE           medianEncF16AVX512_n6
+	CMPQ         SI, $0x00000007
+	JE           medianEncF16AVX512_n7
+	CMPQ         SI, $0x00000008
+	JE           medianEncF16AVX512_n8
+	JMP          medianEncF16AVX512_done
+
+medianEncF16AVX512_n1:
+	CMPQ         DX, $0x00000020
+	JB           medianEncF16AVX512_done
+	MOVQ         (BX), SI
+	VCVTPH2PS    (SI)(DI*1), Z4
+	VPBROADCASTD c7fffffff<>+0(SB), Z5
+	VPANDD       Z5, Z4, Z5
+	VPMAXUD      Z5, Z2, Z2
+	VMULPS       Z3, Z4, Z4
+	VCVTPH2PS    (CX)(DI*1), Z5
+	VADDPS       Z5, Z4, Z4
+	VCVTPS2PH    $0x00, Z4, Y4
+	VMOVDQU32    Y4, (AX)(DI*1)
+	VPANDD       Y1, Y4, Y4
+	VPMAXUW      Y4, Y0, Y0
+	ADDQ         $0x00000020, DI
+	SUBQ         $0x00000020, DX
+	JMP          medianEncF16AVX512_n1
+
+medianEncF16AVX512_n2:
+	CMPQ      DX, $0x00000020
+	JB        medianEncF16AVX512_done
+	MOVQ      (BX), SI
+	VCVTPH2PS (SI)(DI*1), Z6
+	VPANDD    Z5, Z6, Z7
+	VPMAXUD   Z7, Z2, Z2
+	MOVQ      24(BX), SI
+	VCVTPH2PS (SI)(DI*1), Z7
+	VPANDD    Z5, Z7, Z8
+	VPMAXUD   Z8, Z2, Z2
+	VADDPS    Z7, Z6, Z6
+	VMULPS    Z4, Z6, Z6
+	VMULPS    Z3, Z6, Z6
+	VCVTPH2PS (CX)(DI*1), Z7
+	VADDPS    Z7, Z6, Z6
+	VCVTPS2PH $0x00, Z6, Y6
+	VMOVDQU32 Y6, (AX)(DI*1)
+	VPANDD    Y1, Y6, Y6
+	VPMAXUW   Y6, Y0, Y0
+	ADDQ      $0x00000020, DI
+	SUBQ      $0x00000020, DX
+	JMP       medianEncF16AVX512_n2
+
+medianEncF16AVX512_n3:
+	CMPQ      DX, $0x00000020
+	JB        medianEncF16AVX512_done
+	MOVQ      (BX), SI
+	VCVTPH2PS (SI)(DI*1), Z4
+	VPANDD    Z5, Z4, Z6
+	VPMAXUD   Z6, Z2, Z2
+	MOVQ      24(BX), SI
+	VCVTPH2PS (SI)(DI*1), Z6
+	VPANDD    Z5, Z6, Z7
+	VPMAXUD   Z7, Z2, Z2
+	MOVQ      48(BX), SI
+	VCVTPH2PS (SI)(DI*1), Z7
+	VPANDD    Z5, Z7, Z8
+	VPMAXUD   Z8, Z2, Z2
+	VPSRAD    $0x1f, Z4, Z8
+	VPSRLD    $0x01, Z8, Z8
+	VPXORD    Z8, Z4, Z4
+	VPSRAD    $0x1f, Z7, Z8
+	VPSRLD    $0x01, Z8, Z8
+	VPXORD    Z8, Z7, Z7
+	VPMINSD   Z7, Z4, Z8
+	VPMAXSD   Z7, Z4, Z7
+	VPSRAD    $0x1f, Z6, Z4
+	VPSRLD    $0x01, Z4, Z4
+	VPXORD    Z4, Z6, Z6
+	VPMAXSD   Z6, Z8, Z6
+	VPMINSD   Z7, Z6, Z6
+	VPSRAD    $0x1f, Z6, Z4
+	VPSRLD    $0x01, Z4, Z4
+	VPXORD    Z4, Z6, Z6
+	VMULPS    Z3, Z6, Z6
+	VCVTPH2PS (CX)(DI*1), Z4
+	VADDPS    Z4, Z6, Z6
+	VCVTPS2PH $0x00, Z6, Y4
+	VMOVDQU32 Y4, (AX)(DI*1)
+	VPANDD    Y1, Y4, Y4
+	VPMAXUW   Y4, Y0, Y0
+	ADDQ      $0x00000020, DI
+	SUBQ      $0x00000020, DX
+	JMP       medianEncF16AVX512_n3
+
+medianEncF16AVX512_n4:
+	CMPQ      DX, $0x00000020
+	JB        medianEncF16AVX512_done
+	MOVQ      (BX), SI
+	VCVTPH2PS (SI)(DI*1), Z6
+	VPANDD    Z5, Z6, Z7
+	VPMAXUD   Z7, Z2, Z2
+	MOVQ      24(BX), SI
+	VCVTPH2PS (SI)(DI*1), Z7
+	VPANDD    Z5, Z7, Z8
+	VPMAXUD   Z8, Z2, Z2
+	MOVQ      48(BX), SI
+	VCVTPH2PS (SI)(DI*1), Z8
+	VPANDD    Z5, Z8, Z9
+	VPMAXUD   Z9, Z2, Z2
+	MOVQ      72(BX), SI
+	VCVTPH2PS (SI)(DI*1), Z9
+	VPANDD    Z5, Z9, Z10
+	VPMAXUD   Z10, Z2, Z2
+	VPSRAD    $0x1f, Z6, Z10
+	VPSRLD    $0x01, Z10, Z10
+	VPXORD    Z10, Z6, Z6
+	VPSRAD    $0x1f, Z7, Z10
+	VPSRLD    $0x01, Z10, Z10
+	VPXORD    Z10, Z7, Z7
+	VPMINSD   Z7, Z6, Z10
+	VPMAXSD   Z7, Z6, Z7
+	VPSRAD    $0x1f, Z8, Z6
+	VPSRLD    $0x01, Z6, Z6
+	VPXORD    Z6, Z8, Z8
+	VPSRAD    $0x1f, Z9, Z6
+	VPSRLD    $0x01, Z6, Z6
+	VPXORD    Z6, Z9, Z9
+	VPMINSD   Z9, Z8, Z6
+	VPMAXSD   Z9, Z8, Z9
+	VPMAXSD   Z6, Z10, Z6
+	VPMINSD   Z9, Z7, Z7
+	VPSRAD    $0x1f, Z6, Z8
+	VPSRLD    $0x01, Z8, Z8
+	VPXORD    Z8, Z6, Z6
+	VPSRAD    $0x1f, Z7, Z8
+	VPSRLD    $0x01, Z8, Z8
+	VPXORD    Z8, Z7, Z7
+	VADDPS    Z6, Z7, Z7
+	VMULPS    Z4, Z7, Z7
+	VMULPS    Z3, Z7, Z7
+	VCVTPH2PS (CX)(DI*1), Z6
+	VADDPS    Z6, Z7, Z7
+	VCVTPS2PH $0x00, Z7, Y6
+	VMOVDQU32 Y6, (AX)(DI*1)
+	VPANDD    Y1, Y6, Y6
+	VPMAXUW   Y6, Y0, Y0
+	ADDQ      $0x00000020, DI
+	SUBQ      $0x00000020, DX
+	JMP       medianEncF16AVX512_n4
+
+medianEncF16AVX512_n5:
+	CMPQ      DX, $0x00000020
+	JB        medianEncF16AVX512_done
+	MOVQ      (BX), SI
+	VCVTPH2PS (SI)(DI*1), Z4
+	VPANDD    Z5, Z4, Z6
+	VPMAXUD   Z6, Z2, Z2
+	MOVQ      24(BX), SI
+	VCVTPH2PS (SI)(DI*1), Z6
+	VPANDD    Z5, Z6, Z7
+	VPMAXUD   Z7, Z2, Z2
+	MOVQ      48(BX), SI
+	VCVTPH2PS (SI)(DI*1), Z7
+	VPANDD    Z5, Z7, Z8
+	VPMAXUD   Z8, Z2, Z2
+	MOVQ      72(BX), SI
+	VCVTPH2PS (SI)(DI*1), Z8
+	VPANDD    Z5, Z8, Z9
+	VPMAXUD   Z9, Z2, Z2
+	MOVQ      96(BX), SI
+	VCVTPH2PS (SI)(DI*1), Z9
+	VPANDD    Z5, Z9, Z10
+	VPMAXUD   Z10, Z2, Z2
+	VPSRAD    $0x1f, Z4, Z10
+	VPSRLD    $0x01, Z10, Z10
+	VPXORD    Z10, Z4, Z4
+	VPSRAD    $0x1f, Z6, Z10
+	VPSRLD    $0x01, Z10, Z10
+	VPXORD    Z10, Z6, Z6
+	VPMINSD   Z6, Z4, Z10
+	VPMAXSD   Z6, Z4, Z6
+	VPSRAD    $0x1f, Z8, Z4
+	VPSRLD    $0x01, Z4, Z4
+	VPXORD    Z4, Z8, Z8
+	VPSRAD    $0x1f, Z9, Z4
+	VPSRLD    $0x01, Z4, Z4
+	VPXORD    Z4, Z9, Z9
+	VPMINSD   Z9, Z8, Z4
+	VPMAXSD   Z9, Z8, Z9
+	VPSRAD    $0x1f, Z7, Z8
+	VPSRLD    $0x01, Z8, Z8
+	VPXORD    Z8, Z7, Z7
+	VPMINSD   Z9, Z7, Z8
+	VPMAXSD   Z9, Z7, Z9
+	VPMINSD   Z4, Z8, Z7
+	VPMAXSD   Z4, Z8, Z4
+	VPMINSD   Z4, Z10, Z8
+	VPMAXSD   Z4, Z10, Z4
+	VPMAXSD   Z7, Z8, Z7
+	VPMINSD   Z9, Z6, Z6
+	VPMINSD   Z4, Z6, Z6
+	VPMAXSD   Z7, Z6, Z7
+	VPSRAD    $0x1f, Z7, Z4
+	VPSRLD    $0x01, Z4, Z4
+	VPXORD    Z4, Z7, Z7
+	VMULPS    Z3, Z7, Z7
+	VCVTPH2PS (CX)(DI*1), Z4
+	VADDPS    Z4, Z7, Z7
+	VCVTPS2PH $0x00, Z7, Y4
+	VMOVDQU32 Y4, (AX)(DI*1)
+	VPANDD    Y1, Y4, Y4
+	VPMAXUW   Y4, Y0, Y0
+	ADDQ      $0x00000020, DI
+	SUBQ      $0x00000020, DX
+	JMP       medianEncF16AVX512_n5
+
+medianEncF16AVX512_n6:
+	CMPQ      DX, $0x00000020
+	JB        medianEncF16AVX512_done
+	MOVQ      (BX), SI
+	VCVTPH2PS (SI)(DI*1), Z6
+	VPANDD    Z5, Z6, Z7
+	VPMAXUD   Z7, Z2, Z2
+	MOVQ      24(BX), SI
+	VCVTPH2PS (SI)(DI*1), Z7
+	VPANDD    Z5, Z7, Z8
+	VPMAXUD   Z8, Z2, Z2
+	MOVQ      48(BX), SI
+	VCVTPH2PS (SI)(DI*1), Z8
+	VPANDD    Z5, Z8, Z9
+	VPMAXUD   Z9, Z2, Z2
+	MOVQ      72(BX), SI
+	VCVTPH2PS (SI)(DI*1), Z9
+	VPANDD    Z5, Z9, Z10
+	VPMAXUD   Z10, Z2, Z2
+	MOVQ      96(BX), SI
+	VCVTPH2PS (SI)(DI*1), Z10
+	VPANDD    Z5, Z10, Z11
+	VPMAXUD   Z11, Z2, Z2
+	MOVQ      120(BX), SI
+	VCVTPH2PS (SI)(DI*1), Z11
+	VPANDD    Z5, Z11, Z12
+	VPMAXUD   Z12, Z2, Z2
+	VPSRAD    $0x1f, Z7, Z12
+	VPSRLD    $0x01, Z12, Z12
+	VPXORD    Z12, Z7, Z7
+	VPSRAD    $0x1f, Z8, Z12
+	VPSRLD    $0x01, Z12, Z12
+	VPXORD    Z12, Z8, Z8
+	VPMINSD   Z8, Z7, Z12
+	VPMAXSD   Z8, Z7, Z8
+	VPSRAD    $0x1f, Z10, Z7
+	VPSRLD    $0x01, Z7, Z7
+	VPXORD    Z7, Z10, Z10
+	VPSRAD    $0x1f, Z11, Z7
+	VPSRLD    $0x01, Z7, Z7
+	VPXORD    Z7, Z11, Z11
+	VPMINSD   Z11, Z10, Z7
+	VPMAXSD   Z11, Z10, Z11
+	VPSRAD    $0x1f, Z6, Z10
+	VPSRLD    $0x01, Z10, Z10
+	VPXORD    Z10, Z6, Z6
+	VPMINSD   Z8, Z6, Z10
+	VPMAXSD   Z8, Z6, Z8
+	VPSRAD    $0x1f, Z9, Z6
+	VPSRLD    $0x01, Z6, Z6
+	VPXORD    Z6, Z9, Z9
+	VPMINSD   Z11, Z9, Z6
+	VPMAXSD   Z11, Z9, Z11
+	VPMINSD   Z12, Z10, Z9
+	VPMAXSD   Z12, Z10, Z12
+	VPMINSD   Z7, Z6, Z10
+	VPMAXSD   Z7, Z6, Z7
+	VPMINSD   Z11, Z8, Z8
+	VPMAXSD   Z10, Z9, Z10
+	VPMINSD   Z7, Z12, Z6
+	VPMAXSD   Z7, Z12, Z7
+	VPMINSD   Z7, Z8, Z8
+	VPMAXSD   Z10, Z6, Z10
+	VPSRAD    $0x1f, Z10, Z6
+	VPSRLD    $0x01, Z6, Z6
+	VPXORD    Z6, Z10, Z10
+	VPSRAD    $0x1f, Z8, Z6
+	VPSRLD    $0x01, Z6, Z6
+	VPXORD    Z6, Z8, Z8
+	VADDPS    Z10, Z8, Z8
+	VMULPS    Z4, Z8, Z8
+	VMULPS    Z3, Z8, Z8
+	VCVTPH2PS (CX)(DI*1), Z6
+	VADDPS    Z6, Z8, Z8
+	VCVTPS2PH $0x00, Z8, Y6
+	VMOVDQU32 Y6, (AX)(DI*1)
+	VPANDD    Y1, Y6, Y6
+	VPMAXUW   Y6, Y0, Y0
+	ADDQ      $0x00000020, DI
+	SUBQ      $0x00000020, DX
+	JMP       medianEncF16AVX512_n6
+
+medianEncF16AVX512_n7:
+	CMPQ      DX, $0x00000020
+	JB        medianEncF16AVX512_done
+	MOVQ      (BX), SI
+	VCVTPH2PS (SI)(DI*1), Z4
+	VPANDD    Z5, Z4, Z6
+	VPMAXUD   Z6, Z2, Z2
+	MOVQ      24(BX), SI
+	VCVTPH2PS (SI)(DI*1), Z6
+	VPANDD    Z5, Z6, Z7
+	VPMAXUD   Z7, Z2, Z2
+	MOVQ      48(BX), SI
+	VCVTPH2PS (SI)(DI*1), Z7
+	VPANDD    Z5, Z7, Z8
+	VPMAXUD   Z8, Z2, Z2
+	MOVQ      72(BX), SI
+	VCVTPH2PS (SI)(DI*1), Z8
+	VPANDD    Z5, Z8, Z9
+	VPMAXUD   Z9, Z2, Z2
+	MOVQ      96(BX), SI
+	VCVTPH2PS (SI)(DI*1), Z9
+	VPANDD    Z5, Z9, Z10
+	VPMAXUD   Z10, Z2, Z2
+	MOVQ      120(BX), SI
+	VCVTPH2PS (SI)(DI*1), Z10
+	VPANDD    Z5, Z10, Z11
+	VPMAXUD   Z11, Z2, Z2
+	MOVQ      144(BX), SI
+	VCVTPH2PS (SI)(DI*1), Z11
+	VPANDD    Z5, Z11, Z12
+	VPMAXUD   Z12, Z2, Z2
+	VPSRAD    $0x1f, Z6, Z12
+	VPSRLD    $0x01, Z12, Z12
+	VPXORD    Z12, Z6, Z6
+	VPSRAD    $0x1f, Z7, Z12
+	VPSRLD    $0x01, Z12, Z12
+	VPXORD    Z12, Z7, Z7
+	VPMINSD   Z7, Z6, Z12
+	VPMAXSD   Z7, Z6, Z7
+	VPSRAD    $0x1f, Z8, Z6
+	VPSRLD    $0x01, Z6, Z6
+	VPXORD    Z6, Z8, Z8
+	VPSRAD    $0x1f, Z9, Z6
+	VPSRLD    $0x01, Z6, Z6
+	VPXORD    Z6, Z9, Z9
+	VPMINSD   Z9, Z8, Z6
+	VPMAXSD   Z9, Z8, Z9
+	VPSRAD    $0x1f, Z10, Z8
+	VPSRLD    $0x01, Z8, Z8
+	VPXORD    Z8, Z10, Z10
+	VPSRAD    $0x1f, Z11, Z8
+	VPSRLD    $0x01, Z8, Z8
+	VPXORD    Z8, Z11, Z11
+	VPMINSD   Z11, Z10, Z8
+	VPMAXSD   Z11, Z10, Z11
+	VPSRAD    $0x1f, Z4, Z10
+	VPSRLD    $0x01, Z10, Z10
+	VPXORD    Z10, Z4, Z4
+	VPMINSD   Z7, Z4, Z10
+	VPMAXSD   Z7, Z4, Z7
+	VPMINSD   Z8, Z6, Z4
+	VPMAXSD   Z8, Z6, Z8
+	VPMINSD   Z11, Z9, Z6
+	VPMAXSD   Z11, Z9, Z11
+	VPMINSD   Z12, Z10, Z9
+	VPMAXSD   Z12, Z10, Z12
+	VPMINSD   Z8, Z6, Z10
+	VPMAXSD   Z8, Z6, Z8
+	VPMINSD   Z11, Z7, Z7
+	VPMINSD   Z10, Z9, Z6
+	VPMAXSD   Z10, Z9, Z10
+	VPMINSD   Z8, Z12, Z9
+	VPMAXSD   Z8, Z12, Z8
+	VPMAXSD   Z4, Z6, Z4
+	VPMINSD   Z8, Z7, Z7
+	VPMAXSD   Z4, Z9, Z4
+	VPMINSD   Z10, Z7, Z7
+	VPMAXSD   Z4, Z7, Z4
+	VPSRAD    $0x1f, Z4, Z6
+	VPSRLD    $0x01, Z6, Z6
+	VPXORD    Z6, Z4, Z4
+	VMULPS    Z3, Z4, Z4
+	VCVTPH2PS (CX)(DI*1), Z6
+	VADDPS    Z6, Z4, Z4
+	VCVTPS2PH $0x00, Z4, Y4
+	VMOVDQU32 Y4, (AX)(DI*1)
+	VPANDD    Y1, Y4, Y4
+	VPMAXUW   Y4, Y0, Y0
+	ADDQ      $0x00000020, DI
+	SUBQ      $0x00000020, DX
+	JMP       medianEncF16AVX512_n7
+
+medianEncF16AVX512_n8:
+	CMPQ      DX, $0x00000020
+	JB        medianEncF16AVX512_done
+	MOVQ      (BX), SI
+	VCVTPH2PS (SI)(DI*1), Z6
+	VPANDD    Z5, Z6, Z7
+	VPMAXUD   Z7, Z2, Z2
+	MOVQ      24(BX), SI
+	VCVTPH2PS (SI)(DI*1), Z7
+	VPANDD    Z5, Z7, Z8
+	VPMAXUD   Z8, Z2, Z2
+	MOVQ      48(BX), SI
+	VCVTPH2PS (SI)(DI*1), Z8
+	VPANDD    Z5, Z8, Z9
+	VPMAXUD   Z9, Z2, Z2
+	MOVQ      72(BX), SI
+	VCVTPH2PS (SI)(DI*1), Z9
+	VPANDD    Z5, Z9, Z10
+	VPMAXUD   Z10, Z2, Z2
+	MOVQ      96(BX), SI
+	VCVTPH2PS (SI)(DI*1), Z10
+	VPANDD    Z5, Z10, Z11
+	VPMAXUD   Z11, Z2, Z2
+	MOVQ      120(BX), SI
+	VCVTPH2PS (SI)(DI*1), Z11
+	VPANDD    Z5, Z11, Z12
+	VPMAXUD   Z12, Z2, Z2
+	MOVQ      144(BX), SI
+	VCVTPH2PS (SI)(DI*1), Z12
+	VPANDD    Z5, Z12, Z13
+	VPMAXUD   Z13, Z2, Z2
+	MOVQ      168(BX), SI
+	VCVTPH2PS (SI)(DI*1), Z13
+	VPANDD    Z5, Z13, Z14
+	VPMAXUD   Z14, Z2, Z2
+	VPSRAD    $0x1f, Z6, Z14
+	VPSRLD    $0x01, Z14, Z14
+	VPXORD    Z14, Z6, Z6
+	VPSRAD    $0x1f, Z8, Z14
+	VPSRLD    $0x01, Z14, Z14
+	VPXORD    Z14, Z8, Z8
+	VPMINSD   Z8, Z6, Z14
+	VPMAXSD   Z8, Z6, Z8
+	VPSRAD    $0x1f, Z7, Z6
+	VPSRLD    $0x01, Z6, Z6
+	VPXORD    Z6, Z7, Z7
+	VPSRAD    $0x1f, Z9, Z6
+	VPSRLD    $0x01, Z6, Z6
+	VPXORD    Z6, Z9, Z9
+	VPMINSD   Z9, Z7, Z6
+	VPMAXSD   Z9, Z7, Z9
+	VPSRAD    $0x1f, Z10, Z7
+	VPSRLD    $0x01, Z7, Z7
+	VPXORD    Z7, Z10, Z10
+	VPSRAD    $0x1f, Z12, Z7
+	VPSRLD    $0x01, Z7, Z7
+	VPXORD    Z7, Z12, Z12
+	VPMINSD   Z12, Z10, Z7
+	VPMAXSD   Z12, Z10, Z12
+	VPSRAD    $0x1f, Z11, Z10
+	VPSRLD    $0x01, Z10, Z10
+	VPXORD    Z10, Z11, Z11
+	VPSRAD    $0x1f, Z13, Z10
+	VPSRLD    $0x01, Z10, Z10
+	VPXORD    Z10, Z13, Z13
+	VPMINSD   Z13, Z11, Z10
+	VPMAXSD   Z13, Z11, Z13
+	VPMINSD   Z7, Z14, Z11
+	VPMAXSD   Z7, Z14, Z7
+	VPMINSD   Z10, Z6, Z14
+	VPMAXSD   Z10, Z6, Z10
+	VPMINSD   Z12, Z8, Z6
+	VPMAXSD   Z12, Z8, Z12
+	VPMINSD   Z13, Z9, Z8
+	VPMAXSD   Z13, Z9, Z13
+	VPMAXSD   Z14, Z11, Z14
+	VPMINSD   Z8, Z6, Z9
+	VPMAXSD   Z8, Z6, Z8
+	VPMINSD   Z10, Z7, Z6
+	VPMAXSD   Z10, Z7, Z10
+	VPMINSD   Z13, Z12, Z12
+	VPMAXSD   Z6, Z9, Z6
+	VPMINSD   Z10, Z8, Z8
+	VPMAXSD   Z6, Z14, Z6
+	VPMINSD   Z12, Z8, Z8
+	VPSRAD    $0x1f, Z6, Z7
+	VPSRLD    $0x01, Z7, Z7
+	VPXORD    Z7, Z6, Z6
+	VPSRAD    $0x1f, Z8, Z7
+	VPSRLD    $0x01, Z7, Z7
+	VPXORD    Z7, Z8, Z8
+	VADDPS    Z6, Z8, Z8
+	VMULPS    Z4, Z8, Z8
+	VMULPS    Z3, Z8, Z8
+	VCVTPH2PS (CX)(DI*1), Z6
+	VADDPS    Z6, Z8, Z8
+	VCVTPS2PH $0x00, Z8, Y6
+	VMOVDQU32 Y6, (AX)(DI*1)
+	VPANDD    Y1, Y6, Y6
+	VPMAXUW   Y6, Y0, Y0
+	ADDQ      $0x00000020, DI
+	SUBQ      $0x00000020, DX
+	JMP       medianEncF16AVX512_n8
+
+medianEncF16AVX512_done:
+	VPBROADCASTD c7c007c00<>+0(SB), Z1
+	VPCMPUW      $0x05, Y1, Y0, K1
+	KORTESTD     K1, K1
+	SETEQ        AL
+	VPBROADCASTD c7f800000<>+0(SB), Z0
+	VPCMPUD      $0x05, Z0, Z2, K1
+	KORTESTW     K1, K1
+	SETEQ        CL
+	ANDB         CL, AL
+	MOVB         AL, ret+88(FP)
+	VZEROUPPER
+	RET
+
+// func trimmedEncF16AVX512(dst []byte, base []byte, xs [][]byte, k int, lambda float32) bool
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL
+TEXT ·trimmedEncF16AVX512(SB), NOSPLIT, $0-89
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         base_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+	MOVQ         xs_base+48(FP), BX
+	MOVQ         xs_len+56(FP), SI
+	MOVQ         k+72(FP), DI
+	XORQ         R8, R8
+	VPXORD       Z0, Z0, Z0
+	VPBROADCASTD c7fff7fff<>+0(SB), Z1
+	VPXORD       Z2, Z2, Z2
+	VBROADCASTSS lambda+80(FP), Z3
+	MOVQ         DI, R9
+	SHLQ         $0x01, R9
+	NEGQ         R9
+	ADDQ         SI, R9
+	VXORPS       X4, X4, X4
+	VCVTSI2SSQ   R9, X4, X4
+	VBROADCASTSS X4, Z4
+	CMPQ         SI, $0x00000001
+	JE           trimmedEncF16AVX512_n1
+	CMPQ         SI, $0x00000002
+	JE           trimmedEncF16AVX512_n2
+	CMPQ         SI, $0x00000003
+	JE           trimmedEncF16AVX512_n3
+	CMPQ         SI, $0x00000004
+	JE           trimmedEncF16AVX512_n4
+	CMPQ         SI, $0x00000005
+	JE           trimmedEncF16AVX512_n5
+	CMPQ         SI, $0x00000006
+	JE           trimmedEncF16AVX512_n6
+	CMPQ         SI, $0x00000007
+	JE           trimmedEncF16AVX512_n7
+	CMPQ         SI, $0x00000008
+	JE           trimmedEncF16AVX512_n8
+	JMP          trimmedEncF16AVX512_done
+
+trimmedEncF16AVX512_n1:
+	CMPQ         DX, $0x00000020
+	JB           trimmedEncF16AVX512_done
+	MOVQ         (BX), SI
+	VCVTPH2PS    (SI)(R8*1), Z5
+	VPBROADCASTD c7fffffff<>+0(SB), Z6
+	VPANDD       Z6, Z5, Z6
+	VPMAXUD      Z6, Z2, Z2
+	VPXORD       Z7, Z7, Z7
+	VADDPS       Z5, Z7, Z7
+	VDIVPS       Z4, Z7, Z7
+	VMULPS       Z3, Z7, Z7
+	VCVTPH2PS    (CX)(R8*1), Z5
+	VADDPS       Z5, Z7, Z7
+	VCVTPS2PH    $0x00, Z7, Y5
+	VMOVDQU32    Y5, (AX)(R8*1)
+	VPANDD       Y1, Y5, Y5
+	VPMAXUW      Y5, Y0, Y0
+	ADDQ         $0x00000020, R8
+	SUBQ         $0x00000020, DX
+	JMP          trimmedEncF16AVX512_n1
+
+trimmedEncF16AVX512_n2:
+	CMPQ      DX, $0x00000020
+	JB        trimmedEncF16AVX512_done
+	MOVQ      (BX), SI
+	VCVTPH2PS (SI)(R8*1), Z5
+	VPANDD    Z6, Z5, Z7
+	VPMAXUD   Z7, Z2, Z2
+	MOVQ      24(BX), SI
+	VCVTPH2PS (SI)(R8*1), Z7
+	VPANDD    Z6, Z7, Z9
+	VPMAXUD   Z9, Z2, Z2
+	VPSRAD    $0x1f, Z5, Z9
+	VPSRLD    $0x01, Z9, Z9
+	VPXORD    Z9, Z5, Z5
+	VPSRAD    $0x1f, Z7, Z9
+	VPSRLD    $0x01, Z9, Z9
+	VPXORD    Z9, Z7, Z7
+	VPMINSD   Z7, Z5, Z9
+	VPMAXSD   Z7, Z5, Z7
+	VPXORD    Z8, Z8, Z8
+	VPSRAD    $0x1f, Z9, Z5
+	VPSRLD    $0x01, Z5, Z5
+	VPXORD    Z5, Z9, Z9
+	VADDPS    Z9, Z8, Z8
+	VPSRAD    $0x1f, Z7, Z5
+	VPSRLD    $0x01, Z5, Z5
+	VPXORD    Z5, Z7, Z7
+	VADDPS    Z7, Z8, Z8
+	VDIVPS    Z4, Z8, Z8
+	VMULPS    Z3, Z8, Z8
+	VCVTPH2PS (CX)(R8*1), Z5
+	VADDPS    Z5, Z8, Z8
+	VCVTPS2PH $0x00, Z8, Y5
+	VMOVDQU32 Y5, (AX)(R8*1)
+	VPANDD    Y1, Y5, Y5
+	VPMAXUW   Y5, Y0, Y0
+	ADDQ      $0x00000020, R8
+	SUBQ      $0x00000020, DX
+	JMP       trimmedEncF16AVX512_n2
+
+trimmedEncF16AVX512_n3:
+	CMPQ      DX, $0x00000020
+	JB        trimmedEncF16AVX512_done
+	MOVQ      (BX), SI
+	VCVTPH2PS (SI)(R8*1), Z5
+	VPANDD    Z6, Z5, Z7
+	VPMAXUD   Z7, Z2, Z2
+	MOVQ      24(BX), SI
+	VCVTPH2PS (SI)(R8*1), Z7
+	VPANDD    Z6, Z7, Z9
+	VPMAXUD   Z9, Z2, Z2
+	MOVQ      48(BX), SI
+	VCVTPH2PS (SI)(R8*1), Z9
+	VPANDD    Z6, Z9, Z10
+	VPMAXUD   Z10, Z2, Z2
+	VPSRAD    $0x1f, Z5, Z10
+	VPSRLD    $0x01, Z10, Z10
+	VPXORD    Z10, Z5, Z5
+	VPSRAD    $0x1f, Z9, Z10
+	VPSRLD    $0x01, Z10, Z10
+	VPXORD    Z10, Z9, Z9
+	VPMINSD   Z9, Z5, Z10
+	VPMAXSD   Z9, Z5, Z9
+	VPSRAD    $0x1f, Z7, Z5
+	VPSRLD    $0x01, Z5, Z5
+	VPXORD    Z5, Z7, Z7
+	VPMINSD   Z7, Z10, Z5
+	VPMAXSD   Z7, Z10, Z7
+	VPMINSD   Z9, Z7, Z10
+	VPMAXSD   Z9, Z7, Z9
+	VPXORD    Z8, Z8, Z8
+	CMPQ      DI, $0x00000000
+	JA        trimmedEncF16AVX512_n3_skip0
+	VPSRAD    $0x1f, Z5, Z7
+	VPSRLD    $0x01, Z7, Z7
+	VPXORD    Z7, Z5, Z5
+	VADDPS    Z5, Z8, Z8
+
+trimmedEncF16AVX512_n3_skip0:
+	VPSRAD $0x1f, Z10, Z5
+	VPSRLD $0x01, Z5, Z5
+	VPXORD Z5, Z10, Z10
+	VADDPS Z10, Z8, Z8
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncF16AVX512_n3_skip2
+	VPSRAD $0x1f, Z9, Z5
+	VPSRLD $0x01, Z5, Z5
+	VPXORD Z5, Z9, Z9
+	VADDPS Z9, Z8, Z8
+
+trimmedEncF16AVX512_n3_skip2:
+	VDIVPS    Z4, Z8, Z8
+	VMULPS    Z3, Z8, Z8
+	VCVTPH2PS (CX)(R8*1), Z5
+	VADDPS    Z5, Z8, Z8
+	VCVTPS2PH $0x00, Z8, Y5
+	VMOVDQU32 Y5, (AX)(R8*1)
+	VPANDD    Y1, Y5, Y5
+	VPMAXUW   Y5, Y0, Y0
+	ADDQ      $0x00000020, R8
+	SUBQ      $0x00000020, DX
+	JMP       trimmedEncF16AVX512_n3
+
+trimmedEncF16AVX512_n4:
+	CMPQ      DX, $0x00000020
+	JB        trimmedEncF16AVX512_done
+	MOVQ      (BX), SI
+	VCVTPH2PS (SI)(R8*1), Z5
+	VPANDD    Z6, Z5, Z7
+	VPMAXUD   Z7, Z2, Z2
+	MOVQ      24(BX), SI
+	VCVTPH2PS (SI)(R8*1), Z7
+	VPANDD    Z6, Z7, Z9
+	VPMAXUD   Z9, Z2, Z2
+	MOVQ      48(BX), SI
+	VCVTPH2PS (SI)(R8*1), Z9
+	VPANDD    Z6, Z9, Z10
+	VPMAXUD   Z10, Z2, Z2
+	MOVQ      72(BX), SI
+	VCVTPH2PS (SI)(R8*1), Z10
+	VPANDD    Z6, Z10, Z11
+	VPMAXUD   Z11, Z2, Z2
+	VPSRAD    $0x1f, Z5, Z11
+	VPSRLD    $0x01, Z11, Z11
+	VPXORD    Z11, Z5, Z5
+	VPSRAD    $0x1f, Z7, Z11
+	VPSRLD    $0x01, Z11, Z11
+	VPXORD    Z11, Z7, Z7
+	VPMINSD   Z7, Z5, Z11
+	VPMAXSD   Z7, Z5, Z7
+	VPSRAD    $0x1f, Z9, Z5
+	VPSRLD    $0x01, Z5, Z5
+	VPXORD    Z5, Z9, Z9
+	VPSRAD    $0x1f, Z10, Z5
+	VPSRLD    $0x01, Z5, Z5
+	VPXORD    Z5, Z10, Z10
+	VPMINSD   Z10, Z9, Z5
+	VPMAXSD   Z10, Z9, Z10
+	VPMINSD   Z5, Z11, Z9
+	VPMAXSD   Z5, Z11, Z5
+	VPMINSD   Z10, Z7, Z11
+	VPMAXSD   Z10, Z7, Z10
+	VPMINSD   Z5, Z11, Z7
+	VPMAXSD   Z5, Z11, Z5
+	VPXORD    Z8, Z8, Z8
+	CMPQ      DI, $0x00000000
+	JA        trimmedEncF16AVX512_n4_skip0
+	VPSRAD    $0x1f, Z9, Z11
+	VPSRLD    $0x01, Z11, Z11
+	VPXORD    Z11, Z9, Z9
+	VADDPS    Z9, Z8, Z8
+
+trimmedEncF16AVX512_n4_skip0:
+	VPSRAD $0x1f, Z7, Z9
+	VPSRLD $0x01, Z9, Z9
+	VPXORD Z9, Z7, Z7
+	VADDPS Z7, Z8, Z8
+	VPSRAD $0x1f, Z5, Z7
+	VPSRLD $0x01, Z7, Z7
+	VPXORD Z7, Z5, Z5
+	VADDPS Z5, Z8, Z8
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncF16AVX512_n4_skip3
+	VPSRAD $0x1f, Z10, Z5
+	VPSRLD $0x01, Z5, Z5
+	VPXORD Z5, Z10, Z10
+	VADDPS Z10, Z8, Z8
+
+trimmedEncF16AVX512_n4_skip3:
+	VDIVPS    Z4, Z8, Z8
+	VMULPS    Z3, Z8, Z8
+	VCVTPH2PS (CX)(R8*1), Z5
+	VADDPS    Z5, Z8, Z8
+	VCVTPS2PH $0x00, Z8, Y5
+	VMOVDQU32 Y5, (AX)(R8*1)
+	VPANDD    Y1, Y5, Y5
+	VPMAXUW   Y5, Y0, Y0
+	ADDQ      $0x00000020, R8
+	SUBQ      $0x00000020, DX
+	JMP       trimmedEncF16AVX512_n4
+
+trimmedEncF16AVX512_n5:
+	CMPQ      DX, $0x00000020
+	JB        trimmedEncF16AVX512_done
+	MOVQ      (BX), SI
+	VCVTPH2PS (SI)(R8*1), Z5
+	VPANDD    Z6, Z5, Z7
+	VPMAXUD   Z7, Z2, Z2
+	MOVQ      24(BX), SI
+	VCVTPH2PS (SI)(R8*1), Z7
+	VPANDD    Z6, Z7, Z9
+	VPMAXUD   Z9, Z2, Z2
+	MOVQ      48(BX), SI
+	VCVTPH2PS (SI)(R8*1), Z9
+	VPANDD    Z6, Z9, Z10
+	VPMAXUD   Z10, Z2, Z2
+	MOVQ      72(BX), SI
+	VCVTPH2PS (SI)(R8*1), Z10
+	VPANDD    Z6, Z10, Z11
+	VPMAXUD   Z11, Z2, Z2
+	MOVQ      96(BX), SI
+	VCVTPH2PS (SI)(R8*1), Z11
+	VPANDD    Z6, Z11, Z12
+	VPMAXUD   Z12, Z2, Z2
+	VPSRAD    $0x1f, Z5, Z12
+	VPSRLD    $0x01, Z12, Z12
+	VPXORD    Z12, Z5, Z5
+	VPSRAD    $0x1f, Z7, Z12
+	VPSRLD    $0x01, Z12, Z12
+	VPXORD    Z12, Z7, Z7
+	VPMINSD   Z7, Z5, Z12
+	VPMAXSD   Z7, Z5, Z7
+	VPSRAD    $0x1f, Z10, Z5
+	VPSRLD    $0x01, Z5, Z5
+	VPXORD    Z5, Z10, Z10
+	VPSRAD    $0x1f, Z11, Z5
+	VPSRLD    $0x01, Z5, Z5
+	VPXORD    Z5, Z11, Z11
+	VPMINSD   Z11, Z10, Z5
+	VPMAXSD   Z11, Z10, Z11
+	VPSRAD    $0x1f, Z9, Z10
+	VPSRLD    $0x01, Z10, Z10
+	VPXORD    Z10, Z9, Z9
+	VPMINSD   Z11, Z9, Z10
+	VPMAXSD   Z11, Z9, Z11
+	VPMINSD   Z5, Z10, Z9
+	VPMAXSD   Z5, Z10, Z5
+	VPMINSD   Z5, Z12, Z10
+	VPMAXSD   Z5, Z12, Z5
+	VPMINSD   Z9, Z10, Z12
+	VPMAXSD   Z9, Z10, Z9
+	VPMINSD   Z11, Z7, Z10
+	VPMAXSD   Z11, Z7, Z11
+	VPMINSD   Z5, Z10, Z7
+	VPMAXSD   Z5, Z10, Z5
+	VPMINSD   Z9, Z7, Z10
+	VPMAXSD   Z9, Z7, Z9
+	VPXORD    Z8, Z8, Z8
+	CMPQ      DI, $0x00000000
+	JA        trimmedEncF16AVX512_n5_skip0
+	VPSRAD    $0x1f, Z12, Z7
+	VPSRLD    $0x01, Z7, Z7
+	VPXORD    Z7, Z12, Z12
+	VADDPS    Z12, Z8, Z8
+
+trimmedEncF16AVX512_n5_skip0:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncF16AVX512_n5_skip1
+	VPSRAD $0x1f, Z10, Z7
+	VPSRLD $0x01, Z7, Z7
+	VPXORD Z7, Z10, Z10
+	VADDPS Z10, Z8, Z8
+
+trimmedEncF16AVX512_n5_skip1:
+	VPSRAD $0x1f, Z9, Z7
+	VPSRLD $0x01, Z7, Z7
+	VPXORD Z7, Z9, Z9
+	VADDPS Z9, Z8, Z8
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncF16AVX512_n5_skip3
+	VPSRAD $0x1f, Z5, Z7
+	VPSRLD $0x01, Z7, Z7
+	VPXORD Z7, Z5, Z5
+	VADDPS Z5, Z8, Z8
+
+trimmedEncF16AVX512_n5_skip3:
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncF16AVX512_n5_skip4
+	VPSRAD $0x1f, Z11, Z5
+	VPSRLD $0x01, Z5, Z5
+	VPXORD Z5, Z11, Z11
+	VADDPS Z11, Z8, Z8
+
+trimmedEncF16AVX512_n5_skip4:
+	VDIVPS    Z4, Z8, Z8
+	VMULPS    Z3, Z8, Z8
+	VCVTPH2PS (CX)(R8*1), Z5
+	VADDPS    Z5, Z8, Z8
+	VCVTPS2PH $0x00, Z8, Y5
+	VMOVDQU32 Y5, (AX)(R8*1)
+	VPANDD    Y1, Y5, Y5
+	VPMAXUW   Y5, Y0, Y0
+	ADDQ      $0x00000020, R8
+	SUBQ      $0x00000020, DX
+	JMP       trimmedEncF16AVX512_n5
+
+trimmedEncF16AVX512_n6:
+	CMPQ      DX, $0x00000020
+	JB        trimmedEncF16AVX512_done
+	MOVQ      (BX), SI
+	VCVTPH2PS (SI)(R8*1), Z5
+	VPANDD    Z6, Z5, Z7
+	VPMAXUD   Z7, Z2, Z2
+	MOVQ      24(BX), SI
+	VCVTPH2PS (SI)(R8*1), Z7
+	VPANDD    Z6, Z7, Z9
+	VPMAXUD   Z9, Z2, Z2
+	MOVQ      48(BX), SI
+	VCVTPH2PS (SI)(R8*1), Z9
+	VPANDD    Z6, Z9, Z10
+	VPMAXUD   Z10, Z2, Z2
+	MOVQ      72(BX), SI
+	VCVTPH2PS (SI)(R8*1), Z10
+	VPANDD    Z6, Z10, Z11
+	VPMAXUD   Z11, Z2, Z2
+	MOVQ      96(BX), SI
+	VCVTPH2PS (SI)(R8*1), Z11
+	VPANDD    Z6, Z11, Z12
+	VPMAXUD   Z12, Z2, Z2
+	MOVQ      120(BX), SI
+	VCVTPH2PS (SI)(R8*1), Z12
+	VPANDD    Z6, Z12, Z13
+	VPMAXUD   Z13, Z2, Z2
+	VPSRAD    $0x1f, Z7, Z13
+	VPSRLD    $0x01, Z13, Z13
+	VPXORD    Z13, Z7, Z7
+	VPSRAD    $0x1f, Z9, Z13
+	VPSRLD    $0x01, Z13, Z13
+	VPXORD    Z13, Z9, Z9
+	VPMINSD   Z9, Z7, Z13
+	VPMAXSD   Z9, Z7, Z9
+	VPSRAD    $0x1f, Z11, Z7
+	VPSRLD    $0x01, Z7, Z7
+	VPXORD    Z7, Z11, Z11
+	VPSRAD    $0x1f, Z12, Z7
+	VPSRLD    $0x01, Z7, Z7
+	VPXORD    Z7, Z12, Z12
+	VPMINSD   Z12, Z11, Z7
+	VPMAXSD   Z12, Z11, Z12
+	VPSRAD    $0x1f, Z5, Z11
+	VPSRLD    $0x01, Z11, Z11
+	VPXORD    Z11, Z5, Z5
+	VPMINSD   Z9, Z5, Z11
+	VPMAXSD   Z9, Z5, Z9
+	VPSRAD    $0x1f, Z10, Z5
+	VPSRLD    $0x01, Z5, Z5
+	VPXORD    Z5, Z10, Z10
+	VPMINSD   Z12, Z10, Z5
+	VPMAXSD   Z12, Z10, Z12
+	VPMINSD   Z13, Z11, Z10
+	VPMAXSD   Z13, Z11, Z13
+	VPMINSD   Z7, Z5, Z11
+	VPMAXSD   Z7, Z5, Z7
+	VPMINSD   Z12, Z9, Z5
+	VPMAXSD   Z12, Z9, Z12
+	VPMINSD   Z11, Z10, Z9
+	VPMAXSD   Z11, Z10, Z11
+	VPMINSD   Z7, Z13, Z10
+	VPMAXSD   Z7, Z13, Z7
+	VPMINSD   Z7, Z5, Z13
+	VPMAXSD   Z7, Z5, Z7
+	VPMINSD   Z11, Z10, Z5
+	VPMAXSD   Z11, Z10, Z11
+	VPMINSD   Z11, Z13, Z10
+	VPMAXSD   Z11, Z13, Z11
+	VPXORD    Z8, Z8, Z8
+	CMPQ      DI, $0x00000000
+	JA        trimmedEncF16AVX512_n6_skip0
+	VPSRAD    $0x1f, Z9, Z13
+	VPSRLD    $0x01, Z13, Z13
+	VPXORD    Z13, Z9, Z9
+	VADDPS    Z9, Z8, Z8
+
+trimmedEncF16AVX512_n6_skip0:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncF16AVX512_n6_skip1
+	VPSRAD $0x1f, Z5, Z9
+	VPSRLD $0x01, Z9, Z9
+	VPXORD Z9, Z5, Z5
+	VADDPS Z5, Z8, Z8
+
+trimmedEncF16AVX512_n6_skip1:
+	VPSRAD $0x1f, Z10, Z5
+	VPSRLD $0x01, Z5, Z5
+	VPXORD Z5, Z10, Z10
+	VADDPS Z10, Z8, Z8
+	VPSRAD $0x1f, Z11, Z5
+	VPSRLD $0x01, Z5, Z5
+	VPXORD Z5, Z11, Z11
+	VADDPS Z11, Z8, Z8
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncF16AVX512_n6_skip4
+	VPSRAD $0x1f, Z7, Z5
+	VPSRLD $0x01, Z5, Z5
+	VPXORD Z5, Z7, Z7
+	VADDPS Z7, Z8, Z8
+
+trimmedEncF16AVX512_n6_skip4:
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncF16AVX512_n6_skip5
+	VPSRAD $0x1f, Z12, Z5
+	VPSRLD $0x01, Z5, Z5
+	VPXORD Z5, Z12, Z12
+	VADDPS Z12, Z8, Z8
+
+trimmedEncF16AVX512_n6_skip5:
+	VDIVPS    Z4, Z8, Z8
+	VMULPS    Z3, Z8, Z8
+	VCVTPH2PS (CX)(R8*1), Z5
+	VADDPS    Z5, Z8, Z8
+	VCVTPS2PH $0x00, Z8, Y5
+	VMOVDQU32 Y5, (AX)(R8*1)
+	VPANDD    Y1, Y5, Y5
+	VPMAXUW   Y5, Y0, Y0
+	ADDQ      $0x00000020, R8
+	SUBQ      $0x00000020, DX
+	JMP       trimmedEncF16AVX512_n6
+
+trimmedEncF16AVX512_n7:
+	CMPQ      DX, $0x00000020
+	JB        trimmedEncF16AVX512_done
+	MOVQ      (BX), SI
+	VCVTPH2PS (SI)(R8*1), Z5
+	VPANDD    Z6, Z5, Z7
+	VPMAXUD   Z7, Z2, Z2
+	MOVQ      24(BX), SI
+	VCVTPH2PS (SI)(R8*1), Z7
+	VPANDD    Z6, Z7, Z9
+	VPMAXUD   Z9, Z2, Z2
+	MOVQ      48(BX), SI
+	VCVTPH2PS (SI)(R8*1), Z9
+	VPANDD    Z6, Z9, Z10
+	VPMAXUD   Z10, Z2, Z2
+	MOVQ      72(BX), SI
+	VCVTPH2PS (SI)(R8*1), Z10
+	VPANDD    Z6, Z10, Z11
+	VPMAXUD   Z11, Z2, Z2
+	MOVQ      96(BX), SI
+	VCVTPH2PS (SI)(R8*1), Z11
+	VPANDD    Z6, Z11, Z12
+	VPMAXUD   Z12, Z2, Z2
+	MOVQ      120(BX), SI
+	VCVTPH2PS (SI)(R8*1), Z12
+	VPANDD    Z6, Z12, Z13
+	VPMAXUD   Z13, Z2, Z2
+	MOVQ      144(BX), SI
+	VCVTPH2PS (SI)(R8*1), Z13
+	VPANDD    Z6, Z13, Z14
+	VPMAXUD   Z14, Z2, Z2
+	VPSRAD    $0x1f, Z7, Z14
+	VPSRLD    $0x01, Z14, Z14
+	VPXORD    Z14, Z7, Z7
+	VPSRAD    $0x1f, Z9, Z14
+	VPSRLD    $0x01, Z14, Z14
+	VPXORD    Z14, Z9, Z9
+	VPMINSD   Z9, Z7, Z14
+	VPMAXSD   Z9, Z7, Z9
+	VPSRAD    $0x1f, Z10, Z7
+	VPSRLD    $0x01, Z7, Z7
+	VPXORD    Z7, Z10, Z10
+	VPSRAD    $0x1f, Z11, Z7
+	VPSRLD    $0x01, Z7, Z7
+	VPXORD    Z7, Z11, Z11
+	VPMINSD   Z11, Z10, Z7
+	VPMAXSD   Z11, Z10, Z11
+	VPSRAD    $0x1f, Z12, Z10
+	VPSRLD    $0x01, Z10, Z10
+	VPXORD    Z10, Z12, Z12
+	VPSRAD    $0x1f, Z13, Z10
+	VPSRLD    $0x01, Z10, Z10
+	VPXORD    Z10, Z13, Z13
+	VPMINSD   Z13, Z12, Z10
+	VPMAXSD   Z13, Z12, Z13
+	VPSRAD    $0x1f, Z5, Z12
+	VPSRLD    $0x01, Z12, Z12
+	VPXORD    Z12, Z5, Z5
+	VPMINSD   Z9, Z5, Z12
+	VPMAXSD   Z9, Z5, Z9
+	VPMINSD   Z10, Z7, Z5
+	VPMAXSD   Z10, Z7, Z10
+	VPMINSD   Z13, Z11, Z7
+	VPMAXSD   Z13, Z11, Z13
+	VPMINSD   Z14, Z12, Z11
+	VPMAXSD   Z14, Z12, Z14
+	VPMINSD   Z10, Z7, Z12
+	VPMAXSD   Z10, Z7, Z10
+	VPMINSD   Z13, Z9, Z7
+	VPMAXSD   Z13, Z9, Z13
+	VPMINSD   Z12, Z11, Z9
+	VPMAXSD   Z12, Z11, Z12
+	VPMINSD   Z10, Z14, Z11
+	VPMAXSD   Z10, Z14, Z10
+	VPMINSD   Z5, Z9, Z14
+	VPMAXSD   Z5, Z9, Z5
+	VPMINSD   Z10, Z7, Z9
+	VPMAXSD   Z10, Z7, Z10
+	VPMINSD   Z5, Z11, Z7
+	VPMAXSD   Z5, Z11, Z5
+	VPMINSD   Z12, Z9, Z11
+	VPMAXSD   Z12, Z9, Z12
+	VPMINSD   Z5, Z11, Z9
+	VPMAXSD   Z5, Z11, Z5
+	VPXORD    Z8, Z8, Z8
+	CMPQ      DI, $0x00000000
+	JA        trimmedEncF16AVX512_n7_skip0
+	VPSRAD    $0x1f, Z14, Z11
+	VPSRLD    $0x01, Z11, Z11
+	VPXORD    Z11, Z14, Z14
+	VADDPS    Z14, Z8, Z8
+
+trimmedEncF16AVX512_n7_skip0:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncF16AVX512_n7_skip1
+	VPSRAD $0x1f, Z7, Z11
+	VPSRLD $0x01, Z11, Z11
+	VPXORD Z11, Z7, Z7
+	VADDPS Z7, Z8, Z8
+
+trimmedEncF16AVX512_n7_skip1:
+	CMPQ   DI, $0x00000002
+	JA     trimmedEncF16AVX512_n7_skip2
+	VPSRAD $0x1f, Z9, Z7
+	VPSRLD $0x01, Z7, Z7
+	VPXORD Z7, Z9, Z9
+	VADDPS Z9, Z8, Z8
+
+trimmedEncF16AVX512_n7_skip2:
+	VPSRAD $0x1f, Z5, Z7
+	VPSRLD $0x01, Z7, Z7
+	VPXORD Z7, Z5, Z5
+	VADDPS Z5, Z8, Z8
+	CMPQ   DI, $0x00000002
+	JA     trimmedEncF16AVX512_n7_skip4
+	VPSRAD $0x1f, Z12, Z5
+	VPSRLD $0x01, Z5, Z5
+	VPXORD Z5, Z12, Z12
+	VADDPS Z12, Z8, Z8
+
+trimmedEncF16AVX512_n7_skip4:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncF16AVX512_n7_skip5
+	VPSRAD $0x1f, Z10, Z5
+	VPSRLD $0x01, Z5, Z5
+	VPXORD Z5, Z10, Z10
+	VADDPS Z10, Z8, Z8
+
+trimmedEncF16AVX512_n7_skip5:
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncF16AVX512_n7_skip6
+	VPSRAD $0x1f, Z13, Z5
+	VPSRLD $0x01, Z5, Z5
+	VPXORD Z5, Z13, Z13
+	VADDPS Z13, Z8, Z8
+
+trimmedEncF16AVX512_n7_skip6:
+	VDIVPS    Z4, Z8, Z8
+	VMULPS    Z3, Z8, Z8
+	VCVTPH2PS (CX)(R8*1), Z5
+	VADDPS    Z5, Z8, Z8
+	VCVTPS2PH $0x00, Z8, Y5
+	VMOVDQU32 Y5, (AX)(R8*1)
+	VPANDD    Y1, Y5, Y5
+	VPMAXUW   Y5, Y0, Y0
+	ADDQ      $0x00000020, R8
+	SUBQ      $0x00000020, DX
+	JMP       trimmedEncF16AVX512_n7
+
+trimmedEncF16AVX512_n8:
+	CMPQ      DX, $0x00000020
+	JB        trimmedEncF16AVX512_done
+	MOVQ      (BX), SI
+	VCVTPH2PS (SI)(R8*1), Z5
+	VPANDD    Z6, Z5, Z7
+	VPMAXUD   Z7, Z2, Z2
+	MOVQ      24(BX), SI
+	VCVTPH2PS (SI)(R8*1), Z7
+	VPANDD    Z6, Z7, Z9
+	VPMAXUD   Z9, Z2, Z2
+	MOVQ      48(BX), SI
+	VCVTPH2PS (SI)(R8*1), Z9
+	VPANDD    Z6, Z9, Z10
+	VPMAXUD   Z10, Z2, Z2
+	MOVQ      72(BX), SI
+	VCVTPH2PS (SI)(R8*1), Z10
+	VPANDD    Z6, Z10, Z11
+	VPMAXUD   Z11, Z2, Z2
+	MOVQ      96(BX), SI
+	VCVTPH2PS (SI)(R8*1), Z11
+	VPANDD    Z6, Z11, Z12
+	VPMAXUD   Z12, Z2, Z2
+	MOVQ      120(BX), SI
+	VCVTPH2PS (SI)(R8*1), Z12
+	VPANDD    Z6, Z12, Z13
+	VPMAXUD   Z13, Z2, Z2
+	MOVQ      144(BX), SI
+	VCVTPH2PS (SI)(R8*1), Z13
+	VPANDD    Z6, Z13, Z14
+	VPMAXUD   Z14, Z2, Z2
+	MOVQ      168(BX), SI
+	VCVTPH2PS (SI)(R8*1), Z14
+	VPANDD    Z6, Z14, Z15
+	VPMAXUD   Z15, Z2, Z2
+	VPSRAD    $0x1f, Z5, Z15
+	VPSRLD    $0x01, Z15, Z15
+	VPXORD    Z15, Z5, Z5
+	VPSRAD    $0x1f, Z9, Z15
+	VPSRLD    $0x01, Z15, Z15
+	VPXORD    Z15, Z9, Z9
+	VPMINSD   Z9, Z5, Z15
+	VPMAXSD   Z9, Z5, Z9
+	VPSRAD    $0x1f, Z7, Z5
+	VPSRLD    $0x01, Z5, Z5
+	VPXORD    Z5, Z7, Z7
+	VPSRAD    $0x1f, Z10, Z5
+	VPSRLD    $0x01, Z5, Z5
+	VPXORD    Z5, Z10, Z10
+	VPMINSD   Z10, Z7, Z5
+	VPMAXSD   Z10, Z7, Z10
+	VPSRAD    $0x1f, Z11, Z7
+	VPSRLD    $0x01, Z7, Z7
+	VPXORD    Z7, Z11, Z11
+	VPSRAD    $0x1f, Z13, Z7
+	VPSRLD    $0x01, Z7, Z7
+	VPXORD    Z7, Z13, Z13
+	VPMINSD   Z13, Z11, Z7
+	VPMAXSD   Z13, Z11, Z13
+	VPSRAD    $0x1f, Z12, Z11
+	VPSRLD    $0x01, Z11, Z11
+	VPXORD    Z11, Z12, Z12
+	VPSRAD    $0x1f, Z14, Z11
+	VPSRLD    $0x01, Z11, Z11
+	VPXORD    Z11, Z14, Z14
+	VPMINSD   Z14, Z12, Z11
+	VPMAXSD   Z14, Z12, Z14
+	VPMINSD   Z7, Z15, Z12
+	VPMAXSD   Z7, Z15, Z7
+	VPMINSD   Z11, Z5, Z15
+	VPMAXSD   Z11, Z5, Z11
+	VPMINSD   Z13, Z9, Z5
+	VPMAXSD   Z13, Z9, Z13
+	VPMINSD   Z14, Z10, Z9
+	VPMAXSD   Z14, Z10, Z14
+	VPMINSD   Z15, Z12, Z10
+	VPMAXSD   Z15, Z12, Z15
+	VPMINSD   Z9, Z5, Z12
+	VPMAXSD   Z9, Z5, Z9
+	VPMINSD   Z11, Z7, Z5
+	VPMAXSD   Z11, Z7, Z11
+	VPMINSD   Z14, Z13, Z7
+	VPMAXSD   Z14, Z13, Z14
+	VPMINSD   Z5, Z12, Z13
+	VPMAXSD   Z5, Z12, Z5
+	VPMINSD   Z11, Z9, Z12
+	VPMAXSD   Z11, Z9, Z11
+	VPMINSD   Z5, Z15, Z9
+	VPMAXSD   Z5, Z15, Z5
+	VPMINSD   Z7, Z12, Z15
+	VPMAXSD   Z7, Z12, Z7
+	VPMINSD   Z13, Z9, Z12
+	VPMAXSD   Z13, Z9, Z13
+	VPMINSD   Z5, Z15, Z9
+	VPMAXSD   Z5, Z15, Z5
+	VPMINSD   Z7, Z11, Z15
+	VPMAXSD   Z7, Z11, Z7
+	VPXORD    Z8, Z8, Z8
+	CMPQ      DI, $0x00000000
+	JA        trimmedEncF16AVX512_n8_skip0
+	VPSRAD    $0x1f, Z10, Z11
+	VPSRLD    $0x01, Z11, Z11
+	VPXORD    Z11, Z10, Z10
+	VADDPS    Z10, Z8, Z8
+
+trimmedEncF16AVX512_n8_skip0:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncF16AVX512_n8_skip1
+	VPSRAD $0x1f, Z12, Z10
+	VPSRLD $0x01, Z10, Z10
+	VPXORD Z10, Z12, Z12
+	VADDPS Z12, Z8, Z8
+
+trimmedEncF16AVX512_n8_skip1:
+	CMPQ   DI, $0x00000002
+	JA     trimmedEncF16AVX512_n8_skip2
+	VPSRAD $0x1f, Z13, Z10
+	VPSRLD $0x01, Z10, Z10
+	VPXORD Z10, Z13, Z13
+	VADDPS Z13, Z8, Z8
+
+trimmedEncF16AVX512_n8_skip2:
+	VPSRAD $0x1f, Z9, Z10
+	VPSRLD $0x01, Z10, Z10
+	VPXORD Z10, Z9, Z9
+	VADDPS Z9, Z8, Z8
+	VPSRAD $0x1f, Z5, Z9
+	VPSRLD $0x01, Z9, Z9
+	VPXORD Z9, Z5, Z5
+	VADDPS Z5, Z8, Z8
+	CMPQ   DI, $0x00000002
+	JA     trimmedEncF16AVX512_n8_skip5
+	VPSRAD $0x1f, Z15, Z5
+	VPSRLD $0x01, Z5, Z5
+	VPXORD Z5, Z15, Z15
+	VADDPS Z15, Z8, Z8
+
+trimmedEncF16AVX512_n8_skip5:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncF16AVX512_n8_skip6
+	VPSRAD $0x1f, Z7, Z5
+	VPSRLD $0x01, Z5, Z5
+	VPXORD Z5, Z7, Z7
+	VADDPS Z7, Z8, Z8
+
+trimmedEncF16AVX512_n8_skip6:
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncF16AVX512_n8_skip7
+	VPSRAD $0x1f, Z14, Z5
+	VPSRLD $0x01, Z5, Z5
+	VPXORD Z5, Z14, Z14
+	VADDPS Z14, Z8, Z8
+
+trimmedEncF16AVX512_n8_skip7:
+	VDIVPS    Z4, Z8, Z8
+	VMULPS    Z3, Z8, Z8
+	VCVTPH2PS (CX)(R8*1), Z5
+	VADDPS    Z5, Z8, Z8
+	VCVTPS2PH $0x00, Z8, Y5
+	VMOVDQU32 Y5, (AX)(R8*1)
+	VPANDD    Y1, Y5, Y5
+	VPMAXUW   Y5, Y0, Y0
+	ADDQ      $0x00000020, R8
+	SUBQ      $0x00000020, DX
+	JMP       trimmedEncF16AVX512_n8
+
+trimmedEncF16AVX512_done:
+	VPBROADCASTD c7c007c00<>+0(SB), Z1
+	VPCMPUW      $0x05, Y1, Y0, K1
+	KORTESTD     K1, K1
+	SETEQ        AL
+	VPBROADCASTD c7f800000<>+0(SB), Z0
+	VPCMPUD      $0x05, Z0, Z2, K1
+	KORTESTW     K1, K1
+	SETEQ        CL
+	ANDB         CL, AL
+	MOVB         AL, ret+88(FP)
+	VZEROUPPER
+	RET
+
+// func medianEncF32AVX512(dst []byte, base []byte, xs [][]byte, k int, lambda float32) bool
+// Requires: AVX, AVX512F
+TEXT ·medianEncF32AVX512(SB), NOSPLIT, $0-89
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         base_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+	MOVQ         xs_base+48(FP), BX
+	MOVQ         xs_len+56(FP), SI
+	MOVQ         k+72(FP), DI
+	XORQ         DI, DI
+	VPXORD       Z0, Z0, Z0
+	VPBROADCASTD c7fffffff<>+0(SB), Z1
+	VPXORD       Z2, Z2, Z2
+	VBROADCASTSS lambda+80(FP), Z3
+	VBROADCASTSS robustEncHalf<>+0(SB), Z4
+	CMPQ         SI, $0x00000001
+	JE           medianEncF32AVX512_n1
+	CMPQ         SI, $0x00000002
+	JE           medianEncF32AVX512_n2
+	CMPQ         SI, $0x00000003
+	JE           medianEncF32AVX512_n3
+	CMPQ         SI, $0x00000004
+	JE           medianEncF32AVX512_n4
+	CMPQ         SI, $0x00000005
+	JE           medianEncF32AVX512_n5
+	CMPQ         SI, $0x00000006
+	JE           medianEncF32AVX512_n6
+	CMPQ         SI, $0x00000007
+	JE           medianEncF32AVX512_n7
+	CMPQ         SI, $0x00000008
+	JE           medianEncF32AVX512_n8
+	JMP          medianEncF32AVX512_done
+
+medianEncF32AVX512_n1:
+	CMPQ    DX, $0x00000040
+	JB      medianEncF32AVX512_done
+	MOVQ    (BX), SI
+	VMOVUPS (SI)(DI*1), Z4
+	VPANDD  Z1, Z4, Z5
+	VPMAXUD Z5, Z2, Z2
+	VMULPS  Z3, Z4, Z4
+	VMOVUPS (CX)(DI*1), Z5
+	VADDPS  Z5, Z4, Z4
+	VMOVUPS Z4, (AX)(DI*1)
+	VPANDD  Z1, Z4, Z4
+	VPMAXUD Z4, Z0, Z0
+	ADDQ    $0x00000040, DI
+	SUBQ    $0x00000040, DX
+	JMP     medianEncF32AVX512_n1
+
+medianEncF32AVX512_n2:
+	CMPQ    DX, $0x00000040
+	JB      medianEncF32AVX512_done
+	MOVQ    (BX), SI
+	VMOVUPS (SI)(DI*1), Z5
+	VPANDD  Z1, Z5, Z6
+	VPMAXUD Z6, Z2, Z2
+	MOVQ    24(BX), SI
+	VMOVUPS (SI)(DI*1), Z6
+	VPANDD  Z1, Z6, Z7
+	VPMAXUD Z7, Z2, Z2
+	VADDPS  Z6, Z5, Z5
+	VMULPS  Z4, Z5, Z5
+	VMULPS  Z3, Z5, Z5
+	VMOVUPS (CX)(DI*1), Z6
+	VADDPS  Z6, Z5, Z5
+	VMOVUPS Z5, (AX)(DI*1)
+	VPANDD  Z1, Z5, Z5
+	VPMAXUD Z5, Z0, Z0
+	ADDQ    $0x00000040, DI
+	SUBQ    $0x00000040, DX
+	JMP     medianEncF32AVX512_n2
+
+medianEncF32AVX512_n3:
+	CMPQ    DX, $0x00000040
+	JB      medianEncF32AVX512_done
+	MOVQ    (BX), SI
+	VMOVUPS (SI)(DI*1), Z4
+	VPANDD  Z1, Z4, Z5
+	VPMAXUD Z5, Z2, Z2
+	MOVQ    24(BX), SI
+	VMOVUPS (SI)(DI*1), Z5
+	VPANDD  Z1, Z5, Z6
+	VPMAXUD Z6, Z2, Z2
+	MOVQ    48(BX), SI
+	VMOVUPS (SI)(DI*1), Z6
+	VPANDD  Z1, Z6, Z7
+	VPMAXUD Z7, Z2, Z2
+	VPSRAD  $0x1f, Z4, Z7
+	VPSRLD  $0x01, Z7, Z7
+	VPXORD  Z7, Z4, Z4
+	VPSRAD  $0x1f, Z6, Z7
+	VPSRLD  $0x01, Z7, Z7
+	VPXORD  Z7, Z6, Z6
+	VPMINSD Z6, Z4, Z7
+	VPMAXSD Z6, Z4, Z6
+	VPSRAD  $0x1f, Z5, Z4
+	VPSRLD  $0x01, Z4, Z4
+	VPXORD  Z4, Z5, Z5
+	VPMAXSD Z5, Z7, Z5
+	VPMINSD Z6, Z5, Z5
+	VPSRAD  $0x1f, Z5, Z4
+	VPSRLD  $0x01, Z4, Z4
+	VPXORD  Z4, Z5, Z5
+	VMULPS  Z3, Z5, Z5
+	VMOVUPS (CX)(DI*1), Z4
+	VADDPS  Z4, Z5, Z5
+	VMOVUPS Z5, (AX)(DI*1)
+	VPANDD  Z1, Z5, Z4
+	VPMAXUD Z4, Z0, Z0
+	ADDQ    $0x00000040, DI
+	SUBQ    $0x00000040, DX
+	JMP     medianEncF32AVX512_n3
+
+medianEncF32AVX512_n4:
+	CMPQ    DX, $0x00000040
+	JB      medianEncF32AVX512_done
+	MOVQ    (BX), SI
+	VMOVUPS (SI)(DI*1), Z5
+	VPANDD  Z1, Z5, Z6
+	VPMAXUD Z6, Z2, Z2
+	MOVQ    24(BX), SI
+	VMOVUPS (SI)(DI*1), Z6
+	VPANDD  Z1, Z6, Z7
+	VPMAXUD Z7, Z2, Z2
+	MOVQ    48(BX), SI
+	VMOVUPS (SI)(DI*1), Z7
+	VPANDD  Z1, Z7, Z8
+	VPMAXUD Z8, Z2, Z2
+	MOVQ    72(BX), SI
+	VMOVUPS (SI)(DI*1), Z8
+	VPANDD  Z1, Z8, Z9
+	VPMAXUD Z9, Z2, Z2
+	VPSRAD  $0x1f, Z5, Z9
+	VPSRLD  $0x01, Z9, Z9
+	VPXORD  Z9, Z5, Z5
+	VPSRAD  $0x1f, Z6, Z9
+	VPSRLD  $0x01, Z9, Z9
+	VPXORD  Z9, Z6, Z6
+	VPMINSD Z6, Z5, Z9
+	VPMAXSD Z6, Z5, Z6
+	VPSRAD  $0x1f, Z7, Z5
+	VPSRLD  $0x01, Z5, Z5
+	VPXORD  Z5, Z7, Z7
+	VPSRAD  $0x1f, Z8, Z5
+	VPSRLD  $0x01, Z5, Z5
+	VPXORD  Z5, Z8, Z8
+	VPMINSD Z8, Z7, Z5
+	VPMAXSD Z8, Z7, Z8
+	VPMAXSD Z5, Z9, Z5
+	VPMINSD Z8, Z6, Z6
+	VPSRAD  $0x1f, Z5, Z7
+	VPSRLD  $0x01, Z7, Z7
+	VPXORD  Z7, Z5, Z5
+	VPSRAD  $0x1f, Z6, Z7
+	VPSRLD  $0x01, Z7, Z7
+	VPXORD  Z7, Z6, Z6
+	VADDPS  Z5, Z6, Z6
+	VMULPS  Z4, Z6, Z6
+	VMULPS  Z3, Z6, Z6
+	VMOVUPS (CX)(DI*1), Z5
+	VADDPS  Z5, Z6, Z6
+	VMOVUPS Z6, (AX)(DI*1)
+	VPANDD  Z1, Z6, Z5
+	VPMAXUD Z5, Z0, Z0
+	ADDQ    $0x00000040, DI
+	SUBQ    $0x00000040, DX
+	JMP     medianEncF32AVX512_n4
+
+medianEncF32AVX512_n5:
+	CMPQ    DX, $0x00000040
+	JB      medianEncF32AVX512_done
+	MOVQ    (BX), SI
+	VMOVUPS (SI)(DI*1), Z4
+	VPANDD  Z1, Z4, Z5
+	VPMAXUD Z5, Z2, Z2
+	MOVQ    24(BX), SI
+	VMOVUPS (SI)(DI*1), Z5
+	VPANDD  Z1, Z5, Z6
+	VPMAXUD Z6, Z2, Z2
+	MOVQ    48(BX), SI
+	VMOVUPS (SI)(DI*1), Z6
+	VPANDD  Z1, Z6, Z7
+	VPMAXUD Z7, Z2, Z2
+	MOVQ    72(BX), SI
+	VMOVUPS (SI)(DI*1), Z7
+	VPANDD  Z1, Z7, Z8
+	VPMAXUD Z8, Z2, Z2
+	MOVQ    96(BX), SI
+	VMOVUPS (SI)(DI*1), Z8
+	VPANDD  Z1, Z8, Z9
+	VPMAXUD Z9, Z2, Z2
+	VPSRAD  $0x1f, Z4, Z9
+	VPSRLD  $0x01, Z9, Z9
+	VPXORD  Z9, Z4, Z4
+	VPSRAD  $0x1f, Z5, Z9
+	VPSRLD  $0x01, Z9, Z9
+	VPXORD  Z9, Z5, Z5
+	VPMINSD Z5, Z4, Z9
+	VPMAXSD Z5, Z4, Z5
+	VPSRAD  $0x1f, Z7, Z4
+	VPSRLD  $0x01, Z4, Z4
+	VPXORD  Z4, Z7, Z7
+	VPSRAD  $0x1f, Z8, Z4
+	VPSRLD  $0x01, Z4, Z4
+	VPXORD  Z4, Z8, Z8
+	VPMINSD Z8, Z7, Z4
+	VPMAXSD Z8, Z7, Z8
+	VPSRAD  $0x1f, Z6, Z7
+	VPSRLD  $0x01, Z7, Z7
+	VPXORD  Z7, Z6, Z6
+	VPMINSD Z8, Z6, Z7
+	VPMAXSD Z8, Z6, Z8
+	VPMINSD Z4, Z7, Z6
+	VPMAXSD Z4, Z7, Z4
+	VPMINSD Z4, Z9, Z7
+	VPMAXSD Z4, Z9, Z4
+	VPMAXSD Z6, Z7, Z6
+	VPMINSD Z8, Z5, Z5
+	VPMINSD Z4, Z5, Z5
+	VPMAXSD Z6, Z5, Z6
+	VPSRAD  $0x1f, Z6, Z4
+	VPSRLD  $0x01, Z4, Z4
+	VPXORD  Z4, Z6, Z6
+	VMULPS  Z3, Z6, Z6
+	VMOVUPS (CX)(DI*1), Z4
+	VADDPS  Z4, Z6, Z6
+	VMOVUPS Z6, (AX)(DI*1)
+	VPANDD  Z1, Z6, Z4
+	VPMAXUD Z4, Z0, Z0
+	ADDQ    $0x00000040, DI
+	SUBQ    $0x00000040, DX
+	JMP     medianEncF32AVX512_n5
+
+medianEncF32AVX512_n6:
+	CMPQ    DX, $0x00000040
+	JB      medianEncF32AVX512_done
+	MOVQ    (BX), SI
+	VMOVUPS (SI)(DI*1), Z5
+	VPANDD  Z1, Z5, Z6
+	VPMAXUD Z6, Z2, Z2
+	MOVQ    24(BX), SI
+	VMOVUPS (SI)(DI*1), Z6
+	VPANDD  Z1, Z6, Z7
+	VPMAXUD Z7, Z2, Z2
+	MOVQ    48(BX), SI
+	VMOVUPS (SI)(DI*1), Z7
+	VPANDD  Z1, Z7, Z8
+	VPMAXUD Z8, Z2, Z2
+	MOVQ    72(BX), SI
+	VMOVUPS (SI)(DI*1), Z8
+	VPANDD  Z1, Z8, Z9
+	VPMAXUD Z9, Z2, Z2
+	MOVQ    96(BX), SI
+	VMOVUPS (SI)(DI*1), Z9
+	VPANDD  Z1, Z9, Z10
+	VPMAXUD Z10, Z2, Z2
+	MOVQ    120(BX), SI
+	VMOVUPS (SI)(DI*1), Z10
+	VPANDD  Z1, Z10, Z11
+	VPMAXUD Z11, Z2, Z2
+	VPSRAD  $0x1f, Z6, Z11
+	VPSRLD  $0x01, Z11, Z11
+	VPXORD  Z11, Z6, Z6
+	VPSRAD  $0x1f, Z7, Z11
+	VPSRLD  $0x01, Z11, Z11
+	VPXORD  Z11, Z7, Z7
+	VPMINSD Z7, Z6, Z11
+	VPMAXSD Z7, Z6, Z7
+	VPSRAD  $0x1f, Z9, Z6
+	VPSRLD  $0x01, Z6, Z6
+	VPXORD  Z6, Z9, Z9
+	VPSRAD  $0x1f, Z10, Z6
+	VPSRLD  $0x01, Z6, Z6
+	VPXORD  Z6, Z10, Z10
+	VPMINSD Z10, Z9, Z6
+	VPMAXSD Z10, Z9, Z10
+	VPSRAD  $0x1f, Z5, Z9
+	VPSRLD  $0x01, Z9, Z9
+	VPXORD  Z9, Z5, Z5
+	VPMINSD Z7, Z5, Z9
+	VPMAXSD Z7, Z5, Z7
+	VPSRAD  $0x1f, Z8, Z5
+	VPSRLD  $0x01, Z5, Z5
+	VPXORD  Z5, Z8, Z8
+	VPMINSD Z10, Z8, Z5
+	VPMAXSD Z10, Z8, Z10
+	VPMINSD Z11, Z9, Z8
+	VPMAXSD Z11, Z9, Z11
+	VPMINSD Z6, Z5, Z9
+	VPMAXSD Z6, Z5, Z6
+	VPMINSD Z10, Z7, Z7
+	VPMAXSD Z9, Z8, Z9
+	VPMINSD Z6, Z11, Z5
+	VPMAXSD Z6, Z11, Z6
+	VPMINSD Z6, Z7, Z7
+	VPMAXSD Z9, Z5, Z9
+	VPSRAD  $0x1f, Z9, Z5
+	VPSRLD  $0x01, Z5, Z5
+	VPXORD  Z5, Z9, Z9
+	VPSRAD  $0x1f, Z7, Z5
+	VPSRLD  $0x01, Z5, Z5
+	VPXORD  Z5, Z7, Z7
+	VADDPS  Z9, Z7, Z7
+	VMULPS  Z4, Z7, Z7
+	VMULPS  Z3, Z7, Z7
+	VMOVUPS (CX)(DI*1), Z5
+	VADDPS  Z5, Z7, Z7
+	VMOVUPS Z7, (AX)(DI*1)
+	VPANDD  Z1, Z7, Z5
+	VPMAXUD Z5, Z0, Z0
+	ADDQ    $0x00000040, DI
+	SUBQ    $0x00000040, DX
+	JMP     medianEncF32AVX512_n6
+
+medianEncF32AVX512_n7:
+	CMPQ    DX, $0x00000040
+	JB      medianEncF32AVX512_done
+	MOVQ    (BX), SI
+	VMOVUPS (SI)(DI*1), Z4
+	VPANDD  Z1, Z4, Z5
+	VPMAXUD Z5, Z2, Z2
+	MOVQ    24(BX), SI
+	VMOVUPS (SI)(DI*1), Z5
+	VPANDD  Z1, Z5, Z6
+	VPMAXUD Z6, Z2, Z2
+	MOVQ    48(BX), SI
+	VMOVUPS (SI)(DI*1), Z6
+	VPANDD  Z1, Z6, Z7
+	VPMAXUD Z7, Z2, Z2
+	MOVQ    72(BX), SI
+	VMOVUPS (SI)(DI*1), Z7
+	VPANDD  Z1, Z7, Z8
+	VPMAXUD Z8, Z2, Z2
+	MOVQ    96(BX), SI
+	VMOVUPS (SI)(DI*1), Z8
+	VPANDD  Z1, Z8, Z9
+	VPMAXUD Z9, Z2, Z2
+	MOVQ    120(BX), SI
+	VMOVUPS (SI)(DI*1), Z9
+	VPANDD  Z1, Z9, Z10
+	VPMAXUD Z10, Z2, Z2
+	MOVQ    144(BX), SI
+	VMOVUPS (SI)(DI*1), Z10
+	VPANDD  Z1, Z10, Z11
+	VPMAXUD Z11, Z2, Z2
+	VPSRAD  $0x1f, Z5, Z11
+	VPSRLD  $0x01, Z11, Z11
+	VPXORD  Z11, Z5, Z5
+	VPSRAD  $0x1f, Z6, Z11
+	VPSRLD  $0x01, Z11, Z11
+	VPXORD  Z11, Z6, Z6
+	VPMINSD Z6, Z5, Z11
+	VPMAXSD Z6, Z5, Z6
+	VPSRAD  $0x1f, Z7, Z5
+	VPSRLD  $0x01, Z5, Z5
+	VPXORD  Z5, Z7, Z7
+	VPSRAD  $0x1f, Z8, Z5
+	VPSRLD  $0x01, Z5, Z5
+	VPXORD  Z5, Z8, Z8
+	VPMINSD Z8, Z7, Z5
+	VPMAXSD Z8, Z7, Z8
+	VPSRAD  $0x1f, Z9, Z7
+	VPSRLD  $0x01, Z7, Z7
+	VPXORD  Z7, Z9, Z9
+	VPSRAD  $0x1f, Z10, Z7
+	VPSRLD  $0x01, Z7, Z7
+	VPXORD  Z7, Z10, Z10
+	VPMINSD Z10, Z9, Z7
+	VPMAXSD Z10, Z9, Z10
+	VPSRAD  $0x1f, Z4, Z9
+	VPSRLD  $0x01, Z9, Z9
+	VPXORD  Z9, Z4, Z4
+	VPMINSD Z6, Z4, Z9
+	VPMAXSD Z6, Z4, Z6
+	VPMINSD Z7, Z5, Z4
+	VPMAXSD Z7, Z5, Z7
+	VPMINSD Z10, Z8, Z5
+	VPMAXSD Z10, Z8, Z10
+	VPMINSD Z11, Z9, Z8
+	VPMAXSD Z11, Z9, Z11
+	VPMINSD Z7, Z5, Z9
+	VPMAXSD Z7, Z5, Z7
+	VPMINSD Z10, Z6, Z6
+	VPMINSD Z9, Z8, Z5
+	VPMAXSD Z9, Z8, Z9
+	VPMINSD Z7, Z11, Z8
+	VPMAXSD Z7, Z11, Z7
+	VPMAXSD Z4, Z5, Z4
+	VPMINSD Z7, Z6, Z6
+	VPMAXSD Z4, Z8, Z4
+	VPMINSD Z9, Z6, Z6
+	VPMAXSD Z4, Z6, Z4
+	VPSRAD  $0x1f, Z4, Z5
+	VPSRLD  $0x01, Z5, Z5
+	VPXORD  Z5, Z4, Z4
+	VMULPS  Z3, Z4, Z4
+	VMOVUPS (CX)(DI*1), Z5
+	VADDPS  Z5, Z4, Z4
+	VMOVUPS Z4, (AX)(DI*1)
+	VPANDD  Z1, Z4, Z4
+	VPMAXUD Z4, Z0, Z0
+	ADDQ    $0x00000040, DI
+	SUBQ    $0x00000040, DX
+	JMP     medianEncF32AVX512_n7
+
+medianEncF32AVX512_n8:
+	CMPQ    DX, $0x00000040
+	JB      medianEncF32AVX512_done
+	MOVQ    (BX), SI
+	VMOVUPS (SI)(DI*1), Z5
+	VPANDD  Z1, Z5, Z6
+	VPMAXUD Z6, Z2, Z2
+	MOVQ    24(BX), SI
+	VMOVUPS (SI)(DI*1), Z6
+	VPANDD  Z1, Z6, Z7
+	VPMAXUD Z7, Z2, Z2
+	MOVQ    48(BX), SI
+	VMOVUPS (SI)(DI*1), Z7
+	VPANDD  Z1, Z7, Z8
+	VPMAXUD Z8, Z2, Z2
+	MOVQ    72(BX), SI
+	VMOVUPS (SI)(DI*1), Z8
+	VPANDD  Z1, Z8, Z9
+	VPMAXUD Z9, Z2, Z2
+	MOVQ    96(BX), SI
+	VMOVUPS (SI)(DI*1), Z9
+	VPANDD  Z1, Z9, Z10
+	VPMAXUD Z10, Z2, Z2
+	MOVQ    120(BX), SI
+	VMOVUPS (SI)(DI*1), Z10
+	VPANDD  Z1, Z10, Z11
+	VPMAXUD Z11, Z2, Z2
+	MOVQ    144(BX), SI
+	VMOVUPS (SI)(DI*1), Z11
+	VPANDD  Z1, Z11, Z12
+	VPMAXUD Z12, Z2, Z2
+	MOVQ    168(BX), SI
+	VMOVUPS (SI)(DI*1), Z12
+	VPANDD  Z1, Z12, Z13
+	VPMAXUD Z13, Z2, Z2
+	VPSRAD  $0x1f, Z5, Z13
+	VPSRLD  $0x01, Z13, Z13
+	VPXORD  Z13, Z5, Z5
+	VPSRAD  $0x1f, Z7, Z13
+	VPSRLD  $0x01, Z13, Z13
+	VPXORD  Z13, Z7, Z7
+	VPMINSD Z7, Z5, Z13
+	VPMAXSD Z7, Z5, Z7
+	VPSRAD  $0x1f, Z6, Z5
+	VPSRLD  $0x01, Z5, Z5
+	VPXORD  Z5, Z6, Z6
+	VPSRAD  $0x1f, Z8, Z5
+	VPSRLD  $0x01, Z5, Z5
+	VPXORD  Z5, Z8, Z8
+	VPMINSD Z8, Z6, Z5
+	VPMAXSD Z8, Z6, Z8
+	VPSRAD  $0x1f, Z9, Z6
+	VPSRLD  $0x01, Z6, Z6
+	VPXORD  Z6, Z9, Z9
+	VPSRAD  $0x1f, Z11, Z6
+	VPSRLD  $0x01, Z6, Z6
+	VPXORD  Z6, Z11, Z11
+	VPMINSD Z11, Z9, Z6
+	VPMAXSD Z11, Z9, Z11
+	VPSRAD  $0x1f, Z10, Z9
+	VPSRLD  $0x01, Z9, Z9
+	VPXORD  Z9, Z10, Z10
+	VPSRAD  $0x1f, Z12, Z9
+	VPSRLD  $0x01, Z9, Z9
+	VPXORD  Z9, Z12, Z12
+	VPMINSD Z12, Z10, Z9
+	VPMAXSD Z12, Z10, Z12
+	VPMINSD Z6, Z13, Z10
+	VPMAXSD Z6, Z13, Z6
+	VPMINSD Z9, Z5, Z13
+	VPMAXSD Z9, Z5, Z9
+	VPMINSD Z11, Z7, Z5
+	VPMAXSD Z11, Z7, Z11
+	VPMINSD Z12, Z8, Z7
+	VPMAXSD Z12, Z8, Z12
+	VPMAXSD Z13, Z10, Z13
+	VPMINSD Z7, Z5, Z8
+	VPMAXSD Z7, Z5, Z7
+	VPMINSD Z9, Z6, Z5
+	VPMAXSD Z9, Z6, Z9
+	VPMINSD Z12, Z11, Z11
+	VPMAXSD Z5, Z8, Z5
+	VPMINSD Z9, Z7, Z7
+	VPMAXSD Z5, Z13, Z5
+	VPMINSD Z11, Z7, Z7
+	VPSRAD  $0x1f, Z5, Z6
+	VPSRLD  $0x01, Z6, Z6
+	VPXORD  Z6, Z5, Z5
+	VPSRAD  $0x1f, Z7, Z6
+	VPSRLD  $0x01, Z6, Z6
+	VPXORD  Z6, Z7, Z7
+	VADDPS  Z5, Z7, Z7
+	VMULPS  Z4, Z7, Z7
+	VMULPS  Z3, Z7, Z7
+	VMOVUPS (CX)(DI*1), Z5
+	VADDPS  Z5, Z7, Z7
+	VMOVUPS Z7, (AX)(DI*1)
+	VPANDD  Z1, Z7, Z5
+	VPMAXUD Z5, Z0, Z0
+	ADDQ    $0x00000040, DI
+	SUBQ    $0x00000040, DX
+	JMP     medianEncF32AVX512_n8
+
+medianEncF32AVX512_done:
+	VPBROADCASTD c7f800000<>+0(SB), Z1
+	VPCMPUD      $0x05, Z1, Z0, K1
+	KORTESTW     K1, K1
+	SETEQ        AL
+	VPBROADCASTD c7f800000<>+0(SB), Z0
+	VPCMPUD      $0x05, Z0, Z2, K1
+	KORTESTW     K1, K1
+	SETEQ        CL
+	ANDB         CL, AL
+	MOVB         AL, ret+88(FP)
+	VZEROUPPER
+	RET
+
+// func trimmedEncF32AVX512(dst []byte, base []byte, xs [][]byte, k int, lambda float32) bool
+// Requires: AVX, AVX512F
+TEXT ·trimmedEncF32AVX512(SB), NOSPLIT, $0-89
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         base_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+	MOVQ         xs_base+48(FP), BX
+	MOVQ         xs_len+56(FP), SI
+	MOVQ         k+72(FP), DI
+	XORQ         R8, R8
+	VPXORD       Z0, Z0, Z0
+	VPBROADCASTD c7fffffff<>+0(SB), Z1
+	VPXORD       Z2, Z2, Z2
+	VBROADCASTSS lambda+80(FP), Z3
+	MOVQ         DI, R9
+	SHLQ         $0x01, R9
+	NEGQ         R9
+	ADDQ         SI, R9
+	VXORPS       X4, X4, X4
+	VCVTSI2SSQ   R9, X4, X4
+	VBROADCASTSS X4, Z4
+	CMPQ         SI, $0x00000001
+	JE           trimmedEncF32AVX512_n1
+	CMPQ         SI, $0x00000002
+	JE           trimmedEncF32AVX512_n2
+	CMPQ         SI, $0x00000003
+	JE           trimmedEncF32AVX512_n3
+	CMPQ         SI, $0x00000004
+	JE           trimmedEncF32AVX512_n4
+	CMPQ         SI, $0x00000005
+	JE           trimmedEncF32AVX512_n5
+	CMPQ         SI, $0x00000006
+	JE           trimmedEncF32AVX512_n6
+	CMPQ         SI, $0x00000007
+	JE           trimmedEncF32AVX512_n7
+	CMPQ         SI, $0x00000008
+	JE           trimmedEncF32AVX512_n8
+	JMP          trimmedEncF32AVX512_done
+
+trimmedEncF32AVX512_n1:
+	CMPQ    DX, $0x00000040
+	JB      trimmedEncF32AVX512_done
+	MOVQ    (BX), SI
+	VMOVUPS (SI)(R8*1), Z5
+	VPANDD  Z1, Z5, Z6
+	VPMAXUD Z6, Z2, Z2
+	VPXORD  Z7, Z7, Z7
+	VADDPS  Z5, Z7, Z7
+	VDIVPS  Z4, Z7, Z7
+	VMULPS  Z3, Z7, Z7
+	VMOVUPS (CX)(R8*1), Z5
+	VADDPS  Z5, Z7, Z7
+	VMOVUPS Z7, (AX)(R8*1)
+	VPANDD  Z1, Z7, Z5
+	VPMAXUD Z5, Z0, Z0
+	ADDQ    $0x00000040, R8
+	SUBQ    $0x00000040, DX
+	JMP     trimmedEncF32AVX512_n1
+
+trimmedEncF32AVX512_n2:
+	CMPQ    DX, $0x00000040
+	JB      trimmedEncF32AVX512_done
+	MOVQ    (BX), SI
+	VMOVUPS (SI)(R8*1), Z5
+	VPANDD  Z1, Z5, Z6
+	VPMAXUD Z6, Z2, Z2
+	MOVQ    24(BX), SI
+	VMOVUPS (SI)(R8*1), Z6
+	VPANDD  Z1, Z6, Z8
+	VPMAXUD Z8, Z2, Z2
+	VPSRAD  $0x1f, Z5, Z8
+	VPSRLD  $0x01, Z8, Z8
+	VPXORD  Z8, Z5, Z5
+	VPSRAD  $0x1f, Z6, Z8
+	VPSRLD  $0x01, Z8, Z8
+	VPXORD  Z8, Z6, Z6
+	VPMINSD Z6, Z5, Z8
+	VPMAXSD Z6, Z5, Z6
+	VPXORD  Z7, Z7, Z7
+	VPSRAD  $0x1f, Z8, Z5
+	VPSRLD  $0x01, Z5, Z5
+	VPXORD  Z5, Z8, Z8
+	VADDPS  Z8, Z7, Z7
+	VPSRAD  $0x1f, Z6, Z5
+	VPSRLD  $0x01, Z5, Z5
+	VPXORD  Z5, Z6, Z6
+	VADDPS  Z6, Z7, Z7
+	VDIVPS  Z4, Z7, Z7
+	VMULPS  Z3, Z7, Z7
+	VMOVUPS (CX)(R8*1), Z5
+	VADDPS  Z5, Z7, Z7
+	VMOVUPS Z7, (AX)(R8*1)
+	VPANDD  Z1, Z7, Z5
+	VPMAXUD Z5, Z0, Z0
+	ADDQ    $0x00000040, R8
+	SUBQ    $0x00000040, DX
+	JMP     trimmedEncF32AVX512_n2
+
+trimmedEncF32AVX512_n3:
+	CMPQ    DX, $0x00000040
+	JB      trimmedEncF32AVX512_done
+	MOVQ    (BX), SI
+	VMOVUPS (SI)(R8*1), Z5
+	VPANDD  Z1, Z5, Z6
+	VPMAXUD Z6, Z2, Z2
+	MOVQ    24(BX), SI
+	VMOVUPS (SI)(R8*1), Z6
+	VPANDD  Z1, Z6, Z8
+	VPMAXUD Z8, Z2, Z2
+	MOVQ    48(BX), SI
+	VMOVUPS (SI)(R8*1), Z8
+	VPANDD  Z1, Z8, Z9
+	VPMAXUD Z9, Z2, Z2
+	VPSRAD  $0x1f, Z5, Z9
+	VPSRLD  $0x01, Z9, Z9
+	VPXORD  Z9, Z5, Z5
+	VPSRAD  $0x1f, Z8, Z9
+	VPSRLD  $0x01, Z9, Z9
+	VPXORD  Z9, Z8, Z8
+	VPMINSD Z8, Z5, Z9
+	VPMAXSD Z8, Z5, Z8
+	VPSRAD  $0x1f, Z6, Z5
+	VPSRLD  $0x01, Z5, Z5
+	VPXORD  Z5, Z6, Z6
+	VPMINSD Z6, Z9, Z5
+	VPMAXSD Z6, Z9, Z6
+	VPMINSD Z8, Z6, Z9
+	VPMAXSD Z8, Z6, Z8
+	VPXORD  Z7, Z7, Z7
+	CMPQ    DI, $0x00000000
+	JA      trimmedEncF32AVX512_n3_skip0
+	VPSRAD  $0x1f, Z5, Z6
+	VPSRLD  $0x01, Z6, Z6
+	VPXORD  Z6, Z5, Z5
+	VADDPS  Z5, Z7, Z7
+
+trimmedEncF32AVX512_n3_skip0:
+	VPSRAD $0x1f, Z9, Z5
+	VPSRLD $0x01, Z5, Z5
+	VPXORD Z5, Z9, Z9
+	VADDPS Z9, Z7, Z7
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncF32AVX512_n3_skip2
+	VPSRAD $0x1f, Z8, Z5
+	VPSRLD $0x01, Z5, Z5
+	VPXORD Z5, Z8, Z8
+	VADDPS Z8, Z7, Z7
+
+trimmedEncF32AVX512_n3_skip2:
+	VDIVPS  Z4, Z7, Z7
+	VMULPS  Z3, Z7, Z7
+	VMOVUPS (CX)(R8*1), Z5
+	VADDPS  Z5, Z7, Z7
+	VMOVUPS Z7, (AX)(R8*1)
+	VPANDD  Z1, Z7, Z5
+	VPMAXUD Z5, Z0, Z0
+	ADDQ    $0x00000040, R8
+	SUBQ    $0x00000040, DX
+	JMP     trimmedEncF32AVX512_n3
+
+trimmedEncF32AVX512_n4:
+	CMPQ    DX, $0x00000040
+	JB      trimmedEncF32AVX512_done
+	MOVQ    (BX), SI
+	VMOVUPS (SI)(R8*1), Z5
+	VPANDD  Z1, Z5, Z6
+	VPMAXUD Z6, Z2, Z2
+	MOVQ    24(BX), SI
+	VMOVUPS (SI)(R8*1), Z6
+	VPANDD  Z1, Z6, Z8
+	VPMAXUD Z8, Z2, Z2
+	MOVQ    48(BX), SI
+	VMOVUPS (SI)(R8*1), Z8
+	VPANDD  Z1, Z8, Z9
+	VPMAXUD Z9, Z2, Z2
+	MOVQ    72(BX), SI
+	VMOVUPS (SI)(R8*1), Z9
+	VPANDD  Z1, Z9, Z10
+	VPMAXUD Z10, Z2, Z2
+	VPSRAD  $0x1f, Z5, Z10
+	VPSRLD  $0x01, Z10, Z10
+	VPXORD  Z10, Z5, Z5
+	VPSRAD  $0x1f, Z6, Z10
+	VPSRLD  $0x01, Z10, Z10
+	VPXORD  Z10, Z6, Z6
+	VPMINSD Z6, Z5, Z10
+	VPMAXSD Z6, Z5, Z6
+	VPSRAD  $0x1f, Z8, Z5
+	VPSRLD  $0x01, Z5, Z5
+	VPXORD  Z5, Z8, Z8
+	VPSRAD  $0x1f, Z9, Z5
+	VPSRLD  $0x01, Z5, Z5
+	VPXORD  Z5, Z9, Z9
+	VPMINSD Z9, Z8, Z5
+	VPMAXSD Z9, Z8, Z9
+	VPMINSD Z5, Z10, Z8
+	VPMAXSD Z5, Z10, Z5
+	VPMINSD Z9, Z6, Z10
+	VPMAXSD Z9, Z6, Z9
+	VPMINSD Z5, Z10, Z6
+	VPMAXSD Z5, Z10, Z5
+	VPXORD  Z7, Z7, Z7
+	CMPQ    DI, $0x00000000
+	JA      trimmedEncF32AVX512_n4_skip0
+	VPSRAD  $0x1f, Z8, Z10
+	VPSRLD  $0x01, Z10, Z10
+	VPXORD  Z10, Z8, Z8
+	VADDPS  Z8, Z7, Z7
+
+trimmedEncF32AVX512_n4_skip0:
+	VPSRAD $0x1f, Z6, Z8
+	VPSRLD $0x01, Z8, Z8
+	VPXORD Z8, Z6, Z6
+	VADDPS Z6, Z7, Z7
+	VPSRAD $0x1f, Z5, Z6
+	VPSRLD $0x01, Z6, Z6
+	VPXORD Z6, Z5, Z5
+	VADDPS Z5, Z7, Z7
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncF32AVX512_n4_skip3
+	VPSRAD $0x1f, Z9, Z5
+	VPSRLD $0x01, Z5, Z5
+	VPXORD Z5, Z9, Z9
+	VADDPS Z9, Z7, Z7
+
+trimmedEncF32AVX512_n4_skip3:
+	VDIVPS  Z4, Z7, Z7
+	VMULPS  Z3, Z7, Z7
+	VMOVUPS (CX)(R8*1), Z5
+	VADDPS  Z5, Z7, Z7
+	VMOVUPS Z7, (AX)(R8*1)
+	VPANDD  Z1, Z7, Z5
+	VPMAXUD Z5, Z0, Z0
+	ADDQ    $0x00000040, R8
+	SUBQ    $0x00000040, DX
+	JMP     trimmedEncF32AVX512_n4
+
+trimmedEncF32AVX512_n5:
+	CMPQ    DX, $0x00000040
+	JB      trimmedEncF32AVX512_done
+	MOVQ    (BX), SI
+	VMOVUPS (SI)(R8*1), Z5
+	VPANDD  Z1, Z5, Z6
+	VPMAXUD Z6, Z2, Z2
+	MOVQ    24(BX), SI
+	VMOVUPS (SI)(R8*1), Z6
+	VPANDD  Z1, Z6, Z8
+	VPMAXUD Z8, Z2, Z2
+	MOVQ    48(BX), SI
+	VMOVUPS (SI)(R8*1), Z8
+	VPANDD  Z1, Z8, Z9
+	VPMAXUD Z9, Z2, Z2
+	MOVQ    72(BX), SI
+	VMOVUPS (SI)(R8*1), Z9
+	VPANDD  Z1, Z9, Z10
+	VPMAXUD Z10, Z2, Z2
+	MOVQ    96(BX), SI
+	VMOVUPS (SI)(R8*1), Z10
+	VPANDD  Z1, Z10, Z11
+	VPMAXUD Z11, Z2, Z2
+	VPSRAD  $0x1f, Z5, Z11
+	VPSRLD  $0x01, Z11, Z11
+	VPXORD  Z11, Z5, Z5
+	VPSRAD  $0x1f, Z6, Z11
+	VPSRLD  $0x01, Z11, Z11
+	VPXORD  Z11, Z6, Z6
+	VPMINSD Z6, Z5, Z11
+	VPMAXSD Z6, Z5, Z6
+	VPSRAD  $0x1f, Z9, Z5
+	VPSRLD  $0x01, Z5, Z5
+	VPXORD  Z5, Z9, Z9
+	VPSRAD  $0x1f, Z10, Z5
+	VPSRLD  $0x01, Z5, Z5
+	VPXORD  Z5, Z10, Z10
+	VPMINSD Z10, Z9, Z5
+	VPMAXSD Z10, Z9, Z10
+	VPSRAD  $0x1f, Z8, Z9
+	VPSRLD  $0x01, Z9, Z9
+	VPXORD  Z9, Z8, Z8
+	VPMINSD Z10, Z8, Z9
+	VPMAXSD Z10, Z8, Z10
+	VPMINSD Z5, Z9, Z8
+	VPMAXSD Z5, Z9, Z5
+	VPMINSD Z5, Z11, Z9
+	VPMAXSD Z5, Z11, Z5
+	VPMINSD Z8, Z9, Z11
+	VPMAXSD Z8, Z9, Z8
+	VPMINSD Z10, Z6, Z9
+	VPMAXSD Z10, Z6, Z10
+	VPMINSD Z5, Z9, Z6
+	VPMAXSD Z5, Z9, Z5
+	VPMINSD Z8, Z6, Z9
+	VPMAXSD Z8, Z6, Z8
+	VPXORD  Z7, Z7, Z7
+	CMPQ    DI, $0x00000000
+	JA      trimmedEncF32AVX512_n5_skip0
+	VPSRAD  $0x1f, Z11, Z6
+	VPSRLD  $0x01, Z6, Z6
+	VPXORD  Z6, Z11, Z11
+	VADDPS  Z11, Z7, Z7
+
+trimmedEncF32AVX512_n5_skip0:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncF32AVX512_n5_skip1
+	VPSRAD $0x1f, Z9, Z6
+	VPSRLD $0x01, Z6, Z6
+	VPXORD Z6, Z9, Z9
+	VADDPS Z9, Z7, Z7
+
+trimmedEncF32AVX512_n5_skip1:
+	VPSRAD $0x1f, Z8, Z6
+	VPSRLD $0x01, Z6, Z6
+	VPXORD Z6, Z8, Z8
+	VADDPS Z8, Z7, Z7
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncF32AVX512_n5_skip3
+	VPSRAD $0x1f, Z5, Z6
+	VPSRLD $0x01, Z6, Z6
+	VPXORD Z6, Z5, Z5
+	VADDPS Z5, Z7, Z7
+
+trimmedEncF32AVX512_n5_skip3:
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncF32AVX512_n5_skip4
+	VPSRAD $0x1f, Z10, Z5
+	VPSRLD $0x01, Z5, Z5
+	VPXORD Z5, Z10, Z10
+	VADDPS Z10, Z7, Z7
+
+trimmedEncF32AVX512_n5_skip4:
+	VDIVPS  Z4, Z7, Z7
+	VMULPS  Z3, Z7, Z7
+	VMOVUPS (CX)(R8*1), Z5
+	VADDPS  Z5, Z7, Z7
+	VMOVUPS Z7, (AX)(R8*1)
+	VPANDD  Z1, Z7, Z5
+	VPMAXUD Z5, Z0, Z0
+	ADDQ    $0x00000040, R8
+	SUBQ    $0x00000040, DX
+	JMP     trimmedEncF32AVX512_n5
+
+trimmedEncF32AVX512_n6:
+	CMPQ    DX, $0x00000040
+	JB      trimmedEncF32AVX512_done
+	MOVQ    (BX), SI
+	VMOVUPS (SI)(R8*1), Z5
+	VPANDD  Z1, Z5, Z6
+	VPMAXUD Z6, Z2, Z2
+	MOVQ    24(BX), SI
+	VMOVUPS (SI)(R8*1), Z6
+	VPANDD  Z1, Z6, Z8
+	VPMAXUD Z8, Z2, Z2
+	MOVQ    48(BX), SI
+	VMOVUPS (SI)(R8*1), Z8
+	VPANDD  Z1, Z8, Z9
+	VPMAXUD Z9, Z2, Z2
+	MOVQ    72(BX), SI
+	VMOVUPS (SI)(R8*1), Z9
+	VPANDD  Z1, Z9, Z10
+	VPMAXUD Z10, Z2, Z2
+	MOVQ    96(BX), SI
+	VMOVUPS (SI)(R8*1), Z10
+	VPANDD  Z1, Z10, Z11
+	VPMAXUD Z11, Z2, Z2
+	MOVQ    120(BX), SI
+	VMOVUPS (SI)(R8*1), Z11
+	VPANDD  Z1, Z11, Z12
+	VPMAXUD Z12, Z2, Z2
+	VPSRAD  $0x1f, Z6, Z12
+	VPSRLD  $0x01, Z12, Z12
+	VPXORD  Z12, Z6, Z6
+	VPSRAD  $0x1f, Z8, Z12
+	VPSRLD  $0x01, Z12, Z12
+	VPXORD  Z12, Z8, Z8
+	VPMINSD Z8, Z6, Z12
+	VPMAXSD Z8, Z6, Z8
+	VPSRAD  $0x1f, Z10, Z6
+	VPSRLD  $0x01, Z6, Z6
+	VPXORD  Z6, Z10, Z10
+	VPSRAD  $0x1f, Z11, Z6
+	VPSRLD  $0x01, Z6, Z6
+	VPXORD  Z6, Z11, Z11
+	VPMINSD Z11, Z10, Z6
+	VPMAXSD Z11, Z10, Z11
+	VPSRAD  $0x1f, Z5, Z10
+	VPSRLD  $0x01, Z10, Z10
+	VPXORD  Z10, Z5, Z5
+	VPMINSD Z8, Z5, Z10
+	VPMAXSD Z8, Z5, Z8
+	VPSRAD  $0x1f, Z9, Z5
+	VPSRLD  $0x01, Z5, Z5
+	VPXORD  Z5, Z9, Z9
+	VPMINSD Z11, Z9, Z5
+	VPMAXSD Z11, Z9, Z11
+	VPMINSD Z12, Z10, Z9
+	VPMAXSD Z12, Z10, Z12
+	VPMINSD Z6, Z5, Z10
+	VPMAXSD Z6, Z5, Z6
+	VPMINSD Z11, Z8, Z5
+	VPMAXSD Z11, Z8, Z11
+	VPMINSD Z10, Z9, Z8
+	VPMAXSD Z10, Z9, Z10
+	VPMINSD Z6, Z12, Z9
+	VPMAXSD Z6, Z12, Z6
+	VPMINSD Z6, Z5, Z12
+	VPMAXSD Z6, Z5, Z6
+	VPMINSD Z10, Z9, Z5
+	VPMAXSD Z10, Z9, Z10
+	VPMINSD Z10, Z12, Z9
+	VPMAXSD Z10, Z12, Z10
+	VPXORD  Z7, Z7, Z7
+	CMPQ    DI, $0x00000000
+	JA      trimmedEncF32AVX512_n6_skip0
+	VPSRAD  $0x1f, Z8, Z12
+	VPSRLD  $0x01, Z12, Z12
+	VPXORD  Z12, Z8, Z8
+	VADDPS  Z8, Z7, Z7
+
+trimmedEncF32AVX512_n6_skip0:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncF32AVX512_n6_skip1
+	VPSRAD $0x1f, Z5, Z8
+	VPSRLD $0x01, Z8, Z8
+	VPXORD Z8, Z5, Z5
+	VADDPS Z5, Z7, Z7
+
+trimmedEncF32AVX512_n6_skip1:
+	VPSRAD $0x1f, Z9, Z5
+	VPSRLD $0x01, Z5, Z5
+	VPXORD Z5, Z9, Z9
+	VADDPS Z9, Z7, Z7
+	VPSRAD $0x1f, Z10, Z5
+	VPSRLD $0x01, Z5, Z5
+	VPXORD Z5, Z10, Z10
+	VADDPS Z10, Z7, Z7
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncF32AVX512_n6_skip4
+	VPSRAD $0x1f, Z6, Z5
+	VPSRLD $0x01, Z5, Z5
+	VPXORD Z5, Z6, Z6
+	VADDPS Z6, Z7, Z7
+
+trimmedEncF32AVX512_n6_skip4:
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncF32AVX512_n6_skip5
+	VPSRAD $0x1f, Z11, Z5
+	VPSRLD $0x01, Z5, Z5
+	VPXORD Z5, Z11, Z11
+	VADDPS Z11, Z7, Z7
+
+trimmedEncF32AVX512_n6_skip5:
+	VDIVPS  Z4, Z7, Z7
+	VMULPS  Z3, Z7, Z7
+	VMOVUPS (CX)(R8*1), Z5
+	VADDPS  Z5, Z7, Z7
+	VMOVUPS Z7, (AX)(R8*1)
+	VPANDD  Z1, Z7, Z5
+	VPMAXUD Z5, Z0, Z0
+	ADDQ    $0x00000040, R8
+	SUBQ    $0x00000040, DX
+	JMP     trimmedEncF32AVX512_n6
+
+trimmedEncF32AVX512_n7:
+	CMPQ    DX, $0x00000040
+	JB      trimmedEncF32AVX512_done
+	MOVQ    (BX), SI
+	VMOVUPS (SI)(R8*1), Z5
+	VPANDD  Z1, Z5, Z6
+	VPMAXUD Z6, Z2, Z2
+	MOVQ    24(BX), SI
+	VMOVUPS (SI)(R8*1), Z6
+	VPANDD  Z1, Z6, Z8
+	VPMAXUD Z8, Z2, Z2
+	MOVQ    48(BX), SI
+	VMOVUPS (SI)(R8*1), Z8
+	VPANDD  Z1, Z8, Z9
+	VPMAXUD Z9, Z2, Z2
+	MOVQ    72(BX), SI
+	VMOVUPS (SI)(R8*1), Z9
+	VPANDD  Z1, Z9, Z10
+	VPMAXUD Z10, Z2, Z2
+	MOVQ    96(BX), SI
+	VMOVUPS (SI)(R8*1), Z10
+	VPANDD  Z1, Z10, Z11
+	VPMAXUD Z11, Z2, Z2
+	MOVQ    120(BX), SI
+	VMOVUPS (SI)(R8*1), Z11
+	VPANDD  Z1, Z11, Z12
+	VPMAXUD Z12, Z2, Z2
+	MOVQ    144(BX), SI
+	VMOVUPS (SI)(R8*1), Z12
+	VPANDD  Z1, Z12, Z13
+	VPMAXUD Z13, Z2, Z2
+	VPSRAD  $0x1f, Z6, Z13
+	VPSRLD  $0x01, Z13, Z13
+	VPXORD  Z13, Z6, Z6
+	VPSRAD  $0x1f, Z8, Z13
+	VPSRLD  $0x01, Z13, Z13
+	VPXORD  Z13, Z8, Z8
+	VPMINSD Z8, Z6, Z13
+	VPMAXSD Z8, Z6, Z8
+	VPSRAD  $0x1f, Z9, Z6
+	VPSRLD  $0x01, Z6, Z6
+	VPXORD  Z6, Z9, Z9
+	VPSRAD  $0x1f, Z10, Z6
+	VPSRLD  $0x01, Z6, Z6
+	VPXORD  Z6, Z10, Z10
+	VPMINSD Z10, Z9, Z6
+	VPMAXSD Z10, Z9, Z10
+	VPSRAD  $0x1f, Z11, Z9
+	VPSRLD  $0x01, Z9, Z9
+	VPXORD  Z9, Z11, Z11
+	VPSRAD  $0x1f, Z12, Z9
+	VPSRLD  $0x01, Z9, Z9
+	VPXORD  Z9, Z12, Z12
+	VPMINSD Z12, Z11, Z9
+	VPMAXSD Z12, Z11, Z12
+	VPSRAD  $0x1f, Z5, Z11
+	VPSRLD  $0x01, Z11, Z11
+	VPXORD  Z11, Z5, Z5
+	VPMINSD Z8, Z5, Z11
+	VPMAXSD Z8, Z5, Z8
+	VPMINSD Z9, Z6, Z5
+	VPMAXSD Z9, Z6, Z9
+	VPMINSD Z12, Z10, Z6
+	VPMAXSD Z12, Z10, Z12
+	VPMINSD Z13, Z11, Z10
+	VPMAXSD Z13, Z11, Z13
+	VPMINSD Z9, Z6, Z11
+	VPMAXSD Z9, Z6, Z9
+	VPMINSD Z12, Z8, Z6
+	VPMAXSD Z12, Z8, Z12
+	VPMINSD Z11, Z10, Z8
+	VPMAXSD Z11, Z10, Z11
+	VPMINSD Z9, Z13, Z10
+	VPMAXSD Z9, Z13, Z9
+	VPMINSD Z5, Z8, Z13
+	VPMAXSD Z5, Z8, Z5
+	VPMINSD Z9, Z6, Z8
+	VPMAXSD Z9, Z6, Z9
+	VPMINSD Z5, Z10, Z6
+	VPMAXSD Z5, Z10, Z5
+	VPMINSD Z11, Z8, Z10
+	VPMAXSD Z11, Z8, Z11
+	VPMINSD Z5, Z10, Z8
+	VPMAXSD Z5, Z10, Z5
+	VPXORD  Z7, Z7, Z7
+	CMPQ    DI, $0x00000000
+	JA      trimmedEncF32AVX512_n7_skip0
+	VPSRAD  $0x1f, Z13, Z10
+	VPSRLD  $0x01, Z10, Z10
+	VPXORD  Z10, Z13, Z13
+	VADDPS  Z13, Z7, Z7
+
+trimmedEncF32AVX512_n7_skip0:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncF32AVX512_n7_skip1
+	VPSRAD $0x1f, Z6, Z10
+	VPSRLD $0x01, Z10, Z10
+	VPXORD Z10, Z6, Z6
+	VADDPS Z6, Z7, Z7
+
+trimmedEncF32AVX512_n7_skip1:
+	CMPQ   DI, $0x00000002
+	JA     trimmedEncF32AVX512_n7_skip2
+	VPSRAD $0x1f, Z8, Z6
+	VPSRLD $0x01, Z6, Z6
+	VPXORD Z6, Z8, Z8
+	VADDPS Z8, Z7, Z7
+
+trimmedEncF32AVX512_n7_skip2:
+	VPSRAD $0x1f, Z5, Z6
+	VPSRLD $0x01, Z6, Z6
+	VPXORD Z6, Z5, Z5
+	VADDPS Z5, Z7, Z7
+	CMPQ   DI, $0x00000002
+	JA     trimmedEncF32AVX512_n7_skip4
+	VPSRAD $0x1f, Z11, Z5
+	VPSRLD $0x01, Z5, Z5
+	VPXORD Z5, Z11, Z11
+	VADDPS Z11, Z7, Z7
+
+trimmedEncF32AVX512_n7_skip4:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncF32AVX512_n7_skip5
+	VPSRAD $0x1f, Z9, Z5
+	VPSRLD $0x01, Z5, Z5
+	VPXORD Z5, Z9, Z9
+	VADDPS Z9, Z7, Z7
+
+trimmedEncF32AVX512_n7_skip5:
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncF32AVX512_n7_skip6
+	VPSRAD $0x1f, Z12, Z5
+	VPSRLD $0x01, Z5, Z5
+	VPXORD Z5, Z12, Z12
+	VADDPS Z12, Z7, Z7
+
+trimmedEncF32AVX512_n7_skip6:
+	VDIVPS  Z4, Z7, Z7
+	VMULPS  Z3, Z7, Z7
+	VMOVUPS (CX)(R8*1), Z5
+	VADDPS  Z5, Z7, Z7
+	VMOVUPS Z7, (AX)(R8*1)
+	VPANDD  Z1, Z7, Z5
+	VPMAXUD Z5, Z0, Z0
+	ADDQ    $0x00000040, R8
+	SUBQ    $0x00000040, DX
+	JMP     trimmedEncF32AVX512_n7
+
+trimmedEncF32AVX512_n8:
+	CMPQ    DX, $0x00000040
+	JB      trimmedEncF32AVX512_done
+	MOVQ    (BX), SI
+	VMOVUPS (SI)(R8*1), Z5
+	VPANDD  Z1, Z5, Z6
+	VPMAXUD Z6, Z2, Z2
+	MOVQ    24(BX), SI
+	VMOVUPS (SI)(R8*1), Z6
+	VPANDD  Z1, Z6, Z8
+	VPMAXUD Z8, Z2, Z2
+	MOVQ    48(BX), SI
+	VMOVUPS (SI)(R8*1), Z8
+	VPANDD  Z1, Z8, Z9
+	VPMAXUD Z9, Z2, Z2
+	MOVQ    72(BX), SI
+	VMOVUPS (SI)(R8*1), Z9
+	VPANDD  Z1, Z9, Z10
+	VPMAXUD Z10, Z2, Z2
+	MOVQ    96(BX), SI
+	VMOVUPS (SI)(R8*1), Z10
+	VPANDD  Z1, Z10, Z11
+	VPMAXUD Z11, Z2, Z2
+	MOVQ    120(BX), SI
+	VMOVUPS (SI)(R8*1), Z11
+	VPANDD  Z1, Z11, Z12
+	VPMAXUD Z12, Z2, Z2
+	MOVQ    144(BX), SI
+	VMOVUPS (SI)(R8*1), Z12
+	VPANDD  Z1, Z12, Z13
+	VPMAXUD Z13, Z2, Z2
+	MOVQ    168(BX), SI
+	VMOVUPS (SI)(R8*1), Z13
+	VPANDD  Z1, Z13, Z14
+	VPMAXUD Z14, Z2, Z2
+	VPSRAD  $0x1f, Z5, Z14
+	VPSRLD  $0x01, Z14, Z14
+	VPXORD  Z14, Z5, Z5
+	VPSRAD  $0x1f, Z8, Z14
+	VPSRLD  $0x01, Z14, Z14
+	VPXORD  Z14, Z8, Z8
+	VPMINSD Z8, Z5, Z14
+	VPMAXSD Z8, Z5, Z8
+	VPSRAD  $0x1f, Z6, Z5
+	VPSRLD  $0x01, Z5, Z5
+	VPXORD  Z5, Z6, Z6
+	VPSRAD  $0x1f, Z9, Z5
+	VPSRLD  $0x01, Z5, Z5
+	VPXORD  Z5, Z9, Z9
+	VPMINSD Z9, Z6, Z5
+	VPMAXSD Z9, Z6, Z9
+	VPSRAD  $0x1f, Z10, Z6
+	VPSRLD  $0x01, Z6, Z6
+	VPXORD  Z6, Z10, Z10
+	VPSRAD  $0x1f, Z12, Z6
+	VPSRLD  $0x01, Z6, Z6
+	VPXORD  Z6, Z12, Z12
+	VPMINSD Z12, Z10, Z6
+	VPMAXSD Z12, Z10, Z12
+	VPSRAD  $0x1f, Z11, Z10
+	VPSRLD  $0x01, Z10, Z10
+	VPXORD  Z10, Z11, Z11
+	VPSRAD  $0x1f, Z13, Z10
+	VPSRLD  $0x01, Z10, Z10
+	VPXORD  Z10, Z13, Z13
+	VPMINSD Z13, Z11, Z10
+	VPMAXSD Z13, Z11, Z13
+	VPMINSD Z6, Z14, Z11
+	VPMAXSD Z6, Z14, Z6
+	VPMINSD Z10, Z5, Z14
+	VPMAXSD Z10, Z5, Z10
+	VPMINSD Z12, Z8, Z5
+	VPMAXSD Z12, Z8, Z12
+	VPMINSD Z13, Z9, Z8
+	VPMAXSD Z13, Z9, Z13
+	VPMINSD Z14, Z11, Z9
+	VPMAXSD Z14, Z11, Z14
+	VPMINSD Z8, Z5, Z11
+	VPMAXSD Z8, Z5, Z8
+	VPMINSD Z10, Z6, Z5
+	VPMAXSD Z10, Z6, Z10
+	VPMINSD Z13, Z12, Z6
+	VPMAXSD Z13, Z12, Z13
+	VPMINSD Z5, Z11, Z12
+	VPMAXSD Z5, Z11, Z5
+	VPMINSD Z10, Z8, Z11
+	VPMAXSD Z10, Z8, Z10
+	VPMINSD Z5, Z14, Z8
+	VPMAXSD Z5, Z14, Z5
+	VPMINSD Z6, Z11, Z14
+	VPMAXSD Z6, Z11, Z6
+	VPMINSD Z12, Z8, Z11
+	VPMAXSD Z12, Z8, Z12
+	VPMINSD Z5, Z14, Z8
+	VPMAXSD Z5, Z14, Z5
+	VPMINSD Z6, Z10, Z14
+	VPMAXSD Z6, Z10, Z6
+	VPXORD  Z7, Z7, Z7
+	CMPQ    DI, $0x00000000
+	JA      trimmedEncF32AVX512_n8_skip0
+	VPSRAD  $0x1f, Z9, Z10
+	VPSRLD  $0x01, Z10, Z10
+	VPXORD  Z10, Z9, Z9
+	VADDPS  Z9, Z7, Z7
+
+trimmedEncF32AVX512_n8_skip0:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncF32AVX512_n8_skip1
+	VPSRAD $0x1f, Z11, Z9
+	VPSRLD $0x01, Z9, Z9
+	VPXORD Z9, Z11, Z11
+	VADDPS Z11, Z7, Z7
+
+trimmedEncF32AVX512_n8_skip1:
+	CMPQ   DI, $0x00000002
+	JA     trimmedEncF32AVX512_n8_skip2
+	VPSRAD $0x1f, Z12, Z9
+	VPSRLD $0x01, Z9, Z9
+	VPXORD Z9, Z12, Z12
+	VADDPS Z12, Z7, Z7
+
+trimmedEncF32AVX512_n8_skip2:
+	VPSRAD $0x1f, Z8, Z9
+	VPSRLD $0x01, Z9, Z9
+	VPXORD Z9, Z8, Z8
+	VADDPS Z8, Z7, Z7
+	VPSRAD $0x1f, Z5, Z8
+	VPSRLD $0x01, Z8, Z8
+	VPXORD Z8, Z5, Z5
+	VADDPS Z5, Z7, Z7
+	CMPQ   DI, $0x00000002
+	JA     trimmedEncF32AVX512_n8_skip5
+	VPSRAD $0x1f, Z14, Z5
+	VPSRLD $0x01, Z5, Z5
+	VPXORD Z5, Z14, Z14
+	VADDPS Z14, Z7, Z7
+
+trimmedEncF32AVX512_n8_skip5:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncF32AVX512_n8_skip6
+	VPSRAD $0x1f, Z6, Z5
+	VPSRLD $0x01, Z5, Z5
+	VPXORD Z5, Z6, Z6
+	VADDPS Z6, Z7, Z7
+
+trimmedEncF32AVX512_n8_skip6:
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncF32AVX512_n8_skip7
+	VPSRAD $0x1f, Z13, Z5
+	VPSRLD $0x01, Z5, Z5
+	VPXORD Z5, Z13, Z13
+	VADDPS Z13, Z7, Z7
+
+trimmedEncF32AVX512_n8_skip7:
+	VDIVPS  Z4, Z7, Z7
+	VMULPS  Z3, Z7, Z7
+	VMOVUPS (CX)(R8*1), Z5
+	VADDPS  Z5, Z7, Z7
+	VMOVUPS Z7, (AX)(R8*1)
+	VPANDD  Z1, Z7, Z5
+	VPMAXUD Z5, Z0, Z0
+	ADDQ    $0x00000040, R8
+	SUBQ    $0x00000040, DX
+	JMP     trimmedEncF32AVX512_n8
+
+trimmedEncF32AVX512_done:
+	VPBROADCASTD c7f800000<>+0(SB), Z1
+	VPCMPUD      $0x05, Z1, Z0, K1
+	KORTESTW     K1, K1
+	SETEQ        AL
+	VPBROADCASTD c7f800000<>+0(SB), Z0
+	VPCMPUD      $0x05, Z0, Z2, K1
+	KORTESTW     K1, K1
+	SETEQ        CL
+	ANDB         CL, AL
+	MOVB         AL, ret+88(FP)
+	VZEROUPPER
+	RET
+
+// func medianEncBF16AVX2(dst []byte, base []byte, xs [][]byte, k int, lambda float32) bool
+// Requires: AVX, AVX2
+TEXT ·medianEncBF16AVX2(SB), NOSPLIT, $64-89
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         base_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+	MOVQ         xs_base+48(FP), BX
+	MOVQ         xs_len+56(FP), SI
+	MOVQ         k+72(FP), DI
+	XORQ         DI, DI
+	VPXOR        Y0, Y0, Y0
+	VPBROADCASTD cffff0000<>+0(SB), Y1
+	VPXOR        Y1, Y1, Y1
+	VBROADCASTSS lambda+80(FP), Y2
+	VMOVUPS      Y2, (SP)
+	VBROADCASTSS robustEncHalf<>+0(SB), Y2
+	VMOVUPS      Y2, 32(SP)
+	CMPQ         SI, $0x00000001
+	JE           medianEncBF16AVX2_n1
+	CMPQ         SI, $0x00000002
+	JE           medianEncBF16AVX2_n2
+	CMPQ         SI, $0x00000003
+	JE           medianEncBF16AVX2_n3
+	CMPQ         SI, $0x00000004
+	JE           medianEncBF16AVX2_n4
+	CMPQ         SI, $0x00000005
+	JE           medianEncBF16AVX2_n5
+	CMPQ         SI, $0x00000006
+	JE           medianEncBF16AVX2_n6
+	CMPQ         SI, $0x00000007
+	JE           medianEncBF16AVX2_n7
+	CMPQ         SI, $0x00000008
+	JE           medianEncBF16AVX2_n8
+	JMP          medianEncBF16AVX2_done
+
+medianEncBF16AVX2_n1:
+	CMPQ         DX, $0x00000010
+	JB           medianEncBF16AVX2_done
+	MOVQ         (BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y2
+	VPSLLD       $0x10, Y2, Y2
+	VPAND        v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD      Y3, Y1, Y1
+	VMULPS       (SP), Y2, Y2
+	VPMOVZXWD    (CX)(DI*1), Y3
+	VPSLLD       $0x10, Y3, Y3
+	VADDPS       Y3, Y2, Y2
+	VPSRLD       $0x10, Y2, Y3
+	VPAND        v00000001<>+0(SB), Y3, Y3
+	VPADDD       v00007fff<>+0(SB), Y2, Y4
+	VPADDD       Y3, Y4, Y4
+	VCMPPS       $0x03, Y2, Y2, Y3
+	VPOR         v00400000<>+0(SB), Y2, Y2
+	VBLENDVPS    Y3, Y2, Y4, Y4
+	VPSRLD       $0x10, Y4, Y4
+	VEXTRACTI128 $0x01, Y4, X2
+	VPACKUSDW    X2, X4, X2
+	VMOVDQU      X2, (AX)(DI*1)
+	VPAND        v7fff7fff<>+0(SB), Y4, Y2
+	VPMAXUW      Y2, Y0, Y0
+	ADDQ         $0x00000010, DI
+	SUBQ         $0x00000010, DX
+	JMP          medianEncBF16AVX2_n1
+
+medianEncBF16AVX2_n2:
+	CMPQ         DX, $0x00000010
+	JB           medianEncBF16AVX2_done
+	MOVQ         (BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y2
+	VPSLLD       $0x10, Y2, Y2
+	VPAND        v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD      Y3, Y1, Y1
+	MOVQ         24(BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y3
+	VPSLLD       $0x10, Y3, Y3
+	VPAND        v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD      Y4, Y1, Y1
+	VADDPS       Y3, Y2, Y2
+	VMULPS       32(SP), Y2, Y2
+	VMULPS       (SP), Y2, Y2
+	VPMOVZXWD    (CX)(DI*1), Y3
+	VPSLLD       $0x10, Y3, Y3
+	VADDPS       Y3, Y2, Y2
+	VPSRLD       $0x10, Y2, Y3
+	VPAND        v00000001<>+0(SB), Y3, Y3
+	VPADDD       v00007fff<>+0(SB), Y2, Y4
+	VPADDD       Y3, Y4, Y4
+	VCMPPS       $0x03, Y2, Y2, Y3
+	VPOR         v00400000<>+0(SB), Y2, Y2
+	VBLENDVPS    Y3, Y2, Y4, Y4
+	VPSRLD       $0x10, Y4, Y4
+	VEXTRACTI128 $0x01, Y4, X2
+	VPACKUSDW    X2, X4, X2
+	VMOVDQU      X2, (AX)(DI*1)
+	VPAND        v7fff7fff<>+0(SB), Y4, Y2
+	VPMAXUW      Y2, Y0, Y0
+	ADDQ         $0x00000010, DI
+	SUBQ         $0x00000010, DX
+	JMP          medianEncBF16AVX2_n2
+
+medianEncBF16AVX2_n3:
+	CMPQ         DX, $0x00000010
+	JB           medianEncBF16AVX2_done
+	MOVQ         (BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y2
+	VPSLLD       $0x10, Y2, Y2
+	VPAND        v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD      Y3, Y1, Y1
+	MOVQ         24(BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y3
+	VPSLLD       $0x10, Y3, Y3
+	VPAND        v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD      Y4, Y1, Y1
+	MOVQ         48(BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y4
+	VPSLLD       $0x10, Y4, Y4
+	VPAND        v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD      Y5, Y1, Y1
+	VPSRAD       $0x1f, Y2, Y5
+	VPSRLD       $0x01, Y5, Y5
+	VPXOR        Y5, Y2, Y2
+	VPSRAD       $0x1f, Y4, Y5
+	VPSRLD       $0x01, Y5, Y5
+	VPXOR        Y5, Y4, Y4
+	VPMINSD      Y4, Y2, Y5
+	VPMAXSD      Y4, Y2, Y4
+	VPSRAD       $0x1f, Y3, Y2
+	VPSRLD       $0x01, Y2, Y2
+	VPXOR        Y2, Y3, Y3
+	VPMAXSD      Y3, Y5, Y3
+	VPMINSD      Y4, Y3, Y3
+	VPSRAD       $0x1f, Y3, Y2
+	VPSRLD       $0x01, Y2, Y2
+	VPXOR        Y2, Y3, Y3
+	VMULPS       (SP), Y3, Y3
+	VPMOVZXWD    (CX)(DI*1), Y2
+	VPSLLD       $0x10, Y2, Y2
+	VADDPS       Y2, Y3, Y3
+	VPSRLD       $0x10, Y3, Y2
+	VPAND        v00000001<>+0(SB), Y2, Y2
+	VPADDD       v00007fff<>+0(SB), Y3, Y4
+	VPADDD       Y2, Y4, Y4
+	VCMPPS       $0x03, Y3, Y3, Y2
+	VPOR         v00400000<>+0(SB), Y3, Y3
+	VBLENDVPS    Y2, Y3, Y4, Y4
+	VPSRLD       $0x10, Y4, Y4
+	VEXTRACTI128 $0x01, Y4, X2
+	VPACKUSDW    X2, X4, X2
+	VMOVDQU      X2, (AX)(DI*1)
+	VPAND        v7fff7fff<>+0(SB), Y4, Y2
+	VPMAXUW      Y2, Y0, Y0
+	ADDQ         $0x00000010, DI
+	SUBQ         $0x00000010, DX
+	JMP          medianEncBF16AVX2_n3
+
+medianEncBF16AVX2_n4:
+	CMPQ         DX, $0x00000010
+	JB           medianEncBF16AVX2_done
+	MOVQ         (BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y2
+	VPSLLD       $0x10, Y2, Y2
+	VPAND        v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD      Y3, Y1, Y1
+	MOVQ         24(BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y3
+	VPSLLD       $0x10, Y3, Y3
+	VPAND        v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD      Y4, Y1, Y1
+	MOVQ         48(BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y4
+	VPSLLD       $0x10, Y4, Y4
+	VPAND        v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD      Y5, Y1, Y1
+	MOVQ         72(BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y5
+	VPSLLD       $0x10, Y5, Y5
+	VPAND        v7fffffff<>+0(SB), Y5, Y6
+	VPMAXUD      Y6, Y1, Y1
+	VPSRAD       $0x1f, Y2, Y6
+	VPSRLD       $0x01, Y6, Y6
+	VPXOR        Y6, Y2, Y2
+	VPSRAD       $0x1f, Y3, Y6
+	VPSRLD       $0x01, Y6, Y6
+	VPXOR        Y6, Y3, Y3
+	VPMINSD      Y3, Y2, Y6
+	VPMAXSD      Y3, Y2, Y3
+	VPSRAD       $0x1f, Y4, Y2
+	VPSRLD       $0x01, Y2, Y2
+	VPXOR        Y2, Y4, Y4
+	VPSRAD       $0x1f, Y5, Y2
+	VPSRLD       $0x01, Y2, Y2
+	VPXOR        Y2, Y5, Y5
+	VPMINSD      Y5, Y4, Y2
+	VPMAXSD      Y5, Y4, Y5
+	VPMAXSD      Y2, Y6, Y2
+	VPMINSD      Y5, Y3, Y3
+	VPSRAD       $0x1f, Y2, Y4
+	VPSRLD       $0x01, Y4, Y4
+	VPXOR        Y4, Y2, Y2
+	VPSRAD       $0x1f, Y3, Y4
+	VPSRLD       $0x01, Y4, Y4
+	VPXOR        Y4, Y3, Y3
+	VADDPS       Y2, Y3, Y3
+	VMULPS       32(SP), Y3, Y3
+	VMULPS       (SP), Y3, Y3
+	VPMOVZXWD    (CX)(DI*1), Y2
+	VPSLLD       $0x10, Y2, Y2
+	VADDPS       Y2, Y3, Y3
+	VPSRLD       $0x10, Y3, Y2
+	VPAND        v00000001<>+0(SB), Y2, Y2
+	VPADDD       v00007fff<>+0(SB), Y3, Y4
+	VPADDD       Y2, Y4, Y4
+	VCMPPS       $0x03, Y3, Y3, Y2
+	VPOR         v00400000<>+0(SB), Y3, Y3
+	VBLENDVPS    Y2, Y3, Y4, Y4
+	VPSRLD       $0x10, Y4, Y4
+	VEXTRACTI128 $0x01, Y4, X2
+	VPACKUSDW    X2, X4, X2
+	VMOVDQU      X2, (AX)(DI*1)
+	VPAND        v7fff7fff<>+0(SB), Y4, Y2
+	VPMAXUW      Y2, Y0, Y0
+	ADDQ         $0x00000010, DI
+	SUBQ         $0x00000010, DX
+	JMP          medianEncBF16AVX2_n4
+
+medianEncBF16AVX2_n5:
+	CMPQ         DX, $0x00000010
+	JB           medianEncBF16AVX2_done
+	MOVQ         (BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y2
+	VPSLLD       $0x10, Y2, Y2
+	VPAND        v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD      Y3, Y1, Y1
+	MOVQ         24(BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y3
+	VPSLLD       $0x10, Y3, Y3
+	VPAND        v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD      Y4, Y1, Y1
+	MOVQ         48(BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y4
+	VPSLLD       $0x10, Y4, Y4
+	VPAND        v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD      Y5, Y1, Y1
+	MOVQ         72(BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y5
+	VPSLLD       $0x10, Y5, Y5
+	VPAND        v7fffffff<>+0(SB), Y5, Y6
+	VPMAXUD      Y6, Y1, Y1
+	MOVQ         96(BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y6
+	VPSLLD       $0x10, Y6, Y6
+	VPAND        v7fffffff<>+0(SB), Y6, Y7
+	VPMAXUD      Y7, Y1, Y1
+	VPSRAD       $0x1f, Y2, Y7
+	VPSRLD       $0x01, Y7, Y7
+	VPXOR        Y7, Y2, Y2
+	VPSRAD       $0x1f, Y3, Y7
+	VPSRLD       $0x01, Y7, Y7
+	VPXOR        Y7, Y3, Y3
+	VPMINSD      Y3, Y2, Y7
+	VPMAXSD      Y3, Y2, Y3
+	VPSRAD       $0x1f, Y5, Y2
+	VPSRLD       $0x01, Y2, Y2
+	VPXOR        Y2, Y5, Y5
+	VPSRAD       $0x1f, Y6, Y2
+	VPSRLD       $0x01, Y2, Y2
+	VPXOR        Y2, Y6, Y6
+	VPMINSD      Y6, Y5, Y2
+	VPMAXSD      Y6, Y5, Y6
+	VPSRAD       $0x1f, Y4, Y5
+	VPSRLD       $0x01, Y5, Y5
+	VPXOR        Y5, Y4, Y4
+	VPMINSD      Y6, Y4, Y5
+	VPMAXSD      Y6, Y4, Y6
+	VPMINSD      Y2, Y5, Y4
+	VPMAXSD      Y2, Y5, Y2
+	VPMINSD      Y2, Y7, Y5
+	VPMAXSD      Y2, Y7, Y2
+	VPMAXSD      Y4, Y5, Y4
+	VPMINSD      Y6, Y3, Y3
+	VPMINSD      Y2, Y3, Y3
+	VPMAXSD      Y4, Y3, Y4
+	VPSRAD       $0x1f, Y4, Y2
+	VPSRLD       $0x01, Y2, Y2
+	VPXOR        Y2, Y4, Y4
+	VMULPS       (SP), Y4, Y4
+	VPMOVZXWD    (CX)(DI*1), Y2
+	VPSLLD       $0x10, Y2, Y2
+	VADDPS       Y2, Y4, Y4
+	VPSRLD       $0x10, Y4, Y2
+	VPAND        v00000001<>+0(SB), Y2, Y2
+	VPADDD       v00007fff<>+0(SB), Y4, Y3
+	VPADDD       Y2, Y3, Y3
+	VCMPPS       $0x03, Y4, Y4, Y2
+	VPOR         v00400000<>+0(SB), Y4, Y4
+	VBLENDVPS    Y2, Y4, Y3, Y3
+	VPSRLD       $0x10, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X2
+	VPACKUSDW    X2, X3, X2
+	VMOVDQU      X2, (AX)(DI*1)
+	VPAND        v7fff7fff<>+0(SB), Y3, Y2
+	VPMAXUW      Y2, Y0, Y0
+	ADDQ         $0x00000010, DI
+	SUBQ         $0x00000010, DX
+	JMP          medianEncBF16AVX2_n5
+
+medianEncBF16AVX2_n6:
+	CMPQ         DX, $0x00000010
+	JB           medianEncBF16AVX2_done
+	MOVQ         (BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y2
+	VPSLLD       $0x10, Y2, Y2
+	VPAND        v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD      Y3, Y1, Y1
+	MOVQ         24(BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y3
+	VPSLLD       $0x10, Y3, Y3
+	VPAND        v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD      Y4, Y1, Y1
+	MOVQ         48(BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y4
+	VPSLLD       $0x10, Y4, Y4
+	VPAND        v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD      Y5, Y1, Y1
+	MOVQ         72(BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y5
+	VPSLLD       $0x10, Y5, Y5
+	VPAND        v7fffffff<>+0(SB), Y5, Y6
+	VPMAXUD      Y6, Y1, Y1
+	MOVQ         96(BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y6
+	VPSLLD       $0x10, Y6, Y6
+	VPAND        v7fffffff<>+0(SB), Y6, Y7
+	VPMAXUD      Y7, Y1, Y1
+	MOVQ         120(BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y7
+	VPSLLD       $0x10, Y7, Y7
+	VPAND        v7fffffff<>+0(SB), Y7, Y8
+	VPMAXUD      Y8, Y1, Y1
+	VPSRAD       $0x1f, Y3, Y8
+	VPSRLD       $0x01, Y8, Y8
+	VPXOR        Y8, Y3, Y3
+	VPSRAD       $0x1f, Y4, Y8
+	VPSRLD       $0x01, Y8, Y8
+	VPXOR        Y8, Y4, Y4
+	VPMINSD      Y4, Y3, Y8
+	VPMAXSD      Y4, Y3, Y4
+	VPSRAD       $0x1f, Y6, Y3
+	VPSRLD       $0x01, Y3, Y3
+	VPXOR        Y3, Y6, Y6
+	VPSRAD       $0x1f, Y7, Y3
+	VPSRLD       $0x01, Y3, Y3
+	VPXOR        Y3, Y7, Y7
+	VPMINSD      Y7, Y6, Y3
+	VPMAXSD      Y7, Y6, Y7
+	VPSRAD       $0x1f, Y2, Y6
+	VPSRLD       $0x01, Y6, Y6
+	VPXOR        Y6, Y2, Y2
+	VPMINSD      Y4, Y2, Y6
+	VPMAXSD      Y4, Y2, Y4
+	VPSRAD       $0x1f, Y5, Y2
+	VPSRLD       $0x01, Y2, Y2
+	VPXOR        Y2, Y5, Y5
+	VPMINSD      Y7, Y5, Y2
+	VPMAXSD      Y7, Y5, Y7
+	VPMINSD      Y8, Y6, Y5
+	VPMAXSD      Y8, Y6, Y8
+	VPMINSD      Y3, Y2, Y6
+	VPMAXSD      Y3, Y2, Y3
+	VPMINSD      Y7, Y4, Y4
+	VPMAXSD      Y6, Y5, Y6
+	VPMINSD      Y3, Y8, Y2
+	VPMAXSD      Y3, Y8, Y3
+	VPMINSD      Y3, Y4, Y4
+	VPMAXSD      Y6, Y2, Y6
+	VPSRAD       $0x1f, Y6, Y2
+	VPSRLD       $0x01, Y2, Y2
+	VPXOR        Y2, Y6, Y6
+	VPSRAD       $0x1f, Y4, Y2
+	VPSRLD       $0x01, Y2, Y2
+	VPXOR        Y2, Y4, Y4
+	VADDPS       Y6, Y4, Y4
+	VMULPS       32(SP), Y4, Y4
+	VMULPS       (SP), Y4, Y4
+	VPMOVZXWD    (CX)(DI*1), Y2
+	VPSLLD       $0x10, Y2, Y2
+	VADDPS       Y2, Y4, Y4
+	VPSRLD       $0x10, Y4, Y2
+	VPAND        v00000001<>+0(SB), Y2, Y2
+	VPADDD       v00007fff<>+0(SB), Y4, Y3
+	VPADDD       Y2, Y3, Y3
+	VCMPPS       $0x03, Y4, Y4, Y2
+	VPOR         v00400000<>+0(SB), Y4, Y4
+	VBLENDVPS    Y2, Y4, Y3, Y3
+	VPSRLD       $0x10, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X2
+	VPACKUSDW    X2, X3, X2
+	VMOVDQU      X2, (AX)(DI*1)
+	VPAND        v7fff7fff<>+0(SB), Y3, Y2
+	VPMAXUW      Y2, Y0, Y0
+	ADDQ         $0x00000010, DI
+	SUBQ         $0x00000010, DX
+	JMP          medianEncBF16AVX2_n6
+
+medianEncBF16AVX2_n7:
+	CMPQ         DX, $0x00000010
+	JB           medianEncBF16AVX2_done
+	MOVQ         (BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y2
+	VPSLLD       $0x10, Y2, Y2
+	VPAND        v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD      Y3, Y1, Y1
+	MOVQ         24(BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y3
+	VPSLLD       $0x10, Y3, Y3
+	VPAND        v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD      Y4, Y1, Y1
+	MOVQ         48(BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y4
+	VPSLLD       $0x10, Y4, Y4
+	VPAND        v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD      Y5, Y1, Y1
+	MOVQ         72(BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y5
+	VPSLLD       $0x10, Y5, Y5
+	VPAND        v7fffffff<>+0(SB), Y5, Y6
+	VPMAXUD      Y6, Y1, Y1
+	MOVQ         96(BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y6
+	VPSLLD       $0x10, Y6, Y6
+	VPAND        v7fffffff<>+0(SB), Y6, Y7
+	VPMAXUD      Y7, Y1, Y1
+	MOVQ         120(BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y7
+	VPSLLD       $0x10, Y7, Y7
+	VPAND        v7fffffff<>+0(SB), Y7, Y8
+	VPMAXUD      Y8, Y1, Y1
+	MOVQ         144(BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y8
+	VPSLLD       $0x10, Y8, Y8
+	VPAND        v7fffffff<>+0(SB), Y8, Y9
+	VPMAXUD      Y9, Y1, Y1
+	VPSRAD       $0x1f, Y3, Y9
+	VPSRLD       $0x01, Y9, Y9
+	VPXOR        Y9, Y3, Y3
+	VPSRAD       $0x1f, Y4, Y9
+	VPSRLD       $0x01, Y9, Y9
+	VPXOR        Y9, Y4, Y4
+	VPMINSD      Y4, Y3, Y9
+	VPMAXSD      Y4, Y3, Y4
+	VPSRAD       $0x1f, Y5, Y3
+	VPSRLD       $0x01, Y3, Y3
+	VPXOR        Y3, Y5, Y5
+	VPSRAD       $0x1f, Y6, Y3
+	VPSRLD       $0x01, Y3, Y3
+	VPXOR        Y3, Y6, Y6
+	VPMINSD      Y6, Y5, Y3
+	VPMAXSD      Y6, Y5, Y6
+	VPSRAD       $0x1f, Y7, Y5
+	VPSRLD       $0x01, Y5, Y5
+	VPXOR        Y5, Y7, Y7
+	VPSRAD       $0x1f, Y8, Y5
+	VPSRLD       $0x01, Y5, Y5
+	VPXOR        Y5, Y8, Y8
+	VPMINSD      Y8, Y7, Y5
+	VPMAXSD      Y8, Y7, Y8
+	VPSRAD       $0x1f, Y2, Y7
+	VPSRLD       $0x01, Y7, Y7
+	VPXOR        Y7, Y2, Y2
+	VPMINSD      Y4, Y2, Y7
+	VPMAXSD      Y4, Y2, Y4
+	VPMINSD      Y5, Y3, Y2
+	VPMAXSD      Y5, Y3, Y5
+	VPMINSD      Y8, Y6, Y3
+	VPMAXSD      Y8, Y6, Y8
+	VPMINSD      Y9, Y7, Y6
+	VPMAXSD      Y9, Y7, Y9
+	VPMINSD      Y5, Y3, Y7
+	VPMAXSD      Y5, Y3, Y5
+	VPMINSD      Y8, Y4, Y4
+	VPMINSD      Y7, Y6, Y3
+	VPMAXSD      Y7, Y6, Y7
+	VPMINSD      Y5, Y9, Y6
+	VPMAXSD      Y5, Y9, Y5
+	VPMAXSD      Y2, Y3, Y2
+	VPMINSD      Y5, Y4, Y4
+	VPMAXSD      Y2, Y6, Y2
+	VPMINSD      Y7, Y4, Y4
+	VPMAXSD      Y2, Y4, Y2
+	VPSRAD       $0x1f, Y2, Y3
+	VPSRLD       $0x01, Y3, Y3
+	VPXOR        Y3, Y2, Y2
+	VMULPS       (SP), Y2, Y2
+	VPMOVZXWD    (CX)(DI*1), Y3
+	VPSLLD       $0x10, Y3, Y3
+	VADDPS       Y3, Y2, Y2
+	VPSRLD       $0x10, Y2, Y3
+	VPAND        v00000001<>+0(SB), Y3, Y3
+	VPADDD       v00007fff<>+0(SB), Y2, Y4
+	VPADDD       Y3, Y4, Y4
+	VCMPPS       $0x03, Y2, Y2, Y3
+	VPOR         v00400000<>+0(SB), Y2, Y2
+	VBLENDVPS    Y3, Y2, Y4, Y4
+	VPSRLD       $0x10, Y4, Y4
+	VEXTRACTI128 $0x01, Y4, X2
+	VPACKUSDW    X2, X4, X2
+	VMOVDQU      X2, (AX)(DI*1)
+	VPAND        v7fff7fff<>+0(SB), Y4, Y2
+	VPMAXUW      Y2, Y0, Y0
+	ADDQ         $0x00000010, DI
+	SUBQ         $0x00000010, DX
+	JMP          medianEncBF16AVX2_n7
+
+medianEncBF16AVX2_n8:
+	CMPQ         DX, $0x00000010
+	JB           medianEncBF16AVX2_done
+	MOVQ         (BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y2
+	VPSLLD       $0x10, Y2, Y2
+	VPAND        v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD      Y3, Y1, Y1
+	MOVQ         24(BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y3
+	VPSLLD       $0x10, Y3, Y3
+	VPAND        v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD      Y4, Y1, Y1
+	MOVQ         48(BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y4
+	VPSLLD       $0x10, Y4, Y4
+	VPAND        v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD      Y5, Y1, Y1
+	MOVQ         72(BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y5
+	VPSLLD       $0x10, Y5, Y5
+	VPAND        v7fffffff<>+0(SB), Y5, Y6
+	VPMAXUD      Y6, Y1, Y1
+	MOVQ         96(BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y6
+	VPSLLD       $0x10, Y6, Y6
+	VPAND        v7fffffff<>+0(SB), Y6, Y7
+	VPMAXUD      Y7, Y1, Y1
+	MOVQ         120(BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y7
+	VPSLLD       $0x10, Y7, Y7
+	VPAND        v7fffffff<>+0(SB), Y7, Y8
+	VPMAXUD      Y8, Y1, Y1
+	MOVQ         144(BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y8
+	VPSLLD       $0x10, Y8, Y8
+	VPAND        v7fffffff<>+0(SB), Y8, Y9
+	VPMAXUD      Y9, Y1, Y1
+	MOVQ         168(BX), SI
+	VPMOVZXWD    (SI)(DI*1), Y9
+	VPSLLD       $0x10, Y9, Y9
+	VPAND        v7fffffff<>+0(SB), Y9, Y10
+	VPMAXUD      Y10, Y1, Y1
+	VPSRAD       $0x1f, Y2, Y10
+	VPSRLD       $0x01, Y10, Y10
+	VPXOR        Y10, Y2, Y2
+	VPSRAD       $0x1f, Y4, Y10
+	VPSRLD       $0x01, Y10, Y10
+	VPXOR        Y10, Y4, Y4
+	VPMINSD      Y4, Y2, Y10
+	VPMAXSD      Y4, Y2, Y4
+	VPSRAD       $0x1f, Y3, Y2
+	VPSRLD       $0x01, Y2, Y2
+	VPXOR        Y2, Y3, Y3
+	VPSRAD       $0x1f, Y5, Y2
+	VPSRLD       $0x01, Y2, Y2
+	VPXOR        Y2, Y5, Y5
+	VPMINSD      Y5, Y3, Y2
+	VPMAXSD      Y5, Y3, Y5
+	VPSRAD       $0x1f, Y6, Y3
+	VPSRLD       $0x01, Y3, Y3
+	VPXOR        Y3, Y6, Y6
+	VPSRAD       $0x1f, Y8, Y3
+	VPSRLD       $0x01, Y3, Y3
+	VPXOR        Y3, Y8, Y8
+	VPMINSD      Y8, Y6, Y3
+	VPMAXSD      Y8, Y6, Y8
+	VPSRAD       $0x1f, Y7, Y6
+	VPSRLD       $0x01, Y6, Y6
+	VPXOR        Y6, Y7, Y7
+	VPSRAD       $0x1f, Y9, Y6
+	VPSRLD       $0x01, Y6, Y6
+	VPXOR        Y6, Y9, Y9
+	VPMINSD      Y9, Y7, Y6
+	VPMAXSD      Y9, Y7, Y9
+	VPMINSD      Y3, Y10, Y7
+	VPMAXSD      Y3, Y10, Y3
+	VPMINSD      Y6, Y2, Y10
+	VPMAXSD      Y6, Y2, Y6
+	VPMINSD      Y8, Y4, Y2
+	VPMAXSD      Y8, Y4, Y8
+	VPMINSD      Y9, Y5, Y4
+	VPMAXSD      Y9, Y5, Y9
+	VPMAXSD      Y10, Y7, Y10
+	VPMINSD      Y4, Y2, Y5
+	VPMAXSD      Y4, Y2, Y4
+	VPMINSD      Y6, Y3, Y2
+	VPMAXSD      Y6, Y3, Y6
+	VPMINSD      Y9, Y8, Y8
+	VPMAXSD      Y2, Y5, Y2
+	VPMINSD      Y6, Y4, Y4
+	VPMAXSD      Y2, Y10, Y2
+	VPMINSD      Y8, Y4, Y4
+	VPSRAD       $0x1f, Y2, Y3
+	VPSRLD       $0x01, Y3, Y3
+	VPXOR        Y3, Y2, Y2
+	VPSRAD       $0x1f, Y4, Y3
+	VPSRLD       $0x01, Y3, Y3
+	VPXOR        Y3, Y4, Y4
+	VADDPS       Y2, Y4, Y4
+	VMULPS       32(SP), Y4, Y4
+	VMULPS       (SP), Y4, Y4
+	VPMOVZXWD    (CX)(DI*1), Y2
+	VPSLLD       $0x10, Y2, Y2
+	VADDPS       Y2, Y4, Y4
+	VPSRLD       $0x10, Y4, Y2
+	VPAND        v00000001<>+0(SB), Y2, Y2
+	VPADDD       v00007fff<>+0(SB), Y4, Y3
+	VPADDD       Y2, Y3, Y3
+	VCMPPS       $0x03, Y4, Y4, Y2
+	VPOR         v00400000<>+0(SB), Y4, Y4
+	VBLENDVPS    Y2, Y4, Y3, Y3
+	VPSRLD       $0x10, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X2
+	VPACKUSDW    X2, X3, X2
+	VMOVDQU      X2, (AX)(DI*1)
+	VPAND        v7fff7fff<>+0(SB), Y3, Y2
+	VPMAXUW      Y2, Y0, Y0
+	ADDQ         $0x00000010, DI
+	SUBQ         $0x00000010, DX
+	JMP          medianEncBF16AVX2_n8
+
+medianEncBF16AVX2_done:
+	VPBROADCASTD c7f807f80<>+0(SB), Y2
+	VPMINUW      Y2, Y0, Y0
+	VPCMPEQW     Y2, Y0, Y0
+	VPTEST       Y0, Y0
+	SETEQ        AL
+	VPBROADCASTD c7f800000<>+0(SB), Y0
+	VPMINUD      Y0, Y1, Y1
+	VPCMPEQD     Y0, Y1, Y1
+	VPTEST       Y1, Y1
+	SETEQ        CL
+	ANDB         CL, AL
+	MOVB         AL, ret+88(FP)
+	VZEROUPPER
+	RET
+
+// func trimmedEncBF16AVX2(dst []byte, base []byte, xs [][]byte, k int, lambda float32) bool
+// Requires: AVX, AVX2
+TEXT ·trimmedEncBF16AVX2(SB), NOSPLIT, $64-89
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         base_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+	MOVQ         xs_base+48(FP), BX
+	MOVQ         xs_len+56(FP), SI
+	MOVQ         k+72(FP), DI
+	XORQ         R8, R8
+	VPXOR        Y0, Y0, Y0
+	VPBROADCASTD cffff0000<>+0(SB), Y1
+	VPXOR        Y1, Y1, Y1
+	VBROADCASTSS lambda+80(FP), Y2
+	VMOVUPS      Y2, (SP)
+	MOVQ         DI, R9
+	SHLQ         $0x01, R9
+	NEGQ         R9
+	ADDQ         SI, R9
+	VXORPS       X2, X2, X2
+	VCVTSI2SSQ   R9, X2, X2
+	VBROADCASTSS X2, Y2
+	VMOVUPS      Y2, 32(SP)
+	CMPQ         SI, $0x00000001
+	JE           trimmedEncBF16AVX2_n1
+	CMPQ         SI, $0x00000002
+	JE           trimmedEncBF16AVX2_n2
+	CMPQ         SI, $0x00000003
+	JE           trimmedEncBF16AVX2_n3
+	CMPQ         SI, $0x00000004
+	JE           trimmedEncBF16AVX2_n4
+	CMPQ         SI, $0x00000005
+	JE           trimmedEncBF16AVX2_n5
+	CMPQ         SI, $0x00000006
+	JE           trimmedEncBF16AVX2_n6
+	CMPQ         SI, $0x00000007
+	JE           trimmedEncBF16AVX2_n7
+	CMPQ         SI, $0x00000008
+	JE           trimmedEncBF16AVX2_n8
+	JMP          trimmedEncBF16AVX2_done
+
+trimmedEncBF16AVX2_n1:
+	CMPQ         DX, $0x00000010
+	JB           trimmedEncBF16AVX2_done
+	MOVQ         (BX), SI
+	VPMOVZXWD    (SI)(R8*1), Y2
+	VPSLLD       $0x10, Y2, Y2
+	VPAND        v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD      Y3, Y1, Y1
+	VPXOR        Y3, Y3, Y3
+	VADDPS       Y2, Y3, Y3
+	VDIVPS       32(SP), Y3, Y3
+	VMULPS       (SP), Y3, Y3
+	VPMOVZXWD    (CX)(R8*1), Y2
+	VPSLLD       $0x10, Y2, Y2
+	VADDPS       Y2, Y3, Y3
+	VPSRLD       $0x10, Y3, Y2
+	VPAND        v00000001<>+0(SB), Y2, Y2
+	VPADDD       v00007fff<>+0(SB), Y3, Y4
+	VPADDD       Y2, Y4, Y4
+	VCMPPS       $0x03, Y3, Y3, Y2
+	VPOR         v00400000<>+0(SB), Y3, Y3
+	VBLENDVPS    Y2, Y3, Y4, Y4
+	VPSRLD       $0x10, Y4, Y4
+	VEXTRACTI128 $0x01, Y4, X2
+	VPACKUSDW    X2, X4, X2
+	VMOVDQU      X2, (AX)(R8*1)
+	VPAND        v7fff7fff<>+0(SB), Y4, Y2
+	VPMAXUW      Y2, Y0, Y0
+	ADDQ         $0x00000010, R8
+	SUBQ         $0x00000010, DX
+	JMP          trimmedEncBF16AVX2_n1
+
+trimmedEncBF16AVX2_n2:
+	CMPQ         DX, $0x00000010
+	JB           trimmedEncBF16AVX2_done
+	MOVQ         (BX), SI
+	VPMOVZXWD    (SI)(R8*1), Y2
+	VPSLLD       $0x10, Y2, Y2
+	VPAND        v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD      Y3, Y1, Y1
+	MOVQ         24(BX), SI
+	VPMOVZXWD    (SI)(R8*1), Y3
+	VPSLLD       $0x10, Y3, Y3
+	VPAND        v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD      Y4, Y1, Y1
+	VPSRAD       $0x1f, Y2, Y4
+	VPSRLD       $0x01, Y4, Y4
+	VPXOR        Y4, Y2, Y2
+	VPSRAD       $0x1f, Y3, Y4
+	VPSRLD       $0x01, Y4, Y4
+	VPXOR        Y4, Y3, Y3
+	VPMINSD      Y3, Y2, Y4
+	VPMAXSD      Y3, Y2, Y3
+	VPXOR        Y2, Y2, Y2
+	VPSRAD       $0x1f, Y4, Y5
+	VPSRLD       $0x01, Y5, Y5
+	VPXOR        Y5, Y4, Y4
+	VADDPS       Y4, Y2, Y2
+	VPSRAD       $0x1f, Y3, Y4
+	VPSRLD       $0x01, Y4, Y4
+	VPXOR        Y4, Y3, Y3
+	VADDPS       Y3, Y2, Y2
+	VDIVPS       32(SP), Y2, Y2
+	VMULPS       (SP), Y2, Y2
+	VPMOVZXWD    (CX)(R8*1), Y3
+	VPSLLD       $0x10, Y3, Y3
+	VADDPS       Y3, Y2, Y2
+	VPSRLD       $0x10, Y2, Y3
+	VPAND        v00000001<>+0(SB), Y3, Y3
+	VPADDD       v00007fff<>+0(SB), Y2, Y4
+	VPADDD       Y3, Y4, Y4
+	VCMPPS       $0x03, Y2, Y2, Y3
+	VPOR         v00400000<>+0(SB), Y2, Y2
+	VBLENDVPS    Y3, Y2, Y4, Y4
+	VPSRLD       $0x10, Y4, Y4
+	VEXTRACTI128 $0x01, Y4, X2
+	VPACKUSDW    X2, X4, X2
+	VMOVDQU      X2, (AX)(R8*1)
+	VPAND        v7fff7fff<>+0(SB), Y4, Y2
+	VPMAXUW      Y2, Y0, Y0
+	ADDQ         $0x00000010, R8
+	SUBQ         $0x00000010, DX
+	JMP          trimmedEncBF16AVX2_n2
+
+trimmedEncBF16AVX2_n3:
+	CMPQ      DX, $0x00000010
+	JB        trimmedEncBF16AVX2_done
+	MOVQ      (BX), SI
+	VPMOVZXWD (SI)(R8*1), Y2
+	VPSLLD    $0x10, Y2, Y2
+	VPAND     v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD   Y3, Y1, Y1
+	MOVQ      24(BX), SI
+	VPMOVZXWD (SI)(R8*1), Y3
+	VPSLLD    $0x10, Y3, Y3
+	VPAND     v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD   Y4, Y1, Y1
+	MOVQ      48(BX), SI
+	VPMOVZXWD (SI)(R8*1), Y4
+	VPSLLD    $0x10, Y4, Y4
+	VPAND     v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD   Y5, Y1, Y1
+	VPSRAD    $0x1f, Y2, Y5
+	VPSRLD    $0x01, Y5, Y5
+	VPXOR     Y5, Y2, Y2
+	VPSRAD    $0x1f, Y4, Y5
+	VPSRLD    $0x01, Y5, Y5
+	VPXOR     Y5, Y4, Y4
+	VPMINSD   Y4, Y2, Y5
+	VPMAXSD   Y4, Y2, Y4
+	VPSRAD    $0x1f, Y3, Y2
+	VPSRLD    $0x01, Y2, Y2
+	VPXOR     Y2, Y3, Y3
+	VPMINSD   Y3, Y5, Y2
+	VPMAXSD   Y3, Y5, Y3
+	VPMINSD   Y4, Y3, Y5
+	VPMAXSD   Y4, Y3, Y4
+	VPXOR     Y3, Y3, Y3
+	CMPQ      DI, $0x00000000
+	JA        trimmedEncBF16AVX2_n3_skip0
+	VPSRAD    $0x1f, Y2, Y6
+	VPSRLD    $0x01, Y6, Y6
+	VPXOR     Y6, Y2, Y2
+	VADDPS    Y2, Y3, Y3
+
+trimmedEncBF16AVX2_n3_skip0:
+	VPSRAD $0x1f, Y5, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y5, Y5
+	VADDPS Y5, Y3, Y3
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncBF16AVX2_n3_skip2
+	VPSRAD $0x1f, Y4, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y4, Y4
+	VADDPS Y4, Y3, Y3
+
+trimmedEncBF16AVX2_n3_skip2:
+	VDIVPS       32(SP), Y3, Y3
+	VMULPS       (SP), Y3, Y3
+	VPMOVZXWD    (CX)(R8*1), Y2
+	VPSLLD       $0x10, Y2, Y2
+	VADDPS       Y2, Y3, Y3
+	VPSRLD       $0x10, Y3, Y2
+	VPAND        v00000001<>+0(SB), Y2, Y2
+	VPADDD       v00007fff<>+0(SB), Y3, Y4
+	VPADDD       Y2, Y4, Y4
+	VCMPPS       $0x03, Y3, Y3, Y2
+	VPOR         v00400000<>+0(SB), Y3, Y3
+	VBLENDVPS    Y2, Y3, Y4, Y4
+	VPSRLD       $0x10, Y4, Y4
+	VEXTRACTI128 $0x01, Y4, X2
+	VPACKUSDW    X2, X4, X2
+	VMOVDQU      X2, (AX)(R8*1)
+	VPAND        v7fff7fff<>+0(SB), Y4, Y2
+	VPMAXUW      Y2, Y0, Y0
+	ADDQ         $0x00000010, R8
+	SUBQ         $0x00000010, DX
+	JMP          trimmedEncBF16AVX2_n3
+
+trimmedEncBF16AVX2_n4:
+	CMPQ      DX, $0x00000010
+	JB        trimmedEncBF16AVX2_done
+	MOVQ      (BX), SI
+	VPMOVZXWD (SI)(R8*1), Y2
+	VPSLLD    $0x10, Y2, Y2
+	VPAND     v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD   Y3, Y1, Y1
+	MOVQ      24(BX), SI
+	VPMOVZXWD (SI)(R8*1), Y3
+	VPSLLD    $0x10, Y3, Y3
+	VPAND     v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD   Y4, Y1, Y1
+	MOVQ      48(BX), SI
+	VPMOVZXWD (SI)(R8*1), Y4
+	VPSLLD    $0x10, Y4, Y4
+	VPAND     v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD   Y5, Y1, Y1
+	MOVQ      72(BX), SI
+	VPMOVZXWD (SI)(R8*1), Y5
+	VPSLLD    $0x10, Y5, Y5
+	VPAND     v7fffffff<>+0(SB), Y5, Y6
+	VPMAXUD   Y6, Y1, Y1
+	VPSRAD    $0x1f, Y2, Y6
+	VPSRLD    $0x01, Y6, Y6
+	VPXOR     Y6, Y2, Y2
+	VPSRAD    $0x1f, Y3, Y6
+	VPSRLD    $0x01, Y6, Y6
+	VPXOR     Y6, Y3, Y3
+	VPMINSD   Y3, Y2, Y6
+	VPMAXSD   Y3, Y2, Y3
+	VPSRAD    $0x1f, Y4, Y2
+	VPSRLD    $0x01, Y2, Y2
+	VPXOR     Y2, Y4, Y4
+	VPSRAD    $0x1f, Y5, Y2
+	VPSRLD    $0x01, Y2, Y2
+	VPXOR     Y2, Y5, Y5
+	VPMINSD   Y5, Y4, Y2
+	VPMAXSD   Y5, Y4, Y5
+	VPMINSD   Y2, Y6, Y4
+	VPMAXSD   Y2, Y6, Y2
+	VPMINSD   Y5, Y3, Y6
+	VPMAXSD   Y5, Y3, Y5
+	VPMINSD   Y2, Y6, Y3
+	VPMAXSD   Y2, Y6, Y2
+	VPXOR     Y6, Y6, Y6
+	CMPQ      DI, $0x00000000
+	JA        trimmedEncBF16AVX2_n4_skip0
+	VPSRAD    $0x1f, Y4, Y7
+	VPSRLD    $0x01, Y7, Y7
+	VPXOR     Y7, Y4, Y4
+	VADDPS    Y4, Y6, Y6
+
+trimmedEncBF16AVX2_n4_skip0:
+	VPSRAD $0x1f, Y3, Y4
+	VPSRLD $0x01, Y4, Y4
+	VPXOR  Y4, Y3, Y3
+	VADDPS Y3, Y6, Y6
+	VPSRAD $0x1f, Y2, Y3
+	VPSRLD $0x01, Y3, Y3
+	VPXOR  Y3, Y2, Y2
+	VADDPS Y2, Y6, Y6
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncBF16AVX2_n4_skip3
+	VPSRAD $0x1f, Y5, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y5, Y5
+	VADDPS Y5, Y6, Y6
+
+trimmedEncBF16AVX2_n4_skip3:
+	VDIVPS       32(SP), Y6, Y6
+	VMULPS       (SP), Y6, Y6
+	VPMOVZXWD    (CX)(R8*1), Y2
+	VPSLLD       $0x10, Y2, Y2
+	VADDPS       Y2, Y6, Y6
+	VPSRLD       $0x10, Y6, Y2
+	VPAND        v00000001<>+0(SB), Y2, Y2
+	VPADDD       v00007fff<>+0(SB), Y6, Y3
+	VPADDD       Y2, Y3, Y3
+	VCMPPS       $0x03, Y6, Y6, Y2
+	VPOR         v00400000<>+0(SB), Y6, Y4
+	VBLENDVPS    Y2, Y4, Y3, Y3
+	VPSRLD       $0x10, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X2
+	VPACKUSDW    X2, X3, X2
+	VMOVDQU      X2, (AX)(R8*1)
+	VPAND        v7fff7fff<>+0(SB), Y3, Y2
+	VPMAXUW      Y2, Y0, Y0
+	ADDQ         $0x00000010, R8
+	SUBQ         $0x00000010, DX
+	JMP          trimmedEncBF16AVX2_n4
+
+trimmedEncBF16AVX2_n5:
+	CMPQ      DX, $0x00000010
+	JB        trimmedEncBF16AVX2_done
+	MOVQ      (BX), SI
+	VPMOVZXWD (SI)(R8*1), Y2
+	VPSLLD    $0x10, Y2, Y2
+	VPAND     v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD   Y3, Y1, Y1
+	MOVQ      24(BX), SI
+	VPMOVZXWD (SI)(R8*1), Y3
+	VPSLLD    $0x10, Y3, Y3
+	VPAND     v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD   Y4, Y1, Y1
+	MOVQ      48(BX), SI
+	VPMOVZXWD (SI)(R8*1), Y4
+	VPSLLD    $0x10, Y4, Y4
+	VPAND     v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD   Y5, Y1, Y1
+	MOVQ      72(BX), SI
+	VPMOVZXWD (SI)(R8*1), Y5
+	VPSLLD    $0x10, Y5, Y5
+	VPAND     v7fffffff<>+0(SB), Y5, Y6
+	VPMAXUD   Y6, Y1, Y1
+	MOVQ      96(BX), SI
+	VPMOVZXWD (SI)(R8*1), Y6
+	VPSLLD    $0x10, Y6, Y6
+	VPAND     v7fffffff<>+0(SB), Y6, Y7
+	VPMAXUD   Y7, Y1, Y1
+	VPSRAD    $0x1f, Y2, Y7
+	VPSRLD    $0x01, Y7, Y7
+	VPXOR     Y7, Y2, Y2
+	VPSRAD    $0x1f, Y3, Y7
+	VPSRLD    $0x01, Y7, Y7
+	VPXOR     Y7, Y3, Y3
+	VPMINSD   Y3, Y2, Y7
+	VPMAXSD   Y3, Y2, Y3
+	VPSRAD    $0x1f, Y5, Y2
+	VPSRLD    $0x01, Y2, Y2
+	VPXOR     Y2, Y5, Y5
+	VPSRAD    $0x1f, Y6, Y2
+	VPSRLD    $0x01, Y2, Y2
+	VPXOR     Y2, Y6, Y6
+	VPMINSD   Y6, Y5, Y2
+	VPMAXSD   Y6, Y5, Y6
+	VPSRAD    $0x1f, Y4, Y5
+	VPSRLD    $0x01, Y5, Y5
+	VPXOR     Y5, Y4, Y4
+	VPMINSD   Y6, Y4, Y5
+	VPMAXSD   Y6, Y4, Y6
+	VPMINSD   Y2, Y5, Y4
+	VPMAXSD   Y2, Y5, Y2
+	VPMINSD   Y2, Y7, Y5
+	VPMAXSD   Y2, Y7, Y2
+	VPMINSD   Y4, Y5, Y7
+	VPMAXSD   Y4, Y5, Y4
+	VPMINSD   Y6, Y3, Y5
+	VPMAXSD   Y6, Y3, Y6
+	VPMINSD   Y2, Y5, Y3
+	VPMAXSD   Y2, Y5, Y2
+	VPMINSD   Y4, Y3, Y5
+	VPMAXSD   Y4, Y3, Y4
+	VPXOR     Y3, Y3, Y3
+	CMPQ      DI, $0x00000000
+	JA        trimmedEncBF16AVX2_n5_skip0
+	VPSRAD    $0x1f, Y7, Y8
+	VPSRLD    $0x01, Y8, Y8
+	VPXOR     Y8, Y7, Y7
+	VADDPS    Y7, Y3, Y3
+
+trimmedEncBF16AVX2_n5_skip0:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncBF16AVX2_n5_skip1
+	VPSRAD $0x1f, Y5, Y7
+	VPSRLD $0x01, Y7, Y7
+	VPXOR  Y7, Y5, Y5
+	VADDPS Y5, Y3, Y3
+
+trimmedEncBF16AVX2_n5_skip1:
+	VPSRAD $0x1f, Y4, Y5
+	VPSRLD $0x01, Y5, Y5
+	VPXOR  Y5, Y4, Y4
+	VADDPS Y4, Y3, Y3
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncBF16AVX2_n5_skip3
+	VPSRAD $0x1f, Y2, Y4
+	VPSRLD $0x01, Y4, Y4
+	VPXOR  Y4, Y2, Y2
+	VADDPS Y2, Y3, Y3
+
+trimmedEncBF16AVX2_n5_skip3:
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncBF16AVX2_n5_skip4
+	VPSRAD $0x1f, Y6, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y6, Y6
+	VADDPS Y6, Y3, Y3
+
+trimmedEncBF16AVX2_n5_skip4:
+	VDIVPS       32(SP), Y3, Y3
+	VMULPS       (SP), Y3, Y3
+	VPMOVZXWD    (CX)(R8*1), Y2
+	VPSLLD       $0x10, Y2, Y2
+	VADDPS       Y2, Y3, Y3
+	VPSRLD       $0x10, Y3, Y2
+	VPAND        v00000001<>+0(SB), Y2, Y2
+	VPADDD       v00007fff<>+0(SB), Y3, Y4
+	VPADDD       Y2, Y4, Y4
+	VCMPPS       $0x03, Y3, Y3, Y2
+	VPOR         v00400000<>+0(SB), Y3, Y3
+	VBLENDVPS    Y2, Y3, Y4, Y4
+	VPSRLD       $0x10, Y4, Y4
+	VEXTRACTI128 $0x01, Y4, X2
+	VPACKUSDW    X2, X4, X2
+	VMOVDQU      X2, (AX)(R8*1)
+	VPAND        v7fff7fff<>+0(SB), Y4, Y2
+	VPMAXUW      Y2, Y0, Y0
+	ADDQ         $0x00000010, R8
+	SUBQ         $0x00000010, DX
+	JMP          trimmedEncBF16AVX2_n5
+
+trimmedEncBF16AVX2_n6:
+	CMPQ      DX, $0x00000010
+	JB        trimmedEncBF16AVX2_done
+	MOVQ      (BX), SI
+	VPMOVZXWD (SI)(R8*1), Y2
+	VPSLLD    $0x10, Y2, Y2
+	VPAND     v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD   Y3, Y1, Y1
+	MOVQ      24(BX), SI
+	VPMOVZXWD (SI)(R8*1), Y3
+	VPSLLD    $0x10, Y3, Y3
+	VPAND     v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD   Y4, Y1, Y1
+	MOVQ      48(BX), SI
+	VPMOVZXWD (SI)(R8*1), Y4
+	VPSLLD    $0x10, Y4, Y4
+	VPAND     v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD   Y5, Y1, Y1
+	MOVQ      72(BX), SI
+	VPMOVZXWD (SI)(R8*1), Y5
+	VPSLLD    $0x10, Y5, Y5
+	VPAND     v7fffffff<>+0(SB), Y5, Y6
+	VPMAXUD   Y6, Y1, Y1
+	MOVQ      96(BX), SI
+	VPMOVZXWD (SI)(R8*1), Y6
+	VPSLLD    $0x10, Y6, Y6
+	VPAND     v7fffffff<>+0(SB), Y6, Y7
+	VPMAXUD   Y7, Y1, Y1
+	MOVQ      120(BX), SI
+	VPMOVZXWD (SI)(R8*1), Y7
+	VPSLLD    $0x10, Y7, Y7
+	VPAND     v7fffffff<>+0(SB), Y7, Y8
+	VPMAXUD   Y8, Y1, Y1
+	VPSRAD    $0x1f, Y3, Y8
+	VPSRLD    $0x01, Y8, Y8
+	VPXOR     Y8, Y3, Y3
+	VPSRAD    $0x1f, Y4, Y8
+	VPSRLD    $0x01, Y8, Y8
+	VPXOR     Y8, Y4, Y4
+	VPMINSD   Y4, Y3, Y8
+	VPMAXSD   Y4, Y3, Y4
+	VPSRAD    $0x1f, Y6, Y3
+	VPSRLD    $0x01, Y3, Y3
+	VPXOR     Y3, Y6, Y6
+	VPSRAD    $0x1f, Y7, Y3
+	VPSRLD    $0x01, Y3, Y3
+	VPXOR     Y3, Y7, Y7
+	VPMINSD   Y7, Y6, Y3
+	VPMAXSD   Y7, Y6, Y7
+	VPSRAD    $0x1f, Y2, Y6
+	VPSRLD    $0x01, Y6, Y6
+	VPXOR     Y6, Y2, Y2
+	VPMINSD   Y4, Y2, Y6
+	VPMAXSD   Y4, Y2, Y4
+	VPSRAD    $0x1f, Y5, Y2
+	VPSRLD    $0x01, Y2, Y2
+	VPXOR     Y2, Y5, Y5
+	VPMINSD   Y7, Y5, Y2
+	VPMAXSD   Y7, Y5, Y7
+	VPMINSD   Y8, Y6, Y5
+	VPMAXSD   Y8, Y6, Y8
+	VPMINSD   Y3, Y2, Y6
+	VPMAXSD   Y3, Y2, Y3
+	VPMINSD   Y7, Y4, Y2
+	VPMAXSD   Y7, Y4, Y7
+	VPMINSD   Y6, Y5, Y4
+	VPMAXSD   Y6, Y5, Y6
+	VPMINSD   Y3, Y8, Y5
+	VPMAXSD   Y3, Y8, Y3
+	VPMINSD   Y3, Y2, Y8
+	VPMAXSD   Y3, Y2, Y3
+	VPMINSD   Y6, Y5, Y2
+	VPMAXSD   Y6, Y5, Y6
+	VPMINSD   Y6, Y8, Y5
+	VPMAXSD   Y6, Y8, Y6
+	VPXOR     Y8, Y8, Y8
+	CMPQ      DI, $0x00000000
+	JA        trimmedEncBF16AVX2_n6_skip0
+	VPSRAD    $0x1f, Y4, Y9
+	VPSRLD    $0x01, Y9, Y9
+	VPXOR     Y9, Y4, Y4
+	VADDPS    Y4, Y8, Y8
+
+trimmedEncBF16AVX2_n6_skip0:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncBF16AVX2_n6_skip1
+	VPSRAD $0x1f, Y2, Y4
+	VPSRLD $0x01, Y4, Y4
+	VPXOR  Y4, Y2, Y2
+	VADDPS Y2, Y8, Y8
+
+trimmedEncBF16AVX2_n6_skip1:
+	VPSRAD $0x1f, Y5, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y5, Y5
+	VADDPS Y5, Y8, Y8
+	VPSRAD $0x1f, Y6, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y6, Y6
+	VADDPS Y6, Y8, Y8
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncBF16AVX2_n6_skip4
+	VPSRAD $0x1f, Y3, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y3, Y3
+	VADDPS Y3, Y8, Y8
+
+trimmedEncBF16AVX2_n6_skip4:
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncBF16AVX2_n6_skip5
+	VPSRAD $0x1f, Y7, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y7, Y7
+	VADDPS Y7, Y8, Y8
+
+trimmedEncBF16AVX2_n6_skip5:
+	VDIVPS       32(SP), Y8, Y8
+	VMULPS       (SP), Y8, Y8
+	VPMOVZXWD    (CX)(R8*1), Y2
+	VPSLLD       $0x10, Y2, Y2
+	VADDPS       Y2, Y8, Y8
+	VPSRLD       $0x10, Y8, Y2
+	VPAND        v00000001<>+0(SB), Y2, Y2
+	VPADDD       v00007fff<>+0(SB), Y8, Y3
+	VPADDD       Y2, Y3, Y3
+	VCMPPS       $0x03, Y8, Y8, Y2
+	VPOR         v00400000<>+0(SB), Y8, Y4
+	VBLENDVPS    Y2, Y4, Y3, Y3
+	VPSRLD       $0x10, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X2
+	VPACKUSDW    X2, X3, X2
+	VMOVDQU      X2, (AX)(R8*1)
+	VPAND        v7fff7fff<>+0(SB), Y3, Y2
+	VPMAXUW      Y2, Y0, Y0
+	ADDQ         $0x00000010, R8
+	SUBQ         $0x00000010, DX
+	JMP          trimmedEncBF16AVX2_n6
+
+trimmedEncBF16AVX2_n7:
+	CMPQ      DX, $0x00000010
+	JB        trimmedEncBF16AVX2_done
+	MOVQ      (BX), SI
+	VPMOVZXWD (SI)(R8*1), Y2
+	VPSLLD    $0x10, Y2, Y2
+	VPAND     v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD   Y3, Y1, Y1
+	MOVQ      24(BX), SI
+	VPMOVZXWD (SI)(R8*1), Y3
+	VPSLLD    $0x10, Y3, Y3
+	VPAND     v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD   Y4, Y1, Y1
+	MOVQ      48(BX), SI
+	VPMOVZXWD (SI)(R8*1), Y4
+	VPSLLD    $0x10, Y4, Y4
+	VPAND     v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD   Y5, Y1, Y1
+	MOVQ      72(BX), SI
+	VPMOVZXWD (SI)(R8*1), Y5
+	VPSLLD    $0x10, Y5, Y5
+	VPAND     v7fffffff<>+0(SB), Y5, Y6
+	VPMAXUD   Y6, Y1, Y1
+	MOVQ      96(BX), SI
+	VPMOVZXWD (SI)(R8*1), Y6
+	VPSLLD    $0x10, Y6, Y6
+	VPAND     v7fffffff<>+0(SB), Y6, Y7
+	VPMAXUD   Y7, Y1, Y1
+	MOVQ      120(BX), SI
+	VPMOVZXWD (SI)(R8*1), Y7
+	VPSLLD    $0x10, Y7, Y7
+	VPAND     v7fffffff<>+0(SB), Y7, Y8
+	VPMAXUD   Y8, Y1, Y1
+	MOVQ      144(BX), SI
+	VPMOVZXWD (SI)(R8*1), Y8
+	VPSLLD    $0x10, Y8, Y8
+	VPAND     v7fffffff<>+0(SB), Y8, Y9
+	VPMAXUD   Y9, Y1, Y1
+	VPSRAD    $0x1f, Y3, Y9
+	VPSRLD    $0x01, Y9, Y9
+	VPXOR     Y9, Y3, Y3
+	VPSRAD    $0x1f, Y4, Y9
+	VPSRLD    $0x01, Y9, Y9
+	VPXOR     Y9, Y4, Y4
+	VPMINSD   Y4, Y3, Y9
+	VPMAXSD   Y4, Y3, Y4
+	VPSRAD    $0x1f, Y5, Y3
+	VPSRLD    $0x01, Y3, Y3
+	VPXOR     Y3, Y5, Y5
+	VPSRAD    $0x1f, Y6, Y3
+	VPSRLD    $0x01, Y3, Y3
+	VPXOR     Y3, Y6, Y6
+	VPMINSD   Y6, Y5, Y3
+	VPMAXSD   Y6, Y5, Y6
+	VPSRAD    $0x1f, Y7, Y5
+	VPSRLD    $0x01, Y5, Y5
+	VPXOR     Y5, Y7, Y7
+	VPSRAD    $0x1f, Y8, Y5
+	VPSRLD    $0x01, Y5, Y5
+	VPXOR     Y5, Y8, Y8
+	VPMINSD   Y8, Y7, Y5
+	VPMAXSD   Y8, Y7, Y8
+	VPSRAD    $0x1f, Y2, Y7
+	VPSRLD    $0x01, Y7, Y7
+	VPXOR     Y7, Y2, Y2
+	VPMINSD   Y4, Y2, Y7
+	VPMAXSD   Y4, Y2, Y4
+	VPMINSD   Y5, Y3, Y2
+	VPMAXSD   Y5, Y3, Y5
+	VPMINSD   Y8, Y6, Y3
+	VPMAXSD   Y8, Y6, Y8
+	VPMINSD   Y9, Y7, Y6
+	VPMAXSD   Y9, Y7, Y9
+	VPMINSD   Y5, Y3, Y7
+	VPMAXSD   Y5, Y3, Y5
+	VPMINSD   Y8, Y4, Y3
+	VPMAXSD   Y8, Y4, Y8
+	VPMINSD   Y7, Y6, Y4
+	VPMAXSD   Y7, Y6, Y7
+	VPMINSD   Y5, Y9, Y6
+	VPMAXSD   Y5, Y9, Y5
+	VPMINSD   Y2, Y4, Y9
+	VPMAXSD   Y2, Y4, Y2
+	VPMINSD   Y5, Y3, Y4
+	VPMAXSD   Y5, Y3, Y5
+	VPMINSD   Y2, Y6, Y3
+	VPMAXSD   Y2, Y6, Y2
+	VPMINSD   Y7, Y4, Y6
+	VPMAXSD   Y7, Y4, Y7
+	VPMINSD   Y2, Y6, Y4
+	VPMAXSD   Y2, Y6, Y2
+	VPXOR     Y6, Y6, Y6
+	CMPQ      DI, $0x00000000
+	JA        trimmedEncBF16AVX2_n7_skip0
+	VPSRAD    $0x1f, Y9, Y10
+	VPSRLD    $0x01, Y10, Y10
+	VPXOR     Y10, Y9, Y9
+	VADDPS    Y9, Y6, Y6
+
+trimmedEncBF16AVX2_n7_skip0:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncBF16AVX2_n7_skip1
+	VPSRAD $0x1f, Y3, Y9
+	VPSRLD $0x01, Y9, Y9
+	VPXOR  Y9, Y3, Y3
+	VADDPS Y3, Y6, Y6
+
+trimmedEncBF16AVX2_n7_skip1:
+	CMPQ   DI, $0x00000002
+	JA     trimmedEncBF16AVX2_n7_skip2
+	VPSRAD $0x1f, Y4, Y3
+	VPSRLD $0x01, Y3, Y3
+	VPXOR  Y3, Y4, Y4
+	VADDPS Y4, Y6, Y6
+
+trimmedEncBF16AVX2_n7_skip2:
+	VPSRAD $0x1f, Y2, Y3
+	VPSRLD $0x01, Y3, Y3
+	VPXOR  Y3, Y2, Y2
+	VADDPS Y2, Y6, Y6
+	CMPQ   DI, $0x00000002
+	JA     trimmedEncBF16AVX2_n7_skip4
+	VPSRAD $0x1f, Y7, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y7, Y7
+	VADDPS Y7, Y6, Y6
+
+trimmedEncBF16AVX2_n7_skip4:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncBF16AVX2_n7_skip5
+	VPSRAD $0x1f, Y5, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y5, Y5
+	VADDPS Y5, Y6, Y6
+
+trimmedEncBF16AVX2_n7_skip5:
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncBF16AVX2_n7_skip6
+	VPSRAD $0x1f, Y8, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y8, Y8
+	VADDPS Y8, Y6, Y6
+
+trimmedEncBF16AVX2_n7_skip6:
+	VDIVPS       32(SP), Y6, Y6
+	VMULPS       (SP), Y6, Y6
+	VPMOVZXWD    (CX)(R8*1), Y2
+	VPSLLD       $0x10, Y2, Y2
+	VADDPS       Y2, Y6, Y6
+	VPSRLD       $0x10, Y6, Y2
+	VPAND        v00000001<>+0(SB), Y2, Y2
+	VPADDD       v00007fff<>+0(SB), Y6, Y3
+	VPADDD       Y2, Y3, Y3
+	VCMPPS       $0x03, Y6, Y6, Y2
+	VPOR         v00400000<>+0(SB), Y6, Y4
+	VBLENDVPS    Y2, Y4, Y3, Y3
+	VPSRLD       $0x10, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X2
+	VPACKUSDW    X2, X3, X2
+	VMOVDQU      X2, (AX)(R8*1)
+	VPAND        v7fff7fff<>+0(SB), Y3, Y2
+	VPMAXUW      Y2, Y0, Y0
+	ADDQ         $0x00000010, R8
+	SUBQ         $0x00000010, DX
+	JMP          trimmedEncBF16AVX2_n7
+
+trimmedEncBF16AVX2_n8:
+	CMPQ      DX, $0x00000010
+	JB        trimmedEncBF16AVX2_done
+	MOVQ      (BX), SI
+	VPMOVZXWD (SI)(R8*1), Y2
+	VPSLLD    $0x10, Y2, Y2
+	VPAND     v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD   Y3, Y1, Y1
+	MOVQ      24(BX), SI
+	VPMOVZXWD (SI)(R8*1), Y3
+	VPSLLD    $0x10, Y3, Y3
+	VPAND     v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD   Y4, Y1, Y1
+	MOVQ      48(BX), SI
+	VPMOVZXWD (SI)(R8*1), Y4
+	VPSLLD    $0x10, Y4, Y4
+	VPAND     v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD   Y5, Y1, Y1
+	MOVQ      72(BX), SI
+	VPMOVZXWD (SI)(R8*1), Y5
+	VPSLLD    $0x10, Y5, Y5
+	VPAND     v7fffffff<>+0(SB), Y5, Y6
+	VPMAXUD   Y6, Y1, Y1
+	MOVQ      96(BX), SI
+	VPMOVZXWD (SI)(R8*1), Y6
+	VPSLLD    $0x10, Y6, Y6
+	VPAND     v7fffffff<>+0(SB), Y6, Y7
+	VPMAXUD   Y7, Y1, Y1
+	MOVQ      120(BX), SI
+	VPMOVZXWD (SI)(R8*1), Y7
+	VPSLLD    $0x10, Y7, Y7
+	VPAND     v7fffffff<>+0(SB), Y7, Y8
+	VPMAXUD   Y8, Y1, Y1
+	MOVQ      144(BX), SI
+	VPMOVZXWD (SI)(R8*1), Y8
+	VPSLLD    $0x10, Y8, Y8
+	VPAND     v7fffffff<>+0(SB), Y8, Y9
+	VPMAXUD   Y9, Y1, Y1
+	MOVQ      168(BX), SI
+	VPMOVZXWD (SI)(R8*1), Y9
+	VPSLLD    $0x10, Y9, Y9
+	VPAND     v7fffffff<>+0(SB), Y9, Y10
+	VPMAXUD   Y10, Y1, Y1
+	VPSRAD    $0x1f, Y2, Y10
+	VPSRLD    $0x01, Y10, Y10
+	VPXOR     Y10, Y2, Y2
+	VPSRAD    $0x1f, Y4, Y10
+	VPSRLD    $0x01, Y10, Y10
+	VPXOR     Y10, Y4, Y4
+	VPMINSD   Y4, Y2, Y10
+	VPMAXSD   Y4, Y2, Y4
+	VPSRAD    $0x1f, Y3, Y2
+	VPSRLD    $0x01, Y2, Y2
+	VPXOR     Y2, Y3, Y3
+	VPSRAD    $0x1f, Y5, Y2
+	VPSRLD    $0x01, Y2, Y2
+	VPXOR     Y2, Y5, Y5
+	VPMINSD   Y5, Y3, Y2
+	VPMAXSD   Y5, Y3, Y5
+	VPSRAD    $0x1f, Y6, Y3
+	VPSRLD    $0x01, Y3, Y3
+	VPXOR     Y3, Y6, Y6
+	VPSRAD    $0x1f, Y8, Y3
+	VPSRLD    $0x01, Y3, Y3
+	VPXOR     Y3, Y8, Y8
+	VPMINSD   Y8, Y6, Y3
+	VPMAXSD   Y8, Y6, Y8
+	VPSRAD    $0x1f, Y7, Y6
+	VPSRLD    $0x01, Y6, Y6
+	VPXOR     Y6, Y7, Y7
+	VPSRAD    $0x1f, Y9, Y6
+	VPSRLD    $0x01, Y6, Y6
+	VPXOR     Y6, Y9, Y9
+	VPMINSD   Y9, Y7, Y6
+	VPMAXSD   Y9, Y7, Y9
+	VPMINSD   Y3, Y10, Y7
+	VPMAXSD   Y3, Y10, Y3
+	VPMINSD   Y6, Y2, Y10
+	VPMAXSD   Y6, Y2, Y6
+	VPMINSD   Y8, Y4, Y2
+	VPMAXSD   Y8, Y4, Y8
+	VPMINSD   Y9, Y5, Y4
+	VPMAXSD   Y9, Y5, Y9
+	VPMINSD   Y10, Y7, Y5
+	VPMAXSD   Y10, Y7, Y10
+	VPMINSD   Y4, Y2, Y7
+	VPMAXSD   Y4, Y2, Y4
+	VPMINSD   Y6, Y3, Y2
+	VPMAXSD   Y6, Y3, Y6
+	VPMINSD   Y9, Y8, Y3
+	VPMAXSD   Y9, Y8, Y9
+	VPMINSD   Y2, Y7, Y8
+	VPMAXSD   Y2, Y7, Y2
+	VPMINSD   Y6, Y4, Y7
+	VPMAXSD   Y6, Y4, Y6
+	VPMINSD   Y2, Y10, Y4
+	VPMAXSD   Y2, Y10, Y2
+	VPMINSD   Y3, Y7, Y10
+	VPMAXSD   Y3, Y7, Y3
+	VPMINSD   Y8, Y4, Y7
+	VPMAXSD   Y8, Y4, Y8
+	VPMINSD   Y2, Y10, Y4
+	VPMAXSD   Y2, Y10, Y2
+	VPMINSD   Y3, Y6, Y10
+	VPMAXSD   Y3, Y6, Y3
+	VPXOR     Y6, Y6, Y6
+	CMPQ      DI, $0x00000000
+	JA        trimmedEncBF16AVX2_n8_skip0
+	VPSRAD    $0x1f, Y5, Y11
+	VPSRLD    $0x01, Y11, Y11
+	VPXOR     Y11, Y5, Y5
+	VADDPS    Y5, Y6, Y6
+
+trimmedEncBF16AVX2_n8_skip0:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncBF16AVX2_n8_skip1
+	VPSRAD $0x1f, Y7, Y5
+	VPSRLD $0x01, Y5, Y5
+	VPXOR  Y5, Y7, Y7
+	VADDPS Y7, Y6, Y6
+
+trimmedEncBF16AVX2_n8_skip1:
+	CMPQ   DI, $0x00000002
+	JA     trimmedEncBF16AVX2_n8_skip2
+	VPSRAD $0x1f, Y8, Y5
+	VPSRLD $0x01, Y5, Y5
+	VPXOR  Y5, Y8, Y8
+	VADDPS Y8, Y6, Y6
+
+trimmedEncBF16AVX2_n8_skip2:
+	VPSRAD $0x1f, Y4, Y5
+	VPSRLD $0x01, Y5, Y5
+	VPXOR  Y5, Y4, Y4
+	VADDPS Y4, Y6, Y6
+	VPSRAD $0x1f, Y2, Y4
+	VPSRLD $0x01, Y4, Y4
+	VPXOR  Y4, Y2, Y2
+	VADDPS Y2, Y6, Y6
+	CMPQ   DI, $0x00000002
+	JA     trimmedEncBF16AVX2_n8_skip5
+	VPSRAD $0x1f, Y10, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y10, Y10
+	VADDPS Y10, Y6, Y6
+
+trimmedEncBF16AVX2_n8_skip5:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncBF16AVX2_n8_skip6
+	VPSRAD $0x1f, Y3, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y3, Y3
+	VADDPS Y3, Y6, Y6
+
+trimmedEncBF16AVX2_n8_skip6:
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncBF16AVX2_n8_skip7
+	VPSRAD $0x1f, Y9, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y9, Y9
+	VADDPS Y9, Y6, Y6
+
+trimmedEncBF16AVX2_n8_skip7:
+	VDIVPS       32(SP), Y6, Y6
+	VMULPS       (SP), Y6, Y6
+	VPMOVZXWD    (CX)(R8*1), Y2
+	VPSLLD       $0x10, Y2, Y2
+	VADDPS       Y2, Y6, Y6
+	VPSRLD       $0x10, Y6, Y2
+	VPAND        v00000001<>+0(SB), Y2, Y2
+	VPADDD       v00007fff<>+0(SB), Y6, Y3
+	VPADDD       Y2, Y3, Y3
+	VCMPPS       $0x03, Y6, Y6, Y2
+	VPOR         v00400000<>+0(SB), Y6, Y4
+	VBLENDVPS    Y2, Y4, Y3, Y3
+	VPSRLD       $0x10, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X2
+	VPACKUSDW    X2, X3, X2
+	VMOVDQU      X2, (AX)(R8*1)
+	VPAND        v7fff7fff<>+0(SB), Y3, Y2
+	VPMAXUW      Y2, Y0, Y0
+	ADDQ         $0x00000010, R8
+	SUBQ         $0x00000010, DX
+	JMP          trimmedEncBF16AVX2_n8
+
+trimmedEncBF16AVX2_done:
+	VPBROADCASTD c7f807f80<>+0(SB), Y2
+	VPMINUW      Y2, Y0, Y0
+	VPCMPEQW     Y2, Y0, Y0
+	VPTEST       Y0, Y0
+	SETEQ        AL
+	VPBROADCASTD c7f800000<>+0(SB), Y0
+	VPMINUD      Y0, Y1, Y1
+	VPCMPEQD     Y0, Y1, Y1
+	VPTEST       Y1, Y1
+	SETEQ        CL
+	ANDB         CL, AL
+	MOVB         AL, ret+88(FP)
+	VZEROUPPER
+	RET
+
+// func medianEncF16AVX2(dst []byte, base []byte, xs [][]byte, k int, lambda float32) bool
+// Requires: AVX, AVX2, F16C
+TEXT ·medianEncF16AVX2(SB), NOSPLIT, $64-89
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         base_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+	MOVQ         xs_base+48(FP), BX
+	MOVQ         xs_len+56(FP), SI
+	MOVQ         k+72(FP), DI
+	XORQ         DI, DI
+	VPXOR        Y0, Y0, Y0
+	VPXOR        Y1, Y1, Y1
+	VBROADCASTSS lambda+80(FP), Y2
+	VMOVUPS      Y2, (SP)
+	VBROADCASTSS robustEncHalf<>+0(SB), Y2
+	VMOVUPS      Y2, 32(SP)
+	CMPQ         SI, $0x00000001
+	JE           medianEncF16AVX2_n1
+	CMPQ         SI, $0x00000002
+	JE           medianEncF16AVX2_n2
+	CMPQ         SI, $0x00000003
+	JE           medianEncF16AVX2_n3
+	CMPQ         SI, $0x00000004
+	JE           medianEncF16AVX2_n4
+	CMPQ         SI, $0x00000005
+	JE           medianEncF16AVX2_n5
+	CMPQ         SI, $0x00000006
+	JE           medianEncF16AVX2_n6
+	CMPQ         SI, $0x00000007
+	JE           medianEncF16AVX2_n7
+	CMPQ         SI, $0x00000008
+	JE           medianEncF16AVX2_n8
+	JMP          medianEncF16AVX2_done
+
+medianEncF16AVX2_n1:
+	CMPQ      DX, $0x00000010
+	JB        medianEncF16AVX2_done
+	MOVQ      (BX), SI
+	VCVTPH2PS (SI)(DI*1), Y2
+	VPAND     v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD   Y3, Y1, Y1
+	VMULPS    (SP), Y2, Y2
+	VCVTPH2PS (CX)(DI*1), Y3
+	VADDPS    Y3, Y2, Y2
+	VCVTPS2PH $0x00, Y2, X2
+	VMOVDQU   X2, (AX)(DI*1)
+	VPAND     v7fff7fff<>+0(SB), X2, X2
+	VPMAXUW   X2, X0, X0
+	ADDQ      $0x00000010, DI
+	SUBQ      $0x00000010, DX
+	JMP       medianEncF16AVX2_n1
+
+medianEncF16AVX2_n2:
+	CMPQ      DX, $0x00000010
+	JB        medianEncF16AVX2_done
+	MOVQ      (BX), SI
+	VCVTPH2PS (SI)(DI*1), Y2
+	VPAND     v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD   Y3, Y1, Y1
+	MOVQ      24(BX), SI
+	VCVTPH2PS (SI)(DI*1), Y3
+	VPAND     v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD   Y4, Y1, Y1
+	VADDPS    Y3, Y2, Y2
+	VMULPS    32(SP), Y2, Y2
+	VMULPS    (SP), Y2, Y2
+	VCVTPH2PS (CX)(DI*1), Y3
+	VADDPS    Y3, Y2, Y2
+	VCVTPS2PH $0x00, Y2, X2
+	VMOVDQU   X2, (AX)(DI*1)
+	VPAND     v7fff7fff<>+0(SB), X2, X2
+	VPMAXUW   X2, X0, X0
+	ADDQ      $0x00000010, DI
+	SUBQ      $0x00000010, DX
+	JMP       medianEncF16AVX2_n2
+
+medianEncF16AVX2_n3:
+	CMPQ      DX, $0x00000010
+	JB        medianEncF16AVX2_done
+	MOVQ      (BX), SI
+	VCVTPH2PS (SI)(DI*1), Y2
+	VPAND     v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD   Y3, Y1, Y1
+	MOVQ      24(BX), SI
+	VCVTPH2PS (SI)(DI*1), Y3
+	VPAND     v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD   Y4, Y1, Y1
+	MOVQ      48(BX), SI
+	VCVTPH2PS (SI)(DI*1), Y4
+	VPAND     v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD   Y5, Y1, Y1
+	VPSRAD    $0x1f, Y2, Y5
+	VPSRLD    $0x01, Y5, Y5
+	VPXOR     Y5, Y2, Y2
+	VPSRAD    $0x1f, Y4, Y5
+	VPSRLD    $0x01, Y5, Y5
+	VPXOR     Y5, Y4, Y4
+	VPMINSD   Y4, Y2, Y5
+	VPMAXSD   Y4, Y2, Y4
+	VPSRAD    $0x1f, Y3, Y2
+	VPSRLD    $0x01, Y2, Y2
+	VPXOR     Y2, Y3, Y3
+	VPMAXSD   Y3, Y5, Y3
+	VPMINSD   Y4, Y3, Y3
+	VPSRAD    $0x1f, Y3, Y2
+	VPSRLD    $0x01, Y2, Y2
+	VPXOR     Y2, Y3, Y3
+	VMULPS    (SP), Y3, Y3
+	VCVTPH2PS (CX)(DI*1), Y2
+	VADDPS    Y2, Y3, Y3
+	VCVTPS2PH $0x00, Y3, X2
+	VMOVDQU   X2, (AX)(DI*1)
+	VPAND     v7fff7fff<>+0(SB), X2, X2
+	VPMAXUW   X2, X0, X0
+	ADDQ      $0x00000010, DI
+	SUBQ      $0x00000010, DX
+	JMP       medianEncF16AVX2_n3
+
+medianEncF16AVX2_n4:
+	CMPQ      DX, $0x00000010
+	JB        medianEncF16AVX2_done
+	MOVQ      (BX), SI
+	VCVTPH2PS (SI)(DI*1), Y2
+	VPAND     v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD   Y3, Y1, Y1
+	MOVQ      24(BX), SI
+	VCVTPH2PS (SI)(DI*1), Y3
+	VPAND     v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD   Y4, Y1, Y1
+	MOVQ      48(BX), SI
+	VCVTPH2PS (SI)(DI*1), Y4
+	VPAND     v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD   Y5, Y1, Y1
+	MOVQ      72(BX), SI
+	VCVTPH2PS (SI)(DI*1), Y5
+	VPAND     v7fffffff<>+0(SB), Y5, Y6
+	VPMAXUD   Y6, Y1, Y1
+	VPSRAD    $0x1f, Y2, Y6
+	VPSRLD    $0x01, Y6, Y6
+	VPXOR     Y6, Y2, Y2
+	VPSRAD    $0x1f, Y3, Y6
+	VPSRLD    $0x01, Y6, Y6
+	VPXOR     Y6, Y3, Y3
+	VPMINSD   Y3, Y2, Y6
+	VPMAXSD   Y3, Y2, Y3
+	VPSRAD    $0x1f, Y4, Y2
+	VPSRLD    $0x01, Y2, Y2
+	VPXOR     Y2, Y4, Y4
+	VPSRAD    $0x1f, Y5, Y2
+	VPSRLD    $0x01, Y2, Y2
+	VPXOR     Y2, Y5, Y5
+	VPMINSD   Y5, Y4, Y2
+	VPMAXSD   Y5, Y4, Y5
+	VPMAXSD   Y2, Y6, Y2
+	VPMINSD   Y5, Y3, Y3
+	VPSRAD    $0x1f, Y2, Y4
+	VPSRLD    $0x01, Y4, Y4
+	VPXOR     Y4, Y2, Y2
+	VPSRAD    $0x1f, Y3, Y4
+	VPSRLD    $0x01, Y4, Y4
+	VPXOR     Y4, Y3, Y3
+	VADDPS    Y2, Y3, Y3
+	VMULPS    32(SP), Y3, Y3
+	VMULPS    (SP), Y3, Y3
+	VCVTPH2PS (CX)(DI*1), Y2
+	VADDPS    Y2, Y3, Y3
+	VCVTPS2PH $0x00, Y3, X2
+	VMOVDQU   X2, (AX)(DI*1)
+	VPAND     v7fff7fff<>+0(SB), X2, X2
+	VPMAXUW   X2, X0, X0
+	ADDQ      $0x00000010, DI
+	SUBQ      $0x00000010, DX
+	JMP       medianEncF16AVX2_n4
+
+medianEncF16AVX2_n5:
+	CMPQ      DX, $0x00000010
+	JB        medianEncF16AVX2_done
+	MOVQ      (BX), SI
+	VCVTPH2PS (SI)(DI*1), Y2
+	VPAND     v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD   Y3, Y1, Y1
+	MOVQ      24(BX), SI
+	VCVTPH2PS (SI)(DI*1), Y3
+	VPAND     v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD   Y4, Y1, Y1
+	MOVQ      48(BX), SI
+	VCVTPH2PS (SI)(DI*1), Y4
+	VPAND     v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD   Y5, Y1, Y1
+	MOVQ      72(BX), SI
+	VCVTPH2PS (SI)(DI*1), Y5
+	VPAND     v7fffffff<>+0(SB), Y5, Y6
+	VPMAXUD   Y6, Y1, Y1
+	MOVQ      96(BX), SI
+	VCVTPH2PS (SI)(DI*1), Y6
+	VPAND     v7fffffff<>+0(SB), Y6, Y7
+	VPMAXUD   Y7, Y1, Y1
+	VPSRAD    $0x1f, Y2, Y7
+	VPSRLD    $0x01, Y7, Y7
+	VPXOR     Y7, Y2, Y2
+	VPSRAD    $0x1f, Y3, Y7
+	VPSRLD    $0x01, Y7, Y7
+	VPXOR     Y7, Y3, Y3
+	VPMINSD   Y3, Y2, Y7
+	VPMAXSD   Y3, Y2, Y3
+	VPSRAD    $0x1f, Y5, Y2
+	VPSRLD    $0x01, Y2, Y2
+	VPXOR     Y2, Y5, Y5
+	VPSRAD    $0x1f, Y6, Y2
+	VPSRLD    $0x01, Y2, Y2
+	VPXOR     Y2, Y6, Y6
+	VPMINSD   Y6, Y5, Y2
+	VPMAXSD   Y6, Y5, Y6
+	VPSRAD    $0x1f, Y4, Y5
+	VPSRLD    $0x01, Y5, Y5
+	VPXOR     Y5, Y4, Y4
+	VPMINSD   Y6, Y4, Y5
+	VPMAXSD   Y6, Y4, Y6
+	VPMINSD   Y2, Y5, Y4
+	VPMAXSD   Y2, Y5, Y2
+	VPMINSD   Y2, Y7, Y5
+	VPMAXSD   Y2, Y7, Y2
+	VPMAXSD   Y4, Y5, Y4
+	VPMINSD   Y6, Y3, Y3
+	VPMINSD   Y2, Y3, Y3
+	VPMAXSD   Y4, Y3, Y4
+	VPSRAD    $0x1f, Y4, Y2
+	VPSRLD    $0x01, Y2, Y2
+	VPXOR     Y2, Y4, Y4
+	VMULPS    (SP), Y4, Y4
+	VCVTPH2PS (CX)(DI*1), Y2
+	VADDPS    Y2, Y4, Y4
+	VCVTPS2PH $0x00, Y4, X2
+	VMOVDQU   X2, (AX)(DI*1)
+	VPAND     v7fff7fff<>+0(SB), X2, X2
+	VPMAXUW   X2, X0, X0
+	ADDQ      $0x00000010, DI
+	SUBQ      $0x00000010, DX
+	JMP       medianEncF16AVX2_n5
+
+medianEncF16AVX2_n6:
+	CMPQ      DX, $0x00000010
+	JB        medianEncF16AVX2_done
+	MOVQ      (BX), SI
+	VCVTPH2PS (SI)(DI*1), Y2
+	VPAND     v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD   Y3, Y1, Y1
+	MOVQ      24(BX), SI
+	VCVTPH2PS (SI)(DI*1), Y3
+	VPAND     v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD   Y4, Y1, Y1
+	MOVQ      48(BX), SI
+	VCVTPH2PS (SI)(DI*1), Y4
+	VPAND     v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD   Y5, Y1, Y1
+	MOVQ      72(BX), SI
+	VCVTPH2PS (SI)(DI*1), Y5
+	VPAND     v7fffffff<>+0(SB), Y5, Y6
+	VPMAXUD   Y6, Y1, Y1
+	MOVQ      96(BX), SI
+	VCVTPH2PS (SI)(DI*1), Y6
+	VPAND     v7fffffff<>+0(SB), Y6, Y7
+	VPMAXUD   Y7, Y1, Y1
+	MOVQ      120(BX), SI
+	VCVTPH2PS (SI)(DI*1), Y7
+	VPAND     v7fffffff<>+0(SB), Y7, Y8
+	VPMAXUD   Y8, Y1, Y1
+	VPSRAD    $0x1f, Y3, Y8
+	VPSRLD    $0x01, Y8, Y8
+	VPXOR     Y8, Y3, Y3
+	VPSRAD    $0x1f, Y4, Y8
+	VPSRLD    $0x01, Y8, Y8
+	VPXOR     Y8, Y4, Y4
+	VPMINSD   Y4, Y3, Y8
+	VPMAXSD   Y4, Y3, Y4
+	VPSRAD    $0x1f, Y6, Y3
+	VPSRLD    $0x01, Y3, Y3
+	VPXOR     Y3, Y6, Y6
+	VPSRAD    $0x1f, Y7, Y3
+	VPSRLD    $0x01, Y3, Y3
+	VPXOR     Y3, Y7, Y7
+	VPMINSD   Y7, Y6, Y3
+	VPMAXSD   Y7, Y6, Y7
+	VPSRAD    $0x1f, Y2, Y6
+	VPSRLD    $0x01, Y6, Y6
+	VPXOR     Y6, Y2, Y2
+	VPMINSD   Y4, Y2, Y6
+	VPMAXSD   Y4, Y2, Y4
+	VPSRAD    $0x1f, Y5, Y2
+	VPSRLD    $0x01, Y2, Y2
+	VPXOR     Y2, Y5, Y5
+	VPMINSD   Y7, Y5, Y2
+	VPMAXSD   Y7, Y5, Y7
+	VPMINSD   Y8, Y6, Y5
+	VPMAXSD   Y8, Y6, Y8
+	VPMINSD   Y3, Y2, Y6
+	VPMAXSD   Y3, Y2, Y3
+	VPMINSD   Y7, Y4, Y4
+	VPMAXSD   Y6, Y5, Y6
+	VPMINSD   Y3, Y8, Y2
+	VPMAXSD   Y3, Y8, Y3
+	VPMINSD   Y3, Y4, Y4
+	VPMAXSD   Y6, Y2, Y6
+	VPSRAD    $0x1f, Y6, Y2
+	VPSRLD    $0x01, Y2, Y2
+	VPXOR     Y2, Y6, Y6
+	VPSRAD    $0x1f, Y4, Y2
+	VPSRLD    $0x01, Y2, Y2
+	VPXOR     Y2, Y4, Y4
+	VADDPS    Y6, Y4, Y4
+	VMULPS    32(SP), Y4, Y4
+	VMULPS    (SP), Y4, Y4
+	VCVTPH2PS (CX)(DI*1), Y2
+	VADDPS    Y2, Y4, Y4
+	VCVTPS2PH $0x00, Y4, X2
+	VMOVDQU   X2, (AX)(DI*1)
+	VPAND     v7fff7fff<>+0(SB), X2, X2
+	VPMAXUW   X2, X0, X0
+	ADDQ      $0x00000010, DI
+	SUBQ      $0x00000010, DX
+	JMP       medianEncF16AVX2_n6
+
+medianEncF16AVX2_n7:
+	CMPQ      DX, $0x00000010
+	JB        medianEncF16AVX2_done
+	MOVQ      (BX), SI
+	VCVTPH2PS (SI)(DI*1), Y2
+	VPAND     v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD   Y3, Y1, Y1
+	MOVQ      24(BX), SI
+	VCVTPH2PS (SI)(DI*1), Y3
+	VPAND     v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD   Y4, Y1, Y1
+	MOVQ      48(BX), SI
+	VCVTPH2PS (SI)(DI*1), Y4
+	VPAND     v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD   Y5, Y1, Y1
+	MOVQ      72(BX), SI
+	VCVTPH2PS (SI)(DI*1), Y5
+	VPAND     v7fffffff<>+0(SB), Y5, Y6
+	VPMAXUD   Y6, Y1, Y1
+	MOVQ      96(BX), SI
+	VCVTPH2PS (SI)(DI*1), Y6
+	VPAND     v7fffffff<>+0(SB), Y6, Y7
+	VPMAXUD   Y7, Y1, Y1
+	MOVQ      120(BX), SI
+	VCVTPH2PS (SI)(DI*1), Y7
+	VPAND     v7fffffff<>+0(SB), Y7, Y8
+	VPMAXUD   Y8, Y1, Y1
+	MOVQ      144(BX), SI
+	VCVTPH2PS (SI)(DI*1), Y8
+	VPAND     v7fffffff<>+0(SB), Y8, Y9
+	VPMAXUD   Y9, Y1, Y1
+	VPSRAD    $0x1f, Y3, Y9
+	VPSRLD    $0x01, Y9, Y9
+	VPXOR     Y9, Y3, Y3
+	VPSRAD    $0x1f, Y4, Y9
+	VPSRLD    $0x01, Y9, Y9
+	VPXOR     Y9, Y4, Y4
+	VPMINSD   Y4, Y3, Y9
+	VPMAXSD   Y4, Y3, Y4
+	VPSRAD    $0x1f, Y5, Y3
+	VPSRLD    $0x01, Y3, Y3
+	VPXOR     Y3, Y5, Y5
+	VPSRAD    $0x1f, Y6, Y3
+	VPSRLD    $0x01, Y3, Y3
+	VPXOR     Y3, Y6, Y6
+	VPMINSD   Y6, Y5, Y3
+	VPMAXSD   Y6, Y5, Y6
+	VPSRAD    $0x1f, Y7, Y5
+	VPSRLD    $0x01, Y5, Y5
+	VPXOR     Y5, Y7, Y7
+	VPSRAD    $0x1f, Y8, Y5
+	VPSRLD    $0x01, Y5, Y5
+	VPXOR     Y5, Y8, Y8
+	VPMINSD   Y8, Y7, Y5
+	VPMAXSD   Y8, Y7, Y8
+	VPSRAD    $0x1f, Y2, Y7
+	VPSRLD    $0x01, Y7, Y7
+	VPXOR     Y7, Y2, Y2
+	VPMINSD   Y4, Y2, Y7
+	VPMAXSD   Y4, Y2, Y4
+	VPMINSD   Y5, Y3, Y2
+	VPMAXSD   Y5, Y3, Y5
+	VPMINSD   Y8, Y6, Y3
+	VPMAXSD   Y8, Y6, Y8
+	VPMINSD   Y9, Y7, Y6
+	VPMAXSD   Y9, Y7, Y9
+	VPMINSD   Y5, Y3, Y7
+	VPMAXSD   Y5, Y3, Y5
+	VPMINSD   Y8, Y4, Y4
+	VPMINSD   Y7, Y6, Y3
+	VPMAXSD   Y7, Y6, Y7
+	VPMINSD   Y5, Y9, Y6
+	VPMAXSD   Y5, Y9, Y5
+	VPMAXSD   Y2, Y3, Y2
+	VPMINSD   Y5, Y4, Y4
+	VPMAXSD   Y2, Y6, Y2
+	VPMINSD   Y7, Y4, Y4
+	VPMAXSD   Y2, Y4, Y2
+	VPSRAD    $0x1f, Y2, Y3
+	VPSRLD    $0x01, Y3, Y3
+	VPXOR     Y3, Y2, Y2
+	VMULPS    (SP), Y2, Y2
+	VCVTPH2PS (CX)(DI*1), Y3
+	VADDPS    Y3, Y2, Y2
+	VCVTPS2PH $0x00, Y2, X2
+	VMOVDQU   X2, (AX)(DI*1)
+	VPAND     v7fff7fff<>+0(SB), X2, X2
+	VPMAXUW   X2, X0, X0
+	ADDQ      $0x00000010, DI
+	SUBQ      $0x00000010, DX
+	JMP       medianEncF16AVX2_n7
+
+medianEncF16AVX2_n8:
+	CMPQ      DX, $0x00000010
+	JB        medianEncF16AVX2_done
+	MOVQ      (BX), SI
+	VCVTPH2PS (SI)(DI*1), Y2
+	VPAND     v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD   Y3, Y1, Y1
+	MOVQ      24(BX), SI
+	VCVTPH2PS (SI)(DI*1), Y3
+	VPAND     v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD   Y4, Y1, Y1
+	MOVQ      48(BX), SI
+	VCVTPH2PS (SI)(DI*1), Y4
+	VPAND     v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD   Y5, Y1, Y1
+	MOVQ      72(BX), SI
+	VCVTPH2PS (SI)(DI*1), Y5
+	VPAND     v7fffffff<>+0(SB), Y5, Y6
+	VPMAXUD   Y6, Y1, Y1
+	MOVQ      96(BX), SI
+	VCVTPH2PS (SI)(DI*1), Y6
+	VPAND     v7fffffff<>+0(SB), Y6, Y7
+	VPMAXUD   Y7, Y1, Y1
+	MOVQ      120(BX), SI
+	VCVTPH2PS (SI)(DI*1), Y7
+	VPAND     v7fffffff<>+0(SB), Y7, Y8
+	VPMAXUD   Y8, Y1, Y1
+	MOVQ      144(BX), SI
+	VCVTPH2PS (SI)(DI*1), Y8
+	VPAND     v7fffffff<>+0(SB), Y8, Y9
+	VPMAXUD   Y9, Y1, Y1
+	MOVQ      168(BX), SI
+	VCVTPH2PS (SI)(DI*1), Y9
+	VPAND     v7fffffff<>+0(SB), Y9, Y10
+	VPMAXUD   Y10, Y1, Y1
+	VPSRAD    $0x1f, Y2, Y10
+	VPSRLD    $0x01, Y10, Y10
+	VPXOR     Y10, Y2, Y2
+	VPSRAD    $0x1f, Y4, Y10
+	VPSRLD    $0x01, Y10, Y10
+	VPXOR     Y10, Y4, Y4
+	VPMINSD   Y4, Y2, Y10
+	VPMAXSD   Y4, Y2, Y4
+	VPSRAD    $0x1f, Y3, Y2
+	VPSRLD    $0x01, Y2, Y2
+	VPXOR     Y2, Y3, Y3
+	VPSRAD    $0x1f, Y5, Y2
+	VPSRLD    $0x01, Y2, Y2
+	VPXOR     Y2, Y5, Y5
+	VPMINSD   Y5, Y3, Y2
+	VPMAXSD   Y5, Y3, Y5
+	VPSRAD    $0x1f, Y6, Y3
+	VPSRLD    $0x01, Y3, Y3
+	VPXOR     Y3, Y6, Y6
+	VPSRAD    $0x1f, Y8, Y3
+	VPSRLD    $0x01, Y3, Y3
+	VPXOR     Y3, Y8, Y8
+	VPMINSD   Y8, Y6, Y3
+	VPMAXSD   Y8, Y6, Y8
+	VPSRAD    $0x1f, Y7, Y6
+	VPSRLD    $0x01, Y6, Y6
+	VPXOR     Y6, Y7, Y7
+	VPSRAD    $0x1f, Y9, Y6
+	VPSRLD    $0x01, Y6, Y6
+	VPXOR     Y6, Y9, Y9
+	VPMINSD   Y9, Y7, Y6
+	VPMAXSD   Y9, Y7, Y9
+	VPMINSD   Y3, Y10, Y7
+	VPMAXSD   Y3, Y10, Y3
+	VPMINSD   Y6, Y2, Y10
+	VPMAXSD   Y6, Y2, Y6
+	VPMINSD   Y8, Y4, Y2
+	VPMAXSD   Y8, Y4, Y8
+	VPMINSD   Y9, Y5, Y4
+	VPMAXSD   Y9, Y5, Y9
+	VPMAXSD   Y10, Y7, Y10
+	VPMINSD   Y4, Y2, Y5
+	VPMAXSD   Y4, Y2, Y4
+	VPMINSD   Y6, Y3, Y2
+	VPMAXSD   Y6, Y3, Y6
+	VPMINSD   Y9, Y8, Y8
+	VPMAXSD   Y2, Y5, Y2
+	VPMINSD   Y6, Y4, Y4
+	VPMAXSD   Y2, Y10, Y2
+	VPMINSD   Y8, Y4, Y4
+	VPSRAD    $0x1f, Y2, Y3
+	VPSRLD    $0x01, Y3, Y3
+	VPXOR     Y3, Y2, Y2
+	VPSRAD    $0x1f, Y4, Y3
+	VPSRLD    $0x01, Y3, Y3
+	VPXOR     Y3, Y4, Y4
+	VADDPS    Y2, Y4, Y4
+	VMULPS    32(SP), Y4, Y4
+	VMULPS    (SP), Y4, Y4
+	VCVTPH2PS (CX)(DI*1), Y2
+	VADDPS    Y2, Y4, Y4
+	VCVTPS2PH $0x00, Y4, X2
+	VMOVDQU   X2, (AX)(DI*1)
+	VPAND     v7fff7fff<>+0(SB), X2, X2
+	VPMAXUW   X2, X0, X0
+	ADDQ      $0x00000010, DI
+	SUBQ      $0x00000010, DX
+	JMP       medianEncF16AVX2_n8
+
+medianEncF16AVX2_done:
+	VPBROADCASTD c7c007c00<>+0(SB), Y2
+	VPMINUW      X2, X0, X0
+	VPCMPEQW     X2, X0, X0
+	VPTEST       X0, X0
+	SETEQ        AL
+	VPBROADCASTD c7f800000<>+0(SB), Y0
+	VPMINUD      Y0, Y1, Y1
+	VPCMPEQD     Y0, Y1, Y1
+	VPTEST       Y1, Y1
+	SETEQ        CL
+	ANDB         CL, AL
+	MOVB         AL, ret+88(FP)
+	VZEROUPPER
+	RET
+
+// func trimmedEncF16AVX2(dst []byte, base []byte, xs [][]byte, k int, lambda float32) bool
+// Requires: AVX, AVX2, F16C
+TEXT ·trimmedEncF16AVX2(SB), NOSPLIT, $64-89
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         base_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+	MOVQ         xs_base+48(FP), BX
+	MOVQ         xs_len+56(FP), SI
+	MOVQ         k+72(FP), DI
+	XORQ         R8, R8
+	VPXOR        Y0, Y0, Y0
+	VPXOR        Y1, Y1, Y1
+	VBROADCASTSS lambda+80(FP), Y2
+	VMOVUPS      Y2, (SP)
+	MOVQ         DI, R9
+	SHLQ         $0x01, R9
+	NEGQ         R9
+	ADDQ         SI, R9
+	VXORPS       X2, X2, X2
+	VCVTSI2SSQ   R9, X2, X2
+	VBROADCASTSS X2, Y2
+	VMOVUPS      Y2, 32(SP)
+	CMPQ         SI, $0x00000001
+	JE           trimmedEncF16AVX2_n1
+	CMPQ         SI, $0x00000002
+	JE           trimmedEncF16AVX2_n2
+	CMPQ         SI, $0x00000003
+	JE           trimmedEncF16AVX2_n3
+	CMPQ         SI, $0x00000004
+	JE           trimmedEncF16AVX2_n4
+	CMPQ         SI, $0x00000005
+	JE           trimmedEncF16AVX2_n5
+	CMPQ         SI, $0x00000006
+	JE           trimmedEncF16AVX2_n6
+	CMPQ         SI, $0x00000007
+	JE           trimmedEncF16AVX2_n7
+	CMPQ         SI, $0x00000008
+	JE           trimmedEncF16AVX2_n8
+	JMP          trimmedEncF16AVX2_done
+
+trimmedEncF16AVX2_n1:
+	CMPQ      DX, $0x00000010
+	JB        trimmedEncF16AVX2_done
+	MOVQ      (BX), SI
+	VCVTPH2PS (SI)(R8*1), Y2
+	VPAND     v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD   Y3, Y1, Y1
+	VPXOR     Y3, Y3, Y3
+	VADDPS    Y2, Y3, Y3
+	VDIVPS    32(SP), Y3, Y3
+	VMULPS    (SP), Y3, Y3
+	VCVTPH2PS (CX)(R8*1), Y2
+	VADDPS    Y2, Y3, Y3
+	VCVTPS2PH $0x00, Y3, X2
+	VMOVDQU   X2, (AX)(R8*1)
+	VPAND     v7fff7fff<>+0(SB), X2, X2
+	VPMAXUW   X2, X0, X0
+	ADDQ      $0x00000010, R8
+	SUBQ      $0x00000010, DX
+	JMP       trimmedEncF16AVX2_n1
+
+trimmedEncF16AVX2_n2:
+	CMPQ      DX, $0x00000010
+	JB        trimmedEncF16AVX2_done
+	MOVQ      (BX), SI
+	VCVTPH2PS (SI)(R8*1), Y2
+	VPAND     v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD   Y3, Y1, Y1
+	MOVQ      24(BX), SI
+	VCVTPH2PS (SI)(R8*1), Y3
+	VPAND     v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD   Y4, Y1, Y1
+	VPSRAD    $0x1f, Y2, Y4
+	VPSRLD    $0x01, Y4, Y4
+	VPXOR     Y4, Y2, Y2
+	VPSRAD    $0x1f, Y3, Y4
+	VPSRLD    $0x01, Y4, Y4
+	VPXOR     Y4, Y3, Y3
+	VPMINSD   Y3, Y2, Y4
+	VPMAXSD   Y3, Y2, Y3
+	VPXOR     Y2, Y2, Y2
+	VPSRAD    $0x1f, Y4, Y5
+	VPSRLD    $0x01, Y5, Y5
+	VPXOR     Y5, Y4, Y4
+	VADDPS    Y4, Y2, Y2
+	VPSRAD    $0x1f, Y3, Y4
+	VPSRLD    $0x01, Y4, Y4
+	VPXOR     Y4, Y3, Y3
+	VADDPS    Y3, Y2, Y2
+	VDIVPS    32(SP), Y2, Y2
+	VMULPS    (SP), Y2, Y2
+	VCVTPH2PS (CX)(R8*1), Y3
+	VADDPS    Y3, Y2, Y2
+	VCVTPS2PH $0x00, Y2, X2
+	VMOVDQU   X2, (AX)(R8*1)
+	VPAND     v7fff7fff<>+0(SB), X2, X2
+	VPMAXUW   X2, X0, X0
+	ADDQ      $0x00000010, R8
+	SUBQ      $0x00000010, DX
+	JMP       trimmedEncF16AVX2_n2
+
+trimmedEncF16AVX2_n3:
+	CMPQ      DX, $0x00000010
+	JB        trimmedEncF16AVX2_done
+	MOVQ      (BX), SI
+	VCVTPH2PS (SI)(R8*1), Y2
+	VPAND     v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD   Y3, Y1, Y1
+	MOVQ      24(BX), SI
+	VCVTPH2PS (SI)(R8*1), Y3
+	VPAND     v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD   Y4, Y1, Y1
+	MOVQ      48(BX), SI
+	VCVTPH2PS (SI)(R8*1), Y4
+	VPAND     v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD   Y5, Y1, Y1
+	VPSRAD    $0x1f, Y2, Y5
+	VPSRLD    $0x01, Y5, Y5
+	VPXOR     Y5, Y2, Y2
+	VPSRAD    $0x1f, Y4, Y5
+	VPSRLD    $0x01, Y5, Y5
+	VPXOR     Y5, Y4, Y4
+	VPMINSD   Y4, Y2, Y5
+	VPMAXSD   Y4, Y2, Y4
+	VPSRAD    $0x1f, Y3, Y2
+	VPSRLD    $0x01, Y2, Y2
+	VPXOR     Y2, Y3, Y3
+	VPMINSD   Y3, Y5, Y2
+	VPMAXSD   Y3, Y5, Y3
+	VPMINSD   Y4, Y3, Y5
+	VPMAXSD   Y4, Y3, Y4
+	VPXOR     Y3, Y3, Y3
+	CMPQ      DI, $0x00000000
+	JA        trimmedEncF16AVX2_n3_skip0
+	VPSRAD    $0x1f, Y2, Y6
+	VPSRLD    $0x01, Y6, Y6
+	VPXOR     Y6, Y2, Y2
+	VADDPS    Y2, Y3, Y3
+
+trimmedEncF16AVX2_n3_skip0:
+	VPSRAD $0x1f, Y5, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y5, Y5
+	VADDPS Y5, Y3, Y3
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncF16AVX2_n3_skip2
+	VPSRAD $0x1f, Y4, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y4, Y4
+	VADDPS Y4, Y3, Y3
+
+trimmedEncF16AVX2_n3_skip2:
+	VDIVPS    32(SP), Y3, Y3
+	VMULPS    (SP), Y3, Y3
+	VCVTPH2PS (CX)(R8*1), Y2
+	VADDPS    Y2, Y3, Y3
+	VCVTPS2PH $0x00, Y3, X2
+	VMOVDQU   X2, (AX)(R8*1)
+	VPAND     v7fff7fff<>+0(SB), X2, X2
+	VPMAXUW   X2, X0, X0
+	ADDQ      $0x00000010, R8
+	SUBQ      $0x00000010, DX
+	JMP       trimmedEncF16AVX2_n3
+
+trimmedEncF16AVX2_n4:
+	CMPQ      DX, $0x00000010
+	JB        trimmedEncF16AVX2_done
+	MOVQ      (BX), SI
+	VCVTPH2PS (SI)(R8*1), Y2
+	VPAND     v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD   Y3, Y1, Y1
+	MOVQ      24(BX), SI
+	VCVTPH2PS (SI)(R8*1), Y3
+	VPAND     v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD   Y4, Y1, Y1
+	MOVQ      48(BX), SI
+	VCVTPH2PS (SI)(R8*1), Y4
+	VPAND     v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD   Y5, Y1, Y1
+	MOVQ      72(BX), SI
+	VCVTPH2PS (SI)(R8*1), Y5
+	VPAND     v7fffffff<>+0(SB), Y5, Y6
+	VPMAXUD   Y6, Y1, Y1
+	VPSRAD    $0x1f, Y2, Y6
+	VPSRLD    $0x01, Y6, Y6
+	VPXOR     Y6, Y2, Y2
+	VPSRAD    $0x1f, Y3, Y6
+	VPSRLD    $0x01, Y6, Y6
+	VPXOR     Y6, Y3, Y3
+	VPMINSD   Y3, Y2, Y6
+	VPMAXSD   Y3, Y2, Y3
+	VPSRAD    $0x1f, Y4, Y2
+	VPSRLD    $0x01, Y2, Y2
+	VPXOR     Y2, Y4, Y4
+	VPSRAD    $0x1f, Y5, Y2
+	VPSRLD    $0x01, Y2, Y2
+	VPXOR     Y2, Y5, Y5
+	VPMINSD   Y5, Y4, Y2
+	VPMAXSD   Y5, Y4, Y5
+	VPMINSD   Y2, Y6, Y4
+	VPMAXSD   Y2, Y6, Y2
+	VPMINSD   Y5, Y3, Y6
+	VPMAXSD   Y5, Y3, Y5
+	VPMINSD   Y2, Y6, Y3
+	VPMAXSD   Y2, Y6, Y2
+	VPXOR     Y6, Y6, Y6
+	CMPQ      DI, $0x00000000
+	JA        trimmedEncF16AVX2_n4_skip0
+	VPSRAD    $0x1f, Y4, Y7
+	VPSRLD    $0x01, Y7, Y7
+	VPXOR     Y7, Y4, Y4
+	VADDPS    Y4, Y6, Y6
+
+trimmedEncF16AVX2_n4_skip0:
+	VPSRAD $0x1f, Y3, Y4
+	VPSRLD $0x01, Y4, Y4
+	VPXOR  Y4, Y3, Y3
+	VADDPS Y3, Y6, Y6
+	VPSRAD $0x1f, Y2, Y3
+	VPSRLD $0x01, Y3, Y3
+	VPXOR  Y3, Y2, Y2
+	VADDPS Y2, Y6, Y6
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncF16AVX2_n4_skip3
+	VPSRAD $0x1f, Y5, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y5, Y5
+	VADDPS Y5, Y6, Y6
+
+trimmedEncF16AVX2_n4_skip3:
+	VDIVPS    32(SP), Y6, Y6
+	VMULPS    (SP), Y6, Y6
+	VCVTPH2PS (CX)(R8*1), Y2
+	VADDPS    Y2, Y6, Y6
+	VCVTPS2PH $0x00, Y6, X2
+	VMOVDQU   X2, (AX)(R8*1)
+	VPAND     v7fff7fff<>+0(SB), X2, X2
+	VPMAXUW   X2, X0, X0
+	ADDQ      $0x00000010, R8
+	SUBQ      $0x00000010, DX
+	JMP       trimmedEncF16AVX2_n4
+
+trimmedEncF16AVX2_n5:
+	CMPQ      DX, $0x00000010
+	JB        trimmedEncF16AVX2_done
+	MOVQ      (BX), SI
+	VCVTPH2PS (SI)(R8*1), Y2
+	VPAND     v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD   Y3, Y1, Y1
+	MOVQ      24(BX), SI
+	VCVTPH2PS (SI)(R8*1), Y3
+	VPAND     v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD   Y4, Y1, Y1
+	MOVQ      48(BX), SI
+	VCVTPH2PS (SI)(R8*1), Y4
+	VPAND     v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD   Y5, Y1, Y1
+	MOVQ      72(BX), SI
+	VCVTPH2PS (SI)(R8*1), Y5
+	VPAND     v7fffffff<>+0(SB), Y5, Y6
+	VPMAXUD   Y6, Y1, Y1
+	MOVQ      96(BX), SI
+	VCVTPH2PS (SI)(R8*1), Y6
+	VPAND     v7fffffff<>+0(SB), Y6, Y7
+	VPMAXUD   Y7, Y1, Y1
+	VPSRAD    $0x1f, Y2, Y7
+	VPSRLD    $0x01, Y7, Y7
+	VPXOR     Y7, Y2, Y2
+	VPSRAD    $0x1f, Y3, Y7
+	VPSRLD    $0x01, Y7, Y7
+	VPXOR     Y7, Y3, Y3
+	VPMINSD   Y3, Y2, Y7
+	VPMAXSD   Y3, Y2, Y3
+	VPSRAD    $0x1f, Y5, Y2
+	VPSRLD    $0x01, Y2, Y2
+	VPXOR     Y2, Y5, Y5
+	VPSRAD    $0x1f, Y6, Y2
+	VPSRLD    $0x01, Y2, Y2
+	VPXOR     Y2, Y6, Y6
+	VPMINSD   Y6, Y5, Y2
+	VPMAXSD   Y6, Y5, Y6
+	VPSRAD    $0x1f, Y4, Y5
+	VPSRLD    $0x01, Y5, Y5
+	VPXOR     Y5, Y4, Y4
+	VPMINSD   Y6, Y4, Y5
+	VPMAXSD   Y6, Y4, Y6
+	VPMINSD   Y2, Y5, Y4
+	VPMAXSD   Y2, Y5, Y2
+	VPMINSD   Y2, Y7, Y5
+	VPMAXSD   Y2, Y7, Y2
+	VPMINSD   Y4, Y5, Y7
+	VPMAXSD   Y4, Y5, Y4
+	VPMINSD   Y6, Y3, Y5
+	VPMAXSD   Y6, Y3, Y6
+	VPMINSD   Y2, Y5, Y3
+	VPMAXSD   Y2, Y5, Y2
+	VPMINSD   Y4, Y3, Y5
+	VPMAXSD   Y4, Y3, Y4
+	VPXOR     Y3, Y3, Y3
+	CMPQ      DI, $0x00000000
+	JA        trimmedEncF16AVX2_n5_skip0
+	VPSRAD    $0x1f, Y7, Y8
+	VPSRLD    $0x01, Y8, Y8
+	VPXOR     Y8, Y7, Y7
+	VADDPS    Y7, Y3, Y3
+
+trimmedEncF16AVX2_n5_skip0:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncF16AVX2_n5_skip1
+	VPSRAD $0x1f, Y5, Y7
+	VPSRLD $0x01, Y7, Y7
+	VPXOR  Y7, Y5, Y5
+	VADDPS Y5, Y3, Y3
+
+trimmedEncF16AVX2_n5_skip1:
+	VPSRAD $0x1f, Y4, Y5
+	VPSRLD $0x01, Y5, Y5
+	VPXOR  Y5, Y4, Y4
+	VADDPS Y4, Y3, Y3
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncF16AVX2_n5_skip3
+	VPSRAD $0x1f, Y2, Y4
+	VPSRLD $0x01, Y4, Y4
+	VPXOR  Y4, Y2, Y2
+	VADDPS Y2, Y3, Y3
+
+trimmedEncF16AVX2_n5_skip3:
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncF16AVX2_n5_skip4
+	VPSRAD $0x1f, Y6, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y6, Y6
+	VADDPS Y6, Y3, Y3
+
+trimmedEncF16AVX2_n5_skip4:
+	VDIVPS    32(SP), Y3, Y3
+	VMULPS    (SP), Y3, Y3
+	VCVTPH2PS (CX)(R8*1), Y2
+	VADDPS    Y2, Y3, Y3
+	VCVTPS2PH $0x00, Y3, X2
+	VMOVDQU   X2, (AX)(R8*1)
+	VPAND     v7fff7fff<>+0(SB), X2, X2
+	VPMAXUW   X2, X0, X0
+	ADDQ      $0x00000010, R8
+	SUBQ      $0x00000010, DX
+	JMP       trimmedEncF16AVX2_n5
+
+trimmedEncF16AVX2_n6:
+	CMPQ      DX, $0x00000010
+	JB        trimmedEncF16AVX2_done
+	MOVQ      (BX), SI
+	VCVTPH2PS (SI)(R8*1), Y2
+	VPAND     v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD   Y3, Y1, Y1
+	MOVQ      24(BX), SI
+	VCVTPH2PS (SI)(R8*1), Y3
+	VPAND     v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD   Y4, Y1, Y1
+	MOVQ      48(BX), SI
+	VCVTPH2PS (SI)(R8*1), Y4
+	VPAND     v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD   Y5, Y1, Y1
+	MOVQ      72(BX), SI
+	VCVTPH2PS (SI)(R8*1), Y5
+	VPAND     v7fffffff<>+0(SB), Y5, Y6
+	VPMAXUD   Y6, Y1, Y1
+	MOVQ      96(BX), SI
+	VCVTPH2PS (SI)(R8*1), Y6
+	VPAND     v7fffffff<>+0(SB), Y6, Y7
+	VPMAXUD   Y7, Y1, Y1
+	MOVQ      120(BX), SI
+	VCVTPH2PS (SI)(R8*1), Y7
+	VPAND     v7fffffff<>+0(SB), Y7, Y8
+	VPMAXUD   Y8, Y1, Y1
+	VPSRAD    $0x1f, Y3, Y8
+	VPSRLD    $0x01, Y8, Y8
+	VPXOR     Y8, Y3, Y3
+	VPSRAD    $0x1f, Y4, Y8
+	VPSRLD    $0x01, Y8, Y8
+	VPXOR     Y8, Y4, Y4
+	VPMINSD   Y4, Y3, Y8
+	VPMAXSD   Y4, Y3, Y4
+	VPSRAD    $0x1f, Y6, Y3
+	VPSRLD    $0x01, Y3, Y3
+	VPXOR     Y3, Y6, Y6
+	VPSRAD    $0x1f, Y7, Y3
+	VPSRLD    $0x01, Y3, Y3
+	VPXOR     Y3, Y7, Y7
+	VPMINSD   Y7, Y6, Y3
+	VPMAXSD   Y7, Y6, Y7
+	VPSRAD    $0x1f, Y2, Y6
+	VPSRLD    $0x01, Y6, Y6
+	VPXOR     Y6, Y2, Y2
+	VPMINSD   Y4, Y2, Y6
+	VPMAXSD   Y4, Y2, Y4
+	VPSRAD    $0x1f, Y5, Y2
+	VPSRLD    $0x01, Y2, Y2
+	VPXOR     Y2, Y5, Y5
+	VPMINSD   Y7, Y5, Y2
+	VPMAXSD   Y7, Y5, Y7
+	VPMINSD   Y8, Y6, Y5
+	VPMAXSD   Y8, Y6, Y8
+	VPMINSD   Y3, Y2, Y6
+	VPMAXSD   Y3, Y2, Y3
+	VPMINSD   Y7, Y4, Y2
+	VPMAXSD   Y7, Y4, Y7
+	VPMINSD   Y6, Y5, Y4
+	VPMAXSD   Y6, Y5, Y6
+	VPMINSD   Y3, Y8, Y5
+	VPMAXSD   Y3, Y8, Y3
+	VPMINSD   Y3, Y2, Y8
+	VPMAXSD   Y3, Y2, Y3
+	VPMINSD   Y6, Y5, Y2
+	VPMAXSD   Y6, Y5, Y6
+	VPMINSD   Y6, Y8, Y5
+	VPMAXSD   Y6, Y8, Y6
+	VPXOR     Y8, Y8, Y8
+	CMPQ      DI, $0x00000000
+	JA        trimmedEncF16AVX2_n6_skip0
+	VPSRAD    $0x1f, Y4, Y9
+	VPSRLD    $0x01, Y9, Y9
+	VPXOR     Y9, Y4, Y4
+	VADDPS    Y4, Y8, Y8
+
+trimmedEncF16AVX2_n6_skip0:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncF16AVX2_n6_skip1
+	VPSRAD $0x1f, Y2, Y4
+	VPSRLD $0x01, Y4, Y4
+	VPXOR  Y4, Y2, Y2
+	VADDPS Y2, Y8, Y8
+
+trimmedEncF16AVX2_n6_skip1:
+	VPSRAD $0x1f, Y5, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y5, Y5
+	VADDPS Y5, Y8, Y8
+	VPSRAD $0x1f, Y6, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y6, Y6
+	VADDPS Y6, Y8, Y8
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncF16AVX2_n6_skip4
+	VPSRAD $0x1f, Y3, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y3, Y3
+	VADDPS Y3, Y8, Y8
+
+trimmedEncF16AVX2_n6_skip4:
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncF16AVX2_n6_skip5
+	VPSRAD $0x1f, Y7, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y7, Y7
+	VADDPS Y7, Y8, Y8
+
+trimmedEncF16AVX2_n6_skip5:
+	VDIVPS    32(SP), Y8, Y8
+	VMULPS    (SP), Y8, Y8
+	VCVTPH2PS (CX)(R8*1), Y2
+	VADDPS    Y2, Y8, Y8
+	VCVTPS2PH $0x00, Y8, X2
+	VMOVDQU   X2, (AX)(R8*1)
+	VPAND     v7fff7fff<>+0(SB), X2, X2
+	VPMAXUW   X2, X0, X0
+	ADDQ      $0x00000010, R8
+	SUBQ      $0x00000010, DX
+	JMP       trimmedEncF16AVX2_n6
+
+trimmedEncF16AVX2_n7:
+	CMPQ      DX, $0x00000010
+	JB        trimmedEncF16AVX2_done
+	MOVQ      (BX), SI
+	VCVTPH2PS (SI)(R8*1), Y2
+	VPAND     v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD   Y3, Y1, Y1
+	MOVQ      24(BX), SI
+	VCVTPH2PS (SI)(R8*1), Y3
+	VPAND     v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD   Y4, Y1, Y1
+	MOVQ      48(BX), SI
+	VCVTPH2PS (SI)(R8*1), Y4
+	VPAND     v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD   Y5, Y1, Y1
+	MOVQ      72(BX), SI
+	VCVTPH2PS (SI)(R8*1), Y5
+	VPAND     v7fffffff<>+0(SB), Y5, Y6
+	VPMAXUD   Y6, Y1, Y1
+	MOVQ      96(BX), SI
+	VCVTPH2PS (SI)(R8*1), Y6
+	VPAND     v7fffffff<>+0(SB), Y6, Y7
+	VPMAXUD   Y7, Y1, Y1
+	MOVQ      120(BX), SI
+	VCVTPH2PS (SI)(R8*1), Y7
+	VPAND     v7fffffff<>+0(SB), Y7, Y8
+	VPMAXUD   Y8, Y1, Y1
+	MOVQ      144(BX), SI
+	VCVTPH2PS (SI)(R8*1), Y8
+	VPAND     v7fffffff<>+0(SB), Y8, Y9
+	VPMAXUD   Y9, Y1, Y1
+	VPSRAD    $0x1f, Y3, Y9
+	VPSRLD    $0x01, Y9, Y9
+	VPXOR     Y9, Y3, Y3
+	VPSRAD    $0x1f, Y4, Y9
+	VPSRLD    $0x01, Y9, Y9
+	VPXOR     Y9, Y4, Y4
+	VPMINSD   Y4, Y3, Y9
+	VPMAXSD   Y4, Y3, Y4
+	VPSRAD    $0x1f, Y5, Y3
+	VPSRLD    $0x01, Y3, Y3
+	VPXOR     Y3, Y5, Y5
+	VPSRAD    $0x1f, Y6, Y3
+	VPSRLD    $0x01, Y3, Y3
+	VPXOR     Y3, Y6, Y6
+	VPMINSD   Y6, Y5, Y3
+	VPMAXSD   Y6, Y5, Y6
+	VPSRAD    $0x1f, Y7, Y5
+	VPSRLD    $0x01, Y5, Y5
+	VPXOR     Y5, Y7, Y7
+	VPSRAD    $0x1f, Y8, Y5
+	VPSRLD    $0x01, Y5, Y5
+	VPXOR     Y5, Y8, Y8
+	VPMINSD   Y8, Y7, Y5
+	VPMAXSD   Y8, Y7, Y8
+	VPSRAD    $0x1f, Y2, Y7
+	VPSRLD    $0x01, Y7, Y7
+	VPXOR     Y7, Y2, Y2
+	VPMINSD   Y4, Y2, Y7
+	VPMAXSD   Y4, Y2, Y4
+	VPMINSD   Y5, Y3, Y2
+	VPMAXSD   Y5, Y3, Y5
+	VPMINSD   Y8, Y6, Y3
+	VPMAXSD   Y8, Y6, Y8
+	VPMINSD   Y9, Y7, Y6
+	VPMAXSD   Y9, Y7, Y9
+	VPMINSD   Y5, Y3, Y7
+	VPMAXSD   Y5, Y3, Y5
+	VPMINSD   Y8, Y4, Y3
+	VPMAXSD   Y8, Y4, Y8
+	VPMINSD   Y7, Y6, Y4
+	VPMAXSD   Y7, Y6, Y7
+	VPMINSD   Y5, Y9, Y6
+	VPMAXSD   Y5, Y9, Y5
+	VPMINSD   Y2, Y4, Y9
+	VPMAXSD   Y2, Y4, Y2
+	VPMINSD   Y5, Y3, Y4
+	VPMAXSD   Y5, Y3, Y5
+	VPMINSD   Y2, Y6, Y3
+	VPMAXSD   Y2, Y6, Y2
+	VPMINSD   Y7, Y4, Y6
+	VPMAXSD   Y7, Y4, Y7
+	VPMINSD   Y2, Y6, Y4
+	VPMAXSD   Y2, Y6, Y2
+	VPXOR     Y6, Y6, Y6
+	CMPQ      DI, $0x00000000
+	JA        trimmedEncF16AVX2_n7_skip0
+	VPSRAD    $0x1f, Y9, Y10
+	VPSRLD    $0x01, Y10, Y10
+	VPXOR     Y10, Y9, Y9
+	VADDPS    Y9, Y6, Y6
+
+trimmedEncF16AVX2_n7_skip0:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncF16AVX2_n7_skip1
+	VPSRAD $0x1f, Y3, Y9
+	VPSRLD $0x01, Y9, Y9
+	VPXOR  Y9, Y3, Y3
+	VADDPS Y3, Y6, Y6
+
+trimmedEncF16AVX2_n7_skip1:
+	CMPQ   DI, $0x00000002
+	JA     trimmedEncF16AVX2_n7_skip2
+	VPSRAD $0x1f, Y4, Y3
+	VPSRLD $0x01, Y3, Y3
+	VPXOR  Y3, Y4, Y4
+	VADDPS Y4, Y6, Y6
+
+trimmedEncF16AVX2_n7_skip2:
+	VPSRAD $0x1f, Y2, Y3
+	VPSRLD $0x01, Y3, Y3
+	VPXOR  Y3, Y2, Y2
+	VADDPS Y2, Y6, Y6
+	CMPQ   DI, $0x00000002
+	JA     trimmedEncF16AVX2_n7_skip4
+	VPSRAD $0x1f, Y7, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y7, Y7
+	VADDPS Y7, Y6, Y6
+
+trimmedEncF16AVX2_n7_skip4:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncF16AVX2_n7_skip5
+	VPSRAD $0x1f, Y5, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y5, Y5
+	VADDPS Y5, Y6, Y6
+
+trimmedEncF16AVX2_n7_skip5:
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncF16AVX2_n7_skip6
+	VPSRAD $0x1f, Y8, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y8, Y8
+	VADDPS Y8, Y6, Y6
+
+trimmedEncF16AVX2_n7_skip6:
+	VDIVPS    32(SP), Y6, Y6
+	VMULPS    (SP), Y6, Y6
+	VCVTPH2PS (CX)(R8*1), Y2
+	VADDPS    Y2, Y6, Y6
+	VCVTPS2PH $0x00, Y6, X2
+	VMOVDQU   X2, (AX)(R8*1)
+	VPAND     v7fff7fff<>+0(SB), X2, X2
+	VPMAXUW   X2, X0, X0
+	ADDQ      $0x00000010, R8
+	SUBQ      $0x00000010, DX
+	JMP       trimmedEncF16AVX2_n7
+
+trimmedEncF16AVX2_n8:
+	CMPQ      DX, $0x00000010
+	JB        trimmedEncF16AVX2_done
+	MOVQ      (BX), SI
+	VCVTPH2PS (SI)(R8*1), Y2
+	VPAND     v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD   Y3, Y1, Y1
+	MOVQ      24(BX), SI
+	VCVTPH2PS (SI)(R8*1), Y3
+	VPAND     v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD   Y4, Y1, Y1
+	MOVQ      48(BX), SI
+	VCVTPH2PS (SI)(R8*1), Y4
+	VPAND     v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD   Y5, Y1, Y1
+	MOVQ      72(BX), SI
+	VCVTPH2PS (SI)(R8*1), Y5
+	VPAND     v7fffffff<>+0(SB), Y5, Y6
+	VPMAXUD   Y6, Y1, Y1
+	MOVQ      96(BX), SI
+	VCVTPH2PS (SI)(R8*1), Y6
+	VPAND     v7fffffff<>+0(SB), Y6, Y7
+	VPMAXUD   Y7, Y1, Y1
+	MOVQ      120(BX), SI
+	VCVTPH2PS (SI)(R8*1), Y7
+	VPAND     v7fffffff<>+0(SB), Y7, Y8
+	VPMAXUD   Y8, Y1, Y1
+	MOVQ      144(BX), SI
+	VCVTPH2PS (SI)(R8*1), Y8
+	VPAND     v7fffffff<>+0(SB), Y8, Y9
+	VPMAXUD   Y9, Y1, Y1
+	MOVQ      168(BX), SI
+	VCVTPH2PS (SI)(R8*1), Y9
+	VPAND     v7fffffff<>+0(SB), Y9, Y10
+	VPMAXUD   Y10, Y1, Y1
+	VPSRAD    $0x1f, Y2, Y10
+	VPSRLD    $0x01, Y10, Y10
+	VPXOR     Y10, Y2, Y2
+	VPSRAD    $0x1f, Y4, Y10
+	VPSRLD    $0x01, Y10, Y10
+	VPXOR     Y10, Y4, Y4
+	VPMINSD   Y4, Y2, Y10
+	VPMAXSD   Y4, Y2, Y4
+	VPSRAD    $0x1f, Y3, Y2
+	VPSRLD    $0x01, Y2, Y2
+	VPXOR     Y2, Y3, Y3
+	VPSRAD    $0x1f, Y5, Y2
+	VPSRLD    $0x01, Y2, Y2
+	VPXOR     Y2, Y5, Y5
+	VPMINSD   Y5, Y3, Y2
+	VPMAXSD   Y5, Y3, Y5
+	VPSRAD    $0x1f, Y6, Y3
+	VPSRLD    $0x01, Y3, Y3
+	VPXOR     Y3, Y6, Y6
+	VPSRAD    $0x1f, Y8, Y3
+	VPSRLD    $0x01, Y3, Y3
+	VPXOR     Y3, Y8, Y8
+	VPMINSD   Y8, Y6, Y3
+	VPMAXSD   Y8, Y6, Y8
+	VPSRAD    $0x1f, Y7, Y6
+	VPSRLD    $0x01, Y6, Y6
+	VPXOR     Y6, Y7, Y7
+	VPSRAD    $0x1f, Y9, Y6
+	VPSRLD    $0x01, Y6, Y6
+	VPXOR     Y6, Y9, Y9
+	VPMINSD   Y9, Y7, Y6
+	VPMAXSD   Y9, Y7, Y9
+	VPMINSD   Y3, Y10, Y7
+	VPMAXSD   Y3, Y10, Y3
+	VPMINSD   Y6, Y2, Y10
+	VPMAXSD   Y6, Y2, Y6
+	VPMINSD   Y8, Y4, Y2
+	VPMAXSD   Y8, Y4, Y8
+	VPMINSD   Y9, Y5, Y4
+	VPMAXSD   Y9, Y5, Y9
+	VPMINSD   Y10, Y7, Y5
+	VPMAXSD   Y10, Y7, Y10
+	VPMINSD   Y4, Y2, Y7
+	VPMAXSD   Y4, Y2, Y4
+	VPMINSD   Y6, Y3, Y2
+	VPMAXSD   Y6, Y3, Y6
+	VPMINSD   Y9, Y8, Y3
+	VPMAXSD   Y9, Y8, Y9
+	VPMINSD   Y2, Y7, Y8
+	VPMAXSD   Y2, Y7, Y2
+	VPMINSD   Y6, Y4, Y7
+	VPMAXSD   Y6, Y4, Y6
+	VPMINSD   Y2, Y10, Y4
+	VPMAXSD   Y2, Y10, Y2
+	VPMINSD   Y3, Y7, Y10
+	VPMAXSD   Y3, Y7, Y3
+	VPMINSD   Y8, Y4, Y7
+	VPMAXSD   Y8, Y4, Y8
+	VPMINSD   Y2, Y10, Y4
+	VPMAXSD   Y2, Y10, Y2
+	VPMINSD   Y3, Y6, Y10
+	VPMAXSD   Y3, Y6, Y3
+	VPXOR     Y6, Y6, Y6
+	CMPQ      DI, $0x00000000
+	JA        trimmedEncF16AVX2_n8_skip0
+	VPSRAD    $0x1f, Y5, Y11
+	VPSRLD    $0x01, Y11, Y11
+	VPXOR     Y11, Y5, Y5
+	VADDPS    Y5, Y6, Y6
+
+trimmedEncF16AVX2_n8_skip0:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncF16AVX2_n8_skip1
+	VPSRAD $0x1f, Y7, Y5
+	VPSRLD $0x01, Y5, Y5
+	VPXOR  Y5, Y7, Y7
+	VADDPS Y7, Y6, Y6
+
+trimmedEncF16AVX2_n8_skip1:
+	CMPQ   DI, $0x00000002
+	JA     trimmedEncF16AVX2_n8_skip2
+	VPSRAD $0x1f, Y8, Y5
+	VPSRLD $0x01, Y5, Y5
+	VPXOR  Y5, Y8, Y8
+	VADDPS Y8, Y6, Y6
+
+trimmedEncF16AVX2_n8_skip2:
+	VPSRAD $0x1f, Y4, Y5
+	VPSRLD $0x01, Y5, Y5
+	VPXOR  Y5, Y4, Y4
+	VADDPS Y4, Y6, Y6
+	VPSRAD $0x1f, Y2, Y4
+	VPSRLD $0x01, Y4, Y4
+	VPXOR  Y4, Y2, Y2
+	VADDPS Y2, Y6, Y6
+	CMPQ   DI, $0x00000002
+	JA     trimmedEncF16AVX2_n8_skip5
+	VPSRAD $0x1f, Y10, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y10, Y10
+	VADDPS Y10, Y6, Y6
+
+trimmedEncF16AVX2_n8_skip5:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncF16AVX2_n8_skip6
+	VPSRAD $0x1f, Y3, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y3, Y3
+	VADDPS Y3, Y6, Y6
+
+trimmedEncF16AVX2_n8_skip6:
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncF16AVX2_n8_skip7
+	VPSRAD $0x1f, Y9, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y9, Y9
+	VADDPS Y9, Y6, Y6
+
+trimmedEncF16AVX2_n8_skip7:
+	VDIVPS    32(SP), Y6, Y6
+	VMULPS    (SP), Y6, Y6
+	VCVTPH2PS (CX)(R8*1), Y2
+	VADDPS    Y2, Y6, Y6
+	VCVTPS2PH $0x00, Y6, X2
+	VMOVDQU   X2, (AX)(R8*1)
+	VPAND     v7fff7fff<>+0(SB), X2, X2
+	VPMAXUW   X2, X0, X0
+	ADDQ      $0x00000010, R8
+	SUBQ      $0x00000010, DX
+	JMP       trimmedEncF16AVX2_n8
+
+trimmedEncF16AVX2_done:
+	VPBROADCASTD c7c007c00<>+0(SB), Y2
+	VPMINUW      X2, X0, X0
+	VPCMPEQW     X2, X0, X0
+	VPTEST       X0, X0
+	SETEQ        AL
+	VPBROADCASTD c7f800000<>+0(SB), Y0
+	VPMINUD      Y0, Y1, Y1
+	VPCMPEQD     Y0, Y1, Y1
+	VPTEST       Y1, Y1
+	SETEQ        CL
+	ANDB         CL, AL
+	MOVB         AL, ret+88(FP)
+	VZEROUPPER
+	RET
+
+// func medianEncF32AVX2(dst []byte, base []byte, xs [][]byte, k int, lambda float32) bool
+// Requires: AVX, AVX2
+TEXT ·medianEncF32AVX2(SB), NOSPLIT, $64-89
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         base_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+	MOVQ         xs_base+48(FP), BX
+	MOVQ         xs_len+56(FP), SI
+	MOVQ         k+72(FP), DI
+	XORQ         DI, DI
+	VPXOR        Y0, Y0, Y0
+	VPXOR        Y1, Y1, Y1
+	VBROADCASTSS lambda+80(FP), Y2
+	VMOVUPS      Y2, (SP)
+	VBROADCASTSS robustEncHalf<>+0(SB), Y2
+	VMOVUPS      Y2, 32(SP)
+	CMPQ         SI, $0x00000001
+	JE           medianEncF32AVX2_n1
+	CMPQ         SI, $0x00000002
+	JE           medianEncF32AVX2_n2
+	CMPQ         SI, $0x00000003
+	JE           medianEncF32AVX2_n3
+	CMPQ         SI, $0x00000004
+	JE           medianEncF32AVX2_n4
+	CMPQ         SI, $0x00000005
+	JE           medianEncF32AVX2_n5
+	CMPQ         SI, $0x00000006
+	JE           medianEncF32AVX2_n6
+	CMPQ         SI, $0x00000007
+	JE           medianEncF32AVX2_n7
+	CMPQ         SI, $0x00000008
+	JE           medianEncF32AVX2_n8
+	JMP          medianEncF32AVX2_done
+
+medianEncF32AVX2_n1:
+	CMPQ    DX, $0x00000020
+	JB      medianEncF32AVX2_done
+	MOVQ    (BX), SI
+	VMOVUPS (SI)(DI*1), Y2
+	VPAND   v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD Y3, Y1, Y1
+	VMULPS  (SP), Y2, Y2
+	VMOVUPS (CX)(DI*1), Y3
+	VADDPS  Y3, Y2, Y2
+	VMOVUPS Y2, (AX)(DI*1)
+	VPAND   v7fffffff<>+0(SB), Y2, Y2
+	VPMAXUD Y2, Y0, Y0
+	ADDQ    $0x00000020, DI
+	SUBQ    $0x00000020, DX
+	JMP     medianEncF32AVX2_n1
+
+medianEncF32AVX2_n2:
+	CMPQ    DX, $0x00000020
+	JB      medianEncF32AVX2_done
+	MOVQ    (BX), SI
+	VMOVUPS (SI)(DI*1), Y2
+	VPAND   v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD Y3, Y1, Y1
+	MOVQ    24(BX), SI
+	VMOVUPS (SI)(DI*1), Y3
+	VPAND   v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD Y4, Y1, Y1
+	VADDPS  Y3, Y2, Y2
+	VMULPS  32(SP), Y2, Y2
+	VMULPS  (SP), Y2, Y2
+	VMOVUPS (CX)(DI*1), Y3
+	VADDPS  Y3, Y2, Y2
+	VMOVUPS Y2, (AX)(DI*1)
+	VPAND   v7fffffff<>+0(SB), Y2, Y2
+	VPMAXUD Y2, Y0, Y0
+	ADDQ    $0x00000020, DI
+	SUBQ    $0x00000020, DX
+	JMP     medianEncF32AVX2_n2
+
+medianEncF32AVX2_n3:
+	CMPQ    DX, $0x00000020
+	JB      medianEncF32AVX2_done
+	MOVQ    (BX), SI
+	VMOVUPS (SI)(DI*1), Y2
+	VPAND   v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD Y3, Y1, Y1
+	MOVQ    24(BX), SI
+	VMOVUPS (SI)(DI*1), Y3
+	VPAND   v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD Y4, Y1, Y1
+	MOVQ    48(BX), SI
+	VMOVUPS (SI)(DI*1), Y4
+	VPAND   v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD Y5, Y1, Y1
+	VPSRAD  $0x1f, Y2, Y5
+	VPSRLD  $0x01, Y5, Y5
+	VPXOR   Y5, Y2, Y2
+	VPSRAD  $0x1f, Y4, Y5
+	VPSRLD  $0x01, Y5, Y5
+	VPXOR   Y5, Y4, Y4
+	VPMINSD Y4, Y2, Y5
+	VPMAXSD Y4, Y2, Y4
+	VPSRAD  $0x1f, Y3, Y2
+	VPSRLD  $0x01, Y2, Y2
+	VPXOR   Y2, Y3, Y3
+	VPMAXSD Y3, Y5, Y3
+	VPMINSD Y4, Y3, Y3
+	VPSRAD  $0x1f, Y3, Y2
+	VPSRLD  $0x01, Y2, Y2
+	VPXOR   Y2, Y3, Y3
+	VMULPS  (SP), Y3, Y3
+	VMOVUPS (CX)(DI*1), Y2
+	VADDPS  Y2, Y3, Y3
+	VMOVUPS Y3, (AX)(DI*1)
+	VPAND   v7fffffff<>+0(SB), Y3, Y2
+	VPMAXUD Y2, Y0, Y0
+	ADDQ    $0x00000020, DI
+	SUBQ    $0x00000020, DX
+	JMP     medianEncF32AVX2_n3
+
+medianEncF32AVX2_n4:
+	CMPQ    DX, $0x00000020
+	JB      medianEncF32AVX2_done
+	MOVQ    (BX), SI
+	VMOVUPS (SI)(DI*1), Y2
+	VPAND   v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD Y3, Y1, Y1
+	MOVQ    24(BX), SI
+	VMOVUPS (SI)(DI*1), Y3
+	VPAND   v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD Y4, Y1, Y1
+	MOVQ    48(BX), SI
+	VMOVUPS (SI)(DI*1), Y4
+	VPAND   v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD Y5, Y1, Y1
+	MOVQ    72(BX), SI
+	VMOVUPS (SI)(DI*1), Y5
+	VPAND   v7fffffff<>+0(SB), Y5, Y6
+	VPMAXUD Y6, Y1, Y1
+	VPSRAD  $0x1f, Y2, Y6
+	VPSRLD  $0x01, Y6, Y6
+	VPXOR   Y6, Y2, Y2
+	VPSRAD  $0x1f, Y3, Y6
+	VPSRLD  $0x01, Y6, Y6
+	VPXOR   Y6, Y3, Y3
+	VPMINSD Y3, Y2, Y6
+	VPMAXSD Y3, Y2, Y3
+	VPSRAD  $0x1f, Y4, Y2
+	VPSRLD  $0x01, Y2, Y2
+	VPXOR   Y2, Y4, Y4
+	VPSRAD  $0x1f, Y5, Y2
+	VPSRLD  $0x01, Y2, Y2
+	VPXOR   Y2, Y5, Y5
+	VPMINSD Y5, Y4, Y2
+	VPMAXSD Y5, Y4, Y5
+	VPMAXSD Y2, Y6, Y2
+	VPMINSD Y5, Y3, Y3
+	VPSRAD  $0x1f, Y2, Y4
+	VPSRLD  $0x01, Y4, Y4
+	VPXOR   Y4, Y2, Y2
+	VPSRAD  $0x1f, Y3, Y4
+	VPSRLD  $0x01, Y4, Y4
+	VPXOR   Y4, Y3, Y3
+	VADDPS  Y2, Y3, Y3
+	VMULPS  32(SP), Y3, Y3
+	VMULPS  (SP), Y3, Y3
+	VMOVUPS (CX)(DI*1), Y2
+	VADDPS  Y2, Y3, Y3
+	VMOVUPS Y3, (AX)(DI*1)
+	VPAND   v7fffffff<>+0(SB), Y3, Y2
+	VPMAXUD Y2, Y0, Y0
+	ADDQ    $0x00000020, DI
+	SUBQ    $0x00000020, DX
+	JMP     medianEncF32AVX2_n4
+
+medianEncF32AVX2_n5:
+	CMPQ    DX, $0x00000020
+	JB      medianEncF32AVX2_done
+	MOVQ    (BX), SI
+	VMOVUPS (SI)(DI*1), Y2
+	VPAND   v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD Y3, Y1, Y1
+	MOVQ    24(BX), SI
+	VMOVUPS (SI)(DI*1), Y3
+	VPAND   v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD Y4, Y1, Y1
+	MOVQ    48(BX), SI
+	VMOVUPS (SI)(DI*1), Y4
+	VPAND   v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD Y5, Y1, Y1
+	MOVQ    72(BX), SI
+	VMOVUPS (SI)(DI*1), Y5
+	VPAND   v7fffffff<>+0(SB), Y5, Y6
+	VPMAXUD Y6, Y1, Y1
+	MOVQ    96(BX), SI
+	VMOVUPS (SI)(DI*1), Y6
+	VPAND   v7fffffff<>+0(SB), Y6, Y7
+	VPMAXUD Y7, Y1, Y1
+	VPSRAD  $0x1f, Y2, Y7
+	VPSRLD  $0x01, Y7, Y7
+	VPXOR   Y7, Y2, Y2
+	VPSRAD  $0x1f, Y3, Y7
+	VPSRLD  $0x01, Y7, Y7
+	VPXOR   Y7, Y3, Y3
+	VPMINSD Y3, Y2, Y7
+	VPMAXSD Y3, Y2, Y3
+	VPSRAD  $0x1f, Y5, Y2
+	VPSRLD  $0x01, Y2, Y2
+	VPXOR   Y2, Y5, Y5
+	VPSRAD  $0x1f, Y6, Y2
+	VPSRLD  $0x01, Y2, Y2
+	VPXOR   Y2, Y6, Y6
+	VPMINSD Y6, Y5, Y2
+	VPMAXSD Y6, Y5, Y6
+	VPSRAD  $0x1f, Y4, Y5
+	VPSRLD  $0x01, Y5, Y5
+	VPXOR   Y5, Y4, Y4
+	VPMINSD Y6, Y4, Y5
+	VPMAXSD Y6, Y4, Y6
+	VPMINSD Y2, Y5, Y4
+	VPMAXSD Y2, Y5, Y2
+	VPMINSD Y2, Y7, Y5
+	VPMAXSD Y2, Y7, Y2
+	VPMAXSD Y4, Y5, Y4
+	VPMINSD Y6, Y3, Y3
+	VPMINSD Y2, Y3, Y3
+	VPMAXSD Y4, Y3, Y4
+	VPSRAD  $0x1f, Y4, Y2
+	VPSRLD  $0x01, Y2, Y2
+	VPXOR   Y2, Y4, Y4
+	VMULPS  (SP), Y4, Y4
+	VMOVUPS (CX)(DI*1), Y2
+	VADDPS  Y2, Y4, Y4
+	VMOVUPS Y4, (AX)(DI*1)
+	VPAND   v7fffffff<>+0(SB), Y4, Y2
+	VPMAXUD Y2, Y0, Y0
+	ADDQ    $0x00000020, DI
+	SUBQ    $0x00000020, DX
+	JMP     medianEncF32AVX2_n5
+
+medianEncF32AVX2_n6:
+	CMPQ    DX, $0x00000020
+	JB      medianEncF32AVX2_done
+	MOVQ    (BX), SI
+	VMOVUPS (SI)(DI*1), Y2
+	VPAND   v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD Y3, Y1, Y1
+	MOVQ    24(BX), SI
+	VMOVUPS (SI)(DI*1), Y3
+	VPAND   v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD Y4, Y1, Y1
+	MOVQ    48(BX), SI
+	VMOVUPS (SI)(DI*1), Y4
+	VPAND   v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD Y5, Y1, Y1
+	MOVQ    72(BX), SI
+	VMOVUPS (SI)(DI*1), Y5
+	VPAND   v7fffffff<>+0(SB), Y5, Y6
+	VPMAXUD Y6, Y1, Y1
+	MOVQ    96(BX), SI
+	VMOVUPS (SI)(DI*1), Y6
+	VPAND   v7fffffff<>+0(SB), Y6, Y7
+	VPMAXUD Y7, Y1, Y1
+	MOVQ    120(BX), SI
+	VMOVUPS (SI)(DI*1), Y7
+	VPAND   v7fffffff<>+0(SB), Y7, Y8
+	VPMAXUD Y8, Y1, Y1
+	VPSRAD  $0x1f, Y3, Y8
+	VPSRLD  $0x01, Y8, Y8
+	VPXOR   Y8, Y3, Y3
+	VPSRAD  $0x1f, Y4, Y8
+	VPSRLD  $0x01, Y8, Y8
+	VPXOR   Y8, Y4, Y4
+	VPMINSD Y4, Y3, Y8
+	VPMAXSD Y4, Y3, Y4
+	VPSRAD  $0x1f, Y6, Y3
+	VPSRLD  $0x01, Y3, Y3
+	VPXOR   Y3, Y6, Y6
+	VPSRAD  $0x1f, Y7, Y3
+	VPSRLD  $0x01, Y3, Y3
+	VPXOR   Y3, Y7, Y7
+	VPMINSD Y7, Y6, Y3
+	VPMAXSD Y7, Y6, Y7
+	VPSRAD  $0x1f, Y2, Y6
+	VPSRLD  $0x01, Y6, Y6
+	VPXOR   Y6, Y2, Y2
+	VPMINSD Y4, Y2, Y6
+	VPMAXSD Y4, Y2, Y4
+	VPSRAD  $0x1f, Y5, Y2
+	VPSRLD  $0x01, Y2, Y2
+	VPXOR   Y2, Y5, Y5
+	VPMINSD Y7, Y5, Y2
+	VPMAXSD Y7, Y5, Y7
+	VPMINSD Y8, Y6, Y5
+	VPMAXSD Y8, Y6, Y8
+	VPMINSD Y3, Y2, Y6
+	VPMAXSD Y3, Y2, Y3
+	VPMINSD Y7, Y4, Y4
+	VPMAXSD Y6, Y5, Y6
+	VPMINSD Y3, Y8, Y2
+	VPMAXSD Y3, Y8, Y3
+	VPMINSD Y3, Y4, Y4
+	VPMAXSD Y6, Y2, Y6
+	VPSRAD  $0x1f, Y6, Y2
+	VPSRLD  $0x01, Y2, Y2
+	VPXOR   Y2, Y6, Y6
+	VPSRAD  $0x1f, Y4, Y2
+	VPSRLD  $0x01, Y2, Y2
+	VPXOR   Y2, Y4, Y4
+	VADDPS  Y6, Y4, Y4
+	VMULPS  32(SP), Y4, Y4
+	VMULPS  (SP), Y4, Y4
+	VMOVUPS (CX)(DI*1), Y2
+	VADDPS  Y2, Y4, Y4
+	VMOVUPS Y4, (AX)(DI*1)
+	VPAND   v7fffffff<>+0(SB), Y4, Y2
+	VPMAXUD Y2, Y0, Y0
+	ADDQ    $0x00000020, DI
+	SUBQ    $0x00000020, DX
+	JMP     medianEncF32AVX2_n6
+
+medianEncF32AVX2_n7:
+	CMPQ    DX, $0x00000020
+	JB      medianEncF32AVX2_done
+	MOVQ    (BX), SI
+	VMOVUPS (SI)(DI*1), Y2
+	VPAND   v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD Y3, Y1, Y1
+	MOVQ    24(BX), SI
+	VMOVUPS (SI)(DI*1), Y3
+	VPAND   v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD Y4, Y1, Y1
+	MOVQ    48(BX), SI
+	VMOVUPS (SI)(DI*1), Y4
+	VPAND   v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD Y5, Y1, Y1
+	MOVQ    72(BX), SI
+	VMOVUPS (SI)(DI*1), Y5
+	VPAND   v7fffffff<>+0(SB), Y5, Y6
+	VPMAXUD Y6, Y1, Y1
+	MOVQ    96(BX), SI
+	VMOVUPS (SI)(DI*1), Y6
+	VPAND   v7fffffff<>+0(SB), Y6, Y7
+	VPMAXUD Y7, Y1, Y1
+	MOVQ    120(BX), SI
+	VMOVUPS (SI)(DI*1), Y7
+	VPAND   v7fffffff<>+0(SB), Y7, Y8
+	VPMAXUD Y8, Y1, Y1
+	MOVQ    144(BX), SI
+	VMOVUPS (SI)(DI*1), Y8
+	VPAND   v7fffffff<>+0(SB), Y8, Y9
+	VPMAXUD Y9, Y1, Y1
+	VPSRAD  $0x1f, Y3, Y9
+	VPSRLD  $0x01, Y9, Y9
+	VPXOR   Y9, Y3, Y3
+	VPSRAD  $0x1f, Y4, Y9
+	VPSRLD  $0x01, Y9, Y9
+	VPXOR   Y9, Y4, Y4
+	VPMINSD Y4, Y3, Y9
+	VPMAXSD Y4, Y3, Y4
+	VPSRAD  $0x1f, Y5, Y3
+	VPSRLD  $0x01, Y3, Y3
+	VPXOR   Y3, Y5, Y5
+	VPSRAD  $0x1f, Y6, Y3
+	VPSRLD  $0x01, Y3, Y3
+	VPXOR   Y3, Y6, Y6
+	VPMINSD Y6, Y5, Y3
+	VPMAXSD Y6, Y5, Y6
+	VPSRAD  $0x1f, Y7, Y5
+	VPSRLD  $0x01, Y5, Y5
+	VPXOR   Y5, Y7, Y7
+	VPSRAD  $0x1f, Y8, Y5
+	VPSRLD  $0x01, Y5, Y5
+	VPXOR   Y5, Y8, Y8
+	VPMINSD Y8, Y7, Y5
+	VPMAXSD Y8, Y7, Y8
+	VPSRAD  $0x1f, Y2, Y7
+	VPSRLD  $0x01, Y7, Y7
+	VPXOR   Y7, Y2, Y2
+	VPMINSD Y4, Y2, Y7
+	VPMAXSD Y4, Y2, Y4
+	VPMINSD Y5, Y3, Y2
+	VPMAXSD Y5, Y3, Y5
+	VPMINSD Y8, Y6, Y3
+	VPMAXSD Y8, Y6, Y8
+	VPMINSD Y9, Y7, Y6
+	VPMAXSD Y9, Y7, Y9
+	VPMINSD Y5, Y3, Y7
+	VPMAXSD Y5, Y3, Y5
+	VPMINSD Y8, Y4, Y4
+	VPMINSD Y7, Y6, Y3
+	VPMAXSD Y7, Y6, Y7
+	VPMINSD Y5, Y9, Y6
+	VPMAXSD Y5, Y9, Y5
+	VPMAXSD Y2, Y3, Y2
+	VPMINSD Y5, Y4, Y4
+	VPMAXSD Y2, Y6, Y2
+	VPMINSD Y7, Y4, Y4
+	VPMAXSD Y2, Y4, Y2
+	VPSRAD  $0x1f, Y2, Y3
+	VPSRLD  $0x01, Y3, Y3
+	VPXOR   Y3, Y2, Y2
+	VMULPS  (SP), Y2, Y2
+	VMOVUPS (CX)(DI*1), Y3
+	VADDPS  Y3, Y2, Y2
+	VMOVUPS Y2, (AX)(DI*1)
+	VPAND   v7fffffff<>+0(SB), Y2, Y2
+	VPMAXUD Y2, Y0, Y0
+	ADDQ    $0x00000020, DI
+	SUBQ    $0x00000020, DX
+	JMP     medianEncF32AVX2_n7
+
+medianEncF32AVX2_n8:
+	CMPQ    DX, $0x00000020
+	JB      medianEncF32AVX2_done
+	MOVQ    (BX), SI
+	VMOVUPS (SI)(DI*1), Y2
+	VPAND   v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD Y3, Y1, Y1
+	MOVQ    24(BX), SI
+	VMOVUPS (SI)(DI*1), Y3
+	VPAND   v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD Y4, Y1, Y1
+	MOVQ    48(BX), SI
+	VMOVUPS (SI)(DI*1), Y4
+	VPAND   v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD Y5, Y1, Y1
+	MOVQ    72(BX), SI
+	VMOVUPS (SI)(DI*1), Y5
+	VPAND   v7fffffff<>+0(SB), Y5, Y6
+	VPMAXUD Y6, Y1, Y1
+	MOVQ    96(BX), SI
+	VMOVUPS (SI)(DI*1), Y6
+	VPAND   v7fffffff<>+0(SB), Y6, Y7
+	VPMAXUD Y7, Y1, Y1
+	MOVQ    120(BX), SI
+	VMOVUPS (SI)(DI*1), Y7
+	VPAND   v7fffffff<>+0(SB), Y7, Y8
+	VPMAXUD Y8, Y1, Y1
+	MOVQ    144(BX), SI
+	VMOVUPS (SI)(DI*1), Y8
+	VPAND   v7fffffff<>+0(SB), Y8, Y9
+	VPMAXUD Y9, Y1, Y1
+	MOVQ    168(BX), SI
+	VMOVUPS (SI)(DI*1), Y9
+	VPAND   v7fffffff<>+0(SB), Y9, Y10
+	VPMAXUD Y10, Y1, Y1
+	VPSRAD  $0x1f, Y2, Y10
+	VPSRLD  $0x01, Y10, Y10
+	VPXOR   Y10, Y2, Y2
+	VPSRAD  $0x1f, Y4, Y10
+	VPSRLD  $0x01, Y10, Y10
+	VPXOR   Y10, Y4, Y4
+	VPMINSD Y4, Y2, Y10
+	VPMAXSD Y4, Y2, Y4
+	VPSRAD  $0x1f, Y3, Y2
+	VPSRLD  $0x01, Y2, Y2
+	VPXOR   Y2, Y3, Y3
+	VPSRAD  $0x1f, Y5, Y2
+	VPSRLD  $0x01, Y2, Y2
+	VPXOR   Y2, Y5, Y5
+	VPMINSD Y5, Y3, Y2
+	VPMAXSD Y5, Y3, Y5
+	VPSRAD  $0x1f, Y6, Y3
+	VPSRLD  $0x01, Y3, Y3
+	VPXOR   Y3, Y6, Y6
+	VPSRAD  $0x1f, Y8, Y3
+	VPSRLD  $0x01, Y3, Y3
+	VPXOR   Y3, Y8, Y8
+	VPMINSD Y8, Y6, Y3
+	VPMAXSD Y8, Y6, Y8
+	VPSRAD  $0x1f, Y7, Y6
+	VPSRLD  $0x01, Y6, Y6
+	VPXOR   Y6, Y7, Y7
+	VPSRAD  $0x1f, Y9, Y6
+	VPSRLD  $0x01, Y6, Y6
+	VPXOR   Y6, Y9, Y9
+	VPMINSD Y9, Y7, Y6
+	VPMAXSD Y9, Y7, Y9
+	VPMINSD Y3, Y10, Y7
+	VPMAXSD Y3, Y10, Y3
+	VPMINSD Y6, Y2, Y10
+	VPMAXSD Y6, Y2, Y6
+	VPMINSD Y8, Y4, Y2
+	VPMAXSD Y8, Y4, Y8
+	VPMINSD Y9, Y5, Y4
+	VPMAXSD Y9, Y5, Y9
+	VPMAXSD Y10, Y7, Y10
+	VPMINSD Y4, Y2, Y5
+	VPMAXSD Y4, Y2, Y4
+	VPMINSD Y6, Y3, Y2
+	VPMAXSD Y6, Y3, Y6
+	VPMINSD Y9, Y8, Y8
+	VPMAXSD Y2, Y5, Y2
+	VPMINSD Y6, Y4, Y4
+	VPMAXSD Y2, Y10, Y2
+	VPMINSD Y8, Y4, Y4
+	VPSRAD  $0x1f, Y2, Y3
+	VPSRLD  $0x01, Y3, Y3
+	VPXOR   Y3, Y2, Y2
+	VPSRAD  $0x1f, Y4, Y3
+	VPSRLD  $0x01, Y3, Y3
+	VPXOR   Y3, Y4, Y4
+	VADDPS  Y2, Y4, Y4
+	VMULPS  32(SP), Y4, Y4
+	VMULPS  (SP), Y4, Y4
+	VMOVUPS (CX)(DI*1), Y2
+	VADDPS  Y2, Y4, Y4
+	VMOVUPS Y4, (AX)(DI*1)
+	VPAND   v7fffffff<>+0(SB), Y4, Y2
+	VPMAXUD Y2, Y0, Y0
+	ADDQ    $0x00000020, DI
+	SUBQ    $0x00000020, DX
+	JMP     medianEncF32AVX2_n8
+
+medianEncF32AVX2_done:
+	VPBROADCASTD c7f800000<>+0(SB), Y2
+	VPMINUD      Y2, Y0, Y0
+	VPCMPEQD     Y2, Y0, Y0
+	VPTEST       Y0, Y0
+	SETEQ        AL
+	VPBROADCASTD c7f800000<>+0(SB), Y0
+	VPMINUD      Y0, Y1, Y1
+	VPCMPEQD     Y0, Y1, Y1
+	VPTEST       Y1, Y1
+	SETEQ        CL
+	ANDB         CL, AL
+	MOVB         AL, ret+88(FP)
+	VZEROUPPER
+	RET
+
+// func trimmedEncF32AVX2(dst []byte, base []byte, xs [][]byte, k int, lambda float32) bool
+// Requires: AVX, AVX2
+TEXT ·trimmedEncF32AVX2(SB), NOSPLIT, $64-89
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         base_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+	MOVQ         xs_base+48(FP), BX
+	MOVQ         xs_len+56(FP), SI
+	MOVQ         k+72(FP), DI
+	XORQ         R8, R8
+	VPXOR        Y0, Y0, Y0
+	VPXOR        Y1, Y1, Y1
+	VBROADCASTSS lambda+80(FP), Y2
+	VMOVUPS      Y2, (SP)
+	MOVQ         DI, R9
+	SHLQ         $0x01, R9
+	NEGQ         R9
+	ADDQ         SI, R9
+	VXORPS       X2, X2, X2
+	VCVTSI2SSQ   R9, X2, X2
+	VBROADCASTSS X2, Y2
+	VMOVUPS      Y2, 32(SP)
+	CMPQ         SI, $0x00000001
+	JE           trimmedEncF32AVX2_n1
+	CMPQ         SI, $0x00000002
+	JE           trimmedEncF32AVX2_n2
+	CMPQ         SI, $0x00000003
+	JE           trimmedEncF32AVX2_n3
+	CMPQ         SI, $0x00000004
+	JE           trimmedEncF32AVX2_n4
+	CMPQ         SI, $0x00000005
+	JE           trimmedEncF32AVX2_n5
+	CMPQ         SI, $0x00000006
+	JE           trimmedEncF32AVX2_n6
+	CMPQ         SI, $0x00000007
+	JE           trimmedEncF32AVX2_n7
+	CMPQ         SI, $0x00000008
+	JE           trimmedEncF32AVX2_n8
+	JMP          trimmedEncF32AVX2_done
+
+trimmedEncF32AVX2_n1:
+	CMPQ    DX, $0x00000020
+	JB      trimmedEncF32AVX2_done
+	MOVQ    (BX), SI
+	VMOVUPS (SI)(R8*1), Y2
+	VPAND   v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD Y3, Y1, Y1
+	VPXOR   Y3, Y3, Y3
+	VADDPS  Y2, Y3, Y3
+	VDIVPS  32(SP), Y3, Y3
+	VMULPS  (SP), Y3, Y3
+	VMOVUPS (CX)(R8*1), Y2
+	VADDPS  Y2, Y3, Y3
+	VMOVUPS Y3, (AX)(R8*1)
+	VPAND   v7fffffff<>+0(SB), Y3, Y2
+	VPMAXUD Y2, Y0, Y0
+	ADDQ    $0x00000020, R8
+	SUBQ    $0x00000020, DX
+	JMP     trimmedEncF32AVX2_n1
+
+trimmedEncF32AVX2_n2:
+	CMPQ    DX, $0x00000020
+	JB      trimmedEncF32AVX2_done
+	MOVQ    (BX), SI
+	VMOVUPS (SI)(R8*1), Y2
+	VPAND   v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD Y3, Y1, Y1
+	MOVQ    24(BX), SI
+	VMOVUPS (SI)(R8*1), Y3
+	VPAND   v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD Y4, Y1, Y1
+	VPSRAD  $0x1f, Y2, Y4
+	VPSRLD  $0x01, Y4, Y4
+	VPXOR   Y4, Y2, Y2
+	VPSRAD  $0x1f, Y3, Y4
+	VPSRLD  $0x01, Y4, Y4
+	VPXOR   Y4, Y3, Y3
+	VPMINSD Y3, Y2, Y4
+	VPMAXSD Y3, Y2, Y3
+	VPXOR   Y2, Y2, Y2
+	VPSRAD  $0x1f, Y4, Y5
+	VPSRLD  $0x01, Y5, Y5
+	VPXOR   Y5, Y4, Y4
+	VADDPS  Y4, Y2, Y2
+	VPSRAD  $0x1f, Y3, Y4
+	VPSRLD  $0x01, Y4, Y4
+	VPXOR   Y4, Y3, Y3
+	VADDPS  Y3, Y2, Y2
+	VDIVPS  32(SP), Y2, Y2
+	VMULPS  (SP), Y2, Y2
+	VMOVUPS (CX)(R8*1), Y3
+	VADDPS  Y3, Y2, Y2
+	VMOVUPS Y2, (AX)(R8*1)
+	VPAND   v7fffffff<>+0(SB), Y2, Y2
+	VPMAXUD Y2, Y0, Y0
+	ADDQ    $0x00000020, R8
+	SUBQ    $0x00000020, DX
+	JMP     trimmedEncF32AVX2_n2
+
+trimmedEncF32AVX2_n3:
+	CMPQ    DX, $0x00000020
+	JB      trimmedEncF32AVX2_done
+	MOVQ    (BX), SI
+	VMOVUPS (SI)(R8*1), Y2
+	VPAND   v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD Y3, Y1, Y1
+	MOVQ    24(BX), SI
+	VMOVUPS (SI)(R8*1), Y3
+	VPAND   v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD Y4, Y1, Y1
+	MOVQ    48(BX), SI
+	VMOVUPS (SI)(R8*1), Y4
+	VPAND   v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD Y5, Y1, Y1
+	VPSRAD  $0x1f, Y2, Y5
+	VPSRLD  $0x01, Y5, Y5
+	VPXOR   Y5, Y2, Y2
+	VPSRAD  $0x1f, Y4, Y5
+	VPSRLD  $0x01, Y5, Y5
+	VPXOR   Y5, Y4, Y4
+	VPMINSD Y4, Y2, Y5
+	VPMAXSD Y4, Y2, Y4
+	VPSRAD  $0x1f, Y3, Y2
+	VPSRLD  $0x01, Y2, Y2
+	VPXOR   Y2, Y3, Y3
+	VPMINSD Y3, Y5, Y2
+	VPMAXSD Y3, Y5, Y3
+	VPMINSD Y4, Y3, Y5
+	VPMAXSD Y4, Y3, Y4
+	VPXOR   Y3, Y3, Y3
+	CMPQ    DI, $0x00000000
+	JA      trimmedEncF32AVX2_n3_skip0
+	VPSRAD  $0x1f, Y2, Y6
+	VPSRLD  $0x01, Y6, Y6
+	VPXOR   Y6, Y2, Y2
+	VADDPS  Y2, Y3, Y3
+
+trimmedEncF32AVX2_n3_skip0:
+	VPSRAD $0x1f, Y5, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y5, Y5
+	VADDPS Y5, Y3, Y3
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncF32AVX2_n3_skip2
+	VPSRAD $0x1f, Y4, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y4, Y4
+	VADDPS Y4, Y3, Y3
+
+trimmedEncF32AVX2_n3_skip2:
+	VDIVPS  32(SP), Y3, Y3
+	VMULPS  (SP), Y3, Y3
+	VMOVUPS (CX)(R8*1), Y2
+	VADDPS  Y2, Y3, Y3
+	VMOVUPS Y3, (AX)(R8*1)
+	VPAND   v7fffffff<>+0(SB), Y3, Y2
+	VPMAXUD Y2, Y0, Y0
+	ADDQ    $0x00000020, R8
+	SUBQ    $0x00000020, DX
+	JMP     trimmedEncF32AVX2_n3
+
+trimmedEncF32AVX2_n4:
+	CMPQ    DX, $0x00000020
+	JB      trimmedEncF32AVX2_done
+	MOVQ    (BX), SI
+	VMOVUPS (SI)(R8*1), Y2
+	VPAND   v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD Y3, Y1, Y1
+	MOVQ    24(BX), SI
+	VMOVUPS (SI)(R8*1), Y3
+	VPAND   v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD Y4, Y1, Y1
+	MOVQ    48(BX), SI
+	VMOVUPS (SI)(R8*1), Y4
+	VPAND   v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD Y5, Y1, Y1
+	MOVQ    72(BX), SI
+	VMOVUPS (SI)(R8*1), Y5
+	VPAND   v7fffffff<>+0(SB), Y5, Y6
+	VPMAXUD Y6, Y1, Y1
+	VPSRAD  $0x1f, Y2, Y6
+	VPSRLD  $0x01, Y6, Y6
+	VPXOR   Y6, Y2, Y2
+	VPSRAD  $0x1f, Y3, Y6
+	VPSRLD  $0x01, Y6, Y6
+	VPXOR   Y6, Y3, Y3
+	VPMINSD Y3, Y2, Y6
+	VPMAXSD Y3, Y2, Y3
+	VPSRAD  $0x1f, Y4, Y2
+	VPSRLD  $0x01, Y2, Y2
+	VPXOR   Y2, Y4, Y4
+	VPSRAD  $0x1f, Y5, Y2
+	VPSRLD  $0x01, Y2, Y2
+	VPXOR   Y2, Y5, Y5
+	VPMINSD Y5, Y4, Y2
+	VPMAXSD Y5, Y4, Y5
+	VPMINSD Y2, Y6, Y4
+	VPMAXSD Y2, Y6, Y2
+	VPMINSD Y5, Y3, Y6
+	VPMAXSD Y5, Y3, Y5
+	VPMINSD Y2, Y6, Y3
+	VPMAXSD Y2, Y6, Y2
+	VPXOR   Y6, Y6, Y6
+	CMPQ    DI, $0x00000000
+	JA      trimmedEncF32AVX2_n4_skip0
+	VPSRAD  $0x1f, Y4, Y7
+	VPSRLD  $0x01, Y7, Y7
+	VPXOR   Y7, Y4, Y4
+	VADDPS  Y4, Y6, Y6
+
+trimmedEncF32AVX2_n4_skip0:
+	VPSRAD $0x1f, Y3, Y4
+	VPSRLD $0x01, Y4, Y4
+	VPXOR  Y4, Y3, Y3
+	VADDPS Y3, Y6, Y6
+	VPSRAD $0x1f, Y2, Y3
+	VPSRLD $0x01, Y3, Y3
+	VPXOR  Y3, Y2, Y2
+	VADDPS Y2, Y6, Y6
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncF32AVX2_n4_skip3
+	VPSRAD $0x1f, Y5, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y5, Y5
+	VADDPS Y5, Y6, Y6
+
+trimmedEncF32AVX2_n4_skip3:
+	VDIVPS  32(SP), Y6, Y6
+	VMULPS  (SP), Y6, Y6
+	VMOVUPS (CX)(R8*1), Y2
+	VADDPS  Y2, Y6, Y6
+	VMOVUPS Y6, (AX)(R8*1)
+	VPAND   v7fffffff<>+0(SB), Y6, Y2
+	VPMAXUD Y2, Y0, Y0
+	ADDQ    $0x00000020, R8
+	SUBQ    $0x00000020, DX
+	JMP     trimmedEncF32AVX2_n4
+
+trimmedEncF32AVX2_n5:
+	CMPQ    DX, $0x00000020
+	JB      trimmedEncF32AVX2_done
+	MOVQ    (BX), SI
+	VMOVUPS (SI)(R8*1), Y2
+	VPAND   v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD Y3, Y1, Y1
+	MOVQ    24(BX), SI
+	VMOVUPS (SI)(R8*1), Y3
+	VPAND   v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD Y4, Y1, Y1
+	MOVQ    48(BX), SI
+	VMOVUPS (SI)(R8*1), Y4
+	VPAND   v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD Y5, Y1, Y1
+	MOVQ    72(BX), SI
+	VMOVUPS (SI)(R8*1), Y5
+	VPAND   v7fffffff<>+0(SB), Y5, Y6
+	VPMAXUD Y6, Y1, Y1
+	MOVQ    96(BX), SI
+	VMOVUPS (SI)(R8*1), Y6
+	VPAND   v7fffffff<>+0(SB), Y6, Y7
+	VPMAXUD Y7, Y1, Y1
+	VPSRAD  $0x1f, Y2, Y7
+	VPSRLD  $0x01, Y7, Y7
+	VPXOR   Y7, Y2, Y2
+	VPSRAD  $0x1f, Y3, Y7
+	VPSRLD  $0x01, Y7, Y7
+	VPXOR   Y7, Y3, Y3
+	VPMINSD Y3, Y2, Y7
+	VPMAXSD Y3, Y2, Y3
+	VPSRAD  $0x1f, Y5, Y2
+	VPSRLD  $0x01, Y2, Y2
+	VPXOR   Y2, Y5, Y5
+	VPSRAD  $0x1f, Y6, Y2
+	VPSRLD  $0x01, Y2, Y2
+	VPXOR   Y2, Y6, Y6
+	VPMINSD Y6, Y5, Y2
+	VPMAXSD Y6, Y5, Y6
+	VPSRAD  $0x1f, Y4, Y5
+	VPSRLD  $0x01, Y5, Y5
+	VPXOR   Y5, Y4, Y4
+	VPMINSD Y6, Y4, Y5
+	VPMAXSD Y6, Y4, Y6
+	VPMINSD Y2, Y5, Y4
+	VPMAXSD Y2, Y5, Y2
+	VPMINSD Y2, Y7, Y5
+	VPMAXSD Y2, Y7, Y2
+	VPMINSD Y4, Y5, Y7
+	VPMAXSD Y4, Y5, Y4
+	VPMINSD Y6, Y3, Y5
+	VPMAXSD Y6, Y3, Y6
+	VPMINSD Y2, Y5, Y3
+	VPMAXSD Y2, Y5, Y2
+	VPMINSD Y4, Y3, Y5
+	VPMAXSD Y4, Y3, Y4
+	VPXOR   Y3, Y3, Y3
+	CMPQ    DI, $0x00000000
+	JA      trimmedEncF32AVX2_n5_skip0
+	VPSRAD  $0x1f, Y7, Y8
+	VPSRLD  $0x01, Y8, Y8
+	VPXOR   Y8, Y7, Y7
+	VADDPS  Y7, Y3, Y3
+
+trimmedEncF32AVX2_n5_skip0:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncF32AVX2_n5_skip1
+	VPSRAD $0x1f, Y5, Y7
+	VPSRLD $0x01, Y7, Y7
+	VPXOR  Y7, Y5, Y5
+	VADDPS Y5, Y3, Y3
+
+trimmedEncF32AVX2_n5_skip1:
+	VPSRAD $0x1f, Y4, Y5
+	VPSRLD $0x01, Y5, Y5
+	VPXOR  Y5, Y4, Y4
+	VADDPS Y4, Y3, Y3
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncF32AVX2_n5_skip3
+	VPSRAD $0x1f, Y2, Y4
+	VPSRLD $0x01, Y4, Y4
+	VPXOR  Y4, Y2, Y2
+	VADDPS Y2, Y3, Y3
+
+trimmedEncF32AVX2_n5_skip3:
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncF32AVX2_n5_skip4
+	VPSRAD $0x1f, Y6, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y6, Y6
+	VADDPS Y6, Y3, Y3
+
+trimmedEncF32AVX2_n5_skip4:
+	VDIVPS  32(SP), Y3, Y3
+	VMULPS  (SP), Y3, Y3
+	VMOVUPS (CX)(R8*1), Y2
+	VADDPS  Y2, Y3, Y3
+	VMOVUPS Y3, (AX)(R8*1)
+	VPAND   v7fffffff<>+0(SB), Y3, Y2
+	VPMAXUD Y2, Y0, Y0
+	ADDQ    $0x00000020, R8
+	SUBQ    $0x00000020, DX
+	JMP     trimmedEncF32AVX2_n5
+
+trimmedEncF32AVX2_n6:
+	CMPQ    DX, $0x00000020
+	JB      trimmedEncF32AVX2_done
+	MOVQ    (BX), SI
+	VMOVUPS (SI)(R8*1), Y2
+	VPAND   v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD Y3, Y1, Y1
+	MOVQ    24(BX), SI
+	VMOVUPS (SI)(R8*1), Y3
+	VPAND   v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD Y4, Y1, Y1
+	MOVQ    48(BX), SI
+	VMOVUPS (SI)(R8*1), Y4
+	VPAND   v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD Y5, Y1, Y1
+	MOVQ    72(BX), SI
+	VMOVUPS (SI)(R8*1), Y5
+	VPAND   v7fffffff<>+0(SB), Y5, Y6
+	VPMAXUD Y6, Y1, Y1
+	MOVQ    96(BX), SI
+	VMOVUPS (SI)(R8*1), Y6
+	VPAND   v7fffffff<>+0(SB), Y6, Y7
+	VPMAXUD Y7, Y1, Y1
+	MOVQ    120(BX), SI
+	VMOVUPS (SI)(R8*1), Y7
+	VPAND   v7fffffff<>+0(SB), Y7, Y8
+	VPMAXUD Y8, Y1, Y1
+	VPSRAD  $0x1f, Y3, Y8
+	VPSRLD  $0x01, Y8, Y8
+	VPXOR   Y8, Y3, Y3
+	VPSRAD  $0x1f, Y4, Y8
+	VPSRLD  $0x01, Y8, Y8
+	VPXOR   Y8, Y4, Y4
+	VPMINSD Y4, Y3, Y8
+	VPMAXSD Y4, Y3, Y4
+	VPSRAD  $0x1f, Y6, Y3
+	VPSRLD  $0x01, Y3, Y3
+	VPXOR   Y3, Y6, Y6
+	VPSRAD  $0x1f, Y7, Y3
+	VPSRLD  $0x01, Y3, Y3
+	VPXOR   Y3, Y7, Y7
+	VPMINSD Y7, Y6, Y3
+	VPMAXSD Y7, Y6, Y7
+	VPSRAD  $0x1f, Y2, Y6
+	VPSRLD  $0x01, Y6, Y6
+	VPXOR   Y6, Y2, Y2
+	VPMINSD Y4, Y2, Y6
+	VPMAXSD Y4, Y2, Y4
+	VPSRAD  $0x1f, Y5, Y2
+	VPSRLD  $0x01, Y2, Y2
+	VPXOR   Y2, Y5, Y5
+	VPMINSD Y7, Y5, Y2
+	VPMAXSD Y7, Y5, Y7
+	VPMINSD Y8, Y6, Y5
+	VPMAXSD Y8, Y6, Y8
+	VPMINSD Y3, Y2, Y6
+	VPMAXSD Y3, Y2, Y3
+	VPMINSD Y7, Y4, Y2
+	VPMAXSD Y7, Y4, Y7
+	VPMINSD Y6, Y5, Y4
+	VPMAXSD Y6, Y5, Y6
+	VPMINSD Y3, Y8, Y5
+	VPMAXSD Y3, Y8, Y3
+	VPMINSD Y3, Y2, Y8
+	VPMAXSD Y3, Y2, Y3
+	VPMINSD Y6, Y5, Y2
+	VPMAXSD Y6, Y5, Y6
+	VPMINSD Y6, Y8, Y5
+	VPMAXSD Y6, Y8, Y6
+	VPXOR   Y8, Y8, Y8
+	CMPQ    DI, $0x00000000
+	JA      trimmedEncF32AVX2_n6_skip0
+	VPSRAD  $0x1f, Y4, Y9
+	VPSRLD  $0x01, Y9, Y9
+	VPXOR   Y9, Y4, Y4
+	VADDPS  Y4, Y8, Y8
+
+trimmedEncF32AVX2_n6_skip0:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncF32AVX2_n6_skip1
+	VPSRAD $0x1f, Y2, Y4
+	VPSRLD $0x01, Y4, Y4
+	VPXOR  Y4, Y2, Y2
+	VADDPS Y2, Y8, Y8
+
+trimmedEncF32AVX2_n6_skip1:
+	VPSRAD $0x1f, Y5, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y5, Y5
+	VADDPS Y5, Y8, Y8
+	VPSRAD $0x1f, Y6, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y6, Y6
+	VADDPS Y6, Y8, Y8
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncF32AVX2_n6_skip4
+	VPSRAD $0x1f, Y3, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y3, Y3
+	VADDPS Y3, Y8, Y8
+
+trimmedEncF32AVX2_n6_skip4:
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncF32AVX2_n6_skip5
+	VPSRAD $0x1f, Y7, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y7, Y7
+	VADDPS Y7, Y8, Y8
+
+trimmedEncF32AVX2_n6_skip5:
+	VDIVPS  32(SP), Y8, Y8
+	VMULPS  (SP), Y8, Y8
+	VMOVUPS (CX)(R8*1), Y2
+	VADDPS  Y2, Y8, Y8
+	VMOVUPS Y8, (AX)(R8*1)
+	VPAND   v7fffffff<>+0(SB), Y8, Y2
+	VPMAXUD Y2, Y0, Y0
+	ADDQ    $0x00000020, R8
+	SUBQ    $0x00000020, DX
+	JMP     trimmedEncF32AVX2_n6
+
+trimmedEncF32AVX2_n7:
+	CMPQ    DX, $0x00000020
+	JB      trimmedEncF32AVX2_done
+	MOVQ    (BX), SI
+	VMOVUPS (SI)(R8*1), Y2
+	VPAND   v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD Y3, Y1, Y1
+	MOVQ    24(BX), SI
+	VMOVUPS (SI)(R8*1), Y3
+	VPAND   v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD Y4, Y1, Y1
+	MOVQ    48(BX), SI
+	VMOVUPS (SI)(R8*1), Y4
+	VPAND   v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD Y5, Y1, Y1
+	MOVQ    72(BX), SI
+	VMOVUPS (SI)(R8*1), Y5
+	VPAND   v7fffffff<>+0(SB), Y5, Y6
+	VPMAXUD Y6, Y1, Y1
+	MOVQ    96(BX), SI
+	VMOVUPS (SI)(R8*1), Y6
+	VPAND   v7fffffff<>+0(SB), Y6, Y7
+	VPMAXUD Y7, Y1, Y1
+	MOVQ    120(BX), SI
+	VMOVUPS (SI)(R8*1), Y7
+	VPAND   v7fffffff<>+0(SB), Y7, Y8
+	VPMAXUD Y8, Y1, Y1
+	MOVQ    144(BX), SI
+	VMOVUPS (SI)(R8*1), Y8
+	VPAND   v7fffffff<>+0(SB), Y8, Y9
+	VPMAXUD Y9, Y1, Y1
+	VPSRAD  $0x1f, Y3, Y9
+	VPSRLD  $0x01, Y9, Y9
+	VPXOR   Y9, Y3, Y3
+	VPSRAD  $0x1f, Y4, Y9
+	VPSRLD  $0x01, Y9, Y9
+	VPXOR   Y9, Y4, Y4
+	VPMINSD Y4, Y3, Y9
+	VPMAXSD Y4, Y3, Y4
+	VPSRAD  $0x1f, Y5, Y3
+	VPSRLD  $0x01, Y3, Y3
+	VPXOR   Y3, Y5, Y5
+	VPSRAD  $0x1f, Y6, Y3
+	VPSRLD  $0x01, Y3, Y3
+	VPXOR   Y3, Y6, Y6
+	VPMINSD Y6, Y5, Y3
+	VPMAXSD Y6, Y5, Y6
+	VPSRAD  $0x1f, Y7, Y5
+	VPSRLD  $0x01, Y5, Y5
+	VPXOR   Y5, Y7, Y7
+	VPSRAD  $0x1f, Y8, Y5
+	VPSRLD  $0x01, Y5, Y5
+	VPXOR   Y5, Y8, Y8
+	VPMINSD Y8, Y7, Y5
+	VPMAXSD Y8, Y7, Y8
+	VPSRAD  $0x1f, Y2, Y7
+	VPSRLD  $0x01, Y7, Y7
+	VPXOR   Y7, Y2, Y2
+	VPMINSD Y4, Y2, Y7
+	VPMAXSD Y4, Y2, Y4
+	VPMINSD Y5, Y3, Y2
+	VPMAXSD Y5, Y3, Y5
+	VPMINSD Y8, Y6, Y3
+	VPMAXSD Y8, Y6, Y8
+	VPMINSD Y9, Y7, Y6
+	VPMAXSD Y9, Y7, Y9
+	VPMINSD Y5, Y3, Y7
+	VPMAXSD Y5, Y3, Y5
+	VPMINSD Y8, Y4, Y3
+	VPMAXSD Y8, Y4, Y8
+	VPMINSD Y7, Y6, Y4
+	VPMAXSD Y7, Y6, Y7
+	VPMINSD Y5, Y9, Y6
+	VPMAXSD Y5, Y9, Y5
+	VPMINSD Y2, Y4, Y9
+	VPMAXSD Y2, Y4, Y2
+	VPMINSD Y5, Y3, Y4
+	VPMAXSD Y5, Y3, Y5
+	VPMINSD Y2, Y6, Y3
+	VPMAXSD Y2, Y6, Y2
+	VPMINSD Y7, Y4, Y6
+	VPMAXSD Y7, Y4, Y7
+	VPMINSD Y2, Y6, Y4
+	VPMAXSD Y2, Y6, Y2
+	VPXOR   Y6, Y6, Y6
+	CMPQ    DI, $0x00000000
+	JA      trimmedEncF32AVX2_n7_skip0
+	VPSRAD  $0x1f, Y9, Y10
+	VPSRLD  $0x01, Y10, Y10
+	VPXOR   Y10, Y9, Y9
+	VADDPS  Y9, Y6, Y6
+
+trimmedEncF32AVX2_n7_skip0:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncF32AVX2_n7_skip1
+	VPSRAD $0x1f, Y3, Y9
+	VPSRLD $0x01, Y9, Y9
+	VPXOR  Y9, Y3, Y3
+	VADDPS Y3, Y6, Y6
+
+trimmedEncF32AVX2_n7_skip1:
+	CMPQ   DI, $0x00000002
+	JA     trimmedEncF32AVX2_n7_skip2
+	VPSRAD $0x1f, Y4, Y3
+	VPSRLD $0x01, Y3, Y3
+	VPXOR  Y3, Y4, Y4
+	VADDPS Y4, Y6, Y6
+
+trimmedEncF32AVX2_n7_skip2:
+	VPSRAD $0x1f, Y2, Y3
+	VPSRLD $0x01, Y3, Y3
+	VPXOR  Y3, Y2, Y2
+	VADDPS Y2, Y6, Y6
+	CMPQ   DI, $0x00000002
+	JA     trimmedEncF32AVX2_n7_skip4
+	VPSRAD $0x1f, Y7, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y7, Y7
+	VADDPS Y7, Y6, Y6
+
+trimmedEncF32AVX2_n7_skip4:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncF32AVX2_n7_skip5
+	VPSRAD $0x1f, Y5, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y5, Y5
+	VADDPS Y5, Y6, Y6
+
+trimmedEncF32AVX2_n7_skip5:
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncF32AVX2_n7_skip6
+	VPSRAD $0x1f, Y8, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y8, Y8
+	VADDPS Y8, Y6, Y6
+
+trimmedEncF32AVX2_n7_skip6:
+	VDIVPS  32(SP), Y6, Y6
+	VMULPS  (SP), Y6, Y6
+	VMOVUPS (CX)(R8*1), Y2
+	VADDPS  Y2, Y6, Y6
+	VMOVUPS Y6, (AX)(R8*1)
+	VPAND   v7fffffff<>+0(SB), Y6, Y2
+	VPMAXUD Y2, Y0, Y0
+	ADDQ    $0x00000020, R8
+	SUBQ    $0x00000020, DX
+	JMP     trimmedEncF32AVX2_n7
+
+trimmedEncF32AVX2_n8:
+	CMPQ    DX, $0x00000020
+	JB      trimmedEncF32AVX2_done
+	MOVQ    (BX), SI
+	VMOVUPS (SI)(R8*1), Y2
+	VPAND   v7fffffff<>+0(SB), Y2, Y3
+	VPMAXUD Y3, Y1, Y1
+	MOVQ    24(BX), SI
+	VMOVUPS (SI)(R8*1), Y3
+	VPAND   v7fffffff<>+0(SB), Y3, Y4
+	VPMAXUD Y4, Y1, Y1
+	MOVQ    48(BX), SI
+	VMOVUPS (SI)(R8*1), Y4
+	VPAND   v7fffffff<>+0(SB), Y4, Y5
+	VPMAXUD Y5, Y1, Y1
+	MOVQ    72(BX), SI
+	VMOVUPS (SI)(R8*1), Y5
+	VPAND   v7fffffff<>+0(SB), Y5, Y6
+	VPMAXUD Y6, Y1, Y1
+	MOVQ    96(BX), SI
+	VMOVUPS (SI)(R8*1), Y6
+	VPAND   v7fffffff<>+0(SB), Y6, Y7
+	VPMAXUD Y7, Y1, Y1
+	MOVQ    120(BX), SI
+	VMOVUPS (SI)(R8*1), Y7
+	VPAND   v7fffffff<>+0(SB), Y7, Y8
+	VPMAXUD Y8, Y1, Y1
+	MOVQ    144(BX), SI
+	VMOVUPS (SI)(R8*1), Y8
+	VPAND   v7fffffff<>+0(SB), Y8, Y9
+	VPMAXUD Y9, Y1, Y1
+	MOVQ    168(BX), SI
+	VMOVUPS (SI)(R8*1), Y9
+	VPAND   v7fffffff<>+0(SB), Y9, Y10
+	VPMAXUD Y10, Y1, Y1
+	VPSRAD  $0x1f, Y2, Y10
+	VPSRLD  $0x01, Y10, Y10
+	VPXOR   Y10, Y2, Y2
+	VPSRAD  $0x1f, Y4, Y10
+	VPSRLD  $0x01, Y10, Y10
+	VPXOR   Y10, Y4, Y4
+	VPMINSD Y4, Y2, Y10
+	VPMAXSD Y4, Y2, Y4
+	VPSRAD  $0x1f, Y3, Y2
+	VPSRLD  $0x01, Y2, Y2
+	VPXOR   Y2, Y3, Y3
+	VPSRAD  $0x1f, Y5, Y2
+	VPSRLD  $0x01, Y2, Y2
+	VPXOR   Y2, Y5, Y5
+	VPMINSD Y5, Y3, Y2
+	VPMAXSD Y5, Y3, Y5
+	VPSRAD  $0x1f, Y6, Y3
+	VPSRLD  $0x01, Y3, Y3
+	VPXOR   Y3, Y6, Y6
+	VPSRAD  $0x1f, Y8, Y3
+	VPSRLD  $0x01, Y3, Y3
+	VPXOR   Y3, Y8, Y8
+	VPMINSD Y8, Y6, Y3
+	VPMAXSD Y8, Y6, Y8
+	VPSRAD  $0x1f, Y7, Y6
+	VPSRLD  $0x01, Y6, Y6
+	VPXOR   Y6, Y7, Y7
+	VPSRAD  $0x1f, Y9, Y6
+	VPSRLD  $0x01, Y6, Y6
+	VPXOR   Y6, Y9, Y9
+	VPMINSD Y9, Y7, Y6
+	VPMAXSD Y9, Y7, Y9
+	VPMINSD Y3, Y10, Y7
+	VPMAXSD Y3, Y10, Y3
+	VPMINSD Y6, Y2, Y10
+	VPMAXSD Y6, Y2, Y6
+	VPMINSD Y8, Y4, Y2
+	VPMAXSD Y8, Y4, Y8
+	VPMINSD Y9, Y5, Y4
+	VPMAXSD Y9, Y5, Y9
+	VPMINSD Y10, Y7, Y5
+	VPMAXSD Y10, Y7, Y10
+	VPMINSD Y4, Y2, Y7
+	VPMAXSD Y4, Y2, Y4
+	VPMINSD Y6, Y3, Y2
+	VPMAXSD Y6, Y3, Y6
+	VPMINSD Y9, Y8, Y3
+	VPMAXSD Y9, Y8, Y9
+	VPMINSD Y2, Y7, Y8
+	VPMAXSD Y2, Y7, Y2
+	VPMINSD Y6, Y4, Y7
+	VPMAXSD Y6, Y4, Y6
+	VPMINSD Y2, Y10, Y4
+	VPMAXSD Y2, Y10, Y2
+	VPMINSD Y3, Y7, Y10
+	VPMAXSD Y3, Y7, Y3
+	VPMINSD Y8, Y4, Y7
+	VPMAXSD Y8, Y4, Y8
+	VPMINSD Y2, Y10, Y4
+	VPMAXSD Y2, Y10, Y2
+	VPMINSD Y3, Y6, Y10
+	VPMAXSD Y3, Y6, Y3
+	VPXOR   Y6, Y6, Y6
+	CMPQ    DI, $0x00000000
+	JA      trimmedEncF32AVX2_n8_skip0
+	VPSRAD  $0x1f, Y5, Y11
+	VPSRLD  $0x01, Y11, Y11
+	VPXOR   Y11, Y5, Y5
+	VADDPS  Y5, Y6, Y6
+
+trimmedEncF32AVX2_n8_skip0:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncF32AVX2_n8_skip1
+	VPSRAD $0x1f, Y7, Y5
+	VPSRLD $0x01, Y5, Y5
+	VPXOR  Y5, Y7, Y7
+	VADDPS Y7, Y6, Y6
+
+trimmedEncF32AVX2_n8_skip1:
+	CMPQ   DI, $0x00000002
+	JA     trimmedEncF32AVX2_n8_skip2
+	VPSRAD $0x1f, Y8, Y5
+	VPSRLD $0x01, Y5, Y5
+	VPXOR  Y5, Y8, Y8
+	VADDPS Y8, Y6, Y6
+
+trimmedEncF32AVX2_n8_skip2:
+	VPSRAD $0x1f, Y4, Y5
+	VPSRLD $0x01, Y5, Y5
+	VPXOR  Y5, Y4, Y4
+	VADDPS Y4, Y6, Y6
+	VPSRAD $0x1f, Y2, Y4
+	VPSRLD $0x01, Y4, Y4
+	VPXOR  Y4, Y2, Y2
+	VADDPS Y2, Y6, Y6
+	CMPQ   DI, $0x00000002
+	JA     trimmedEncF32AVX2_n8_skip5
+	VPSRAD $0x1f, Y10, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y10, Y10
+	VADDPS Y10, Y6, Y6
+
+trimmedEncF32AVX2_n8_skip5:
+	CMPQ   DI, $0x00000001
+	JA     trimmedEncF32AVX2_n8_skip6
+	VPSRAD $0x1f, Y3, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y3, Y3
+	VADDPS Y3, Y6, Y6
+
+trimmedEncF32AVX2_n8_skip6:
+	CMPQ   DI, $0x00000000
+	JA     trimmedEncF32AVX2_n8_skip7
+	VPSRAD $0x1f, Y9, Y2
+	VPSRLD $0x01, Y2, Y2
+	VPXOR  Y2, Y9, Y9
+	VADDPS Y9, Y6, Y6
+
+trimmedEncF32AVX2_n8_skip7:
+	VDIVPS  32(SP), Y6, Y6
+	VMULPS  (SP), Y6, Y6
+	VMOVUPS (CX)(R8*1), Y2
+	VADDPS  Y2, Y6, Y6
+	VMOVUPS Y6, (AX)(R8*1)
+	VPAND   v7fffffff<>+0(SB), Y6, Y2
+	VPMAXUD Y2, Y0, Y0
+	ADDQ    $0x00000020, R8
+	SUBQ    $0x00000020, DX
+	JMP     trimmedEncF32AVX2_n8
+
+trimmedEncF32AVX2_done:
+	VPBROADCASTD c7f800000<>+0(SB), Y2
+	VPMINUD      Y2, Y0, Y0
+	VPCMPEQD     Y2, Y0, Y0
+	VPTEST       Y0, Y0
+	SETEQ        AL
+	VPBROADCASTD c7f800000<>+0(SB), Y0
+	VPMINUD      Y0, Y1, Y1
+	VPCMPEQD     Y0, Y1, Y1
+	VPTEST       Y1, Y1
+	SETEQ        CL
+	ANDB         CL, AL
+	MOVB         AL, ret+88(FP)
+	VZEROUPPER
+	RET

@@ -34,6 +34,27 @@ func DAREMask(x []float32, key uint64, off int64, keep uint64) {
 	dareMask(x, key, off, keep)
 }
 
+// DAREMask2 is the second random-mask scheme: one SplitMix64 draw decides
+// four elements. Element e = off+i (as a uint64, wrapping) draws
+//
+//	z := key + (e>>2 + 1)*0x9E3779B97F4A7C15
+//	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
+//	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
+//	z ^= z >> 31
+//	u := uint32(z>>(16*(e&3))) & 0xFFFF // uniform in [0, 2¹⁶)
+//
+// (the 16-bit field e mod 4 of SplitMix64's output number e/4+1 from key)
+// and is set to +0 when u ≥ keep, left as it is otherwise: it is kept with
+// probability keep/2¹⁶, and keep ≥ 2¹⁶ keeps every element.
+func DAREMask2(x []float32, key uint64, off int64, keep uint32) {
+	dareMask2(x, key, uint64(off), keep)
+}
+
+// DARE2Uniform is element e's 16-bit uniform u in DAREMask2's scheme.
+func DARE2Uniform(key uint64, e uint64) uint32 {
+	return uint32(splitMix(key+(e>>2+1)*dareGamma)>>(16*(e&3))) & 0xFFFF
+}
+
 // MaskBetween keeps the elements whose magnitude key k has lo ≤ k < hi and
 // clears the others to +0. lo and hi may be any values: lo ≤ 0 is no lower
 // bound, hi ≥ 2³¹ (2³² by convention) no upper bound, and lo ≥ hi or
@@ -53,6 +74,20 @@ func CountKey(x []float32, key uint32) int { return countKey(x, key) }
 // Each lane adds its elements in order, so the sums do not depend on the
 // implementation; lane may be any int (lane & 7 is what counts).
 func SumAbsLanes(acc *[8]float64, lane int, x []float32) { sumAbsLanes(acc, lane, x) }
+
+// DotPairs is DotLanes for several pairs at once: for each p,
+// DotLanes(acc[p], lane, as[p], bs[p]), with the same bits. It panics
+// unless acc, as and bs are as long and every as[p] and bs[p] as long as
+// as[0].
+func DotPairs(acc []*[8]float64, lane int, as, bs [][]float32) {
+	mustLen("DotPairs", len(as), len(acc))
+	mustLen("DotPairs", len(bs), len(acc))
+	for p := range as {
+		mustLen("DotPairs", len(as[p]), len(as[0]))
+		mustLen("DotPairs", len(bs[p]), len(as[0]))
+	}
+	dotPairs(acc, lane, as, bs)
+}
 
 // DotLanes adds a[i]·b[i] to lane (lane+i) mod 8 of acc, in float64:
 //

@@ -2,7 +2,11 @@
 
 package kernel
 
-import "golang.org/x/sys/cpu"
+import (
+	"math"
+
+	"golang.org/x/sys/cpu"
+)
 
 // Each stub takes whole vectors: lengths a multiple of 16 (AVX512) or 8
 // (AVX2), except dareMask, sumAbsLanes and dotLanes: a multiple of 8 at
@@ -26,6 +30,24 @@ func dareMaskAVX512(x []float32, z uint64, lim uint64)
 
 //go:noescape
 func dareMaskAVX2(x []float32, z uint64, keep uint64)
+
+// dareMask2AVX512 and dareMask2AVX2 equal, for keep < 2¹⁶ and len(x) a
+// multiple of 32 (AVX512) or 16 (AVX2),
+//
+//	for i := range x {
+//		d := splitMix(z + uint64(i/4)*dareGamma)
+//		if uint32(d>>(16*(i%4)))&0xFFFF >= keep {
+//			x[i] = 0
+//		}
+//	}
+//
+// dareMask2AVX512 needs AVX512DQ, as dareMaskAVX512 does.
+//
+//go:noescape
+func dareMask2AVX512(x []float32, z uint64, keep uint32)
+
+//go:noescape
+func dareMask2AVX2(x []float32, z uint64, keep uint32)
 
 // maskBetweenAVX512 and maskBetweenAVX2 equal
 //
@@ -63,6 +85,54 @@ func sumAbsLanesAVX2(acc *[8]float64, x []float32)
 //go:noescape
 func dotLanesAVX2(acc *[8]float64, a []float32, b []float32)
 
+// dotPairs<g>AVX2 equals dotPairsGeneric(acc, 0, as, bs) for g pairs, acc
+// the pairs' 8·g lanes one after the other, ptrs as[0], bs[0], as[1], …
+// the pairs' data and n (a multiple of 8) their length, at both levels as
+// dotLanesAVX2.
+//
+//go:noescape
+func dotPairs1AVX2(acc *float64, ptrs **float32, n int)
+
+//go:noescape
+func dotPairs2AVX2(acc *float64, ptrs **float32, n int)
+
+//go:noescape
+func dotPairs3AVX2(acc *float64, ptrs **float32, n int)
+
+//go:noescape
+func dotPairs4AVX2(acc *float64, ptrs **float32, n int)
+
+var dotPairsFuncs = [...]func(acc *float64, ptrs **float32, n int){dotPairs1AVX2, dotPairs2AVX2, dotPairs3AVX2, dotPairs4AVX2}
+
+func dotPairs(acc []*[8]float64, lane int, as, bs [][]float32) {
+	if impl == generic || len(acc) == 0 {
+		dotPairsGeneric(acc, lane, as, bs)
+		return
+	}
+	n0 := len(as[0])
+	h := laneHead(lane, n0)
+	n := (n0 - h) &^ 7
+	var lanes [8 * len(dotPairsFuncs)]float64
+	var ptrs [2 * len(dotPairsFuncs)]*float32
+	for p := 0; p < len(acc); p += len(dotPairsFuncs) {
+		g := min(len(dotPairsFuncs), len(acc)-p)
+		for q := range g {
+			dotLanesGeneric(acc[p+q], lane, as[p+q][:h], bs[p+q][:h])
+			copy(lanes[8*q:8*q+8], acc[p+q][:])
+			if n > 0 {
+				ptrs[2*q], ptrs[2*q+1] = &as[p+q][h], &bs[p+q][h]
+			}
+		}
+		if n > 0 {
+			dotPairsFuncs[g-1](&lanes[0], &ptrs[0], n)
+		}
+		for q := range g {
+			copy(acc[p+q][:], lanes[8*q:8*q+8])
+			dotLanesGeneric(acc[p+q], 0, as[p+q][h+n:], bs[p+q][h+n:])
+		}
+	}
+}
+
 // hasDQ reports AVX512DQ, which the AVX-512 dareMask needs (a variable so
 // a test can take it away).
 var hasDQ = cpu.X86.HasAVX512DQ
@@ -90,6 +160,31 @@ func dareMask(x []float32, key uint64, off int64, keep uint64) {
 		dareMaskAVX2(x[:n], dareBase(key, off), keep)
 	}
 	dareMaskGeneric(x[n:], key, off+int64(n), keep)
+}
+
+func dareMask2(x []float32, key uint64, e uint64, keep uint32) {
+	if keep >= 1<<16 {
+		return // every u < 2¹⁶ is kept
+	}
+	if e > math.MaxUint64-uint64(len(x)) {
+		// e wraps to 0 inside x: e>>2 drops back too, where the
+		// assembly's counters would run on.
+		dareMask2Generic(x, key, e, keep)
+		return
+	}
+	h := min(int(-e&3), len(x)) // the assembly starts on a draw
+	dareMask2Generic(x[:h], key, e, keep)
+	x, e = x[h:], e+uint64(h)
+	n := 0
+	switch dareLevel() {
+	case avx512:
+		n = len(x) &^ 31
+		dareMask2AVX512(x[:n], key+(e>>2+1)*dareGamma, keep)
+	case avx2:
+		n = len(x) &^ 15
+		dareMask2AVX2(x[:n], key+(e>>2+1)*dareGamma, keep)
+	}
+	dareMask2Generic(x[n:], key, e+uint64(n), keep)
 }
 
 func maskBetween(x []float32, lo, hi int64) {

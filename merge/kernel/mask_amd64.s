@@ -109,6 +109,54 @@ GLOBL maskqbf58476d1ce4e5b9<>(SB), RODATA|NOPTR, $8
 DATA maskq94d049bb133111eb<>+0(SB)/8, $0x94d049bb133111eb
 GLOBL maskq94d049bb133111eb<>(SB), RODATA|NOPTR, $8
 
+// func dareMask2AVX512(x []float32, z uint64, keep uint32)
+// Requires: AVX, AVX512BW, AVX512DQ, AVX512F
+TEXT ·dareMask2AVX512(SB), NOSPLIT, $0-36
+	MOVQ         x_base+0(FP), AX
+	MOVQ         x_len+8(FP), CX
+	MOVL         keep+32(FP), DX
+	VPBROADCASTQ maskqbf58476d1ce4e5b9<>+0(SB), Z2
+	VPBROADCASTQ maskq94d049bb133111eb<>+0(SB), Z3
+	VPBROADCASTQ z+24(FP), Z1
+	VPADDQ       maskDare2Lanes8<>+0(SB), Z1, Z1
+	VPBROADCASTQ maskqf1bbcdcbfa53e0a8<>+0(SB), Z4
+	VPBROADCASTW DX, Z0
+	VPXORD       Z5, Z5, Z5
+
+dareMask2AVX512_one:
+	CMPQ      CX, $0x00000020
+	JB        dareMask2AVX512_done
+	VPSRLQ    $0x1e, Z1, Z6
+	VPXORQ    Z1, Z6, Z6
+	VPMULLQ   Z2, Z6, Z6
+	VPSRLQ    $0x1b, Z6, Z7
+	VPXORQ    Z7, Z6, Z6
+	VPMULLQ   Z3, Z6, Z6
+	VPSRLQ    $0x1f, Z6, Z7
+	VPXORQ    Z7, Z6, Z6
+	VPCMPUW   $0x05, Z0, Z6, K1
+	KSHIFTRD  $0x10, K1, K2
+	VMOVDQU32 Z5, K1, (AX)
+	VMOVDQU32 Z5, K2, 64(AX)
+	VPADDQ    Z4, Z1, Z1
+	ADDQ      $0x00000080, AX
+	SUBQ      $0x00000020, CX
+	JMP       dareMask2AVX512_one
+
+dareMask2AVX512_done:
+	VZEROUPPER
+	RET
+
+DATA maskDare2Lanes8<>+0(SB)/8, $0x0000000000000000
+DATA maskDare2Lanes8<>+8(SB)/8, $0x9e3779b97f4a7c15
+DATA maskDare2Lanes8<>+16(SB)/8, $0x3c6ef372fe94f82a
+DATA maskDare2Lanes8<>+24(SB)/8, $0xdaa66d2c7ddf743f
+DATA maskDare2Lanes8<>+32(SB)/8, $0x78dde6e5fd29f054
+DATA maskDare2Lanes8<>+40(SB)/8, $0x1715609f7c746c69
+DATA maskDare2Lanes8<>+48(SB)/8, $0xb54cda58fbbee87e
+DATA maskDare2Lanes8<>+56(SB)/8, $0x538454127b096493
+GLOBL maskDare2Lanes8<>(SB), RODATA|NOPTR, $64
+
 // func maskBetweenAVX512(x []float32, add uint32, lim uint32)
 // Requires: AVX, AVX512F
 TEXT ·maskBetweenAVX512(SB), NOSPLIT, $0-32
@@ -433,6 +481,72 @@ GLOBL maskq00000000bf58476d<>(SB), RODATA|NOPTR, $8
 DATA maskq0000000094d049bb<>+0(SB)/8, $0x0000000094d049bb
 GLOBL maskq0000000094d049bb<>(SB), RODATA|NOPTR, $8
 
+// func dareMask2AVX2(x []float32, z uint64, keep uint32)
+// Requires: AVX, AVX2
+TEXT ·dareMask2AVX2(SB), NOSPLIT, $0-36
+	MOVQ         x_base+0(FP), AX
+	MOVQ         x_len+8(FP), CX
+	MOVL         keep+32(FP), DX
+	VMOVD        DX, X0
+	VPBROADCASTW X0, Y0
+	VPBROADCASTQ z+24(FP), Y1
+	VPADDQ       maskDare2Lanes4<>+0(SB), Y1, Y1
+	VPBROADCASTQ maskq78dde6e5fd29f054<>+0(SB), Y2
+	VPBROADCASTQ maskqbf58476d1ce4e5b9<>+0(SB), Y3
+	VPBROADCASTQ maskq00000000bf58476d<>+0(SB), Y4
+	VPBROADCASTQ maskq94d049bb133111eb<>+0(SB), Y5
+	VPBROADCASTQ maskq0000000094d049bb<>+0(SB), Y6
+
+dareMask2AVX2_one:
+	CMPQ         CX, $0x00000010
+	JB           dareMask2AVX2_done
+	VPSRLQ       $0x1e, Y1, Y7
+	VPXOR        Y1, Y7, Y7
+	VPMULUDQ     Y3, Y7, Y8
+	VPSRLQ       $0x20, Y7, Y9
+	VPMULUDQ     Y3, Y9, Y9
+	VPMULUDQ     Y4, Y7, Y7
+	VPADDQ       Y9, Y7, Y7
+	VPSLLQ       $0x20, Y7, Y7
+	VPADDQ       Y8, Y7, Y7
+	VPSRLQ       $0x1b, Y7, Y8
+	VPXOR        Y8, Y7, Y7
+	VPMULUDQ     Y5, Y7, Y8
+	VPSRLQ       $0x20, Y7, Y9
+	VPMULUDQ     Y5, Y9, Y9
+	VPMULUDQ     Y6, Y7, Y7
+	VPADDQ       Y9, Y7, Y7
+	VPSLLQ       $0x20, Y7, Y7
+	VPADDQ       Y8, Y7, Y7
+	VPSRLQ       $0x1f, Y7, Y8
+	VPXOR        Y8, Y7, Y7
+	VPMAXUW      Y0, Y7, Y8
+	VPCMPEQW     Y7, Y8, Y8
+	VPMOVSXWD    X8, Y7
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXWD    X8, Y8
+	VPANDN       (AX), Y7, Y7
+	VPANDN       32(AX), Y8, Y8
+	VMOVDQU      Y7, (AX)
+	VMOVDQU      Y8, 32(AX)
+	VPADDQ       Y2, Y1, Y1
+	ADDQ         $0x00000040, AX
+	SUBQ         $0x00000010, CX
+	JMP          dareMask2AVX2_one
+
+dareMask2AVX2_done:
+	VZEROUPPER
+	RET
+
+DATA maskDare2Lanes4<>+0(SB)/8, $0x0000000000000000
+DATA maskDare2Lanes4<>+8(SB)/8, $0x9e3779b97f4a7c15
+DATA maskDare2Lanes4<>+16(SB)/8, $0x3c6ef372fe94f82a
+DATA maskDare2Lanes4<>+24(SB)/8, $0xdaa66d2c7ddf743f
+GLOBL maskDare2Lanes4<>(SB), RODATA|NOPTR, $32
+
+DATA maskq78dde6e5fd29f054<>+0(SB)/8, $0x78dde6e5fd29f054
+GLOBL maskq78dde6e5fd29f054<>(SB), RODATA|NOPTR, $8
+
 // func maskBetweenAVX2(x []float32, add uint32, lim uint32)
 // Requires: AVX, AVX2
 TEXT ·maskBetweenAVX2(SB), NOSPLIT, $0-32
@@ -684,5 +798,213 @@ dotLanesAVX2_one:
 dotLanesAVX2_done:
 	VMOVUPD Y0, (AX)
 	VMOVUPD Y1, 32(AX)
+	VZEROUPPER
+	RET
+
+// func dotPairs1AVX2(acc *float64, ptrs **float32, n int)
+// Requires: AVX, FMA3
+TEXT ·dotPairs1AVX2(SB), NOSPLIT, $0-24
+	MOVQ    acc+0(FP), AX
+	MOVQ    ptrs+8(FP), CX
+	MOVQ    n+16(FP), DX
+	MOVQ    (CX), BX
+	MOVQ    8(CX), CX
+	VMOVUPD (AX), Y0
+	VMOVUPD 32(AX), Y1
+
+dotPairs1AVX2_one:
+	CMPQ        DX, $0x00000008
+	JB          dotPairs1AVX2_done
+	VCVTPS2PD   (BX), Y2
+	VCVTPS2PD   (CX), Y3
+	VFMADD231PD Y3, Y2, Y0
+	VCVTPS2PD   16(BX), Y2
+	VCVTPS2PD   16(CX), Y3
+	VFMADD231PD Y3, Y2, Y1
+	ADDQ        $0x00000020, BX
+	ADDQ        $0x00000020, CX
+	SUBQ        $0x00000008, DX
+	JMP         dotPairs1AVX2_one
+
+dotPairs1AVX2_done:
+	VMOVUPD Y0, (AX)
+	VMOVUPD Y1, 32(AX)
+	VZEROUPPER
+	RET
+
+// func dotPairs2AVX2(acc *float64, ptrs **float32, n int)
+// Requires: AVX, FMA3
+TEXT ·dotPairs2AVX2(SB), NOSPLIT, $0-24
+	MOVQ    acc+0(FP), AX
+	MOVQ    ptrs+8(FP), CX
+	MOVQ    n+16(FP), DX
+	MOVQ    (CX), BX
+	MOVQ    8(CX), SI
+	MOVQ    16(CX), DI
+	MOVQ    24(CX), CX
+	VMOVUPD (AX), Y0
+	VMOVUPD 32(AX), Y1
+	VMOVUPD 64(AX), Y2
+	VMOVUPD 96(AX), Y3
+
+dotPairs2AVX2_one:
+	CMPQ        DX, $0x00000008
+	JB          dotPairs2AVX2_done
+	VCVTPS2PD   (BX), Y4
+	VCVTPS2PD   (SI), Y5
+	VFMADD231PD Y5, Y4, Y0
+	VCVTPS2PD   16(BX), Y4
+	VCVTPS2PD   16(SI), Y5
+	VFMADD231PD Y5, Y4, Y1
+	VCVTPS2PD   (DI), Y4
+	VCVTPS2PD   (CX), Y5
+	VFMADD231PD Y5, Y4, Y2
+	VCVTPS2PD   16(DI), Y4
+	VCVTPS2PD   16(CX), Y5
+	VFMADD231PD Y5, Y4, Y3
+	ADDQ        $0x00000020, BX
+	ADDQ        $0x00000020, SI
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, CX
+	SUBQ        $0x00000008, DX
+	JMP         dotPairs2AVX2_one
+
+dotPairs2AVX2_done:
+	VMOVUPD Y0, (AX)
+	VMOVUPD Y1, 32(AX)
+	VMOVUPD Y2, 64(AX)
+	VMOVUPD Y3, 96(AX)
+	VZEROUPPER
+	RET
+
+// func dotPairs3AVX2(acc *float64, ptrs **float32, n int)
+// Requires: AVX, FMA3
+TEXT ·dotPairs3AVX2(SB), NOSPLIT, $0-24
+	MOVQ    acc+0(FP), AX
+	MOVQ    ptrs+8(FP), CX
+	MOVQ    n+16(FP), DX
+	MOVQ    (CX), BX
+	MOVQ    8(CX), SI
+	MOVQ    16(CX), DI
+	MOVQ    24(CX), R8
+	MOVQ    32(CX), R9
+	MOVQ    40(CX), CX
+	VMOVUPD (AX), Y0
+	VMOVUPD 32(AX), Y1
+	VMOVUPD 64(AX), Y2
+	VMOVUPD 96(AX), Y3
+	VMOVUPD 128(AX), Y4
+	VMOVUPD 160(AX), Y5
+
+dotPairs3AVX2_one:
+	CMPQ        DX, $0x00000008
+	JB          dotPairs3AVX2_done
+	VCVTPS2PD   (BX), Y6
+	VCVTPS2PD   (SI), Y7
+	VFMADD231PD Y7, Y6, Y0
+	VCVTPS2PD   16(BX), Y6
+	VCVTPS2PD   16(SI), Y7
+	VFMADD231PD Y7, Y6, Y1
+	VCVTPS2PD   (DI), Y6
+	VCVTPS2PD   (R8), Y7
+	VFMADD231PD Y7, Y6, Y2
+	VCVTPS2PD   16(DI), Y6
+	VCVTPS2PD   16(R8), Y7
+	VFMADD231PD Y7, Y6, Y3
+	VCVTPS2PD   (R9), Y6
+	VCVTPS2PD   (CX), Y7
+	VFMADD231PD Y7, Y6, Y4
+	VCVTPS2PD   16(R9), Y6
+	VCVTPS2PD   16(CX), Y7
+	VFMADD231PD Y7, Y6, Y5
+	ADDQ        $0x00000020, BX
+	ADDQ        $0x00000020, SI
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, R9
+	ADDQ        $0x00000020, CX
+	SUBQ        $0x00000008, DX
+	JMP         dotPairs3AVX2_one
+
+dotPairs3AVX2_done:
+	VMOVUPD Y0, (AX)
+	VMOVUPD Y1, 32(AX)
+	VMOVUPD Y2, 64(AX)
+	VMOVUPD Y3, 96(AX)
+	VMOVUPD Y4, 128(AX)
+	VMOVUPD Y5, 160(AX)
+	VZEROUPPER
+	RET
+
+// func dotPairs4AVX2(acc *float64, ptrs **float32, n int)
+// Requires: AVX, FMA3
+TEXT ·dotPairs4AVX2(SB), NOSPLIT, $0-24
+	MOVQ    acc+0(FP), AX
+	MOVQ    ptrs+8(FP), CX
+	MOVQ    n+16(FP), DX
+	MOVQ    (CX), BX
+	MOVQ    8(CX), SI
+	MOVQ    16(CX), DI
+	MOVQ    24(CX), R8
+	MOVQ    32(CX), R9
+	MOVQ    40(CX), R10
+	MOVQ    48(CX), R11
+	MOVQ    56(CX), CX
+	VMOVUPD (AX), Y0
+	VMOVUPD 32(AX), Y1
+	VMOVUPD 64(AX), Y2
+	VMOVUPD 96(AX), Y3
+	VMOVUPD 128(AX), Y4
+	VMOVUPD 160(AX), Y5
+	VMOVUPD 192(AX), Y6
+	VMOVUPD 224(AX), Y7
+
+dotPairs4AVX2_one:
+	CMPQ        DX, $0x00000008
+	JB          dotPairs4AVX2_done
+	VCVTPS2PD   (BX), Y8
+	VCVTPS2PD   (SI), Y9
+	VFMADD231PD Y9, Y8, Y0
+	VCVTPS2PD   16(BX), Y8
+	VCVTPS2PD   16(SI), Y9
+	VFMADD231PD Y9, Y8, Y1
+	VCVTPS2PD   (DI), Y8
+	VCVTPS2PD   (R8), Y9
+	VFMADD231PD Y9, Y8, Y2
+	VCVTPS2PD   16(DI), Y8
+	VCVTPS2PD   16(R8), Y9
+	VFMADD231PD Y9, Y8, Y3
+	VCVTPS2PD   (R9), Y8
+	VCVTPS2PD   (R10), Y9
+	VFMADD231PD Y9, Y8, Y4
+	VCVTPS2PD   16(R9), Y8
+	VCVTPS2PD   16(R10), Y9
+	VFMADD231PD Y9, Y8, Y5
+	VCVTPS2PD   (R11), Y8
+	VCVTPS2PD   (CX), Y9
+	VFMADD231PD Y9, Y8, Y6
+	VCVTPS2PD   16(R11), Y8
+	VCVTPS2PD   16(CX), Y9
+	VFMADD231PD Y9, Y8, Y7
+	ADDQ        $0x00000020, BX
+	ADDQ        $0x00000020, SI
+	ADDQ        $0x00000020, DI
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, R9
+	ADDQ        $0x00000020, R10
+	ADDQ        $0x00000020, R11
+	ADDQ        $0x00000020, CX
+	SUBQ        $0x00000008, DX
+	JMP         dotPairs4AVX2_one
+
+dotPairs4AVX2_done:
+	VMOVUPD Y0, (AX)
+	VMOVUPD Y1, 32(AX)
+	VMOVUPD Y2, 64(AX)
+	VMOVUPD Y3, 96(AX)
+	VMOVUPD Y4, 128(AX)
+	VMOVUPD Y5, 160(AX)
+	VMOVUPD Y6, 192(AX)
+	VMOVUPD Y7, 224(AX)
 	VZEROUPPER
 	RET

@@ -3,7 +3,7 @@ package kernel
 // Benchmarks of the masking and lane kernels, generic beside SIMD, on one
 // goroutine:
 //
-//	go test -run XXX -bench 'DAREMask|MaskBetween|CountKey|SumAbsLanes|DotLanes' ./merge/kernel
+//	go test -run XXX -bench 'DAREMask|DAREMask2|MaskBetween|CountKey|SumAbsLanes|DotLanes' ./merge/kernel
 //
 // Each runs on 16 Ki elements (cache-resident: compute speed) and 16 Mi
 // (64 MiB a slice: memory-resident). GB/s counts the bytes of the float32
@@ -63,6 +63,13 @@ func BenchmarkDAREMask(b *testing.B) {
 		x := maskBenchData(n, 1)
 		keep := uint64(math.Ceil(0.5 * (1 << 53)))
 		return func() { DAREMask(x, 0x123456789ABCDEF, 1<<30, keep) } // idempotent
+	})
+}
+
+func BenchmarkDAREMask2(b *testing.B) {
+	benchMask(b, 4, func(n int) func() {
+		x := maskBenchData(n, 1)
+		return func() { DAREMask2(x, 0x123456789ABCDEF, 1<<30, 1<<15) } // idempotent
 	})
 }
 

@@ -29,6 +29,34 @@ func dareMaskGeneric(x []float32, key uint64, off int64, keep uint64) {
 	}
 }
 
+func dareMask2Generic(x []float32, key uint64, e uint64, keep uint32) {
+	if keep >= 1<<16 {
+		return
+	}
+	// keepBit is 1 when u < keep, u the 16-bit field.
+	keepBit := func(u uint64) uint32 {
+		_, borrow := bits.Sub32(uint32(u)&0xFFFF, keep, 0)
+		return -borrow
+	}
+	i := 0
+	for ; i < len(x) && (e&3 != 0 || len(x)-i < 4); i, e = i+1, e+1 {
+		z := splitMix(key + (e>>2+1)*dareGamma)
+		x[i] = math.Float32frombits(math.Float32bits(x[i]) & keepBit(z>>(16*(e&3))))
+	}
+	for ; i+4 <= len(x); i, e = i+4, e+4 {
+		z := splitMix(key + (e>>2+1)*dareGamma)
+		y := x[i : i+4 : i+4]
+		y[0] = math.Float32frombits(math.Float32bits(y[0]) & keepBit(z))
+		y[1] = math.Float32frombits(math.Float32bits(y[1]) & keepBit(z>>16))
+		y[2] = math.Float32frombits(math.Float32bits(y[2]) & keepBit(z>>32))
+		y[3] = math.Float32frombits(math.Float32bits(y[3]) & keepBit(z>>48))
+	}
+	for ; i < len(x); i, e = i+1, e+1 {
+		z := splitMix(key + (e>>2+1)*dareGamma)
+		x[i] = math.Float32frombits(math.Float32bits(x[i]) & keepBit(z>>(16*(e&3))))
+	}
+}
+
 // keyBound clamps a magnitude-key bound to [0, 2³¹]: the keys are in
 // [0, 2³¹), so k ≥ b and k < b keep their truth, and k − b cannot overflow.
 func keyBound(b int64) int64 { return min(max(b, 0), 1<<31) }
@@ -63,5 +91,11 @@ func dotLanesGeneric(acc *[8]float64, lane int, a, b []float32) {
 	b = b[:len(a)]
 	for i := range a {
 		acc[(lane+i)&7] += float64(float64(a[i]) * float64(b[i])) // rounded: never fused
+	}
+}
+
+func dotPairsGeneric(acc []*[8]float64, lane int, as, bs [][]float32) {
+	for p := range acc {
+		dotLanesGeneric(acc[p], lane, as[p], bs[p])
 	}
 }

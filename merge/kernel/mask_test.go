@@ -502,3 +502,120 @@ func FuzzDotLanes(f *testing.F) {
 		checkLanes(t, "DotLanes", start, ref, func(acc *[8]float64) { DotLanes(acc, int(lane), a, b) })
 	})
 }
+
+// dare2Ref is DAREMask2 by its doc, one element at a time.
+func dare2Ref(x []float32, key uint64, off int64, keep uint32) {
+	for i := range x {
+		e := uint64(off) + uint64(i)
+		var s splitMix64 = splitMix64(key + (e>>2)*0x9E3779B97F4A7C15)
+		if uint32(s.next()>>(16*(e&3)))&0xFFFF >= keep {
+			x[i] = 0
+		}
+	}
+}
+
+// dare2Keeps are DAREMask2's thresholds tried.
+func dare2Keeps(r *rand.Rand) []uint32 {
+	return []uint32{0, 1, 0x7FFF, 0x8000, 0xFFFF, 1 << 16, 1<<16 + 1, math.MaxUint32, uint32(math.Ceil(0.3 * (1 << 16))), r.Uint32N(1 << 16)}
+}
+
+func TestDAREMask2(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	keys := []uint64{0, 1, math.MaxUint64, 0x9E3779B97F4A7C15, r.Uint64()}
+	for _, n := range simdtest.Lengths() {
+		vals := simdtest.RandFloats(r, n)
+		for _, key := range keys {
+			for _, off := range append(dareOffs(r), 2, 3, 5, 6) {
+				for _, keep := range dare2Keeps(r) {
+					if n > 300 && r.IntN(8) != 0 {
+						continue
+					}
+					checkDARE2(t, vals, r.IntN(4), key, off, keep)
+				}
+			}
+		}
+	}
+}
+
+func checkDARE2(t *testing.T, vals []float32, align int, key uint64, off int64, keep uint32) {
+	t.Helper()
+	want, wantAll := simdtest.Padded32(len(vals), align, simdtest.At(vals))
+	dare2Ref(want, key, off, keep)
+	for _, l := range append(simdtest.Levels(), generic) {
+		got, gotAll := simdtest.Padded32(len(vals), align, simdtest.At(vals))
+		atLevel(l, func() { DAREMask2(got, key, off, keep) })
+		if i := simdtest.SameBits32(wantAll, gotAll); i >= 0 {
+			t.Fatalf("DAREMask2 %s n=%d align=%d key=%#x off=%d keep=%#x: buffer element %d (slice element %d): got %#08x, want %#08x",
+				l, len(vals), align, key, off, keep, i, i-simdtest.Guard-align, math.Float32bits(gotAll[i]), math.Float32bits(wantAll[i]))
+		}
+	}
+}
+
+// TestDAREMask2Uniform checks DARE2Uniform against the mask: an element is
+// kept exactly when its uniform is below keep.
+func TestDAREMask2Uniform(t *testing.T) {
+	r := rand.New(rand.NewPCG(33, 34))
+	key, off := r.Uint64(), int64(r.Uint32())
+	x := make([]float32, 1000)
+	for i := range x {
+		x[i] = 1
+	}
+	DAREMask2(x, key, off, 30000)
+	for i, v := range x {
+		u := DARE2Uniform(key, uint64(off)+uint64(i))
+		if (v != 0) != (u < 30000) {
+			t.Fatalf("element %d: u = %d, kept %v", i, u, v != 0)
+		}
+	}
+}
+
+func TestDARE2WithoutDQ(t *testing.T) {
+	defer func(dq bool) { hasDQ = dq }(hasDQ)
+	hasDQ = false
+	r := rand.New(rand.NewPCG(35, 36))
+	for _, n := range []int{0, 7, 16, 67, 1000} {
+		checkDARE2(t, simdtest.RandFloats(r, n), 1, r.Uint64(), int64(r.Uint32()), r.Uint32N(1<<16))
+	}
+}
+
+// TestDotPairs: DotPairs equals DotLanes of each pair, at every level, for
+// 1 to 9 pairs (several calls of the grouped kernels), every lane start and
+// length.
+func TestDotPairs(t *testing.T) {
+	r := rand.New(rand.NewPCG(25, 26))
+	for _, n := range simdtest.Lengths() {
+		for _, lane := range laneStarts {
+			if n > 300 && r.IntN(4) != 0 {
+				continue
+			}
+			np := 1 + r.IntN(9)
+			gen := []func(*rand.Rand, int) []float32{finiteFloats, simdtest.RandFloats}[r.IntN(2)]
+			as, bs := make([][]float32, np), make([][]float32, np)
+			starts := make([]*laneAcc, np)
+			for p := range np {
+				as[p], bs[p] = simdtest.Unaligned(gen(r, n), r.IntN(4)), simdtest.Unaligned(gen(r, n), r.IntN(4))
+				starts[p] = newLaneAcc(r)
+			}
+			want := make([]laneAcc, np)
+			for p := range np {
+				want[p] = *starts[p]
+				atLevel(generic, func() { DotLanes(want[p].acc(), lane, as[p], bs[p]) })
+			}
+			for _, l := range append(simdtest.Levels(), generic) {
+				got := make([]laneAcc, np)
+				accs := make([]*[8]float64, np)
+				for p := range np {
+					got[p] = *starts[p]
+					accs[p] = got[p].acc()
+				}
+				atLevel(l, func() { DotPairs(accs, lane, as, bs) })
+				for p := range np {
+					if i := sameLanes(&got[p], &want[p]); i >= 0 {
+						t.Fatalf("DotPairs %s n=%d lane=%d pair %d of %d: word %d: got %#016x, want %#016x", l, n, lane, p, np, i,
+							math.Float64bits(got[p].buf[i]), math.Float64bits(want[p].buf[i]))
+					}
+				}
+			}
+		}
+	}
+}

@@ -3,6 +3,7 @@ package kernel_test
 import (
 	"testing"
 
+	"github.com/potluck-hub/potluck/internal/simdtest"
 	"github.com/potluck-hub/potluck/merge/kernel"
 )
 
@@ -17,3 +18,6 @@ func TestForceGeneric(t *testing.T) {
 		t.Errorf("after restore, Implementation = %q, want %q", got, before)
 	}
 }
+
+// TestLevels says which kernels this run checks (go test -v shows it).
+func TestLevels(t *testing.T) { simdtest.ReportLevels(t) }

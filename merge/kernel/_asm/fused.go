@@ -149,247 +149,193 @@ func vecConst(v uint32) Mem {
 	return m
 }
 
-// fusedSum emits sumScaled<f><a> (linear false) or sumLinear<f><a>.
-func fusedSum(a simd.ISA, f format, linear bool) {
-	fn := "sumScaled" + f.name + a.Name
-	sig := "func(dst []byte, base []byte, srcs [][]byte, w []float32, div float32, lambda float32, divide bool) bool"
-	if linear {
-		fn = "sumLinear" + f.name + a.Name
-		sig = "func(dst []byte, base []byte, srcs [][]byte, w []float32) bool"
-	}
-	TEXT(fn, NOSPLIT, sig)
-	o := vops{a}
-	l := a.Lanes()
-	dst, base := Load(Param("dst").Base(), GP64()), Load(Param("base").Base(), GP64())
-	n := Load(Param("dst").Len(), GP64()) // bytes left
-	srcs := Load(Param("srcs").Base(), GP64())
-	end := Load(Param("srcs").Len(), GP64()) // srcs + 24·len(srcs): the end of the headers
-	IMUL3Q(U32(24), end, end)
-	ADDQ(srcs, end)
-	w := Load(Param("w").Base(), GP64())
-	var div, lambda reg.VecVirtual
-	var divide reg.Register
-	if !linear {
-		div, lambda = broadcastParam(a, "div"), broadcastParam(a, "lambda")
-		divide = Load(Param("divide"), GP32())
-	}
-	off, hp, wp, p := GP64(), GP64(), GP64(), GP64()
-	XORQ(off, off)
+// fusedGen is one fused kernel being emitted: its format and instruction
+// set, and what the helpers that load, narrow, store and check its vectors
+// share.
+type fusedGen struct {
+	a      simd.ISA
+	o      vops
+	f      format
+	dst    reg.Register // the output
+	off    reg.Register // bytes into every stream
+	mx     reg.VecVirtual
+	hiMask reg.VecVirtual // bfloat16: 0xFFFF0000
+	kregs  map[uint32]reg.VecVirtual
+	round  Op // bfloat16 rounding: 0x7FFF, 1, the quiet bit
+	one    Op
+	quiet  Op
+}
 
-	// mx is the running maximum of the outputs' bits without the sign: of
-	// 16-bit words for the 16-bit formats (in the lower half for float16,
-	// whose VCVTPS2PH writes half a register), of 32-bit words for float32.
-	mx := a.Vec()
-	o.zero(mx)
-	var hiMask reg.VecVirtual
+// newFusedGen sets up the running maximum and the narrowing constants.
+//
+// mx is the running maximum of the outputs' bits without the sign: of
+// 16-bit words for the 16-bit formats (in the lower half for float16,
+// whose VCVTPS2PH writes half a register), of 32-bit words for float32.
+func newFusedGen(a simd.ISA, f format, dst, off reg.Register) *fusedGen {
+	g := &fusedGen{a: a, o: vops{a}, f: f, dst: dst, off: off, kregs: map[uint32]reg.VecVirtual{}}
+	g.mx = a.Vec()
+	g.o.zero(g.mx)
 	if f == fmtBF16 {
-		hiMask = simd.Broadcast32(a, 0xFFFF0000)
+		g.hiMask = simd.Broadcast32(a, 0xFFFF0000)
 	}
-	// The narrowing constants: registers on AVX-512, memory on AVX2 (whose
-	// 16 registers go to the accumulators).
-	kregs := map[uint32]reg.VecVirtual{}
-	konst := func(v uint32) Op {
-		if !o.is512() {
-			return vecConst(v)
-		}
-		if _, ok := kregs[v]; !ok {
-			kregs[v] = simd.Broadcast32(a, v)
-		}
-		return kregs[v]
-	}
-	var round, one, quiet Op
 	if f == fmtBF16 {
-		round, one, quiet = konst(0x7FFF), konst(1), konst(0x400000)
+		g.round, g.one, g.quiet = g.konst(0x7FFF), g.konst(1), g.konst(0x400000)
 	}
 	if f == fmtF32 {
-		konst(0x7FFFFFFF)
+		g.konst(0x7FFFFFFF)
 	} else {
-		konst(0x7FFF7FFF)
+		g.konst(0x7FFF7FFF)
 	}
+	return g
+}
 
-	at := func(ptr reg.Register, disp int) Mem { return Mem{Base: ptr, Index: off, Scale: 1, Disp: disp} }
+// konst is a constant in every lane: a register on AVX-512, memory on
+// AVX2 (whose 16 registers go to the accumulators).
+func (g *fusedGen) konst(v uint32) Op {
+	if !g.o.is512() {
+		return vecConst(v)
+	}
+	if _, ok := g.kregs[v]; !ok {
+		g.kregs[v] = simd.Broadcast32(g.a, v)
+	}
+	return g.kregs[v]
+}
 
-	// widen loads u vectors of elements of the stream at ptr as float32s,
-	// passing each to fn as soon as it is loaded.
-	widen := func(ptr reg.Register, u int, fn func(j int, x reg.VecVirtual)) {
-		switch {
-		case f == fmtBF16 && u%2 == 0:
-			for i := 0; i < u; i += 2 {
-				e, od := a.Vec(), a.Vec()
-				o.movu(at(ptr, i/2*a.Bytes), od)
-				VPSLLD(U8(16), od, e)
-				o.and(hiMask, od, od)
-				fn(i, e)
-				fn(i+1, od)
-			}
-		case f == fmtBF16:
+// at is the operand disp bytes into the stream at ptr, at the offset.
+func (g *fusedGen) at(ptr reg.Register, disp int) Mem {
+	return Mem{Base: ptr, Index: g.off, Scale: 1, Disp: disp}
+}
+
+// widen loads u vectors of elements of the stream at ptr as float32s,
+// passing each to fn as soon as it is loaded.
+func (g *fusedGen) widen(ptr reg.Register, u int, fn func(j int, x reg.VecVirtual)) {
+	a, o, f := g.a, g.o, g.f
+	switch {
+	case f == fmtBF16 && u%2 == 0:
+		for i := 0; i < u; i += 2 {
+			e, od := a.Vec(), a.Vec()
+			o.movu(g.at(ptr, i/2*a.Bytes), od)
+			VPSLLD(U8(16), od, e)
+			o.and(g.hiMask, od, od)
+			fn(i, e)
+			fn(i+1, od)
+		}
+	case f == fmtBF16:
+		x := a.Vec()
+		VPMOVZXWD(g.at(ptr, 0), x)
+		VPSLLD(U8(16), x, x)
+		fn(0, x)
+	case f == fmtF16:
+		for j := range u {
 			x := a.Vec()
-			VPMOVZXWD(at(ptr, 0), x)
-			VPSLLD(U8(16), x, x)
-			fn(0, x)
-		case f == fmtF16:
-			for j := range u {
-				x := a.Vec()
-				VCVTPH2PS(at(ptr, j*a.Bytes/2), x)
-				fn(j, x)
-			}
-		default:
-			for j := range u {
-				x := a.Vec()
-				VMOVUPS(at(ptr, j*a.Bytes), x)
-				fn(j, x)
-			}
+			VCVTPH2PS(g.at(ptr, j*a.Bytes/2), x)
+			fn(j, x)
+		}
+	default:
+		for j := range u {
+			x := a.Vec()
+			VMOVUPS(g.at(ptr, j*a.Bytes), x)
+			fn(j, x)
 		}
 	}
+}
 
-	// rounded returns float32 v rounded to bfloat16 in the upper 16 bits
-	// of each lane: v + 0x7FFF + (v>>16)&1, or v | 0x400000 for a NaN.
-	rounded := func(v reg.VecVirtual) reg.VecVirtual {
-		lsb, r := a.Vec(), a.Vec()
-		VPSRLD(U8(16), v, lsb)
-		o.and(one, lsb, lsb)
-		VPADDD(round, v, r)
-		VPADDD(lsb, r, r)
-		if o.is512() {
-			nan := K()
-			VCMPPS(U8(3), v, v, nan) // unordered: v is a NaN
-			VPORD(quiet, v, nan, r)
-		} else {
-			nan, q := a.Vec(), a.Vec()
-			VCMPPS(U8(3), v, v, nan)
-			VPOR(quiet, v, q)
-			VBLENDVPS(nan, q, r, r)
-		}
-		return r
-	}
-
-	// check folds |h| of the outputs in h into m.
-	check := func(h reg.Register, words bool, m reg.Register) {
-		var t reg.Register = a.Vec()
-		if h.Size() < uint(a.Bytes) {
-			t = o.half(t.(reg.VecVirtual))
-		}
-		var ab Op
-		switch {
-		case !words:
-			ab = konst(0x7FFFFFFF)
-		case o.is512() && h.Size() < uint(a.Bytes):
-			ab = o.half(kregs[0x7FFF7FFF])
-		default:
-			ab = konst(0x7FFF7FFF)
-		}
-		o.and(ab, h, t)
-		if words {
-			VPMAXUW(t, m, m)
-		} else {
-			VPMAXUD(t, m, m)
-		}
-	}
-
-	// store narrows the u finished vectors of acc to dst and checks them.
-	store := func(acc []reg.VecVirtual) {
-		switch {
-		case f == fmtBF16 && len(acc)%2 == 0:
-			for i := 0; i < len(acc); i += 2 {
-				e, od := rounded(acc[i]), rounded(acc[i+1])
-				VPSRLD(U8(16), e, e)
-				if o.is512() {
-					VPTERNLOGD(U8(0xEC), hiMask, e, od) // od = od&hiMask | e
-				} else {
-					VPBLENDW(U8(0xAA), od, e, od) // odd words from od, even from e
-				}
-				o.movu(od, at(dst, i/2*a.Bytes))
-				check(od, true, mx)
-			}
-		case f == fmtBF16:
-			r := rounded(acc[0])
-			VPSRLD(U8(16), r, r)
-			h := a.Vec()
-			if o.is512() {
-				VPMOVDW(r, h.AsY())
-			} else {
-				VEXTRACTI128(U8(1), r, h.AsX())
-				VPACKUSDW(h.AsX(), r.AsX(), h.AsX())
-			}
-			o.movu(o.half(h), at(dst, 0))
-			// The words of r are the results and zeros.
-			check(r, true, mx)
-		case f == fmtF16:
-			for j, v := range acc {
-				h := o.half(a.Vec())
-				VCVTPS2PH(U8(0), v, h)
-				o.movu(h, at(dst, j*a.Bytes/2))
-				check(h, true, o.half(mx))
-			}
-		default:
-			for j, v := range acc {
-				VMOVUPS(v, at(dst, j*a.Bytes))
-				check(v, false, mx)
-			}
-		}
-	}
-
-	label := func(s string) string { return fn + "_" + s }
-	step := func(name, next string, u int) {
-		bytes := u * l * f.size
-		Label(label(name))
-		CMPQ(n, U32(bytes))
-		JB(LabelRef(label(next)))
-		b := make([]reg.VecVirtual, u)
-		if linear {
-			widen(base, u, func(j int, x reg.VecVirtual) { b[j] = x })
-		}
-		acc := make([]reg.VecVirtual, u)
-		for j := range acc {
-			acc[j] = a.Vec()
-			o.zero(acc[j])
-		}
-		MOVQ(srcs, hp)
-		MOVQ(w, wp)
-		CMPQ(hp, end)
-		JE(LabelRef(label(name + "_summed")))
-		Label(label(name + "_src"))
-		MOVQ(Mem{Base: hp}, p)
-		wv := a.Vec()
-		VBROADCASTSS(Mem{Base: wp}, wv)
-		widen(p, u, func(j int, x reg.VecVirtual) {
-			if linear {
-				VADDPS(b[j], x, x) // x + b
-			}
-			VMULPS(wv, x, x)          // ·w
-			VADDPS(acc[j], x, acc[j]) // product + acc
-		})
-		ADDQ(U32(24), hp)
-		ADDQ(U32(4), wp)
-		CMPQ(hp, end)
-		JNE(LabelRef(label(name + "_src")))
-		Label(label(name + "_summed"))
-		if !linear {
-			TESTL(divide, divide)
-			JZ(LabelRef(label(name + "_divided")))
-			for _, v := range acc {
-				VDIVPS(div, v, v) // acc / div
-			}
-			Label(label(name + "_divided"))
-			widen(base, u, func(j int, x reg.VecVirtual) {
-				VMULPS(lambda, acc[j], acc[j]) // acc·λ
-				VADDPS(x, acc[j], acc[j])      // + b
-			})
-		}
-		store(acc)
-		ADDQ(U32(bytes), off)
-		SUBQ(U32(bytes), n)
-		JMP(LabelRef(label(name)))
-	}
-	if linear {
-		step("wide", "one", unroll[a.Name][1])
+// rounded returns float32 v rounded to bfloat16 in the upper 16 bits of
+// each lane: v + 0x7FFF + (v>>16)&1, or v | 0x400000 for a NaN.
+func (g *fusedGen) rounded(v reg.VecVirtual) reg.VecVirtual {
+	a, o := g.a, g.o
+	lsb, r := a.Vec(), a.Vec()
+	VPSRLD(U8(16), v, lsb)
+	o.and(g.one, lsb, lsb)
+	VPADDD(g.round, v, r)
+	VPADDD(lsb, r, r)
+	if o.is512() {
+		nan := K()
+		VCMPPS(U8(3), v, v, nan) // unordered: v is a NaN
+		VPORD(g.quiet, v, nan, r)
 	} else {
-		step("wide", "one", unroll[a.Name][0])
+		nan, q := a.Vec(), a.Vec()
+		VCMPPS(U8(3), v, v, nan)
+		VPOR(g.quiet, v, q)
+		VBLENDVPS(nan, q, r, r)
 	}
-	step("one", "done", 1)
-	Label(label("done"))
+	return r
+}
 
-	// ok: no lane of mx reaches the format's Inf.
+// check folds |h| of the outputs in h into m.
+func (g *fusedGen) check(h reg.Register, words bool, m reg.Register) {
+	a, o := g.a, g.o
+	var t reg.Register = a.Vec()
+	if h.Size() < uint(a.Bytes) {
+		t = o.half(t.(reg.VecVirtual))
+	}
+	var ab Op
+	switch {
+	case !words:
+		ab = g.konst(0x7FFFFFFF)
+	case o.is512() && h.Size() < uint(a.Bytes):
+		ab = o.half(g.kregs[0x7FFF7FFF])
+	default:
+		ab = g.konst(0x7FFF7FFF)
+	}
+	o.and(ab, h, t)
+	if words {
+		VPMAXUW(t, m, m)
+	} else {
+		VPMAXUD(t, m, m)
+	}
+}
+
+// store narrows the u finished vectors of acc to dst and checks them. A
+// wide bfloat16 store takes its pairs as widen gives them: the even
+// elements, then the odd.
+func (g *fusedGen) store(acc []reg.VecVirtual) {
+	a, o, f := g.a, g.o, g.f
+	switch {
+	case f == fmtBF16 && len(acc)%2 == 0:
+		for i := 0; i < len(acc); i += 2 {
+			e, od := g.rounded(acc[i]), g.rounded(acc[i+1])
+			VPSRLD(U8(16), e, e)
+			if o.is512() {
+				VPTERNLOGD(U8(0xEC), g.hiMask, e, od) // od = od&hiMask | e
+			} else {
+				VPBLENDW(U8(0xAA), od, e, od) // odd words from od, even from e
+			}
+			o.movu(od, g.at(g.dst, i/2*a.Bytes))
+			g.check(od, true, g.mx)
+		}
+	case f == fmtBF16:
+		r := g.rounded(acc[0])
+		VPSRLD(U8(16), r, r)
+		h := a.Vec()
+		if o.is512() {
+			VPMOVDW(r, h.AsY())
+		} else {
+			VEXTRACTI128(U8(1), r, h.AsX())
+			VPACKUSDW(h.AsX(), r.AsX(), h.AsX())
+		}
+		o.movu(o.half(h), g.at(g.dst, 0))
+		// The words of r are the results and zeros.
+		g.check(r, true, g.mx)
+	case f == fmtF16:
+		for j, v := range acc {
+			h := o.half(a.Vec())
+			VCVTPS2PH(U8(0), v, h)
+			o.movu(h, g.at(g.dst, j*a.Bytes/2))
+			g.check(h, true, o.half(g.mx))
+		}
+	default:
+		for j, v := range acc {
+			VMOVUPS(v, g.at(g.dst, j*a.Bytes))
+			g.check(v, false, g.mx)
+		}
+	}
+}
+
+// okResult stores whether no lane of the running maximum reaches the
+// format's Inf: every output was finite.
+func (g *fusedGen) okResult() {
+	a, o, f := g.a, g.o, g.f
 	var inf uint32
 	words := true
 	switch f {
@@ -401,9 +347,9 @@ func fusedSum(a simd.ISA, f format, linear bool) {
 		inf, words = 0x7F800000, false
 	}
 	thr := simd.Broadcast32(a, inf)
-	var mr, tr reg.Register = mx, thr
+	var mr, tr reg.Register = g.mx, thr
 	if f == fmtF16 {
-		mr, tr = o.half(mx), o.half(thr)
+		mr, tr = o.half(g.mx), o.half(thr)
 	}
 	if o.is512() {
 		k := K()
@@ -431,5 +377,95 @@ func fusedSum(a simd.ISA, f format, linear bool) {
 	ok := GP8()
 	SETEQ(ok)
 	Store(ok, ReturnIndex(0))
+}
+
+// fusedSum emits sumScaled<f><a> (linear false) or sumLinear<f><a>.
+func fusedSum(a simd.ISA, f format, linear bool) {
+	fn := "sumScaled" + f.name + a.Name
+	sig := "func(dst []byte, base []byte, srcs [][]byte, w []float32, div float32, lambda float32, divide bool) bool"
+	if linear {
+		fn = "sumLinear" + f.name + a.Name
+		sig = "func(dst []byte, base []byte, srcs [][]byte, w []float32) bool"
+	}
+	TEXT(fn, NOSPLIT, sig)
+	l := a.Lanes()
+	dst, base := Load(Param("dst").Base(), GP64()), Load(Param("base").Base(), GP64())
+	n := Load(Param("dst").Len(), GP64()) // bytes left
+	srcs := Load(Param("srcs").Base(), GP64())
+	end := Load(Param("srcs").Len(), GP64()) // srcs + 24·len(srcs): the end of the headers
+	IMUL3Q(U32(24), end, end)
+	ADDQ(srcs, end)
+	w := Load(Param("w").Base(), GP64())
+	var div, lambda reg.VecVirtual
+	var divide reg.Register
+	if !linear {
+		div, lambda = broadcastParam(a, "div"), broadcastParam(a, "lambda")
+		divide = Load(Param("divide"), GP32())
+	}
+	off, hp, wp, p := GP64(), GP64(), GP64(), GP64()
+	XORQ(off, off)
+	g := newFusedGen(a, f, dst, off)
+	o := g.o
+
+	label := func(s string) string { return fn + "_" + s }
+	step := func(name, next string, u int) {
+		bytes := u * l * f.size
+		Label(label(name))
+		CMPQ(n, U32(bytes))
+		JB(LabelRef(label(next)))
+		b := make([]reg.VecVirtual, u)
+		if linear {
+			g.widen(base, u, func(j int, x reg.VecVirtual) { b[j] = x })
+		}
+		acc := make([]reg.VecVirtual, u)
+		for j := range acc {
+			acc[j] = a.Vec()
+			o.zero(acc[j])
+		}
+		MOVQ(srcs, hp)
+		MOVQ(w, wp)
+		CMPQ(hp, end)
+		JE(LabelRef(label(name + "_summed")))
+		Label(label(name + "_src"))
+		MOVQ(Mem{Base: hp}, p)
+		wv := a.Vec()
+		VBROADCASTSS(Mem{Base: wp}, wv)
+		g.widen(p, u, func(j int, x reg.VecVirtual) {
+			if linear {
+				VADDPS(b[j], x, x) // x + b
+			}
+			VMULPS(wv, x, x)          // ·w
+			VADDPS(acc[j], x, acc[j]) // product + acc
+		})
+		ADDQ(U32(24), hp)
+		ADDQ(U32(4), wp)
+		CMPQ(hp, end)
+		JNE(LabelRef(label(name + "_src")))
+		Label(label(name + "_summed"))
+		if !linear {
+			TESTL(divide, divide)
+			JZ(LabelRef(label(name + "_divided")))
+			for _, v := range acc {
+				VDIVPS(div, v, v) // acc / div
+			}
+			Label(label(name + "_divided"))
+			g.widen(base, u, func(j int, x reg.VecVirtual) {
+				VMULPS(lambda, acc[j], acc[j]) // acc·λ
+				VADDPS(x, acc[j], acc[j])      // + b
+			})
+		}
+		g.store(acc)
+		ADDQ(U32(bytes), off)
+		SUBQ(U32(bytes), n)
+		JMP(LabelRef(label(name)))
+	}
+	if linear {
+		step("wide", "one", unroll[a.Name][1])
+	} else {
+		step("wide", "one", unroll[a.Name][0])
+	}
+	step("one", "done", 1)
+	Label(label("done"))
+	g.okResult()
 	simd.Done()
 }

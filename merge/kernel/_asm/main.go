@@ -18,5 +18,7 @@ func main() {
 	ceiling()
 	tiesKernels()
 	fused()
+	maskedKernels()
+	robustFused()
 	Generate()
 }

@@ -23,6 +23,7 @@ func main() {
 	ConstraintExpr("!purego")
 	for _, a := range []isa{avx512, avx2} {
 		dareMask(a)
+		dareMask2(a)
 		maskBetween(a)
 		countKey(a)
 	}
@@ -31,6 +32,9 @@ func main() {
 	// the AVX2 code.
 	sumAbsLanes()
 	dotLanes()
+	for g := 1; g <= dotPairsMax; g++ {
+		dotPairs(g)
+	}
 	Generate()
 }
 
@@ -276,6 +280,115 @@ func dareMask(a isa) {
 	done()
 }
 
+// dareMask2 zeroes x[j] when the 16-bit field j mod 4 of mix(z + (j/4)·γ)
+// is ≥ keep, for keep < 2¹⁶ (the Go side does nothing when keep ≥ 2¹⁶) and
+// len(x) a multiple of 4 draws a vector: the Go side starts x at a
+// multiple of 4 elements of the tensor, so that z is a draw's counter.
+//
+// A vector of counters holds consecutive draws, so the 16-bit words of the
+// finalised vector are the uniforms of consecutive elements, in order
+// (little-endian: word 4k+f is field f of draw k). One unsigned word
+// compare gives the drop mask of 16 (AVX2) or 32 (AVX-512) elements.
+//
+// AVX-512: the 32-bit compare mask drops through masked stores of zeros,
+// its low and high 16 bits one vector each. AVX2: u ≥ keep is
+// max(u, keep) = u; the word mask is widened to dwords (VPMOVSXWD) for
+// each half and cleared from x with VPANDN. The 64-bit multiplies are
+// dareMask's three VPMULUDQs.
+func dareMask2(a isa) {
+	fn := "dareMask2" + a.name
+	TEXT(fn, NOSPLIT, "func(x []float32, z uint64, keep uint32)")
+	x := param("x")
+	n := Load(Param("x").Len(), GP64())
+	g := GP32()
+	Load(Param("keep"), g)
+	keep := a.vec()
+	if a.is512() {
+		draws := 8 // a zmm of counters: 32 elements
+		z, m1, m2 := ZMM(), broadcast64(a, mul1), broadcast64(a, mul2)
+		VPBROADCASTQ(addr("z"), z)
+		VPADDQ(table64("maskDare2Lanes8", lanesTimes(0, 1, 2, 3, 4, 5, 6, 7)...), z, z)
+		step := broadcast64(a, lanesTimes(uint64(draws))[0])
+		VPBROADCASTW(g, keep)
+		zero := ZMM()
+		VPXORD(zero, zero, zero)
+		blocks(fn, n, 4*draws, 1, []stream{x}, func(int) {
+			t, u := ZMM(), ZMM()
+			VPSRLQ(U8(30), z, t)
+			VPXORQ(z, t, t)
+			VPMULLQ(m1, t, t)
+			VPSRLQ(U8(27), t, u)
+			VPXORQ(u, t, t)
+			VPMULLQ(m2, t, t)
+			VPSRLQ(U8(31), t, u)
+			VPXORQ(u, t, t)
+			k, kh := K(), K()
+			VPCMPUW(U8(5), keep, t, k) // u ≥ keep: dropped
+			KSHIFTRD(U8(16), k, kh)
+			VMOVDQU32(zero, k, x.at(0, 16, 0))
+			VMOVDQU32(zero, kh, x.at(1, 16, 0))
+			VPADDQ(step, z, z)
+		})
+		done()
+		return
+	}
+	const draws = 4 // a ymm of counters: 16 elements
+	xk := XMM()
+	VMOVD(g, xk)
+	VPBROADCASTW(xk, keep)
+	z := YMM()
+	VPBROADCASTQ(addr("z"), z)
+	VPADDQ(table64("maskDare2Lanes4", lanesTimes(0, 1, 2, 3)...), z, z)
+	step := broadcast64(a, lanesTimes(draws)[0])
+	c1, c1h, c2, c2h := a.vec(), a.vec(), a.vec(), a.vec()
+	VPBROADCASTQ(const64(mul1), c1)
+	VPBROADCASTQ(const64(mul1>>32), c1h)
+	VPBROADCASTQ(const64(mul2), c2)
+	VPBROADCASTQ(const64(mul2>>32), c2h)
+	blocks(fn, n, 4*draws, 1, []stream{x}, func(int) {
+		t := splitMixAVX2(z, c1, c1h, c2, c2h)
+		m := YMM()
+		VPMAXUW(keep, t, m)
+		VPCMPEQW(t, m, m) // u ≥ keep: dropped
+		lo, hi := YMM(), YMM()
+		VPMOVSXWD(m.AsX(), lo)
+		VEXTRACTI128(U8(1), m, hi.AsX())
+		VPMOVSXWD(hi.AsX(), hi)
+		VPANDN(x.at(0, 8, 0), lo, lo) // x &^ drop
+		VPANDN(x.at(1, 8, 0), hi, hi)
+		VMOVDQU(lo, x.at(0, 8, 0))
+		VMOVDQU(hi, x.at(1, 8, 0))
+		VPADDQ(step, z, z)
+	})
+	done()
+}
+
+// splitMixAVX2 returns SplitMix64's finaliser of the four counters of z,
+// each 64-bit multiply done as dareMask's AVX2 code does it: c holds the
+// multiplier's low dword in each qword, ch its high dword.
+func splitMixAVX2(z, c1, c1h, c2, c2h reg.VecVirtual) reg.VecVirtual {
+	mul := func(t, c, ch reg.VecVirtual) {
+		lo, h := YMM(), YMM()
+		VPMULUDQ(c, t, lo)
+		VPSRLQ(U8(32), t, h)
+		VPMULUDQ(c, h, h)
+		VPMULUDQ(ch, t, t)
+		VPADDQ(h, t, t)
+		VPSLLQ(U8(32), t, t)
+		VPADDQ(lo, t, t)
+	}
+	t, u := YMM(), YMM()
+	VPSRLQ(U8(30), z, t)
+	VPXOR(z, t, t)
+	mul(t, c1, c1h)
+	VPSRLQ(U8(27), t, u)
+	VPXOR(u, t, t)
+	mul(t, c2, c2h)
+	VPSRLQ(U8(31), t, u)
+	VPXOR(u, t, t)
+	return t
+}
+
 // lanesTimes is j·γ (mod 2⁶⁴) for each j.
 func lanesTimes(js ...uint64) []uint64 {
 	vs := make([]uint64, len(js))
@@ -451,4 +564,46 @@ func laneSums(fn string, p, n reg.Register, ss []stream, term func(j, half int, 
 	for h := range acc {
 		VMOVUPD(acc[h], Mem{Base: p, Disp: 32 * h})
 	}
+}
+
+// dotPairsMax is the most pairs one dotPairs kernel takes: their 2·g
+// accumulators and four temporaries fit AVX2's 16 registers.
+const dotPairsMax = 4
+
+// dotPairs emits dotPairs<g>AVX2: for g pairs of float32 streams at once,
+// acc[8p + i&7] += float64(a_p[i])·float64(b_p[i]), each lane in element
+// order, as dotLanes (g of them, their chains interleaved, so that no add
+// waits on its lane's last). The product of two float32s is exact in
+// float64, so VFMADD231PD gives the bits of a multiply and an add.
+func dotPairs(g int) {
+	fn := fmt.Sprintf("dotPairs%dAVX2", g)
+	TEXT(fn, NOSPLIT, "func(acc *float64, ptrs **float32, n int)")
+	p := Load(Param("acc"), GP64())
+	ptrs := Load(Param("ptrs"), GP64())
+	n := Load(Param("n"), GP64())
+	var ss []stream
+	for k := range 2 * g {
+		r := GP64()
+		MOVQ(Mem{Base: ptrs, Disp: 8 * k}, r)
+		ss = append(ss, stream{r})
+	}
+	acc := make([]reg.VecVirtual, 2*g)
+	for k := range acc {
+		acc[k] = YMM()
+		VMOVUPD(Mem{Base: p, Disp: 32 * k}, acc[k])
+	}
+	blocks(fn, n, 8, 1, ss, func(int) {
+		for q := range g {
+			for h := range 2 {
+				x, y := YMM(), YMM()
+				VCVTPS2PD(ss[2*q].at(0, 8, 16*h), x)
+				VCVTPS2PD(ss[2*q+1].at(0, 8, 16*h), y)
+				VFMADD231PD(y, x, acc[2*q+h]) // acc + x·y
+			}
+		}
+	})
+	for k := range acc {
+		VMOVUPD(acc[k], Mem{Base: p, Disp: 32 * k})
+	}
+	done()
 }

@@ -1922,7 +1922,11 @@ type MergeJob struct {
 	// The merged release, when done.
 	Release *Release `protobuf:"bytes,5,opt,name=release,proto3" json:"release,omitempty"`
 	// Why it failed, when failed.
-	Error         string `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
+	Error string `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
+	// The org that started it; empty if none authenticated.
+	Org string `protobuf:"bytes,7,opt,name=org,proto3" json:"org,omitempty"`
+	// When it was queued, in Unix seconds.
+	CreatedUnix   int64 `protobuf:"varint,8,opt,name=created_unix,json=createdUnix,proto3" json:"created_unix,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1997,6 +2001,20 @@ func (x *MergeJob) GetError() string {
 		return x.Error
 	}
 	return ""
+}
+
+func (x *MergeJob) GetOrg() string {
+	if x != nil {
+		return x.Org
+	}
+	return ""
+}
+
+func (x *MergeJob) GetCreatedUnix() int64 {
+	if x != nil {
+		return x.CreatedUnix
+	}
+	return 0
 }
 
 // GetReleaseRequest names a release.
@@ -3574,6 +3592,185 @@ func (x *ListMergeJobsResponse) GetJobs() []*MergeJob {
 	return nil
 }
 
+// ReloadMembersRequest asks the hub to re-read its members file.
+type ReloadMembersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReloadMembersRequest) Reset() {
+	*x = ReloadMembersRequest{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReloadMembersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReloadMembersRequest) ProtoMessage() {}
+
+func (x *ReloadMembersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReloadMembersRequest.ProtoReflect.Descriptor instead.
+func (*ReloadMembersRequest) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{59}
+}
+
+// ReloadMembersResponse is what the hub loaded and what changed.
+type ReloadMembersResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Orgs   uint32                 `protobuf:"varint,1,opt,name=orgs,proto3" json:"orgs,omitempty"`
+	Keys   uint32                 `protobuf:"varint,2,opt,name=keys,proto3" json:"keys,omitempty"`
+	Tokens uint32                 `protobuf:"varint,3,opt,name=tokens,proto3" json:"tokens,omitempty"`
+	// The key changes the hub logged, in key-hint order.
+	KeyChanges    []*KeyChange `protobuf:"bytes,4,rep,name=key_changes,json=keyChanges,proto3" json:"key_changes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReloadMembersResponse) Reset() {
+	*x = ReloadMembersResponse{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReloadMembersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReloadMembersResponse) ProtoMessage() {}
+
+func (x *ReloadMembersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReloadMembersResponse.ProtoReflect.Descriptor instead.
+func (*ReloadMembersResponse) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *ReloadMembersResponse) GetOrgs() uint32 {
+	if x != nil {
+		return x.Orgs
+	}
+	return 0
+}
+
+func (x *ReloadMembersResponse) GetKeys() uint32 {
+	if x != nil {
+		return x.Keys
+	}
+	return 0
+}
+
+func (x *ReloadMembersResponse) GetTokens() uint32 {
+	if x != nil {
+		return x.Tokens
+	}
+	return 0
+}
+
+func (x *ReloadMembersResponse) GetKeyChanges() []*KeyChange {
+	if x != nil {
+		return x.KeyChanges
+	}
+	return nil
+}
+
+// KeyChange is one key change the hub logged.
+type KeyChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// add, change, revoke or remove.
+	Action string `protobuf:"bytes,1,opt,name=action,proto3" json:"action,omitempty"`
+	// The key's hint and its org.
+	Key string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	Org string `protobuf:"bytes,3,opt,name=org,proto3" json:"org,omitempty"`
+	// Its entry in the log.
+	LogIndex      int64 `protobuf:"varint,4,opt,name=log_index,json=logIndex,proto3" json:"log_index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KeyChange) Reset() {
+	*x = KeyChange{}
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KeyChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KeyChange) ProtoMessage() {}
+
+func (x *KeyChange) ProtoReflect() protoreflect.Message {
+	mi := &file_potluck_hub_v1_hub_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KeyChange.ProtoReflect.Descriptor instead.
+func (*KeyChange) Descriptor() ([]byte, []int) {
+	return file_potluck_hub_v1_hub_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *KeyChange) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *KeyChange) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *KeyChange) GetOrg() string {
+	if x != nil {
+		return x.Org
+	}
+	return ""
+}
+
+func (x *KeyChange) GetLogIndex() int64 {
+	if x != nil {
+		return x.LogIndex
+	}
+	return 0
+}
+
 var File_potluck_hub_v1_hub_proto protoreflect.FileDescriptor
 
 const file_potluck_hub_v1_hub_proto_rawDesc = "" +
@@ -3696,14 +3893,16 @@ const file_potluck_hub_v1_hub_proto_rawDesc = "" +
 	"\x15CancelMergeJobRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"D\n" +
 	"\x16CancelMergeJobResponse\x12*\n" +
-	"\x03job\x18\x01 \x01(\v2\x18.potluck.hub.v1.MergeJobR\x03job\"\xe0\x01\n" +
+	"\x03job\x18\x01 \x01(\v2\x18.potluck.hub.v1.MergeJobR\x03job\"\x95\x02\n" +
 	"\bMergeJob\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x123\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x1d.potluck.hub.v1.MergeJobStateR\x05state\x12!\n" +
 	"\ftensors_done\x18\x03 \x01(\rR\vtensorsDone\x12#\n" +
 	"\rtensors_total\x18\x04 \x01(\rR\ftensorsTotal\x121\n" +
 	"\arelease\x18\x05 \x01(\v2\x17.potluck.hub.v1.ReleaseR\arelease\x12\x14\n" +
-	"\x05error\x18\x06 \x01(\tR\x05error\"%\n" +
+	"\x05error\x18\x06 \x01(\tR\x05error\x12\x10\n" +
+	"\x03org\x18\a \x01(\tR\x03org\x12!\n" +
+	"\fcreated_unix\x18\b \x01(\x03R\vcreatedUnix\"%\n" +
 	"\x11GetReleaseRequest\x12\x10\n" +
 	"\x03cid\x18\x01 \x01(\tR\x03cid\"\xa4\x01\n" +
 	"\x12GetReleaseResponse\x121\n" +
@@ -3798,7 +3997,19 @@ const file_potluck_hub_v1_hub_proto_rawDesc = "" +
 	"\x03org\x18\x04 \x01(\tR\x03org\"\x16\n" +
 	"\x14ListMergeJobsRequest\"E\n" +
 	"\x15ListMergeJobsResponse\x12,\n" +
-	"\x04jobs\x18\x01 \x03(\v2\x18.potluck.hub.v1.MergeJobR\x04jobs*r\n" +
+	"\x04jobs\x18\x01 \x03(\v2\x18.potluck.hub.v1.MergeJobR\x04jobs\"\x16\n" +
+	"\x14ReloadMembersRequest\"\x93\x01\n" +
+	"\x15ReloadMembersResponse\x12\x12\n" +
+	"\x04orgs\x18\x01 \x01(\rR\x04orgs\x12\x12\n" +
+	"\x04keys\x18\x02 \x01(\rR\x04keys\x12\x16\n" +
+	"\x06tokens\x18\x03 \x01(\rR\x06tokens\x12:\n" +
+	"\vkey_changes\x18\x04 \x03(\v2\x19.potluck.hub.v1.KeyChangeR\n" +
+	"keyChanges\"d\n" +
+	"\tKeyChange\x12\x16\n" +
+	"\x06action\x18\x01 \x01(\tR\x06action\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x12\x10\n" +
+	"\x03org\x18\x03 \x01(\tR\x03org\x12\x1b\n" +
+	"\tlog_index\x18\x04 \x01(\x03R\blogIndex*r\n" +
 	"\vReleaseKind\x12\x1c\n" +
 	"\x18RELEASE_KIND_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11RELEASE_KIND_BASE\x10\x01\x12\x16\n" +
@@ -3810,7 +4021,7 @@ const file_potluck_hub_v1_hub_proto_rawDesc = "" +
 	"\x17MERGE_JOB_STATE_RUNNING\x10\x02\x12\x18\n" +
 	"\x14MERGE_JOB_STATE_DONE\x10\x03\x12\x1a\n" +
 	"\x16MERGE_JOB_STATE_FAILED\x10\x04\x12\x1d\n" +
-	"\x19MERGE_JOB_STATE_CANCELLED\x10\x052\xea\x0e\n" +
+	"\x19MERGE_JOB_STATE_CANCELLED\x10\x052\xc8\x0f\n" +
 	"\n" +
 	"HubService\x12J\n" +
 	"\aGetInfo\x12\x1e.potluck.hub.v1.GetInfoRequest\x1a\x1f.potluck.hub.v1.GetInfoResponse\x12V\n" +
@@ -3838,7 +4049,8 @@ const file_potluck_hub_v1_hub_proto_rawDesc = "" +
 	"\x04Yank\x12\x1b.potluck.hub.v1.YankRequest\x1a\x1c.potluck.hub.v1.YankResponse\x12S\n" +
 	"\n" +
 	"GetLineage\x12!.potluck.hub.v1.GetLineageRequest\x1a\".potluck.hub.v1.GetLineageResponse\x12\\\n" +
-	"\rListMergeJobs\x12$.potluck.hub.v1.ListMergeJobsRequest\x1a%.potluck.hub.v1.ListMergeJobsResponseB;Z9github.com/potluck-hub/potluck/proto/potluck/hub/v1;hubv1b\x06proto3"
+	"\rListMergeJobs\x12$.potluck.hub.v1.ListMergeJobsRequest\x1a%.potluck.hub.v1.ListMergeJobsResponse\x12\\\n" +
+	"\rReloadMembers\x12$.potluck.hub.v1.ReloadMembersRequest\x1a%.potluck.hub.v1.ReloadMembersResponseB;Z9github.com/potluck-hub/potluck/proto/potluck/hub/v1;hubv1b\x06proto3"
 
 var (
 	file_potluck_hub_v1_hub_proto_rawDescOnce sync.Once
@@ -3853,7 +4065,7 @@ func file_potluck_hub_v1_hub_proto_rawDescGZIP() []byte {
 }
 
 var file_potluck_hub_v1_hub_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_potluck_hub_v1_hub_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
+var file_potluck_hub_v1_hub_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
 var file_potluck_hub_v1_hub_proto_goTypes = []any{
 	(ReleaseKind)(0),                    // 0: potluck.hub.v1.ReleaseKind
 	(MergeJobState)(0),                  // 1: potluck.hub.v1.MergeJobState
@@ -3916,6 +4128,9 @@ var file_potluck_hub_v1_hub_proto_goTypes = []any{
 	(*Score)(nil),                       // 58: potluck.hub.v1.Score
 	(*ListMergeJobsRequest)(nil),        // 59: potluck.hub.v1.ListMergeJobsRequest
 	(*ListMergeJobsResponse)(nil),       // 60: potluck.hub.v1.ListMergeJobsResponse
+	(*ReloadMembersRequest)(nil),        // 61: potluck.hub.v1.ReloadMembersRequest
+	(*ReloadMembersResponse)(nil),       // 62: potluck.hub.v1.ReloadMembersResponse
+	(*KeyChange)(nil),                   // 63: potluck.hub.v1.KeyChange
 }
 var file_potluck_hub_v1_hub_proto_depIdxs = []int32{
 	2,  // 0: potluck.hub.v1.UploadHeader.files:type_name -> potluck.hub.v1.FileEntry
@@ -3953,55 +4168,58 @@ var file_potluck_hub_v1_hub_proto_depIdxs = []int32{
 	0,  // 32: potluck.hub.v1.LineageNode.kind:type_name -> potluck.hub.v1.ReleaseKind
 	58, // 33: potluck.hub.v1.LineageNode.best:type_name -> potluck.hub.v1.Score
 	31, // 34: potluck.hub.v1.ListMergeJobsResponse.jobs:type_name -> potluck.hub.v1.MergeJob
-	16, // 35: potluck.hub.v1.HubService.GetInfo:input_type -> potluck.hub.v1.GetInfoRequest
-	5,  // 36: potluck.hub.v1.HubService.StartUpload:input_type -> potluck.hub.v1.StartUploadRequest
-	7,  // 37: potluck.hub.v1.HubService.UploadChunks:input_type -> potluck.hub.v1.UploadChunksRequest
-	9,  // 38: potluck.hub.v1.HubService.CommitUpload:input_type -> potluck.hub.v1.CommitUploadRequest
-	19, // 39: potluck.hub.v1.HubService.Get:input_type -> potluck.hub.v1.GetRequest
-	21, // 40: potluck.hub.v1.HubService.List:input_type -> potluck.hub.v1.ListRequest
-	23, // 41: potluck.hub.v1.HubService.Merge:input_type -> potluck.hub.v1.MergeRequest
-	25, // 42: potluck.hub.v1.HubService.StartMerge:input_type -> potluck.hub.v1.StartMergeRequest
-	27, // 43: potluck.hub.v1.HubService.GetMergeJob:input_type -> potluck.hub.v1.GetMergeJobRequest
-	29, // 44: potluck.hub.v1.HubService.CancelMergeJob:input_type -> potluck.hub.v1.CancelMergeJobRequest
-	32, // 45: potluck.hub.v1.HubService.GetRelease:input_type -> potluck.hub.v1.GetReleaseRequest
-	34, // 46: potluck.hub.v1.HubService.GetCheckpoint:input_type -> potluck.hub.v1.GetCheckpointRequest
-	36, // 47: potluck.hub.v1.HubService.GetEntries:input_type -> potluck.hub.v1.GetEntriesRequest
-	38, // 48: potluck.hub.v1.HubService.GetInclusionProof:input_type -> potluck.hub.v1.GetInclusionProofRequest
-	40, // 49: potluck.hub.v1.HubService.GetConsistencyProof:input_type -> potluck.hub.v1.GetConsistencyProofRequest
-	42, // 50: potluck.hub.v1.HubService.Unpin:input_type -> potluck.hub.v1.UnpinRequest
-	44, // 51: potluck.hub.v1.HubService.CheckPublish:input_type -> potluck.hub.v1.CheckPublishRequest
-	48, // 52: potluck.hub.v1.HubService.Attest:input_type -> potluck.hub.v1.AttestRequest
-	50, // 53: potluck.hub.v1.HubService.ListAttestations:input_type -> potluck.hub.v1.ListAttestationsRequest
-	52, // 54: potluck.hub.v1.HubService.Yank:input_type -> potluck.hub.v1.YankRequest
-	54, // 55: potluck.hub.v1.HubService.GetLineage:input_type -> potluck.hub.v1.GetLineageRequest
-	59, // 56: potluck.hub.v1.HubService.ListMergeJobs:input_type -> potluck.hub.v1.ListMergeJobsRequest
-	17, // 57: potluck.hub.v1.HubService.GetInfo:output_type -> potluck.hub.v1.GetInfoResponse
-	6,  // 58: potluck.hub.v1.HubService.StartUpload:output_type -> potluck.hub.v1.StartUploadResponse
-	8,  // 59: potluck.hub.v1.HubService.UploadChunks:output_type -> potluck.hub.v1.UploadChunksResponse
-	10, // 60: potluck.hub.v1.HubService.CommitUpload:output_type -> potluck.hub.v1.CommitUploadResponse
-	20, // 61: potluck.hub.v1.HubService.Get:output_type -> potluck.hub.v1.GetResponse
-	22, // 62: potluck.hub.v1.HubService.List:output_type -> potluck.hub.v1.ListResponse
-	24, // 63: potluck.hub.v1.HubService.Merge:output_type -> potluck.hub.v1.MergeResponse
-	26, // 64: potluck.hub.v1.HubService.StartMerge:output_type -> potluck.hub.v1.StartMergeResponse
-	28, // 65: potluck.hub.v1.HubService.GetMergeJob:output_type -> potluck.hub.v1.GetMergeJobResponse
-	30, // 66: potluck.hub.v1.HubService.CancelMergeJob:output_type -> potluck.hub.v1.CancelMergeJobResponse
-	33, // 67: potluck.hub.v1.HubService.GetRelease:output_type -> potluck.hub.v1.GetReleaseResponse
-	35, // 68: potluck.hub.v1.HubService.GetCheckpoint:output_type -> potluck.hub.v1.GetCheckpointResponse
-	37, // 69: potluck.hub.v1.HubService.GetEntries:output_type -> potluck.hub.v1.GetEntriesResponse
-	39, // 70: potluck.hub.v1.HubService.GetInclusionProof:output_type -> potluck.hub.v1.GetInclusionProofResponse
-	41, // 71: potluck.hub.v1.HubService.GetConsistencyProof:output_type -> potluck.hub.v1.GetConsistencyProofResponse
-	43, // 72: potluck.hub.v1.HubService.Unpin:output_type -> potluck.hub.v1.UnpinResponse
-	45, // 73: potluck.hub.v1.HubService.CheckPublish:output_type -> potluck.hub.v1.CheckPublishResponse
-	49, // 74: potluck.hub.v1.HubService.Attest:output_type -> potluck.hub.v1.AttestResponse
-	51, // 75: potluck.hub.v1.HubService.ListAttestations:output_type -> potluck.hub.v1.ListAttestationsResponse
-	53, // 76: potluck.hub.v1.HubService.Yank:output_type -> potluck.hub.v1.YankResponse
-	55, // 77: potluck.hub.v1.HubService.GetLineage:output_type -> potluck.hub.v1.GetLineageResponse
-	60, // 78: potluck.hub.v1.HubService.ListMergeJobs:output_type -> potluck.hub.v1.ListMergeJobsResponse
-	57, // [57:79] is the sub-list for method output_type
-	35, // [35:57] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	63, // 35: potluck.hub.v1.ReloadMembersResponse.key_changes:type_name -> potluck.hub.v1.KeyChange
+	16, // 36: potluck.hub.v1.HubService.GetInfo:input_type -> potluck.hub.v1.GetInfoRequest
+	5,  // 37: potluck.hub.v1.HubService.StartUpload:input_type -> potluck.hub.v1.StartUploadRequest
+	7,  // 38: potluck.hub.v1.HubService.UploadChunks:input_type -> potluck.hub.v1.UploadChunksRequest
+	9,  // 39: potluck.hub.v1.HubService.CommitUpload:input_type -> potluck.hub.v1.CommitUploadRequest
+	19, // 40: potluck.hub.v1.HubService.Get:input_type -> potluck.hub.v1.GetRequest
+	21, // 41: potluck.hub.v1.HubService.List:input_type -> potluck.hub.v1.ListRequest
+	23, // 42: potluck.hub.v1.HubService.Merge:input_type -> potluck.hub.v1.MergeRequest
+	25, // 43: potluck.hub.v1.HubService.StartMerge:input_type -> potluck.hub.v1.StartMergeRequest
+	27, // 44: potluck.hub.v1.HubService.GetMergeJob:input_type -> potluck.hub.v1.GetMergeJobRequest
+	29, // 45: potluck.hub.v1.HubService.CancelMergeJob:input_type -> potluck.hub.v1.CancelMergeJobRequest
+	32, // 46: potluck.hub.v1.HubService.GetRelease:input_type -> potluck.hub.v1.GetReleaseRequest
+	34, // 47: potluck.hub.v1.HubService.GetCheckpoint:input_type -> potluck.hub.v1.GetCheckpointRequest
+	36, // 48: potluck.hub.v1.HubService.GetEntries:input_type -> potluck.hub.v1.GetEntriesRequest
+	38, // 49: potluck.hub.v1.HubService.GetInclusionProof:input_type -> potluck.hub.v1.GetInclusionProofRequest
+	40, // 50: potluck.hub.v1.HubService.GetConsistencyProof:input_type -> potluck.hub.v1.GetConsistencyProofRequest
+	42, // 51: potluck.hub.v1.HubService.Unpin:input_type -> potluck.hub.v1.UnpinRequest
+	44, // 52: potluck.hub.v1.HubService.CheckPublish:input_type -> potluck.hub.v1.CheckPublishRequest
+	48, // 53: potluck.hub.v1.HubService.Attest:input_type -> potluck.hub.v1.AttestRequest
+	50, // 54: potluck.hub.v1.HubService.ListAttestations:input_type -> potluck.hub.v1.ListAttestationsRequest
+	52, // 55: potluck.hub.v1.HubService.Yank:input_type -> potluck.hub.v1.YankRequest
+	54, // 56: potluck.hub.v1.HubService.GetLineage:input_type -> potluck.hub.v1.GetLineageRequest
+	59, // 57: potluck.hub.v1.HubService.ListMergeJobs:input_type -> potluck.hub.v1.ListMergeJobsRequest
+	61, // 58: potluck.hub.v1.HubService.ReloadMembers:input_type -> potluck.hub.v1.ReloadMembersRequest
+	17, // 59: potluck.hub.v1.HubService.GetInfo:output_type -> potluck.hub.v1.GetInfoResponse
+	6,  // 60: potluck.hub.v1.HubService.StartUpload:output_type -> potluck.hub.v1.StartUploadResponse
+	8,  // 61: potluck.hub.v1.HubService.UploadChunks:output_type -> potluck.hub.v1.UploadChunksResponse
+	10, // 62: potluck.hub.v1.HubService.CommitUpload:output_type -> potluck.hub.v1.CommitUploadResponse
+	20, // 63: potluck.hub.v1.HubService.Get:output_type -> potluck.hub.v1.GetResponse
+	22, // 64: potluck.hub.v1.HubService.List:output_type -> potluck.hub.v1.ListResponse
+	24, // 65: potluck.hub.v1.HubService.Merge:output_type -> potluck.hub.v1.MergeResponse
+	26, // 66: potluck.hub.v1.HubService.StartMerge:output_type -> potluck.hub.v1.StartMergeResponse
+	28, // 67: potluck.hub.v1.HubService.GetMergeJob:output_type -> potluck.hub.v1.GetMergeJobResponse
+	30, // 68: potluck.hub.v1.HubService.CancelMergeJob:output_type -> potluck.hub.v1.CancelMergeJobResponse
+	33, // 69: potluck.hub.v1.HubService.GetRelease:output_type -> potluck.hub.v1.GetReleaseResponse
+	35, // 70: potluck.hub.v1.HubService.GetCheckpoint:output_type -> potluck.hub.v1.GetCheckpointResponse
+	37, // 71: potluck.hub.v1.HubService.GetEntries:output_type -> potluck.hub.v1.GetEntriesResponse
+	39, // 72: potluck.hub.v1.HubService.GetInclusionProof:output_type -> potluck.hub.v1.GetInclusionProofResponse
+	41, // 73: potluck.hub.v1.HubService.GetConsistencyProof:output_type -> potluck.hub.v1.GetConsistencyProofResponse
+	43, // 74: potluck.hub.v1.HubService.Unpin:output_type -> potluck.hub.v1.UnpinResponse
+	45, // 75: potluck.hub.v1.HubService.CheckPublish:output_type -> potluck.hub.v1.CheckPublishResponse
+	49, // 76: potluck.hub.v1.HubService.Attest:output_type -> potluck.hub.v1.AttestResponse
+	51, // 77: potluck.hub.v1.HubService.ListAttestations:output_type -> potluck.hub.v1.ListAttestationsResponse
+	53, // 78: potluck.hub.v1.HubService.Yank:output_type -> potluck.hub.v1.YankResponse
+	55, // 79: potluck.hub.v1.HubService.GetLineage:output_type -> potluck.hub.v1.GetLineageResponse
+	60, // 80: potluck.hub.v1.HubService.ListMergeJobs:output_type -> potluck.hub.v1.ListMergeJobsResponse
+	62, // 81: potluck.hub.v1.HubService.ReloadMembers:output_type -> potluck.hub.v1.ReloadMembersResponse
+	59, // [59:82] is the sub-list for method output_type
+	36, // [36:59] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_potluck_hub_v1_hub_proto_init() }
@@ -4015,7 +4233,7 @@ func file_potluck_hub_v1_hub_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_potluck_hub_v1_hub_proto_rawDesc), len(file_potluck_hub_v1_hub_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   59,
+			NumMessages:   62,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -45,6 +45,7 @@ const (
 	HubService_Yank_FullMethodName                = "/potluck.hub.v1.HubService/Yank"
 	HubService_GetLineage_FullMethodName          = "/potluck.hub.v1.HubService/GetLineage"
 	HubService_ListMergeJobs_FullMethodName       = "/potluck.hub.v1.HubService/ListMergeJobs"
+	HubService_ReloadMembers_FullMethodName       = "/potluck.hub.v1.HubService/ReloadMembers"
 )
 
 // HubServiceClient is the client API for HubService service.
@@ -122,6 +123,10 @@ type HubServiceClient interface {
 	// ListMergeJobs lists merge jobs: an operator sees every job, a member
 	// the jobs its org started.
 	ListMergeJobs(ctx context.Context, in *ListMergeJobsRequest, opts ...grpc.CallOption) (*ListMergeJobsResponse, error)
+	// ReloadMembers re-reads the hub's members file without a restart: keys
+	// added, changed, revoked or removed are logged as at start, and tokens
+	// take effect at once. Operators only.
+	ReloadMembers(ctx context.Context, in *ReloadMembersRequest, opts ...grpc.CallOption) (*ReloadMembersResponse, error)
 }
 
 type hubServiceClient struct {
@@ -364,6 +369,16 @@ func (c *hubServiceClient) ListMergeJobs(ctx context.Context, in *ListMergeJobsR
 	return out, nil
 }
 
+func (c *hubServiceClient) ReloadMembers(ctx context.Context, in *ReloadMembersRequest, opts ...grpc.CallOption) (*ReloadMembersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReloadMembersResponse)
+	err := c.cc.Invoke(ctx, HubService_ReloadMembers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HubServiceServer is the server API for HubService service.
 // All implementations must embed UnimplementedHubServiceServer
 // for forward compatibility.
@@ -439,6 +454,10 @@ type HubServiceServer interface {
 	// ListMergeJobs lists merge jobs: an operator sees every job, a member
 	// the jobs its org started.
 	ListMergeJobs(context.Context, *ListMergeJobsRequest) (*ListMergeJobsResponse, error)
+	// ReloadMembers re-reads the hub's members file without a restart: keys
+	// added, changed, revoked or removed are logged as at start, and tokens
+	// take effect at once. Operators only.
+	ReloadMembers(context.Context, *ReloadMembersRequest) (*ReloadMembersResponse, error)
 	mustEmbedUnimplementedHubServiceServer()
 }
 
@@ -514,6 +533,9 @@ func (UnimplementedHubServiceServer) GetLineage(context.Context, *GetLineageRequ
 }
 func (UnimplementedHubServiceServer) ListMergeJobs(context.Context, *ListMergeJobsRequest) (*ListMergeJobsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListMergeJobs not implemented")
+}
+func (UnimplementedHubServiceServer) ReloadMembers(context.Context, *ReloadMembersRequest) (*ReloadMembersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReloadMembers not implemented")
 }
 func (UnimplementedHubServiceServer) mustEmbedUnimplementedHubServiceServer() {}
 func (UnimplementedHubServiceServer) testEmbeddedByValue()                    {}
@@ -914,6 +936,24 @@ func _HubService_ListMergeJobs_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _HubService_ReloadMembers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReloadMembersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HubServiceServer).ReloadMembers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: HubService_ReloadMembers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HubServiceServer).ReloadMembers(ctx, req.(*ReloadMembersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // HubService_ServiceDesc is the grpc.ServiceDesc for HubService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1000,6 +1040,10 @@ var HubService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListMergeJobs",
 			Handler:    _HubService_ListMergeJobs_Handler,
+		},
+		{
+			MethodName: "ReloadMembers",
+			Handler:    _HubService_ReloadMembers_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

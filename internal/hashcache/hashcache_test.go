@@ -1,0 +1,191 @@
+package hashcache
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/potluck-hub/potluck/merge/trimstats"
+	"github.com/potluck-hub/potluck/safetensors"
+	"github.com/potluck-hub/potluck/store"
+)
+
+// writeModel writes a small model directory: a shard of two tensors, a
+// config, a file in a subdirectory.
+func writeModel(t *testing.T, dir string, seed uint64) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(seed, 1))
+	var buf bytes.Buffer
+	specs := []safetensors.TensorSpec{{Name: "a", DType: safetensors.BF16, Shape: []int64{300}}, {Name: "b", DType: safetensors.F32, Shape: []int64{7, 9}}}
+	w, err := safetensors.NewWriter(&buf, specs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, info := range w.Tensors() {
+		b := make([]byte, info.Size())
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		w.Write(b)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	must(t, os.MkdirAll(filepath.Join(dir, "sub"), 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, "model.safetensors"), buf.Bytes(), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"x": 1}`), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "sub", "tokenizer.json"), []byte(`{}`), 0o644))
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sameScan compares a cached scan with store.ScanDir's.
+func sameScan(t *testing.T, got *store.Dir, dir string) {
+	t.Helper()
+	want, err := store.ScanDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gc, _ := got.CID()
+	wc, _ := want.CID()
+	if gc != wc || len(got.Files) != len(want.Files) {
+		t.Fatalf("cached scan: root %s, %d files; store.ScanDir: %s, %d files", gc, len(got.Files), wc, len(want.Files))
+	}
+	for i := range want.Files {
+		if got.Files[i] != want.Files[i] {
+			t.Fatalf("file %s: cached %+v, read %+v", want.Files[i].Path, got.Files[i].File, want.Files[i].File)
+		}
+	}
+}
+
+// fresh caches files at once, for the tests; each change below waits out
+// the file system's time grain.
+func fresh(t *testing.T) {
+	prev := freshness
+	freshness = 0
+	t.Cleanup(func() { freshness = prev })
+}
+
+// grain waits past the file times' grain (a clock tick).
+func grain() { time.Sleep(20 * time.Millisecond) }
+
+func TestScanDirCaches(t *testing.T) {
+	fresh(t)
+	dir := t.TempDir()
+	writeModel(t, dir, 1)
+	c, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	scan := func(wantReads int64) *trimstats.Stats {
+		t.Helper()
+		before := reads.Load()
+		d, s, err := c.ScanDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameScan(t, d, dir)
+		if got := reads.Load() - before; got != wantReads {
+			t.Fatalf("%d files read, want %d", got, wantReads)
+		}
+		return s
+	}
+	s := scan(3)
+	if h, ok := s.Histogram("a"); !ok || h.N != 300 {
+		t.Fatalf("statistics of tensor a: %v %v", h, ok)
+	}
+	if _, ok := s.Histogram("b"); !ok {
+		t.Fatal("no statistics of tensor b")
+	}
+	s2 := scan(0) // every file from the cache, statistics too
+	a, _ := s.MarshalBinary()
+	b, _ := s2.MarshalBinary()
+	if !bytes.Equal(a, b) {
+		t.Fatal("cached statistics differ")
+	}
+	// Rewriting a file (same size) changes its times: read again.
+	cfg := filepath.Join(dir, "config.json")
+	grain()
+	must(t, os.WriteFile(cfg, []byte(`{"x": 2}`), 0o644))
+	scan(1)
+	// A change of metadata alone changes the change time.
+	grain()
+	must(t, os.Chmod(cfg, 0o600))
+	scan(1)
+	// A broken entry is read again.
+	ents, _ := filepath.Glob(filepath.Join(c.dir, "files", "*.json"))
+	for _, e := range ents {
+		must(t, os.WriteFile(e, []byte("{"), 0o644))
+	}
+	scan(3)
+	scan(0)
+	// Files replaced by others of the same size.
+	grain()
+	writeModel(t, dir, 2)
+	scan(3)
+}
+
+// A file changed within the time grain of its read is not cached.
+func TestFreshFilesNotCached(t *testing.T) {
+	dir := t.TempDir()
+	writeModel(t, dir, 5)
+	c, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := reads.Load()
+	for range 2 {
+		if _, _, err := c.ScanDir(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := reads.Load() - before; got != 6 {
+		t.Fatalf("%d reads of 3 fresh files scanned twice, want 6", got)
+	}
+}
+
+// Runs at once on one cache agree with one another and with a plain scan.
+func TestScanDirConcurrent(t *testing.T) {
+	fresh(t)
+	dirs := []string{t.TempDir(), t.TempDir()}
+	for i, d := range dirs {
+		writeModel(t, d, uint64(i+3))
+	}
+	c, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for k := range 8 {
+		wg.Go(func() {
+			d := dirs[k%2]
+			got, _, err := c.ScanDir(d)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			sameScan(t, got, d)
+		})
+	}
+	wg.Wait()
+}
+
+func TestDefaultDir(t *testing.T) {
+	t.Setenv(EnvDir, "/some/where")
+	if d, err := DefaultDir(); err != nil || d != "/some/where" {
+		t.Errorf("DefaultDir = %q, %v", d, err)
+	}
+	t.Setenv(EnvDir, "off")
+	if _, err := DefaultDir(); err != ErrOff {
+		t.Errorf("off: %v", err)
+	}
+}
