@@ -58,7 +58,7 @@ func (h *Hub) authenticate(ctx context.Context, method string) (context.Context,
 		return ctx, nil
 	}
 	if err := h.requireClientCert(ctx); err != nil {
-		return nil, toStatus(err)
+		return ctx, toStatus(err)
 	}
 	var c *Caller
 	if md, ok := metadata.FromIncomingContext(ctx); ok && len(md.Get("authorization")) > 0 {
