@@ -3,8 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/potluck-hub/potluck/node"
 	"github.com/potluck-hub/potluck/signing"
@@ -23,6 +25,16 @@ func progressTo(w io.Writer, verb string, quiet bool) node.Progress {
 	return node.NewProgress(w, verb, quiet)
 }
 
+// stepProgress reports a local step's progress (hashing, computing a
+// delta, a recompute's pulls) as a bar on a terminal, and not at all in
+// logs and pipes, where the transfer lines already say how far it is.
+func stepProgress(w io.Writer, verb string, quiet bool) node.Progress {
+	if f, ok := w.(*os.File); quiet || !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return node.NewProgress(w, verb, false)
+}
+
 // resumeFlag registers --resume, which continues an upload session.
 func resumeFlag(c *cobra.Command, id *string) {
 	c.Flags().StringVar(id, "resume", "", "continue the upload session with this id (printed when an upload fails resumably); the files must be the same")
@@ -33,7 +45,7 @@ func resumeFlag(c *cobra.Command, id *string) {
 // resumed by a later run.
 func uploadOptions(cmd *cobra.Command, resume string, quiet bool) node.UploadOptions {
 	o := node.UploadOptions{Progress: progressTo(cmd.ErrOrStderr(), "sent", quiet), ResumeID: resume,
-		Hashed: progressTo(cmd.ErrOrStderr(), "hashed", quiet)}
+		Hashed: stepProgress(cmd.ErrOrStderr(), "hashed", quiet)}
 	if !quiet {
 		o.OnSession = func(id string) {
 			fmt.Fprintf(cmd.ErrOrStderr(), "  upload session %s (resume with --resume %s)\n", id, id)

@@ -91,7 +91,7 @@ delta that changes nothing (all zeros) is refused before it is sent.`,
 			}
 			p, err := client.PublishDelta(cmd.Context(), signer, node.DeltaOptions{
 				BaseDir: base, FinetunedDir: ftDir, OutDir: outDir, BaseCID: baseCID, DType: dt, Samples: samples, Exact: exact,
-				Progress: progressTo(cmd.ErrOrStderr(), "delta", quiet),
+				Progress: stepProgress(cmd.ErrOrStderr(), "delta", quiet),
 			}, uploadOptions(cmd, resume, quiet))
 			if err != nil {
 				if madeOut && !node.Resumable(err) {

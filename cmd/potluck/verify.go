@@ -195,7 +195,7 @@ func runRecompute(cmd *cobra.Command, client *node.Client, cid, work string, tru
 	var o node.RecomputeOptions
 	if !asJSON {
 		o.Pulled = func(c string) node.Progress {
-			return progressTo(cmd.ErrOrStderr(), "pulled "+c[:min(len(c), 16)]+"…", false)
+			return stepProgress(cmd.ErrOrStderr(), "pulled "+c[:min(len(c), 16)]+"…", false)
 		}
 		o.Merged = mergeProgress(os.Stderr, "the recorded recipe")
 	}
