@@ -92,7 +92,7 @@ func (p *cutProxy) setCut(cut bool) {
 func minioHarness(t *testing.T, configure func(*hub.Options)) (*harness, *cutProxy) {
 	endpoint := os.Getenv("POTLUCK_TEST_S3_ENDPOINT")
 	if endpoint == "" {
-		t.Skip("needs a MinIO server: run `bash scripts/test`, or set POTLUCK_TEST_S3_ENDPOINT, _ACCESS_KEY and _SECRET_KEY")
+		t.Fatal("this test needs a MinIO server and POTLUCK_TEST_S3_ENDPOINT is not set: run `bash scripts/test` (it builds and starts MinIO and sets it), or start `minio server` and set POTLUCK_TEST_S3_ENDPOINT, _ACCESS_KEY and _SECRET_KEY")
 	}
 	proxy := newCutProxy(t, endpoint)
 	var p [6]byte
