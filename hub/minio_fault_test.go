@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 
@@ -33,6 +34,9 @@ type cutProxy struct {
 	mu     sync.Mutex
 	cut    bool
 	conns  map[net.Conn]bool
+	// delay, when set, holds back each new connection and every read from
+	// the server by that long: a slow or congested MinIO.
+	delay atomic.Int64
 }
 
 func newCutProxy(t *testing.T, target string) *cutProxy {
@@ -67,7 +71,26 @@ func (p *cutProxy) serve() {
 		p.conns[c], p.conns[u] = true, true
 		p.mu.Unlock()
 		go func() { io.Copy(u, c); u.Close() }()
-		go func() { io.Copy(c, u); c.Close() }()
+		go func() { p.slowCopy(c, u); c.Close() }()
+	}
+}
+
+// slowCopy copies the server's replies, each read held back by the delay.
+func (p *cutProxy) slowCopy(dst io.Writer, src io.Reader) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if d := time.Duration(p.delay.Load()); d > 0 && n > 0 {
+			time.Sleep(d)
+		}
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
 	}
 }
 
@@ -281,5 +304,32 @@ func TestMinIOGoneDuringGC(t *testing.T) {
 		if _, err := hs.client.Pull(ctx, c, filepath.Join(hs.dir, "pulled-"+c), info.TrustedKeys(), nil); err != nil {
 			t.Errorf("pull %s after gc: %v", c, err)
 		}
+	}
+}
+
+// With MinIO slow (every reply held back), the hub is slow too but right:
+// a base, a delta and a merge are accepted, listed and logged once, and the
+// merge's bytes pull and verify.
+func TestMinIOSlow(t *testing.T) {
+	ctx := context.Background()
+	hs, proxy := minioHarness(t, nil)
+	proxy.delay.Store(int64(5 * time.Millisecond))
+	_, base, d, _ := hs.baseAndDelta(t)
+	r, err := hs.client.Merge(ctx, recipe(base.CID, []string{d.CID}, []float64{0.5}))
+	if err != nil {
+		t.Fatalf("merge with MinIO slow: %v", err)
+	}
+	listed := hs.checkLedger()
+	for _, c := range []string{base.CID, d.CID, r.CID} {
+		if !listed[c] {
+			t.Errorf("%s not listed", c)
+		}
+	}
+	info, err := hs.client.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hs.client.Pull(ctx, r.CID, filepath.Join(hs.dir, "pulled"), info.TrustedKeys(), nil); err != nil {
+		t.Errorf("pull of the merge with MinIO slow: %v", err)
 	}
 }
