@@ -26,6 +26,8 @@ type OpenOptions struct {
 	// AllowCrimes merges models whose configs name other architectures
 	// than the base's (mergekit's --allow-crimes).
 	AllowCrimes bool
+
+	stats bool // take the inputs' trim statistics while hashing them
 }
 
 // OpenLocal resolves a recipe whose base and models are local directories.
@@ -49,6 +51,7 @@ func OpenWith(ctx context.Context, r *Recipe, o OpenOptions) (*Job, error) {
 	}
 	refs := r.References()
 	job := &Job{Recipe: r}
+	o.stats = methods[r.MergeMethod].magnitudeCuts
 	base := r.BaseModel
 	if base == "" {
 		base = refs[0]
@@ -134,7 +137,7 @@ func (o OpenOptions) openOne(ctx context.Context, ref string) (*Model, string, e
 		m, err := OpenModel(dir, linkedDir(dir))
 		return m, c, err
 	}
-	scan, stats, err := scanLocal(dir, how == byPath)
+	scan, stats, err := scanLocal(dir, how == byPath, o.stats)
 	if err != nil {
 		return nil, "", err
 	}

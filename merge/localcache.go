@@ -17,11 +17,12 @@ import (
 
 // scanLocal scans a model directory, through the hash cache (in
 // hashcache.DefaultDir) when cached is set and the cache opens, and returns
-// the directory's hashes and, through the cache, its shards' trim
-// statistics. Only directories a user names go through the cache: a
+// the directory's hashes and, through the cache and when withStats is set,
+// its shards' trim statistics (a method without magnitude cuts does not
+// pay for a histogram of every input). Only directories a user names go through the cache: a
 // release pulled from a hub, and one recomputed for verification, is
 // hashed afresh.
-func scanLocal(dir string, cached bool) (*store.Dir, *trimstats.Stats, error) {
+func scanLocal(dir string, cached, withStats bool) (*store.Dir, *trimstats.Stats, error) {
 	var c *hashcache.Cache
 	cacheDir, err := hashcache.DefaultDir()
 	if err == nil && cached {
@@ -32,6 +33,10 @@ func scanLocal(dir string, cached bool) (*store.Dir, *trimstats.Stats, error) {
 	}
 	if err != nil {
 		d, err := store.ScanDir(dir)
+		return d, nil, err
+	}
+	if !withStats {
+		d, err := c.ScanHashes(dir)
 		return d, nil, err
 	}
 	return c.ScanDir(dir)

@@ -34,6 +34,10 @@ type method struct {
 	// randomMasks: the method draws random masks (DARE, DELLA), which
 	// Recipe.MaskScheme picks the generator of.
 	randomMasks bool
+	// magnitudeCuts: the method cuts each delta by magnitude (TIES,
+	// breadcrumbs), which trim statistics spare a reading pass; a local
+	// merge takes them while it hashes its inputs only for such a method.
+	magnitudeCuts bool
 	// baseOptional lets a recipe leave base_model out, as mergekit lets
 	// it for this method: the first model is then the base the output is
 	// laid out from, and one of the inputs (a zero delta).

@@ -46,7 +46,8 @@ func taskMethod(name string, mask *maskSpec, consensus, normalize, rescale bool)
 		}, nil
 	}
 	random := mask != nil && (mask == &randomMasks || mask == &rankMasks)
-	return method{name: name, params: ps, minModels: 1, plan: plan, randomMasks: random}
+	cuts := mask == &magnitudeMasks || mask == &outlierMasks
+	return method{name: name, params: ps, minModels: 1, plan: plan, randomMasks: random, magnitudeCuts: cuts}
 }
 
 // planTask makes one tensor's op for a task-vector method.

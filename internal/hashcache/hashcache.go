@@ -85,6 +85,9 @@ type entry struct {
 	TSize    uint64   `json:"tsize"`
 	SHA256   string   `json:"sha256"`
 	Stats    bool     `json:"stats"` // stats/<sha256>.stats holds its statistics
+	// Unscanned: a safetensors file read without taking its statistics
+	// (ScanHashes); a ScanDir that wants them reads it again.
+	Unscanned bool `json:"unscanned,omitempty"`
 }
 
 // ScanDir is store.ScanDir, each file's hash from the cache when the file
@@ -94,7 +97,7 @@ type entry struct {
 func (c *Cache) ScanDir(dir string) (*store.Dir, *trimstats.Stats, error) {
 	stats := trimstats.New()
 	d, err := store.ScanDirWith(dir, func(p string) (store.FileInfo, error) {
-		info, s, err := c.file(p)
+		info, s, err := c.file(p, true)
 		if err == nil && s != nil {
 			stats.Merge(s)
 		}
@@ -103,25 +106,35 @@ func (c *Cache) ScanDir(dir string) (*store.Dir, *trimstats.Stats, error) {
 	return d, stats, err
 }
 
-// file returns the file at p's info and, for a safetensors file, its
-// statistics.
-func (c *Cache) file(p string) (store.FileInfo, *trimstats.Stats, error) {
+// ScanHashes is ScanDir without the statistics, for a merge whose method
+// makes no magnitude cuts: it costs a hash, not a hash and a histogram,
+// when the files are not cached yet.
+func (c *Cache) ScanHashes(dir string) (*store.Dir, error) {
+	return store.ScanDirWith(dir, func(p string) (store.FileInfo, error) {
+		info, _, err := c.file(p, false)
+		return info, err
+	})
+}
+
+// file returns the file at p's info and, for a safetensors file when
+// withStats is set, its statistics.
+func (c *Cache) file(p string, withStats bool) (store.FileInfo, *trimstats.Stats, error) {
 	id, err := identify(p)
 	if errors.Is(err, errNoIdentity) {
-		return c.read(p, nil)
+		return c.read(p, nil, withStats)
 	}
 	if err != nil {
 		return store.FileInfo{}, nil, err
 	}
-	if info, s, ok := c.lookup(id); ok {
+	if info, s, ok := c.lookup(id, withStats); ok {
 		return info, s, nil
 	}
-	return c.read(p, &id)
+	return c.read(p, &id, withStats)
 }
 
 // lookup returns the cached info of the file identified by id, if the
 // cache has it and it is whole.
-func (c *Cache) lookup(id identity) (store.FileInfo, *trimstats.Stats, bool) {
+func (c *Cache) lookup(id identity, withStats bool) (store.FileInfo, *trimstats.Stats, bool) {
 	b, err := os.ReadFile(c.entryPath(id))
 	if err != nil {
 		return store.FileInfo{}, nil, false
@@ -131,10 +144,10 @@ func (c *Cache) lookup(id identity) (store.FileInfo, *trimstats.Stats, bool) {
 		return store.FileInfo{}, nil, false
 	}
 	info, err := e.info()
-	if err != nil {
+	if err != nil || (withStats && e.Unscanned) {
 		return store.FileInfo{}, nil, false
 	}
-	if !e.Stats {
+	if !e.Stats || !withStats {
 		return info, nil, true
 	}
 	sb, err := os.ReadFile(c.statsPath(e.SHA256))
@@ -165,7 +178,7 @@ func (e *entry) info() (store.FileInfo, error) {
 // read hashes the file at p (and takes the statistics of a safetensors
 // file in the same read), and caches what it gave under id, unless id is
 // nil or the file changed while it was read.
-func (c *Cache) read(p string, id *identity) (store.FileInfo, *trimstats.Stats, error) {
+func (c *Cache) read(p string, id *identity, withStats bool) (store.FileInfo, *trimstats.Stats, error) {
 	reads.Add(1)
 	f, err := os.Open(p)
 	if err != nil {
@@ -178,7 +191,8 @@ func (c *Cache) read(p string, id *identity) (store.FileInfo, *trimstats.Stats, 
 	}
 	var r io.Reader = f
 	var fb *trimstats.FileBuilder
-	if strings.HasSuffix(p, ".safetensors") {
+	tensors := strings.HasSuffix(p, ".safetensors")
+	if tensors && withStats {
 		fb = trimstats.NewFileBuilder(st.Size())
 		r = io.TeeReader(f, &lenient{w: fb})
 	}
@@ -199,7 +213,8 @@ func (c *Cache) read(p string, id *identity) (store.FileInfo, *trimstats.Stats, 
 	if time.Since(time.Unix(0, max(id.MtimeNs, id.CtimeNs))) < freshness {
 		return info, s, nil // too fresh to tell from a later change: not cached yet
 	}
-	e := entry{Identity: *id, CID: info.CID.String(), Size: info.Size, TSize: info.TSize, SHA256: hex.EncodeToString(info.SHA256[:]), Stats: s != nil}
+	e := entry{Identity: *id, CID: info.CID.String(), Size: info.Size, TSize: info.TSize, SHA256: hex.EncodeToString(info.SHA256[:]), Stats: s != nil,
+		Unscanned: tensors && !withStats}
 	if s != nil {
 		b, err := s.MarshalBinary()
 		if err == nil {

@@ -189,3 +189,52 @@ func TestDefaultDir(t *testing.T) {
 		t.Errorf("off: %v", err)
 	}
 }
+
+// TestScanHashesThenStats: a scan without statistics caches the hashes;
+// a later scan that wants statistics reads the tensors file again (only
+// it) and then has them, as a scan that took them from the start does.
+func TestScanHashesThenStats(t *testing.T) {
+	fresh(t)
+	dir := t.TempDir()
+	writeModel(t, dir, 3)
+	c, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(f func()) int64 {
+		before := reads.Load()
+		f()
+		return reads.Load() - before
+	}
+	if n := count(func() {
+		d, err := c.ScanHashes(dir)
+		must(t, err)
+		sameScan(t, d, dir)
+	}); n != 3 {
+		t.Fatalf("first scan read %d files, want 3", n)
+	}
+	if n := count(func() { _, err := c.ScanHashes(dir); must(t, err) }); n != 0 {
+		t.Fatalf("hashes again: %d files read, want 0", n)
+	}
+	var s *trimstats.Stats
+	if n := count(func() {
+		var d *store.Dir
+		d, s, err = c.ScanDir(dir)
+		must(t, err)
+		sameScan(t, d, dir)
+	}); n != 1 {
+		t.Fatalf("statistics after hashes: %d files read, want the tensors file alone", n)
+	}
+	other, err := Open(t.TempDir())
+	must(t, err)
+	_, want, err := other.ScanDir(dir)
+	must(t, err)
+	a, _ := s.MarshalBinary()
+	b, _ := want.MarshalBinary()
+	if !bytes.Equal(a, b) || len(a) == 0 {
+		t.Fatal("statistics taken on a second read differ from those taken on the first")
+	}
+	if n := count(func() { _, err := c.ScanHashes(dir); must(t, err) }); n != 0 {
+		t.Fatalf("hashes after statistics: %d files read, want 0", n)
+	}
+}
