@@ -160,8 +160,8 @@ func TestStudyGroupAdmission(t *testing.T) {
 		t.Fatalf("deltas %+v: want lab0's and lab1's admitted, lab2's refused", d)
 	}
 	const want = `hub: rejected: tensor "fc1.bias": delta norm `
-	if !strings.HasPrefix(d[2].Refused, want) || !strings.HasSuffix(d[2].Refused, "(bound 10×)") {
-		t.Errorf("lab2's refusal: %q, want %q ... (bound 10×)", d[2].Refused, want)
+	if !strings.HasPrefix(d[2].Refused, want) || !strings.HasSuffix(d[2].Refused, "(bound 10×: Screening.MaxNormRatio, hub serve --max-norm-ratio)") {
+		t.Errorf("lab2's refusal: %q, want %q ... (bound 10×: Screening.MaxNormRatio, hub serve --max-norm-ratio)", d[2].Refused, want)
 	}
 	if !strings.Contains(out, "    lab2's delta is refused: "+d[2].Refused+"\n") ||
 		!strings.Contains(out, "the hub merges the 2 deltas it admitted") {
