@@ -3,10 +3,8 @@ package node
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/internal/wire"
@@ -166,39 +164,29 @@ func deltaToSend(ctx context.Context, o DeltaOptions, up UploadOptions) (*potluc
 }
 
 // scanReporting is store.ScanDir telling p, after each file, how many
-// bytes of the directory's files it has hashed.
+// bytes of the directory's files it has hashed. The total comes from a
+// listing of the same files by store's own rules (sizes only, nothing
+// read), so hidden files and model.sig count as the scan counts them.
 func scanReporting(dir string, p Progress) (*store.Dir, error) {
 	if p == nil {
 		return store.ScanDir(dir)
 	}
-	var total, done int64
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	listed, err := store.ScanDirWith(dir, func(path string) (store.FileInfo, error) {
+		st, err := os.Stat(path)
 		if err != nil {
-			return err
+			return store.FileInfo{}, err
 		}
-		if path != dir && strings.HasPrefix(d.Name(), ".") {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.Type().IsRegular() && d.Name() != signing.SignatureFile {
-			info, err := d.Info()
-			if err != nil {
-				return err
-			}
-			total += info.Size()
-		}
-		return nil
+		return store.FileInfo{Size: st.Size()}, nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	total, done := listed.Size(), int64(0)
 	p(0, total)
 	return store.ScanDirWith(dir, func(path string) (store.FileInfo, error) {
 		info, err := store.HashFileAt(path)
 		if err == nil {
-			done = min(done+info.Size, total)
+			done = min(done+info.Size, total) // model.sig is hashed, not counted
 			p(done, total)
 		}
 		return info, err
