@@ -32,11 +32,11 @@ func RMSDistance(a, b string) (float64, error) {
 		if !ok || u.NumElements() != t.NumElements() {
 			return 0, fmt.Errorf("testmodel: %s: tensor %q is not in %s with %d elements", a, t.Name, b, t.NumElements())
 		}
-		x, err := floats(ma, t.Name, t.DType, t.NumElements())
+		x, err := readFloats(ma, t.Name, t.DType)
 		if err != nil {
 			return 0, err
 		}
-		y, err := floats(mb, u.Name, u.DType, u.NumElements())
+		y, err := readFloats(mb, u.Name, u.DType)
 		if err != nil {
 			return 0, err
 		}
@@ -52,11 +52,12 @@ func RMSDistance(a, b string) (float64, error) {
 	return math.Sqrt(sum / float64(n)), nil
 }
 
-func floats(m *safetensors.Model, name string, dt safetensors.DType, n int64) ([]float32, error) {
+// readFloats reads a float tensor and widens it to float32.
+func readFloats(m *safetensors.Model, name string, dt safetensors.DType) ([]float32, error) {
 	raw, err := m.ReadTensor(name, nil)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]float32, n)
+	out := make([]float32, len(raw)/dt.Size())
 	return out, safetensors.DecodeFloat32(out, raw, dt)
 }

@@ -94,13 +94,9 @@ func WriteFinetune(baseDir, dir string, seed uint64, scale float32) error {
 }
 
 func mustRead(m *safetensors.Model, t safetensors.TensorSpec) []float32 {
-	raw, err := m.ReadTensor(t.Name, nil)
+	vals, err := readFloats(m, t.Name, t.DType)
 	if err != nil {
 		panic(err) // only on a base this package wrote and the caller broke
-	}
-	vals := make([]float32, len(raw)/t.DType.Size())
-	if err := safetensors.DecodeFloat32(vals, raw, t.DType); err != nil {
-		panic(err)
 	}
 	return vals
 }
