@@ -3,6 +3,7 @@ package merge
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/potluck-hub/potluck/safetensors"
@@ -102,6 +103,73 @@ func TestFirstNonFiniteEncoded(t *testing.T) {
 				if got := firstNonFiniteEncoded(raw, f.dt); got != want {
 					t.Fatalf("%s, %d elements: first non-finite at %d, want %d", f.dt, n, got, want)
 				}
+			}
+		}
+	}
+}
+
+// TestRawHistogramsMatchWidened: the float32 histograms taken on raw
+// bytes (histRaw32, histLowRaw32's word-parallel filter) count exactly
+// what the plain per-element loops over the values count, for one cut and
+// two, on keys in, beside and far from the bins, including a zero high
+// field beside a matching one (the filter's borrow case) and odd lengths.
+func TestRawHistogramsMatchWidened(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{0, 1, 3, 4, 5, 17, 4099} {
+		for trial := range 20 {
+			b0 := uint32(r.IntN(0x7F80))
+			b1 := uint32(r.IntN(0x7F80))
+			if trial%3 == 0 {
+				b1 = b0 + 1
+			}
+			x := make([]float32, n)
+			for i := range x {
+				var k uint32
+				switch r.IntN(6) {
+				case 0:
+					k = b0<<16 | uint32(r.IntN(1<<16))
+				case 1:
+					k = b1<<16 | uint32(r.IntN(1<<16))
+				case 2:
+					k = uint32(r.IntN(1 << 16)) // high field zero
+				case 3:
+					k = (b0^1)<<16 | uint32(r.IntN(1<<16))
+				default:
+					k = uint32(r.IntN(0x7F800000))
+				}
+				x[i] = math.Float32frombits(k | uint32(r.IntN(2))<<31)
+			}
+			raw := f32Bytes(x)
+			for _, bins := range [][]int{{int(b0)}, {int(b0), int(b1)}} {
+				want := [][]int64{make([]int64, 1<<16), make([]int64, 1<<16)}
+				got := [][]int64{make([]int64, 1<<16), make([]int64, 1<<16)}
+				for c, b := range bins {
+					histLow(want[c], x, uint32(b))
+				}
+				histLowRaw32(got, bins, raw)
+				for c := range bins {
+					if !slices.Equal(got[c], want[c]) {
+						t.Fatalf("n %d, bins %v: cut %d's low histogram differs from the per-element count", n, bins, c)
+					}
+				}
+			}
+			var h, hw [4][]uint32
+			for i := range h {
+				h[i], hw[i] = make([]uint32, 1<<15), make([]uint32, 1<<15)
+			}
+			histRaw32(&h, raw)
+			histHigh(&hw, x)
+			sum := func(h *[4][]uint32) []uint32 {
+				s := make([]uint32, 1<<15)
+				for _, t := range h {
+					for b, c := range t {
+						s[b] += c
+					}
+				}
+				return s
+			}
+			if !slices.Equal(sum(&h), sum(&hw)) {
+				t.Fatalf("n %d: histRaw32 differs from histHigh", n)
 			}
 		}
 	}

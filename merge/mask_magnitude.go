@@ -140,6 +140,7 @@ func (tr *tensorRun) findCuts(i int, qs []int64) (cuts []cut, checks []*cutCheck
 		})
 	}
 	high := f.highOf(pass)
+	low := f.lowOf(pass)
 	// A bfloat16 or half input, not rescaled, is counted as it lies, by the
 	// 15-bit magnitude key of its raw bits: one pass, unwidened. Bins from
 	// the format's Inf up hold Inf and NaN: then the widening pass finds
@@ -147,12 +148,15 @@ func (tr *tensorRun) findCuts(i int, qs []int64) (cuts []cut, checks []*cutCheck
 	var exact func(bin int) uint32
 	inf := 0
 	dr, dense := tr.rd[i].(denseReader)
+	rawF32 := false
 	if dense && tr.clip[i] == 1 {
 		switch dr.t.DType {
 		case safetensors.BF16:
 			exact, inf = func(bin int) uint32 { return uint32(bin) << 16 }, 0x7F80
 		case safetensors.F16:
 			exact, inf = func(bin int) uint32 { return kernel.F16ToF32Bits(uint16(bin)) }, 0x7C00
+		case safetensors.F32:
+			rawF32, inf = true, 0x7F80
 		}
 	}
 	fromStats := false
@@ -162,12 +166,30 @@ func (tr *tensorRun) findCuts(i int, qs []int64) (cuts []cut, checks []*cutCheck
 			statsTaken.Add(1)
 		}
 	}
-	if exact != nil && !fromStats {
+	if rawF32 {
+		// A float32 input is read as it lies for the low 16 bits of its
+		// keys too: the bins were counted (or taken from statistics, whose
+		// finite claim the merge pass checks), so no value is widened.
+		low = func(bins []int, lo [][]int64) error {
+			return tr.passes(func(off int64, k int) error {
+				b, err := rawAt(dr.m, dr.t, off, k, tr.e.raw)
+				if err == nil {
+					histLowRaw32(lo, bins, b)
+				}
+				return err
+			})
+		}
+	}
+	if (exact != nil || rawF32) && !fromStats {
+		hist := histRaw16
+		if rawF32 {
+			hist = histRaw32
+		}
 		high = func(hi []int64) error {
 			err := tr.passes(func(off int64, k int) error {
 				b, err := rawAt(dr.m, dr.t, off, k, tr.e.raw)
 				if err == nil {
-					histRaw16(&f.hi4, b)
+					hist(&f.hi4, b)
 				}
 				return err
 			})
@@ -182,7 +204,7 @@ func (tr *tensorRun) findCuts(i int, qs []int64) (cuts []cut, checks []*cutCheck
 			return err
 		}
 	}
-	cuts, err = f.find(tr.n, qs, exact, high, pass)
+	cuts, err = f.find(tr.n, qs, exact, high, low)
 	if err != nil || !fromStats {
 		return cuts, nil, err
 	}

@@ -67,11 +67,11 @@ func fusionStats(tr *tensorRun) (combiner, error) {
 	high := tr.e.cuts.highOf(pass)
 	n := tr.n
 	rank := func(q float64) int64 { return int64(q * float64(n-1)) }
-	quart, err := tr.e.cuts.find(n, []int64{rank(0.25), rank(0.75)}, nil, high, pass)
+	quart, err := tr.e.cuts.find(n, []int64{rank(0.25), rank(0.75)}, nil, high, tr.e.cuts.lowOf(pass))
 	if err != nil {
 		return nil, err
 	}
-	mid, err := tr.e.cuts.find(n, []int64{rank(0.5)}, nil, high, pass)
+	mid, err := tr.e.cuts.find(n, []int64{rank(0.5)}, nil, high, tr.e.cuts.lowOf(pass))
 	value := func(c cut) float64 {
 		if c.all { // rank 0: the least
 			return float64(least)

@@ -87,7 +87,7 @@ func sceStats(tr *tensorRun, topk float64) (combiner, error) {
 			})
 		}
 		high := tr.e.cuts.highOf(pass)
-		cuts, err := tr.e.cuts.find(tr.n, []int64{tr.n - keep}, nil, high, pass)
+		cuts, err := tr.e.cuts.find(tr.n, []int64{tr.n - keep}, nil, high, tr.e.cuts.lowOf(pass))
 		if err != nil {
 			return nil, err
 		}

@@ -79,7 +79,7 @@ func newCutFinder() *cutFinder {
 // trim statistics); exact, when set, maps a bin to its one key (bfloat16
 // and half inputs, whose 15-bit keys are whole keys), else pass streams
 // the input again for the low 16 bits inside each cut's bin.
-func (f *cutFinder) find(n int64, qs []int64, exact func(bin int) uint32, high func(hi []int64) error, pass func(func(x []float32)) error) ([]cut, error) {
+func (f *cutFinder) find(n int64, qs []int64, exact func(bin int) uint32, high func(hi []int64) error, low func(bins []int, lo [][]int64) error) ([]cut, error) {
 	cuts := make([]cut, len(qs))
 	clear(f.hi)
 	if err := high(f.hi); err != nil {
@@ -93,12 +93,7 @@ func (f *cutFinder) find(n int64, qs []int64, exact func(bin int) uint32, high f
 		clear(f.lo[i])
 	}
 	if exact == nil {
-		err := pass(func(x []float32) {
-			for i := range qs {
-				histLow(f.lo[i], x, uint32(f.bin[i]))
-			}
-		})
-		if err != nil {
+		if err := low(f.bin, f.lo[:len(qs)]); err != nil {
 			return nil, err
 		}
 	}
@@ -130,6 +125,17 @@ func (f *cutFinder) highOf(pass func(func(x []float32)) error) func(hi []int64) 
 		err := pass(func(x []float32) { histHigh(&f.hi4, x) })
 		f.foldHigh(hi)
 		return err
+	}
+}
+
+// lowOf is find's low from pass, a pass over the widened values.
+func (f *cutFinder) lowOf(pass func(func(x []float32)) error) func(bins []int, lo [][]int64) error {
+	return func(bins []int, lo [][]int64) error {
+		return pass(func(x []float32) {
+			for i, b := range bins {
+				histLow(lo[i], x, uint32(b))
+			}
+		})
 	}
 }
 
@@ -189,6 +195,66 @@ func histRaw16(h *[4][]uint32, b []byte) {
 	}
 	for ; i+2 <= len(b); i += 2 {
 		h0[binary.LittleEndian.Uint16(b[i:])&0x7FFF]++
+	}
+}
+
+// histRaw32 is histHigh over raw little-endian float32s: the same bins,
+// without widening them first.
+func histRaw32(h *[4][]uint32, b []byte) {
+	h0, h1, h2, h3 := h[0][:1<<15], h[1][:1<<15], h[2][:1<<15], h[3][:1<<15]
+	i := 0
+	for ; i+16 <= len(b); i += 16 {
+		v, w := binary.LittleEndian.Uint64(b[i:]), binary.LittleEndian.Uint64(b[i+8:])
+		h0[(v>>16)&0x7FFF]++
+		h1[(v>>48)&0x7FFF]++
+		h2[(w>>16)&0x7FFF]++
+		h3[(w>>48)&0x7FFF]++
+	}
+	for ; i+4 <= len(b); i += 4 {
+		h0[(binary.LittleEndian.Uint32(b[i:])>>16)&0x7FFF]++
+	}
+}
+
+// histLowRaw32 is histLow over raw little-endian float32s for each cut's
+// bin at once: lo[c] counts the low 16 bits of the keys in bins[c]. Almost
+// every element is in neither bin: four at a time, a word-parallel test
+// (a 15-bit field of zero, after XOR with the bin, sets its borrow bit;
+// a borrow out of a zero field may also flag its neighbour, which only
+// sends the four to the exact test) lets most of them pass uncounted.
+func histLowRaw32(lo [][]int64, bins []int, b []byte) {
+	const (
+		field  = 0x7FFF0000_7FFF0000 // the keys' high 15 bits, two to a word
+		one    = 0x00010000_00010000
+		borrow = 0x80000000_80000000
+	)
+	b0, b1 := uint64(bins[0]), uint64(bins[0])
+	l0, l1 := lo[0][:1<<16], lo[0][:1<<16]
+	two := len(bins) > 1
+	if two {
+		b1, l1 = uint64(bins[1]), lo[1][:1<<16]
+	}
+	p0, p1 := b0<<16|b0<<48, b1<<16|b1<<48
+	count := func(k uint64) {
+		k &= 0x7FFFFFFF
+		if k>>16 == b0 {
+			l0[k&0xFFFF]++
+		} else if two && k>>16 == b1 {
+			l1[k&0xFFFF]++
+		}
+	}
+	for ; len(b) >= 16; b = b[16:] {
+		v, w := binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:16])
+		x0, x1, x2, x3 := (v^p0)&field, (w^p0)&field, (v^p1)&field, (w^p1)&field
+		if ((x0-one)&^x0|(x1-one)&^x1|(x2-one)&^x2|(x3-one)&^x3)&borrow == 0 {
+			continue
+		}
+		count(v & 0xFFFFFFFF)
+		count(v >> 32)
+		count(w & 0xFFFFFFFF)
+		count(w >> 32)
+	}
+	for ; len(b) >= 4; b = b[4:] {
+		count(uint64(binary.LittleEndian.Uint32(b[:4])))
 	}
 }
 
