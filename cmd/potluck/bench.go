@@ -3,9 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"runtime"
-	"runtime/pprof"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -36,17 +34,11 @@ the SIMD ones. Memory: about (deltas + 2) × elems × dtype size.`,
 			if methods != "" {
 				o.Methods = strings.Split(methods, ",")
 			}
-			if profile != "" {
-				f, err := os.Create(profile)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
+			stop, err := startProfile(profile)
+			if err != nil {
+				return err
 			}
+			defer stop()
 			out := cmd.OutOrStdout()
 			if !asJSON {
 				fmt.Fprintf(out, "%d deltas + base, %d elements each; GOMAXPROCS %d\n", o.Deltas, o.Elems, runtime.GOMAXPROCS(0))

@@ -19,13 +19,13 @@ import (
 // mergeFlags are merge's options; mergekit-yaml's spellings are accepted
 // where they mean something here.
 type mergeFlags struct {
-	out, stages, cache, hfCache, shardSize, outShardSize string
-	hc                                                   hubConn
-	trust                                                []string
-	workers, threads                                     int
-	seed                                                 uint64
-	allowCrimes, noTokenizer, noCard, noLazy, quiet      bool
-	copyTokenizer, writeCard                             bool
+	out, stages, cache, hfCache, shardSize, outShardSize, cpuProfile string
+	hc                                                               hubConn
+	trust                                                            []string
+	workers, threads                                                 int
+	seed                                                             uint64
+	allowCrimes, noTokenizer, noCard, noLazy, quiet                  bool
+	copyTokenizer, writeCard                                         bool
 }
 
 func mergeCmd() *cobra.Command {
@@ -69,12 +69,20 @@ CID. mergekit's options that mean nothing here (--cuda, --lazy-unpickle,
   potluck merge multimerge.yml ./out -I ./stages     # stages in ./stages/NAME, the final merge in ./out
   potluck merge recipe.yaml --out ./merged --hub 127.0.0.1:7420`,
 		Args: cobra.RangeArgs(1, 2),
-		RunE: func(cmd *cobra.Command, args []string) error { return runMerge(cmd, args, &mf) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			stop, err := startProfile(mf.cpuProfile)
+			if err != nil {
+				return err
+			}
+			defer stop()
+			return runMerge(cmd, args, &mf)
+		},
 	}
 	f := c.Flags()
 	f.StringVar(&mf.out, "out", "", "output directory (or give it after RECIPE); it must not exist")
 	f.IntVar(&mf.workers, "workers", min(runtime.NumCPU(), 8), "goroutines merging tensors, and segments of a large tensor, at a time (the output is the same for any count)")
 	f.IntVarP(&mf.threads, "num-threads", "j", 0, "mergekit's name for --workers")
+	f.StringVar(&mf.cpuProfile, "cpuprofile", "", "write a CPU profile of the merge (go tool pprof) to this file")
 	f.StringVar(&mf.shardSize, "shard-size", "5GB", "largest output shard: bytes, or with a unit (KB, MB, GB, KiB, MiB, GiB)")
 	f.StringVar(&mf.outShardSize, "out-shard-size", "", "mergekit's shard size: a number with K, M or B (5B is 5 GB)")
 	f.StringVarP(&mf.stages, "intermediate-dir", "I", "", "multi-stage recipes: where named stages go (default OUT, when no stage is unnamed)")
