@@ -133,34 +133,18 @@ func (tr *tensorRun) prepareMasks() error {
 	})
 }
 
-// rescaleBlock is the elements l1Rescale takes at a time under a DARE
-// mask: 16 KiB of float32s.
-const rescaleBlock = 4 << 10
-
 // l1Rescale is mergekit's rescaling of input i after mask m: the L1 norm
 // ratio ‖δ‖₁/‖m·δ‖₁ (1, none, when either is below 1e-7), over one pass.
 func (tr *tensorRun) l1Rescale(i int, m mask) (float32, error) {
 	var before, after [8]float64
 	x := tr.e.xs[i]
-	// A DARE mask decides each element alone: its chunk is taken a block
-	// at a time, so the widened values stay in the core's first-level
-	// cache from the load through both sums and the mask. (The sums are
-	// per lane, in element order, so blocks change no bit of them.)
-	block := tr.chunk
-	if _, ok := m.(randomMask); ok {
-		block = rescaleBlock
-	}
 	err := tr.passes(func(off int64, k int) error {
-		for s := 0; s < k; s += block {
-			y := x[s:min(s+block, k)]
-			at := off + int64(s)
-			if err := tr.load(i, at, y, false); err != nil {
-				return err
-			}
-			sumAbsLanes(&before, int(at&7), y)
-			m.apply(tr, at, y)
-			sumAbsLanes(&after, int(at&7), y)
+		if err := tr.load(i, off, x[:k], false); err != nil {
+			return err
 		}
+		sumAbsLanes(&before, int(off&7), x[:k])
+		m.apply(tr, off, x[:k])
+		sumAbsLanes(&after, int(off&7), x[:k])
 		return nil
 	})
 	if b, a := laneSum(&before), laneSum(&after); err == nil && b >= 1e-7 && a >= 1e-7 {
