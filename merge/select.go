@@ -217,44 +217,27 @@ func histRaw32(h *[4][]uint32, b []byte) {
 
 // histLowRaw32 is histLow over raw little-endian float32s for each cut's
 // bin at once: lo[c] counts the low 16 bits of the keys in bins[c]. Almost
-// every element is in neither bin: four at a time, a word-parallel test
-// (a 15-bit field of zero, after XOR with the bin, sets its borrow bit;
-// a borrow out of a zero field may also flag its neighbour, which only
-// sends the four to the exact test) lets most of them pass uncounted.
+// every element is in neither bin (a few in a thousand are), so the
+// elements between two that are go by kernel.FirstInBins, at the speed of
+// their load.
 func histLowRaw32(lo [][]int64, bins []int, b []byte) {
-	const (
-		field  = 0x7FFF0000_7FFF0000 // the keys' high 15 bits, two to a word
-		one    = 0x00010000_00010000
-		borrow = 0x80000000_80000000
-	)
-	b0, b1 := uint64(bins[0]), uint64(bins[0])
+	b0, b1 := uint32(bins[0]), uint32(bins[0])
 	l0, l1 := lo[0][:1<<16], lo[0][:1<<16]
-	two := len(bins) > 1
-	if two {
-		b1, l1 = uint64(bins[1]), lo[1][:1<<16]
+	if len(bins) > 1 {
+		b1, l1 = uint32(bins[1]), lo[1][:1<<16]
 	}
-	p0, p1 := b0<<16|b0<<48, b1<<16|b1<<48
-	count := func(k uint64) {
-		k &= 0x7FFFFFFF
+	for {
+		i := kernel.FirstInBins(b, b0, b1)
+		if 4*i+4 > len(b) {
+			return
+		}
+		k := binary.LittleEndian.Uint32(b[4*i:]) & 0x7FFFFFFF
 		if k>>16 == b0 {
 			l0[k&0xFFFF]++
-		} else if two && k>>16 == b1 {
+		} else {
 			l1[k&0xFFFF]++
 		}
-	}
-	for ; len(b) >= 16; b = b[16:] {
-		v, w := binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:16])
-		x0, x1, x2, x3 := (v^p0)&field, (w^p0)&field, (v^p1)&field, (w^p1)&field
-		if ((x0-one)&^x0|(x1-one)&^x1|(x2-one)&^x2|(x3-one)&^x3)&borrow == 0 {
-			continue
-		}
-		count(v & 0xFFFFFFFF)
-		count(v >> 32)
-		count(w & 0xFFFFFFFF)
-		count(w >> 32)
-	}
-	for ; len(b) >= 4; b = b[4:] {
-		count(uint64(binary.LittleEndian.Uint32(b[:4])))
+		b = b[4*i+4:]
 	}
 }
 

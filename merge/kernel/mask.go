@@ -65,6 +65,12 @@ func MaskBetween(x []float32, lo, hi int64) { maskBetween(x, lo, hi) }
 // (none when key ≥ 2³¹).
 func CountKey(x []float32, key uint32) int { return countKey(x, key) }
 
+// FirstInBins returns the index of the first element of raw, little-endian
+// float32s, whose magnitude key's high 16 bits are b0 or b1
+// ((bits&0x7FFFFFFF)>>16), or len(raw)/4 when none is: a magnitude cut's
+// second pass counts only the elements in its bin, a few in a thousand.
+func FirstInBins(raw []byte, b0, b1 uint32) int { return firstInBins(raw, b0, b1) }
+
 // SumAbsLanes adds |x[i]| to lane (lane+i) mod 8 of acc, in float64:
 //
 //	for i, v := range x {

@@ -71,6 +71,13 @@ func countKeyAVX512(x []float32, key uint32) int
 //go:noescape
 func countKeyAVX2(x []float32, key uint32) int
 
+// firstInBinsAVX2 returns the byte offset of the first 128-byte block of
+// raw (len(raw) a multiple of 128) holding a float32 whose magnitude key's
+// high 16 bits are b0 or b1, or len(raw) when none does.
+//
+//go:noescape
+func firstInBinsAVX2(raw []byte, b0, b1 uint32) int
+
 // sumAbsLanesAVX2 equals sumAbsLanesGeneric(acc, 0, x). It runs at the
 // avx512 level too: the lane sums are bound by the latency of each lane's
 // chain of adds, which two ymm accumulators meet as well as one zmm (and
@@ -200,6 +207,15 @@ func maskBetween(x []float32, lo, hi int64) {
 		maskBetweenAVX2(x[:n], add, lim)
 	}
 	maskBetweenGeneric(x[n:], lo, hi)
+}
+
+func firstInBins(raw []byte, b0, b1 uint32) int {
+	at := 0
+	if impl != generic {
+		whole := len(raw) &^ 127
+		at = firstInBinsAVX2(raw[:whole], b0, b1)
+	}
+	return at/4 + firstInBinsGeneric(raw[at:], b0, b1)
 }
 
 func countKey(x []float32, key uint32) int {

@@ -666,6 +666,56 @@ countKeyAVX2_done:
 	VZEROUPPER
 	RET
 
+// func firstInBinsAVX2(raw []byte, b0 uint32, b1 uint32) int
+// Requires: AVX, AVX2
+TEXT ·firstInBinsAVX2(SB), NOSPLIT, $0-40
+	MOVQ         raw_base+0(FP), AX
+	MOVQ         raw_len+8(FP), CX
+	MOVL         b0+24(FP), DX
+	VMOVD        DX, X0
+	VPBROADCASTD X0, Y0
+	MOVL         b1+28(FP), DX
+	VMOVD        DX, X1
+	VPBROADCASTD X1, Y1
+	VPBROADCASTD maskd7fffffff<>+0(SB), Y2
+	XORQ         DX, DX
+
+firstInBinsAVX2_loop:
+	CMPQ     DX, CX
+	JAE      firstInBinsAVX2_done
+	VPAND    (AX)(DX*1), Y2, Y3
+	VPSRLD   $0x10, Y3, Y3
+	VPCMPEQD Y1, Y3, Y4
+	VPCMPEQD Y0, Y3, Y3
+	VPOR     Y4, Y3, Y3
+	VPAND    32(AX)(DX*1), Y2, Y4
+	VPSRLD   $0x10, Y4, Y4
+	VPCMPEQD Y1, Y4, Y5
+	VPCMPEQD Y0, Y4, Y4
+	VPOR     Y5, Y3, Y3
+	VPOR     Y4, Y3, Y3
+	VPAND    64(AX)(DX*1), Y2, Y4
+	VPSRLD   $0x10, Y4, Y4
+	VPCMPEQD Y1, Y4, Y5
+	VPCMPEQD Y0, Y4, Y4
+	VPOR     Y5, Y3, Y3
+	VPOR     Y4, Y3, Y3
+	VPAND    96(AX)(DX*1), Y2, Y4
+	VPSRLD   $0x10, Y4, Y4
+	VPCMPEQD Y1, Y4, Y5
+	VPCMPEQD Y0, Y4, Y4
+	VPOR     Y5, Y3, Y3
+	VPOR     Y4, Y3, Y3
+	VPTEST   Y3, Y3
+	JNZ      firstInBinsAVX2_done
+	ADDQ     $0x00000080, DX
+	JMP      firstInBinsAVX2_loop
+
+firstInBinsAVX2_done:
+	MOVQ DX, ret+32(FP)
+	VZEROUPPER
+	RET
+
 // func sumAbsLanesAVX2(acc *[8]float64, x []float32)
 // Requires: AVX, AVX2
 TEXT ·sumAbsLanesAVX2(SB), NOSPLIT, $0-32

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"math"
 	"math/bits"
 )
@@ -79,6 +80,16 @@ func countKeyGeneric(x []float32, key uint32) int {
 		}
 	}
 	return n
+}
+
+func firstInBinsGeneric(raw []byte, b0, b1 uint32) int {
+	i := 0
+	for ; len(raw) >= 4; raw, i = raw[4:], i+1 {
+		if k := binary.LittleEndian.Uint32(raw[:4]) & 0x7FFFFFFF >> 16; k == b0 || k == b1 {
+			return i
+		}
+	}
+	return i
 }
 
 func sumAbsLanesGeneric(acc *[8]float64, lane int, x []float32) {

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -614,6 +615,45 @@ func TestDotPairs(t *testing.T) {
 						t.Fatalf("DotPairs %s n=%d lane=%d pair %d of %d: word %d: got %#016x, want %#016x", l, n, lane, p, np, i,
 							math.Float64bits(got[p].buf[i]), math.Float64bits(want[p].buf[i]))
 					}
+				}
+			}
+		}
+	}
+}
+
+// FirstInBins finds the first element in either bin at every level, for
+// hits in each lane of a block, in the tail, in neither (the whole
+// length), with both bins the same, on unaligned bytes, with the sign set.
+func TestFirstInBins(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	for _, n := range append(simdtest.Lengths(), 1000, 4099) {
+		for trial := range 12 {
+			b0, b1 := uint32(r.IntN(0x7F80)), uint32(r.IntN(0x7F80))
+			if trial%4 == 0 {
+				b1 = b0
+			}
+			raw := make([]byte, 4*n+1)[1:] // unaligned
+			for i := range n {
+				k := uint32(r.IntN(0x7F800000))
+				for k>>16 == b0 || k>>16 == b1 {
+					k = uint32(r.IntN(0x7F800000))
+				}
+				binary.LittleEndian.PutUint32(raw[4*i:], k|uint32(r.IntN(2))<<31)
+			}
+			want := n
+			if n > 0 && trial%3 != 0 { // one hit somewhere, another later
+				want = r.IntN(n)
+				bin := []uint32{b0, b1}[r.IntN(2)]
+				binary.LittleEndian.PutUint32(raw[4*want:], bin<<16|uint32(r.IntN(1<<16))|uint32(r.IntN(2))<<31)
+				if later := want + 1 + r.IntN(n-want); later < n {
+					binary.LittleEndian.PutUint32(raw[4*later:], b0<<16)
+				}
+			}
+			for _, l := range append(simdtest.Levels(), generic) {
+				var got int
+				atLevel(l, func() { got = FirstInBins(raw, b0, b1) })
+				if got != want {
+					t.Fatalf("FirstInBins %s n=%d bins %#x %#x: %d, want %d", l, n, b0, b1, got, want)
 				}
 			}
 		}

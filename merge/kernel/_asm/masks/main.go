@@ -30,6 +30,7 @@ func main() {
 	// The lane sums are latency-bound (see laneSums): two ymm chains are as
 	// fast as one zmm chain, faster on AMD's Zen 4, so both levels run
 	// the AVX2 code.
+	firstInBins()
 	sumAbsLanes()
 	dotLanes()
 	for g := 1; g <= dotPairsMax; g++ {
@@ -605,5 +606,46 @@ func dotPairs(g int) {
 	for k := range acc {
 		VMOVUPD(acc[k], Mem{Base: p, Disp: 32 * k})
 	}
+	done()
+}
+
+// firstInBins emits firstInBinsAVX2: the byte offset of the first block of
+// four vectors of raw (little-endian float32s, a whole number of blocks)
+// holding an element whose magnitude key's high 16 bits are b0 or b1, or
+// len(raw) when none does. A magnitude cut's low histogram counts the few
+// elements of its bin: the blocks without one are skipped at the speed of
+// their load. One ymm level serves AVX-512 too (the loop is bound by loads).
+func firstInBins() {
+	const fn, unroll = "firstInBinsAVX2", 4
+	TEXT(fn, NOSPLIT, "func(raw []byte, b0 uint32, b1 uint32) int")
+	src := Load(Param("raw").Base(), GP64())
+	n := Load(Param("raw").Len(), GP64())
+	v0, v1 := broadcastParam32(avx2, "b0"), broadcastParam32(avx2, "b1")
+	abs := broadcast32(avx2, 0x7FFFFFFF)
+	off := GP64()
+	XORQ(off, off)
+	Label(fn + "_loop")
+	CMPQ(off, n)
+	JAE(LabelRef(fn + "_done"))
+	hit := YMM()
+	for j := range unroll {
+		k, e := YMM(), YMM()
+		VPAND(Mem{Base: src, Index: off, Scale: 1, Disp: 32 * j}, abs, k)
+		VPSRLD(U8(16), k, k)
+		VPCMPEQD(v1, k, e)
+		VPCMPEQD(v0, k, k)
+		if j == 0 {
+			VPOR(e, k, hit)
+		} else {
+			VPOR(e, hit, hit)
+			VPOR(k, hit, hit)
+		}
+	}
+	VPTEST(hit, hit)
+	JNZ(LabelRef(fn + "_done"))
+	ADDQ(U32(32*unroll), off)
+	JMP(LabelRef(fn + "_loop"))
+	Label(fn + "_done")
+	Store(off, ReturnIndex(0))
 	done()
 }
