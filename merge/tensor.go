@@ -2,6 +2,8 @@ package merge
 
 import (
 	"fmt"
+
+	"github.com/potluck-hub/potluck/merge/kernel"
 )
 
 // tensorRun is the merge of one float tensor on one engine: its inputs'
@@ -135,10 +137,28 @@ func (tr *tensorRun) prepareMasks() error {
 
 // l1Rescale is mergekit's rescaling of input i after mask m: the L1 norm
 // ratio ‖δ‖₁/‖m·δ‖₁ (1, none, when either is below 1e-7), over one pass.
+//
+// A scheme-2 DARE mask over a dense bfloat16 or float32 delta, not
+// clipped, is taken on the encoded bytes (kernel.DARE2L1: both sums and
+// the draws in one pass, nothing widened into memory); the same sums, to
+// the bit, as the general pass, which a chunk holding a value that is not
+// finite goes through to name it.
 func (tr *tensorRun) l1Rescale(i int, m mask) (float32, error) {
 	var before, after [8]float64
 	x := tr.e.xs[i]
+	raw := tr.rawDARE(i, m)
 	err := tr.passes(func(off int64, k int) error {
+		if raw != nil {
+			b, err := rawAt(raw.d.m, raw.d.t, off, k, tr.e.raw)
+			if err != nil {
+				return err
+			}
+			b0, a0 := before, after
+			if kernel.DARE2L1(raw.f, b, raw.key, uint64(off), raw.keep, &before, &after) {
+				return nil
+			}
+			before, after = b0, a0
+		}
 		if err := tr.load(i, off, x[:k], false); err != nil {
 			return err
 		}
@@ -151,4 +171,28 @@ func (tr *tensorRun) l1Rescale(i int, m mask) (float32, error) {
 		return float32(b / a), nil
 	}
 	return 1, err
+}
+
+// dareRaw is what l1Rescale needs to take an input's sums on its encoded
+// bytes.
+type dareRaw struct {
+	d    denseReader
+	f    kernel.Format
+	key  uint64
+	keep uint32
+}
+
+// rawDARE is input i's dareRaw under mask m, or nil when its sums cannot
+// be taken on its encoded bytes.
+func (tr *tensorRun) rawDARE(i int, m mask) *dareRaw {
+	rm, ok := m.(randomMask)
+	d, dense := tr.rd[i].(denseReader)
+	if !ok || rm.d.scheme != 2 || !dense || tr.clip[i] != 1 {
+		return nil
+	}
+	f, ok := kernelFormat(d.t.DType)
+	if !ok || f == kernel.F16 { // half is widened faster by half's kernels
+		return nil
+	}
+	return &dareRaw{d: d, f: f, key: rm.d.key, keep: keep16(rm.p)}
 }

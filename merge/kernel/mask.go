@@ -65,6 +65,17 @@ func MaskBetween(x []float32, lo, hi int64) { maskBetween(x, lo, hi) }
 // (none when key ≥ 2³¹).
 func CountKey(x []float32, key uint32) int { return countKey(x, key) }
 
+// DARE2L1 adds, in float64, each element's |x| (raw holds elements e, e+1,
+// … of a tensor, encoded in f) to lane (e+i) mod 8 of before and, when
+// DAREMask2's draw with key keeps it (u < keep), to the same lane of after:
+// a DARE input's L1 norms before and after its mask in one pass over its
+// encoded bytes, each lane adding its elements in order, as SumAbsLanes
+// over the widened values and again over the masked ones would. It
+// reports false, the sums then partial, at a value that is not finite.
+func DARE2L1(f Format, raw []byte, key uint64, e uint64, keep uint32, before, after *[8]float64) bool {
+	return dare2L1(f, raw, key, e, keep, before, after)
+}
+
 // FirstInBins returns the index of the first element of raw, little-endian
 // float32s, whose magnitude key's high 16 bits are b0 or b1
 // ((bits&0x7FFFFFFF)>>16), or len(raw)/4 when none is: a magnitude cut's

@@ -78,6 +78,17 @@ func countKeyAVX2(x []float32, key uint32) int
 //go:noescape
 func firstInBinsAVX2(raw []byte, b0, b1 uint32) int
 
+// dare2L1BF16AVX2 and dare2L1F32AVX2 equal dare2L1Generic(f, raw, key, e,
+// keep, &acc[0:8], &acc[8:16]) for e a multiple of 8, z = key +
+// (e>>2+1)·γ, keep < 2¹⁶ and len(raw) a whole number of 16-element blocks
+// (the sums are partial when they return false).
+//
+//go:noescape
+func dare2L1BF16AVX2(raw []byte, z uint64, keep uint32, acc *[16]float64) bool
+
+//go:noescape
+func dare2L1F32AVX2(raw []byte, z uint64, keep uint32, acc *[16]float64) bool
+
 // sumAbsLanesAVX2 equals sumAbsLanesGeneric(acc, 0, x). It runs at the
 // avx512 level too: the lane sums are bound by the latency of each lane's
 // chain of adds, which two ymm accumulators meet as well as one zmm (and
@@ -207,6 +218,35 @@ func maskBetween(x []float32, lo, hi int64) {
 		maskBetweenAVX2(x[:n], add, lim)
 	}
 	maskBetweenGeneric(x[n:], lo, hi)
+}
+
+func dare2L1(f Format, raw []byte, key, e uint64, keep uint32, before, after *[8]float64) bool {
+	if impl == generic || f == F16 || keep >= 1<<16 {
+		return dare2L1Generic(f, raw, key, e, keep, before, after)
+	}
+	sz := f.Size()
+	h := min(int(-e&7), len(raw)/sz) // the assembly starts on lane 0
+	if !dare2L1Generic(f, raw[:h*sz], key, e, keep, before, after) {
+		return false
+	}
+	raw, e = raw[h*sz:], e+uint64(h)
+	n := len(raw) / sz &^ 15
+	if n > 0 {
+		var acc [16]float64
+		copy(acc[:8], before[:])
+		copy(acc[8:], after[:])
+		run := dare2L1BF16AVX2
+		if f == F32 {
+			run = dare2L1F32AVX2
+		}
+		ok := run(raw[:n*sz], key+(e>>2+1)*dareGamma, keep, &acc)
+		copy(before[:], acc[:8])
+		copy(after[:], acc[8:])
+		if !ok {
+			return false
+		}
+	}
+	return dare2L1Generic(f, raw[n*sz:], key, e+uint64(n), keep, before, after)
 }
 
 func firstInBins(raw []byte, b0, b1 uint32) int {

@@ -716,6 +716,232 @@ firstInBinsAVX2_done:
 	VZEROUPPER
 	RET
 
+// func dare2L1BF16AVX2(raw []byte, z uint64, keep uint32, acc *[16]float64) bool
+// Requires: AVX, AVX2
+TEXT ·dare2L1BF16AVX2(SB), NOSPLIT, $0-49
+	MOVQ         raw_base+0(FP), AX
+	MOVQ         raw_len+8(FP), CX
+	MOVQ         acc+40(FP), DX
+	MOVL         keep+32(FP), BX
+	VMOVD        BX, X0
+	VPBROADCASTW X0, Y0
+	VPBROADCASTQ z+24(FP), Y1
+	VPADDQ       maskDare2Lanes4<>+0(SB), Y1, Y1
+	VMOVUPD      (DX), Y2
+	VMOVUPD      32(DX), Y3
+	VMOVUPD      64(DX), Y4
+	VMOVUPD      96(DX), Y5
+	VPXOR        Y6, Y6, Y6
+
+dare2L1BF16AVX2_loop:
+	CMPQ         CX, $0x00000020
+	JB           dare2L1BF16AVX2_done
+	VPSRLQ       $0x1e, Y1, Y7
+	VPXOR        Y1, Y7, Y7
+	VPMULUDQ     maskMul1x4<>+0(SB), Y7, Y8
+	VPSRLQ       $0x20, Y7, Y9
+	VPMULUDQ     maskMul1x4<>+0(SB), Y9, Y9
+	VPMULUDQ     maskMul1Hx4<>+0(SB), Y7, Y7
+	VPADDQ       Y9, Y7, Y7
+	VPSLLQ       $0x20, Y7, Y7
+	VPADDQ       Y8, Y7, Y7
+	VPSRLQ       $0x1b, Y7, Y8
+	VPXOR        Y8, Y7, Y7
+	VPMULUDQ     maskMul2x4<>+0(SB), Y7, Y8
+	VPSRLQ       $0x20, Y7, Y9
+	VPMULUDQ     maskMul2x4<>+0(SB), Y9, Y9
+	VPMULUDQ     maskMul2Hx4<>+0(SB), Y7, Y7
+	VPADDQ       Y9, Y7, Y7
+	VPSLLQ       $0x20, Y7, Y7
+	VPADDQ       Y8, Y7, Y7
+	VPSRLQ       $0x1f, Y7, Y8
+	VPXOR        Y8, Y7, Y7
+	VPMAXUW      Y0, Y7, Y8
+	VPCMPEQW     Y7, Y8, Y8
+	VPMOVSXWD    X8, Y7
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXWD    X8, Y8
+	VPMOVZXWD    (AX), Y9
+	VPSLLD       $0x10, Y9, Y9
+	VPAND        maskAbs32x8<>+0(SB), Y9, Y9
+	VPCMPGTD     maskFinite32x8<>+0(SB), Y9, Y10
+	VPOR         Y10, Y6, Y6
+	VCVTPS2PD    X9, Y10
+	VADDPD       Y10, Y2, Y2
+	VEXTRACTF128 $0x01, Y9, X10
+	VCVTPS2PD    X10, Y10
+	VADDPD       Y10, Y3, Y3
+	VPANDN       Y9, Y7, Y9
+	VCVTPS2PD    X9, Y7
+	VADDPD       Y7, Y4, Y4
+	VEXTRACTF128 $0x01, Y9, X7
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y7, Y5, Y5
+	VPMOVZXWD    16(AX), Y7
+	VPSLLD       $0x10, Y7, Y7
+	VPAND        maskAbs32x8<>+0(SB), Y7, Y7
+	VPCMPGTD     maskFinite32x8<>+0(SB), Y7, Y9
+	VPOR         Y9, Y6, Y6
+	VCVTPS2PD    X7, Y9
+	VADDPD       Y9, Y2, Y2
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y9, Y3, Y3
+	VPANDN       Y7, Y8, Y7
+	VCVTPS2PD    X7, Y8
+	VADDPD       Y8, Y4, Y4
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X7, Y8
+	VADDPD       Y8, Y5, Y5
+	VPADDQ       maskDare2Step4<>+0(SB), Y1, Y1
+	ADDQ         $0x00000020, AX
+	SUBQ         $0x00000020, CX
+	JMP          dare2L1BF16AVX2_loop
+
+dare2L1BF16AVX2_done:
+	VMOVUPD Y2, (DX)
+	VMOVUPD Y3, 32(DX)
+	VMOVUPD Y4, 64(DX)
+	VMOVUPD Y5, 96(DX)
+	VPTEST  Y6, Y6
+	SETEQ   AL
+	MOVB    AL, ret+48(FP)
+	VZEROUPPER
+	RET
+
+DATA maskDare2Step4<>+0(SB)/8, $0x78dde6e5fd29f054
+DATA maskDare2Step4<>+8(SB)/8, $0x78dde6e5fd29f054
+DATA maskDare2Step4<>+16(SB)/8, $0x78dde6e5fd29f054
+DATA maskDare2Step4<>+24(SB)/8, $0x78dde6e5fd29f054
+GLOBL maskDare2Step4<>(SB), RODATA|NOPTR, $32
+
+DATA maskMul1x4<>+0(SB)/8, $0xbf58476d1ce4e5b9
+DATA maskMul1x4<>+8(SB)/8, $0xbf58476d1ce4e5b9
+DATA maskMul1x4<>+16(SB)/8, $0xbf58476d1ce4e5b9
+DATA maskMul1x4<>+24(SB)/8, $0xbf58476d1ce4e5b9
+GLOBL maskMul1x4<>(SB), RODATA|NOPTR, $32
+
+DATA maskMul1Hx4<>+0(SB)/8, $0x00000000bf58476d
+DATA maskMul1Hx4<>+8(SB)/8, $0x00000000bf58476d
+DATA maskMul1Hx4<>+16(SB)/8, $0x00000000bf58476d
+DATA maskMul1Hx4<>+24(SB)/8, $0x00000000bf58476d
+GLOBL maskMul1Hx4<>(SB), RODATA|NOPTR, $32
+
+DATA maskMul2x4<>+0(SB)/8, $0x94d049bb133111eb
+DATA maskMul2x4<>+8(SB)/8, $0x94d049bb133111eb
+DATA maskMul2x4<>+16(SB)/8, $0x94d049bb133111eb
+DATA maskMul2x4<>+24(SB)/8, $0x94d049bb133111eb
+GLOBL maskMul2x4<>(SB), RODATA|NOPTR, $32
+
+DATA maskMul2Hx4<>+0(SB)/8, $0x0000000094d049bb
+DATA maskMul2Hx4<>+8(SB)/8, $0x0000000094d049bb
+DATA maskMul2Hx4<>+16(SB)/8, $0x0000000094d049bb
+DATA maskMul2Hx4<>+24(SB)/8, $0x0000000094d049bb
+GLOBL maskMul2Hx4<>(SB), RODATA|NOPTR, $32
+
+DATA maskAbs32x8<>+0(SB)/8, $0x7fffffff7fffffff
+DATA maskAbs32x8<>+8(SB)/8, $0x7fffffff7fffffff
+DATA maskAbs32x8<>+16(SB)/8, $0x7fffffff7fffffff
+DATA maskAbs32x8<>+24(SB)/8, $0x7fffffff7fffffff
+GLOBL maskAbs32x8<>(SB), RODATA|NOPTR, $32
+
+DATA maskFinite32x8<>+0(SB)/8, $0x7f7fffff7f7fffff
+DATA maskFinite32x8<>+8(SB)/8, $0x7f7fffff7f7fffff
+DATA maskFinite32x8<>+16(SB)/8, $0x7f7fffff7f7fffff
+DATA maskFinite32x8<>+24(SB)/8, $0x7f7fffff7f7fffff
+GLOBL maskFinite32x8<>(SB), RODATA|NOPTR, $32
+
+// func dare2L1F32AVX2(raw []byte, z uint64, keep uint32, acc *[16]float64) bool
+// Requires: AVX, AVX2
+TEXT ·dare2L1F32AVX2(SB), NOSPLIT, $0-49
+	MOVQ         raw_base+0(FP), AX
+	MOVQ         raw_len+8(FP), CX
+	MOVQ         acc+40(FP), DX
+	MOVL         keep+32(FP), BX
+	VMOVD        BX, X0
+	VPBROADCASTW X0, Y0
+	VPBROADCASTQ z+24(FP), Y1
+	VPADDQ       maskDare2Lanes4<>+0(SB), Y1, Y1
+	VMOVUPD      (DX), Y2
+	VMOVUPD      32(DX), Y3
+	VMOVUPD      64(DX), Y4
+	VMOVUPD      96(DX), Y5
+	VPXOR        Y6, Y6, Y6
+
+dare2L1F32AVX2_loop:
+	CMPQ         CX, $0x00000040
+	JB           dare2L1F32AVX2_done
+	VPSRLQ       $0x1e, Y1, Y7
+	VPXOR        Y1, Y7, Y7
+	VPMULUDQ     maskMul1x4<>+0(SB), Y7, Y8
+	VPSRLQ       $0x20, Y7, Y9
+	VPMULUDQ     maskMul1x4<>+0(SB), Y9, Y9
+	VPMULUDQ     maskMul1Hx4<>+0(SB), Y7, Y7
+	VPADDQ       Y9, Y7, Y7
+	VPSLLQ       $0x20, Y7, Y7
+	VPADDQ       Y8, Y7, Y7
+	VPSRLQ       $0x1b, Y7, Y8
+	VPXOR        Y8, Y7, Y7
+	VPMULUDQ     maskMul2x4<>+0(SB), Y7, Y8
+	VPSRLQ       $0x20, Y7, Y9
+	VPMULUDQ     maskMul2x4<>+0(SB), Y9, Y9
+	VPMULUDQ     maskMul2Hx4<>+0(SB), Y7, Y7
+	VPADDQ       Y9, Y7, Y7
+	VPSLLQ       $0x20, Y7, Y7
+	VPADDQ       Y8, Y7, Y7
+	VPSRLQ       $0x1f, Y7, Y8
+	VPXOR        Y8, Y7, Y7
+	VPMAXUW      Y0, Y7, Y8
+	VPCMPEQW     Y7, Y8, Y8
+	VPMOVSXWD    X8, Y7
+	VEXTRACTI128 $0x01, Y8, X8
+	VPMOVSXWD    X8, Y8
+	VMOVDQU      (AX), Y9
+	VPAND        maskAbs32x8<>+0(SB), Y9, Y9
+	VPCMPGTD     maskFinite32x8<>+0(SB), Y9, Y10
+	VPOR         Y10, Y6, Y6
+	VCVTPS2PD    X9, Y10
+	VADDPD       Y10, Y2, Y2
+	VEXTRACTF128 $0x01, Y9, X10
+	VCVTPS2PD    X10, Y10
+	VADDPD       Y10, Y3, Y3
+	VPANDN       Y9, Y7, Y9
+	VCVTPS2PD    X9, Y7
+	VADDPD       Y7, Y4, Y4
+	VEXTRACTF128 $0x01, Y9, X7
+	VCVTPS2PD    X7, Y7
+	VADDPD       Y7, Y5, Y5
+	VMOVDQU      32(AX), Y7
+	VPAND        maskAbs32x8<>+0(SB), Y7, Y7
+	VPCMPGTD     maskFinite32x8<>+0(SB), Y7, Y9
+	VPOR         Y9, Y6, Y6
+	VCVTPS2PD    X7, Y9
+	VADDPD       Y9, Y2, Y2
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VADDPD       Y9, Y3, Y3
+	VPANDN       Y7, Y8, Y7
+	VCVTPS2PD    X7, Y8
+	VADDPD       Y8, Y4, Y4
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X7, Y8
+	VADDPD       Y8, Y5, Y5
+	VPADDQ       maskDare2Step4<>+0(SB), Y1, Y1
+	ADDQ         $0x00000040, AX
+	SUBQ         $0x00000040, CX
+	JMP          dare2L1F32AVX2_loop
+
+dare2L1F32AVX2_done:
+	VMOVUPD Y2, (DX)
+	VMOVUPD Y3, 32(DX)
+	VMOVUPD Y4, 64(DX)
+	VMOVUPD Y5, 96(DX)
+	VPTEST  Y6, Y6
+	SETEQ   AL
+	MOVB    AL, ret+48(FP)
+	VZEROUPPER
+	RET
+
 // func sumAbsLanesAVX2(acc *[8]float64, x []float32)
 // Requires: AVX, AVX2
 TEXT ·sumAbsLanesAVX2(SB), NOSPLIT, $0-32

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/potluck-hub/potluck/internal/simdtest"
@@ -654,6 +655,87 @@ func TestFirstInBins(t *testing.T) {
 				atLevel(l, func() { got = FirstInBins(raw, b0, b1) })
 				if got != want {
 					t.Fatalf("FirstInBins %s n=%d bins %#x %#x: %d, want %d", l, n, b0, b1, got, want)
+				}
+			}
+		}
+	}
+}
+
+// DARE2L1 gives, at every level and for each format, exactly the lane
+// sums of |x| before and after DAREMask2 that widening, SumAbsLanes,
+// DAREMask2 and SumAbsLanes again give (the generic level throughout),
+// from any first element e and for any length; a value that is not
+// finite makes it report false.
+func TestDARE2L1(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 42))
+	for _, f := range []Format{BF16, F16, F32} {
+		sz := f.Size()
+		for _, n := range append(simdtest.Lengths(), 1000, 4099) {
+			for trial := range 6 {
+				raw := make([]byte, n*sz+1)[1:] // unaligned
+				for i := range n {
+					v := float32(r.NormFloat64()) * 0.01
+					if trial == 5 && i%7 == 0 {
+						v = 0
+					}
+					switch f {
+					case BF16:
+						binary.LittleEndian.PutUint16(raw[2*i:], uint16(math.Float32bits(v)>>16))
+					case F16:
+						binary.LittleEndian.PutUint16(raw[2*i:], uint16(r.IntN(0x7C00))|uint16(r.IntN(2))<<15)
+					default:
+						binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
+					}
+				}
+				key, e := r.Uint64(), uint64(r.IntN(1<<20))
+				keep := uint32(1 + r.IntN(1<<16))
+				if trial == 4 {
+					keep = 1 << 16
+				}
+				x := make([]float32, n)
+				for i := range n {
+					switch f {
+					case BF16:
+						x[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(raw[2*i:])) << 16)
+					case F16:
+						x[i] = math.Float32frombits(F16ToF32Bits(binary.LittleEndian.Uint16(raw[2*i:])))
+					default:
+						x[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+					}
+				}
+				var wantB, wantA [8]float64
+				atLevel(generic, func() {
+					SumAbsLanes(&wantB, int(e&7), x)
+					DAREMask2(x, key, int64(e), keep)
+					SumAbsLanes(&wantA, int(e&7), x)
+				})
+				for _, l := range append(simdtest.Levels(), generic) {
+					var b, a [8]float64
+					var ok bool
+					atLevel(l, func() { ok = DARE2L1(f, raw, key, e, keep, &b, &a) })
+					if !ok || b != wantB || a != wantA {
+						t.Fatalf("DARE2L1 %s %v n=%d e=%d keep=%d: ok %v\nbefore %v\nwant   %v\nafter  %v\nwant   %v", l, f, n, e, keep, ok, b, wantB, a, wantA)
+					}
+				}
+				if n > 0 {
+					bad := slices.Clone(raw)
+					i := r.IntN(n)
+					switch f {
+					case BF16:
+						binary.LittleEndian.PutUint16(bad[2*i:], 0x7F80)
+					case F16:
+						binary.LittleEndian.PutUint16(bad[2*i:], 0xFE00)
+					default:
+						binary.LittleEndian.PutUint32(bad[4*i:], 0xFF800000)
+					}
+					for _, l := range append(simdtest.Levels(), generic) {
+						var b, a [8]float64
+						var ok bool
+						atLevel(l, func() { ok = DARE2L1(f, bad, key, e, keep, &b, &a) })
+						if ok {
+							t.Fatalf("DARE2L1 %s %v n=%d: element %d is not finite, reported true", l, f, n, i)
+						}
+					}
 				}
 			}
 		}

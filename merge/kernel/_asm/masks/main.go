@@ -31,6 +31,8 @@ func main() {
 	// fast as one zmm chain, faster on AMD's Zen 4, so both levels run
 	// the AVX2 code.
 	firstInBins()
+	dare2L1("BF16")
+	dare2L1("F32")
 	sumAbsLanes()
 	dotLanes()
 	for g := 1; g <= dotPairsMax; g++ {
@@ -367,8 +369,8 @@ func dareMask2(a isa) {
 // splitMixAVX2 returns SplitMix64's finaliser of the four counters of z,
 // each 64-bit multiply done as dareMask's AVX2 code does it: c holds the
 // multiplier's low dword in each qword, ch its high dword.
-func splitMixAVX2(z, c1, c1h, c2, c2h reg.VecVirtual) reg.VecVirtual {
-	mul := func(t, c, ch reg.VecVirtual) {
+func splitMixAVX2(z reg.VecVirtual, c1, c1h, c2, c2h Op) reg.VecVirtual {
+	mul := func(t reg.VecVirtual, c, ch Op) {
 		lo, h := YMM(), YMM()
 		VPMULUDQ(c, t, lo)
 		VPSRLQ(U8(32), t, h)
@@ -647,5 +649,94 @@ func firstInBins() {
 	JMP(LabelRef(fn + "_loop"))
 	Label(fn + "_done")
 	Store(off, ReturnIndex(0))
+	done()
+}
+
+// dare2L1 emits dare2L1<f>AVX2: over raw (bfloat16 or float32, 16
+// elements a block, the first element's index a multiple of 8), each
+// element's |x| is added, in float64, to lane i mod 8 of acc[0:8] and, when
+// DAREMask2's draw keeps it (u < keep, the draws of z on as dareMask2's),
+// to lane i mod 8 of acc[8:16]: a DARE input's L1 norms before and after
+// its mask in one pass over its encoded bytes. The lanes add in element
+// order (elements j and j+8 of a block, in that order), as SumAbsLanes
+// does. It returns false when it met a value that is not finite.
+func dare2L1(f string) {
+	fn := "dare2L1" + f + "AVX2"
+	TEXT(fn, NOSPLIT, "func(raw []byte, z uint64, keep uint32, acc *[16]float64) bool")
+	src := Load(Param("raw").Base(), GP64())
+	n := Load(Param("raw").Len(), GP64())
+	accp := Load(Param("acc"), GP64())
+	g := GP32()
+	Load(Param("keep"), g)
+	keep, xk := YMM(), XMM()
+	VMOVD(g, xk)
+	VPBROADCASTW(xk, keep)
+	z := YMM()
+	VPBROADCASTQ(addr("z"), z)
+	VPADDQ(table64("maskDare2Lanes4", lanesTimes(0, 1, 2, 3)...), z, z)
+	// Constants stay in memory, whole vectors: the loop needs the registers.
+	vec := func(name string, v uint64) Mem { return table64(name, v, v, v, v) }
+	step := vec("maskDare2Step4", lanesTimes(4)[0])
+	c1, c1h := vec("maskMul1x4", mul1), vec("maskMul1Hx4", mul1>>32)
+	c2, c2h := vec("maskMul2x4", mul2), vec("maskMul2Hx4", mul2>>32)
+	acc := make([]reg.VecVirtual, 4) // before lo, before hi, after lo, after hi
+	for j := range acc {
+		acc[j] = YMM()
+		VMOVUPD(Mem{Base: accp, Disp: 32 * j}, acc[j])
+	}
+	abs, finite := vec("maskAbs32x8", 0x7FFFFFFF7FFFFFFF), vec("maskFinite32x8", 0x7F7FFFFF7F7FFFFF)
+	bad := YMM()
+	VPXOR(bad, bad, bad)
+	block := 32 // bytes of 16 elements
+	if f == "F32" {
+		block = 64
+	}
+	Label(fn + "_loop")
+	CMPQ(n, U32(block))
+	JB(LabelRef(fn + "_done"))
+	d := splitMixAVX2(z, c1, c1h, c2, c2h)
+	m := YMM()
+	VPMAXUW(keep, d, m)
+	VPCMPEQW(d, m, m) // u ≥ keep: dropped
+	drop := []reg.VecVirtual{YMM(), YMM()}
+	VPMOVSXWD(m.AsX(), drop[0])
+	VEXTRACTI128(U8(1), m, drop[1].AsX())
+	VPMOVSXWD(drop[1].AsX(), drop[1])
+	add := func(v reg.VecVirtual, lo, hi reg.VecVirtual) {
+		p, t := YMM(), XMM()
+		VCVTPS2PD(v.AsX(), p)
+		VADDPD(p, lo, lo)
+		VEXTRACTF128(U8(1), v, t)
+		VCVTPS2PD(t, p)
+		VADDPD(p, hi, hi)
+	}
+	for h := range 2 {
+		x := YMM()
+		if f == "F32" {
+			VMOVDQU(Mem{Base: src, Disp: 32 * h}, x)
+		} else {
+			VPMOVZXWD(Mem{Base: src, Disp: 16 * h}, x)
+			VPSLLD(U8(16), x, x)
+		}
+		VPAND(abs, x, x)
+		t := YMM()
+		VPCMPGTD(finite, x, t)
+		VPOR(t, bad, bad)
+		add(x, acc[0], acc[1])
+		VPANDN(x, drop[h], x) // x &^ drop
+		add(x, acc[2], acc[3])
+	}
+	VPADDQ(step, z, z)
+	ADDQ(U32(block), src)
+	SUBQ(U32(block), n)
+	JMP(LabelRef(fn + "_loop"))
+	Label(fn + "_done")
+	for j := range acc {
+		VMOVUPD(acc[j], Mem{Base: accp, Disp: 32 * j})
+	}
+	ok := GP8()
+	VPTEST(bad, bad)
+	SETEQ(ok)
+	Store(ok, ReturnIndex(0))
 	done()
 }
