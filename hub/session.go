@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,7 +28,8 @@ import (
 //	<i>.part      the bytes of file i received so far
 //
 // state.json only ever claims bytes already fsynced to the part files (it
-// is written after syncing them: every checkpointBytes and when a stream
+// is written after syncing them: every checkpointBytes, in the background
+// while later chunks are written, and when a file is complete or a stream
 // ends), so after a crash the hub truncates each part to what the state
 // claims and the client resends the rest. Each part is hashed as its bytes
 // arrive (a store.Hasher per file, in memory: the session takes a file's
@@ -77,7 +79,13 @@ type session struct {
 	parts    []*os.File
 	hashers  []*store.Hasher // each part's bytes so far; nil once out of step
 	unsynced int64
-	gone     bool // expired, rejected or the hub closed
+	// A checkpoint syncing in the background (write starts one): syncing
+	// is set while it runs, and its error, read once flight is waited
+	// for, fails the next write or checkpoint.
+	flight    sync.WaitGroup
+	syncing   atomic.Bool
+	flightErr error
+	gone      bool // expired, rejected or the hub closed
 	// committed is set once the session's release is recorded: it no
 	// longer counts against Limits.
 	committed atomic.Bool
@@ -285,10 +293,61 @@ func (s *session) write(c Chunk, now time.Time) error {
 	s.hash(c.File, held, c.Data[held-c.Offset:])
 	s.state.Received[c.File] = end
 	s.unsynced += end - held
-	if s.unsynced >= checkpointBytes || end == f.Size {
+	switch {
+	case end == f.Size, s.unsynced >= maxUnsynced:
 		return s.checkpoint(now)
+	case s.unsynced >= checkpointBytes && !s.syncing.Load():
+		return s.checkpointBehind(now)
 	}
 	return nil
+}
+
+// maxUnsynced is how far the bytes received may run ahead of the last
+// checkpoint while one syncs in the background before a chunk waits for it.
+const maxUnsynced = 4 * checkpointBytes
+
+// checkpointBehind starts a checkpoint of what the session holds now that
+// syncs in the background while later chunks are written: the disk works
+// while the network sends. The caller holds s.mu; no checkpoint is in
+// flight.
+func (s *session) checkpointBehind(now time.Time) error {
+	if err := s.landed(); err != nil {
+		return err
+	}
+	s.unsynced = 0
+	s.state.Touched = now.UTC()
+	st := s.state
+	st.Received = slices.Clone(s.state.Received)
+	parts := slices.Clone(s.parts)
+	s.syncing.Store(true)
+	s.flight.Add(1)
+	go func() {
+		defer s.flight.Done()
+		defer s.syncing.Store(false)
+		s.flightErr = s.record(parts, st)
+	}()
+	return nil
+}
+
+// landed waits for a checkpoint in flight and returns its error; the
+// caller holds s.mu.
+func (s *session) landed() error {
+	s.flight.Wait()
+	err := s.flightErr
+	s.flightErr = nil
+	return err
+}
+
+// record syncs parts, then writes st as the session's state.
+func (s *session) record(parts []*os.File, st sessionState) error {
+	for _, f := range parts {
+		if f != nil {
+			if err := f.Sync(); err != nil {
+				return fmt.Errorf("hub: upload session %s: %w", s.id, err)
+			}
+		}
+	}
+	return writeFileJSON(filepath.Join(s.dir, "state.json"), st)
 }
 
 // hash feeds part i's hasher the bytes just written at held, starting one
@@ -359,21 +418,21 @@ func (s *session) openPart(i int) (*os.File, error) {
 	return s.parts[i], nil
 }
 
-// checkpoint syncs the parts, then records what they hold; the caller holds s.mu.
+// checkpoint syncs the parts, then records what they hold, after any
+// checkpoint in flight; the caller holds s.mu.
 func (s *session) checkpoint(now time.Time) error {
-	for _, f := range s.parts {
-		if f != nil {
-			if err := f.Sync(); err != nil {
-				return fmt.Errorf("hub: upload session %s: %w", s.id, err)
-			}
-		}
+	if err := s.landed(); err != nil {
+		return err
 	}
 	s.unsynced = 0
 	s.state.Touched = now.UTC()
-	return writeFileJSON(filepath.Join(s.dir, "state.json"), s.state)
+	return s.record(s.parts, s.state)
 }
 
+// closeParts closes the part files once no checkpoint syncs them; the
+// caller holds s.mu.
 func (s *session) closeParts() {
+	s.flight.Wait()
 	for i, f := range s.parts {
 		if f != nil {
 			f.Close()

@@ -2,6 +2,8 @@ package hub
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -85,5 +87,70 @@ func TestSessionHashesPartsAsTheyArrive(t *testing.T) {
 				t.Errorf("empty part staged as %+v, want %+v", empty.Info, w)
 			}
 		})
+	}
+}
+
+// Past checkpointBytes a session records what it holds in the background,
+// while the stream goes on: once that checkpoint lands, state.json claims
+// at least the bytes held when it began and no more than were written.
+func TestSessionCheckpointsBehindTheStream(t *testing.T) {
+	const chunk = MaxChunk
+	size := int64(2*checkpointBytes + 3*chunk)
+	ss, err := openSessions(t.TempDir(), time.Hour, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ss.create(Upload{Kind: potluck.KindBase, Files: []UploadFile{{Path: "a.bin", Size: size}}}, "", Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := testgen.Bytes(42, chunk)
+	var off int64
+	for ; off < checkpointBytes+chunk; off += chunk {
+		if err := s.write(Chunk{File: 0, Offset: off, Data: data}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.mu.Lock()
+	err = s.landed()
+	s.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st sessionState
+	if err := readFileJSON(filepath.Join(s.dir, "state.json"), &st); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Received[0]; got < checkpointBytes || got > off {
+		t.Fatalf("state.json claims %d bytes; %d were written, a checkpoint began at %d", got, off, checkpointBytes)
+	}
+	if fi, err := os.Stat(s.part(0)); err != nil || fi.Size() < st.Received[0] {
+		t.Fatalf("part: %v, %v", fi, err)
+	}
+}
+
+// BenchmarkSessionWrite measures a session taking 256 MiB in 4 MiB chunks:
+// the part's writes, its hashing and its checkpoints.
+func BenchmarkSessionWrite(b *testing.B) {
+	const size = 256 << 20
+	data := testgen.Bytes(43, MaxChunk)
+	ss, err := openSessions(b.TempDir(), time.Hour, time.Now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(size)
+	for b.Loop() {
+		s, err := ss.create(Upload{Kind: potluck.KindBase, Files: []UploadFile{{Path: "a.bin", Size: size}}}, "", Limits{SessionsPerOrg: -1, Sessions: -1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for off := int64(0); off < size; off += MaxChunk {
+			if err := s.write(Chunk{File: 0, Offset: off, Data: data}, time.Now()); err != nil {
+				b.Fatal(err)
+			}
+		}
+		s.mu.Lock()
+		ss.drop(s)
+		s.mu.Unlock()
 	}
 }
