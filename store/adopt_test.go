@@ -115,6 +115,11 @@ func TestAddFileCommit(t *testing.T) {
 	if _, err := s.Open(ctx, st.Info.CID); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("staged file visible before commit: %v", err)
 	}
+	src, err1 := os.Stat(p)
+	staged, err2 := os.Stat(st.data)
+	if err := errors.Join(err1, err2); err != nil || !os.SameFile(src, staged) {
+		t.Fatalf("the staged data is not the adopted file itself (a copy?): %v", err)
+	}
 	if err := os.Remove(p); err != nil {
 		t.Fatal(err)
 	}
