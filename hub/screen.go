@@ -9,6 +9,7 @@ import (
 
 	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/merge"
+	"github.com/potluck-hub/potluck/merge/kernel"
 )
 
 // Screening bounds what a delta may hold beyond the structural checks.
@@ -107,7 +108,9 @@ func (h *Hub) baseNorm(baseCID string, base *merge.Model, name string) (float64,
 }
 
 // tensorNorm is a float tensor's L2 norm, read chunk by chunk; 0 for a
-// tensor that is not float.
+// tensor that is not float. The squares add up in float64 over 8 lanes
+// fixed by element index (kernel.DotLanes, SIMD where the CPU has it), so
+// the norm is the same on every machine.
 func tensorNorm(m *merge.Model, name string) (float64, error) {
 	t, ok := m.Tensor(name)
 	if !ok {
@@ -119,15 +122,17 @@ func tensorNorm(m *merge.Model, name string) (float64, error) {
 	n := t.NumElements()
 	r := newFloatReader(m, name)
 	vals := make([]float32, min(n, merge.ChunkElems))
-	var sum float64
+	var lanes [8]float64
 	for off := int64(0); off < n; off += int64(len(vals)) {
 		k := int(min(int64(len(vals)), n-off))
 		if err := r.read(vals[:k]); err != nil {
 			return 0, err
 		}
-		for _, v := range vals[:k] {
-			sum += float64(v) * float64(v)
-		}
+		kernel.DotLanes(&lanes, int(off), vals[:k], vals[:k])
+	}
+	var sum float64
+	for _, v := range lanes {
+		sum += v
 	}
 	return math.Sqrt(sum), nil
 }

@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/potluck-hub/potluck"
+	"github.com/potluck-hub/potluck/store"
 )
 
 // Resumable uploads. A session lives in DATA/uploads/<id>/:
@@ -26,12 +28,15 @@ import (
 //	<i>.part      the bytes of file i received so far
 //
 // state.json only ever claims bytes already fsynced to the part files (it
-// is written after syncing them: every checkpointBytes and when a stream
+// is written after syncing them: every checkpointBytes, in the background
+// while later chunks are written, and when a file is complete or a stream
 // ends), so after a crash the hub truncates each part to what the state
-// claims and the client resends the rest. Nothing is hashed while bytes
-// arrive: at commit each complete part is imported into the store (one
-// sequential read computing SHA-256 and the CID), so no hash state needs to
-// survive a restart and no prefix is re-hashed on resume.
+// claims and the client resends the rest. Each part is hashed as its bytes
+// arrive (a store.Hasher per file, in memory: the session takes a file's
+// bytes in order only), and at commit the store adopts each complete part
+// as it is (store.AddFile: a hard link, no copy), so a commit reads no byte
+// to stage them. A hasher lost to a restart is not rebuilt: that part is
+// hashed in place at commit, one read.
 
 // ErrOutOfOrder reports a chunk past the bytes a session holds: the client
 // should ask where to resume.
@@ -72,8 +77,15 @@ type session struct {
 	mu       sync.Mutex
 	state    sessionState
 	parts    []*os.File
+	hashers  []*store.Hasher // each part's bytes so far; nil once out of step
 	unsynced int64
-	gone     bool // expired, rejected or the hub closed
+	// A checkpoint syncing in the background (write starts one): syncing
+	// is set while it runs, and its error, read once flight is waited
+	// for, fails the next write or checkpoint.
+	flight    sync.WaitGroup
+	syncing   atomic.Bool
+	flightErr error
+	gone      bool // expired, rejected or the hub closed
 	// committed is set once the session's release is recorded: it no
 	// longer counts against Limits.
 	committed atomic.Bool
@@ -174,7 +186,7 @@ func (ss *sessions) get(id string) (*session, error) {
 	}
 	// Bytes past the last checkpoint may be torn: drop them, the client resends.
 	for i, n := range s.state.Received {
-		if err := os.Truncate(s.part(i), n); err != nil && !(n == 0 && errors.Is(err, os.ErrNotExist)) {
+		if err := truncatePart(s.part(i), n); err != nil {
 			return nil, fmt.Errorf("hub: upload session %s: %w", id, err)
 		}
 	}
@@ -278,12 +290,118 @@ func (s *session) write(c Chunk, now time.Time) error {
 	if _, err := pf.WriteAt(c.Data[held-c.Offset:], held); err != nil {
 		return fmt.Errorf("hub: upload session %s: %w", s.id, err)
 	}
+	s.hash(c.File, held, c.Data[held-c.Offset:])
 	s.state.Received[c.File] = end
 	s.unsynced += end - held
-	if s.unsynced >= checkpointBytes || end == f.Size {
+	switch {
+	case end == f.Size, s.unsynced >= maxUnsynced:
 		return s.checkpoint(now)
+	case s.unsynced >= checkpointBytes && !s.syncing.Load():
+		return s.checkpointBehind(now)
 	}
 	return nil
+}
+
+// maxUnsynced is how far the bytes received may run ahead of the last
+// checkpoint while one syncs in the background before a chunk waits for it.
+const maxUnsynced = 4 * checkpointBytes
+
+// checkpointBehind starts a checkpoint of what the session holds now that
+// syncs in the background while later chunks are written: the disk works
+// while the network sends. The caller holds s.mu; no checkpoint is in
+// flight.
+func (s *session) checkpointBehind(now time.Time) error {
+	if err := s.landed(); err != nil {
+		return err
+	}
+	s.unsynced = 0
+	s.state.Touched = now.UTC()
+	st := s.state
+	st.Received = slices.Clone(s.state.Received)
+	parts := slices.Clone(s.parts)
+	s.syncing.Store(true)
+	s.flight.Add(1)
+	go func() {
+		defer s.flight.Done()
+		defer s.syncing.Store(false)
+		s.flightErr = s.record(parts, st)
+	}()
+	return nil
+}
+
+// landed waits for a checkpoint in flight and returns its error; the
+// caller holds s.mu.
+func (s *session) landed() error {
+	s.flight.Wait()
+	err := s.flightErr
+	s.flightErr = nil
+	return err
+}
+
+// record syncs parts, then writes st as the session's state.
+func (s *session) record(parts []*os.File, st sessionState) error {
+	for _, f := range parts {
+		if f != nil {
+			if err := f.Sync(); err != nil {
+				return fmt.Errorf("hub: upload session %s: %w", s.id, err)
+			}
+		}
+	}
+	return writeFileJSON(filepath.Join(s.dir, "state.json"), st)
+}
+
+// hash feeds part i's hasher the bytes just written at held, starting one
+// for a part's first bytes; a part whose hasher is missing (a restart) or
+// out of step gets none, and is hashed in place at commit. The caller
+// holds s.mu.
+func (s *session) hash(i int, held int64, data []byte) {
+	if s.hashers == nil {
+		s.hashers = make([]*store.Hasher, len(s.meta.Files))
+	}
+	h := s.hashers[i]
+	if h == nil && held == 0 {
+		h = store.NewHasher()
+	}
+	if h == nil || h.Size() != held {
+		s.hashers[i] = nil
+		return
+	}
+	h.Write(data)
+	s.hashers[i] = h
+}
+
+// complete returns the path of part i, holding exactly the size bytes
+// declared (an empty file's part is made here), and its hasher if it has
+// one in step; the caller holds s.mu and has checked that every byte came.
+func (s *session) complete(i int, size int64) (string, *store.Hasher, error) {
+	p := s.part(i)
+	if size == 0 {
+		if f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE, 0o644); err == nil {
+			f.Close()
+		}
+	}
+	if err := truncatePart(p, size); err != nil {
+		return "", nil, fmt.Errorf("hub: upload session %s: %w", s.id, err)
+	}
+	var h *store.Hasher
+	if s.hashers != nil {
+		h = s.hashers[i]
+	}
+	return p, h, nil
+}
+
+// truncatePart cuts the part file p to n bytes if it holds more (a part
+// never written is taken as empty). One of the right size is left alone:
+// a committed part is shared, read-only, with the store's file.
+func truncatePart(p string, n int64) error {
+	fi, err := os.Stat(p)
+	if errors.Is(err, os.ErrNotExist) && n == 0 {
+		return nil
+	}
+	if err != nil || fi.Size() == n {
+		return err
+	}
+	return os.Truncate(p, n)
 }
 
 func (s *session) openPart(i int) (*os.File, error) {
@@ -300,21 +418,21 @@ func (s *session) openPart(i int) (*os.File, error) {
 	return s.parts[i], nil
 }
 
-// checkpoint syncs the parts, then records what they hold; the caller holds s.mu.
+// checkpoint syncs the parts, then records what they hold, after any
+// checkpoint in flight; the caller holds s.mu.
 func (s *session) checkpoint(now time.Time) error {
-	for _, f := range s.parts {
-		if f != nil {
-			if err := f.Sync(); err != nil {
-				return fmt.Errorf("hub: upload session %s: %w", s.id, err)
-			}
-		}
+	if err := s.landed(); err != nil {
+		return err
 	}
 	s.unsynced = 0
 	s.state.Touched = now.UTC()
-	return writeFileJSON(filepath.Join(s.dir, "state.json"), s.state)
+	return s.record(s.parts, s.state)
 }
 
+// closeParts closes the part files once no checkpoint syncs them; the
+// caller holds s.mu.
 func (s *session) closeParts() {
+	s.flight.Wait()
 	for i, f := range s.parts {
 		if f != nil {
 			f.Close()

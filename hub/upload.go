@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 
@@ -142,40 +140,29 @@ func (h *Hub) checkBase(_ context.Context, a *admission) error {
 	return buildOn(base, "delta for base")
 }
 
-// stageParts imports the complete part files of the admission's session
-// into the store's staging, hashing each once, and checks them against
-// the declaration.
+// stageParts stages the complete part files of the admission's session in
+// the store as they are (no copy; hashed as they arrived, or here in place
+// if the hub restarted meanwhile) and checks them against the declaration.
 func (h *Hub) stageParts(ctx context.Context, a *admission) error {
 	s := a.parts
 	for i, f := range a.up.Files {
-		pf, err := os.Open(s.part(i))
-		if errors.Is(err, os.ErrNotExist) && f.Size == 0 {
-			pf, err = os.Open(os.DevNull)
-		}
+		p, hs, err := s.complete(i, f.Size)
 		if err != nil {
 			return fmt.Errorf("upload: file %q: %w", f.Path, err)
 		}
-		err = h.stageOne(ctx, a, f, io.LimitReader(pf, f.Size))
-		pf.Close()
+		st, err := h.store.AddFile(p, hs)
 		if err != nil {
+			return fmt.Errorf("upload: file %q: %w", f.Path, err)
+		}
+		a.staged = append(a.staged, st)
+		if err := checkStaged(f, st.Info); err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// stageOne imports one declared file from r into staging and checks it
-// against its declaration.
-func (h *Hub) stageOne(ctx context.Context, a *admission, f UploadFile, r io.Reader) error {
-	st, err := h.store.Add(r)
-	if err != nil {
-		return fmt.Errorf("upload: file %q: %w", f.Path, err)
-	}
-	a.staged = append(a.staged, st)
-	if err := checkStaged(f, st.Info); err != nil {
-		return err
-	}
-	return ctx.Err()
 }
 
 func checkStaged(f UploadFile, got store.FileInfo) error {

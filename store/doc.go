@@ -15,6 +15,11 @@
 // re-hashing it. That stores each byte once and costs about 2 MB of sidecar
 // per 10 GB of files.
 //
+// A receiver that writes a file itself (the hub's upload sessions) hashes
+// its bytes as they come (Hasher) and has the store adopt the complete file
+// as it is (AddFile: a hard link into staging, the DAG laid out from the
+// hashed leaves), so staging it reads and writes no byte again.
+//
 // The store also speaks blocks (Blockstore, for the IPFS gateway) and CAR
 // (ExportCAR, ImportCAR), and reclaims what no pin reaches (GC).
 package store

@@ -2,6 +2,7 @@ package store
 
 import (
 	"crypto/sha256"
+	"errors"
 	"hash"
 	"io"
 	"runtime"
@@ -186,17 +187,17 @@ func (p *pipeline) digest() [32]byte {
 }
 
 // leafFor returns the pipeline's CID for data, if data is a chunk it handed
-// out recently (the very slice, not equal bytes).
-func (p *pipeline) leafFor(data []byte) (cid.Cid, bool) {
+// out recently (the very slice, not equal bytes), or errUnknownLeaf.
+func (p *pipeline) leafFor(data []byte) (cid.Cid, error) {
 	if len(data) == 0 {
-		return cid.Undef, false
+		return cid.Undef, errUnknownLeaf
 	}
 	for _, pc := range p.recent {
 		if pc != nil && len(pc.data) == len(data) && &pc.data[0] == &data[0] {
-			return pc.leaf, true
+			return pc.leaf, nil
 		}
 	}
-	return cid.Undef, false
+	return cid.Undef, errUnknownLeaf
 }
 
 // rawLeafCID is the CID of a raw leaf whose SHA-256 is sum.
@@ -214,13 +215,23 @@ func rawLeafCID(sum [32]byte) cid.Cid {
 // usual, so the result never depends on the shortcut.
 type hashedBuilder struct {
 	prefix cid.Prefix
-	p      *pipeline
+	p      leafFinder
 }
+
+// leafFinder knows the CIDs of the chunks it handed the layout recently:
+// leafFor returns errUnknownLeaf for data it does not know, which is then
+// hashed, and any other error to stop the layout.
+type leafFinder interface {
+	leafFor(data []byte) (cid.Cid, error)
+}
+
+var errUnknownLeaf = errors.New("store: not a chunk the layout was handed")
 
 func (b hashedBuilder) Sum(data []byte) (cid.Cid, error) {
 	if b.prefix.Codec == cid.Raw {
-		if c, ok := b.p.leafFor(data); ok {
-			return c, nil
+		c, err := b.p.leafFor(data)
+		if err == nil || !errors.Is(err, errUnknownLeaf) {
+			return c, err
 		}
 	}
 	return b.prefix.Sum(data)

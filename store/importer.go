@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 
+	chunker "github.com/ipfs/boxo/chunker"
 	"github.com/ipfs/boxo/ipld/merkledag"
 	"github.com/ipfs/boxo/ipld/unixfs/importer/balanced"
 	"github.com/ipfs/boxo/ipld/unixfs/importer/helpers"
@@ -69,25 +70,36 @@ func importFile(r io.Reader, sink blockSink, data *os.File) (FileInfo, error) {
 
 // layout builds the DAG over the pipeline's chunks.
 func layout(p *pipeline, sink blockSink) (FileInfo, error) {
+	root, tsize, err := buildDAG(p, p, sink)
+	if err != nil {
+		return FileInfo{}, err
+	}
+	return FileInfo{CID: root, Size: p.n, TSize: tsize, SHA256: p.digest()}, nil
+}
+
+// buildDAG runs boxo's balanced layout over the chunks split hands out,
+// taking their leaves' CIDs from leaves, and returns the root's CID and the
+// DAG's cumulative size.
+func buildDAG(split chunker.Splitter, leaves leafFinder, sink blockSink) (cid.Cid, uint64, error) {
 	params := helpers.DagBuilderParams{
 		RawLeaves:  true,
-		CidBuilder: hashedBuilder{prefix: merkledag.V1CidPrefix(), p: p},
+		CidBuilder: hashedBuilder{prefix: merkledag.V1CidPrefix(), p: leaves},
 		Maxlinks:   helpers.DefaultLinksPerBlock,
 		Dagserv:    &sinkDAG{sink: sink},
 	}
-	db, err := params.New(p)
+	db, err := params.New(split)
 	if err != nil {
-		return FileInfo{}, err
+		return cid.Undef, 0, err
 	}
 	root, err := balanced.Layout(db)
 	if err != nil {
-		return FileInfo{}, err
+		return cid.Undef, 0, err
 	}
 	tsize, err := root.Size()
 	if err != nil {
-		return FileInfo{}, err
+		return cid.Undef, 0, err
 	}
-	return FileInfo{CID: root.Cid(), Size: p.n, TSize: tsize, SHA256: p.digest()}, nil
+	return root.Cid(), tsize, nil
 }
 
 // sinkDAG adapts a blockSink to the ipld.DAGService the importer writes to.
