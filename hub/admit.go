@@ -64,9 +64,14 @@ func (h *Hub) checkSparse(_ context.Context, a *admission) error {
 // checkValues: the manifest lists every tensor with its digest, every
 // value is finite, and not every value is zero (the delta changes its base).
 func (h *Hub) checkValues(_ context.Context, a *admission) error {
-	if err := checkManifestTensors(a.man, a.upload); err != nil {
+	sums, norms, err := scanNorms(a.upload, a.upload.Names())
+	if err != nil {
+		return rejected(err)
+	}
+	if err := checkManifestTensors(a.man, a.upload, sums); err != nil {
 		return err
 	}
+	a.norms = norms
 	zero, err := merge.ZeroDelta(a.base, a.upload)
 	if err == nil && zero {
 		err = merge.ErrZeroDelta
@@ -123,7 +128,7 @@ func checkManifestFiles(man *potluck.Manifest, a *admission) error {
 
 // checkManifestTensors: the manifest lists exactly the delta's tensors where
 // they are, with the right digests, and every value is finite.
-func checkManifestTensors(man *potluck.Manifest, m *merge.Model) error {
+func checkManifestTensors(man *potluck.Manifest, m *merge.Model, sums map[string][32]byte) error {
 	if len(man.Tensors) != len(m.Names()) {
 		return fmt.Errorf("%w: manifest lists %d tensors, the files hold %d", ErrRejected, len(man.Tensors), len(m.Names()))
 	}
@@ -136,10 +141,7 @@ func checkManifestTensors(man *potluck.Manifest, m *merge.Model) error {
 			return fmt.Errorf("%w: manifest: tensor %q is listed as %s%v in %s at %d+%d (%s), found %s%v in %s at %d+%d",
 				ErrRejected, mt.Name, mt.DType, mt.Shape, mt.File, mt.Offset, mt.Length, mt.Encoding, t.DType, t.Shape, t.File, t.Start, t.Size())
 		}
-		sum, err := m.ScanTensor(mt.Name)
-		if err != nil {
-			return fmt.Errorf("%w: %w", ErrRejected, err)
-		}
+		sum := sums[mt.Name]
 		if potluck.HexDigest(sum) != mt.SHA256 {
 			return fmt.Errorf("%w: manifest: tensor %q: sha256 %s, listed %s", ErrRejected, mt.Name, potluck.HexDigest(sum), mt.SHA256)
 		}

@@ -45,12 +45,16 @@ func (h *Hub) normBound(base *merge.Model, name string, dn, bn float64) error {
 
 // checkBaseValues: every value of a base is finite (a NaN would surface
 // only later, failing every merge over it).
+//
+// The same read takes each tensor's norm, which the norm stage of every
+// delta of this base bounds the delta's by (kept once the base is
+// admitted; a hub that restarts takes them again on first use).
 func (h *Hub) checkBaseValues(_ context.Context, a *admission) error {
-	for _, name := range a.upload.Names() {
-		if _, err := a.upload.ScanTensor(name); err != nil {
-			return rejected(err)
-		}
+	_, norms, err := scanNorms(a.upload, a.upload.Names())
+	if err != nil {
+		return rejected(err)
 	}
+	a.norms = norms
 	return nil
 }
 

@@ -77,12 +77,13 @@ type admission struct {
 	parts  *session // holds the upload's bytes; nil before they come
 	checks []potluck.Check
 
-	org    string            // signature: the signing member
-	signed *signing.Verified // signature
-	staged []*store.Staged   // bytes: the files, in declaration order
-	upload *merge.Model      // format: the staged files as a model
-	man    *potluck.Manifest // manifest
-	base   *merge.Model      // fit: the delta's base
+	org    string             // signature: the signing member
+	signed *signing.Verified  // signature
+	staged []*store.Staged    // bytes: the files, in declaration order
+	upload *merge.Model       // format: the staged files as a model
+	man    *potluck.Manifest  // manifest
+	base   *merge.Model       // fit: the delta's base
+	norms  map[string]float64 // values: each float tensor's norm, for the norm stage
 }
 
 // run runs stages in order, recording each outcome, up to the first that
@@ -157,6 +158,12 @@ func (h *Hub) admit(ctx context.Context, up Upload, s *session) (*potluck.Releas
 	r, err := h.commit(ctx, a)
 	if err != nil {
 		return nil, err
+	}
+	if up.Kind == potluck.KindBase {
+		// The norm stage of the deltas to come bounds them by these.
+		for name, n := range a.norms {
+			h.norms.Store(r.CID+" "+name, n)
+		}
 	}
 	h.metrics.uploads.WithLabelValues(string(up.Kind), "accepted").Inc()
 	h.logger.Info("upload accepted", "kind", up.Kind, "cid", r.CID, "org", a.org, "base", up.Base)

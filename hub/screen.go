@@ -70,9 +70,12 @@ func (h *Hub) checkNorms(_ context.Context, a *admission) error {
 			continue
 		}
 		baseName := strings.TrimSuffix(name, merge.SparseValues)
-		dn, err := tensorNorm(delta, name)
-		if err != nil {
-			return fmt.Errorf("%w: %w", ErrRejected, err)
+		dn, ok := a.norms[name] // taken by the values stage's read
+		if !ok {
+			var err error
+			if dn, err = tensorNorm(delta, name); err != nil {
+				return fmt.Errorf("%w: %w", ErrRejected, err)
+			}
 		}
 		if err := h.withinBound(a, fmt.Sprintf("tensor %q", name), baseName, dn, bound); err != nil {
 			return err
@@ -122,17 +125,47 @@ func tensorNorm(m *merge.Model, name string) (float64, error) {
 	n := t.NumElements()
 	r := newFloatReader(m, name)
 	vals := make([]float32, min(n, merge.ChunkElems))
-	var lanes [8]float64
+	var sq squares
 	for off := int64(0); off < n; off += int64(len(vals)) {
 		k := int(min(int64(len(vals)), n-off))
 		if err := r.read(vals[:k]); err != nil {
 			return 0, err
 		}
-		kernel.DotLanes(&lanes, int(off), vals[:k], vals[:k])
+		sq.add(off, vals[:k])
 	}
+	return sq.norm(), nil
+}
+
+// squares adds up a tensor's squares, chunk by chunk, in float64 over 8
+// lanes fixed by element index: the same norm whatever the chunks, so a
+// norm taken while another check reads the tensor is tensorNorm's.
+type squares struct{ lanes [8]float64 }
+
+func (s *squares) add(off int64, vals []float32) { kernel.DotLanes(&s.lanes, int(off), vals, vals) }
+
+func (s *squares) norm() float64 {
 	var sum float64
-	for _, v := range lanes {
+	for _, v := range s.lanes {
 		sum += v
 	}
-	return math.Sqrt(sum), nil
+	return math.Sqrt(sum)
+}
+
+// scanNorms reads every tensor of m once (merge.Model.ScanTensorValues:
+// its digest, its values finite) and returns the digests and the norms of
+// the tensors whose values it saw.
+func scanNorms(m *merge.Model, names []string) (map[string][32]byte, map[string]float64, error) {
+	sums, norms := map[string][32]byte{}, map[string]float64{}
+	for _, name := range names {
+		var sq squares
+		sum, called, err := m.ScanTensorValues(name, sq.add)
+		if err != nil {
+			return nil, nil, err
+		}
+		sums[name] = sum
+		if called {
+			norms[name] = sq.norm()
+		}
+	}
+	return sums, norms, nil
 }

@@ -51,11 +51,27 @@ func CheckDelta(base, delta *Model) error {
 // its bytes and an error naming the first NaN or ±Inf element of a float
 // tensor.
 func (m *Model) ScanTensor(name string) ([32]byte, error) {
-	return m.scanTensor(name, nil)
+	return m.scanTensor(name, nil, nil)
 }
 
-// scanTensor is ScanTensor, the bytes also written to also when it is set.
-func (m *Model) scanTensor(name string, also io.Writer) ([32]byte, error) {
+// ScanTensorValues is ScanTensor also giving each chunk's values, as
+// float32 (off is the chunk's first element), to values: a caller that
+// needs a statistic of them (a norm) reads the tensor once, not twice.
+// values is called only for a bfloat16, half or float32 tensor, whose
+// values widen exactly; it reports whether it was.
+func (m *Model) ScanTensorValues(name string, values func(off int64, vals []float32)) (sum [32]byte, called bool, err error) {
+	t, ok := m.Tensor(name)
+	called = ok && (t.DType == safetensors.BF16 || t.DType == safetensors.F16 || t.DType == safetensors.F32)
+	if !called {
+		values = nil
+	}
+	sum, err = m.scanTensor(name, nil, values)
+	return sum, called, err
+}
+
+// scanTensor is ScanTensor, the bytes also written to also and the values
+// given to values when they are set.
+func (m *Model) scanTensor(name string, also io.Writer, values func(off int64, vals []float32)) ([32]byte, error) {
 	var sum [32]byte
 	t, ok := m.Tensor(name)
 	if !ok {
@@ -75,6 +91,9 @@ func (m *Model) scanTensor(name string, also io.Writer) ([32]byte, error) {
 		if t.DType.IsFloat() {
 			if i, v := firstNonFiniteRaw(raw[:n], t.DType, vals); i >= 0 {
 				return sum, fmt.Errorf("%w: model %s: tensor %q: element %d is %v", ErrIncompatible, m.Name, name, off/size+int64(i), v)
+			}
+			if values != nil {
+				values(off/size, vals[:n/int(size)])
 			}
 		}
 		if also != nil {
