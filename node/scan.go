@@ -20,6 +20,10 @@ import (
 // hashed by an earlier register-base or publish) is not read, and the
 // files that must be read are read several at a time, one per core.
 
+// maxHashers bounds the files hashed at once: each holds store's hashing
+// window (8 MiB) in memory.
+const maxHashers = 4
+
 // scanner hashes a directory's files.
 type scanner struct {
 	cache    *hashcache.Cache // nil: no cache
@@ -62,17 +66,11 @@ func (k knownFiles) moved(from, to string) knownFiles {
 	return out
 }
 
-// scanReporting is store.ScanDir telling p how many bytes of the
-// directory's files it has hashed.
-func scanReporting(dir string, p Progress) (*store.Dir, error) {
-	return scanner{progress: p}.scan(dir)
-}
-
 // scan is store.ScanDir through the scanner. The files are listed first
 // by store's own rules (sizes only, nothing read), so hidden files and
 // model.sig count as the scan counts them; then hashed, the biggest
-// first, on as many goroutines as there are cores; then the directory is
-// assembled from the hashes.
+// first, on as many goroutines as there are cores (up to maxHashers); then
+// the directory is assembled from the hashes.
 func (s scanner) scan(dir string) (*store.Dir, error) {
 	listed, err := store.ScanDirWith(dir, func(path string) (store.FileInfo, error) {
 		st, err := os.Stat(path)
@@ -96,7 +94,7 @@ func (s scanner) scan(dir string) (*store.Dir, error) {
 	var first error
 	work := make(chan string)
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(files)) {
+	for range min(runtime.GOMAXPROCS(0), maxHashers, len(files)) {
 		wg.Go(func() {
 			for p := range work {
 				info, err := s.hash(p)

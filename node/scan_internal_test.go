@@ -26,7 +26,7 @@ func TestScanReporting(t *testing.T) {
 		}
 	}
 	var seen [][2]int64
-	d, err := scanReporting(dir, func(done, total int64) { seen = append(seen, [2]int64{done, total}) })
+	d, err := scanner{progress: func(done, total int64) { seen = append(seen, [2]int64{done, total}) }}.scan(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
