@@ -33,6 +33,12 @@ func TestScanReporting(t *testing.T) {
 	if len(seen) < 2 || seen[0] != [2]int64{0, 1050} || seen[len(seen)-1] != [2]int64{1050, 1050} {
 		t.Errorf("progress %v: want from 0 to 1050 of 1050 bytes", seen)
 	}
+	sameCIDAsScanDir(t, d, dir)
+}
+
+// sameCIDAsScanDir checks a scan's root CID against store.ScanDir's.
+func sameCIDAsScanDir(t *testing.T, d *store.Dir, dir string) {
+	t.Helper()
 	plain, err := store.ScanDir(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +46,7 @@ func TestScanReporting(t *testing.T) {
 	a, _ := d.CID()
 	b, _ := plain.CID()
 	if a != b {
-		t.Errorf("scanned with progress %s, without %s", a, b)
+		t.Errorf("scanner CID %s, store.ScanDir %s", a, b)
 	}
 }
 
@@ -95,15 +101,7 @@ func TestScannerTakesKnownHashes(t *testing.T) {
 	if got := fileOf(d, "a.safetensors"); got != actual {
 		t.Errorf("a known file touched since: %s, want its bytes' %s", got.CID, actual.CID)
 	}
-	plain, err := store.ScanDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, _ := d.CID()
-	y, _ := plain.CID()
-	if x != y {
-		t.Errorf("scanner CID %s, store.ScanDir %s", x, y)
-	}
+	sameCIDAsScanDir(t, d, dir)
 }
 
 // makeDelta hands on the hashes it took for the manifest, for every file
