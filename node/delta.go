@@ -44,7 +44,7 @@ type DeltaOptions struct {
 // delta that changes nothing is refused (merge.ErrZeroDelta). OutDir
 // appears whole or not at all.
 func MakeDelta(ctx context.Context, o DeltaOptions) (*potluck.Manifest, error) {
-	d, err := makeDelta(ctx, o, nil)
+	d, err := makeDelta(ctx, o, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -61,8 +61,10 @@ type made struct {
 
 // makeDelta is MakeDelta, the base's CID (when o.BaseCID is empty) taken
 // through cache (nil: none) while the delta is computed: the CID is needed
-// only once the delta is written, for its manifest.
-func makeDelta(ctx context.Context, o DeltaOptions, cache *hashcache.Cache) (*made, error) {
+// only once the delta is written, for its manifest. check, when set, is
+// asked about the CID as soon as it is known; its error stops the delta
+// and is returned.
+func makeDelta(ctx context.Context, o DeltaOptions, cache *hashcache.Cache, check func(base string) error) (*made, error) {
 	base, err := merge.OpenDir(o.BaseDir)
 	if err != nil {
 		return nil, err
@@ -73,7 +75,16 @@ func makeDelta(ctx context.Context, o DeltaOptions, cache *hashcache.Cache) (*ma
 		return nil, err
 	}
 	defer ft.Close()
-	baseCID := baseCIDOf(o, cache)
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	baseCID := baseCIDOf(o, cache, func(base string) error {
+		if check == nil {
+			return nil
+		}
+		err := check(base)
+		stop(err)
+		return err
+	})
 	defer baseCID() // a delta that failed waits for the hashing it started
 	if merge.IsAdapter(ft) {
 		if o.BaseCID, err = baseCID(); err != nil {
@@ -89,6 +100,9 @@ func makeDelta(ctx context.Context, o DeltaOptions, cache *hashcache.Cache) (*ma
 	err = store.WriteDir(o.OutDir, func(tmp string) error {
 		tensors, err := merge.Diff(ctx, base, ft, tmp, merge.DiffOptions{DType: o.DType, Exact: o.Exact, Progress: o.Progress})
 		if err != nil {
+			if _, berr := baseCID(); berr != nil {
+				return berr // the base refused, which stopped the delta
+			}
 			return err
 		}
 		if err := refuseZero(base, tmp); err != nil {
@@ -112,9 +126,9 @@ func makeDelta(ctx context.Context, o DeltaOptions, cache *hashcache.Cache) (*ma
 }
 
 // baseCIDOf returns o.BaseCID, or, when it is empty, starts computing the
-// CID of o.BaseDir (as DirCID does, through cache) and returns a function
-// that waits for it.
-func baseCIDOf(o DeltaOptions, cache *hashcache.Cache) func() (string, error) {
+// CID of o.BaseDir (as DirCID does, through cache), then asks check about
+// it, and returns a function that waits for both.
+func baseCIDOf(o DeltaOptions, cache *hashcache.Cache, check func(string) error) func() (string, error) {
 	if o.BaseCID != "" {
 		return func() (string, error) { return o.BaseCID, nil }
 	}
@@ -123,7 +137,9 @@ func baseCIDOf(o DeltaOptions, cache *hashcache.Cache) func() (string, error) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		root, err = dirCID(o.BaseDir, cache)
+		if root, err = dirCID(o.BaseDir, cache); err == nil {
+			err = check(root)
+		}
 	}()
 	return func() (string, error) {
 		<-done

@@ -63,8 +63,9 @@ type Publication struct {
 // CID, and, unless the hub holds it already, signed (o.OutDir/model.sig)
 // and uploaded. An empty o.BaseCID is taken from up.Hashes when the base's
 // files are cached there (and the base asked about before the delta is
-// made), else computed from the base while the delta is made. The delta's
-// files are hashed once, for its manifest, and not read again to sign.
+// made), else computed from the base while the delta is made and asked
+// about once computed, a refusal stopping the delta. The delta's files are
+// hashed once, for its manifest, and not read again to sign.
 func (c *Client) PublishDelta(ctx context.Context, s *signing.Signer, o DeltaOptions, up UploadOptions) (*Publication, error) {
 	if _, err := c.CheckPublish(ctx, potluck.KindDelta, o.BaseCID, s.Public(), ""); err != nil {
 		return nil, err
@@ -72,7 +73,7 @@ func (c *Client) PublishDelta(ctx context.Context, s *signing.Signer, o DeltaOpt
 	if o.BaseCID == "" {
 		// A base hashed before (and unchanged) is asked about before any
 		// work; any other is hashed while the delta is made, and asked
-		// about with the delta's CID.
+		// about once hashed, a refusal stopping the delta.
 		if root, ok := cachedCID(up.Hashes, o.BaseDir); ok {
 			o.BaseCID = root
 			if _, err := c.CheckPublish(ctx, potluck.KindDelta, o.BaseCID, s.Public(), ""); err != nil {
@@ -80,7 +81,10 @@ func (c *Client) PublishDelta(ctx context.Context, s *signing.Signer, o DeltaOpt
 			}
 		}
 	}
-	d, err := deltaToSend(ctx, o, up)
+	d, err := deltaToSend(ctx, o, up, func(base string) error {
+		_, err := c.CheckPublish(ctx, potluck.KindDelta, base, s.Public(), "")
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -150,16 +154,20 @@ func (c *Client) publishDir(ctx context.Context, s *signing.Signer, kind potluck
 // deltaToSend makes the delta in o.OutDir, or, resuming an upload
 // (up.ResumeID) whose first run made it there, reads its manifest: the
 // directory must hold a delta of o.BaseCID (computed first when empty).
-func deltaToSend(ctx context.Context, o DeltaOptions, up UploadOptions) (*made, error) {
+// check is asked about a base CID computed here.
+func deltaToSend(ctx context.Context, o DeltaOptions, up UploadOptions, check func(base string) error) (*made, error) {
 	if up.ResumeID == "" || o.OutDir == "" {
-		return makeDelta(ctx, o, up.Hashes)
+		return makeDelta(ctx, o, up.Hashes, check)
 	}
 	if _, err := os.Stat(o.OutDir); err != nil {
-		return makeDelta(ctx, o, up.Hashes)
+		return makeDelta(ctx, o, up.Hashes, check)
 	}
 	if o.BaseCID == "" {
 		var err error
 		if o.BaseCID, err = dirCID(o.BaseDir, up.Hashes); err != nil {
+			return nil, err
+		}
+		if err := check(o.BaseCID); err != nil {
 			return nil, err
 		}
 	}

@@ -117,7 +117,7 @@ func TestMakeDeltaKnowsItsFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "delta")
-	d, err := makeDelta(context.Background(), DeltaOptions{BaseDir: base, FinetunedDir: ft, OutDir: out}, nil)
+	d, err := makeDelta(context.Background(), DeltaOptions{BaseDir: base, FinetunedDir: ft, OutDir: out}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
