@@ -82,7 +82,9 @@ func makeDelta(ctx context.Context, o DeltaOptions, cache *hashcache.Cache, chec
 			return nil
 		}
 		err := check(base)
-		stop(err)
+		if err != nil {
+			stop(err)
+		}
 		return err
 	})
 	defer baseCID() // a delta that failed waits for the hashing it started
