@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/potluck-hub/potluck"
+	"github.com/potluck-hub/potluck/internal/hashcache"
 	"github.com/potluck-hub/potluck/merge"
 	"github.com/potluck-hub/potluck/safetensors"
 	"github.com/potluck-hub/potluck/signing"
@@ -43,6 +44,27 @@ type DeltaOptions struct {
 // delta that changes nothing is refused (merge.ErrZeroDelta). OutDir
 // appears whole or not at all.
 func MakeDelta(ctx context.Context, o DeltaOptions) (*potluck.Manifest, error) {
+	d, err := makeDelta(ctx, o, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	return d.man, nil
+}
+
+// made is a delta made: its manifest, and the hashes of its files taken
+// for the manifest, which a publication takes instead of reading the files
+// again.
+type made struct {
+	man   *potluck.Manifest
+	known knownFiles
+}
+
+// makeDelta is MakeDelta, the base's CID (when o.BaseCID is empty) taken
+// through cache (nil: none) while the delta is computed: the CID is needed
+// only once the delta is written, for its manifest. check, when set, is
+// asked about the CID as soon as it is known; its error stops the delta
+// and is returned.
+func makeDelta(ctx context.Context, o DeltaOptions, cache *hashcache.Cache, check func(base string) error) (*made, error) {
 	base, err := merge.OpenDir(o.BaseDir)
 	if err != nil {
 		return nil, err
@@ -53,18 +75,36 @@ func MakeDelta(ctx context.Context, o DeltaOptions) (*potluck.Manifest, error) {
 		return nil, err
 	}
 	defer ft.Close()
-	if o.BaseCID == "" {
-		if o.BaseCID, err = DirCID(o.BaseDir); err != nil {
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	baseCID := baseCIDOf(o, cache, func(base string) error {
+		if check == nil {
+			return nil
+		}
+		err := check(base)
+		if err != nil {
+			stop(err)
+		}
+		return err
+	})
+	defer baseCID() // a delta that failed waits for the hashing it started
+	if merge.IsAdapter(ft) {
+		if o.BaseCID, err = baseCID(); err != nil {
 			return nil, err
 		}
+		man, err := makeAdapterDelta(o, base, ft)
+		if err != nil {
+			return nil, err
+		}
+		return &made{man: man}, nil
 	}
-	if merge.IsAdapter(ft) {
-		return makeAdapterDelta(o, base, ft)
-	}
-	var man *potluck.Manifest
+	d := &made{}
 	err = store.WriteDir(o.OutDir, func(tmp string) error {
 		tensors, err := merge.Diff(ctx, base, ft, tmp, merge.DiffOptions{DType: o.DType, Exact: o.Exact, Progress: o.Progress})
 		if err != nil {
+			if _, berr := baseCID(); berr != nil {
+				return berr // the base refused, which stopped the delta
+			}
 			return err
 		}
 		if err := refuseZero(base, tmp); err != nil {
@@ -73,16 +113,50 @@ func MakeDelta(ctx context.Context, o DeltaOptions) (*potluck.Manifest, error) {
 		if err := merge.WriteLayout(base, ft, tmp); err != nil {
 			return err
 		}
-		man, err = writeManifest(tmp, o, tensors)
+		if o.BaseCID, err = baseCID(); err != nil {
+			return err
+		}
+		var known knownFiles
+		d.man, known, err = writeManifest(tmp, o, tensors)
+		d.known = known.moved(tmp, o.OutDir)
 		return err
 	})
-	return man, err
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// baseCIDOf returns o.BaseCID, or, when it is empty, starts computing the
+// CID of o.BaseDir (as DirCID does, through cache), then asks check about
+// it, and returns a function that waits for both.
+func baseCIDOf(o DeltaOptions, cache *hashcache.Cache, check func(string) error) func() (string, error) {
+	if o.BaseCID != "" {
+		return func() (string, error) { return o.BaseCID, nil }
+	}
+	var root string
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if root, err = dirCID(o.BaseDir, cache); err == nil {
+			err = check(root)
+		}
+	}()
+	return func() (string, error) {
+		<-done
+		return root, err
+	}
 }
 
 // DirCID is the CID of the release a directory holds, as the hub computes
 // it: model.sig and hidden files (a pulled release's .potluck/) left out.
-func DirCID(dir string) (string, error) {
-	d, err := store.ScanDir(dir)
+func DirCID(dir string) (string, error) { return dirCID(dir, nil) }
+
+// dirCID is DirCID through cache (nil: none), its files hashed several at
+// a time.
+func dirCID(dir string, cache *hashcache.Cache) (string, error) {
+	d, err := scanner{cache: cache}.scan(dir)
 	if err != nil {
 		return "", err
 	}
@@ -94,15 +168,20 @@ func DirCID(dir string) (string, error) {
 }
 
 // writeManifest writes the manifest of the delta in dir: its files, as
-// they are there, and tensors.
-func writeManifest(dir string, o DeltaOptions, tensors []potluck.Tensor) (*potluck.Manifest, error) {
-	entries, err := store.WalkDir(dir, store.HashFileAt)
+// they are there (hashed several at a time), and tensors. It returns the
+// files' hashes.
+func writeManifest(dir string, o DeltaOptions, tensors []potluck.Tensor) (*potluck.Manifest, knownFiles, error) {
+	d, err := scanner{}.scan(dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	known, err := knownAt(dir, d.Files)
+	if err != nil {
+		return nil, nil, err
 	}
 	man := &potluck.Manifest{Schema: potluck.ManifestSchema, Kind: potluck.KindDelta, Base: o.BaseCID,
-		Samples: o.Samples, Files: merge.DescribeEntries(entries), Tensors: tensors}
-	return man, man.Write(dir)
+		Samples: o.Samples, Files: merge.DescribeEntries(d.Files), Tensors: tensors}
+	return man, known, man.Write(dir)
 }
 
 // SignDir signs dir's files and writes the bundle to dir/model.sig, where

@@ -42,7 +42,7 @@ func makeAdapterDelta(o DeltaOptions, base, ad *merge.Model) (*potluck.Manifest,
 		if err != nil {
 			return err
 		}
-		man, err = writeManifest(tmp, o, tensors)
+		man, _, err = writeManifest(tmp, o, tensors)
 		return err
 	})
 	return man, err

@@ -59,31 +59,38 @@ type Publication struct {
 
 // PublishDelta publishes a delta of o.FinetunedDir against o.BaseDir (a
 // PEFT LoRA adapter directory is published as its factors; see MakeDelta):
-// a preflight first (o.BaseCID is computed from the base in between when
-// empty), then the delta is made into o.OutDir, asked about by CID, and,
-// unless the hub holds it already, signed (o.OutDir/model.sig) and
-// uploaded.
+// a preflight first, then the delta is made into o.OutDir, asked about by
+// CID, and, unless the hub holds it already, signed (o.OutDir/model.sig)
+// and uploaded. An empty o.BaseCID is taken from up.Hashes when the base's
+// files are cached there (and the base asked about before the delta is
+// made), else computed from the base while the delta is made and asked
+// about once computed, a refusal stopping the delta. The delta's files are
+// hashed once, for its manifest, and not read again to sign.
 func (c *Client) PublishDelta(ctx context.Context, s *signing.Signer, o DeltaOptions, up UploadOptions) (*Publication, error) {
 	if _, err := c.CheckPublish(ctx, potluck.KindDelta, o.BaseCID, s.Public(), ""); err != nil {
 		return nil, err
 	}
 	if o.BaseCID == "" {
-		base, err := DirCID(o.BaseDir) // as the hub names it: model.sig and .potluck/ left out
-		if err != nil {
-			return nil, err
-		}
-		o.BaseCID = base
-		if _, err := c.CheckPublish(ctx, potluck.KindDelta, o.BaseCID, s.Public(), ""); err != nil {
-			return nil, err
+		// A base hashed before (and unchanged) is asked about before any
+		// work; any other is hashed while the delta is made, and asked
+		// about once hashed, a refusal stopping the delta.
+		if root, ok := cachedCID(up.Hashes, o.BaseDir); ok {
+			o.BaseCID = root
+			if _, err := c.CheckPublish(ctx, potluck.KindDelta, o.BaseCID, s.Public(), ""); err != nil {
+				return nil, err
+			}
 		}
 	}
-	man, err := deltaToSend(ctx, o, up)
+	d, err := deltaToSend(ctx, o, up, func(base string) error {
+		_, err := c.CheckPublish(ctx, potluck.KindDelta, base, s.Public(), "")
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	p, err := c.publishDir(ctx, s, potluck.KindDelta, o.OutDir, o.BaseCID, up)
+	p, err := c.publishDir(ctx, s, potluck.KindDelta, o.OutDir, d.man.Base, d.known, up)
 	if p != nil {
-		p.Manifest = man
+		p.Manifest = d.man
 	}
 	return p, err
 }
@@ -95,13 +102,14 @@ func (c *Client) PublishBase(ctx context.Context, s *signing.Signer, dir string,
 	if _, err := c.CheckPublish(ctx, potluck.KindBase, "", s.Public(), ""); err != nil {
 		return nil, err
 	}
-	return c.publishDir(ctx, s, potluck.KindBase, dir, "", up)
+	return c.publishDir(ctx, s, potluck.KindBase, dir, "", nil, up)
 }
 
 // publishDir asks the hub about dir's CID, and signs and uploads it unless
-// the hub holds it. A delta's signature is written to dir/model.sig.
-func (c *Client) publishDir(ctx context.Context, s *signing.Signer, kind potluck.Kind, dir, base string, up UploadOptions) (*Publication, error) {
-	scan, err := scanReporting(dir, up.Hashed)
+// the hub holds it. Files whose hashes are known are not read again. A
+// delta's signature is written to dir/model.sig.
+func (c *Client) publishDir(ctx context.Context, s *signing.Signer, kind potluck.Kind, dir, base string, known knownFiles, up UploadOptions) (*Publication, error) {
+	scan, err := scanner{cache: up.Hashes, known: known, progress: up.Hashed}.scan(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -145,13 +153,23 @@ func (c *Client) publishDir(ctx context.Context, s *signing.Signer, kind potluck
 
 // deltaToSend makes the delta in o.OutDir, or, resuming an upload
 // (up.ResumeID) whose first run made it there, reads its manifest: the
-// directory must hold a delta of o.BaseCID.
-func deltaToSend(ctx context.Context, o DeltaOptions, up UploadOptions) (*potluck.Manifest, error) {
+// directory must hold a delta of o.BaseCID (computed first when empty).
+// check is asked about a base CID computed here.
+func deltaToSend(ctx context.Context, o DeltaOptions, up UploadOptions, check func(base string) error) (*made, error) {
 	if up.ResumeID == "" || o.OutDir == "" {
-		return MakeDelta(ctx, o)
+		return makeDelta(ctx, o, up.Hashes, check)
 	}
 	if _, err := os.Stat(o.OutDir); err != nil {
-		return MakeDelta(ctx, o)
+		return makeDelta(ctx, o, up.Hashes, check)
+	}
+	if o.BaseCID == "" {
+		var err error
+		if o.BaseCID, err = dirCID(o.BaseDir, up.Hashes); err != nil {
+			return nil, err
+		}
+		if err := check(o.BaseCID); err != nil {
+			return nil, err
+		}
 	}
 	man, err := potluck.ReadManifest(o.OutDir)
 	if err != nil {
@@ -160,35 +178,5 @@ func deltaToSend(ctx context.Context, o DeltaOptions, up UploadOptions) (*potluc
 	if man.Kind != potluck.KindDelta || man.Base != o.BaseCID {
 		return nil, fmt.Errorf("node: resuming upload %s: %s holds a %s of %s, not a delta of %s", up.ResumeID, o.OutDir, man.Kind, man.Base, o.BaseCID)
 	}
-	return man, nil
-}
-
-// scanReporting is store.ScanDir telling p, after each file, how many
-// bytes of the directory's files it has hashed. The total comes from a
-// listing of the same files by store's own rules (sizes only, nothing
-// read), so hidden files and model.sig count as the scan counts them.
-func scanReporting(dir string, p Progress) (*store.Dir, error) {
-	if p == nil {
-		return store.ScanDir(dir)
-	}
-	listed, err := store.ScanDirWith(dir, func(path string) (store.FileInfo, error) {
-		st, err := os.Stat(path)
-		if err != nil {
-			return store.FileInfo{}, err
-		}
-		return store.FileInfo{Size: st.Size()}, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	total, done := listed.Size(), int64(0)
-	p(0, total)
-	return store.ScanDirWith(dir, func(path string) (store.FileInfo, error) {
-		info, err := store.HashFileAt(path)
-		if err == nil {
-			done = min(done+info.Size, total) // model.sig is hashed, not counted
-			p(done, total)
-		}
-		return info, err
-	})
+	return &made{man: man}, nil
 }

@@ -118,7 +118,8 @@ func checkBundle(bundle []byte, trusted []*signing.PublicKey, entries []store.En
 	return v, v.Match(res)
 }
 
-// fetchFiles downloads every file of rel into dir, checking each one.
+// fetchFiles downloads every file of rel into dir, checking each one
+// against the release's listing as its bytes arrive.
 func (c *Client) fetchFiles(ctx context.Context, rel *potluck.Release, dir string, progress Progress) ([]store.Entry, error) {
 	var total, done int64
 	for _, f := range rel.Files {
@@ -130,18 +131,15 @@ func (c *Client) fetchFiles(ctx context.Context, rel *potluck.Release, dir strin
 			return nil, fmt.Errorf("%w: the hub names a file %v", ErrVerify, err)
 		}
 		p := filepath.Join(dir, filepath.FromSlash(f.Path))
-		if err := c.fetch(ctx, rel.CID, f.Path, p, f.Size, func(n int64) {
+		info, err := c.fetch(ctx, rel.CID, f.Path, p, f.Size, func(n int64) {
 			if progress != nil {
 				progress(done+n, total)
 			}
-		}); err != nil {
-			return nil, err
-		}
-		done += f.Size
-		info, err := store.HashFileAt(p)
+		})
 		if err != nil {
 			return nil, err
 		}
+		done += f.Size
 		if info.CID.String() != f.CID || info.Size != f.Size || potluck.HexDigest(info.SHA256) != f.SHA256 {
 			return nil, fmt.Errorf("%w: file %q: got %d bytes, CID %s; the release lists %d bytes, CID %s", ErrVerify, f.Path, info.Size, info.CID, f.Size, f.CID)
 		}
@@ -151,36 +149,55 @@ func (c *Client) fetchFiles(ctx context.Context, rel *potluck.Release, dir strin
 }
 
 // fetch streams one file of a release to path, refusing more bytes than the
-// release lists for it.
-func (c *Client) fetch(ctx context.Context, root, name, path string, size int64, progress func(int64)) error {
+// release lists for it, and returns what its bytes hash to. The bytes are
+// hashed (SHA-256 and CID, on a goroutine of store's) as they arrive and
+// written as they arrive, the disk told to start writing them back as they
+// accumulate (see writer), so that the one fsync at the end finds little
+// left to do.
+func (c *Client) fetch(ctx context.Context, root, name, path string, size int64, progress func(int64)) (store.FileInfo, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
+		return store.FileInfo{}, err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // a failed fetch ends its stream
 	stream, err := c.hub.Get(ctx, &hubv1.GetRequest{Cid: root, Path: name})
 	if err != nil {
-		return err
+		return store.FileInfo{}, err
 	}
 	f, err := os.Create(path)
 	if err != nil {
-		return err
+		return store.FileInfo{}, err
 	}
 	defer f.Close()
+	h := hashing()
+	w := newWriter(f)
 	var off int64
 	for {
 		m, err := stream.Recv()
 		if err == io.EOF {
-			return f.Sync()
+			break
 		}
 		if err != nil {
-			return fmt.Errorf("node: get %s/%s: %w", root, name, err)
+			h.abandon()
+			return store.FileInfo{}, fmt.Errorf("node: get %s/%s: %w", root, name, err)
 		}
 		if int64(m.GetOffset()) != off || off+int64(len(m.GetData())) > size {
-			return fmt.Errorf("%w: get %s/%s: %d bytes at %d, expected at most %d at %d", ErrVerify, root, name, len(m.GetData()), m.GetOffset(), size-off, off)
+			h.abandon()
+			return store.FileInfo{}, fmt.Errorf("%w: get %s/%s: %d bytes at %d, expected at most %d at %d", ErrVerify, root, name, len(m.GetData()), m.GetOffset(), size-off, off)
 		}
-		if _, err := f.Write(m.GetData()); err != nil {
-			return err
+		if err := errors.Join(w.write(m.GetData()), h.write(m.GetData())); err != nil {
+			h.abandon()
+			return store.FileInfo{}, fmt.Errorf("node: get %s/%s: writing %s: %w", root, name, path, err)
 		}
 		off += int64(len(m.GetData()))
 		progress(off)
 	}
+	info, err := h.sum()
+	if err != nil {
+		return store.FileInfo{}, fmt.Errorf("node: get %s/%s: hashing: %w", root, name, err)
+	}
+	if err := f.Sync(); err != nil {
+		return store.FileInfo{}, fmt.Errorf("node: get %s/%s: writing %s: %w", root, name, path, err)
+	}
+	return info, nil
 }

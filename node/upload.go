@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/potluck-hub/potluck"
+	"github.com/potluck-hub/potluck/internal/hashcache"
 	"github.com/potluck-hub/potluck/internal/wire"
 	hubv1 "github.com/potluck-hub/potluck/proto/potluck/hub/v1"
 	"github.com/potluck-hub/potluck/store"
@@ -53,6 +54,10 @@ type UploadOptions struct {
 	// Hashed is told, file by file, how many bytes of the directory have
 	// been hashed (SHA-256 and CID) before anything is sent.
 	Hashed Progress
+	// Hashes, when set, remembers what hashing local files gave: a file
+	// unchanged since an earlier run hashed it (a base registered, or
+	// published against) is not read again. Nil reads every file.
+	Hashes *hashcache.Cache
 }
 
 // RegisterBase uploads a scanned base model directory with its signature

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/potluck-hub/potluck/internal/hashcache"
 	"github.com/potluck-hub/potluck/node"
 	"github.com/potluck-hub/potluck/signing"
 )
@@ -45,7 +46,7 @@ func resumeFlag(c *cobra.Command, id *string) {
 // resumed by a later run.
 func uploadOptions(cmd *cobra.Command, resume string, quiet bool) node.UploadOptions {
 	o := node.UploadOptions{Progress: progressTo(cmd.ErrOrStderr(), "sent", quiet), ResumeID: resume,
-		Hashed: stepProgress(cmd.ErrOrStderr(), "hashed", quiet)}
+		Hashed: stepProgress(cmd.ErrOrStderr(), "hashed", quiet), Hashes: hashCache()}
 	if !quiet {
 		o.OnSession = func(id string) {
 			fmt.Fprintf(cmd.ErrOrStderr(), "  upload session %s (resume with --resume %s)\n", id, id)
@@ -73,4 +74,20 @@ func trustedKeys(cmd *cobra.Command, paths []string, client *node.Client) ([]*si
 		keys = append(keys, k)
 	}
 	return keys, nil
+}
+
+// hashCache opens the hash cache ($POTLUCK_CACHE_DIR, else the user's cache
+// folder's potluck/hashes) that lets a publication skip reading files
+// hashed before; nil when it is turned off ($POTLUCK_CACHE_DIR=off) or
+// cannot be opened, which costs only the reading.
+func hashCache() *hashcache.Cache {
+	dir, err := hashcache.DefaultDir()
+	if err != nil {
+		return nil
+	}
+	c, err := hashcache.Open(dir)
+	if err != nil {
+		return nil
+	}
+	return c
 }

@@ -116,6 +116,26 @@ func (c *Cache) ScanHashes(dir string) (*store.Dir, error) {
 	})
 }
 
+// Hash returns the hashes of the file at p: from the cache when the file
+// is unchanged since it was cached, else read (and cached) without its
+// statistics, as ScanHashes reads it. For a caller that walks a directory
+// itself (to hash several files at once, say).
+func (c *Cache) Hash(p string) (store.FileInfo, error) {
+	info, _, err := c.file(p, false)
+	return info, err
+}
+
+// Cached returns the hashes of the file at p when the cache holds them for
+// the file as it is now, without reading it; ok is false otherwise.
+func (c *Cache) Cached(p string) (info store.FileInfo, ok bool) {
+	id, err := identify(p)
+	if err != nil {
+		return store.FileInfo{}, false
+	}
+	info, _, ok = c.lookup(id, false)
+	return info, ok
+}
+
 // file returns the file at p's info and, for a safetensors file when
 // withStats is set, its statistics.
 func (c *Cache) file(p string, withStats bool) (store.FileInfo, *trimstats.Stats, error) {

@@ -238,3 +238,44 @@ func TestScanHashesThenStats(t *testing.T) {
 		t.Fatalf("hashes after statistics: %d files read, want 0", n)
 	}
 }
+
+// Hash reads a file once and caches it; Cached answers from the cache
+// alone, never reading, and not for a file changed since.
+func TestHashAndCached(t *testing.T) {
+	fresh(t)
+	dir := t.TempDir()
+	writeModel(t, dir, 3)
+	c, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "model.safetensors")
+	want, err := store.HashFileAt(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.Cached(p); ok {
+		t.Fatal("Cached answered for a file never hashed")
+	}
+	before := reads.Load()
+	for range 2 {
+		got, err := c.Hash(p)
+		if err != nil || got != want {
+			t.Fatalf("Hash: %+v, %v; store.HashFileAt gives %+v", got, err, want)
+		}
+	}
+	if n := reads.Load() - before; n != 1 {
+		t.Fatalf("two Hash calls read the file %d times, want 1", n)
+	}
+	if got, ok := c.Cached(p); !ok || got != want {
+		t.Fatalf("Cached after Hash: %+v %v, want %+v", got, ok, want)
+	}
+	if n := reads.Load() - before; n != 1 {
+		t.Fatalf("Cached read the file")
+	}
+	grain()
+	must(t, os.WriteFile(p, []byte("changed"), 0o644))
+	if _, ok := c.Cached(p); ok {
+		t.Fatal("Cached answered for a file changed since it was hashed")
+	}
+}
