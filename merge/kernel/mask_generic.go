@@ -82,30 +82,21 @@ func countKeyGeneric(x []float32, key uint32) int {
 	return n
 }
 
+// dare2L1Generic is the composition DARE2L1 stands for, a block at a time:
+// widen, check, sum, mask, sum.
 func dare2L1Generic(f Format, raw []byte, key, e uint64, keep uint32, before, after *[8]float64) bool {
+	var x [genericBlock]float32
 	sz := f.Size()
-	var z uint64
-	for i := 0; i+sz <= len(raw); i, e = i+sz, e+1 {
-		var b uint32
-		switch f {
-		case BF16:
-			b = uint32(binary.LittleEndian.Uint16(raw[i:])) << 16
-		case F16:
-			b = F16ToF32Bits(binary.LittleEndian.Uint16(raw[i:]))
-		default:
-			b = binary.LittleEndian.Uint32(raw[i:])
-		}
-		if b&0x7FFFFFFF > 0x7F7FFFFF {
+	for len(raw) >= sz {
+		y := x[:min(len(x), len(raw)/sz)]
+		widenGeneric(f, y, raw[:len(y)*sz])
+		if firstNonFiniteGeneric(y) >= 0 {
 			return false
 		}
-		a := math.Abs(float64(math.Float32frombits(b)))
-		before[e&7] += a
-		if i == 0 || e&3 == 0 {
-			z = splitMix(key + (e>>2+1)*dareGamma)
-		}
-		if keep >= 1<<16 || uint32(z>>(16*(e&3)))&0xFFFF < keep {
-			after[e&7] += a
-		}
+		sumAbsLanesGeneric(before, int(e&7), y)
+		dareMask2Generic(y, key, e, keep)
+		sumAbsLanesGeneric(after, int(e&7), y)
+		raw, e = raw[len(y)*sz:], e+uint64(len(y))
 	}
 	return true
 }
