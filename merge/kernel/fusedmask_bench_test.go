@@ -29,6 +29,12 @@ func BenchmarkMergeMasked(b *testing.B) {
 				in.Lo, in.Hi = 0x3C000000, 1<<31
 			}
 		}},
+		{"window1", func(in *MaskedInput, f Format) { // R and W 1: TIES's usual inputs
+			in.Kind, in.Lo, in.Hi, in.W, in.R = MaskWindow, 0x3C00, 1<<15, 1, 1
+			if f == F32 {
+				in.Lo, in.Hi = 0x3C000000, 1<<31
+			}
+		}},
 		{"dare2", func(in *MaskedInput, f Format) { in.Kind, in.Keep, in.Z = MaskDARE2, 0x4CCD, 12345 }},
 		{"words", func(in *MaskedInput, f Format) {
 			in.Kind, in.Words = MaskWords, make([]uint32, n)

@@ -78,6 +78,9 @@ func newMaskedCase(r *rand.Rand, f Format, n, nin int) *maskedCase {
 		if r.IntN(2) == 0 {
 			in.R = []float32{0.5, 1.75, 3, 1e-3, 0, 1e30}[r.IntN(6)]
 		}
+		if r.IntN(4) == 0 {
+			in.W = 1 // with R 1, the kernels' code without the multiplies
+		}
 		switch in.Kind {
 		case MaskWindow:
 			in.Lo, in.Hi = keyBoundFor(r, f, src), keyBoundFor(r, f, src)

@@ -142,19 +142,19 @@ func mergeMasked(a simd.ISA, f format, kind mergeKind) {
 	Label(m.label("input"))
 	CMPQ(p, end)
 	JE(LabelRef(m.label("inputs")))
-	kindReg := GP32()
-	MOVL(Mem{Base: p, Disp: inKind}, kindReg)
-	CMPL(kindReg, U8(kindWindow))
-	JE(LabelRef(m.label("window")))
-	CMPL(kindReg, U8(kindDARE2))
-	JE(LabelRef(m.label("dare")))
-	CMPL(kindReg, U8(kindWords))
-	JE(LabelRef(m.label("words")))
-	m.input(p, sp, acc, 0)
-	for _, k := range []int{kindWindow, kindDARE2, kindWords} {
-		Label(m.label([]string{kindWindow: "window", kindDARE2: "dare", kindWords: "words"}[k]))
-		m.input(p, sp, acc, k)
+	// An input whose factors are 1 (R, and W where the input phase
+	// multiplies by it) runs the code without those multiplies: x·1 is x
+	// for every finite x, and a step with an input that is not finite
+	// returns false whatever its sums hold.
+	CMPL(Mem{Base: p, Disp: inR}, U32(one32))
+	JNE(LabelRef(m.label("scaled")))
+	if kind != mergePaper {
+		CMPL(Mem{Base: p, Disp: inW}, U32(one32))
+		JNE(LabelRef(m.label("scaled")))
 	}
+	m.dispatch(p, sp, acc, "unit", true)
+	Label(m.label("scaled"))
+	m.dispatch(p, sp, acc, "scaled", false)
 	Label(m.label("next"))
 	ADDQ(U32(inSize), p)
 	ADDQ(U32(scratchStride), sp)
@@ -202,19 +202,43 @@ func outInf(f format) uint32 {
 // keyInf is the least key of a value that is not finite, in both halves.
 func keyInf(f format) uint32 { return outInf(f) }
 
+// one32 is float32 1's bits.
+const one32 = 0x3F800000
+
+// dispatch emits the branch on the input's mask kind to its code, each
+// kind's labels suffixed with variant; unit leaves out the multiplies by
+// R and W.
+func (m *maskedGen) dispatch(p, sp reg.Register, acc []reg.VecVirtual, variant string, unit bool) {
+	names := []string{kindWindow: "window", kindDARE2: "dare", kindWords: "words"}
+	kindReg := GP32()
+	MOVL(Mem{Base: p, Disp: inKind}, kindReg)
+	for _, k := range []int{kindWindow, kindDARE2, kindWords} {
+		CMPL(kindReg, U8(k))
+		JE(LabelRef(m.label(names[k] + "_" + variant)))
+	}
+	m.input(p, sp, acc, 0, unit)
+	for _, k := range []int{kindWindow, kindDARE2, kindWords} {
+		Label(m.label(names[k] + "_" + variant))
+		m.input(p, sp, acc, k, unit)
+	}
+}
+
 // input emits one input's work on the step for mask kind k: each group
-// loaded, masked, widened, rescaled and weighted, added to acc and (TIES)
-// kept in the input's scratch; then it jumps to the next input.
-func (m *maskedGen) input(p, sp reg.Register, acc []reg.VecVirtual, k int) {
+// loaded, masked, widened, rescaled and weighted (unless unit), added to
+// acc and (TIES) kept in the input's scratch; then it jumps to the next
+// input.
+func (m *maskedGen) input(p, sp reg.Register, acc []reg.VecVirtual, k int, unit bool) {
 	a := m.a
 	src := GP64()
 	MOVQ(Mem{Base: p, Disp: inSrc}, src)
-	r := a.Vec()
-	VBROADCASTSS(Mem{Base: p, Disp: inR}, r)
-	var w reg.VecVirtual
-	if m.kind != mergePaper {
-		w = a.Vec()
-		VBROADCASTSS(Mem{Base: p, Disp: inW}, w)
+	var r, w reg.VecVirtual
+	if !unit {
+		r = a.Vec()
+		VBROADCASTSS(Mem{Base: p, Disp: inR}, r)
+		if m.kind != mergePaper {
+			w = a.Vec()
+			VBROADCASTSS(Mem{Base: p, Disp: inW}, w)
+		}
 	}
 	var mask func(g int, raw, keys []reg.VecVirtual)
 	switch k {
@@ -232,9 +256,11 @@ func (m *maskedGen) input(p, sp reg.Register, acc []reg.VecVirtual, k int) {
 		}
 		for j, x := range m.widenRaw(raw) {
 			v := 2*g + j
-			VMULPS(r, x, x) // x·R
-			if m.kind != mergePaper {
-				VMULPS(w, x, x) // x·W
+			if !unit {
+				VMULPS(r, x, x) // x·R
+				if m.kind != mergePaper {
+					VMULPS(w, x, x) // x·W
+				}
 			}
 			VADDPS(x, acc[v], acc[v]) // acc + v
 			if m.kind != mergeSum {
