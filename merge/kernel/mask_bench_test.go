@@ -3,13 +3,14 @@ package kernel
 // Benchmarks of the masking and lane kernels, generic beside SIMD, on one
 // goroutine:
 //
-//	go test -run XXX -bench 'DAREMask|DAREMask2|MaskBetween|CountKey|SumAbsLanes|DotLanes' ./merge/kernel
+//	go test -run XXX -bench 'DAREMask|DAREMask2|DARE2L1|MaskBetween|CountKey|SumAbsLanes|DotLanes' ./merge/kernel
 //
 // Each runs on 16 Ki elements (cache-resident: compute speed) and 16 Mi
 // (64 MiB a slice: memory-resident). GB/s counts the bytes of the float32
 // inputs read per second (the masks also write them back).
 
 import (
+	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -102,4 +103,32 @@ func BenchmarkDotLanes(b *testing.B) {
 		var acc [8]float64
 		return func() { DotLanes(&acc, 3, x, y) }
 	})
+}
+
+// BenchmarkDARE2L1 takes a scheme-2 DARE input's two L1 sums on encoded
+// bfloat16 and float32 (GB/s of the encoded bytes): the first of DARE's
+// two passes over its inputs.
+func BenchmarkDARE2L1(b *testing.B) {
+	for _, f := range []Format{BF16, F32} {
+		b.Run(fmtName(f), func(b *testing.B) {
+			benchMask(b, f.Size(), func(n int) func() {
+				x := maskBenchData(n, 7)
+				raw := make([]byte, n*f.Size())
+				for i, v := range x {
+					putFormat(f, raw[i*f.Size():], encode(f, v))
+				}
+				var before, after [8]float64
+				return func() { DARE2L1(f, raw, 0x123456789ABCDEF, 1<<30, 0x4CCD, &before, &after) }
+			})
+		})
+	}
+}
+
+// putFormat stores an encoded element little-endian.
+func putFormat(f Format, b []byte, v uint32) {
+	if f.Size() == 2 {
+		binary.LittleEndian.PutUint16(b, uint16(v))
+		return
+	}
+	binary.LittleEndian.PutUint32(b, v)
 }
