@@ -103,3 +103,56 @@ func BenchmarkDotLanes(b *testing.B) {
 		return func() { DotLanes(&acc, 3, x, y) }
 	})
 }
+
+// BenchmarkGram: all 10 pairs of 4 inputs, as model_stock's statistics
+// pass takes them, through DotPairs (each input widened once per pair it
+// is in) and through Gram (once); GB/s counts the 4 float32 inputs.
+func BenchmarkGram(b *testing.B) {
+	gramBench := func(n int) (accs []*[8]float64, xs, as, bs [][]float32) {
+		for i := range 4 {
+			xs = append(xs, maskBenchData(n, uint64(10+i)))
+		}
+		for i := range 4 {
+			for j := i; j < 4; j++ {
+				accs, as, bs = append(accs, new([8]float64)), append(as, xs[i]), append(bs, xs[j])
+			}
+		}
+		return accs, xs, as, bs
+	}
+	b.Run("DotPairs", func(b *testing.B) {
+		benchMask(b, 16, func(n int) func() {
+			accs, _, as, bs := gramBench(n)
+			return func() { DotPairs(accs, 3, as, bs) }
+		})
+	})
+	b.Run("Gram", func(b *testing.B) {
+		benchMask(b, 16, func(n int) func() {
+			accs, xs, _, _ := gramBench(n)
+			return func() { Gram(accs, 3, xs) }
+		})
+	})
+}
+
+// BenchmarkGramEncoded: Gram of 4 inputs on their encoded bytes (nothing
+// widened into memory); GB/s counts the encoded bytes.
+func BenchmarkGramEncoded(b *testing.B) {
+	for _, f := range []Format{BF16, F32} {
+		b.Run(fmtName(f), func(b *testing.B) {
+			benchMask(b, 4*f.Size(), func(n int) func() {
+				var raws [][]byte
+				for i := range 4 {
+					raw := make([]byte, n*f.Size())
+					for e, v := range maskBenchData(n, uint64(10+i)) {
+						putElemBits(f, raw, e, encode(f, v))
+					}
+					raws = append(raws, raw)
+				}
+				accs := make([]*[8]float64, 10)
+				for p := range accs {
+					accs[p] = new([8]float64)
+				}
+				return func() { GramEncoded(f, accs, 3, raws) }
+			})
+		})
+	}
+}
