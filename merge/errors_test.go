@@ -78,6 +78,15 @@ func TestRunRejects(t *testing.T) {
 		},
 		target: merge.ErrIncompatible, parts: []string{`"` + norm + `"`, "element 5 ", "NaN"},
 	}, {
+		// model_stock's gram pass takes dense float32 deltas on their
+		// encoded bytes; a value that is not finite is still named.
+		name: "NaN in a delta under model_stock",
+		yaml: func(t *testing.T) string {
+			y := withDelta(t, f.baseCID, tensor{Name: norm, DType: safetensors.F32, Shape: []int64{7}, Vals: vals(7, map[int]float64{5: math.NaN()})})
+			return strings.Replace(y, "task_arithmetic", "model_stock", 1)
+		},
+		target: merge.ErrIncompatible, parts: []string{"bad-delta", `"` + norm + `"`, "element 5 ", "NaN"},
+	}, {
 		name: "Inf in a delta",
 		yaml: func(t *testing.T) string {
 			return withDelta(t, f.baseCID, tensor{Name: head, DType: safetensors.F16, Shape: []int64{4}, Vals: vals(4, map[int]float64{2: math.Inf(-1)})})

@@ -1,6 +1,10 @@
 package merge
 
-import "math"
+import (
+	"math"
+
+	"github.com/potluck-hub/potluck/merge/kernel"
+)
 
 // The first statistics pass over a tensor: the inner products of its raw
 // deltas, which give each delta's clipping factor (its norm) and whatever
@@ -29,31 +33,47 @@ func (tr *tensorRun) gatherGram(need gramNeed) error {
 // gramStats accumulates the inner products of the raw deltas: all pairs,
 // or only the norms; per row as well when rowWise (each row's lanes
 // starting at its first element).
+//
+// All pairs of at most kernel.GramEncodedMax dense bfloat16 or float32
+// deltas, over the whole tensor, are taken on their encoded bytes
+// (kernel.GramEncoded: nothing widened into memory, each element widened
+// once for all its pairs); the same sums, to the bit, as the general pass,
+// which a chunk holding a value that is not finite goes through to name it.
 func (tr *tensorRun) gramStats(all, rowWise bool) (gram, error) {
 	gr := gram{pairs: pairList(len(tr.rd), all)}
 	acc := make([][8]float64, len(gr.pairs))
 	accs := make([]*[8]float64, len(gr.pairs))
-	as, bs := make([][]float32, len(gr.pairs)), make([][]float32, len(gr.pairs))
+	for p := range acc {
+		accs[p] = &acc[p]
+	}
+	f, encoded := tr.gramFormat(all && !rowWise)
+	saved := make([][8]float64, len(acc))
 	err := tr.passes(func(off int64, k int) error {
+		if encoded {
+			copy(saved, acc)
+			ok, err := tr.gramEncoded(f, accs, off, k)
+			if ok || err != nil {
+				return err
+			}
+			copy(acc, saved)
+		}
+		xs := tr.e.xs[:len(tr.rd)]
 		for i := range tr.rd {
-			if err := tr.loadRaw(i, off, tr.e.xs[i][:k]); err != nil {
+			if err := tr.loadRaw(i, off, xs[i][:k]); err != nil {
 				return err
 			}
 		}
 		if !rowWise {
-			for p, ij := range gr.pairs {
-				accs[p], as[p], bs[p] = &acc[p], tr.e.xs[ij[0]][:k], tr.e.xs[ij[1]][:k]
-			}
-			dotPairs(accs, int(off&7), as, bs)
+			gr.dots(accs, int(off&7), xs, 0, k)
 			return nil
 		}
 		c := int(tr.cols)
 		for r := 0; r < k; r += c {
 			row := make([][8]float64, len(gr.pairs))
-			for p, ij := range gr.pairs {
-				accs[p], as[p], bs[p] = &row[p], tr.e.xs[ij[0]][r:r+c], tr.e.xs[ij[1]][r:r+c]
+			for p := range row {
+				accs[p] = &row[p]
 			}
-			dotPairs(accs, 0, as, bs)
+			gr.dots(accs, 0, xs, r, r+c)
 			stats := make([]float64, len(gr.pairs))
 			for p := range row {
 				stats[p] = laneSum(&row[p])
@@ -73,6 +93,80 @@ func (tr *tensorRun) gramStats(all, rowWise bool) (gram, error) {
 		}
 	}
 	return gr, err
+}
+
+// dots adds the products of gr's pairs over elements [from, to) of the
+// inputs' chunks xs to acc, lane the first's.
+func (gr gram) dots(acc []*[8]float64, lane int, xs [][]float32, from, to int) {
+	part := make([][]float32, len(xs))
+	for i, x := range xs {
+		part[i] = x[from:to]
+	}
+	if len(gr.pairs) == len(xs)*(len(xs)+1)/2 {
+		kernel.Gram(acc, lane, part)
+		return
+	}
+	as, bs := make([][]float32, len(gr.pairs)), make([][]float32, len(gr.pairs))
+	for p, ij := range gr.pairs {
+		as[p], bs[p] = part[ij[0]], part[ij[1]]
+	}
+	dotPairs(acc, lane, as, bs)
+}
+
+// gramFormat is the format the gram pass can take on the deltas' encoded
+// bytes, when it can (allPairs: every pair, over the whole tensor): every
+// input a dense delta in one format, bfloat16 or float32, or a zero delta,
+// at most kernel.GramEncodedMax of them.
+func (tr *tensorRun) gramFormat(allPairs bool) (kernel.Format, bool) {
+	if !allPairs || len(tr.rd) > kernel.GramEncodedMax {
+		return 0, false
+	}
+	var f kernel.Format
+	for _, rd := range tr.rd {
+		if rd == nil {
+			continue
+		}
+		d, ok := rd.(denseReader)
+		if !ok {
+			return 0, false
+		}
+		g, ok := kernelFormat(d.t.DType)
+		if !ok || g == kernel.F16 || f != 0 && g != f {
+			return 0, false
+		}
+		f = g
+	}
+	return f, f != 0
+}
+
+// gramEncoded adds the chunk's products of every pair to acc from the
+// inputs' encoded bytes, a block at a time. It reports false, acc then
+// partial, when some value is not finite.
+func (tr *tensorRun) gramEncoded(f kernel.Format, acc []*[8]float64, off int64, k int) (bool, error) {
+	e := tr.e
+	size := f.Size()
+	for s := 0; s < k; s += fusedBlock {
+		m := min(fusedBlock, k-s)
+		at := off + int64(s)
+		raws := e.srcs[:0]
+		for i, rd := range tr.rd {
+			if rd == nil {
+				raws = append(raws, e.zeros(m*size))
+				continue
+			}
+			d := rd.(denseReader)
+			b, err := rawAt(d.m, d.t, at, m, e.rawIn[i])
+			if err != nil {
+				return false, err
+			}
+			raws = append(raws, b)
+		}
+		e.srcs = raws
+		if !kernel.GramEncoded(f, acc, int(at&7), raws) {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // loadRaw reads input i's chunk without clipping or masking.

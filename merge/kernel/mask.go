@@ -106,6 +106,43 @@ func DotPairs(acc []*[8]float64, lane int, as, bs [][]float32) {
 	dotPairs(acc, lane, as, bs)
 }
 
+// GramEncodedMax is the most inputs GramEncoded takes.
+const GramEncodedMax = 4
+
+// Gram is DotPairs over every pair i ≤ j of xs, in the order (0,0), (0,1),
+// …, (0,k−1), (1,1), (1,2), …, (k−1,k−1): acc[p] takes the p-th pair's
+// lane sums, with DotPairs' bits. A Gram matrix's pairs share their
+// inputs, and DotPairs widens each element once for every pair it is in
+// (k+1 times); Gram widens it once. It panics unless len(acc) is
+// k(k+1)/2 and every xs[i] is as long as xs[0].
+func Gram(acc []*[8]float64, lane int, xs [][]float32) {
+	mustLen("Gram", len(acc), len(xs)*(len(xs)+1)/2)
+	for _, x := range xs {
+		mustLen("Gram", len(x), len(xs[0]))
+	}
+	gram(acc, lane, xs)
+}
+
+// GramEncoded is Gram over at most GramEncodedMax inputs encoded in f,
+// raws[i] input i's bytes: the same bits as Gram over the widened values,
+// without widening them into memory. It reports false, the sums then
+// partial, when a value is not finite. It panics unless every raws[i] is
+// as long as raws[0], a whole number of elements, and len(acc) is
+// k(k+1)/2 for k = len(raws) ≤ GramEncodedMax.
+func GramEncoded(f Format, acc []*[8]float64, lane int, raws [][]byte) bool {
+	if len(raws) > GramEncodedMax {
+		panic("kernel: GramEncoded: too many inputs")
+	}
+	mustLen("GramEncoded", len(acc), len(raws)*(len(raws)+1)/2)
+	for _, r := range raws {
+		mustLen("GramEncoded", len(r), len(raws[0]))
+	}
+	if len(raws) > 0 {
+		mustLen("GramEncoded", len(raws[0])%f.Size(), 0)
+	}
+	return gramEncoded(f, acc, lane, raws)
+}
+
 // DotLanes adds a[i]·b[i] to lane (lane+i) mod 8 of acc, in float64:
 //
 //	for i := range a {

@@ -4,6 +4,7 @@ package kernel
 
 import (
 	"math"
+	"unsafe"
 
 	"golang.org/x/sys/cpu"
 )
@@ -149,6 +150,174 @@ func dotPairs(acc []*[8]float64, lane int, as, bs [][]float32) {
 			dotLanesGeneric(acc[p+q], 0, as[p+q][h+n:], bs[p+q][h+n:])
 		}
 	}
+}
+
+// gram<k><f>AVX2 equals gramGeneric(acc, 0, xs) for the k ≤ gramMax
+// inputs xs encoded in f (float32 or bfloat16) and finite, acc the k(k+1)/2
+// pairs' lanes one after the other, ptrs the inputs' data and n (a
+// multiple of 8) their length, at both levels as dotLanesAVX2 (the FMA
+// ports bind it, and 512-bit FMAs take them twice on Zen 4).
+//
+//go:noescape
+func gram1F32AVX2(acc *float64, ptrs **byte, n int)
+
+//go:noescape
+func gram2F32AVX2(acc *float64, ptrs **byte, n int)
+
+//go:noescape
+func gram3F32AVX2(acc *float64, ptrs **byte, n int)
+
+//go:noescape
+func gram4F32AVX2(acc *float64, ptrs **byte, n int)
+
+//go:noescape
+func gram1BF16AVX2(acc *float64, ptrs **byte, n int)
+
+//go:noescape
+func gram2BF16AVX2(acc *float64, ptrs **byte, n int)
+
+//go:noescape
+func gram3BF16AVX2(acc *float64, ptrs **byte, n int)
+
+//go:noescape
+func gram4BF16AVX2(acc *float64, ptrs **byte, n int)
+
+// gramMax is the most inputs one gram kernel takes, gramPairs their pairs.
+const (
+	gramMax   = GramEncodedMax
+	gramPairs = gramMax * (gramMax + 1) / 2
+)
+
+var gramFuncs = map[Format][gramMax]func(acc *float64, ptrs **byte, n int){
+	F32:  {gram1F32AVX2, gram2F32AVX2, gram3F32AVX2, gram4F32AVX2},
+	BF16: {gram1BF16AVX2, gram2BF16AVX2, gram3BF16AVX2, gram4BF16AVX2},
+}
+
+// gramBlock is the most elements one gram kernel call takes: with 4
+// inputs it goes over them twice (lanes 0–3, then 4–7), and their 32 KiB
+// of float32 stay in L1 between the two.
+const gramBlock = 2048
+
+// gramRun runs the gram kernel of format f over n elements (a multiple of
+// 8) of the inputs at ptrs, lane 0 first, adding to acc (the inputs' pairs
+// in Gram's order).
+func gramRun(f Format, acc []*[8]float64, ptrs []unsafe.Pointer, n int) {
+	if n == 0 {
+		return
+	}
+	var lanes [8 * gramPairs]float64
+	for p, a := range acc {
+		copy(lanes[8*p:8*p+8], a[:])
+	}
+	var at [gramMax]*byte
+	run, sz := gramFuncs[f][len(ptrs)-1], f.Size()
+	for s := 0; s < n; s += gramBlock {
+		for i, ptr := range ptrs {
+			at[i] = (*byte)(unsafe.Add(ptr, s*sz)) // never past the end: the GC would see it
+		}
+		run(&lanes[0], &at[0], min(gramBlock, n-s))
+	}
+	for p, a := range acc {
+		copy(a[:], lanes[8*p:8*p+8])
+	}
+}
+
+// pairIndex is the index of pair (i, j), i ≤ j, in Gram's order for k
+// inputs.
+func pairIndex(k, i, j int) int { return i*k - i*(i-1)/2 + j - i }
+
+func gram(acc []*[8]float64, lane int, xs [][]float32) {
+	k := len(xs)
+	if impl == generic || k == 0 {
+		gramGeneric(acc, lane, xs)
+		return
+	}
+	// The pairs among the first gramMax inputs go through the kernel;
+	// those of any further inputs through dotPairs.
+	g := min(k, gramMax)
+	var sub [gramPairs]*[8]float64
+	q := 0
+	for i := range g {
+		for j := i; j < g; j++ {
+			sub[q] = acc[pairIndex(k, i, j)]
+			q++
+		}
+	}
+	n0 := len(xs[0])
+	h := laneHead(lane, n0)
+	n := (n0 - h) &^ 7
+	var part [gramMax][]float32
+	var ptrs [gramMax]unsafe.Pointer
+	for i := range g {
+		part[i] = xs[i][:h]
+		if n > 0 {
+			ptrs[i] = unsafe.Pointer(&xs[i][h])
+		}
+	}
+	gramGeneric(sub[:q], lane, part[:g])
+	gramRun(F32, sub[:q], ptrs[:g], n)
+	for i := range g {
+		part[i] = xs[i][h+n:]
+	}
+	gramGeneric(sub[:q], 0, part[:g])
+	if k > g {
+		var rest []*[8]float64
+		var as, bs [][]float32
+		for i := range k {
+			for j := max(i, g); j < k; j++ {
+				rest, as, bs = append(rest, acc[pairIndex(k, i, j)]), append(as, xs[i]), append(bs, xs[j])
+			}
+		}
+		dotPairs(rest, lane, as, bs)
+	}
+}
+
+func gramEncoded(f Format, acc []*[8]float64, lane int, raws [][]byte) bool {
+	k := len(raws)
+	if impl == generic || f == F16 || k == 0 || !squaresFinite(acc, k) {
+		// Half is widened faster by half's kernels; a sum already not
+		// finite would hide the kernel's sign of a value that is not.
+		return gramEncodedGeneric(f, acc, lane, raws)
+	}
+	sz := f.Size()
+	n0 := len(raws[0]) / sz
+	h := laneHead(lane, n0)
+	n := (n0 - h) &^ 7
+	var part [gramMax][]byte
+	var ptrs [gramMax]unsafe.Pointer
+	for i, r := range raws {
+		part[i] = r[:h*sz]
+		if n > 0 {
+			ptrs[i] = unsafe.Pointer(&r[h*sz])
+		}
+	}
+	if !gramEncodedGeneric(f, acc, lane, part[:k]) {
+		return false
+	}
+	gramRun(f, acc, ptrs[:k], n)
+	// A value that is not finite leaves its square's lane sum not finite
+	// (finite squares, below 2²⁵⁶, cannot add up to ∞ in float64): the
+	// kernel need not look at the values itself.
+	if !squaresFinite(acc, k) {
+		return false
+	}
+	for i, r := range raws {
+		part[i] = r[(h+n)*sz:]
+	}
+	return gramEncodedGeneric(f, acc, 0, part[:k])
+}
+
+// squaresFinite reports whether every lane of the k inputs' squares (pairs
+// (i, i) in Gram's order) is finite.
+func squaresFinite(acc []*[8]float64, k int) bool {
+	for i := range k {
+		for _, v := range acc[pairIndex(k, i, i)] {
+			if math.IsInf(v, 0) || math.IsNaN(v) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // hasDQ reports AVX512DQ, which the AVX-512 dareMask needs (a variable so

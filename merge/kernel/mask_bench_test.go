@@ -3,14 +3,13 @@ package kernel
 // Benchmarks of the masking and lane kernels, generic beside SIMD, on one
 // goroutine:
 //
-//	go test -run XXX -bench 'DAREMask|DAREMask2|DARE2L1|MaskBetween|CountKey|SumAbsLanes|DotLanes' ./merge/kernel
+//	go test -run XXX -bench 'DAREMask|DAREMask2|DARE2L1|MaskBetween|CountKey|SumAbsLanes|DotLanes|Gram' ./merge/kernel
 //
 // Each runs on 16 Ki elements (cache-resident: compute speed) and 16 Mi
 // (64 MiB a slice: memory-resident). GB/s counts the bytes of the float32
 // inputs read per second (the masks also write them back).
 
 import (
-	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -115,7 +114,7 @@ func BenchmarkDARE2L1(b *testing.B) {
 				x := maskBenchData(n, 7)
 				raw := make([]byte, n*f.Size())
 				for i, v := range x {
-					putFormat(f, raw[i*f.Size():], encode(f, v))
+					putElemBits(f, raw, i, encode(f, v))
 				}
 				var before, after [8]float64
 				return func() { DARE2L1(f, raw, 0x123456789ABCDEF, 1<<30, 0x4CCD, &before, &after) }
@@ -124,11 +123,55 @@ func BenchmarkDARE2L1(b *testing.B) {
 	}
 }
 
-// putFormat stores an encoded element little-endian.
-func putFormat(f Format, b []byte, v uint32) {
-	if f.Size() == 2 {
-		binary.LittleEndian.PutUint16(b, uint16(v))
-		return
+// BenchmarkGram: all 10 pairs of 4 inputs, as model_stock's statistics
+// pass takes them, through DotPairs (each input widened once per pair it
+// is in) and through Gram (once); GB/s counts the 4 float32 inputs.
+func BenchmarkGram(b *testing.B) {
+	gramBench := func(n int) (accs []*[8]float64, xs, as, bs [][]float32) {
+		for i := range 4 {
+			xs = append(xs, maskBenchData(n, uint64(10+i)))
+		}
+		for i := range 4 {
+			for j := i; j < 4; j++ {
+				accs, as, bs = append(accs, new([8]float64)), append(as, xs[i]), append(bs, xs[j])
+			}
+		}
+		return accs, xs, as, bs
 	}
-	binary.LittleEndian.PutUint32(b, v)
+	b.Run("DotPairs", func(b *testing.B) {
+		benchMask(b, 16, func(n int) func() {
+			accs, _, as, bs := gramBench(n)
+			return func() { DotPairs(accs, 3, as, bs) }
+		})
+	})
+	b.Run("Gram", func(b *testing.B) {
+		benchMask(b, 16, func(n int) func() {
+			accs, xs, _, _ := gramBench(n)
+			return func() { Gram(accs, 3, xs) }
+		})
+	})
+}
+
+// BenchmarkGramEncoded: Gram of 4 inputs on their encoded bytes (nothing
+// widened into memory); GB/s counts the encoded bytes.
+func BenchmarkGramEncoded(b *testing.B) {
+	for _, f := range []Format{BF16, F32} {
+		b.Run(fmtName(f), func(b *testing.B) {
+			benchMask(b, 4*f.Size(), func(n int) func() {
+				var raws [][]byte
+				for i := range 4 {
+					raw := make([]byte, n*f.Size())
+					for e, v := range maskBenchData(n, uint64(10+i)) {
+						putElemBits(f, raw, e, encode(f, v))
+					}
+					raws = append(raws, raw)
+				}
+				accs := make([]*[8]float64, 10)
+				for p := range accs {
+					accs[p] = new([8]float64)
+				}
+				return func() { GramEncoded(f, accs, 3, raws) }
+			})
+		})
+	}
 }

@@ -129,3 +129,35 @@ func dotPairsGeneric(acc []*[8]float64, lane int, as, bs [][]float32) {
 		dotLanesGeneric(acc[p], lane, as[p], bs[p])
 	}
 }
+
+func gramGeneric(acc []*[8]float64, lane int, xs [][]float32) {
+	p := 0
+	for i := range xs {
+		for j := i; j < len(xs); j++ {
+			dotLanesGeneric(acc[p], lane, xs[i], xs[j])
+			p++
+		}
+	}
+}
+
+func gramEncodedGeneric(f Format, acc []*[8]float64, lane int, raws [][]byte) bool {
+	var buf [GramEncodedMax][genericBlock]float32
+	var xs [GramEncodedMax][]float32
+	sz := f.Size()
+	n := 0
+	if len(raws) > 0 {
+		n = len(raws[0]) / sz
+	}
+	for s := 0; s < n; s += genericBlock {
+		m := min(genericBlock, n-s)
+		for i, r := range raws {
+			xs[i] = buf[i][:m]
+			widenGeneric(f, xs[i], r[s*sz:(s+m)*sz])
+			if firstNonFiniteGeneric(xs[i]) >= 0 {
+				return false
+			}
+		}
+		gramGeneric(acc, lane+s, xs[:len(raws)])
+	}
+	return true
+}

@@ -10,6 +10,11 @@ func firstInBins(raw []byte, b0, b1 uint32) int                { return firstInB
 func sumAbsLanes(acc *[8]float64, lane int, x []float32)       { sumAbsLanesGeneric(acc, lane, x) }
 func dotLanes(acc *[8]float64, lane int, a, b []float32)       { dotLanesGeneric(acc, lane, a, b) }
 func dotPairs(acc []*[8]float64, lane int, as, bs [][]float32) { dotPairsGeneric(acc, lane, as, bs) }
+func gram(acc []*[8]float64, lane int, xs [][]float32)         { gramGeneric(acc, lane, xs) }
+
+func gramEncoded(f Format, acc []*[8]float64, lane int, raws [][]byte) bool {
+	return gramEncodedGeneric(f, acc, lane, raws)
+}
 
 // hasDQ is false: there is no assembly.
 var hasDQ = false

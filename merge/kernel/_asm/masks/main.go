@@ -38,6 +38,11 @@ func main() {
 	for g := 1; g <= dotPairsMax; g++ {
 		dotPairs(g)
 	}
+	for _, f := range []string{"F32", "BF16"} {
+		for k := 1; k <= gramMax; k++ {
+			gram(k, f)
+		}
+	}
 	Generate()
 }
 
@@ -607,6 +612,111 @@ func dotPairs(g int) {
 	})
 	for k := range acc {
 		VMOVUPD(acc[k], Mem{Base: p, Disp: 32 * k})
+	}
+	done()
+}
+
+// gramMax is the most inputs one gram kernel takes: the 10 accumulators
+// of their pairs' half lanes and the 4 widened inputs fit AVX2's 16
+// registers.
+const gramMax = 4
+
+// gram emits gram<k><f>AVX2: for every pair i ≤ j of k streams (float32 or
+// bfloat16), in the order (0,0), (0,1), …, (0,k−1), (1,1), …, acc[8p +
+// e&7] += float64(x_i[e])·float64(x_j[e]), each lane in element order, as
+// dotPairs over the pairs would, but each element widened once for all its
+// pairs, not once per pair it is in.
+//
+// The k(k+1)/2 pairs need twice as many ymm accumulators (lanes 0–3 and
+// 4–7): when they and the k inputs do not fit 16 registers (k = 4), the
+// loop goes over the elements twice, lanes 0–3 of every block of 8 and
+// then lanes 4–7; the Go side hands it blocks short enough to stay in L1
+// between the two. A lane's chain gets one add a block either way, so the
+// loop is bound by the FMA ports, not by their latency, from k = 3.
+// VFMADD231PD gives the bits of a multiply and an add: the product of two
+// float32s is exact in float64.
+func gram(k int, f string) {
+	fn := fmt.Sprintf("gram%d%sAVX2", k, f)
+	TEXT(fn, NOSPLIT, "func(acc *float64, ptrs **byte, n int)")
+	p := Load(Param("acc"), GP64())
+	ptrs := Load(Param("ptrs"), GP64())
+	n := Load(Param("n"), GP64())
+	size := 4
+	if f == "BF16" {
+		size = 2
+	}
+	src := make([]reg.GPVirtual, k)
+	for i := range src {
+		src[i] = GP64()
+		MOVQ(Mem{Base: ptrs, Disp: 8 * i}, src[i])
+	}
+	var pairs [][2]int
+	for i := range k {
+		for j := i; j < k; j++ {
+			pairs = append(pairs, [2]int{i, j})
+		}
+	}
+	end := GP64()
+	MOVQ(n, end)
+	SHLQ(U8(map[int]uint8{2: 1, 4: 2}[size]), end) // bytes
+	var zero reg.VecVirtual
+	free := 16 - k // the registers left for accumulators
+	if size == 2 {
+		zero = YMM()
+		VPXOR(zero, zero, zero)
+		free--
+	}
+	halves := [][]int{{0, 1}}
+	if 2*len(pairs) > free {
+		halves = [][]int{{0}, {1}}
+	}
+	off := GP64()
+	for pass, hs := range halves {
+		acc := make([][]reg.VecVirtual, len(hs))
+		for a, h := range hs {
+			acc[a] = make([]reg.VecVirtual, len(pairs))
+			for q := range pairs {
+				acc[a][q] = YMM()
+				VMOVUPD(Mem{Base: p, Disp: 64*q + 32*h}, acc[a][q])
+			}
+		}
+		loop, next := fmt.Sprintf("%s_loop%d", fn, pass), fmt.Sprintf("%s_next%d", fn, pass)
+		XORQ(off, off)
+		TESTQ(end, end)
+		JZ(LabelRef(next))
+		Label(loop)
+		for a, h := range hs {
+			x := make([]reg.VecVirtual, k)
+			for i := range x {
+				x[i] = YMM()
+				if size == 4 {
+					VCVTPS2PD(Mem{Base: src[i], Index: off, Scale: 1, Disp: 16 * h}, x[i])
+					continue
+				}
+				// bfloat16 is float32's high half: interleaved with zero
+				// words below it, the block's 16 bytes give elements 0–3
+				// (low words) or 4–7 (high) as float32.
+				at := Mem{Base: src[i], Index: off, Scale: 1}
+				if h == 0 {
+					VPUNPCKLWD(at, zero.AsX(), x[i].AsX())
+				} else {
+					VPUNPCKHWD(at, zero.AsX(), x[i].AsX())
+				}
+				VCVTPS2PD(x[i].AsX(), x[i])
+			}
+			for q, ij := range pairs {
+				VFMADD231PD(x[ij[1]], x[ij[0]], acc[a][q]) // acc + x_i·x_j
+			}
+		}
+		ADDQ(U32(8*size), off)
+		CMPQ(off, end)
+		JB(LabelRef(loop))
+		Label(next)
+		for a, h := range hs {
+			for q := range pairs {
+				VMOVUPD(acc[a][q], Mem{Base: p, Disp: 64*q + 32*h})
+			}
+		}
 	}
 	done()
 }
