@@ -53,6 +53,7 @@ type serveFlags struct {
 	uploadTTL                 time.Duration
 	mergeWorkers              int
 	limits                    hub.Limits
+	cpuProfile                string
 }
 
 func (f *serveFlags) register(fs *pflag.FlagSet) {
@@ -78,6 +79,7 @@ func (f *serveFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", hub.DefaultShutdownTimeout, "on SIGTERM, how long calls in flight may take to finish before they are cancelled (resumable upload sessions are kept)")
 	fs.DurationVar(&f.uploadTTL, "upload-ttl", hub.DefaultUploadTTL, "how long an idle resumable upload session is kept before its staging is reclaimed")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the hub (go tool pprof) to this file, until it stops")
 	fs.IntVar(&f.mergeWorkers, "merge-workers", hub.DefaultMergeWorkers, "how many merge jobs run at once; the others wait, queued")
 	// Limits: each refusal names its flag; a negative value turns one off.
 	fs.IntVar(&f.limits.SessionsPerOrg, "limit-sessions-per-org", hub.DefaultSessionsPerOrg, "open upload sessions of one org")
@@ -169,6 +171,11 @@ SIGHUP re-reads the members file (as 'potluck hub members reload' does).`,
 			fmt.Fprintf(cmd.OutOrStdout(), "hub: gRPC on %s, HTTP on %s, data in %s, hub key %s, TLS fingerprint %s\n",
 				l.GRPCAddr(), cmp.Or(l.HTTPURL(), "(disabled)"), dataDir, h.Info().PublicKey.Hint(), fp)
 			go reloadOnHangup(ctx, h)
+			stopProfile, err := startProfile(f.cpuProfile)
+			if err != nil {
+				return err
+			}
+			defer stopProfile()
 			return l.Serve(ctx)
 		},
 	}
