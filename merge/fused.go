@@ -175,6 +175,28 @@ func (tr *tensorRun) planFusedRobust(f kernel.Format, re robustEncoder) {
 	tr.fused = &fusedPlan{format: f, robust: &robustPlan{k: k, lambda: lambda}}
 }
 
+// encodedInputs reads every input's m elements from element at, encoded
+// (size bytes each), into the engine's buffers: a zero delta's are zeros.
+// Every input that is not zero is a dense delta (the caller's plan).
+func (tr *tensorRun) encodedInputs(at int64, m, size int) ([][]byte, error) {
+	e := tr.e
+	srcs := e.srcs[:0]
+	for i, rd := range tr.rd {
+		if rd == nil {
+			srcs = append(srcs, e.zeros(m*size))
+			continue
+		}
+		d := rd.(denseReader)
+		b, err := rawAt(d.m, d.t, at, m, e.rawIn[i])
+		if err != nil {
+			return nil, err
+		}
+		srcs = append(srcs, b)
+	}
+	e.srcs = srcs
+	return srcs, nil
+}
+
 // fusedRobustChunk writes the k elements from off, encoded, into dst, or
 // reports false as fusedChunk does.
 func (tr *tensorRun) fusedRobustChunk(off int64, k int, dst []byte) (bool, error) {
@@ -187,20 +209,10 @@ func (tr *tensorRun) fusedRobustChunk(off int64, k int, dst []byte) (bool, error
 		if err != nil {
 			return false, err
 		}
-		srcs := e.srcs[:0]
-		for i, rd := range tr.rd {
-			if rd == nil {
-				srcs = append(srcs, e.zeros(m*size))
-				continue
-			}
-			d := rd.(denseReader)
-			b, err := rawAt(d.m, d.t, at, m, e.rawIn[i])
-			if err != nil {
-				return false, err
-			}
-			srcs = append(srcs, b)
+		srcs, err := tr.encodedInputs(at, m, size)
+		if err != nil {
+			return false, err
 		}
-		e.srcs = srcs
 		out := dst[s*size : (s+m)*size]
 		var ok bool
 		if p.robust.k < 0 {

@@ -143,25 +143,13 @@ func (tr *tensorRun) gramFormat(allPairs bool) (kernel.Format, bool) {
 // inputs' encoded bytes, a block at a time. It reports false, acc then
 // partial, when some value is not finite.
 func (tr *tensorRun) gramEncoded(f kernel.Format, acc []*[8]float64, off int64, k int) (bool, error) {
-	e := tr.e
-	size := f.Size()
 	for s := 0; s < k; s += fusedBlock {
 		m := min(fusedBlock, k-s)
 		at := off + int64(s)
-		raws := e.srcs[:0]
-		for i, rd := range tr.rd {
-			if rd == nil {
-				raws = append(raws, e.zeros(m*size))
-				continue
-			}
-			d := rd.(denseReader)
-			b, err := rawAt(d.m, d.t, at, m, e.rawIn[i])
-			if err != nil {
-				return false, err
-			}
-			raws = append(raws, b)
+		raws, err := tr.encodedInputs(at, m, f.Size())
+		if err != nil {
+			return false, err
 		}
-		e.srcs = raws
 		if !kernel.GramEncoded(f, acc, int(at&7), raws) {
 			return false, nil
 		}
