@@ -161,17 +161,19 @@ type fusedGen struct {
 	mx     reg.VecVirtual
 	hiMask reg.VecVirtual // bfloat16: 0xFFFF0000
 	kregs  map[uint32]reg.VecVirtual
-	round  Op // bfloat16 rounding: 0x7FFF, 1, the quiet bit
+	sealed bool // the prologue is over: konst makes no new constant
+	round  Op   // bfloat16 rounding: 0x7FFF, 1, the quiet bit
 	one    Op
 	quiet  Op
 }
 
-// newFusedGen sets up the running maximum and the narrowing constants.
+// newFusedGen sets up the running maximum, the narrowing constants and
+// the kernel's own constants (extra), all before the kernel's first branch.
 //
 // mx is the running maximum of the outputs' bits without the sign: of
 // 16-bit words for the 16-bit formats (in the lower half for float16,
 // whose VCVTPS2PH writes half a register), of 32-bit words for float32.
-func newFusedGen(a simd.ISA, f format, dst, off reg.Register) *fusedGen {
+func newFusedGen(a simd.ISA, f format, dst, off reg.Register, extra ...uint32) *fusedGen {
 	g := &fusedGen{a: a, o: vops{a}, f: f, dst: dst, off: off, kregs: map[uint32]reg.VecVirtual{}}
 	g.mx = a.Vec()
 	g.o.zero(g.mx)
@@ -186,16 +188,30 @@ func newFusedGen(a simd.ISA, f format, dst, off reg.Register) *fusedGen {
 	} else {
 		g.konst(0x7FFF7FFF)
 	}
+	for _, v := range extra {
+		g.konst(v)
+	}
+	g.sealed = true
 	return g
 }
 
 // konst is a constant in every lane: a register on AVX-512, memory on
 // AVX2 (whose 16 registers go to the accumulators).
+//
+// On AVX-512 every constant is broadcast in the prologue (newFusedGen's
+// extra): one first broadcast where a kernel first asks for it would sit
+// inside one branch, and every path that jumps past it would read a
+// register never written (avo's allocator does not object). The robust
+// and masked kernels did exactly that, and failed only on AVX-512
+// hardware; konst now refuses, when the kernel is generated.
 func (g *fusedGen) konst(v uint32) Op {
 	if !g.o.is512() {
 		return vecConst(v)
 	}
 	if _, ok := g.kregs[v]; !ok {
+		if g.sealed {
+			panic(fmt.Sprintf("konst %#08x: not broadcast in the prologue; pass it to newFusedGen", v))
+		}
 		g.kregs[v] = simd.Broadcast32(g.a, v)
 	}
 	return g.kregs[v]

@@ -118,7 +118,14 @@ func mergeMasked(a simd.ISA, f format, kind mergeKind) {
 	off, e, p, sp := GP64(), GP64(), GP64(), GP64()
 	XORQ(off, off)
 	XORQ(e, e)
-	m := &maskedGen{fusedGen: newFusedGen(a, f, dst, off), fn: fn, kind: kind, e: e, base: base}
+	var consts []uint32 // finishTIES's
+	switch kind {
+	case mergeTIES:
+		consts = []uint32{0x80000000, 0x7FFFFFFF}
+	case mergePaper:
+		consts = []uint32{0x80000000, 0x7FFFFFFF, one32}
+	}
+	m := &maskedGen{fusedGen: newFusedGen(a, f, dst, off, consts...), fn: fn, kind: kind, e: e, base: base}
 	m.mxIn = a.Vec()
 	m.o.zero(m.mxIn)
 	var smx reg.VecVirtual // TIES: the running maximum of |s|
@@ -275,10 +282,11 @@ func (m *maskedGen) input(p, sp reg.Register, acc []reg.VecVirtual, k int, unit 
 // which it folds into the running maximum.
 func (m *maskedGen) loadGroup(src reg.Register, g int) (raw, keys []reg.VecVirtual) {
 	a, o := m.a, m.o
-	nraw, abs := 1, m.konst(0x7FFF7FFF)
+	nraw, absBits := 1, uint32(0x7FFF7FFF)
 	if m.f == fmtF32 {
-		nraw, abs = 2, m.konst(0x7FFFFFFF)
+		nraw, absBits = 2, 0x7FFFFFFF
 	}
+	abs := m.konst(absBits)
 	for j := range nraw {
 		r, k := a.Vec(), a.Vec()
 		o.movu(m.at(src, (g*nraw+j)*a.Bytes), r)
@@ -424,7 +432,7 @@ func (m *maskedGen) wordsMask(p reg.Register) func(g int, raw, keys []reg.VecVir
 				VMOVDQU32_Z(raw[1], k1, raw[1])
 				return
 			}
-			KUNPCKWD(k1, k0, k0) // k1:k0, the group's 32 elements
+			KUNPCKWD(k0, k1, k0) // k1:k0, the group's 32 elements (Go order: the low half first)
 			VMOVDQU16_Z(raw[0], k0, raw[0])
 			return
 		}
@@ -533,7 +541,7 @@ func (m *maskedGen) finishTIES(s []reg.VecVirtual, smx reg.VecVirtual, ins, end,
 			VPCMPGTD(zero, t, k) // agrees
 			VADDPS(add, mix[j], k, mix[j])
 			if paper {
-				VADDPS(m.konst(0x3F800000), div[j], k, div[j])
+				VADDPS(m.konst(one32), div[j], k, div[j])
 			} else {
 				VADDPS(addDiv, div[j], k, div[j])
 			}
@@ -545,7 +553,7 @@ func (m *maskedGen) finishTIES(s []reg.VecVirtual, smx reg.VecVirtual, ins, end,
 		VADDPS(add, mix[j], mix[j])
 		d := a.Vec()
 		if paper {
-			VANDPS(m.konst(0x3F800000), agree, d)
+			VANDPS(m.konst(one32), agree, d)
 		} else {
 			VANDPS(agree, addDiv, d)
 		}

@@ -95,8 +95,10 @@ func robustFusedFn(a simd.ISA, f format, trim bool) {
 	k := Load(Param("k"), GP64())
 	off := GP64()
 	XORQ(off, off)
-	g := newFusedGen(a, f, dst, off)
-	mxIn := a.Vec() // the running maximum of the inputs' float32 magnitude bits
+	// 0x7FFFFFFF takes the inputs' magnitudes into mxIn, the running
+	// maximum of their float32 magnitude bits.
+	g := newFusedGen(a, f, dst, off, 0x7FFFFFFF)
+	mxIn := a.Vec()
 	g.o.zero(mxIn)
 	// λ and the scale (½ for the median of an even count, float32(N−2k)
 	// for the trimmed mean): registers on AVX-512, 32-byte stack slots on
