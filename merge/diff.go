@@ -10,6 +10,7 @@ import (
 
 	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/safetensors"
+	"github.com/potluck-hub/potluck/store"
 )
 
 // DiffOptions tunes Diff.
@@ -29,6 +30,11 @@ type DiffOptions struct {
 	// fine-tune's float tensors have been read of how many: a 14 GB model's
 	// delta takes minutes, and a terminal shows how far it is.
 	Progress func(done, total int64)
+	// Hashed, when set, is told each shard's hashes (SHA-256 and CID, as
+	// store.HashFile gives them) by its path relative to dir: the bytes
+	// are hashed as they are written, beside the subtraction, so a
+	// publisher does not read the delta again to name it.
+	Hashed func(rel string, info store.FileInfo)
 }
 
 // losslessDType is the delta dtype Exact picks for a fine-tune tensor of
@@ -124,7 +130,7 @@ func (e *differ) diffShard(ctx context.Context, base, ft *Model, sh Shard, dir s
 		pairs = append(pairs, pair{ft: t, base: bt})
 		specs = append(specs, safetensors.TensorSpec{Name: t.Name, DType: dt, Shape: t.Shape})
 	}
-	return writeShard(ctx, dir, sh.Path, specs, map[string]string{"format": "pt", "potluck": "delta"},
+	return writeShard(ctx, dir, sh.Path, specs, map[string]string{"format": "pt", "potluck": "delta"}, opts.Hashed,
 		func(i int, dt safetensors.DType, w io.Writer) error {
 			return e.diffTensor(base, ft, pairs[i], dt, opts.Exact, w)
 		})

@@ -15,6 +15,7 @@ import (
 	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/merge"
 	"github.com/potluck-hub/potluck/safetensors"
+	"github.com/potluck-hub/potluck/store"
 )
 
 // finetune writes a fine-tuned copy of the fixture's base (same shards and
@@ -63,10 +64,13 @@ func TestDiff(t *testing.T) {
 	}{{"base dtypes", ""}, {"F32", safetensors.F32}} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			listed, err := merge.Diff(context.Background(), base, ft, dir, merge.DiffOptions{DType: tc.dtype})
+			hashed := map[string]store.FileInfo{}
+			listed, err := merge.Diff(context.Background(), base, ft, dir, merge.DiffOptions{DType: tc.dtype,
+				Hashed: func(rel string, info store.FileInfo) { hashed[rel] = info }})
 			if err != nil {
 				t.Fatal(err)
 			}
+			checkHashed(t, dir, hashed)
 			got := readTensors(t, dir)
 			if names := keys(got); !slices.Equal(names, []string{head, embed, norm}) {
 				t.Fatalf("delta tensors %v, want the float tensors %v", names, floatNames)
@@ -125,6 +129,36 @@ func checkListed(t *testing.T, dir string, listed []potluck.Tensor, got map[stri
 		g := got[lt.Name]
 		if lt.SHA256 != hex.EncodeToString(sum[:]) || string(data) != string(g.Raw) || lt.DType != string(g.DType) || lt.File != g.File {
 			t.Errorf("Diff listed %s as %s %v at %s+%d sha256 %s; the file disagrees", lt.Name, lt.DType, lt.Shape, lt.File, lt.Offset, lt.SHA256)
+		}
+	}
+}
+
+// checkHashed checks the hashes Diff gave, as it wrote them, against the
+// shards it wrote, read back: SHA-256 by crypto/sha256, CID as an import
+// gives it. Every shard is reported, once.
+func checkHashed(t *testing.T, dir string, hashed map[string]store.FileInfo) {
+	t.Helper()
+	shards, err := filepath.Glob(filepath.Join(dir, "*.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hashed) != len(shards) || len(shards) == 0 {
+		t.Fatalf("Diff reported the hashes of %d shards, wrote %d", len(hashed), len(shards))
+	}
+	for _, p := range shards {
+		rel := filepath.Base(p)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := store.HashFileAt(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := hashed[rel]
+		if got.SHA256 != sha256.Sum256(b) || got.Size != int64(len(b)) || got.CID != want.CID || got.TSize != want.TSize {
+			t.Errorf("%s: Diff hashed it as %d bytes, CID %s, sha256 %x; read back: %d bytes, CID %s, sha256 %x",
+				rel, got.Size, got.CID, got.SHA256, len(b), want.CID, sha256.Sum256(b))
 		}
 	}
 }

@@ -13,13 +13,16 @@ import (
 
 	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/safetensors"
+	"github.com/potluck-hub/potluck/store"
 )
 
 // writeShard writes one safetensors file at dir/rel with the given tensors,
 // fill writing tensor i's bytes to w in order, and returns the tensors as a
 // manifest records them (absolute byte ranges and SHA-256 of each).
+// hashed, when not nil, is told the whole file's hashes, taken as it was
+// written.
 func writeShard(ctx context.Context, dir, rel string, specs []safetensors.TensorSpec, metadata map[string]string,
-	fill func(i int, dt safetensors.DType, w io.Writer) error) ([]potluck.Tensor, error) {
+	hashed func(rel string, info store.FileInfo), fill func(i int, dt safetensors.DType, w io.Writer) error) (_ []potluck.Tensor, err error) {
 	path := filepath.Join(dir, filepath.FromSlash(rel))
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("merge: %w", err)
@@ -29,7 +32,24 @@ func writeShard(ctx context.Context, dir, rel string, specs []safetensors.Tensor
 		return nil, fmt.Errorf("merge: %w", err)
 	}
 	defer f.Close()
-	bw := bufio.NewWriterSize(f, 1<<20)
+	var file io.Writer = f
+	if hashed != nil {
+		h := store.NewHashWriter()
+		defer func() {
+			if err != nil {
+				h.Abandon()
+				return
+			}
+			var info store.FileInfo
+			if info, err = h.Sum(); err != nil {
+				err = fmt.Errorf("merge: shard %s: hashing: %w", rel, err)
+				return
+			}
+			hashed(rel, info)
+		}()
+		file = io.MultiWriter(f, h)
+	}
+	bw := bufio.NewWriterSize(file, 1<<20)
 	hw := &hashingWriter{w: bw, tensor: sha256.New()}
 	w, err := safetensors.NewWriter(hw, specs, metadata)
 	if err != nil {

@@ -100,7 +100,9 @@ func makeDelta(ctx context.Context, o DeltaOptions, cache *hashcache.Cache, chec
 	}
 	d := &made{}
 	err = store.WriteDir(o.OutDir, func(tmp string) error {
-		tensors, err := merge.Diff(ctx, base, ft, tmp, merge.DiffOptions{DType: o.DType, Exact: o.Exact, Progress: o.Progress})
+		var shards []store.Entry // hashed as they were written
+		hashed := func(rel string, info store.FileInfo) { shards = append(shards, store.Entry{Path: rel, File: info}) }
+		tensors, err := merge.Diff(ctx, base, ft, tmp, merge.DiffOptions{DType: o.DType, Exact: o.Exact, Progress: o.Progress, Hashed: hashed})
 		if err != nil {
 			if _, berr := baseCID(); berr != nil {
 				return berr // the base refused, which stopped the delta
@@ -116,8 +118,11 @@ func makeDelta(ctx context.Context, o DeltaOptions, cache *hashcache.Cache, chec
 		if o.BaseCID, err = baseCID(); err != nil {
 			return err
 		}
-		var known knownFiles
-		d.man, known, err = writeManifest(tmp, o, tensors)
+		known, err := knownAt(tmp, shards)
+		if err != nil {
+			return err
+		}
+		d.man, known, err = writeManifest(tmp, o, tensors, known)
 		d.known = known.moved(tmp, o.OutDir)
 		return err
 	})
@@ -168,20 +173,20 @@ func dirCID(dir string, cache *hashcache.Cache) (string, error) {
 }
 
 // writeManifest writes the manifest of the delta in dir: its files, as
-// they are there (hashed several at a time), and tensors. It returns the
-// files' hashes.
-func writeManifest(dir string, o DeltaOptions, tensors []potluck.Tensor) (*potluck.Manifest, knownFiles, error) {
-	d, err := scanner{}.scan(dir)
+// they are there (those not known hashed several at a time), and tensors.
+// It returns the files' hashes.
+func writeManifest(dir string, o DeltaOptions, tensors []potluck.Tensor, known knownFiles) (*potluck.Manifest, knownFiles, error) {
+	d, err := scanner{known: known}.scan(dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	known, err := knownAt(dir, d.Files)
+	all, err := knownAt(dir, d.Files)
 	if err != nil {
 		return nil, nil, err
 	}
 	man := &potluck.Manifest{Schema: potluck.ManifestSchema, Kind: potluck.KindDelta, Base: o.BaseCID,
 		Samples: o.Samples, Files: merge.DescribeEntries(d.Files), Tensors: tensors}
-	return man, known, man.Write(dir)
+	return man, all, man.Write(dir)
 }
 
 // SignDir signs dir's files and writes the bundle to dir/model.sig, where

@@ -42,7 +42,7 @@ func makeAdapterDelta(o DeltaOptions, base, ad *merge.Model) (*potluck.Manifest,
 		if err != nil {
 			return err
 		}
-		man, _, err = writeManifest(tmp, o, tensors)
+		man, _, err = writeManifest(tmp, o, tensors, nil)
 		return err
 	})
 	return man, err

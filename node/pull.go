@@ -150,7 +150,7 @@ func (c *Client) fetchFiles(ctx context.Context, rel *potluck.Release, dir strin
 
 // fetch streams one file of a release to path, refusing more bytes than the
 // release lists for it, and returns what its bytes hash to. The bytes are
-// hashed (SHA-256 and CID, on a goroutine of store's) as they arrive and
+// hashed (SHA-256 and CID, on store's goroutines: store.HashWriter) as they arrive and
 // written as they arrive, the disk told to start writing them back as they
 // accumulate (see writer), so that the one fsync at the end finds little
 // left to do.
@@ -169,7 +169,7 @@ func (c *Client) fetch(ctx context.Context, root, name, path string, size int64,
 		return store.FileInfo{}, err
 	}
 	defer f.Close()
-	h := hashing()
+	h := store.NewHashWriter()
 	w := newWriter(f)
 	var off int64
 	for {
@@ -178,21 +178,22 @@ func (c *Client) fetch(ctx context.Context, root, name, path string, size int64,
 			break
 		}
 		if err != nil {
-			h.abandon()
+			h.Abandon()
 			return store.FileInfo{}, fmt.Errorf("node: get %s/%s: %w", root, name, err)
 		}
 		if int64(m.GetOffset()) != off || off+int64(len(m.GetData())) > size {
-			h.abandon()
+			h.Abandon()
 			return store.FileInfo{}, fmt.Errorf("%w: get %s/%s: %d bytes at %d, expected at most %d at %d", ErrVerify, root, name, len(m.GetData()), m.GetOffset(), size-off, off)
 		}
-		if err := errors.Join(w.write(m.GetData()), h.write(m.GetData())); err != nil {
-			h.abandon()
+		_, herr := h.Write(m.GetData())
+		if err := errors.Join(w.write(m.GetData()), herr); err != nil {
+			h.Abandon()
 			return store.FileInfo{}, fmt.Errorf("node: get %s/%s: writing %s: %w", root, name, path, err)
 		}
 		off += int64(len(m.GetData()))
 		progress(off)
 	}
-	info, err := h.sum()
+	info, err := h.Sum()
 	if err != nil {
 		return store.FileInfo{}, fmt.Errorf("node: get %s/%s: hashing: %w", root, name, err)
 	}
