@@ -77,7 +77,7 @@ type session struct {
 	mu       sync.Mutex
 	state    sessionState
 	parts    []*os.File
-	hashers  []*store.Hasher // each part's bytes so far; nil once out of step
+	hashers  []*partHasher // each part's bytes so far; nil once out of step
 	unsynced int64
 	// A checkpoint syncing in the background (write starts one): syncing
 	// is set while it runs, and its error, read once flight is waited
@@ -353,21 +353,58 @@ func (s *session) record(parts []*os.File, st sessionState) error {
 // hash feeds part i's hasher the bytes just written at held, starting one
 // for a part's first bytes; a part whose hasher is missing (a restart) or
 // out of step gets none, and is hashed in place at commit. The caller
-// holds s.mu.
+// holds s.mu, and data is not touched again once written.
 func (s *session) hash(i int, held int64, data []byte) {
 	if s.hashers == nil {
-		s.hashers = make([]*store.Hasher, len(s.meta.Files))
+		s.hashers = make([]*partHasher, len(s.meta.Files))
 	}
 	h := s.hashers[i]
 	if h == nil && held == 0 {
-		h = store.NewHasher()
+		h = &partHasher{h: store.NewHasher()}
 	}
-	if h == nil || h.Size() != held {
+	if h == nil || h.queued != held {
 		s.hashers[i] = nil
 		return
 	}
-	h.Write(data)
+	h.add(data)
 	s.hashers[i] = h
+}
+
+// partHasher hashes a part's chunks in order, each on a goroutine of its
+// own while the session goes on to receive and write the next: the hub's
+// hashing (both digests, about as long as the chunk's receiving and
+// writing together) runs beside them instead of after. One chunk at a
+// time is in flight, so memory stays at two chunks.
+type partHasher struct {
+	h       *store.Hasher
+	queued  int64         // bytes handed over: hashed, or in flight
+	pending chan struct{} // closed once the chunk in flight is hashed; nil when none
+}
+
+// add hashes b once the chunk before it is hashed.
+func (p *partHasher) add(b []byte) {
+	p.wait()
+	done := make(chan struct{})
+	p.pending = done
+	p.queued += int64(len(b))
+	go func() {
+		p.h.Write(b)
+		close(done)
+	}()
+}
+
+// hasher waits for the chunk in flight and returns the hasher of every
+// byte handed over.
+func (p *partHasher) hasher() *store.Hasher {
+	p.wait()
+	return p.h
+}
+
+func (p *partHasher) wait() {
+	if p.pending != nil {
+		<-p.pending
+		p.pending = nil
+	}
 }
 
 // complete returns the path of part i, holding exactly the size bytes
@@ -384,8 +421,8 @@ func (s *session) complete(i int, size int64) (string, *store.Hasher, error) {
 		return "", nil, fmt.Errorf("hub: upload session %s: %w", s.id, err)
 	}
 	var h *store.Hasher
-	if s.hashers != nil {
-		h = s.hashers[i]
+	if s.hashers != nil && s.hashers[i] != nil {
+		h = s.hashers[i].hasher()
 	}
 	return p, h, nil
 }
