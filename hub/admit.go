@@ -64,7 +64,7 @@ func (h *Hub) checkSparse(_ context.Context, a *admission) error {
 // checkValues: the manifest lists every tensor with its digest, every
 // value is finite, and not every value is zero (the delta changes its base).
 func (h *Hub) checkValues(_ context.Context, a *admission) error {
-	sums, norms, err := scanNorms(a.upload, a.upload.Names())
+	sums, norms, err := scanNorms(a.upload, a.upload.Names(), true)
 	if err != nil {
 		return rejected(err)
 	}

@@ -50,7 +50,7 @@ func (h *Hub) normBound(base *merge.Model, name string, dn, bn float64) error {
 // delta of this base bounds the delta's by (kept once the base is
 // admitted; a hub that restarts takes them again on first use).
 func (h *Hub) checkBaseValues(_ context.Context, a *admission) error {
-	_, norms, err := scanNorms(a.upload, a.upload.Names())
+	_, norms, err := scanNorms(a.upload, a.upload.Names(), false)
 	if err != nil {
 		return rejected(err)
 	}

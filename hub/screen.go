@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/potluck-hub/potluck"
 	"github.com/potluck-hub/potluck/merge"
@@ -152,20 +154,68 @@ func (s *squares) norm() float64 {
 }
 
 // scanNorms reads every tensor of m once (merge.Model.ScanTensorValues:
-// its digest, its values finite) and returns the digests and the norms of
-// the tensors whose values it saw.
-func scanNorms(m *merge.Model, names []string) (map[string][32]byte, map[string]float64, error) {
+// its digest, when digests is set, and its values finite) and returns the
+// digests and the norms of the tensors whose values it saw.
+//
+// The tensors are read several at a time, one per core (up to
+// maxScanners): the scan is the bulk of an admission (SHA-256, widening,
+// squares: CPU, the bytes are in the page cache since they came), and its
+// uploader waits for it. Each tensor's norm is summed in its own lanes as
+// before, so nothing depends on how many read at once; of several
+// failures, the first tensor's in names' order is the one reported.
+func scanNorms(m *merge.Model, names []string, digests bool) (map[string][32]byte, map[string]float64, error) {
+	type scanned struct {
+		sum    [32]byte
+		norm   float64
+		called bool
+		err    error
+	}
+	out := make([]scanned, len(names))
+	next := make(chan int)
+	var mu sync.Mutex
+	firstBad := len(names) // the least index that failed: later ones need no reading
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), maxScanners, len(names)) {
+		wg.Go(func() {
+			for i := range next {
+				mu.Lock()
+				skip := i > firstBad
+				mu.Unlock()
+				if skip {
+					continue
+				}
+				var sq squares
+				r := &out[i]
+				r.sum, r.called, r.err = m.ScanTensorValues(names[i], digests, sq.add)
+				r.norm = sq.norm()
+				if r.err != nil {
+					mu.Lock()
+					firstBad = min(firstBad, i)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for i := range names {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	sums, norms := map[string][32]byte{}, map[string]float64{}
-	for _, name := range names {
-		var sq squares
-		sum, called, err := m.ScanTensorValues(name, sq.add)
-		if err != nil {
-			return nil, nil, err
+	for i, r := range out {
+		if r.err != nil {
+			return nil, nil, r.err
 		}
-		sums[name] = sum
-		if called {
-			norms[name] = sq.norm()
+		if digests {
+			sums[names[i]] = r.sum
+		}
+		if r.called {
+			norms[names[i]] = r.norm
 		}
 	}
 	return sums, norms, nil
 }
+
+// maxScanners bounds the tensors an admission reads at once: each holds a
+// chunk's bytes and values (merge.ChunkElems of each).
+const maxScanners = 4

@@ -2,8 +2,13 @@ package hub
 
 import (
 	"encoding/binary"
+	"fmt"
 	"io"
+	"maps"
 	"math"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/potluck-hub/potluck/half"
@@ -26,7 +31,7 @@ func TestScanNormsAreTensorNorms(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	sums, norms, err := scanNorms(m, m.Names())
+	sums, norms, err := scanNorms(m, m.Names(), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,4 +86,73 @@ func TestScanNormsAreTensorNorms(t *testing.T) {
 	if kinds[safetensors.BF16] == 0 || kinds[safetensors.F32] == 0 {
 		t.Fatalf("the model should hold bf16 and f32 tensors: %v", kinds)
 	}
+	// Without digests (a base's admission): the same norms, no digests.
+	noSums, same, err := scanNorms(m, m.Names(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(noSums) != 0 || !maps.Equal(same, norms) {
+		t.Errorf("without digests: %d digests, norms %v; want none, and %v", len(noSums), same, norms)
+	}
+}
+
+// Of several tensors that are not finite, the scan names the first in
+// the order asked, however the tensors are shared among its readers.
+func TestScanNormsNamesTheFirstBadTensor(t *testing.T) {
+	dir := t.TempDir()
+	if err := testmodel.WriteBase(dir, 3, testmodel.Small); err != nil {
+		t.Fatal(err)
+	}
+	m, err := merge.OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := m.Names()
+	var bad []string // two bf16 tensors, spoilt with a NaN at element 1
+	for _, name := range names[len(names)/3:] {
+		if tt, _ := m.Tensor(name); tt.DType == safetensors.BF16 && len(bad) < 2 {
+			bad = append(bad, name)
+		}
+	}
+	if len(bad) < 2 {
+		t.Fatalf("the model should hold two bf16 tensors past its first third: %v", names)
+	}
+	for _, name := range bad {
+		spoilElement(t, dir, m, name, 1, []byte{0xC0, 0x7F}) // bf16 NaN
+	}
+	m.Close()
+	for range 20 {
+		m, err := merge.OpenDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = scanNorms(m, names, true)
+		m.Close()
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("tensor %q: element 1 is NaN", bad[0])) {
+			t.Fatalf("scan: %v; want tensor %q's element 1 named", err, bad[0])
+		}
+	}
+}
+
+// spoilElement overwrites element i of tensor name (of m, opened from dir)
+// with b.
+func spoilElement(t *testing.T, dir string, m *merge.Model, name string, i int64, b []byte) {
+	t.Helper()
+	for _, sh := range m.Shards {
+		for _, tt := range sh.Tensors {
+			if tt.Name != name {
+				continue
+			}
+			f, err := os.OpenFile(filepath.Join(dir, sh.Path), os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if _, err := f.WriteAt(b, tt.Start+i*int64(len(b))); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+	}
+	t.Fatalf("no tensor %q", name)
 }

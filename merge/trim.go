@@ -112,7 +112,7 @@ func (m *Model) ScanTensorStats(name string) ([32]byte, *trimstats.Histogram, er
 	if err != nil {
 		return [32]byte{}, nil, err
 	}
-	sum, err := m.scanTensor(name, b, nil)
+	sum, err := m.scanTensor(name, true, b, nil)
 	if err != nil {
 		return sum, nil, err
 	}
