@@ -22,15 +22,7 @@ import (
 // rounding of a plain sum of squares; a tensor that is not bfloat16, half
 // or float32 gets none, so the norm stage reads it itself.
 func TestScanNormsAreTensorNorms(t *testing.T) {
-	dir := t.TempDir()
-	if err := testmodel.WriteBase(dir, 3, testmodel.Small); err != nil {
-		t.Fatal(err)
-	}
-	m, err := merge.OpenDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := openModel(t, smallBase(t))
 	sums, norms, err := scanNorms(m, m.Names(), true)
 	if err != nil {
 		t.Fatal(err)
@@ -99,14 +91,8 @@ func TestScanNormsAreTensorNorms(t *testing.T) {
 // Of several tensors that are not finite, the scan names the first in
 // the order asked, however the tensors are shared among its readers.
 func TestScanNormsNamesTheFirstBadTensor(t *testing.T) {
-	dir := t.TempDir()
-	if err := testmodel.WriteBase(dir, 3, testmodel.Small); err != nil {
-		t.Fatal(err)
-	}
-	m, err := merge.OpenDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir := smallBase(t)
+	m := openModel(t, dir)
 	names := m.Names()
 	var bad []string // two bf16 tensors, spoilt with a NaN at element 1
 	for _, name := range names[len(names)/3:] {
@@ -120,18 +106,34 @@ func TestScanNormsNamesTheFirstBadTensor(t *testing.T) {
 	for _, name := range bad {
 		spoilElement(t, dir, m, name, 1, []byte{0xC0, 0x7F}) // bf16 NaN
 	}
-	m.Close()
 	for range 20 {
-		m, err := merge.OpenDir(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _, err = scanNorms(m, names, true)
-		m.Close()
+		_, _, err := scanNorms(openModel(t, dir), names, true)
 		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("tensor %q: element 1 is NaN", bad[0])) {
 			t.Fatalf("scan: %v; want tensor %q's element 1 named", err, bad[0])
 		}
 	}
+}
+
+// smallBase writes a small base model (testmodel.Small) and returns its
+// directory.
+func smallBase(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := testmodel.WriteBase(dir, 3, testmodel.Small); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// openModel opens the model in dir, closed when the test ends.
+func openModel(t *testing.T, dir string) *merge.Model {
+	t.Helper()
+	m, err := merge.OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
 }
 
 // spoilElement overwrites element i of tensor name (of m, opened from dir)

@@ -150,7 +150,7 @@ func (c *Client) fetchFiles(ctx context.Context, rel *potluck.Release, dir strin
 
 // fetch streams one file of a release to path, refusing more bytes than the
 // release lists for it, and returns what its bytes hash to. The bytes are
-// hashed (SHA-256 and CID, on store's goroutines: store.HashWriter) as they arrive and
+// hashed (SHA-256 and CID, on store's goroutines: store.HashWriter) and
 // written as they arrive, the disk told to start writing them back as they
 // accumulate (see writer), so that the one fsync at the end finds little
 // left to do.

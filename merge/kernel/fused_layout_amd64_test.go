@@ -67,14 +67,8 @@ func TestFusedF32Layouts(t *testing.T) {
 	}
 }
 
-// pad is b between guards as diffFused expects them (its dstOff 0).
+// pad is a guarded copy of b, as diffFused expects (its dstOff 0).
 func pad(b []byte) []byte {
-	out := make([]byte, 0, len(b)+2*simdtest.Guard)
-	g := make([]byte, simdtest.Guard)
-	for i := range g {
-		g[i] = 0xA5
-	}
-	out = append(out, g...)
-	out = append(out, b...)
-	return append(out, g...)
+	_, all := simdtest.Padded8(len(b), 0, func(i int) byte { return b[i] })
+	return all
 }
